@@ -1,0 +1,14 @@
+/// What an API token may do.
+///
+/// - `agent`: start and end own sessions, read own sessions' log.
+/// - `auditor`: read every session's log, nothing else.
+/// - `admin`: everything an agent and an auditor may do, on every session.
+public enum UserRole: String, Sendable, Codable, CaseIterable {
+    case agent
+    case auditor
+    case admin
+
+    public var canStartSessions: Bool { self == .agent || self == .admin }
+    public var canReadAllSessions: Bool { self == .auditor || self == .admin }
+    public var canEndAnySession: Bool { self == .admin }
+}

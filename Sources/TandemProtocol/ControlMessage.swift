@@ -1,0 +1,129 @@
+import NIOCore
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A JSON control message, carried in a WebSocket text message.
+///
+/// Every message is one JSON object whose `type` member selects the case.
+/// See [protocol/README.md § Control messages](../../protocol/README.md#5-control-messages).
+public enum ControlMessage: Sendable, Equatable {
+    /// [§5.1](../../protocol/README.md#51-hello) client → broker, first message on every connection.
+    case hello(Hello)
+    /// [§5.2](../../protocol/README.md#52-sessioncreated) broker → agent.
+    case sessionCreated(SessionCreated)
+    /// [§5.3](../../protocol/README.md#53-sessionjoined) broker → customer.
+    case sessionJoined(SessionJoined)
+    /// [§5.4](../../protocol/README.md#54-peerjoined) broker → agent.
+    case peerJoined(PeerJoined)
+    /// [§5.5](../../protocol/README.md#55-chat) both ways, relayed.
+    case chat(Chat)
+    /// [§5.6](../../protocol/README.md#56-sessionend) participant → broker.
+    case sessionEnd(SessionEnd)
+    /// [§5.7](../../protocol/README.md#57-sessionended) broker → participants.
+    case sessionEnded(SessionEnded)
+    /// [§5.8](../../protocol/README.md#58-error) broker → participant, non-fatal.
+    case error(ErrorMessage)
+
+    /// The value of the `type` member.
+    public var type: String {
+        switch self {
+        case .hello: "hello"
+        case .sessionCreated: "session.created"
+        case .sessionJoined: "session.joined"
+        case .peerJoined: "peer.joined"
+        case .chat: "chat"
+        case .sessionEnd: "session.end"
+        case .sessionEnded: "session.ended"
+        case .error: "error"
+        }
+    }
+
+    /// Decodes one control message from all readable bytes of `buffer` (one WebSocket text message).
+    public static func decode(from buffer: inout ByteBuffer) throws(ProtocolError) -> ControlMessage {
+        let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+        return try decode(bytes: bytes)
+    }
+
+    /// Decodes one control message from the UTF-8 text of a WebSocket text message.
+    public static func decode(text: String) throws(ProtocolError) -> ControlMessage {
+        try decode(bytes: Array(text.utf8))
+    }
+
+    static func decode(bytes: [UInt8]) throws(ProtocolError) -> ControlMessage {
+        do {
+            return try ControlMessage.decoder.decode(ControlMessage.self, from: Data(bytes))
+        } catch let error as ProtocolError {
+            throw error
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw .invalidField((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw Self.fieldError(context)
+        } catch let DecodingError.dataCorrupted(context) {
+            throw context.codingPath.isEmpty ? .malformedControlMessage : Self.fieldError(context)
+        } catch {
+            throw .malformedControlMessage
+        }
+    }
+
+    private static func fieldError(_ context: DecodingError.Context) -> ProtocolError {
+        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+        return path.isEmpty ? .malformedControlMessage : .invalidField(path)
+    }
+
+    /// Appends the canonical JSON encoding (sorted keys, RFC 3339 dates) to `buffer`.
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeBytes(encodedBytes())
+    }
+
+    /// The canonical JSON text of this message.
+    public var jsonText: String {
+        String(decoding: encodedBytes(), as: UTF8.self)
+    }
+
+    private func encodedBytes() -> Data {
+        // Every payload is plain strings, numbers and dates: encoding cannot fail.
+        try! ControlMessage.encoder.encode(self)
+    }
+
+    static let encoder = TandemJSON.makeEncoder()
+    static let decoder = TandemJSON.makeDecoder()
+}
+
+extension ControlMessage: Codable {
+    private enum TypeKey: String, CodingKey { case type }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: TypeKey.self)
+        let type = try container.decode(String.self, forKey: .type)
+        switch type {
+        case "hello": self = .hello(try Hello(from: decoder))
+        case "session.created": self = .sessionCreated(try SessionCreated(from: decoder))
+        case "session.joined": self = .sessionJoined(try SessionJoined(from: decoder))
+        case "peer.joined": self = .peerJoined(try PeerJoined(from: decoder))
+        case "chat": self = .chat(try Chat(from: decoder))
+        case "session.end": self = .sessionEnd(try SessionEnd(from: decoder))
+        case "session.ended": self = .sessionEnded(try SessionEnded(from: decoder))
+        case "error": self = .error(try ErrorMessage(from: decoder))
+        default: throw ProtocolError.unknownMessageType(type)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: TypeKey.self)
+        try container.encode(type, forKey: .type)
+        switch self {
+        case .hello(let payload): try payload.encode(to: encoder)
+        case .sessionCreated(let payload): try payload.encode(to: encoder)
+        case .sessionJoined(let payload): try payload.encode(to: encoder)
+        case .peerJoined(let payload): try payload.encode(to: encoder)
+        case .chat(let payload): try payload.encode(to: encoder)
+        case .sessionEnd(let payload): try payload.encode(to: encoder)
+        case .sessionEnded(let payload): try payload.encode(to: encoder)
+        case .error(let payload): try payload.encode(to: encoder)
+        }
+    }
+}

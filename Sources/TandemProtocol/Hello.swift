@@ -1,0 +1,65 @@
+/// The first message on every connection: who the client is and what it wants.
+///
+/// An agent sends its API `token` and `start`; a customer sends the join `code`.
+/// `description` never shows the token or the code.
+/// See [protocol/README.md § hello](../../protocol/README.md#51-hello).
+public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// What an agent asks for when it opens a session.
+    public struct Start: Sendable, Equatable, Codable {
+        public var ticket: String
+        public var mode: SessionMode
+        /// Seconds until the join code expires; the broker applies its default and maximum.
+        public var ttlSeconds: Int?
+
+        public init(ticket: String, mode: SessionMode, ttlSeconds: Int? = nil) {
+            self.ticket = ticket
+            self.mode = mode
+            self.ttlSeconds = ttlSeconds
+        }
+    }
+
+    public var protocolVersion: Int
+    public var role: ParticipantRole
+    /// Free-form client name and version, e.g. `tandem-cli/0.1`; recorded in the log.
+    public var client: String?
+    /// Agent only: the API token.
+    public var token: String?
+    /// Customer only: the join code, with or without separators.
+    public var code: String?
+    /// Agent only: the session to open.
+    public var start: Start?
+
+    enum CodingKeys: String, CodingKey {
+        case protocolVersion = "protocol"
+        case role, client, token, code, start
+    }
+
+    public init(
+        protocolVersion: Int = TandemWire.version,
+        role: ParticipantRole,
+        client: String? = nil,
+        token: String? = nil,
+        code: String? = nil,
+        start: Start? = nil
+    ) {
+        self.protocolVersion = protocolVersion
+        self.role = role
+        self.client = client
+        self.token = token
+        self.code = code
+        self.start = start
+    }
+
+    public static func agent(token: String, start: Start, client: String? = nil) -> Hello {
+        Hello(role: .agent, client: client, token: token, start: start)
+    }
+
+    public static func customer(code: String, client: String? = nil) -> Hello {
+        Hello(role: .customer, client: client, code: code)
+    }
+
+    public var description: String {
+        "Hello(protocol: \(protocolVersion), role: \(role.rawValue), client: \(client ?? "-"), "
+            + "token: \(token == nil ? "absent" : "redacted"), code: \(code == nil ? "absent" : "redacted"))"
+    }
+}

@@ -1,0 +1,38 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Broker → agent: the session exists and a customer can join with the code.
+///
+/// See [protocol/README.md § session.created](../../protocol/README.md#52-sessioncreated).
+public struct SessionCreated: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var sessionID: String
+    public var ticket: String
+    public var mode: SessionMode
+    /// The one-time join code, grouped for reading aloud (`482-913-557`).
+    public var joinCode: String
+    public var joinURL: String
+    public var expiresAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case sessionID = "sessionId"
+        case ticket, mode, joinCode
+        case joinURL = "joinUrl"
+        case expiresAt
+    }
+
+    public init(sessionID: String, ticket: String, mode: SessionMode, joinCode: String, joinURL: String, expiresAt: Date) {
+        self.sessionID = sessionID
+        self.ticket = ticket
+        self.mode = mode
+        self.joinCode = joinCode
+        self.joinURL = joinURL
+        self.expiresAt = expiresAt
+    }
+
+    public var description: String {
+        "SessionCreated(sessionID: \(sessionID), ticket: \(ticket), mode: \(mode.rawValue), joinCode: redacted)"
+    }
+}

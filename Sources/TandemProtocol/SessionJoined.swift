@@ -1,0 +1,22 @@
+/// Broker → customer: the code was accepted and the agent is connected.
+///
+/// See [protocol/README.md § session.joined](../../protocol/README.md#53-sessionjoined).
+public struct SessionJoined: Sendable, Equatable, Codable {
+    public var sessionID: String
+    public var ticket: String
+    public var mode: SessionMode
+    /// The display name of the agent the customer is talking to.
+    public var agent: String
+
+    enum CodingKeys: String, CodingKey {
+        case sessionID = "sessionId"
+        case ticket, mode, agent
+    }
+
+    public init(sessionID: String, ticket: String, mode: SessionMode, agent: String) {
+        self.sessionID = sessionID
+        self.ticket = ticket
+        self.mode = mode
+        self.agent = agent
+    }
+}

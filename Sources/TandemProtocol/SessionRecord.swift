@@ -1,0 +1,127 @@
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// One session as logged against its ticket.
+///
+/// Wait, connected time and duration are derived from the timestamps.
+public struct SessionRecord: Sendable, Equatable {
+    public var id: String
+    public var ticket: String
+    public var agent: String
+    public var mode: SessionMode
+    public var createdAt: Date
+    public var expiresAt: Date
+    public var customerJoinedAt: Date?
+    public var customerClient: String?
+    public var endedAt: Date?
+    public var endReason: EndReason?
+    public var outcome: SessionOutcome?
+    public var note: String?
+    public var traffic: SessionTraffic
+
+    public init(
+        id: String,
+        ticket: String,
+        agent: String,
+        mode: SessionMode,
+        createdAt: Date,
+        expiresAt: Date,
+        customerJoinedAt: Date? = nil,
+        customerClient: String? = nil,
+        endedAt: Date? = nil,
+        endReason: EndReason? = nil,
+        outcome: SessionOutcome? = nil,
+        note: String? = nil,
+        traffic: SessionTraffic = .init()
+    ) {
+        self.id = id
+        self.ticket = ticket
+        self.agent = agent
+        self.mode = mode
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.customerJoinedAt = customerJoinedAt
+        self.customerClient = customerClient
+        self.endedAt = endedAt
+        self.endReason = endReason
+        self.outcome = outcome
+        self.note = note
+        self.traffic = traffic
+    }
+
+    public var isEnded: Bool { endedAt != nil }
+
+    /// Seconds from creation until the customer joined, or until the end when nobody joined.
+    public var waitSeconds: Double? {
+        if let customerJoinedAt { return customerJoinedAt.timeIntervalSince(createdAt) }
+        if let endedAt { return endedAt.timeIntervalSince(createdAt) }
+        return nil
+    }
+
+    /// Seconds the customer was connected.
+    public var connectedSeconds: Double? {
+        guard let customerJoinedAt, let endedAt else { return nil }
+        return endedAt.timeIntervalSince(customerJoinedAt)
+    }
+
+    /// Seconds from creation to the end.
+    public var durationSeconds: Double? {
+        endedAt.map { $0.timeIntervalSince(createdAt) }
+    }
+}
+
+extension SessionRecord: Codable {
+    enum CodingKeys: String, CodingKey {
+        case id, ticket, agent, mode, createdAt, expiresAt, customerJoinedAt, customerClient
+        case endedAt, endReason, outcome, note
+        case waitSeconds, connectedSeconds, durationSeconds
+        case agentToCustomer, customerToAgent
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try container.decode(String.self, forKey: .id),
+            ticket: try container.decode(String.self, forKey: .ticket),
+            agent: try container.decode(String.self, forKey: .agent),
+            mode: try container.decode(SessionMode.self, forKey: .mode),
+            createdAt: try container.decode(Date.self, forKey: .createdAt),
+            expiresAt: try container.decode(Date.self, forKey: .expiresAt),
+            customerJoinedAt: try container.decodeIfPresent(Date.self, forKey: .customerJoinedAt),
+            customerClient: try container.decodeIfPresent(String.self, forKey: .customerClient),
+            endedAt: try container.decodeIfPresent(Date.self, forKey: .endedAt),
+            endReason: try container.decodeIfPresent(EndReason.self, forKey: .endReason),
+            outcome: try container.decodeIfPresent(SessionOutcome.self, forKey: .outcome),
+            note: try container.decodeIfPresent(String.self, forKey: .note),
+            traffic: SessionTraffic(
+                agentToCustomer: try container.decode(TrafficCounters.self, forKey: .agentToCustomer),
+                customerToAgent: try container.decode(TrafficCounters.self, forKey: .customerToAgent)
+            )
+        )
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(ticket, forKey: .ticket)
+        try container.encode(agent, forKey: .agent)
+        try container.encode(mode, forKey: .mode)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(expiresAt, forKey: .expiresAt)
+        try container.encode(customerJoinedAt, forKey: .customerJoinedAt)
+        try container.encode(customerClient, forKey: .customerClient)
+        try container.encode(endedAt, forKey: .endedAt)
+        try container.encode(endReason, forKey: .endReason)
+        try container.encode(outcome, forKey: .outcome)
+        try container.encode(note, forKey: .note)
+        try container.encode(waitSeconds, forKey: .waitSeconds)
+        try container.encode(connectedSeconds, forKey: .connectedSeconds)
+        try container.encode(durationSeconds, forKey: .durationSeconds)
+        try container.encode(traffic.agentToCustomer, forKey: .agentToCustomer)
+        try container.encode(traffic.customerToAgent, forKey: .customerToAgent)
+    }
+}

@@ -1,0 +1,49 @@
+/// WebSocket close codes the broker uses. See [protocol/README.md § Close codes](../../protocol/README.md#6-close-codes).
+public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
+    /// The session ended normally; `session.ended` was sent first.
+    case normal = 1000
+    /// The broker is shutting down.
+    case goingAway = 1001
+    /// A message was larger than the broker's limit.
+    case messageTooBig = 1009
+    /// An unexpected broker failure.
+    case internalError = 1011
+    /// The first message was not a valid `hello`, a control message was malformed,
+    /// or a binary frame header was invalid.
+    case badRequest = 4400
+    /// The API token is missing, unknown or revoked.
+    case unauthorized = 4401
+    /// The token's role may not do what the hello asked.
+    case forbidden = 4403
+    /// No session has this join code.
+    case unknownCode = 4404
+    /// No `hello` arrived within the handshake timeout.
+    case helloTimeout = 4408
+    /// The join code was already used.
+    case codeUsed = 4409
+    /// The join code expired before it was used.
+    case codeExpired = 4410
+    /// The hello asked for a protocol version the broker does not speak.
+    case unsupportedVersion = 4426
+    /// The recipient read too slowly: its queue of control messages passed the hard limit.
+    case slowConsumer = 4503
+
+    /// Short reason text sent with the close frame.
+    public var reason: String {
+        switch self {
+        case .normal: "session ended"
+        case .goingAway: "broker going away"
+        case .messageTooBig: "message too big"
+        case .internalError: "internal error"
+        case .badRequest: "bad request"
+        case .unauthorized: "unauthorized"
+        case .forbidden: "forbidden"
+        case .unknownCode: "unknown join code"
+        case .helloTimeout: "hello timeout"
+        case .codeUsed: "join code already used"
+        case .codeExpired: "join code expired"
+        case .unsupportedVersion: "unsupported protocol version"
+        case .slowConsumer: "too slow: control queue over its limit"
+        }
+    }
+}

@@ -1,0 +1,41 @@
+/// The role a participant takes on the WebSocket, stated in ``Hello``.
+///
+/// See [protocol/README.md § hello](../../protocol/README.md#51-hello).
+public enum ParticipantRole: String, Sendable, Codable, CaseIterable {
+    case agent
+    case customer
+}
+
+/// What the customer is asked to share. See [protocol/README.md § hello](../../protocol/README.md#51-hello).
+public enum SessionMode: String, Sendable, Codable, CaseIterable {
+    case screen
+    case camera
+}
+
+/// How the agent closes the ticket's session. See [protocol/README.md § Outcomes](../../protocol/README.md#7-outcomes-and-end-reasons).
+public enum SessionOutcome: String, Sendable, Codable, CaseIterable {
+    case resolved
+    case unresolved
+    case escalated
+    case abandoned
+}
+
+/// Why a session ended. See [protocol/README.md § End reasons](../../protocol/README.md#7-outcomes-and-end-reasons).
+public enum EndReason: String, Sendable, Codable, CaseIterable {
+    /// The agent sent `session.end` on its connection.
+    case agentEnded = "agent-ended"
+    /// An agent or admin ended it through `POST /v1/sessions/{id}/end` (`tandem session end`).
+    case endedViaAPI = "ended-via-api"
+    /// The agent's connection closed.
+    case agentLeft = "agent-left"
+    /// The customer sent `session.end` or its connection closed.
+    case customerLeft = "customer-left"
+    /// No customer joined before the join code expired.
+    case expired
+    /// A participant broke the protocol and was disconnected.
+    case protocolViolation = "protocol-violation"
+    /// The broker was shut down while the session was live.
+    case brokerShutdown = "broker-shutdown"
+    /// The broker died; the session was closed when it restarted.
+    case brokerCrash = "broker-crash"
+}

@@ -1,0 +1,86 @@
+import GRDB
+import TandemCore
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension SQLiteStore {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-users-sessions") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE users (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        name TEXT NOT NULL UNIQUE,
+                        role TEXT NOT NULL CHECK (role IN ('agent', 'auditor', 'admin')),
+                        token_hash TEXT NOT NULL UNIQUE,
+                        created_at DATETIME NOT NULL,
+                        revoked_at DATETIME
+                    );
+                    CREATE TABLE sessions (
+                        id TEXT PRIMARY KEY,
+                        ticket TEXT NOT NULL,
+                        agent TEXT NOT NULL,
+                        mode TEXT NOT NULL,
+                        created_at DATETIME NOT NULL,
+                        expires_at DATETIME NOT NULL,
+                        customer_joined_at DATETIME,
+                        customer_client TEXT,
+                        ended_at DATETIME,
+                        end_reason TEXT,
+                        outcome TEXT,
+                        note TEXT,
+                        frames_to_customer INTEGER NOT NULL DEFAULT 0,
+                        bytes_to_customer INTEGER NOT NULL DEFAULT 0,
+                        frames_to_agent INTEGER NOT NULL DEFAULT 0,
+                        bytes_to_agent INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE INDEX sessions_ticket ON sessions (ticket, created_at);
+                    CREATE INDEX sessions_agent ON sessions (agent, created_at);
+                    """
+            )
+        }
+        return migrator
+    }
+
+    static func user(from row: Row) throws -> UserRecord {
+        guard let role = UserRole(rawValue: row["role"]) else { throw StoreError.notFound }
+        return UserRecord(
+            id: row["id"],
+            name: row["name"],
+            role: role,
+            tokenHash: row["token_hash"],
+            createdAt: row["created_at"],
+            revokedAt: row["revoked_at"]
+        )
+    }
+
+    static func session(from row: Row) throws -> SessionRecord {
+        guard let mode = SessionMode(rawValue: row["mode"]) else { throw StoreError.notFound }
+        let endReason: String? = row["end_reason"]
+        let outcome: String? = row["outcome"]
+        return SessionRecord(
+            id: row["id"],
+            ticket: row["ticket"],
+            agent: row["agent"],
+            mode: mode,
+            createdAt: row["created_at"],
+            expiresAt: row["expires_at"],
+            customerJoinedAt: row["customer_joined_at"],
+            customerClient: row["customer_client"],
+            endedAt: row["ended_at"],
+            endReason: endReason.flatMap(EndReason.init(rawValue:)),
+            outcome: outcome.flatMap(SessionOutcome.init(rawValue:)),
+            note: row["note"],
+            traffic: SessionTraffic(
+                agentToCustomer: TrafficCounters(frames: row["frames_to_customer"], bytes: row["bytes_to_customer"]),
+                customerToAgent: TrafficCounters(frames: row["frames_to_agent"], bytes: row["bytes_to_agent"])
+            )
+        )
+    }
+}

@@ -1,0 +1,126 @@
+import HTTPTypes
+import Hummingbird
+import TandemCore
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The HTTPS API the CLI calls (see protocol/README.md § HTTPS API), plus the join link page.
+struct BrokerAPI {
+    let hub: SessionHub
+    var store: any TandemStore { hub.store }
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/j/:code") { request, context in try self.joinPage(request, context) }
+        router.get("/v1/sessions/:id") { request, context in try await self.getSession(request, context) }
+        router.post("/v1/sessions/:id/end") { request, context in try await self.endSession(request, context) }
+        router.get("/v1/audit/sessions") { request, context in try await self.listSessions(request, context) }
+    }
+
+    // MARK: handlers
+
+    func getSession(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let user = try await authenticate(request)
+        let record = try await readableSession(try context.parameters.require("id"), by: user)
+        return try json(record)
+    }
+
+    func endSession(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let user = try await authenticate(request)
+        guard user.role.canStartSessions else { throw APIError.forbidden("role \(user.role.rawValue) cannot end sessions") }
+        let id = try context.parameters.require("id")
+        let body = try await request.body.collect(upTo: 16 << 10)
+        guard let end = try? TandemJSON.makeDecoder().decode(EndSessionRequest.self, from: Data(buffer: body)) else {
+            throw APIError.badRequest("body must be {\"outcome\": \"resolved|unresolved|escalated|abandoned\", \"note\": \"...\"}")
+        }
+        if let note = end.note, note.count > SessionEnd.maxNoteLength {
+            throw APIError.badRequest("note is limited to \(SessionEnd.maxNoteLength) characters")
+        }
+        let record = try await readableSession(id, by: user)
+        guard user.role.canEndAnySession || record.agent == user.name else {
+            throw APIError.forbidden("only the session's agent or an admin can end it")
+        }
+        if !record.isEnded, let live = await hub.session(id: id) {
+            let event = SessionStateMachine.Event.endRequested(reason: .endedViaAPI, outcome: end.outcome, note: end.note, at: Date())
+            if let ending = await hub.end(live, event: event), ending.outcome == end.outcome, ending.reason == .endedViaAPI {
+                return try json(try await store.session(id: id) ?? record)
+            }
+        }
+        // Already ended: an outcome may be added once, when none was recorded.
+        guard try await store.recordLateOutcome(sessionID: id, outcome: end.outcome, note: end.note) else {
+            throw APIError.conflict("the session has ended and its outcome is already recorded")
+        }
+        return try json(try await store.session(id: id) ?? record)
+    }
+
+    func listSessions(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let user = try await authenticate(request)
+        var filter = SessionFilter()
+        filter.ticket = request.uri.queryParameters.get("ticket")
+        filter.agent = request.uri.queryParameters.get("agent")
+        if let limit = request.uri.queryParameters.get("limit") {
+            guard let value = Int(limit), (1...10_000).contains(value) else { throw APIError.badRequest("limit must be 1-10000") }
+            filter.limit = value
+        }
+        if !user.role.canReadAllSessions {
+            // Agents see their own sessions only.
+            if let agent = filter.agent, agent != user.name { throw APIError.forbidden("agents can read only their own sessions") }
+            filter.agent = user.name
+        }
+        return try json(SessionList(sessions: try await store.sessions(matching: filter)))
+    }
+
+    func joinPage(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+        let raw = try context.parameters.require("code")
+        guard let code = JoinCodeFormat.normalize(raw) else { throw APIError.notFound }
+        let grouped = JoinCodeFormat.grouped(code)
+        let html = """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>Tandem support session</title></head>
+            <body><main>
+            <h1>Your support agent invited you to a Tandem session</h1>
+            <p>Join code: <strong>\(grouped)</strong></p>
+            <p>Join with the Tandem client: <code>tandem join \(grouped) --source pattern</code></p>
+            </main></body></html>
+            """
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/html; charset=utf-8",
+                .contentSecurityPolicy: "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+                .cacheControl: "no-store",
+                HTTPField.Name("Referrer-Policy")!: "no-referrer",
+            ],
+            body: .init(byteBuffer: ByteBuffer(string: html))
+        )
+    }
+
+    // MARK: helpers
+
+    func authenticate(_ request: Request) async throws -> UserRecord {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw APIError.unauthorized }
+        let token = String(header.dropFirst("Bearer ".count))
+        guard APIToken.isWellFormed(token), let user = try await store.user(tokenHash: APIToken.hash(token)), user.isActive else {
+            throw APIError.unauthorized
+        }
+        return user
+    }
+
+    func readableSession(_ id: String, by user: UserRecord) async throws -> SessionRecord {
+        guard SessionID.isWellFormed(id), let record = try await store.session(id: id) else { throw APIError.notFound }
+        // An agent asking for another agent's session learns nothing, not even that it exists.
+        guard user.role.canReadAllSessions || record.agent == user.name else { throw APIError.notFound }
+        return record
+    }
+
+    func json(_ value: some Encodable) throws -> Response {
+        let data = try TandemJSON.makeEncoder().encode(value)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

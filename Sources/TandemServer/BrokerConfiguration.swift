@@ -1,0 +1,42 @@
+/// Everything `tandem serve` can change. Defaults are the zero-configuration broker.
+public struct BrokerConfiguration: Sendable {
+    public enum TransportSecurity: Sendable, Equatable {
+        /// Make (or reuse) a development CA and server certificate under `<dataDirectory>/certs`.
+        case developmentCertificate
+        /// Use these PEM files: a certificate chain and its private key.
+        case certificateFiles(certificate: String, key: String)
+        /// Plain HTTP and WebSocket. Only allowed on a loopback address.
+        case insecurePlaintext
+    }
+
+    public var host: String = "127.0.0.1"
+    /// 0 binds an ephemeral port (tests); read it from ``TandemBroker``'s `onServerRunning`.
+    public var port: Int = 8443
+    public var transportSecurity: TransportSecurity = .developmentCertificate
+    public var dataDirectory: String = "./tandem-data"
+    /// Base of join links, e.g. `https://support.example.com`; defaults to the bound address.
+    public var publicURL: String?
+    /// Join codes live this long unless the agent asks for less.
+    public var defaultCodeTTLSeconds: Int = 600
+    /// Upper bound on a requested code lifetime.
+    public var maxCodeTTLSeconds: Int = 3600
+    /// A connection that sends no `hello` within this time is closed with 4408.
+    public var helloTimeout: Duration = .seconds(10)
+    /// Largest WebSocket message (frame header + payload, or control JSON) accepted.
+    public var maxMessageSize: Int = 4 << 20
+    /// Largest control (text) message accepted.
+    public var maxControlMessageSize: Int = 64 << 10
+    /// Media frames queued per recipient before the oldest is dropped.
+    public var mediaQueueCapacity: Int = 8
+    /// Control messages queued per recipient before it is disconnected as too slow (4503).
+    public var controlQueueCapacity: Int = 1024
+    /// How often waiting sessions are checked for expiry.
+    public var sweepInterval: Duration = .seconds(1)
+
+    public init() {}
+
+    /// Whether `host` is a loopback address or name.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}

@@ -1,0 +1,252 @@
+import HummingbirdWebSocket
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOWebSocket
+import ServiceLifecycle
+import TandemCore
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// One participant's WebSocket: hello, then relaying until the session or the connection ends.
+///
+/// Three pieces run together: the reader (this task), the writer draining the
+/// participant's ``ParticipantOutbox``, and the hello timer.
+struct RelayConnection {
+    let hub: SessionHub
+    let configuration: BrokerConfiguration
+    var logger: Logger
+
+    /// What the connection is bound to after a successful hello.
+    private struct Binding {
+        var session: LiveSession
+        var role: ParticipantRole
+    }
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        let outbox = ParticipantOutbox(
+            limits: .init(mediaCapacity: configuration.mediaQueueCapacity, controlCapacity: configuration.controlQueueCapacity)
+        )
+        let helloDone = NIOLockedValueBox(false)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await Self.drain(outbox, into: outbound)
+            }
+            group.addTask { [helloTimeout = configuration.helloTimeout] in
+                try? await Task.sleep(for: helloTimeout)
+                if !Task.isCancelled, !helloDone.withLockedValue({ $0 }) { outbox.abandon(.helloTimeout) }
+            }
+            let binding = await read(inbound: inbound, outbox: outbox, helloDone: helloDone)
+            if let binding {
+                let reason: SessionStateMachine.Event =
+                    hub.isShuttingDown
+                    ? .endRequested(reason: .brokerShutdown, outcome: nil, note: nil, at: Date())
+                    : .participantLeft(binding.role, at: Date())
+                await hub.end(binding.session, event: reason)
+            }
+            outbox.finish(.normal)
+            group.cancelAll()
+        }
+    }
+
+    /// Writes what the relay queued for this participant until the outbox closes.
+    private static func drain(_ outbox: ParticipantOutbox, into outbound: WebSocketOutboundWriter) async {
+        do {
+            while true {
+                switch await outbox.next() {
+                case .text(let text):
+                    try await outbound.write(.text(text))
+                case .binary(let buffer):
+                    try await outbound.write(.binary(buffer))
+                case .close(let code):
+                    try await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: code.reason)
+                    return
+                }
+            }
+        } catch {
+            // The connection is gone; the reader sees the end of its inbound stream.
+        }
+    }
+
+    /// Reads until the connection closes. Returns the session it joined, if any.
+    private func read(inbound: WebSocketInboundStream, outbox: ParticipantOutbox, helloDone: NIOLockedValueBox<Bool>) async -> Binding? {
+        var binding: Binding?
+        var logger = self.logger
+        do {
+            for try await message in inbound.messages(maxSize: configuration.maxMessageSize) {
+                guard let bound = binding else {
+                    binding = await hello(message, outbox: outbox, logger: &logger)
+                    helloDone.withLockedValue { $0 = true }
+                    if binding == nil { break }
+                    continue
+                }
+                switch message {
+                case .binary(let buffer):
+                    relayMedia(buffer, binding: bound, outbox: outbox)
+                case .text(let text):
+                    if await control(text, binding: bound, outbox: outbox, logger: logger) == .stop { break }
+                }
+            }
+        } catch {
+            logger.debug("Connection read ended", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+        }
+        return binding
+    }
+
+    // MARK: hello
+
+    private func hello(_ message: WebSocketMessage, outbox: ParticipantOutbox, logger: inout Logger) async -> Binding? {
+        guard case .text(let text) = message, text.utf8.count <= configuration.maxControlMessageSize,
+            case .hello(let hello) = try? ControlMessage.decode(text: text)
+        else {
+            refuse(.badRequest, outbox: outbox, message: "the first message must be a hello (protocol/README.md §5.1)")
+            return nil
+        }
+        guard hello.protocolVersion == TandemWire.version else {
+            refuse(.unsupportedVersion, outbox: outbox, message: "this broker speaks protocol \(TandemWire.version)")
+            return nil
+        }
+        do {
+            switch hello.role {
+            case .agent: return try await openSession(hello, outbox: outbox, logger: &logger)
+            case .customer: return try await joinSession(hello, outbox: outbox, logger: &logger)
+            }
+        } catch {
+            logger.error("Hello failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            outbox.abandon(.internalError)
+            return nil
+        }
+    }
+
+    private func openSession(_ hello: Hello, outbox: ParticipantOutbox, logger: inout Logger) async throws -> Binding? {
+        guard let token = hello.token, APIToken.isWellFormed(token),
+            let user = try await hub.store.user(tokenHash: APIToken.hash(token)), user.isActive
+        else {
+            refuse(.unauthorized, outbox: outbox, message: "missing, unknown or revoked token")
+            return nil
+        }
+        guard user.role.canStartSessions else {
+            refuse(.forbidden, outbox: outbox, message: "role \(user.role.rawValue) cannot start sessions")
+            return nil
+        }
+        guard let start = hello.start, TicketID.isValid(start.ticket) else {
+            refuse(.badRequest, outbox: outbox, message: "start.ticket must be 1-64 printable characters without spaces")
+            return nil
+        }
+        let (session, created) = try await hub.open(agent: user, start: start, agentOutbox: outbox)
+        logger[metadataKey: "tandem.session.id"] = "\(session.id)"
+        logger[metadataKey: "tandem.ticket"] = "\(session.ticket)"
+        _ = outbox.enqueue(.sessionCreated(created))
+        return Binding(session: session, role: .agent)
+    }
+
+    private func joinSession(_ hello: Hello, outbox: ParticipantOutbox, logger: inout Logger) async throws -> Binding? {
+        guard let code = hello.code.flatMap(JoinCodeFormat.normalize) else {
+            refuse(.unknownCode, outbox: outbox, message: "no session has this join code")
+            return nil
+        }
+        switch try await hub.join(code: code, client: hello.client.map { String($0.prefix(128)) }, customerOutbox: outbox) {
+        case .rejected(let closeCode):
+            refuse(closeCode, outbox: outbox, message: closeCode.reason)
+            return nil
+        case .joined(let session, let joined):
+            logger[metadataKey: "tandem.session.id"] = "\(session.id)"
+            logger[metadataKey: "tandem.ticket"] = "\(session.ticket)"
+            _ = outbox.enqueue(.sessionJoined(joined))
+            return Binding(session: session, role: .customer)
+        }
+    }
+
+    /// Sends an `error` explaining the refusal, then closes with `code`.
+    private func refuse(_ code: TandemCloseCode, outbox: ParticipantOutbox, message: String) {
+        _ = outbox.enqueue(.error(ErrorMessage(code: code.identifier, message: message)))
+        outbox.finish(code)
+    }
+
+    // MARK: relaying
+
+    private func relayMedia(_ buffer: ByteBuffer, binding: Binding, outbox: ParticipantOutbox) {
+        do {
+            _ = try MediaFrameHeader.validate(message: buffer)
+        } catch {
+            _ = outbox.enqueue(.error(ErrorMessage(code: error.identifier, message: "binary frame dropped: \(error)")))
+            return
+        }
+        if case .success(let peer) = binding.session.relay(from: binding.role, bytes: buffer.readableBytes) {
+            _ = peer.enqueue(media: buffer)
+        }
+    }
+
+    private enum Continuation { case proceed, stop }
+
+    private func control(_ text: String, binding: Binding, outbox: ParticipantOutbox, logger: Logger) async -> Continuation {
+        let message: ControlMessage
+        do {
+            guard text.utf8.count <= configuration.maxControlMessageSize else { throw ProtocolError.invalidField("size") }
+            message = try ControlMessage.decode(text: text)
+        } catch let error as ProtocolError {
+            _ = outbox.enqueue(.error(ErrorMessage(code: error.identifier, message: "control message refused: \(error)")))
+            return .proceed
+        } catch {
+            return .proceed
+        }
+        switch message {
+        case .chat(var chat):
+            guard chat.text.count <= Chat.maxLength else {
+                _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "chat text is limited to \(Chat.maxLength) characters")))
+                return .proceed
+            }
+            chat.from = binding.role
+            switch binding.session.relay(from: binding.role, bytes: nil) {
+            case .success(let peer):
+                _ = peer.enqueue(.chat(chat))
+            case .failure(.noPeer):
+                _ = outbox.enqueue(.error(ErrorMessage(code: "no-peer", message: "nobody has joined yet")))
+            case .failure(.ended):
+                break
+            }
+            return .proceed
+        case .sessionEnd(let end):
+            if binding.role == .customer, end.outcome != nil || end.note != nil {
+                _ = outbox.enqueue(.error(ErrorMessage(code: "forbidden-field", message: "only the agent records an outcome")))
+                return .proceed
+            }
+            if let note = end.note, note.count > SessionEnd.maxNoteLength {
+                _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "note is limited to \(SessionEnd.maxNoteLength) characters")))
+                return .proceed
+            }
+            let reason: EndReason = binding.role == .agent ? .agentEnded : .customerLeft
+            await hub.end(binding.session, event: .endRequested(reason: reason, outcome: end.outcome, note: end.note, at: Date()))
+            return .proceed
+        case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnded, .error:
+            _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "\(message.type) is not accepted here")))
+            return .proceed
+        }
+    }
+}
+
+extension TandemCloseCode {
+    /// The identifier used in `error` messages, e.g. `unknown-code`.
+    var identifier: String {
+        switch self {
+        case .normal: "session-ended"
+        case .goingAway: "going-away"
+        case .messageTooBig: "message-too-big"
+        case .internalError: "internal-error"
+        case .badRequest: "bad-request"
+        case .unauthorized: "unauthorized"
+        case .forbidden: "forbidden"
+        case .unknownCode: "unknown-code"
+        case .helloTimeout: "hello-timeout"
+        case .codeUsed: "code-used"
+        case .codeExpired: "code-expired"
+        case .unsupportedVersion: "unsupported-version"
+        case .slowConsumer: "slow-consumer"
+        }
+    }
+}

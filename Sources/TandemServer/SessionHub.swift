@@ -1,0 +1,167 @@
+import Logging
+import NIOConcurrencyHelpers
+import TandemCore
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The broker's registry of live sessions and their join codes.
+///
+/// Opening, joining and ending go through this actor; relaying does not (see ``LiveSession``).
+/// Every change is written to the store before anyone is told about it.
+actor SessionHub {
+    let store: any TandemStore
+    let configuration: BrokerConfiguration
+    let logger: Logger
+    private var sessions: [String: LiveSession] = [:]
+    private var codes = JoinCodeRegistry()
+    private var joinBaseURL: String = ""
+    private let shuttingDown = NIOLockedValueBox(false)
+
+    init(store: any TandemStore, configuration: BrokerConfiguration, logger: Logger) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    func setJoinBaseURL(_ url: String) {
+        joinBaseURL = url
+    }
+
+    /// Set as soon as graceful shutdown starts; read without waiting on the actor.
+    nonisolated var isShuttingDown: Bool { shuttingDown.withLockedValue { $0 } }
+
+    var liveCount: Int { sessions.count }
+
+    func session(id: String) -> LiveSession? { sessions[id] }
+
+    /// Opens a session for `agent` and issues its join code.
+    func open(agent: UserRecord, start: Hello.Start, agentOutbox: ParticipantOutbox) async throws -> (LiveSession, SessionCreated) {
+        let now = Date()
+        let ttl = min(max(start.ttlSeconds ?? configuration.defaultCodeTTLSeconds, 1), configuration.maxCodeTTLSeconds)
+        let record = SessionRecord(
+            id: SessionID.generate(),
+            ticket: start.ticket,
+            agent: agent.name,
+            mode: start.mode,
+            createdAt: now,
+            expiresAt: now.addingTimeInterval(TimeInterval(ttl))
+        )
+        try await store.insertSession(record)
+        let session = LiveSession(record: record, agentUserID: agent.id, agentOutbox: agentOutbox)
+        sessions[record.id] = session
+        let code = codes.issue(sessionID: record.id, expiresAt: record.expiresAt)
+        let created = SessionCreated(
+            sessionID: record.id,
+            ticket: record.ticket,
+            mode: record.mode,
+            joinCode: JoinCodeFormat.grouped(code),
+            joinURL: joinBaseURL + TandemWire.joinPathPrefix + code,
+            expiresAt: record.expiresAt
+        )
+        logger.info(
+            "Session opened",
+            metadata: ["tandem.session.id": "\(record.id)", "tandem.ticket": "\(record.ticket)", "tandem.agent": "\(agent.name)"]
+        )
+        return (session, created)
+    }
+
+    enum JoinResult: Sendable {
+        case joined(LiveSession, SessionJoined)
+        case rejected(TandemCloseCode)
+    }
+
+    /// Redeems a join code (canonical digits) for a customer.
+    func join(code: String, client: String?, customerOutbox: ParticipantOutbox) async throws -> JoinResult {
+        let now = Date()
+        switch codes.redeem(code, now: now) {
+        case .reject(let closeCode):
+            logger.info("Join refused", metadata: ["tandem.close.code": "\(closeCode.rawValue)"])
+            return .rejected(closeCode)
+        case .admit(let sessionID):
+            guard let session = sessions[sessionID] else { return .rejected(.codeExpired) }
+            switch session.admit(customerOutbox: customerOutbox, at: now) {
+            case .admitCustomer:
+                try await store.recordCustomerJoined(sessionID: sessionID, at: now, client: client)
+                _ = session.agentOutbox.enqueue(.peerJoined(PeerJoined(role: .customer, client: client)))
+                logger.info("Customer joined", metadata: ["tandem.session.id": "\(sessionID)", "tandem.ticket": "\(session.ticket)"])
+                return .joined(
+                    session,
+                    SessionJoined(sessionID: sessionID, ticket: session.ticket, mode: session.mode, agent: session.agentName)
+                )
+            case .rejectJoin(let closeCode):
+                return .rejected(closeCode)
+            default:
+                return .rejected(.codeExpired)
+            }
+        }
+    }
+
+    /// Carries out an `.end` action: writes the ending, then tells and closes both sides.
+    func finish(_ session: LiveSession, ending: SessionEnding, closeCode: TandemCloseCode = .normal) async {
+        codes.retire(sessionID: session.id, now: ending.endedAt)
+        sessions[session.id] = nil
+        do {
+            try await store.recordEnding(sessionID: session.id, ending: ending)
+        } catch {
+            logger.error(
+                "Could not record session ending",
+                metadata: ["tandem.session.id": "\(session.id)", "error": "\(String(reflecting: type(of: error)))"]
+            )
+        }
+        let ended = ControlMessage.sessionEnded(SessionEnded(sessionID: session.id, reason: ending.reason, outcome: ending.outcome))
+        for role in ParticipantRole.allCases {
+            guard let outbox = session.outbox(for: role) else { continue }
+            _ = outbox.enqueue(ended)
+            outbox.finish(closeCode)
+        }
+        logger.info(
+            "Session ended",
+            metadata: [
+                "tandem.session.id": "\(session.id)", "tandem.ticket": "\(session.ticket)",
+                "tandem.end.reason": "\(ending.reason.rawValue)", "tandem.outcome": "\(ending.outcome?.rawValue ?? "-")",
+            ]
+        )
+    }
+
+    /// Feeds an ending event to `session` and carries out the result. Returns the ending
+    /// this event caused, or the earlier one when the session had already ended.
+    @discardableResult
+    func end(_ session: LiveSession, event: SessionStateMachine.Event) async -> SessionEnding? {
+        switch session.handle(event) {
+        case .end(let ending):
+            await finish(session, ending: ending, closeCode: ending.reason == .brokerShutdown ? .goingAway : .normal)
+            return ending
+        case .alreadyEnded(let ending):
+            return ending
+        default:
+            return nil
+        }
+    }
+
+    /// Ends waiting sessions whose code expired and forgets old dead codes.
+    func sweep(now: Date = Date()) async {
+        for sessionID in codes.expire(now: now) {
+            guard let session = sessions[sessionID] else { continue }
+            await end(session, event: .tick(now: now))
+        }
+        codes.prune(now: now)
+    }
+
+    /// Ends every live session with `broker-shutdown`.
+    func shutDown() async {
+        shuttingDown.withLockedValue { $0 = true }
+        for session in sessions.values {
+            await end(session, event: .endRequested(reason: .brokerShutdown, outcome: nil, note: nil, at: Date()))
+        }
+    }
+
+    /// Marks the broker as shutting down, without waiting on the actor.
+    nonisolated func beginShutdown() {
+        shuttingDown.withLockedValue { $0 = true }
+    }
+}

@@ -1,0 +1,118 @@
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+import TandemCore
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The Tandem broker: HTTPS API and WSS relay in one Hummingbird application.
+///
+/// Run it in a `ServiceGroup`; on graceful shutdown (SIGTERM) live sessions are ended
+/// with `broker-shutdown` and their participants get `session.ended` and close 1001.
+public struct TandemBroker: Service {
+    public struct Error: Swift.Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    let configuration: BrokerConfiguration
+    let store: any TandemStore
+    let logger: Logger
+    let onServerRunning: @Sendable (Int) async -> Void
+
+    /// - Parameter onServerRunning: called with the bound port once the server listens.
+    public init(
+        configuration: BrokerConfiguration,
+        store: any TandemStore,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        self.onServerRunning = onServerRunning
+    }
+
+    /// Checks the configuration and loads or creates certificates. Returns the server builder.
+    func makeServer(webSocketRouter: Router<BasicWebSocketRequestContext>) throws -> HTTPServerBuilder {
+        let upgrade = HTTPServerBuilder.http1WebSocketUpgrade(
+            webSocketRouter: webSocketRouter,
+            configuration: .init(
+                http1: .init(idleTimeout: .seconds(60)),
+                ws: .init(maxFrameSize: configuration.maxMessageSize, autoPing: .enabled(timePeriod: .seconds(20)))
+            )
+        )
+        switch configuration.transportSecurity {
+        case .insecurePlaintext:
+            guard configuration.isLoopback else {
+                throw Error(description: "--insecure-plaintext is only allowed on a loopback address, not \(configuration.host)")
+            }
+            return upgrade
+        case .certificateFiles(let certificate, let key):
+            return try .tls(upgrade, tlsConfiguration: try Self.tlsConfiguration(certificate: certificate, key: key))
+        case .developmentCertificate:
+            var dev = DevCertificates(directory: configuration.dataDirectory + "/certs")
+            try dev.ensure(hostnames: [configuration.host], logger: logger)
+            return try .tls(upgrade, tlsConfiguration: try Self.tlsConfiguration(certificate: dev.certificatePath, key: dev.keyPath))
+        }
+    }
+
+    static func tlsConfiguration(certificate: String, key: String) throws -> TLSConfiguration {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate)
+            let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
+            tls.minimumTLSVersion = .tlsv12
+            return tls
+        } catch {
+            throw Error(description: "cannot load the TLS certificate \(certificate) or key \(key): \(error)")
+        }
+    }
+
+    public func run() async throws {
+        let closed = try await store.closeOpenSessions(reason: .brokerCrash)
+        if closed > 0 {
+            logger.warning("Closed sessions left open by an earlier broker", metadata: ["tandem.sessions.closed": "\(closed)"])
+        }
+        let hub = SessionHub(store: store, configuration: configuration, logger: logger)
+        let router = Router(context: BasicRequestContext.self)
+        BrokerAPI(hub: hub).register(on: router)
+
+        let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
+        let relay = RelayConnection(hub: hub, configuration: configuration, logger: logger)
+        webSocketRouter.ws(RouterPath(TandemWire.webSocketPath)) { request, _ in
+            let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            return offered.contains(TandemWire.subprotocol) ? .upgrade([.secWebSocketProtocol: TandemWire.subprotocol]) : .upgrade([:])
+        } onUpgrade: { inbound, outbound, _ in
+            await relay.run(inbound: inbound, outbound: outbound)
+        }
+
+        let scheme = configuration.transportSecurity == .insecurePlaintext ? "http" : "https"
+        let configuration = self.configuration
+        let onServerRunning = self.onServerRunning
+        let app = Application(
+            router: router,
+            server: try makeServer(webSocketRouter: webSocketRouter),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            services: [SessionSweeper(hub: hub, interval: configuration.sweepInterval)],
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+                await hub.setJoinBaseURL(configuration.publicURL ?? "\(scheme)://\(host):\(port)")
+                await onServerRunning(port)
+            },
+            logger: logger
+        )
+        try await app.run()
+    }
+}
