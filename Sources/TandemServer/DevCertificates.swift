@@ -54,7 +54,9 @@ public struct DevCertificates: Sendable {
         }
 
         let names = Set(hostnames + ["localhost", "127.0.0.1", "::1"])
-        if let existing = try? Certificate(pemEncoded: try String(contentsOfFile: certificatePath, encoding: .utf8)),
+        if let chain = try? String(contentsOfFile: certificatePath, encoding: .utf8),
+            let leaf = chain.components(separatedBy: "-----END CERTIFICATE-----").first,
+            let existing = try? Certificate(pemEncoded: leaf + "-----END CERTIFICATE-----\n"),
             fileManager.fileExists(atPath: keyPath),
             existing.issuer == caCertificate.subject,
             existing.notValidAfter > now.addingTimeInterval(7 * 24 * 3600),

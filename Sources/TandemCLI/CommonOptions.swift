@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Logging
+import TandemClient
+
+/// Where the local data lives (database, dev certificates).
+struct DataOptions: ParsableArguments {
+    @Option(name: .customLong("data-dir"), help: "Data directory (env TANDEM_DATA_DIR).")
+    var dataDirectory: String = ProcessInfo.processInfo.environment["TANDEM_DATA_DIR"] ?? "./tandem-data"
+
+    var databasePath: String { dataDirectory + "/tandem.sqlite" }
+}
+
+/// How a client reaches and trusts the broker.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "Broker URL (env TANDEM_SERVER).")
+    var server: String = ProcessInfo.processInfo.environment["TANDEM_SERVER"] ?? "https://127.0.0.1:8443"
+
+    @Option(help: "PEM file of a CA to trust (env TANDEM_CA; default ./tandem-data/certs/ca.pem when present).")
+    var ca: String? = ProcessInfo.processInfo.environment["TANDEM_CA"]
+
+    var clientConfiguration: TandemClientConfiguration {
+        var caFile = ca
+        if caFile == nil, FileManager.default.fileExists(atPath: "./tandem-data/certs/ca.pem") {
+            caFile = "./tandem-data/certs/ca.pem"
+        }
+        var configuration = TandemClientConfiguration(serverURL: server, caFile: caFile)
+        configuration.clientName = "tandem-cli/0.1"
+        return configuration
+    }
+}
+
+/// An API token for agents and auditors.
+struct TokenOptions: ParsableArguments {
+    @Option(help: "API token (env TANDEM_TOKEN). Prefer the environment: arguments show in process lists.")
+    var token: String?
+
+    func resolved() throws -> String {
+        guard let value = token ?? ProcessInfo.processInfo.environment["TANDEM_TOKEN"], !value.isEmpty else {
+            throw ValidationError("an API token is required: set TANDEM_TOKEN or pass --token (tandem users add prints one)")
+        }
+        return value
+    }
+}
+
+enum CLILog {
+    static func logger(_ label: String, level: Logger.Level = .warning) -> Logger {
+        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = level
+        return logger
+    }
+}
+
+/// Writes a line to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Writes a line to standard output at once (no buffering, so scripts and tests see it).
+func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}

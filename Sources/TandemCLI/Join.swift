@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import TandemClient
+import TandemProtocol
+
+struct Join: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Join a session as the customer with the code or link the agent gave you, and stream frames."
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "Join code (482-913-557) or join link (https://host:port/j/482913557).") var code: String
+    @Option(help: "What to stream: 'pattern' (or pattern:WxH) or a folder of .jpg/.png/.webp images, sent in a loop.") var source: String = "pattern"
+    @Option(help: "Frames per second.") var fps: Double = 5
+    @Option(help: "Leave after sending this many frames (default: stay until the agent ends the session or Ctrl-C).") var maxFrames: Int?
+
+    func run() async throws {
+        var configuration = connection.clientConfiguration
+        var joinCode = code
+        if let url = URL(string: code), let scheme = url.scheme, let host = url.host, ["https", "http"].contains(scheme) {
+            configuration.serverURL = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host)" + (url.port.map { ":\($0)" } ?? "")
+            joinCode = url.lastPathComponent
+        }
+        guard JoinCodeFormat.normalize(joinCode) != nil else {
+            throw CLIFailure("'\(joinCode)' is not a join code: it has nine digits, like 482-913-557")
+        }
+        let frames = try FrameSource(source)
+        let (fps, maxFrames) = (self.fps, self.maxFrames)
+        let run: (result: SessionEnded??, closure: TandemClosure)
+        do {
+            run = try await TandemConnection.run(
+                configuration: configuration,
+                hello: .customer(code: joinCode, client: configuration.clientName),
+                logger: CLILog.logger("tandem.cli")
+            ) { inbound, outbound -> SessionEnded? in
+                var iterator = inbound.makeAsyncIterator()
+                var welcome: SessionJoined?
+                // Before the welcome the broker may only refuse: read on until it closes.
+                while welcome == nil, let event = try await iterator.next() {
+                    if case .control(.sessionJoined(let joined)) = event { welcome = joined }
+                }
+                guard let joined = welcome else { return nil }
+                say("Joined \(joined.agent)'s session for ticket \(joined.ticket): sharing your \(joined.mode.rawValue) (\(fps) fps). Ctrl-C leaves.")
+                return try await withThrowingTaskGroup(of: SessionEnded?.self) { group in
+                    group.addTask {
+                        var index = 0
+                        while maxFrames.map({ index < $0 }) ?? true {
+                            try await outbound.send(frames.frame(index))
+                            index += 1
+                            try await Task.sleep(for: .seconds(1 / max(fps, 0.1)))
+                        }
+                        say("Sent \(index) frames; leaving.")
+                        try await outbound.send(.sessionEnd(SessionEnd()))
+                        return nil
+                    }
+                    defer { group.cancelAll() }
+                    var received = 0
+                    while let event = try await iterator.next() {
+                        switch event {
+                        case .frame:
+                            received += 1
+                            if received == 1 { say("Receiving the agent's frames.") }
+                        case .control(.chat(let chat)):
+                            say("agent: \(chat.text)")
+                        case .control(.sessionEnded(let ended)):
+                            return ended
+                        default:
+                            continue
+                        }
+                    }
+                    return nil
+                }
+            }
+        } catch {
+            throw CLIFailure("cannot connect to the broker at \(configuration.serverURL): \(error)")
+        }
+        guard let ended = run.result ?? nil else { throw CLIFailure(explain(run.closure)) }
+        say("Session ended (\(ended.reason.rawValue)). Thank you.")
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TandemServer
+import TandemSQLite
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the broker (HTTPS + WSS, SQLite log).")
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "Address to listen on (env TANDEM_HOST).")
+    var host: String = ProcessInfo.processInfo.environment["TANDEM_HOST"] ?? "127.0.0.1"
+
+    @Option(help: "Port to listen on, 0 for any (env TANDEM_PORT).")
+    var port: Int = Int(ProcessInfo.processInfo.environment["TANDEM_PORT"] ?? "") ?? 8443
+
+    @Option(help: "PEM certificate chain. Without --cert/--key a development certificate is made.")
+    var cert: String?
+
+    @Option(help: "PEM private key of --cert.")
+    var key: String?
+
+    @Flag(help: "Serve plain HTTP/WS (loopback addresses only; for debugging).")
+    var insecurePlaintext = false
+
+    @Option(help: "Base URL used in join links, e.g. https://support.example.com.")
+    var publicURL: String?
+
+    @Option(help: "Default join-code lifetime in seconds.")
+    var codeTTL: Int = 600
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
+        if insecurePlaintext, cert != nil { throw ValidationError("--insecure-plaintext cannot be combined with --cert/--key") }
+        if !(0...65535).contains(port) { throw ValidationError("--port must be 0-65535") }
+        if codeTTL < 30 || codeTTL > 3600 { throw ValidationError("--code-ttl must be 30-3600 seconds") }
+        if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
+    }
+
+    func run() async throws {
+        let logger = CLILog.logger("tandem.broker", level: Logger.Level(rawValue: logLevel) ?? .info)
+        var configuration = BrokerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.dataDirectory = data.dataDirectory
+        configuration.publicURL = publicURL
+        configuration.defaultCodeTTLSeconds = codeTTL
+        if insecurePlaintext {
+            guard configuration.isLoopback else {
+                throw ValidationError("--insecure-plaintext is only allowed on a loopback address, not \(host)")
+            }
+            configuration.transportSecurity = .insecurePlaintext
+        } else if let cert, let key {
+            configuration.transportSecurity = .certificateFiles(certificate: cert, key: key)
+        } else {
+            var dev = DevCertificates(directory: data.dataDirectory + "/certs")
+            try dev.ensure(hostnames: [host], logger: logger)
+            say("Development certificate: \(dev.certificatePath)")
+            say("  SHA-256 fingerprint:   \(dev.fingerprint)")
+            say("  CA for clients:        \(dev.caPath) (SHA-256 \(dev.caFingerprint))")
+            configuration.transportSecurity = .certificateFiles(certificate: dev.certificatePath, key: dev.keyPath)
+        }
+        try FileManager.default.createDirectory(atPath: data.dataDirectory, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: data.databasePath, logger: logger)
+        let scheme = insecurePlaintext ? "http" : "https"
+        let broker = TandemBroker(configuration: configuration, store: store, logger: logger) { boundPort in
+            say("Tandem broker listening on \(scheme)://\(host):\(boundPort) (database \(data.databasePath))")
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: [broker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+    }
+}

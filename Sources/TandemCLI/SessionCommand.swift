@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import TandemClient
+import TandemProtocol
+
+struct Session: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start and end support sessions (agents).",
+        subcommands: [SessionStart.self, SessionEndCommand.self]
+    )
+}
+
+struct SessionEndCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "end",
+        abstract: "End a live session, or record the outcome of one that ended without it."
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var tokenOptions: TokenOptions
+    @Argument(help: "Session id (s_...).") var id: String
+    @Option(help: "resolved, unresolved, escalated or abandoned.") var outcome: SessionOutcome
+    @Option(help: "A note for the log (max 2000 characters).") var note: String?
+
+    func run() async throws {
+        let api = try TandemAPIClient(configuration: connection.clientConfiguration, token: try tokenOptions.resolved())
+        do {
+            let record = try await api.endSession(id: id, outcome: outcome, note: note)
+            try await api.shutdown()
+            say("Session \(record.id) (ticket \(record.ticket)) ended: \(record.endReason?.rawValue ?? "-"), outcome \(record.outcome?.rawValue ?? "-"), duration \(Formatting.seconds(record.durationSeconds)).")
+        } catch let failure as TandemAPIClient.Failure {
+            try? await api.shutdown()
+            throw CLIFailure("cannot end session \(id): \(failure)")
+        } catch {
+            try? await api.shutdown()
+            throw CLIFailure("cannot reach the broker at \(connection.server): \(error)")
+        }
+    }
+}
+
+extension SessionOutcome: ExpressibleByArgument {}
+extension SessionMode: ExpressibleByArgument {}
+
+/// A failure the CLI reports as one line and exit code 1.
+struct CLIFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The message a customer or agent sees for a close code.
+func explain(_ closure: TandemClosure) -> String {
+    switch closure.tandemCode {
+    case .unknownCode: "That join code is not valid. Check the digits with your agent."
+    case .codeUsed: "That join code was already used. Ask your agent for a new one."
+    case .codeExpired: "That join code has expired. Ask your agent for a new one."
+    case .unauthorized: "The broker refused the token (missing, unknown or revoked)."
+    case .forbidden: "This user's role may not start sessions."
+    case .badRequest: "The broker refused the request as malformed."
+    case .unsupportedVersion: "The broker speaks a different protocol version."
+    case .helloTimeout: "The broker closed the connection: no hello in time."
+    case .goingAway: "The broker is shutting down."
+    case .slowConsumer: "Disconnected: this client read too slowly."
+    default: "The broker \(closure)."
+    }
+}
+
+/// Asks for an outcome on the terminal; nil when stdin is not a terminal or the answer is empty.
+func askOutcome() -> SessionOutcome? {
+    guard isatty(0) == 1 else { return nil }
+    while true {
+        FileHandle.standardOutput.write(Data("Outcome (resolved/unresolved/escalated/abandoned, empty to decide later): ".utf8))
+        guard let line = readLine()?.trimmingCharacters(in: .whitespaces), !line.isEmpty else { return nil }
+        if let outcome = SessionOutcome(rawValue: line) { return outcome }
+    }
+}

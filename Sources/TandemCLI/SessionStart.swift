@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import NIOConcurrencyHelpers
+import TandemClient
+import TandemProtocol
+import UnixSignals
+
+struct SessionStart: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start",
+        abstract: "Open a session for a ticket, print the join code, and stay attached until it ends (Ctrl-C ends it)."
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var tokenOptions: TokenOptions
+    @Option(help: "Helpdesk ticket, e.g. HD-1042.") var ticket: String
+    @Option(help: "What the customer shares: screen or camera.") var mode: SessionMode = .screen
+    @Option(help: "Join-code lifetime in seconds (broker default 600).") var expires: Int?
+    @Option(help: "Outcome to record when the session ends (otherwise asked on Ctrl-C).") var outcome: SessionOutcome?
+    @Option(help: "Note for the log.") var note: String?
+    @Option(help: "Share your own frames back: 'pattern' or a folder of images.") var source: String?
+    @Option(help: "Frames per second when sharing with --source.") var fps: Double = 5
+
+    func run() async throws {
+        let token = try tokenOptions.resolved()
+        let frames = try source.map(FrameSource.init)
+        let configuration = connection.clientConfiguration
+        let status = AgentStatus()
+        let (outcome, note, fps) = (self.outcome, self.note, self.fps)
+        let hello = Hello.agent(token: token, start: .init(ticket: ticket, mode: mode, ttlSeconds: expires), client: configuration.clientName)
+        let run: (result: SessionEnded??, closure: TandemClosure)
+        do {
+            run = try await TandemConnection.run(configuration: configuration, hello: hello, logger: CLILog.logger("tandem.cli")) { inbound, outbound -> SessionEnded? in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await _ in await UnixSignalsSequence(trapping: .sigint) {
+                            say("")
+                            let chosen = outcome ?? askOutcome()
+                            try await outbound.send(.sessionEnd(SessionEnd(outcome: chosen, note: note)))
+                            return
+                        }
+                    }
+                    group.addTask {
+                        while true {
+                            try await Task.sleep(for: .seconds(2))
+                            if let line = status.tick() { say("[\(Formatting.clock())] \(line)") }
+                        }
+                    }
+                    if let frames {
+                        group.addTask {
+                            await status.waitForCustomer()
+                            var index = 0
+                            while true {
+                                try await outbound.send(frames.frame(index))
+                                status.sent(frames: 1)
+                                index += 1
+                                try await Task.sleep(for: .seconds(1 / max(fps, 0.1)))
+                            }
+                        }
+                    }
+                    defer { group.cancelAll() }
+                    for try await event in inbound {
+                        if let ended = status.handle(event) { return ended }
+                    }
+                    return nil
+                }
+            }
+        } catch {
+            throw CLIFailure("cannot connect to the broker at \(connection.server): \(error)")
+        }
+        guard let ended = run.result ?? nil else {
+            throw CLIFailure(explain(run.closure))
+        }
+        say("[\(Formatting.clock())] session ended: \(ended.reason.rawValue), outcome \(ended.outcome?.rawValue ?? "not recorded")")
+        if ended.outcome == nil, let late = outcome ?? askOutcome() {
+            let api = try TandemAPIClient(configuration: configuration, token: token)
+            defer { Task { try? await api.shutdown() } }
+            let record = try await api.endSession(id: ended.sessionID, outcome: late, note: note)
+            say("Recorded outcome \(record.outcome?.rawValue ?? "-") for \(record.id).")
+        }
+    }
+}
+
+/// What the attached agent sees: the code, then live status lines.
+final class AgentStatus: Sendable {
+    private struct State {
+        var customerJoined = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var framesIn = 0
+        var bytesIn: Int64 = 0
+        var framesOut = 0
+        var lastFramesIn = 0
+        var lastFramesOut = 0
+        var lastTick = ContinuousClock.now
+        var streams: [UInt16: MediaCodec] = [:]
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    /// Prints what the event means; returns the ending when the session ended.
+    func handle(_ event: TandemEvent) -> SessionEnded? {
+        switch event {
+        case .control(.sessionCreated(let created)):
+            say("Session \(created.sessionID) for ticket \(created.ticket) (\(created.mode.rawValue))")
+            say("Join code:  \(created.joinCode)")
+            say("Join link:  \(created.joinURL)")
+            say("Expires:    \(Formatting.timestamp(created.expiresAt))")
+            say("[\(Formatting.clock())] waiting for the customer…")
+        case .control(.peerJoined(let peer)):
+            say("[\(Formatting.clock())] customer joined (\(peer.client ?? "unknown client"))")
+            let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+                state.customerJoined = true
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            waiters.forEach { $0.resume() }
+        case .control(.chat(let chat)):
+            say("[\(Formatting.clock())] \(chat.from?.rawValue ?? "peer"): \(chat.text)")
+        case .control(.error(let error)):
+            say("[\(Formatting.clock())] broker: \(error.code): \(error.message)")
+        case .control(.sessionEnded(let ended)):
+            return ended
+        case .control:
+            break
+        case .frame(let frame):
+            state.withLockedValue { state in
+                state.framesIn += 1
+                state.bytesIn += Int64(frame.payload.readableBytes)
+                state.streams[frame.header.streamID] = frame.header.codec
+            }
+        }
+        return nil
+    }
+
+    func sent(frames: Int) {
+        state.withLockedValue { $0.framesOut += frames }
+    }
+
+    func waitForCustomer() async {
+        await withCheckedContinuation { continuation in
+            let joined = state.withLockedValue { state -> Bool in
+                if !state.customerJoined { state.waiters.append(continuation) }
+                return state.customerJoined
+            }
+            if joined { continuation.resume() }
+        }
+    }
+
+    /// A status line for the last interval, while the customer is connected.
+    func tick() -> String? {
+        state.withLockedValue { state in
+            let now = ContinuousClock.now
+            let elapsed = Double((now - state.lastTick).components.seconds) + Double((now - state.lastTick).components.attoseconds) / 1e18
+            defer {
+                state.lastTick = now
+                state.lastFramesIn = state.framesIn
+                state.lastFramesOut = state.framesOut
+            }
+            guard state.customerJoined, elapsed > 0 else { return nil }
+            let fpsIn = Double(state.framesIn - state.lastFramesIn) / elapsed
+            let fpsOut = Double(state.framesOut - state.lastFramesOut) / elapsed
+            let streams = state.streams.sorted { $0.key < $1.key }.map { "stream \($0.key) \($0.value.name)" }.joined(separator: ", ")
+            return String(
+                format: "streaming: in %.1f fps (%@), %d frames, %@ · out %.1f fps, %d frames",
+                fpsIn, streams.isEmpty ? "no stream yet" : streams, state.framesIn, Formatting.bytes(state.bytesIn), fpsOut, state.framesOut
+            )
+        }
+    }
+}

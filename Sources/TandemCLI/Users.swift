@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import TandemCore
+import TandemSQLite
+
+struct Users: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage agents, auditors and admins (on the broker's host; opens the database directly).",
+        subcommands: [Add.self, List.self, Revoke.self]
+    )
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a user and print its API token once.")
+        @OptionGroup var data: DataOptions
+        @Argument(help: "User name (letters, digits, . _ - @).") var name: String
+        @Option(help: "agent, auditor or admin.") var role: UserRole
+
+        func validate() throws {
+            guard UserRecord.isValidName(name) else { throw ValidationError("user names are 1-64 letters, digits, '.', '_', '-' or '@'") }
+        }
+
+        func run() async throws {
+            try FileManager.default.createDirectory(atPath: data.dataDirectory, withIntermediateDirectories: true)
+            let store = try SQLiteStore(path: data.databasePath, logger: CLILog.logger("tandem.users"))
+            let token = APIToken.generate()
+            do {
+                _ = try await store.addUser(UserRecord(name: name, role: role, tokenHash: APIToken.hash(token), createdAt: Date()))
+            } catch let error as StoreError where error == .duplicateName {
+                throw ValidationError("a user named \(name) already exists")
+            }
+            print("Added \(role.rawValue) \(name). API token (shown only once, store it now):")
+            print(token)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users.")
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            let store = try SQLiteStore(path: data.databasePath, logger: CLILog.logger("tandem.users"))
+            let rows = try await store.users().map { user in
+                [user.name, user.role.rawValue, Formatting.timestamp(user.createdAt), user.revokedAt.map(Formatting.timestamp) ?? "active"]
+            }
+            print(Formatting.table(header: ["NAME", "ROLE", "CREATED", "STATUS"], rows: rows), terminator: "")
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a user's token.")
+        @OptionGroup var data: DataOptions
+        @Argument var name: String
+
+        func run() async throws {
+            let store = try SQLiteStore(path: data.databasePath, logger: CLILog.logger("tandem.users"))
+            guard try await store.revokeUser(name: name, at: Date()) else { throw ValidationError("no active user named \(name)") }
+            print("Revoked \(name).")
+        }
+    }
+}
+
+extension UserRole: ExpressibleByArgument {}

@@ -1,0 +1,78 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import TandemProtocol
+
+import Foundation
+
+/// The broker's HTTPS API, as the CLI uses it. Call ``shutdown()`` when done.
+public final class TandemAPIClient: Sendable {
+    /// A refused API call: the HTTP status and the broker's error body.
+    public struct Failure: Error, CustomStringConvertible {
+        public let status: Int
+        public let code: String
+        public let message: String
+        public var description: String { "\(message) (HTTP \(status), \(code))" }
+    }
+
+    let configuration: TandemClientConfiguration
+    let token: String
+    let http: HTTPClient
+
+    public init(configuration: TandemClientConfiguration, token: String) throws {
+        self.configuration = configuration
+        self.token = token
+        var httpConfiguration = HTTPClient.Configuration()
+        if let tls = try configuration.tlsConfiguration() { httpConfiguration.tlsConfiguration = tls }
+        httpConfiguration.timeout = .init(connect: .seconds(10), read: .seconds(30))
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+    }
+
+    public func shutdown() async throws {
+        try await http.shutdown()
+    }
+
+    public func session(id: String) async throws -> SessionRecord {
+        try await call(.GET, "/v1/sessions/\(Self.escape(id))", as: SessionRecord.self)
+    }
+
+    public func endSession(id: String, outcome: SessionOutcome, note: String?) async throws -> SessionRecord {
+        let body = try TandemJSON.makeEncoder().encode(EndSessionRequest(outcome: outcome, note: note))
+        return try await call(.POST, "/v1/sessions/\(Self.escape(id))/end", body: body, as: SessionRecord.self)
+    }
+
+    public func sessions(ticket: String? = nil, agent: String? = nil, limit: Int? = nil) async throws -> [SessionRecord] {
+        var query: [String] = []
+        if let ticket { query.append("ticket=\(Self.escape(ticket))") }
+        if let agent { query.append("agent=\(Self.escape(agent))") }
+        if let limit { query.append("limit=\(limit)") }
+        let path = "/v1/audit/sessions" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        return try await call(.GET, path, as: SessionList.self).sessions
+    }
+
+    private func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: Data? = nil, as type: T.Type) async throws -> T {
+        var request = HTTPClientRequest(url: configuration.trimmedServerURL + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        guard response.status == .ok else {
+            let error = try? TandemJSON.makeDecoder().decode(APIErrorBody.self, from: bytes)
+            throw Failure(
+                status: Int(response.status.code),
+                code: error?.error.code ?? "http-\(response.status.code)",
+                message: error?.error.message ?? response.status.reasonPhrase
+            )
+        }
+        return try TandemJSON.makeDecoder().decode(T.self, from: bytes)
+    }
+
+    static func escape(_ value: String) -> String {
+        value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? value
+    }
+}
