@@ -87,9 +87,9 @@ public struct MediaFrameHeader: Sendable, Equatable {
     /// This is what the broker calls on the hot path: it reads 24 bytes and never touches the payload.
     public static func validate(message: ByteBuffer) throws(ProtocolError) -> MediaFrameHeader {
         guard let header = try peek(in: message) else { throw .truncatedFrame }
-        guard Int(header.headerLength) + Int(header.payloadLength) == message.readableBytes else {
-            throw .payloadLengthMismatch
-        }
+        let total = Int(header.headerLength) + Int(header.payloadLength)
+        guard total <= message.readableBytes else { throw .truncatedFrame }
+        guard total == message.readableBytes else { throw .payloadLengthMismatch }
         return header
     }
 

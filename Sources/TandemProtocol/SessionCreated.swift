@@ -32,6 +32,20 @@ public struct SessionCreated: Sendable, Equatable, Codable, CustomStringConverti
         self.expiresAt = expiresAt
     }
 
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.sessionID = try container.decode(String.self, forKey: .sessionID)
+        self.ticket = try container.decode(String.self, forKey: .ticket)
+        self.mode = try container.decode(SessionMode.self, forKey: .mode)
+        self.joinCode = try container.decode(String.self, forKey: .joinCode)
+        self.joinURL = try container.decode(String.self, forKey: .joinURL)
+        let expiresAt = try container.decode(String.self, forKey: .expiresAt)
+        guard let date = try? Date(expiresAt, strategy: .iso8601) else {
+            throw DecodingError.dataCorruptedError(forKey: .expiresAt, in: container, debugDescription: "not an RFC 3339 date")
+        }
+        self.expiresAt = date
+    }
+
     public var description: String {
         "SessionCreated(sessionID: \(sessionID), ticket: \(ticket), mode: \(mode.rawValue), joinCode: redacted)"
     }

@@ -32,25 +32,35 @@ struct RelayConnection {
         let outbox = ParticipantOutbox(
             limits: .init(mediaCapacity: configuration.mediaQueueCapacity, controlCapacity: configuration.controlQueueCapacity)
         )
-        let helloDone = NIOLockedValueBox(false)
+        let (helloSignal, helloDone) = AsyncStream<Never>.makeStream()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await Self.drain(outbox, into: outbound)
             }
             group.addTask { [helloTimeout = configuration.helloTimeout] in
-                try? await Task.sleep(for: helloTimeout)
-                if !Task.isCancelled, !helloDone.withLockedValue({ $0 }) { outbox.abandon(.helloTimeout) }
+                // Whichever ends first: the timeout, or the signal that the hello was handled.
+                let timedOut = await withTaskGroup(of: Bool.self) { timer in
+                    timer.addTask { (try? await Task.sleep(for: helloTimeout)) != nil }
+                    timer.addTask {
+                        for await _ in helloSignal {}
+                        return false
+                    }
+                    defer { timer.cancelAll() }
+                    return await timer.next() ?? false
+                }
+                if timedOut { outbox.abandon(.helloTimeout) }
             }
             let binding = await read(inbound: inbound, outbox: outbox, helloDone: helloDone)
+            helloDone.finish()
             if let binding {
-                let reason: SessionStateMachine.Event =
+                let event: SessionStateMachine.Event =
                     hub.isShuttingDown
                     ? .endRequested(reason: .brokerShutdown, outcome: nil, note: nil, at: Date())
                     : .participantLeft(binding.role, at: Date())
-                await hub.end(binding.session, event: reason)
+                await hub.end(binding.session, event: event)
             }
+            // Let the writer deliver what is queued (a refusal, session.ended) and the close frame.
             outbox.finish(.normal)
-            group.cancelAll()
         }
     }
 
@@ -74,14 +84,14 @@ struct RelayConnection {
     }
 
     /// Reads until the connection closes. Returns the session it joined, if any.
-    private func read(inbound: WebSocketInboundStream, outbox: ParticipantOutbox, helloDone: NIOLockedValueBox<Bool>) async -> Binding? {
+    private func read(inbound: WebSocketInboundStream, outbox: ParticipantOutbox, helloDone: AsyncStream<Never>.Continuation) async -> Binding? {
         var binding: Binding?
         var logger = self.logger
         do {
             for try await message in inbound.messages(maxSize: configuration.maxMessageSize) {
                 guard let bound = binding else {
                     binding = await hello(message, outbox: outbox, logger: &logger)
-                    helloDone.withLockedValue { $0 = true }
+                    helloDone.finish()
                     if binding == nil { break }
                     continue
                 }

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Writes frames.json and control.json: the Tandem v1 test vectors.
+
+This generator is an independent implementation of protocol/README.md §4 and §5
+(it does not use the Swift code), so the Swift and browser codecs are checked
+against the spec rather than against themselves. Run: python3 protocol/vectors/generate.py
+"""
+import json
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+CODECS = {"jpeg": 1, "png": 2, "webp": 3, "h264": 4}
+
+
+def frame(codec, keyframe, stream, seq, ts, payload, header_length=24, version=1, kind=1, flags=None, reserved=0, length=None):
+    flags = (1 if keyframe else 0) if flags is None else flags
+    length = len(payload) if length is None else length
+    header = struct.pack(">BBBBBBHIQI", version, header_length, kind, flags, CODECS.get(codec, codec) if isinstance(codec, str) else codec,
+                         reserved, stream, seq, ts, length)
+    header += bytes(header_length - 24) if header_length > 24 else b""
+    return header + payload
+
+
+valid = [
+    ("jpeg keyframe, tiny payload", "jpeg", True, 1, 0, 1_732_000_000_000_000, bytes.fromhex("ffd8ffe000104a464946")),
+    ("png delta frame, stream 2", "png", False, 2, 41, 1_732_000_000_123_456, bytes.fromhex("89504e470d0a1a0a")),
+    ("webp keyframe, max stream id and sequence", "webp", True, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF, b"RIFF\x00\x00\x00\x00WEBP"),
+    ("h264 Annex-B access unit", "h264", True, 7, 1000, 1, bytes.fromhex("0000000167640028acd940780227e5c0") + bytes.fromhex("0000000168ebe3cb22c0")),
+    ("empty payload", "jpeg", False, 1, 2, 3, b""),
+]
+
+frames = {"valid": [], "extendedHeader": [], "invalid": []}
+for name, codec, key, stream, seq, ts, payload in valid:
+    frames["valid"].append({
+        "name": name,
+        "hex": frame(codec, key, stream, seq, ts, payload).hex(),
+        "codec": codec, "keyframe": key, "streamId": stream, "sequence": seq,
+        "timestampMicros": ts, "payloadHex": payload.hex(),
+    })
+
+# A future header with 4 extra bytes: v1 readers skip them. Re-encoding yields the 24-byte form.
+ext_payload = bytes.fromhex("ffd8ffd9")
+frames["extendedHeader"].append({
+    "name": "header length 28 with unknown trailing header bytes",
+    "hex": (frame("jpeg", True, 3, 9, 5, b"", header_length=28, length=len(ext_payload))[:24] + bytes.fromhex("deadbeef") + ext_payload).hex(),
+    "canonicalHex": frame("jpeg", True, 3, 9, 5, ext_payload).hex(),
+    "codec": "jpeg", "keyframe": True, "streamId": 3, "sequence": 9, "timestampMicros": 5, "payloadHex": ext_payload.hex(),
+})
+# Reserved flag bits are ignored by receivers and not re-sent.
+frames["extendedHeader"].append({
+    "name": "reserved flag bits set",
+    "hex": frame("png", True, 1, 1, 1, b"\x01", flags=0xF1).hex(),
+    "canonicalHex": frame("png", True, 1, 1, 1, b"\x01").hex(),
+    "codec": "png", "keyframe": True, "streamId": 1, "sequence": 1, "timestampMicros": 1, "payloadHex": "01",
+})
+
+invalid = [
+    ("version 2", frame("jpeg", True, 1, 1, 1, b"ab", version=2), "unsupported-frame-version"),
+    ("header length 23", frame("jpeg", True, 1, 1, 1, b"ab")[:1] + bytes([23]) + frame("jpeg", True, 1, 1, 1, b"ab")[2:], "bad-header-length"),
+    ("kind 2", frame("jpeg", True, 1, 1, 1, b"ab", kind=2), "unknown-frame-kind"),
+    ("codec 0", frame(0, True, 1, 1, 1, b"ab"), "unknown-codec"),
+    ("codec 9", frame(9, True, 1, 1, 1, b"ab"), "unknown-codec"),
+    ("payload length larger than the message", frame("jpeg", True, 1, 1, 1, b"ab", length=3), "truncated-frame"),
+    ("payload length smaller than the message", frame("jpeg", True, 1, 1, 1, b"abc", length=2), "payload-length-mismatch"),
+    ("only 10 header bytes", frame("jpeg", True, 1, 1, 1, b"")[:10], "truncated-frame"),
+]
+for name, data, error in invalid:
+    frames["invalid"].append({"name": name, "hex": data.hex(), "error": error})
+
+
+def canonical(obj):
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+control_valid = [
+    {"type": "hello", "protocol": 1, "role": "agent", "client": "tandem-cli/0.1", "token": "tdm_" + "A" * 43,
+     "start": {"ticket": "HD-1042", "mode": "camera", "ttlSeconds": 600}},
+    {"type": "hello", "protocol": 1, "role": "customer", "client": "browser/1", "code": "482-913-557"},
+    {"type": "session.created", "sessionId": "s_abcdefghijkmnpqr", "ticket": "HD-1042", "mode": "camera",
+     "joinCode": "482-913-557", "joinUrl": "https://127.0.0.1:8443/j/482913557", "expiresAt": "2026-11-22T10:10:00Z"},
+    {"type": "session.joined", "sessionId": "s_abcdefghijkmnpqr", "ticket": "HD-1042", "mode": "screen", "agent": "alice"},
+    {"type": "peer.joined", "role": "customer", "client": "tandem-swift/0.1"},
+    {"type": "chat", "text": "Can you point the camera at the back of the router?"},
+    {"type": "chat", "text": "Sure – here, see the ports? ✓", "from": "customer"},
+    {"type": "session.end", "outcome": "resolved", "note": "Cable was in the WAN port"},
+    {"type": "session.end"},
+    {"type": "session.ended", "sessionId": "s_abcdefghijkmnpqr", "reason": "agent-ended", "outcome": "escalated"},
+    {"type": "session.ended", "sessionId": "s_abcdefghijkmnpqr", "reason": "customer-left"},
+    {"type": "error", "code": "no-peer", "message": "nobody has joined yet"},
+]
+control_invalid = [
+    ("not JSON", "hello", "malformed-message"),
+    ("JSON array", "[1,2]", "malformed-message"),
+    ("no type", '{"text":"hi"}', "invalid-field"),
+    ("unknown type", '{"type":"teleport"}', "unknown-type"),
+    ("hello without role", '{"type":"hello","protocol":1}', "invalid-field"),
+    ("unknown role", '{"type":"hello","protocol":1,"role":"spy"}', "invalid-field"),
+    ("chat text not a string", '{"type":"chat","text":5}', "invalid-field"),
+    ("unknown outcome", '{"type":"session.end","outcome":"fixed-ish"}', "invalid-field"),
+    ("bad date", '{"type":"session.created","sessionId":"s_x","ticket":"T","mode":"screen","joinCode":"1","joinUrl":"u","expiresAt":"yesterday"}', "invalid-field"),
+]
+control = {
+    "valid": [{"name": m["type"] + ("" if i == 0 else f" #{i}"), "json": canonical(m)} for i, m in enumerate(control_valid)],
+    "invalid": [{"name": n, "json": j, "error": e} for n, j, e in control_invalid],
+}
+
+with open(os.path.join(HERE, "frames.json"), "w") as f:
+    json.dump(frames, f, indent=2)
+    f.write("\n")
+with open(os.path.join(HERE, "control.json"), "w", encoding="utf-8") as f:
+    json.dump(control, f, indent=2, ensure_ascii=False)
+    f.write("\n")
+print("wrote frames.json and control.json")
