@@ -127,6 +127,8 @@ let package = Package(
             dependencies: [
                 "TandemServer", "TandemSQLite", "TandemClient",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),

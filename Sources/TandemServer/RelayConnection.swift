@@ -32,6 +32,8 @@ struct RelayConnection {
         let outbox = ParticipantOutbox(
             limits: .init(mediaCapacity: configuration.mediaQueueCapacity, controlCapacity: configuration.controlQueueCapacity)
         )
+        hub.connectionOpened(outbox)
+        defer { hub.connectionClosed(outbox) }
         let (helloSignal, helloDone) = AsyncStream<Never>.makeStream()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {

@@ -21,6 +21,8 @@ actor SessionHub {
     private var codes = JoinCodeRegistry()
     private var joinBaseURL: String = ""
     private let shuttingDown = NIOLockedValueBox(false)
+    /// Every open participant connection, hello or not, so shutdown can close them all.
+    private let connections = NIOLockedValueBox([ObjectIdentifier: ParticipantOutbox]())
 
     init(store: any TandemStore, configuration: BrokerConfiguration, logger: Logger) {
         self.store = store
@@ -152,16 +154,28 @@ actor SessionHub {
         codes.prune(now: now)
     }
 
-    /// Ends every live session with `broker-shutdown`.
-    func shutDown() async {
+    nonisolated func connectionOpened(_ outbox: ParticipantOutbox) {
+        connections.withLockedValue { $0[ObjectIdentifier(outbox)] = outbox }
+    }
+
+    nonisolated func connectionClosed(_ outbox: ParticipantOutbox) {
+        connections.withLockedValue { $0[ObjectIdentifier(outbox)] = nil }
+    }
+
+    /// Ends every live session with `broker-shutdown` (written to the log first), closes every
+    /// connection with 1001, and waits up to `drainTimeout` for the close frames to go out.
+    func shutDown(drainTimeout: Duration = .seconds(5)) async {
         shuttingDown.withLockedValue { $0 = true }
         for session in sessions.values {
             await end(session, event: .endRequested(reason: .brokerShutdown, outcome: nil, note: nil, at: Date()))
         }
+        for outbox in connections.withLockedValue({ Array($0.values) }) {
+            outbox.finish(.goingAway)
+        }
+        let deadline = ContinuousClock.now.advanced(by: drainTimeout)
+        while ContinuousClock.now < deadline, !connections.withLockedValue({ $0.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 
-    /// Marks the broker as shutting down, without waiting on the actor.
-    nonisolated func beginShutdown() {
-        shuttingDown.withLockedValue { $0 = true }
-    }
 }

@@ -7,13 +7,11 @@ struct SessionSweeper: Service {
     let interval: Duration
 
     func run() async throws {
-        await withGracefulShutdownHandler {
-            while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                try? await Task.sleep(for: interval)
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: interval)
                 await hub.sweep()
             }
-        } onGracefulShutdown: {
-            hub.beginShutdown()
         }
         await hub.shutDown()
     }

@@ -104,7 +104,6 @@ public struct TandemBroker: Service {
             router: router,
             server: try makeServer(webSocketRouter: webSocketRouter),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            services: [SessionSweeper(hub: hub, interval: configuration.sweepInterval)],
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
@@ -113,6 +112,12 @@ public struct TandemBroker: Service {
             },
             logger: logger
         )
-        try await app.run()
+        // The sweeper comes after the application, so on graceful shutdown it stops first:
+        // sessions end with broker-shutdown and participants get close 1001 while the
+        // server still runs; then the server drains.
+        let services = ServiceGroup(
+            configuration: .init(services: [app, SessionSweeper(hub: hub, interval: configuration.sweepInterval)], logger: logger)
+        )
+        try await services.run()
     }
 }

@@ -1,0 +1,101 @@
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TandemClient
+import TandemCore
+import TandemProtocol
+import TandemServer
+import TandemSQLite
+
+/// A real broker for a test: TLS with a freshly made development CA, 127.0.0.1 port 0,
+/// a real SQLite file in a temporary directory. Stopped gracefully when the body returns.
+struct LiveBroker: Sendable {
+    let port: Int
+    let directory: String
+    let store: SQLiteStore
+
+    var caFile: String { directory + "/certs/ca.pem" }
+
+    var clientConfiguration: TandemClientConfiguration {
+        TandemClientConfiguration(serverURL: "https://127.0.0.1:\(port)", caFile: caFile)
+    }
+
+    static func run<T: Sendable>(
+        configure: @Sendable (inout BrokerConfiguration) -> Void = { _ in },
+        _ body: @Sendable (LiveBroker) async throws -> T
+    ) async throws -> T {
+        let directory = NSTemporaryDirectory() + "tandem-live-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var logger = Logger(label: "tandem.test.broker")
+        logger.logLevel = ProcessInfo.processInfo.environment["TANDEM_TEST_LOG"] == nil ? .error : .debug
+        let store = try SQLiteStore(path: directory + "/tandem.sqlite", logger: logger)
+        var configuration = BrokerConfiguration()
+        configuration.port = 0
+        configuration.dataDirectory = directory
+        configure(&configuration)
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        let broker = TandemBroker(configuration: configuration, store: store, logger: logger) { port in
+            portContinuation.yield(port)
+            portContinuation.finish()
+        }
+        let group = ServiceGroup(configuration: .init(services: [broker], logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw TestFailure("broker did not start") }
+            let live = LiveBroker(port: port, directory: directory, store: store)
+            do {
+                let result = try await body(live)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+
+    /// Adds a user directly in the store and returns its token.
+    func addUser(_ name: String, role: UserRole) async throws -> String {
+        let token = APIToken.generate()
+        _ = try await store.addUser(UserRecord(name: name, role: role, tokenHash: APIToken.hash(token), createdAt: Date()))
+        return token
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Frames with a recognisable payload.
+func testFrame(stream: UInt16, sequence: UInt32, size: Int, fill: UInt8) -> MediaFrame {
+    MediaFrame(
+        streamID: stream,
+        sequence: sequence,
+        codec: .jpeg,
+        keyframe: true,
+        timestampMicros: UInt64(Date().timeIntervalSince1970 * 1_000_000),
+        payload: ByteBuffer(repeating: fill, count: size)
+    )
+}
+
+extension TandemInbound.AsyncIterator {
+    /// The next control message, skipping nothing: throws if a frame or the end comes first.
+    mutating func nextControl() async throws -> ControlMessage {
+        guard let event = try await next() else { throw TestFailure("connection ended while a control message was expected") }
+        guard case .control(let message) = event else { throw TestFailure("a frame arrived while a control message was expected") }
+        return message
+    }
+
+    /// Reads until `session.ended` (returned) or the end of the connection (nil).
+    mutating func untilEnded() async throws -> SessionEnded? {
+        while let event = try await next() {
+            if case .control(.sessionEnded(let ended)) = event { return ended }
+        }
+        return nil
+    }
+}
