@@ -41,7 +41,7 @@ struct SessionStart: AsyncParsableCommand {
                     }
                     group.addTask {
                         while true {
-                            try await Task.sleep(for: .seconds(2))
+                            try await Task.sleep(for: .seconds(1))
                             if let line = status.tick() { say("[\(Formatting.clock())] \(line)") }
                         }
                     }

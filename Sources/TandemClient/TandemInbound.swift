@@ -12,14 +12,22 @@ public struct TandemInbound: AsyncSequence, Sendable {
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: WebSocketInboundMessageStream.AsyncIterator
 
+        /// The next event. Control messages of types this client does not know are skipped,
+        /// as protocol/README.md §10 asks.
         public mutating func next() async throws -> TandemEvent? {
-            guard let message = try await base.next() else { return nil }
-            switch message {
-            case .text(let text):
-                return .control(try ControlMessage.decode(text: text))
-            case .binary(let buffer):
-                return .frame(try MediaFrame.decodeMessage(buffer))
+            while let message = try await base.next() {
+                switch message {
+                case .text(let text):
+                    do {
+                        return .control(try ControlMessage.decode(text: text))
+                    } catch where error.identifier == "unknown-type" {
+                        continue
+                    }
+                case .binary(let buffer):
+                    return .frame(try MediaFrame.decodeMessage(buffer))
+                }
             }
+            return nil
         }
     }
 

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# The README's 60-second walkthrough, run for real: serve, users add, session start, join,
+# session end, audit. Also checks the TLS options of `tandem serve`.
+# usage: scripts/walkthrough-test.sh PATH/TO/tandem
+set -euo pipefail
+tandem=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"
+passed=0
+failed=0
+check() { # check NAME COMMAND...
+  if "${@:2}"; then passed=$((passed + 1)); echo "ok   $1"; else failed=$((failed + 1)); echo "FAIL $1"; fi
+}
+
+wait_for_port() { # wait_for_port LOGFILE -> prints the port
+  for _ in $(seq 1 100); do
+    if port=$(grep -o 'listening on https\?://[^ ]*:[0-9]*' "$1" | grep -o '[0-9]*$'); then echo "$port"; return 0; fi
+    sleep 0.1
+  done
+  cat "$1" >&2
+  return 1
+}
+
+# 1. Zero-configuration broker: dev CA + certificate, SQLite under ./tandem-data.
+"$tandem" serve --port 0 > serve.log 2>&1 &
+pids+=($!)
+serve_pid=$!
+port=$(wait_for_port serve.log)
+export TANDEM_SERVER="https://127.0.0.1:$port"
+check "serve creates the dev CA and prints the fingerprint" grep -q 'SHA-256 fingerprint: *[0-9A-F:]\{95\}' serve.log
+check "serve creates the SQLite database" test -f tandem-data/tandem.sqlite
+check "dev keys are private" test "$(stat -c %a tandem-data/certs/server.key.pem)" = 600
+fingerprint=$(grep 'SHA-256 fingerprint' serve.log | awk '{print $3}')
+served=$(openssl s_client -connect "127.0.0.1:$port" -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 | cut -d= -f2)
+check "the printed fingerprint is the served certificate's" test "$fingerprint" = "$served"
+
+# 2. Users: the token is printed once, only its hash is stored.
+agent_token=$("$tandem" users add alice --role agent | tail -1)
+auditor_token=$("$tandem" users add audrey --role auditor | tail -1)
+check "users add prints a token" grep -q '^tdm_' <<<"$agent_token"
+check "the token is not in the database" bash -c "! grep -q '$agent_token' tandem-data/tandem.sqlite*"
+check "a duplicate user is refused" bash -c "! '$tandem' users add alice --role agent 2>/dev/null"
+
+# 3. The agent starts a session and stays attached; the customer joins with the code.
+TANDEM_TOKEN=$agent_token "$tandem" session start --ticket HD-1042 --mode camera --source pattern --fps 5 > agent.log 2>&1 &
+pids+=($!)
+agent_pid=$!
+for _ in $(seq 1 100); do grep -q 'Join code' agent.log && break; sleep 0.1; done
+code=$(grep 'Join code' agent.log | awk '{print $3}')
+link=$(grep 'Join link' agent.log | awk '{print $3}')
+session=$(grep -o 's_[a-z0-9]*' agent.log | head -1)
+check "session start prints a grouped 9-digit code" grep -Eq '^[0-9]{3}-[0-9]{3}-[0-9]{3}$' <<<"$code"
+check "session start prints the join link and expiry" grep -q 'Expires:' agent.log
+check "the join link serves a page" bash -c "curl -sk '$link' | grep -q 'Tandem session'"
+"$tandem" join "$link" --source pattern:320x240 --fps 20 --max-frames 200 > customer.log 2>&1 &
+pids+=($!)
+customer_pid=$!
+sleep 3
+check "the customer sees the agent and ticket" grep -q "Joined alice's session for ticket HD-1042" customer.log
+check "the agent sees the customer join" grep -q 'customer joined' agent.log
+TANDEM_TOKEN=$agent_token "$tandem" session end "$session" --outcome escalated --note "needs line 2" > end.log
+wait "$agent_pid" || true
+wait "$customer_pid" || true
+check "session end reports the ending" grep -q 'ended: ended-via-api, outcome escalated' end.log
+check "the attached agent shows the end" grep -q 'session ended: ended-via-api' agent.log
+check "the agent saw frames stream in" grep -q 'streaming: in' agent.log
+check "a used code is refused" bash -c "! '$tandem' join '$code' 2>join-again.err && grep -q 'already used' join-again.err"
+check "a wrong code is refused" bash -c "! '$tandem' join 000-000-000 2>join-wrong.err && grep -q 'not valid' join-wrong.err"
+
+# 4. The auditor reviews the log.
+TANDEM_TOKEN=$auditor_token "$tandem" audit sessions --ticket HD-1042 > audit.txt
+TANDEM_TOKEN=$auditor_token "$tandem" audit sessions --ticket HD-1042 --json > audit.json
+check "audit table lists the session" grep -q "$session  HD-1042  alice  camera" audit.txt
+check "audit JSON has outcome, reason, note, wait and traffic both ways" python3 - audit.json <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["sessions"][0]
+assert s["outcome"] == "escalated" and s["endReason"] == "ended-via-api" and s["note"] == "needs line 2", s
+assert s["waitSeconds"] >= 0 and s["durationSeconds"] >= s["waitSeconds"], s
+assert s["customerToAgent"]["frames"] > 0 and s["agentToCustomer"]["frames"] > 0, s
+assert s["customerClient"] == "tandem-cli/0.1", s
+PY
+check "an agent token cannot read another agent's sessions" bash -c "! TANDEM_TOKEN='$agent_token' '$tandem' audit sessions --agent bob 2>/dev/null"
+
+# 5. SIGTERM stops the broker cleanly.
+kill -TERM "$serve_pid"
+check "serve exits 0 on SIGTERM" wait "$serve_pid"
+
+# 6. TLS options: real PEM files, and plaintext only on loopback.
+bash "$repo/certs/make-dev-certs.sh" "$work/pem" >/dev/null
+mkdir pemdata
+"$tandem" serve --port 0 --data-dir pemdata --cert pem/server.pem --key pem/server.key.pem > serve-pem.log 2>&1 &
+pids+=($!)
+pem_pid=$!
+pem_port=$(wait_for_port serve-pem.log)
+check "serve --cert/--key uses the given certificate" bash -c "curl -s --cacert pem/ca.pem https://localhost:$pem_port/healthz | grep -q ok"
+check "no dev certificate is made with --cert" test ! -e pemdata/certs
+kill -TERM "$pem_pid"; wait "$pem_pid" || true
+check "--insecure-plaintext is refused off loopback" bash -c "! '$tandem' serve --insecure-plaintext --host 0.0.0.0 --port 0 --data-dir plain 2>plain.err && grep -q 'loopback' plain.err"
+check "a --cert without --key is refused" bash -c "! '$tandem' serve --cert pem/server.pem 2>/dev/null"
+
+echo "walkthrough: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
