@@ -75,6 +75,36 @@ check "the agent saw frames stream in" grep -q 'streaming: in' agent.log
 check "a used code is refused" bash -c "! '$tandem' join '$code' 2>join-again.err && grep -q 'already used' join-again.err"
 check "a wrong code is refused" bash -c "! '$tandem' join 000-000-000 2>join-wrong.err && grep -q 'not valid' join-wrong.err"
 
+# 3b. A second session: the customer streams image files from a folder; the agent ends
+#     it with Ctrl-C (SIGINT) and --outcome.
+python3 - frames <<'PY'
+import os, struct, sys, zlib
+os.makedirs(sys.argv[1], exist_ok=True)
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+for i in range(3):
+    raw = b"".join(b"\x00" + bytes([i * 80, 40, 200 - i * 60]) * 64 for _ in range(48))
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 48, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    open(os.path.join(sys.argv[1], f"frame{i}.png"), "wb").write(png)
+open(os.path.join(sys.argv[1], "notes.txt"), "w").write("not an image")
+PY
+TANDEM_TOKEN=$agent_token "$tandem" session start --ticket HD-2001 --outcome resolved --note "walked through it" > agent2.log 2>&1 &
+pids+=($!)
+agent2_pid=$!
+for _ in $(seq 1 100); do grep -q 'Join code' agent2.log && break; sleep 0.1; done
+code2=$(grep 'Join code' agent2.log | awk '{print $3}')
+"$tandem" join "$code2" --source frames --fps 10 > customer2.log 2>&1 &
+pids+=($!)
+customer2_pid=$!
+for _ in $(seq 1 100); do grep -q 'customer joined' agent2.log && break; sleep 0.1; done
+sleep 1.5
+kill -INT "$agent2_pid"
+wait "$agent2_pid" || true
+wait "$customer2_pid" || true
+check "Ctrl-C ends the session with the given outcome" grep -q 'session ended: agent-ended, outcome resolved' agent2.log
+check "the customer is told the session ended" grep -q 'Session ended (agent-ended)' customer2.log
+check "a folder without images is refused" bash -c "! '$tandem' join '$code2' --source '$work/pem-missing' 2>/dev/null"
+
 # 4. The auditor reviews the log.
 TANDEM_TOKEN=$auditor_token "$tandem" audit sessions --ticket HD-1042 > audit.txt
 TANDEM_TOKEN=$auditor_token "$tandem" audit sessions --ticket HD-1042 --json > audit.json
@@ -86,6 +116,13 @@ assert s["outcome"] == "escalated" and s["endReason"] == "ended-via-api" and s["
 assert s["waitSeconds"] >= 0 and s["durationSeconds"] >= s["waitSeconds"], s
 assert s["customerToAgent"]["frames"] > 0 and s["agentToCustomer"]["frames"] > 0, s
 assert s["customerClient"] == "tandem-cli/0.1", s
+PY
+TANDEM_TOKEN=$auditor_token "$tandem" audit sessions --ticket HD-2001 --json > audit2.json
+check "the folder session is logged with its outcome, note and frames" python3 - audit2.json <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["sessions"][0]
+assert s["outcome"] == "resolved" and s["endReason"] == "agent-ended" and s["note"] == "walked through it", s
+assert s["customerToAgent"]["frames"] >= 5, s
 PY
 check "an agent token cannot read another agent's sessions" bash -c "! TANDEM_TOKEN='$agent_token' '$tandem' audit sessions --agent bob 2>/dev/null"
 

@@ -73,9 +73,14 @@ struct SessionStart: AsyncParsableCommand {
         say("[\(Formatting.clock())] session ended: \(ended.reason.rawValue), outcome \(ended.outcome?.rawValue ?? "not recorded")")
         if ended.outcome == nil, let late = outcome ?? askOutcome() {
             let api = try TandemAPIClient(configuration: configuration, token: token)
-            defer { Task { try? await api.shutdown() } }
-            let record = try await api.endSession(id: ended.sessionID, outcome: late, note: note)
-            say("Recorded outcome \(record.outcome?.rawValue ?? "-") for \(record.id).")
+            do {
+                let record = try await api.endSession(id: ended.sessionID, outcome: late, note: note)
+                try await api.shutdown()
+                say("Recorded outcome \(record.outcome?.rawValue ?? "-") for \(record.id).")
+            } catch {
+                try? await api.shutdown()
+                throw CLIFailure("could not record the outcome (retry with tandem session end \(ended.sessionID)): \(error)")
+            }
         }
     }
 }

@@ -101,7 +101,7 @@ struct RelayConnection {
                 case .binary(let buffer):
                     relayMedia(buffer, binding: bound, outbox: outbox)
                 case .text(let text):
-                    if await control(text, binding: bound, outbox: outbox, logger: logger) == .stop { break }
+                    await control(text, binding: bound, outbox: outbox)
                 }
             }
         } catch {
@@ -194,24 +194,23 @@ struct RelayConnection {
         }
     }
 
-    private enum Continuation { case proceed, stop }
-
-    private func control(_ text: String, binding: Binding, outbox: ParticipantOutbox, logger: Logger) async -> Continuation {
+    /// Handles one control message after the hello. Refusals are `error` replies; the connection stays open.
+    private func control(_ text: String, binding: Binding, outbox: ParticipantOutbox) async {
         let message: ControlMessage
         do {
             guard text.utf8.count <= configuration.maxControlMessageSize else { throw ProtocolError.invalidField("size") }
             message = try ControlMessage.decode(text: text)
         } catch let error as ProtocolError {
             _ = outbox.enqueue(.error(ErrorMessage(code: error.identifier, message: "control message refused: \(error)")))
-            return .proceed
+            return
         } catch {
-            return .proceed
+            return
         }
         switch message {
         case .chat(var chat):
             guard chat.text.count <= Chat.maxLength else {
                 _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "chat text is limited to \(Chat.maxLength) characters")))
-                return .proceed
+                return
             }
             chat.from = binding.role
             switch binding.session.relay(from: binding.role, bytes: nil) {
@@ -222,22 +221,19 @@ struct RelayConnection {
             case .failure(.ended):
                 break
             }
-            return .proceed
         case .sessionEnd(let end):
             if binding.role == .customer, end.outcome != nil || end.note != nil {
                 _ = outbox.enqueue(.error(ErrorMessage(code: "forbidden-field", message: "only the agent records an outcome")))
-                return .proceed
+                return
             }
             if let note = end.note, note.count > SessionEnd.maxNoteLength {
                 _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "note is limited to \(SessionEnd.maxNoteLength) characters")))
-                return .proceed
+                return
             }
             let reason: EndReason = binding.role == .agent ? .agentEnded : .customerLeft
             await hub.end(binding.session, event: .endRequested(reason: reason, outcome: end.outcome, note: end.note, at: Date()))
-            return .proceed
         case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnded, .error:
             _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "\(message.type) is not accepted here")))
-            return .proceed
         }
     }
 }
