@@ -172,6 +172,7 @@ actor SessionHub {
         for outbox in connections.withLockedValue({ Array($0.values) }) {
             outbox.finish(.goingAway)
         }
+        logger.debug("Draining connections", metadata: ["tandem.connections": "\(connections.withLockedValue { $0.count })"])
         let deadline = ContinuousClock.now.advanced(by: drainTimeout)
         while ContinuousClock.now < deadline, !connections.withLockedValue({ $0.isEmpty }) {
             try? await Task.sleep(for: .milliseconds(20))

@@ -12,26 +12,10 @@ import Testing
 struct APITests {
     let logger = Logger(label: "tandem.test.client")
 
-    /// Opens a session as `token`; returns its id once created and keeps the agent attached
-    /// until the session ends; the ending is delivered through `endings`.
+    /// Opens a session as `token`; returns its id and the task that yields its ending.
     func openSession(_ broker: LiveBroker, token: String, ticket: String) async throws -> (String, Task<SessionEnded?, any Error>) {
-        let (ids, idSink) = AsyncStream<String>.makeStream()
-        let logger = self.logger
-        let agent = Task {
-            try await TandemConnection.run(
-                configuration: broker.clientConfiguration,
-                hello: .agent(token: token, start: .init(ticket: ticket, mode: .screen)),
-                logger: logger
-            ) { inbound, _ -> SessionEnded? in
-                var events = inbound.makeAsyncIterator()
-                guard case .sessionCreated(let created) = try await events.nextControl() else { return nil }
-                idSink.yield(created.sessionID)
-                return try await events.untilEnded()
-            }.result ?? nil
-        }
-        var iterator = ids.makeAsyncIterator()
-        guard let id = await iterator.next() else { throw TestFailure("no session") }
-        return (id, agent)
+        let agent = try await broker.startWaitingAgent(token: token, ticket: ticket)
+        return (agent.created.sessionID, Task { try await agent.ending.value.0 })
     }
 
     func status(_ broker: LiveBroker, _ method: String, _ path: String, token: String?, body: String? = nil) async throws -> Int {
@@ -112,31 +96,12 @@ struct APITests {
 
     @Test("graceful shutdown ends live sessions with broker-shutdown and close 1001")
     func gracefulShutdown() async throws {
-        let (endings, endingSink) = AsyncStream<(SessionEnded?, UInt16?)>.makeStream()
-        let store = try await LiveBroker.run { broker in
+        let (agent, store) = try await LiveBroker.run { broker in
             let alice = try await broker.addUser("alice", role: .agent)
-            let (ids, idSink) = AsyncStream<String>.makeStream()
-            let logger = self.logger
-            Task {
-                let run = try await TandemConnection.run(
-                    configuration: broker.clientConfiguration,
-                    hello: .agent(token: alice, start: .init(ticket: "HD-3", mode: .screen)),
-                    logger: logger
-                ) { inbound, _ -> SessionEnded? in
-                    var events = inbound.makeAsyncIterator()
-                    guard case .sessionCreated(let created) = try await events.nextControl() else { return nil }
-                    idSink.yield(created.sessionID)
-                    return try await events.untilEnded()
-                }
-                endingSink.yield((run.result ?? nil, run.closure.code))
-                endingSink.finish()
-            }
-            var iterator = ids.makeAsyncIterator()
-            _ = await iterator.next()
-            return broker.store
+            return (try await broker.startWaitingAgent(token: alice, ticket: "HD-3"), broker.store)
         }
-        var iterator = endings.makeAsyncIterator()
-        let (ended, code) = try #require(await iterator.next())
+        let (ended, closure) = try await agent.ending.value
+        let code = closure.code
         #expect(ended?.reason == .brokerShutdown)
         #expect(code == 1001)
         let record = try #require(try await store.sessions(matching: SessionFilter()).first)

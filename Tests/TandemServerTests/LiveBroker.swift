@@ -99,3 +99,54 @@ extension TandemInbound.AsyncIterator {
         return nil
     }
 }
+
+/// An agent that opened a session and stays attached until the session ends.
+struct WaitingAgent: Sendable {
+    let created: SessionCreated
+    /// The `session.ended` the agent received (nil if none) and how its connection closed.
+    let ending: Task<(SessionEnded?, TandemClosure), any Error>
+}
+
+extension LiveBroker {
+    /// Opens a session as `token` and returns once `session.created` arrived.
+    func startWaitingAgent(token: String, ticket: String, mode: SessionMode = .screen, ttlSeconds: Int? = nil) async throws -> WaitingAgent {
+        let (createdStream, createdSink) = AsyncStream<SessionCreated>.makeStream()
+        let configuration = clientConfiguration
+        let ending = Task {
+            defer { createdSink.finish() }
+            let run = try await TandemConnection.run(
+                configuration: configuration,
+                hello: .agent(token: token, start: .init(ticket: ticket, mode: mode, ttlSeconds: ttlSeconds)),
+                logger: Logger(label: "tandem.test.agent")
+            ) { inbound, _ -> SessionEnded? in
+                var events = inbound.makeAsyncIterator()
+                guard case .sessionCreated(let created) = try await events.nextControl() else { return nil }
+                createdSink.yield(created)
+                return try await events.untilEnded()
+            }
+            return (run.result ?? nil, run.closure)
+        }
+        var iterator = createdStream.makeAsyncIterator()
+        guard let created = await iterator.next() else {
+            throw TestFailure("the agent got no session.created: \(try await ending.value.1)")
+        }
+        return WaitingAgent(created: created, ending: ending)
+    }
+}
+
+extension TandemInbound.AsyncIterator {
+    /// Reads until one media frame and one chat line arrived (other messages are skipped).
+    mutating func frameAndChat() async throws -> (MediaFrame, Chat) {
+        var frame: MediaFrame?
+        var chat: Chat?
+        while frame == nil || chat == nil, let event = try await next() {
+            switch event {
+            case .frame(let received): frame = received
+            case .control(.chat(let received)): chat = received
+            default: break
+            }
+        }
+        guard let frame, let chat else { throw TestFailure("the connection ended before a frame and a chat line arrived") }
+        return (frame, chat)
+    }
+}

@@ -125,21 +125,9 @@ struct RefusalTests {
     func expiredCode() async throws {
         try await LiveBroker.run(configure: { $0.sweepInterval = .milliseconds(100) }) { broker in
             let token = try await broker.addUser("alice", role: .agent)
-            let (codes, codeSink) = AsyncStream<String>.makeStream()
-            let logger = self.logger
-            async let agent = TandemConnection.run(
-                configuration: broker.clientConfiguration,
-                hello: .agent(token: token, start: .init(ticket: "HD-9", mode: .screen, ttlSeconds: 1)),
-                logger: logger
-            ) { inbound, _ -> SessionEnded? in
-                var events = inbound.makeAsyncIterator()
-                guard case .sessionCreated(let created) = try await events.nextControl() else { return nil }
-                codeSink.yield(created.joinCode)
-                return try await events.untilEnded()
-            }
-            var iterator = codes.makeAsyncIterator()
-            let code = try #require(await iterator.next())
-            let ended = try #require(try await agent.result ?? nil)
+            let agent = try await broker.startWaitingAgent(token: token, ticket: "HD-9", ttlSeconds: 1)
+            let code = agent.created.joinCode
+            let ended = try #require(try await agent.ending.value.0)
             #expect(ended.reason == .expired)
             let (closure, _) = try await attempt(broker, .customer(code: code))
             #expect(closure.code == 4410)

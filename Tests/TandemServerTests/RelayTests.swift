@@ -45,18 +45,10 @@ struct RelayTests {
                 guard case .peerJoined(let peer) = try await events.nextControl() else { throw TestFailure("no peer.joined") }
                 try await outbound.send(agentFrame)
                 try await outbound.send(.chat(Chat(text: "Point the camera at the router, please")))
-                var frame: MediaFrame?
-                var chat: Chat?
-                while frame == nil || chat == nil, let event = try await events.next() {
-                    switch event {
-                    case .frame(let received): frame = received
-                    case .control(.chat(let received)): chat = received
-                    default: break
-                    }
-                }
+                let (frame, chat) = try await events.frameAndChat()
                 try await outbound.send(.sessionEnd(SessionEnd(outcome: .resolved, note: "WAN cable moved")))
                 let ended = try await events.untilEnded()
-                return AgentSeen(created: created, peer: peer, frame: try #require(frame), chat: try #require(chat), ended: ended)
+                return AgentSeen(created: created, peer: peer, frame: frame, chat: chat, ended: ended)
             }
 
             var codeIterator = codes.makeAsyncIterator()
@@ -71,17 +63,9 @@ struct RelayTests {
                 guard case .sessionJoined(let joined) = try await events.nextControl() else { throw TestFailure("no session.joined") }
                 try await outbound.send(customerFrame)
                 try await outbound.send(.chat(Chat(text: "Like this?")))
-                var frame: MediaFrame?
-                var chat: Chat?
-                while frame == nil || chat == nil, let event = try await events.next() {
-                    switch event {
-                    case .frame(let received): frame = received
-                    case .control(.chat(let received)): chat = received
-                    default: break
-                    }
-                }
+                let (frame, chat) = try await events.frameAndChat()
                 let ended = try await events.untilEnded()
-                return CustomerSeen(joined: joined, frame: try #require(frame), chat: try #require(chat), ended: ended)
+                return CustomerSeen(joined: joined, frame: frame, chat: chat, ended: ended)
             }
             let agent = try await agentRun
             let agentSeen = try #require(agent.result)
@@ -122,27 +106,15 @@ struct RelayTests {
     func customerLeaves() async throws {
         try await LiveBroker.run { broker in
             let token = try await broker.addUser("alice", role: .agent)
-            let (codes, codeSink) = AsyncStream<String>.makeStream()
-            let logger = self.logger
-            async let agentRun = TandemConnection.run(
-                configuration: broker.clientConfiguration,
-                hello: .agent(token: token, start: .init(ticket: "HD-7", mode: .screen)),
-                logger: logger
-            ) { inbound, _ -> SessionEnded? in
-                var events = inbound.makeAsyncIterator()
-                guard case .sessionCreated(let created) = try await events.nextControl() else { return nil }
-                codeSink.yield(created.joinCode)
-                return try await events.untilEnded()
-            }
-            var codeIterator = codes.makeAsyncIterator()
-            let code = try #require(await codeIterator.next())
-            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, outbound in
+            let agent = try await broker.startWaitingAgent(token: token, ticket: "HD-7")
+            let code = agent.created.joinCode
+            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: self.logger) { inbound, outbound in
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.nextControl()
                 try await outbound.send(.sessionEnd(SessionEnd()))
                 _ = try await events.untilEnded()
             }
-            let ended = try #require(try await agentRun.result ?? nil)
+            let ended = try #require(try await agent.ending.value.0)
             #expect(ended.reason == .customerLeft)
             #expect(ended.outcome == nil)
 
