@@ -13,6 +13,10 @@ public struct SessionEnding: Sendable, Equatable {
     public var outcome: SessionOutcome?
     public var note: String?
     public var traffic: SessionTraffic
+    public var chatMessages = 0
+    public var annotations = 0
+    public var freezes = 0
+    public var streams: [StreamStats] = []
 
     public init(endedAt: Date, reason: EndReason, outcome: SessionOutcome?, note: String?, traffic: SessionTraffic) {
         self.endedAt = endedAt
@@ -20,5 +24,15 @@ public struct SessionEnding: Sendable, Equatable {
         self.outcome = outcome
         self.note = note
         self.traffic = traffic
+    }
+}
+
+extension SessionEnding {
+    /// Adds the counts of `activity` to the ending.
+    public mutating func include(_ activity: SessionActivity) {
+        chatMessages = activity.chatMessages
+        annotations = activity.annotations
+        freezes = activity.freezes
+        streams = activity.streamStats
     }
 }

@@ -27,6 +27,24 @@ public enum ControlMessage: Sendable, Equatable {
     case sessionEnded(SessionEnded)
     /// [§5.8](../../protocol/README.md#58-error) broker → participant, non-fatal.
     case error(ErrorMessage)
+    /// [§5.11](../../protocol/README.md#511-streams) publisher → peer.
+    case streamStart(StreamStart)
+    /// [§5.11](../../protocol/README.md#511-streams) publisher → peer.
+    case streamStop(StreamRef)
+    /// [§5.11](../../protocol/README.md#511-streams) publisher → peer.
+    case streamPause(StreamRef)
+    /// [§5.11](../../protocol/README.md#511-streams) publisher → peer.
+    case streamResume(StreamRef)
+    /// [§5.11](../../protocol/README.md#511-streams) receiver (or broker) → publisher.
+    case streamControl(StreamControl)
+    /// [§5.12](../../protocol/README.md#512-annotations) both ways, relayed and kept.
+    case annotation(Annotation)
+    /// [§5.12](../../protocol/README.md#512-annotations) broker → participant.
+    case overlaySnapshot(OverlaySnapshot)
+    /// [§5.13](../../protocol/README.md#513-freeze-frame) both ways.
+    case freeze(Freeze)
+    /// [§5.13](../../protocol/README.md#513-freeze-frame) both ways.
+    case unfreeze(Freeze)
 
     /// The value of the `type` member.
     public var type: String {
@@ -39,6 +57,15 @@ public enum ControlMessage: Sendable, Equatable {
         case .sessionEnd: "session.end"
         case .sessionEnded: "session.ended"
         case .error: "error"
+        case .streamStart: "stream.start"
+        case .streamStop: "stream.stop"
+        case .streamPause: "stream.pause"
+        case .streamResume: "stream.resume"
+        case .streamControl: "stream.control"
+        case .annotation: "annotation"
+        case .overlaySnapshot: "overlay.snapshot"
+        case .freeze: "freeze"
+        case .unfreeze: "unfreeze"
         }
     }
 
@@ -108,6 +135,15 @@ extension ControlMessage: Codable {
         case "session.end": self = .sessionEnd(try SessionEnd(from: decoder))
         case "session.ended": self = .sessionEnded(try SessionEnded(from: decoder))
         case "error": self = .error(try ErrorMessage(from: decoder))
+        case "stream.start": self = .streamStart(try StreamStart(from: decoder))
+        case "stream.stop": self = .streamStop(try StreamRef(from: decoder))
+        case "stream.pause": self = .streamPause(try StreamRef(from: decoder))
+        case "stream.resume": self = .streamResume(try StreamRef(from: decoder))
+        case "stream.control": self = .streamControl(try StreamControl(from: decoder))
+        case "annotation": self = .annotation(try Annotation(from: decoder))
+        case "overlay.snapshot": self = .overlaySnapshot(try OverlaySnapshot(from: decoder))
+        case "freeze": self = .freeze(try Freeze(from: decoder))
+        case "unfreeze": self = .unfreeze(try Freeze(from: decoder))
         default: throw ProtocolError.unknownMessageType(type)
         }
     }
@@ -124,6 +160,12 @@ extension ControlMessage: Codable {
         case .sessionEnd(let payload): try payload.encode(to: encoder)
         case .sessionEnded(let payload): try payload.encode(to: encoder)
         case .error(let payload): try payload.encode(to: encoder)
+        case .streamStart(let payload): try payload.encode(to: encoder)
+        case .streamStop(let payload), .streamPause(let payload), .streamResume(let payload): try payload.encode(to: encoder)
+        case .streamControl(let payload): try payload.encode(to: encoder)
+        case .annotation(let payload): try payload.encode(to: encoder)
+        case .overlaySnapshot(let payload): try payload.encode(to: encoder)
+        case .freeze(let payload), .unfreeze(let payload): try payload.encode(to: encoder)
         }
     }
 }

@@ -1,7 +1,7 @@
 /// Codec of a media frame payload, byte 4 of the frame header.
 ///
 /// See [protocol/README.md § Binary media frames](../../protocol/README.md#4-binary-media-frames).
-public enum MediaCodec: UInt8, Sendable, CaseIterable, Codable {
+public enum MediaCodec: UInt8, Sendable, CaseIterable {
     case jpeg = 1
     case png = 2
     case webp = 3
@@ -15,5 +15,23 @@ public enum MediaCodec: UInt8, Sendable, CaseIterable, Codable {
         case .webp: "webp"
         case .h264: "h264"
         }
+    }
+}
+
+/// In JSON (`stream.start`) a codec is its name: `"jpeg"`, `"png"`, `"webp"`, `"h264"`.
+extension MediaCodec: Codable {
+    public init(name: String) throws(ProtocolError) {
+        guard let codec = MediaCodec.allCases.first(where: { $0.name == name }) else { throw .invalidField("codec") }
+        self = codec
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        try self.init(name: name)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(name)
     }
 }

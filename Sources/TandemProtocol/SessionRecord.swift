@@ -22,6 +22,11 @@ public struct SessionRecord: Sendable, Equatable {
     public var outcome: SessionOutcome?
     public var note: String?
     public var traffic: SessionTraffic
+    public var chatMessages: Int
+    public var annotations: Int
+    public var freezes: Int
+    /// Frames relayed and dropped per stream.
+    public var streams: [StreamStats]
 
     public init(
         id: String,
@@ -36,7 +41,11 @@ public struct SessionRecord: Sendable, Equatable {
         endReason: EndReason? = nil,
         outcome: SessionOutcome? = nil,
         note: String? = nil,
-        traffic: SessionTraffic = .init()
+        traffic: SessionTraffic = .init(),
+        chatMessages: Int = 0,
+        annotations: Int = 0,
+        freezes: Int = 0,
+        streams: [StreamStats] = []
     ) {
         self.id = id
         self.ticket = ticket
@@ -51,6 +60,10 @@ public struct SessionRecord: Sendable, Equatable {
         self.outcome = outcome
         self.note = note
         self.traffic = traffic
+        self.chatMessages = chatMessages
+        self.annotations = annotations
+        self.freezes = freezes
+        self.streams = streams
     }
 
     public var isEnded: Bool { endedAt != nil }
@@ -80,6 +93,7 @@ extension SessionRecord: Codable {
         case endedAt, endReason, outcome, note
         case waitSeconds, connectedSeconds, durationSeconds
         case agentToCustomer, customerToAgent
+        case chatMessages, annotations, freezes, streams
     }
 
     public init(from decoder: any Decoder) throws {
@@ -100,7 +114,11 @@ extension SessionRecord: Codable {
             traffic: SessionTraffic(
                 agentToCustomer: try container.decode(TrafficCounters.self, forKey: .agentToCustomer),
                 customerToAgent: try container.decode(TrafficCounters.self, forKey: .customerToAgent)
-            )
+            ),
+            chatMessages: try container.decodeIfPresent(Int.self, forKey: .chatMessages) ?? 0,
+            annotations: try container.decodeIfPresent(Int.self, forKey: .annotations) ?? 0,
+            freezes: try container.decodeIfPresent(Int.self, forKey: .freezes) ?? 0,
+            streams: try container.decodeIfPresent([StreamStats].self, forKey: .streams) ?? []
         )
     }
 
@@ -123,5 +141,9 @@ extension SessionRecord: Codable {
         try container.encode(durationSeconds, forKey: .durationSeconds)
         try container.encode(traffic.agentToCustomer, forKey: .agentToCustomer)
         try container.encode(traffic.customerToAgent, forKey: .customerToAgent)
+        try container.encode(chatMessages, forKey: .chatMessages)
+        try container.encode(annotations, forKey: .annotations)
+        try container.encode(freezes, forKey: .freezes)
+        try container.encode(streams, forKey: .streams)
     }
 }

@@ -45,6 +45,26 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v2-activity-streams") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE sessions ADD COLUMN chat_messages INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE sessions ADD COLUMN annotations INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE sessions ADD COLUMN freezes INTEGER NOT NULL DEFAULT 0;
+                    CREATE TABLE session_streams (
+                        session_id TEXT NOT NULL REFERENCES sessions(id),
+                        owner TEXT NOT NULL,
+                        stream_id INTEGER NOT NULL,
+                        source TEXT,
+                        codec TEXT,
+                        frames_relayed INTEGER NOT NULL,
+                        bytes_relayed INTEGER NOT NULL,
+                        frames_dropped INTEGER NOT NULL,
+                        PRIMARY KEY (session_id, owner, stream_id)
+                    );
+                    """
+            )
+        }
         return migrator
     }
 
@@ -60,7 +80,22 @@ extension SQLiteStore {
         )
     }
 
-    static func session(from row: Row) throws -> SessionRecord {
+    static func stream(from row: Row) throws -> StreamStats {
+        guard let owner = ParticipantRole(rawValue: row["owner"]) else { throw StoreError.notFound }
+        let source: String? = row["source"]
+        let codec: String? = row["codec"]
+        return StreamStats(
+            owner: owner,
+            streamID: row["stream_id"],
+            source: source.flatMap(StreamSource.init(rawValue:)),
+            codec: codec.flatMap { try? MediaCodec(name: $0) },
+            framesRelayed: row["frames_relayed"],
+            bytesRelayed: row["bytes_relayed"],
+            framesDropped: row["frames_dropped"]
+        )
+    }
+
+    static func session(from row: Row, streams: [StreamStats]) throws -> SessionRecord {
         guard let mode = SessionMode(rawValue: row["mode"]) else { throw StoreError.notFound }
         let endReason: String? = row["end_reason"]
         let outcome: String? = row["outcome"]
@@ -80,7 +115,11 @@ extension SQLiteStore {
             traffic: SessionTraffic(
                 agentToCustomer: TrafficCounters(frames: row["frames_to_customer"], bytes: row["bytes_to_customer"]),
                 customerToAgent: TrafficCounters(frames: row["frames_to_agent"], bytes: row["bytes_to_agent"])
-            )
+            ),
+            chatMessages: row["chat_messages"],
+            annotations: row["annotations"],
+            freezes: row["freezes"],
+            streams: streams
         )
     }
 }

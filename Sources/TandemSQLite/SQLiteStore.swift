@@ -89,17 +89,32 @@ public final class SQLiteStore: TandemStore {
             try db.execute(
                 sql: """
                     UPDATE sessions SET ended_at = ?, end_reason = ?, outcome = ?, note = ?,
-                        frames_to_customer = ?, bytes_to_customer = ?, frames_to_agent = ?, bytes_to_agent = ?
+                        frames_to_customer = ?, bytes_to_customer = ?, frames_to_agent = ?, bytes_to_agent = ?,
+                        chat_messages = ?, annotations = ?, freezes = ?
                     WHERE id = ? AND ended_at IS NULL
                     """,
                 arguments: [
                     ending.endedAt, ending.reason.rawValue, ending.outcome?.rawValue, ending.note,
                     ending.traffic.agentToCustomer.frames, ending.traffic.agentToCustomer.bytes,
                     ending.traffic.customerToAgent.frames, ending.traffic.customerToAgent.bytes,
+                    ending.chatMessages, ending.annotations, ending.freezes,
                     sessionID,
                 ]
             )
             if db.changesCount == 0 { throw StoreError.notFound }
+            for stream in ending.streams {
+                try db.execute(
+                    sql: """
+                        INSERT INTO session_streams
+                            (session_id, owner, stream_id, source, codec, frames_relayed, bytes_relayed, frames_dropped)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        sessionID, stream.owner.rawValue, Int(stream.streamID), stream.source?.rawValue, stream.codec?.name,
+                        stream.framesRelayed, stream.bytesRelayed, stream.framesDropped,
+                    ]
+                )
+            }
         }
     }
 
@@ -118,7 +133,7 @@ public final class SQLiteStore: TandemStore {
 
     public func session(id: String) async throws -> SessionRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [id]).map(Self.session(from:))
+            try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [id]).map { try Self.session(from: $0, in: db) }
         }
     }
 
@@ -140,8 +155,17 @@ public final class SQLiteStore: TandemStore {
                 db,
                 sql: "SELECT * FROM sessions \(whereClause) ORDER BY created_at DESC, id LIMIT ?",
                 arguments: arguments
-            ).map(Self.session(from:))
+            ).map { try Self.session(from: $0, in: db) }
         }
+    }
+
+    static func session(from row: Row, in db: Database) throws -> SessionRecord {
+        let streams = try Row.fetchAll(
+            db,
+            sql: "SELECT * FROM session_streams WHERE session_id = ? ORDER BY owner, stream_id",
+            arguments: [row["id"] as String]
+        ).map(Self.stream(from:))
+        return try Self.session(from: row, streams: streams)
     }
 
     public func closeOpenSessions(reason: EndReason) async throws -> Int {

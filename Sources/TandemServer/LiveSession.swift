@@ -21,8 +21,9 @@ final class LiveSession: Sendable {
     let expiresAt: Date
     let agentOutbox: ParticipantOutbox
 
-    private struct State {
+    fileprivate struct State {
         var machine: SessionStateMachine
+        var activity = SessionActivity()
         var customerOutbox: ParticipantOutbox?
     }
 
@@ -40,37 +41,85 @@ final class LiveSession: Sendable {
         self.state = NIOLockedValueBox(State(machine: SessionStateMachine(expiresAt: record.expiresAt)))
     }
 
-    /// Feeds `event` to the state machine.
+    /// Feeds `event` to the state machine. An ending carries the session's activity counts.
     func handle(_ event: SessionStateMachine.Event) -> SessionStateMachine.Action {
-        state.withLockedValue { $0.machine.event(event) }
-    }
-
-    /// The customer asks to join; on admission its outbox becomes the customer's.
-    func admit(customerOutbox: ParticipantOutbox, at: Date) -> SessionStateMachine.Action {
         state.withLockedValue { state in
-            let action = state.machine.event(.customerJoined(at: at))
-            if case .admitCustomer = action { state.customerOutbox = customerOutbox }
-            return action
+            let action = state.machine.event(event)
+            guard case .end(var ending) = action else { return action }
+            ending.include(state.activity)
+            return .end(ending)
         }
     }
 
-    /// Counts a message and returns the outbox it must go to, or the reason to drop it.
-    func relay(from role: ParticipantRole, bytes: Int?) -> Result<ParticipantOutbox, SessionStateMachine.DropReason> {
+    /// The customer asks to join. On `.admitCustomer`, call ``attachCustomer(_:welcome:now:)``
+    /// once the join is logged.
+    func admit(at: Date) -> SessionStateMachine.Action {
+        state.withLockedValue { $0.machine.event(.customerJoined(at: at)) }
+    }
+
+    /// Starts delivering to the customer: the welcome, then the agent's streams and every
+    /// overlay, then live traffic. Done under the session's lock, so nothing live overtakes
+    /// the snapshot.
+    func attachCustomer(_ outbox: ParticipantOutbox, welcome: SessionJoined, now: Date) {
         state.withLockedValue { state in
-            let event: SessionStateMachine.Event = bytes.map { .media(from: role, bytes: $0) } ?? .control(from: role)
-            switch state.machine.event(event) {
-            case .forward(.agent):
-                return .success(agentOutbox)
-            case .forward(.customer):
-                guard let outbox = state.customerOutbox else { return .failure(.noPeer) }
-                return .success(outbox)
-            case .drop(let reason):
-                return .failure(reason)
-            default:
-                return .failure(.ended)
+            _ = outbox.enqueue(.sessionJoined(welcome))
+            for message in state.activity.catchUp(for: .customer, now: now) { _ = outbox.enqueue(message) }
+            state.customerOutbox = outbox
+        }
+    }
+
+    /// Counts a media frame and returns the outbox it must go to, or the reason to drop it.
+    func relayMedia(from role: ParticipantRole, streamID: UInt16, bytes: Int) -> Result<ParticipantOutbox, SessionStateMachine.DropReason> {
+        state.withLockedValue { state in
+            let result = state.forward(state.machine.event(.media(from: role, bytes: bytes)), agentOutbox: agentOutbox)
+            if case .success = result {
+                state.activity.frameRelayed(StreamKey(owner: role, streamID: streamID), bytes: bytes)
+            }
+            return result
+        }
+    }
+
+    /// What became of a control message handed to ``relayControl(from:_:)``.
+    enum ControlRelay {
+        /// Accepted; send `message` to `peer` (nil when nobody else is connected yet).
+        case accepted(ControlMessage, peer: ParticipantOutbox?)
+        case rejected(SessionActivity.Rejection)
+        /// Refused because nobody else is connected yet (only with `requiresPeer`).
+        case noPeer
+        case ended
+    }
+
+    /// Applies a control message from `role` to the session's activity (overlays, streams,
+    /// counts) with `update`, and returns what to relay to whom.
+    func relayControl(
+        from role: ParticipantRole,
+        requiresPeer: Bool = false,
+        _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
+    ) -> ControlRelay {
+        state.withLockedValue { state in
+            guard !state.machine.isEnded else { return .ended }
+            if requiresPeer, role == .agent, state.customerOutbox == nil { return .noPeer }
+            switch update(&state.activity) {
+            case .failure(let rejection):
+                return .rejected(rejection)
+            case .success(let message):
+                switch state.forward(state.machine.event(.control(from: role)), agentOutbox: agentOutbox) {
+                case .success(let peer): return .accepted(message, peer: peer)
+                case .failure(.noPeer): return .accepted(message, peer: nil)
+                case .failure(.ended): return .ended
+                }
             }
         }
     }
+
+    /// Records frames a slow receiver did not get.
+    func framesDropped(owner: ParticipantRole, _ dropped: [UInt16: Int]) {
+        state.withLockedValue { state in
+            for (streamID, count) in dropped { state.activity.framesDropped(StreamKey(owner: owner, streamID: streamID), count: count) }
+        }
+    }
+
+
 
     func outbox(for role: ParticipantRole) -> ParticipantOutbox? {
         switch role {
@@ -81,4 +130,21 @@ final class LiveSession: Sendable {
 
     var traffic: SessionTraffic { state.withLockedValue { $0.machine.traffic } }
     var isEnded: Bool { state.withLockedValue { $0.machine.isEnded } }
+}
+
+extension LiveSession.State {
+    /// The outbox a `.forward` action points at.
+    fileprivate func forward(_ action: SessionStateMachine.Action, agentOutbox: ParticipantOutbox) -> Result<ParticipantOutbox, SessionStateMachine.DropReason> {
+        switch action {
+        case .forward(.agent):
+            return .success(agentOutbox)
+        case .forward(.customer):
+            guard let outbox = customerOutbox else { return .failure(.noPeer) }
+            return .success(outbox)
+        case .drop(let reason):
+            return .failure(reason)
+        default:
+            return .failure(.ended)
+        }
+    }
 }

@@ -30,14 +30,31 @@ final class ParticipantOutbox: Sendable {
         case closed
     }
 
+    fileprivate struct QueuedFrame {
+        var buffer: ByteBuffer
+        var streamID: UInt16
+        var keyframe: Bool
+    }
+
+    /// What happened to a frame handed to ``enqueue(media:streamID:keyframe:)``.
+    struct MediaResult: Sendable, Equatable {
+        var outcome: EnqueueResult = .queued
+        /// Frames not delivered, per stream (the new one included when it was refused).
+        var dropped: [UInt16: Int] = [:]
+        /// Streams whose publisher must be asked for a keyframe.
+        var keyframeRequests: [UInt16] = []
+    }
+
     fileprivate struct State {
         var control = Deque<String>()
-        var media = Deque<ByteBuffer>()
+        var media = Deque<QueuedFrame>()
+        /// Streams that lost a frame and wait for a keyframe before anything is delivered.
+        var awaitingKeyframe = Set<UInt16>()
+        var lastKeyframeRequest: [UInt16: ContinuousClock.Instant] = [:]
         var closeCode: TandemCloseCode?
         /// Close at once, discarding what is queued.
         var abandon = false
         var waiter: CheckedContinuation<Void, Never>?
-        var mediaDropped = 0
     }
 
     private let limits: Limits
@@ -46,8 +63,6 @@ final class ParticipantOutbox: Sendable {
     init(limits: Limits) {
         self.limits = limits
     }
-
-    var mediaDropped: Int { state.withLockedValue { $0.mediaDropped } }
 
     func enqueue(_ message: ControlMessage) -> EnqueueResult {
         enqueue(control: message.jsonText)
@@ -68,21 +83,73 @@ final class ParticipantOutbox: Sendable {
         return result
     }
 
-    func enqueue(media buffer: ByteBuffer) -> EnqueueResult {
-        let (result, waiter) = state.withLockedValue { state -> (EnqueueResult, CheckedContinuation<Void, Never>?) in
-            guard state.closeCode == nil else { return (.closed, nil) }
-            var result = EnqueueResult.queued
-            if state.media.count >= limits.mediaCapacity {
-                state.media.removeFirst()
-                state.mediaDropped += 1
-                result = .droppedOldest
+    /// Queues a frame. Latest frames win: when the queue is full the oldest frame is dropped,
+    /// together with the queued frames of its stream that depended on it (up to that
+    /// stream's next queued keyframe). A stream that lost a frame with no keyframe queued
+    /// after it delivers nothing until its next keyframe, and its publisher is asked for one
+    /// (at most every ``keyframeRequestInterval``, so a slow receiver causes no keyframe storm).
+    func enqueue(media buffer: ByteBuffer, streamID: UInt16, keyframe: Bool) -> MediaResult {
+        let (result, waiter) = state.withLockedValue { state -> (MediaResult, CheckedContinuation<Void, Never>?) in
+            var result = MediaResult()
+            guard state.closeCode == nil else {
+                result.outcome = .closed
+                return (result, nil)
             }
-            state.media.append(buffer)
+            let now = ContinuousClock.now
+            func requestKeyframe(_ stream: UInt16) {
+                if let last = state.lastKeyframeRequest[stream], now - last < Self.keyframeRequestInterval { return }
+                state.lastKeyframeRequest[stream] = now
+                result.keyframeRequests.append(stream)
+            }
+            if state.awaitingKeyframe.contains(streamID) {
+                guard keyframe else {
+                    result.dropped[streamID, default: 0] += 1
+                    result.outcome = .droppedOldest
+                    requestKeyframe(streamID)
+                    return (result, nil)
+                }
+                state.awaitingKeyframe.remove(streamID)
+            }
+            if state.media.count >= limits.mediaCapacity {
+                let victim = state.media.removeFirst()
+                result.dropped[victim.streamID, default: 0] += 1
+                result.outcome = .droppedOldest
+                // Frames of the victim's stream up to its next queued keyframe depended on it.
+                if let next = state.media.firstIndex(where: { $0.streamID == victim.streamID && $0.keyframe }) {
+                    let dependants = state.media.prefix(next).filter { $0.streamID == victim.streamID }.count
+                    if dependants > 0 {
+                        result.dropped[victim.streamID, default: 0] += dependants
+                        var index = 0
+                        state.media.removeAll { frame in
+                            defer { index += 1 }
+                            return index < next && frame.streamID == victim.streamID
+                        }
+                    }
+                } else {
+                    let dependants = state.media.filter { $0.streamID == victim.streamID }.count
+                    result.dropped[victim.streamID, default: 0] += dependants
+                    state.media.removeAll { $0.streamID == victim.streamID }
+                    if !(victim.streamID == streamID && keyframe) {
+                        state.awaitingKeyframe.insert(victim.streamID)
+                        requestKeyframe(victim.streamID)
+                        if victim.streamID == streamID {
+                            result.dropped[streamID, default: 0] += 1
+                            return (result, state.takeWaiter())
+                        }
+                    }
+                }
+            }
+            state.media.append(QueuedFrame(buffer: buffer, streamID: streamID, keyframe: keyframe))
             return (result, state.takeWaiter())
         }
         waiter?.resume()
         return result
     }
+
+    static let keyframeRequestInterval: Duration = .milliseconds(500)
+
+    /// Frames currently queued (for tests and metrics).
+    var queuedFrames: Int { state.withLockedValue { $0.media.count } }
 
     /// Delivers what is queued, then closes with `code`. Later calls keep the first code.
     func finish(_ code: TandemCloseCode) {
@@ -130,7 +197,7 @@ extension ParticipantOutbox.State {
     mutating func popItem() -> ParticipantOutbox.Item? {
         if abandon, let closeCode { return .close(closeCode) }
         if let text = control.popFirst() { return .text(text) }
-        if let buffer = media.popFirst() { return .binary(buffer) }
+        if let frame = media.popFirst() { return .binary(frame.buffer) }
         if let closeCode { return .close(closeCode) }
         return nil
     }

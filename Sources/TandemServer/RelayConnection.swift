@@ -166,10 +166,9 @@ struct RelayConnection {
         case .rejected(let closeCode):
             refuse(closeCode, outbox: outbox, message: closeCode.reason)
             return nil
-        case .joined(let session, let joined):
+        case .joined(let session):
             logger[metadataKey: "tandem.session.id"] = "\(session.id)"
             logger[metadataKey: "tandem.ticket"] = "\(session.ticket)"
-            _ = outbox.enqueue(.sessionJoined(joined))
             return Binding(session: session, role: .customer)
         }
     }
@@ -183,14 +182,22 @@ struct RelayConnection {
     // MARK: relaying
 
     private func relayMedia(_ buffer: ByteBuffer, binding: Binding, outbox: ParticipantOutbox) {
+        let header: MediaFrameHeader
         do {
-            _ = try MediaFrameHeader.validate(message: buffer)
+            header = try MediaFrameHeader.validate(message: buffer)
         } catch {
             _ = outbox.enqueue(.error(ErrorMessage(code: error.identifier, message: "binary frame dropped: \(error)")))
             return
         }
-        if case .success(let peer) = binding.session.relay(from: binding.role, bytes: buffer.readableBytes) {
-            _ = peer.enqueue(media: buffer)
+        guard case .success(let peer) = binding.session.relayMedia(from: binding.role, streamID: header.streamID, bytes: buffer.readableBytes)
+        else { return }
+        let result = peer.enqueue(media: buffer, streamID: header.streamID, keyframe: header.isKeyframe)
+        if !result.dropped.isEmpty {
+            binding.session.framesDropped(owner: binding.role, result.dropped)
+        }
+        for streamID in result.keyframeRequests {
+            // The publisher is this connection: ask it for a keyframe.
+            _ = outbox.enqueue(.streamControl(StreamControl(streamID: streamID, action: .keyframe, origin: .broker)))
         }
     }
 
@@ -206,23 +213,41 @@ struct RelayConnection {
         } catch {
             return
         }
+        let role = binding.role
         switch message {
         case .chat(var chat):
             guard chat.text.count <= Chat.maxLength else {
                 _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "chat text is limited to \(Chat.maxLength) characters")))
                 return
             }
-            chat.from = binding.role
-            switch binding.session.relay(from: binding.role, bytes: nil) {
-            case .success(let peer):
-                _ = peer.enqueue(.chat(chat))
-            case .failure(.noPeer):
-                _ = outbox.enqueue(.error(ErrorMessage(code: "no-peer", message: "nobody has joined yet")))
-            case .failure(.ended):
-                break
+            chat.from = role
+            relay(binding, outbox, requiresPeer: true) { activity in
+                activity.chatRelayed()
+                return .success(.chat(chat))
             }
+        case .streamStart(let start):
+            relay(binding, outbox) { $0.start(start, by: role).map(ControlMessage.streamStart) }
+        case .streamStop(let ref):
+            relay(binding, outbox) { $0.change(ref, by: role, stopping: true).map(ControlMessage.streamStop) }
+        case .streamPause(let ref):
+            relay(binding, outbox) { $0.change(ref, by: role, stopping: false).map(ControlMessage.streamPause) }
+        case .streamResume(let ref):
+            relay(binding, outbox) { $0.change(ref, by: role, stopping: false).map(ControlMessage.streamResume) }
+        case .streamControl(var control):
+            control.origin = role == .agent ? .agent : .customer
+            relay(binding, outbox, requiresPeer: true) { _ in
+                if let fps = control.fps, !(fps > 0 && fps <= 240) { return .failure(.invalidField("fps")) }
+                if let quality = control.quality, !(quality > 0 && quality <= 1) { return .failure(.invalidField("quality")) }
+                return .success(.streamControl(control))
+            }
+        case .annotation(let annotation):
+            relay(binding, outbox) { $0.annotate(annotation, by: role, now: Date()).map(ControlMessage.annotation) }
+        case .freeze(let freeze):
+            relay(binding, outbox) { $0.freeze(freeze, by: role, freezing: true).map(ControlMessage.freeze) }
+        case .unfreeze(let freeze):
+            relay(binding, outbox) { $0.freeze(freeze, by: role, freezing: false).map(ControlMessage.unfreeze) }
         case .sessionEnd(let end):
-            if binding.role == .customer, end.outcome != nil || end.note != nil {
+            if role == .customer, end.outcome != nil || end.note != nil {
                 _ = outbox.enqueue(.error(ErrorMessage(code: "forbidden-field", message: "only the agent records an outcome")))
                 return
             }
@@ -230,10 +255,45 @@ struct RelayConnection {
                 _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "note is limited to \(SessionEnd.maxNoteLength) characters")))
                 return
             }
-            let reason: EndReason = binding.role == .agent ? .agentEnded : .customerLeft
+            let reason: EndReason = role == .agent ? .agentEnded : .customerLeft
             await hub.end(binding.session, event: .endRequested(reason: reason, outcome: end.outcome, note: end.note, at: Date()))
-        case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnded, .error:
+        case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnded, .error, .overlaySnapshot:
             _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "\(message.type) is not accepted here")))
+        }
+    }
+
+    /// Applies a control message to the session and relays what was accepted; refusals
+    /// go back to the sender as `error`.
+    private func relay(
+        _ binding: Binding,
+        _ outbox: ParticipantOutbox,
+        requiresPeer: Bool = false,
+        _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
+    ) {
+        switch binding.session.relayControl(from: binding.role, requiresPeer: requiresPeer, update) {
+        case .accepted(let message, let peer):
+            _ = peer?.enqueue(message)
+        case .noPeer:
+            _ = outbox.enqueue(.error(ErrorMessage(code: "no-peer", message: "nobody has joined yet")))
+        case .rejected(let rejection):
+            _ = outbox.enqueue(.error(rejection.errorMessage))
+        case .ended:
+            break
+        }
+    }
+}
+
+extension SessionActivity.Rejection {
+    /// The `error` message that explains the refusal.
+    var errorMessage: ErrorMessage {
+        switch self {
+        case .tooManyStreams:
+            ErrorMessage(code: "too-many-streams", message: "at most \(SessionActivity.maxStreamsPerParticipant) streams per participant")
+        case .unknownStream: ErrorMessage(code: "unknown-stream", message: "no such stream was started")
+        case .invalidField(let field), .overlay(.invalidField(let field)): ErrorMessage(code: "invalid-field", message: "invalid \(field)")
+        case .overlay(.unknownShape): ErrorMessage(code: "unknown-shape", message: "no shape with that id")
+        case .overlay(.overlayFull): ErrorMessage(code: "overlay-full", message: "at most \(OverlayState.maxShapes) shapes per stream")
+        case .overlay(.notAuthor): ErrorMessage(code: "not-author", message: "only the author of a shape can change it")
         }
     }
 }

@@ -73,7 +73,8 @@ actor SessionHub {
     }
 
     enum JoinResult: Sendable {
-        case joined(LiveSession, SessionJoined)
+        /// Joined; the welcome and the catch-up are queued for the customer.
+        case joined(LiveSession)
         case rejected(TandemCloseCode)
     }
 
@@ -86,15 +87,14 @@ actor SessionHub {
             return .rejected(closeCode)
         case .admit(let sessionID):
             guard let session = sessions[sessionID] else { return .rejected(.codeExpired) }
-            switch session.admit(customerOutbox: customerOutbox, at: now) {
+            switch session.admit(at: now) {
             case .admitCustomer:
                 try await store.recordCustomerJoined(sessionID: sessionID, at: now, client: client)
                 _ = session.agentOutbox.enqueue(.peerJoined(PeerJoined(role: .customer, client: client)))
+                let welcome = SessionJoined(sessionID: sessionID, ticket: session.ticket, mode: session.mode, agent: session.agentName)
+                session.attachCustomer(customerOutbox, welcome: welcome, now: now)
                 logger.info("Customer joined", metadata: ["tandem.session.id": "\(sessionID)", "tandem.ticket": "\(session.ticket)"])
-                return .joined(
-                    session,
-                    SessionJoined(sessionID: sessionID, ticket: session.ticket, mode: session.mode, agent: session.agentName)
-                )
+                return .joined(session)
             case .rejectJoin(let closeCode):
                 return .rejected(closeCode)
             default:

@@ -1,0 +1,141 @@
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Identifies a stream within a session: its publisher and the publisher's stream id.
+public struct StreamKey: Hashable, Sendable, Comparable {
+    public var owner: ParticipantRole
+    public var streamID: UInt16
+
+    public init(owner: ParticipantRole, streamID: UInt16) {
+        self.owner = owner
+        self.streamID = streamID
+    }
+
+    public static func < (lhs: StreamKey, rhs: StreamKey) -> Bool {
+        (lhs.owner.rawValue, lhs.streamID) < (rhs.owner.rawValue, rhs.streamID)
+    }
+}
+
+/// What happened in a live session beyond pairing: announced streams, their overlays,
+/// and the counts that go into the log. Pure logic, bounded.
+public struct SessionActivity: Sendable, Equatable {
+    public static let maxStreamsPerParticipant = 8
+    public static let maxOverlays = 32
+
+    public enum Rejection: Error, Equatable, Sendable {
+        case tooManyStreams
+        case unknownStream
+        case invalidField(String)
+        case overlay(OverlayState.Rejection)
+    }
+
+    public private(set) var streams: [StreamKey: StreamStart] = [:]
+    public private(set) var overlays: [StreamKey: OverlayState] = [:]
+    public private(set) var stats: [StreamKey: StreamStats] = [:]
+    public private(set) var chatMessages = 0
+    public private(set) var annotations = 0
+    public private(set) var freezes = 0
+
+    public init() {}
+
+    /// A publisher announces a stream. Returns the announcement to relay (owner set).
+    public mutating func start(_ start: StreamStart, by owner: ParticipantRole) -> Result<StreamStart, Rejection> {
+        let key = StreamKey(owner: owner, streamID: start.streamID)
+        guard start.width > 0, start.width <= 16_384, start.height > 0, start.height <= 16_384 else { return .failure(.invalidField("width")) }
+        guard start.fps > 0, start.fps <= 240 else { return .failure(.invalidField("fps")) }
+        if streams[key] == nil, streams.keys.filter({ $0.owner == owner }).count >= Self.maxStreamsPerParticipant {
+            return .failure(.tooManyStreams)
+        }
+        var relayed = start
+        relayed.owner = owner
+        streams[key] = relayed
+        var entry = stats[key] ?? StreamStats(owner: owner, streamID: start.streamID)
+        entry.source = start.source
+        entry.codec = start.codec
+        stats[key] = entry
+        return .success(relayed)
+    }
+
+    /// A publisher stops, pauses or resumes one of its announced streams.
+    public mutating func change(_ ref: StreamRef, by owner: ParticipantRole, stopping: Bool) -> Result<StreamRef, Rejection> {
+        let key = StreamKey(owner: owner, streamID: ref.streamID)
+        guard streams[key] != nil else { return .failure(.unknownStream) }
+        if stopping {
+            streams[key] = nil
+            overlays[key] = nil
+        }
+        var relayed = ref
+        relayed.owner = owner
+        return .success(relayed)
+    }
+
+    /// An annotation from `author`, applied to the overlay of its stream.
+    public mutating func annotate(_ annotation: Annotation, by author: ParticipantRole, now: Date) -> Result<Annotation, Rejection> {
+        let key = StreamKey(owner: annotation.owner, streamID: annotation.streamID)
+        var overlay = overlays[key] ?? OverlayState()
+        if overlays[key] == nil, overlays.count >= Self.maxOverlays { return .failure(.tooManyStreams) }
+        switch overlay.apply(annotation, by: author, now: now) {
+        case .success(let relayed):
+            overlays[key] = overlay
+            annotations += 1
+            return .success(relayed)
+        case .failure(let rejection):
+            return .failure(.overlay(rejection))
+        }
+    }
+
+    /// Freeze (`sequence` set) or unfreeze a stream.
+    public mutating func freeze(_ freeze: Freeze, by author: ParticipantRole, freezing: Bool) -> Result<Freeze, Rejection> {
+        let key = StreamKey(owner: freeze.owner, streamID: freeze.streamID)
+        var overlay = overlays[key] ?? OverlayState()
+        if overlays[key] == nil, overlays.count >= Self.maxOverlays { return .failure(.tooManyStreams) }
+        if freezing {
+            guard let sequence = freeze.sequence else { return .failure(.invalidField("sequence")) }
+            overlay.freeze(sequence: sequence)
+            freezes += 1
+        } else {
+            overlay.unfreeze()
+        }
+        overlays[key] = overlay
+        var relayed = freeze
+        relayed.author = author
+        return .success(relayed)
+    }
+
+    public mutating func chatRelayed() {
+        chatMessages += 1
+    }
+
+    public mutating func frameRelayed(_ key: StreamKey, bytes: Int) {
+        var entry = stats[key] ?? StreamStats(owner: key.owner, streamID: key.streamID)
+        entry.framesRelayed += 1
+        entry.bytesRelayed += Int64(bytes)
+        stats[key] = entry
+    }
+
+    public mutating func framesDropped(_ key: StreamKey, count: Int) {
+        var entry = stats[key] ?? StreamStats(owner: key.owner, streamID: key.streamID)
+        entry.framesDropped += Int64(count)
+        stats[key] = entry
+    }
+
+    /// What a participant joining now must receive first: the other side's streams and
+    /// every non-empty overlay.
+    public func catchUp(for recipient: ParticipantRole, now: Date) -> [ControlMessage] {
+        let announcements = streams.filter { $0.key.owner != recipient }.sorted { $0.key < $1.key }.map { ControlMessage.streamStart($0.value) }
+        let snapshots = overlays.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map {
+            ControlMessage.overlaySnapshot($0.value.snapshot(owner: $0.key.owner, streamID: $0.key.streamID, now: now))
+        }
+        return announcements + snapshots
+    }
+
+    /// Per-stream counters in a stable order, for the log.
+    public var streamStats: [StreamStats] {
+        stats.sorted { $0.key < $1.key }.map(\.value)
+    }
+}
