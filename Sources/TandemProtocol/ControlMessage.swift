@@ -90,7 +90,12 @@ public enum ControlMessage: Sendable, Equatable {
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
             throw Self.fieldError(context)
         } catch let DecodingError.dataCorrupted(context) {
-            throw context.codingPath.isEmpty ? .malformedControlMessage : Self.fieldError(context)
+            guard context.codingPath.isEmpty else { throw Self.fieldError(context) }
+            // Some value errors (a number out of range) carry no path: if the text is a JSON
+            // object with a type, the fault is in one of its fields.
+            struct TypeOnly: Decodable { var type: String }
+            let isObject = (try? ControlMessage.decoder.decode(TypeOnly.self, from: Data(bytes))) != nil
+            throw isObject ? .invalidField("value") : .malformedControlMessage
         } catch {
             throw .malformedControlMessage
         }
