@@ -36,3 +36,14 @@ extension SessionEnding {
         streams = activity.streamStats
     }
 }
+
+extension SessionEnding {
+    /// Counts frames of a stream that were not delivered.
+    public mutating func addDropped(_ count: Int, owner: ParticipantRole, streamID: UInt16) {
+        if let index = streams.firstIndex(where: { $0.owner == owner && $0.streamID == streamID }) {
+            streams[index].framesDropped += Int64(count)
+        } else {
+            streams.append(StreamStats(owner: owner, streamID: streamID, framesDropped: Int64(count)))
+        }
+    }
+}

@@ -58,10 +58,12 @@ final class ParticipantOutbox: Sendable {
     }
 
     private let limits: Limits
+    private let statistics: BrokerStatistics
     private let state = NIOLockedValueBox(State())
 
-    init(limits: Limits) {
+    init(limits: Limits, statistics: BrokerStatistics = BrokerStatistics()) {
         self.limits = limits
+        self.statistics = statistics
     }
 
     func enqueue(_ message: ControlMessage) -> EnqueueResult {
@@ -89,6 +91,8 @@ final class ParticipantOutbox: Sendable {
     /// after it delivers nothing until its next keyframe, and its publisher is asked for one
     /// (at most every ``keyframeRequestInterval``, so a slow receiver causes no keyframe storm).
     func enqueue(media buffer: ByteBuffer, streamID: UInt16, keyframe: Bool) -> MediaResult {
+        var removedBytes = 0
+        var added = false
         let (result, waiter) = state.withLockedValue { state -> (MediaResult, CheckedContinuation<Void, Never>?) in
             var result = MediaResult()
             guard state.closeCode == nil else {
@@ -112,6 +116,7 @@ final class ParticipantOutbox: Sendable {
             }
             if state.media.count >= limits.mediaCapacity {
                 let victim = state.media.removeFirst()
+                removedBytes += victim.buffer.readableBytes
                 result.dropped[victim.streamID, default: 0] += 1
                 result.outcome = .droppedOldest
                 // Frames of the victim's stream up to its next queued keyframe depended on it.
@@ -122,13 +127,19 @@ final class ParticipantOutbox: Sendable {
                         var index = 0
                         state.media.removeAll { frame in
                             defer { index += 1 }
-                            return index < next && frame.streamID == victim.streamID
+                            let remove = index < next && frame.streamID == victim.streamID
+                            if remove { removedBytes += frame.buffer.readableBytes }
+                            return remove
                         }
                     }
                 } else {
                     let dependants = state.media.filter { $0.streamID == victim.streamID }.count
                     result.dropped[victim.streamID, default: 0] += dependants
-                    state.media.removeAll { $0.streamID == victim.streamID }
+                    state.media.removeAll { frame in
+                        let remove = frame.streamID == victim.streamID
+                        if remove { removedBytes += frame.buffer.readableBytes }
+                        return remove
+                    }
                     if !(victim.streamID == streamID && keyframe) {
                         state.awaitingKeyframe.insert(victim.streamID)
                         requestKeyframe(victim.streamID)
@@ -140,10 +151,32 @@ final class ParticipantOutbox: Sendable {
                 }
             }
             state.media.append(QueuedFrame(buffer: buffer, streamID: streamID, keyframe: keyframe))
+            added = true
             return (result, state.takeWaiter())
         }
+        if removedBytes > 0 { statistics.mediaLeft(removedBytes) }
+        if added { statistics.mediaQueued(buffer.readableBytes) }
+        let dropped = result.dropped.values.reduce(0, +)
+        if dropped > 0 { statistics.dropped(dropped) }
         waiter?.resume()
         return result
+    }
+
+    /// Discards every queued frame (the session ended) and returns how many, per stream.
+    func discardMedia() -> [UInt16: Int] {
+        let (discarded, bytes) = state.withLockedValue { state -> ([UInt16: Int], Int) in
+            var discarded: [UInt16: Int] = [:]
+            var bytes = 0
+            for frame in state.media {
+                discarded[frame.streamID, default: 0] += 1
+                bytes += frame.buffer.readableBytes
+            }
+            state.media.removeAll()
+            return (discarded, bytes)
+        }
+        statistics.mediaLeft(bytes)
+        statistics.dropped(discarded.values.reduce(0, +))
+        return discarded
     }
 
     static let keyframeRequestInterval: Duration = .milliseconds(500)
@@ -173,7 +206,10 @@ final class ParticipantOutbox: Sendable {
     /// The next item for the writer: control first, then media, then the close.
     func next() async -> Item {
         while true {
-            if let item = state.withLockedValue({ $0.popItem() }) { return item }
+            if let item = state.withLockedValue({ $0.popItem() }) {
+                if case .binary(let buffer) = item { statistics.mediaLeft(buffer.readableBytes) }
+                return item
+            }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let ready = state.withLockedValue { state -> Bool in
                     if state.hasItem { return true }

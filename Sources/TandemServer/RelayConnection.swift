@@ -20,6 +20,7 @@ import Foundation
 struct RelayConnection {
     let hub: SessionHub
     let configuration: BrokerConfiguration
+    let statistics: BrokerStatistics
     var logger: Logger
 
     /// What the connection is bound to after a successful hello.
@@ -30,7 +31,8 @@ struct RelayConnection {
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         let outbox = ParticipantOutbox(
-            limits: .init(mediaCapacity: configuration.mediaQueueCapacity, controlCapacity: configuration.controlQueueCapacity)
+            limits: .init(mediaCapacity: configuration.mediaQueueCapacity, controlCapacity: configuration.controlQueueCapacity),
+            statistics: statistics
         )
         hub.connectionOpened(outbox)
         defer { hub.connectionClosed(outbox) }

@@ -105,6 +105,14 @@ actor SessionHub {
 
     /// Carries out an `.end` action: writes the ending, then tells and closes both sides.
     func finish(_ session: LiveSession, ending: SessionEnding, closeCode: TandemCloseCode = .normal) async {
+        var ending = ending
+        // Frames still queued for a participant will not be delivered: they count as dropped.
+        for role in ParticipantRole.allCases {
+            guard let outbox = session.outbox(for: role) else { continue }
+            for (streamID, count) in outbox.discardMedia() {
+                ending.addDropped(count, owner: role.peer, streamID: streamID)
+            }
+        }
         codes.retire(sessionID: session.id, now: ending.endedAt)
         sessions[session.id] = nil
         do {

@@ -28,17 +28,20 @@ public struct TandemBroker: Service {
     let store: any TandemStore
     let logger: Logger
     let onServerRunning: @Sendable (Int) async -> Void
+    let statistics: BrokerStatistics
 
     /// - Parameter onServerRunning: called with the bound port once the server listens.
     public init(
         configuration: BrokerConfiguration,
         store: any TandemStore,
         logger: Logger,
+        statistics: BrokerStatistics = BrokerStatistics(),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.store = store
         self.logger = logger
+        self.statistics = statistics
         self.onServerRunning = onServerRunning
     }
 
@@ -88,7 +91,7 @@ public struct TandemBroker: Service {
         BrokerAPI(hub: hub).register(on: router)
 
         let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
-        let relay = RelayConnection(hub: hub, configuration: configuration, logger: logger)
+        let relay = RelayConnection(hub: hub, configuration: configuration, statistics: statistics, logger: logger)
         webSocketRouter.ws(RouterPath(TandemWire.webSocketPath)) { request, _ in
             let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
                 .map { $0.trimmingCharacters(in: .whitespaces) }

@@ -14,6 +14,7 @@ struct LiveBroker: Sendable {
     let port: Int
     let directory: String
     let store: SQLiteStore
+    let statistics: BrokerStatistics
 
     var caFile: String { directory + "/certs/ca.pem" }
 
@@ -35,7 +36,8 @@ struct LiveBroker: Sendable {
         configuration.dataDirectory = directory
         configure(&configuration)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        let broker = TandemBroker(configuration: configuration, store: store, logger: logger) { port in
+        let statistics = BrokerStatistics()
+        let broker = TandemBroker(configuration: configuration, store: store, logger: logger, statistics: statistics) { port in
             portContinuation.yield(port)
             portContinuation.finish()
         }
@@ -44,7 +46,7 @@ struct LiveBroker: Sendable {
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw TestFailure("broker did not start") }
-            let live = LiveBroker(port: port, directory: directory, store: store)
+            let live = LiveBroker(port: port, directory: directory, store: store, statistics: statistics)
             do {
                 let result = try await body(live)
                 await group.triggerGracefulShutdown()

@@ -1,0 +1,37 @@
+import Atomics
+
+/// Live counters of the relay, shared by every connection without locks.
+///
+/// Pass one to ``TandemBroker`` to read them (tests, and metrics in a later issue).
+public final class BrokerStatistics: Sendable {
+    private let queuedMediaBytesNow = ManagedAtomic<Int>(0)
+    private let queuedMediaBytesMax = ManagedAtomic<Int>(0)
+    private let framesDroppedTotal = ManagedAtomic<Int>(0)
+
+    public init() {}
+
+    /// Bytes of media frames waiting in all outboxes right now.
+    public var queuedMediaBytes: Int { queuedMediaBytesNow.load(ordering: .relaxed) }
+    /// The most media bytes that were ever queued at once.
+    public var peakQueuedMediaBytes: Int { queuedMediaBytesMax.load(ordering: .relaxed) }
+    /// Frames not delivered to slow receivers, in total.
+    public var framesDropped: Int { framesDroppedTotal.load(ordering: .relaxed) }
+
+    func mediaQueued(_ bytes: Int) {
+        let now = queuedMediaBytesNow.wrappingIncrementThenLoad(by: bytes, ordering: .relaxed)
+        var peak = queuedMediaBytesMax.load(ordering: .relaxed)
+        while now > peak {
+            let (exchanged, original) = queuedMediaBytesMax.compareExchange(expected: peak, desired: now, ordering: .relaxed)
+            if exchanged { break }
+            peak = original
+        }
+    }
+
+    func mediaLeft(_ bytes: Int) {
+        queuedMediaBytesNow.wrappingDecrement(by: bytes, ordering: .relaxed)
+    }
+
+    func dropped(_ frames: Int) {
+        framesDroppedTotal.wrappingIncrement(by: frames, ordering: .relaxed)
+    }
+}
