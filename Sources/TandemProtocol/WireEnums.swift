@@ -34,6 +34,8 @@ public enum EndReason: String, Sendable, Codable, CaseIterable {
     case expired
     /// A participant broke the protocol and was disconnected.
     case protocolViolation = "protocol-violation"
+    /// A participant read too slowly: its control queue passed the hard limit (close 4503).
+    case slowConsumer = "slow-consumer"
     /// The broker was shut down while the session was live.
     case brokerShutdown = "broker-shutdown"
     /// The broker died; the session was closed when it restarted.

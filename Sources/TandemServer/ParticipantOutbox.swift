@@ -61,9 +61,15 @@ final class ParticipantOutbox: Sendable {
     private let statistics: BrokerStatistics
     private let state = NIOLockedValueBox(State())
 
+    /// Yields once when the recipient overflows its control queue, so the connection can be
+    /// cut even if a write to the stalled recipient is blocked.
+    let overflowed: AsyncStream<Void>
+    private let overflowedSink: AsyncStream<Void>.Continuation
+
     init(limits: Limits, statistics: BrokerStatistics = BrokerStatistics()) {
         self.limits = limits
         self.statistics = statistics
+        (overflowed, overflowedSink) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     func enqueue(_ message: ControlMessage) -> EnqueueResult {
@@ -76,6 +82,8 @@ final class ParticipantOutbox: Sendable {
             guard state.control.count < limits.controlCapacity else {
                 state.closeCode = .slowConsumer
                 state.abandon = true
+                overflowedSink.yield()
+                overflowedSink.finish()
                 return (.overflow, state.takeWaiter())
             }
             state.control.append(text)
@@ -161,6 +169,9 @@ final class ParticipantOutbox: Sendable {
         waiter?.resume()
         return result
     }
+
+    /// The close code once the outbox is closing.
+    var closeCode: TandemCloseCode? { state.withLockedValue { $0.closeCode } }
 
     /// Discards every queued frame (the session ended) and returns how many, per stream.
     func discardMedia() -> [UInt16: Int] {

@@ -29,7 +29,11 @@ struct RelayConnection {
         var role: ParticipantRole
     }
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+    /// How long a participant that overflowed its control queue gets to take the close frame
+    /// before its connection is cut.
+    static let slowConsumerGrace: Duration = .seconds(2)
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async {
         let outbox = ParticipantOutbox(
             limits: .init(mediaCapacity: configuration.mediaQueueCapacity, controlCapacity: configuration.controlQueueCapacity),
             statistics: statistics
@@ -37,30 +41,45 @@ struct RelayConnection {
         hub.connectionOpened(outbox)
         defer { hub.connectionClosed(outbox) }
         let (helloSignal, helloDone) = AsyncStream<Never>.makeStream()
+        let (drained, drainedSink) = AsyncStream<Never>.makeStream()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 await Self.drain(outbox, into: outbound)
+                drainedSink.finish()
             }
-            group.addTask { [helloTimeout = configuration.helloTimeout] in
-                // Whichever ends first: the timeout, or the signal that the hello was handled.
-                let timedOut = await withTaskGroup(of: Bool.self) { timer in
-                    timer.addTask { (try? await Task.sleep(for: helloTimeout)) != nil }
-                    timer.addTask {
-                        for await _ in helloSignal {}
+            group.addTask {
+                // A stalled recipient blocks the writer: cut the connection after a grace period.
+                let overflowed = await withTaskGroup(of: Bool.self) { watch in
+                    watch.addTask {
+                        for await _ in outbox.overflowed { return true }
                         return false
                     }
-                    defer { timer.cancelAll() }
-                    return await timer.next() ?? false
+                    watch.addTask {
+                        for await _ in drained {}
+                        return false
+                    }
+                    defer { watch.cancelAll() }
+                    return await watch.next() ?? false
                 }
-                if timedOut { outbox.abandon(.helloTimeout) }
+                guard overflowed else { return }
+                // The writer may be blocked on the stalled recipient and never send the close
+                // frame: cut the connection after the grace period (closing twice is harmless).
+                try? await Task.sleep(for: Self.slowConsumerGrace)
+                logger.debug("Cutting the connection of a participant that read too slowly")
+                channel.close(mode: .all, promise: nil)
             }
             let binding = await read(inbound: inbound, outbox: outbox, helloDone: helloDone)
             helloDone.finish()
             if let binding {
-                let event: SessionStateMachine.Event =
-                    hub.isShuttingDown
-                    ? .endRequested(reason: .brokerShutdown, outcome: nil, note: nil, at: Date())
-                    : .participantLeft(binding.role, at: Date())
+                let event: SessionStateMachine.Event
+                if hub.isShuttingDown {
+                    event = .endRequested(reason: .brokerShutdown, outcome: nil, note: nil, at: Date())
+                } else if outbox.closeCode == .slowConsumer {
+                    logger.warning("Disconnected a participant that read too slowly", metadata: ["tandem.role": "\(binding.role.rawValue)"])
+                    event = .endRequested(reason: .slowConsumer, outcome: nil, note: nil, at: Date())
+                } else {
+                    event = .participantLeft(binding.role, at: Date())
+                }
                 await hub.end(binding.session, event: event)
             }
             // Let the writer deliver what is queued (a refusal, session.ended) and the close frame.

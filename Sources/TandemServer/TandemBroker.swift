@@ -46,7 +46,7 @@ public struct TandemBroker: Service {
     }
 
     /// Checks the configuration and loads or creates certificates. Returns the server builder.
-    func makeServer(webSocketRouter: Router<BasicWebSocketRequestContext>) throws -> HTTPServerBuilder {
+    func makeServer(webSocketRouter: Router<RelayRequestContext>) throws -> HTTPServerBuilder {
         let upgrade = HTTPServerBuilder.http1WebSocketUpgrade(
             webSocketRouter: webSocketRouter,
             configuration: .init(
@@ -90,14 +90,14 @@ public struct TandemBroker: Service {
         let router = Router(context: BasicRequestContext.self)
         BrokerAPI(hub: hub).register(on: router)
 
-        let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
+        let webSocketRouter = Router(context: RelayRequestContext.self)
         let relay = RelayConnection(hub: hub, configuration: configuration, statistics: statistics, logger: logger)
         webSocketRouter.ws(RouterPath(TandemWire.webSocketPath)) { request, _ in
             let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
                 .map { $0.trimmingCharacters(in: .whitespaces) }
             return offered.contains(TandemWire.subprotocol) ? .upgrade([.secWebSocketProtocol: TandemWire.subprotocol]) : .upgrade([:])
-        } onUpgrade: { inbound, outbound, _ in
-            await relay.run(inbound: inbound, outbound: outbound)
+        } onUpgrade: { inbound, outbound, context in
+            await relay.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
         }
 
         let scheme = configuration.transportSecurity == .insecurePlaintext ? "http" : "https"

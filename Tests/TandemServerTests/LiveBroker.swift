@@ -28,7 +28,7 @@ struct LiveBroker: Sendable {
     ) async throws -> T {
         let directory = NSTemporaryDirectory() + "tandem-live-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var logger = Logger(label: "tandem.test.broker")
+        var logger = Logger(label: "tandem.test.broker") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = ProcessInfo.processInfo.environment["TANDEM_TEST_LOG"] == nil ? .error : .debug
         let store = try SQLiteStore(path: directory + "/tandem.sqlite", logger: logger)
         var configuration = BrokerConfiguration()

@@ -112,4 +112,48 @@ struct SlowConsumerTests {
             #expect(broker.statistics.framesDropped >= Int(stream.framesDropped))
         }
     }
+
+    @Test("a receiver whose control queue passes the hard limit is disconnected with 4503 and the ending says why")
+    func controlOverflow() async throws {
+        try await LiveBroker.run(configure: { $0.controlQueueCapacity = 16 }) { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            let (codes, codeSink) = AsyncStream<String>.makeStream()
+            let (stall, stallOver) = AsyncStream<Void>.makeStream()
+            let logger = self.logger
+            async let agent = TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .agent(token: alice, start: .init(ticket: "HD-STALL", mode: .camera)),
+                logger: logger
+            ) { inbound, _ -> Void in
+                var events = inbound.makeAsyncIterator()
+                guard case .sessionCreated(let created) = try await events.nextControl() else { return }
+                codeSink.yield(created.joinCode)
+                for await _ in stall {}
+                while try await events.next() != nil {}
+            }
+            var codeIterator = codes.makeAsyncIterator()
+            let code = try #require(await codeIterator.next())
+            let customer = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, outbound -> SessionEnded? in
+                var events = inbound.makeAsyncIterator()
+                _ = try await events.nextControl()
+                let text = String(repeating: "z", count: Chat.maxLength)
+                // About 16 MB of chat: more than the socket buffers and the 16-message queue hold.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for _ in 0..<4_000 { try await outbound.send(.chat(Chat(text: text))) }
+                    }
+                    _ = try? await group.next()
+                }
+                let ended = try await events.untilEnded()
+                stallOver.finish()
+                return ended
+            }
+            let ended = try #require(customer.result ?? nil)
+            #expect(ended.reason == .slowConsumer)
+            let agentRun = try await agent
+            #expect(agentRun.closure.code == 4503)
+            let record = try #require(try await broker.store.session(id: ended.sessionID))
+            #expect(record.endReason == .slowConsumer)
+        }
+    }
 }
