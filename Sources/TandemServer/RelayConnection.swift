@@ -68,6 +68,19 @@ struct RelayConnection {
                 logger.debug("Cutting the connection of a participant that read too slowly")
                 channel.close(mode: .all, promise: nil)
             }
+            group.addTask { [helloTimeout = configuration.helloTimeout] in
+                // Whichever ends first: the timeout, or the signal that the hello was handled.
+                let timedOut = await withTaskGroup(of: Bool.self) { timer in
+                    timer.addTask { (try? await Task.sleep(for: helloTimeout)) != nil }
+                    timer.addTask {
+                        for await _ in helloSignal {}
+                        return false
+                    }
+                    defer { timer.cancelAll() }
+                    return await timer.next() ?? false
+                }
+                if timedOut { outbox.abandon(.helloTimeout) }
+            }
             let binding = await read(inbound: inbound, outbox: outbox, helloDone: helloDone)
             helloDone.finish()
             if let binding {

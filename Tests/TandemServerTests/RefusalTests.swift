@@ -160,7 +160,7 @@ struct RefusalTests {
 
     @Test("garbage, binary or no first message get 4400, 4400 and 4408")
     func garbage() async throws {
-        try await LiveBroker.run(configure: { $0.helloTimeout = .milliseconds(300) }) { broker in
+        try await LiveBroker.run(configure: { $0.helloTimeout = .milliseconds(1500) }) { broker in
             let notJSON = try await rawAttempt(broker, first: .text("GET / HTTP/1.1"))
             #expect(notJSON == 4400)
             let notHello = try await rawAttempt(broker, first: .text(#"{"type":"chat","text":"hi"}"#))
