@@ -3,7 +3,7 @@
 /// `owner` and `streamId` name the stream (the owner is the participant who publishes it);
 /// either participant may annotate any stream. The broker keeps the resulting overlay
 /// so that a participant who joins later gets it first (`overlay.snapshot`).
-/// See [protocol/README.md § Annotations](../../protocol/README.md#512-annotations).
+/// See [protocol/README.md § Annotations](../../protocol/README.md#510-annotations).
 public struct Annotation: Sendable, Equatable, Codable {
     public enum Operation: String, Sendable, Codable, CaseIterable {
         /// Add `shape` (replaces a shape with the same id by the same author).
@@ -57,7 +57,7 @@ public struct Annotation: Sendable, Equatable, Codable {
 }
 
 /// Either side freezes a frame of a stream by its sequence number (both annotate the still),
-/// or unfreezes it. See [protocol/README.md § Freeze-frame](../../protocol/README.md#513-freeze-frame).
+/// or unfreezes it. See [protocol/README.md § Freeze-frame](../../protocol/README.md#511-freeze-frame).
 public struct Freeze: Sendable, Equatable, Codable {
     public var owner: ParticipantRole
     public var streamID: UInt16
@@ -81,7 +81,7 @@ public struct Freeze: Sendable, Equatable, Codable {
 }
 
 /// Broker → participant: the overlay of one stream as it is now, sent on join before live updates.
-/// See [protocol/README.md § Annotations](../../protocol/README.md#512-annotations).
+/// See [protocol/README.md § Annotations](../../protocol/README.md#510-annotations).
 public struct OverlaySnapshot: Sendable, Equatable, Codable {
     public var owner: ParticipantRole
     public var streamID: UInt16

@@ -27,23 +27,23 @@ public enum ControlMessage: Sendable, Equatable {
     case sessionEnded(SessionEnded)
     /// [§5.8](../../protocol/README.md#58-error) broker → participant, non-fatal.
     case error(ErrorMessage)
-    /// [§5.11](../../protocol/README.md#511-streams) publisher → peer.
+    /// [§5.9](../../protocol/README.md#59-streams) publisher → peer.
     case streamStart(StreamStart)
-    /// [§5.11](../../protocol/README.md#511-streams) publisher → peer.
+    /// [§5.9](../../protocol/README.md#59-streams) publisher → peer.
     case streamStop(StreamRef)
-    /// [§5.11](../../protocol/README.md#511-streams) publisher → peer.
+    /// [§5.9](../../protocol/README.md#59-streams) publisher → peer.
     case streamPause(StreamRef)
-    /// [§5.11](../../protocol/README.md#511-streams) publisher → peer.
+    /// [§5.9](../../protocol/README.md#59-streams) publisher → peer.
     case streamResume(StreamRef)
-    /// [§5.11](../../protocol/README.md#511-streams) receiver (or broker) → publisher.
+    /// [§5.9](../../protocol/README.md#59-streams) receiver (or broker) → publisher.
     case streamControl(StreamControl)
-    /// [§5.12](../../protocol/README.md#512-annotations) both ways, relayed and kept.
+    /// [§5.10](../../protocol/README.md#510-annotations) both ways, relayed and kept.
     case annotation(Annotation)
-    /// [§5.12](../../protocol/README.md#512-annotations) broker → participant.
+    /// [§5.10](../../protocol/README.md#510-annotations) broker → participant.
     case overlaySnapshot(OverlaySnapshot)
-    /// [§5.13](../../protocol/README.md#513-freeze-frame) both ways.
+    /// [§5.11](../../protocol/README.md#511-freeze-frame) both ways.
     case freeze(Freeze)
-    /// [§5.13](../../protocol/README.md#513-freeze-frame) both ways.
+    /// [§5.11](../../protocol/README.md#511-freeze-frame) both ways.
     case unfreeze(Freeze)
 
     /// The value of the `type` member.

@@ -1,7 +1,7 @@
 /// One annotation drawn on a stream. Coordinates are normalised to the stream: (0, 0) is the
 /// top-left corner, (1, 1) the bottom-right, so shapes survive resolution changes.
 ///
-/// See [protocol/README.md § Annotations](../../protocol/README.md#512-annotations).
+/// See [protocol/README.md § Annotations](../../protocol/README.md#510-annotations).
 public struct Shape: Sendable, Equatable, Codable {
     public enum Kind: String, Sendable, Codable, CaseIterable {
         /// Freehand: one or more points, extended by `append` while drawing.

@@ -1,4 +1,4 @@
-/// What a stream shows. See [protocol/README.md § Streams](../../protocol/README.md#511-streams).
+/// What a stream shows. See [protocol/README.md § Streams](../../protocol/README.md#59-streams).
 public enum StreamSource: String, Sendable, Codable, CaseIterable {
     case screen
     case camera
@@ -6,7 +6,7 @@ public enum StreamSource: String, Sendable, Codable, CaseIterable {
 
 /// Publisher → broker → peer: a stream begins. Sent before its first frame.
 ///
-/// See [protocol/README.md § Streams](../../protocol/README.md#511-streams).
+/// See [protocol/README.md § Streams](../../protocol/README.md#59-streams).
 public struct StreamStart: Sendable, Equatable, Codable {
     public var streamID: UInt16
     public var source: StreamSource
@@ -36,7 +36,7 @@ public struct StreamStart: Sendable, Equatable, Codable {
 
 /// Publisher → broker → peer: `stream.stop`, `stream.pause`, `stream.resume` of one of its streams.
 ///
-/// See [protocol/README.md § Streams](../../protocol/README.md#511-streams).
+/// See [protocol/README.md § Streams](../../protocol/README.md#59-streams).
 public struct StreamRef: Sendable, Equatable, Codable {
     public var streamID: UInt16
     /// Set by the broker: who publishes the stream.
@@ -56,7 +56,7 @@ public struct StreamRef: Sendable, Equatable, Codable {
 /// Receiver → broker → publisher: a request about one of the publisher's streams.
 /// The broker itself sends `keyframe` requests after it dropped frames for a slow receiver.
 ///
-/// See [protocol/README.md § Streams](../../protocol/README.md#511-streams).
+/// See [protocol/README.md § Streams](../../protocol/README.md#59-streams).
 public struct StreamControl: Sendable, Equatable, Codable {
     public enum Action: String, Sendable, Codable, CaseIterable {
         /// Stop sending frames of this stream until `resume`.
