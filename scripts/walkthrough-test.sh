@@ -105,6 +105,30 @@ check "Ctrl-C ends the session with the given outcome" grep -q 'session ended: a
 check "the customer is told the session ended" grep -q 'Session ended (agent-ended)' customer2.log
 check "a folder without images is refused" bash -c "! '$tandem' join '$code2' --source '$work/pem-missing' 2>/dev/null"
 
+# 3c. Annotations from a script, both ways, and saved frames.
+cat > agent-script.jsonl <<'JSONL'
+# the agent points at the customer's camera stream 1
+{"type":"annotation","op":"add","owner":"customer","streamId":1,"shape":{"id":"a1","kind":"arrow","color":"#ff3b30","width":4,"points":[[0.2,0.8],[0.5,0.5]]}}
+{"type":"freeze","owner":"customer","streamId":1,"sequence":3}
+{"sleepMs":300}
+{"type":"chat","text":"That port, the yellow one"}
+JSONL
+echo '{"type":"annotation","op":"add","owner":"customer","streamId":1,"shape":{"id":"c1","kind":"ellipse","color":"#00aaff","width":3,"points":[[0.4,0.4],[0.6,0.6]]}}' > customer-script.jsonl
+TANDEM_TOKEN=$agent_token "$tandem" session start --ticket HD-3003 --mode camera --annotations agent-script.jsonl --source pattern --save-frames agent-frames --outcome resolved > agent3.log 2>&1 &
+pids+=($!)
+agent3_pid=$!
+for _ in $(seq 1 100); do grep -q 'Join code' agent3.log && break; sleep 0.1; done
+code3=$(grep 'Join code' agent3.log | awk '{print $3}')
+"$tandem" join "$code3" --source pattern --fps 10 --max-frames 30 --save-frames customer-frames --annotations - < customer-script.jsonl > customer3.log 2>&1 &
+pids+=($!)
+customer3_pid=$!
+wait "$customer3_pid" || true
+wait "$agent3_pid" || true
+check "the customer sees the agent's arrow, freeze and chat" bash -c "grep -q 'agent drew arrow a1 on customer stream 1' customer3.log && grep -q 'agent froze customer stream 1 at frame 3' customer3.log && grep -q 'agent: That port' customer3.log"
+check "the agent sees the customer's stream and ellipse" bash -c "grep -q 'customer started stream 1: camera png 320x240' agent3.log && grep -q 'customer drew ellipse c1' agent3.log"
+check "the agent saved the customer's frames" bash -c "ls agent-frames | grep -q '^customer-s1-0000000000.png$'"
+check "the customer saved the agent's frames" bash -c "ls customer-frames | grep -q '^agent-s1-.*\.png$'"
+
 # 4. The auditor reviews the log.
 TANDEM_TOKEN=$auditor_token "$tandem" audit sessions --ticket HD-1042 > audit.txt
 TANDEM_TOKEN=$auditor_token "$tandem" audit sessions --ticket HD-1042 --json > audit.json
@@ -123,6 +147,14 @@ import json, sys
 s = json.load(open(sys.argv[1]))["sessions"][0]
 assert s["outcome"] == "resolved" and s["endReason"] == "agent-ended" and s["note"] == "walked through it", s
 assert s["customerToAgent"]["frames"] >= 5, s
+PY
+TANDEM_TOKEN=$auditor_token "$tandem" audit sessions --ticket HD-3003 --json > audit3.json
+check "annotations, freezes and chat are counted, streams are logged" python3 - audit3.json <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["sessions"][0]
+assert s["annotations"] == 2 and s["freezes"] == 1 and s["chatMessages"] == 1, s
+owners = sorted((x["owner"], x["streamId"]) for x in s["streams"])
+assert owners == [("agent", 1), ("customer", 1)], s["streams"]
 PY
 check "an agent token cannot read another agent's sessions" bash -c "! TANDEM_TOKEN='$agent_token' '$tandem' audit sessions --agent bob 2>/dev/null"
 

@@ -12,6 +12,8 @@ struct Join: AsyncParsableCommand {
     @Option(help: "What to stream: 'pattern' (or pattern:WxH) or a folder of .jpg/.png/.webp images, sent in a loop.") var source: String = "pattern"
     @Option(help: "Frames per second.") var fps: Double = 5
     @Option(help: "Leave after sending this many frames (default: stay until the agent ends the session or Ctrl-C).") var maxFrames: Int?
+    @Option(help: "Save the agent's frames to this folder.") var saveFrames: String?
+    @Option(help: "Send control messages (annotations, freeze, chat) from a JSON-lines file, or - for standard input, after joining.") var annotations: String?
 
     func run() async throws {
         var configuration = connection.clientConfiguration
@@ -24,6 +26,8 @@ struct Join: AsyncParsableCommand {
             throw CLIFailure("'\(joinCode)' is not a join code: it has nine digits, like 482-913-557")
         }
         let frames = try FrameSource(source)
+        let saver = try saveFrames.map(FrameSaver.init(directory:))
+        let script = annotations.map(ControlScript.init(source:))
         let (fps, maxFrames) = (self.fps, self.maxFrames)
         let run: (result: SessionEnded??, closure: TandemClosure)
         do {
@@ -41,7 +45,21 @@ struct Join: AsyncParsableCommand {
                 guard let joined = welcome else { return nil }
                 say("Joined \(joined.agent)'s session for ticket \(joined.ticket): sharing your \(joined.mode.rawValue) (\(fps) fps). Ctrl-C leaves.")
                 return try await withThrowingTaskGroup(of: SessionEnded?.self) { group in
+                    if let script {
+                        group.addTask {
+                            do {
+                                try await script.run(on: outbound)
+                            } catch let error as CLIFailure {
+                                printError("Error: \(error)")
+                            }
+                            try await Task.sleep(for: .seconds(365 * 24 * 3600))
+                            return nil
+                        }
+                    }
                     group.addTask {
+                        let format = frames.format
+                        let source: StreamSource = joined.mode == .camera ? .camera : .screen
+                        try await outbound.send(.streamStart(StreamStart(streamID: 1, source: source, codec: format.codec, width: format.width, height: format.height, fps: fps)))
                         var index = 0
                         while maxFrames.map({ index < $0 }) ?? true {
                             try await outbound.send(frames.frame(index))
@@ -56,15 +74,16 @@ struct Join: AsyncParsableCommand {
                     var received = 0
                     while let event = try await iterator.next() {
                         switch event {
-                        case .frame:
+                        case .frame(let frame):
                             received += 1
                             if received == 1 { say("Receiving the agent's frames.") }
+                            saver?.save(frame, from: .agent)
                         case .control(.chat(let chat)):
                             say("agent: \(chat.text)")
                         case .control(.sessionEnded(let ended)):
                             return ended
-                        default:
-                            continue
+                        case .control(let message):
+                            if let line = describe(message) { say(line) }
                         }
                     }
                     return nil

@@ -19,12 +19,16 @@ struct SessionStart: AsyncParsableCommand {
     @Option(help: "Note for the log.") var note: String?
     @Option(help: "Share your own frames back: 'pattern' or a folder of images.") var source: String?
     @Option(help: "Frames per second when sharing with --source.") var fps: Double = 5
+    @Option(help: "Save received frames to this folder.") var saveFrames: String?
+    @Option(help: "Send control messages (annotations, freeze, chat) from a JSON-lines file, or - for standard input, once the customer joined.") var annotations: String?
 
     func run() async throws {
         let token = try tokenOptions.resolved()
         let frames = try source.map(FrameSource.init)
         let configuration = connection.clientConfiguration
-        let status = AgentStatus()
+        let saver = try saveFrames.map(FrameSaver.init(directory:))
+        let script = annotations.map(ControlScript.init(source:))
+        let status = AgentStatus(saver: saver)
         let (outcome, note, fps) = (self.outcome, self.note, self.fps)
         let hello = Hello.agent(token: token, start: .init(ticket: ticket, mode: mode, ttlSeconds: expires), client: configuration.clientName)
         let run: (result: SessionEnded??, closure: TandemClosure)
@@ -45,9 +49,23 @@ struct SessionStart: AsyncParsableCommand {
                             if let line = status.tick() { say("[\(Formatting.clock())] \(line)") }
                         }
                     }
+                    if let script {
+                        group.addTask {
+                            await status.waitForCustomer()
+                            do {
+                                try await script.run(on: outbound)
+                            } catch let error as CLIFailure {
+                                printError("Error: \(error)")
+                            }
+                            // Stay attached after the script; the session ends as usual.
+                            try await Task.sleep(for: .seconds(365 * 24 * 3600))
+                        }
+                    }
                     if let frames {
                         group.addTask {
                             await status.waitForCustomer()
+                            let format = frames.format
+                            try await outbound.send(.streamStart(StreamStart(streamID: 1, source: .screen, codec: format.codec, width: format.width, height: format.height, fps: fps)))
                             var index = 0
                             while true {
                                 try await outbound.send(frames.frame(index))
@@ -87,6 +105,12 @@ struct SessionStart: AsyncParsableCommand {
 
 /// What the attached agent sees: the code, then live status lines.
 final class AgentStatus: Sendable {
+    let saver: FrameSaver?
+
+    init(saver: FrameSaver?) {
+        self.saver = saver
+    }
+
     private struct State {
         var customerJoined = false
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -124,9 +148,10 @@ final class AgentStatus: Sendable {
             say("[\(Formatting.clock())] broker: \(error.code): \(error.message)")
         case .control(.sessionEnded(let ended)):
             return ended
-        case .control:
-            break
+        case .control(let message):
+            if let line = describe(message) { say("[\(Formatting.clock())] \(line)") }
         case .frame(let frame):
+            saver?.save(frame, from: .customer)
             state.withLockedValue { state in
                 state.framesIn += 1
                 state.bytesIn += Int64(frame.payload.readableBytes)

@@ -45,6 +45,37 @@ public struct FrameSource: Sendable {
         self.kind = .images(images)
     }
 
+    /// Codec and size of the frames, for `stream.start` (image sizes are read from the first file).
+    public var format: (codec: MediaCodec, width: Int, height: Int) {
+        switch kind {
+        case .pattern(let pattern):
+            return (.png, pattern.width, pattern.height)
+        case .images(let images):
+            let first = images[0]
+            let size = Self.imageSize(Array(first.bytes.readableBytesView)) ?? (1, 1)
+            return (first.codec, size.0, size.1)
+        }
+    }
+
+    /// Width and height from a PNG header or a JPEG start-of-frame marker.
+    static func imageSize(_ bytes: [UInt8]) -> (Int, Int)? {
+        func be16(_ at: Int) -> Int { Int(bytes[at]) << 8 | Int(bytes[at + 1]) }
+        if bytes.count >= 24, bytes[0] == 0x89, bytes[1] == 0x50 {
+            return (be16(16) << 16 | be16(18), be16(20) << 16 | be16(22))
+        }
+        guard bytes.count > 4, bytes[0] == 0xFF, bytes[1] == 0xD8 else { return nil }
+        var index = 2
+        while index + 9 < bytes.count {
+            guard bytes[index] == 0xFF else { return nil }
+            let marker = bytes[index + 1]
+            if (0xC0...0xCF).contains(marker), ![0xC4, 0xC8, 0xCC].contains(marker) {
+                return (be16(index + 7), be16(index + 5))
+            }
+            index += 2 + be16(index + 2)
+        }
+        return nil
+    }
+
     /// Frame number `index` of stream `streamID`. Every image frame is a keyframe.
     public func frame(_ index: Int, streamID: UInt16 = 1) -> MediaFrame {
         let (codec, payload): (MediaCodec, ByteBuffer) =

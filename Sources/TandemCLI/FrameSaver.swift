@@ -1,0 +1,28 @@
+import Foundation
+import TandemProtocol
+
+/// Writes received frames to a folder as `<stream>-<sequence>.<ext>` (`--save-frames DIR`).
+struct FrameSaver {
+    let directory: String
+
+    init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        self.directory = directory
+    }
+
+    func save(_ frame: MediaFrame, from owner: ParticipantRole) {
+        let sequence = String(frame.header.sequence)
+        let name = "\(owner.rawValue)-s\(frame.header.streamID)-\(String(repeating: "0", count: max(0, 10 - sequence.count)))\(sequence).\(Self.fileExtension(frame.header.codec))"
+        let bytes = frame.payload.readableBytesView
+        FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(bytes))
+    }
+
+    static func fileExtension(_ codec: MediaCodec) -> String {
+        switch codec {
+        case .jpeg: "jpg"
+        case .png: "png"
+        case .webp: "webp"
+        case .h264: "h264"
+        }
+    }
+}
