@@ -74,7 +74,7 @@ struct InteropTests {
             process.standardOutput = output
             process.standardError = errors
             try process.run()
-            let stdout = try await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+            let stdout = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
             let stderr = errors.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             #expect(process.terminationStatus == 0, "python customer failed: \(String(decoding: stderr, as: UTF8.self))")

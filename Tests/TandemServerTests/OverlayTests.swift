@@ -156,3 +156,52 @@ struct OverlayTests {
         }
     }
 }
+
+@Suite("Swift client: typed streams", .timeLimit(.minutes(2)))
+struct TypedStreamTests {
+    @Test("split() gives the agent typed streams of frames, annotations and control events")
+    func split() async throws {
+        try await LiveBroker.run { broker in
+            let token = try await broker.addUser("alice", role: .agent)
+            let (codes, codeSink) = AsyncStream<String>.makeStream()
+            let logger = Logger(label: "tandem.test.client")
+            async let agent = TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .agent(token: token, start: .init(ticket: "HD-TYPED", mode: .camera)),
+                logger: logger
+            ) { inbound, _ -> (frames: [UInt32], annotations: [String], control: [String]) in
+                let streams = inbound.split()
+                return try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await streams.pump() }
+                    async let frames = streams.frames.reduce(into: [UInt32]()) { $0.append($1.header.sequence) }
+                    async let annotations = streams.annotations.reduce(into: [String]()) { $0.append($1.shape?.id ?? "") }
+                    var control: [String] = []
+                    for await message in streams.controlEvents {
+                        control.append(message.type)
+                        if case .sessionCreated(let created) = message { codeSink.yield(created.joinCode) }
+                    }
+                    try await group.waitForAll()
+                    return (await frames, await annotations, control)
+                }
+            }
+            var iterator = codes.makeAsyncIterator()
+            let code = try #require(await iterator.next())
+            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, outbound in
+                var events = inbound.makeAsyncIterator()
+                _ = try await events.nextControl()
+                try await outbound.send(.streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 10, height: 10, fps: 1)))
+                for index in 0..<3 {
+                    try await outbound.send(testFrame(stream: 1, sequence: UInt32(index), size: 100, fill: 1))
+                    try await outbound.send(.annotation(.add(Shape(id: "a\(index)", kind: .arrow, points: [[0, 0], [1, 1]]), owner: .customer, streamID: 1)))
+                }
+                try await Task.sleep(for: .milliseconds(200))
+                try await outbound.send(.sessionEnd(SessionEnd()))
+                _ = try await events.untilEnded()
+            }
+            let seen = try #require(try await agent.result)
+            #expect(seen.frames == [0, 1, 2])
+            #expect(seen.annotations == ["a0", "a1", "a2"])
+            #expect(seen.control == ["session.created", "peer.joined", "stream.start", "session.ended"])
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Histogram
+import Logging
+import TandemCore
+import TandemSQLite
+
+/// A broker started by `tandem bench` as a child process, in a temporary data directory.
+struct BenchBroker: Sendable {
+    let process: Process
+    let port: Int
+    let directory: String
+    let agentToken: String
+
+    static func start() async throws -> BenchBroker {
+        let directory = NSTemporaryDirectory() + "tandem-bench-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: directory + "/tandem.sqlite", logger: Logger(label: "tandem.bench") { _ in SwiftLogNoOpLogHandler() })
+        let token = APIToken.generate()
+        _ = try await store.addUser(UserRecord(name: "bench", role: .agent, tokenHash: APIToken.hash(token), createdAt: Date()))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
+        process.arguments = ["serve", "--port", "0", "--data-dir", directory, "--log-level", "error"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        var port: Int?
+        var buffer = ""
+        while port == nil {
+            let data = output.fileHandleForReading.availableData
+            guard !data.isEmpty else { throw CLIFailure("the bench broker exited before listening") }
+            buffer += String(decoding: data, as: UTF8.self)
+            if let range = buffer.range(of: #"listening on https://[^ ]*:(\d+)"#, options: .regularExpression) {
+                port = Int(buffer[range].split(separator: ":").last ?? "")
+            }
+        }
+        return BenchBroker(process: process, port: port!, directory: directory, agentToken: token)
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// User + system CPU time of the broker, in clock ticks.
+    func cpuTicks() -> Int {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3; utime and stime are fields 14 and 15.
+        return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+    }
+
+    /// The broker's peak resident set size in bytes.
+    func peakRSS() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return 0 }
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+}
+
+/// Latencies and counts collected by the bench clients.
+struct BenchResults: Sendable {
+    var frameLatencies: [UInt64] = []
+    var annotationLatencies: [UInt64] = []
+    var bytes = 0
+    var sent = 0
+
+    mutating func add(frames: [UInt64], annotations: [UInt64], bytes: Int) {
+        frameLatencies += frames
+        annotationLatencies += annotations
+        self.bytes += bytes
+    }
+
+    struct Percentiles: Codable {
+        var count: Int
+        var p50: Double
+        var p90: Double
+        var p99: Double
+        var p999: Double
+        var max: Double
+
+        init(_ values: [UInt64]) {
+            var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+            for value in values { _ = histogram.record(Swift.min(value, 60_000_000)) }
+            count = values.count
+            p50 = Double(histogram.valueAtPercentile(50)) / 1000
+            p90 = Double(histogram.valueAtPercentile(90)) / 1000
+            p99 = Double(histogram.valueAtPercentile(99)) / 1000
+            p999 = Double(histogram.valueAtPercentile(99.9)) / 1000
+            max = Double(histogram.max) / 1000
+        }
+
+        var line: String {
+            String(format: "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms (%d samples)", p50, p90, p99, p999, max, count)
+        }
+    }
+
+    struct Report: Codable {
+        var sessions: Int
+        var fps: Double
+        var frameBytes: Int
+        var seconds: Double
+        var framesSent: Int
+        var framesReceived: Int
+        var relayedMegabytesPerSecond: Double
+        var framesPerSecond: Double
+        var brokerCPUPercent: Double
+        var brokerPeakRSSMegabytes: Double
+        var frameLatencyMs: Percentiles
+        var annotationLatencyMs: Percentiles
+
+        var text: String {
+            """
+            tandem bench: \(sessions) sessions × \(fps) fps × \(frameBytes) bytes for \(seconds) s over TLS (one host, loopback)
+              frames:        \(framesReceived) of \(framesSent) delivered, \(String(format: "%.1f", framesPerSecond)) frames/s
+              relayed:       \(String(format: "%.1f", relayedMegabytesPerSecond)) MB/s
+              broker:        \(String(format: "%.0f", brokerCPUPercent)) % CPU (of one core), peak RSS \(String(format: "%.1f", brokerPeakRSSMegabytes)) MB
+              frame latency: \(frameLatencyMs.line)
+              annotation latency (while frames flow the same way): \(annotationLatencyMs.line)
+            """
+        }
+    }
+
+    func report(elapsed: Double, wall: Double, cpuSeconds: Double, peakRSS: Int, bench: Bench) -> Report {
+        Report(
+            sessions: bench.sessions,
+            fps: bench.fps,
+            frameBytes: bench.size,
+            seconds: elapsed,
+            framesSent: sent,
+            framesReceived: frameLatencies.count,
+            relayedMegabytesPerSecond: Double(bytes) / elapsed / 1_000_000,
+            framesPerSecond: Double(frameLatencies.count) / elapsed,
+            brokerCPUPercent: cpuSeconds / wall * 100,
+            brokerPeakRSSMegabytes: Double(peakRSS) / 1_000_000,
+            frameLatencyMs: Percentiles(frameLatencies),
+            annotationLatencyMs: Percentiles(annotationLatencies)
+        )
+    }
+}
