@@ -123,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TandemSQLiteTests",
-            dependencies: ["TandemSQLite"],
+            dependencies: ["TandemSQLite", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

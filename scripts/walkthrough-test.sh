@@ -156,6 +156,9 @@ assert s["annotations"] == 2 and s["freezes"] == 1 and s["chatMessages"] == 1, s
 owners = sorted((x["owner"], x["streamId"]) for x in s["streams"])
 assert owners == [("agent", 1), ("customer", 1)], s["streams"]
 PY
+TANDEM_TOKEN=$auditor_token "$tandem" audit show "$session" > show.txt
+check "audit show prints the session's timeline" bash -c "grep -q 'session.created  alice' show.txt && grep -q 'customer.joined' show.txt && grep -q 'session.ended' show.txt && grep -q 'reason=ended-via-api' show.txt"
+check "audit verify reports the chain intact" bash -c "TANDEM_TOKEN='$auditor_token' '$tandem' audit verify | grep -q '^intact: [0-9]* events, head [0-9a-f]\{64\}$'"
 check "an agent token cannot read another agent's sessions" bash -c "! TANDEM_TOKEN='$agent_token' '$tandem' audit sessions --agent bob 2>/dev/null"
 
 # 5. SIGTERM stops the broker cleanly.

@@ -6,7 +6,7 @@ import TandemProtocol
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Review the session log (auditors and admins see all sessions, agents their own).",
-        subcommands: [Sessions.self]
+        subcommands: [Sessions.self, Show.self, Verify.self]
     )
 
     struct Sessions: AsyncParsableCommand {
@@ -50,5 +50,62 @@ struct Audit: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data(Formatting.table(header: header, rows: rows).utf8))
             say("\(sessions.count) session\(sessions.count == 1 ? "" : "s")")
         }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a session's timeline from the audit log.")
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var tokenOptions: TokenOptions
+        @Argument(help: "Session id (s_...).") var id: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let timeline = try await withAPI(connection, tokenOptions) { try await $0.timeline(sessionID: id) }
+            if json {
+                let encoder = TandemJSON.makeEncoder()
+                encoder.outputFormatting.insert(.prettyPrinted)
+                say(String(decoding: try encoder.encode(timeline), as: UTF8.self))
+                return
+            }
+            let session = timeline.session
+            say("Session \(session.id) · ticket \(session.ticket) · agent \(session.agent) · \(session.mode.rawValue)")
+            say("wait \(Formatting.seconds(session.waitSeconds)) · duration \(Formatting.seconds(session.durationSeconds)) · outcome \(session.outcome?.rawValue ?? "-") · end \(session.endReason?.rawValue ?? "live")")
+            for event in timeline.events {
+                let detail = event.detail.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                say("\(Formatting.timestamp(event.at))  #\(event.seq)  \(event.kind)  \(event.actor ?? "-")  \(detail)")
+            }
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Recompute the audit log's hash chain and report the first broken event.")
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var tokenOptions: TokenOptions
+
+        func run() async throws {
+            let result = try await withAPI(connection, tokenOptions) { try await $0.verifyAuditLog() }
+            switch result.status {
+            case .intact:
+                say("intact: \(result.count) events, head \(result.headHash ?? "-")")
+            case .altered, .deleted, .inserted:
+                throw CLIFailure("audit log \(result.status.rawValue) at event #\(result.firstBadSeq ?? 0)")
+            }
+        }
+    }
+}
+
+/// Runs `body` with an API client and reports refusals and unreachable brokers as one line.
+func withAPI<T>(_ connection: ConnectionOptions, _ tokenOptions: TokenOptions, _ body: (TandemAPIClient) async throws -> T) async throws -> T {
+    let api = try TandemAPIClient(configuration: connection.clientConfiguration, token: try tokenOptions.resolved())
+    do {
+        let value = try await body(api)
+        try await api.shutdown()
+        return value
+    } catch let failure as TandemAPIClient.Failure {
+        try? await api.shutdown()
+        throw CLIFailure("refused: \(failure)")
+    } catch {
+        try? await api.shutdown()
+        throw CLIFailure("cannot reach the broker at \(connection.server): \(error)")
     }
 }

@@ -51,6 +51,14 @@ public final class TandemAPIClient: Sendable {
         return try await call(.GET, path, as: SessionList.self).sessions
     }
 
+    public func timeline(sessionID: String) async throws -> AuditTimeline {
+        try await call(.GET, "/v1/audit/sessions/\(Self.escape(sessionID))/events", as: AuditTimeline.self)
+    }
+
+    public func verifyAuditLog() async throws -> AuditVerification {
+        try await call(.GET, "/v1/audit/verify", as: AuditVerification.self)
+    }
+
     private func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: Data? = nil, as type: T.Type) async throws -> T {
         var request = HTTPClientRequest(url: configuration.trimmedServerURL + path)
         request.method = method

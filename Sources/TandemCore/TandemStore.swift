@@ -29,6 +29,13 @@ public protocol TandemStore: Sendable {
     /// Ends every session still open in the log (left by a broker that died) with `reason`.
     /// Returns how many were closed.
     func closeOpenSessions(reason: EndReason) async throws -> Int
+
+    /// Appends an event that changes no session row (e.g. a failed join) to the audit chain.
+    func recordEvent(sessionID: String?, kind: String, actor: String?, detail: [String: String], at: Date) async throws
+    /// The audit events of one session, in order.
+    func events(sessionID: String) async throws -> [AuditEvent]
+    /// Recomputes the whole hash chain.
+    func verifyAuditLog() async throws -> AuditVerification
 }
 
 /// Errors of a ``TandemStore``.

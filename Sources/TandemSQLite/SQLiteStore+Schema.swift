@@ -65,6 +65,23 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v3-audit-events") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE audit_events (
+                        seq INTEGER PRIMARY KEY,
+                        at_ms INTEGER NOT NULL,
+                        session_id TEXT,
+                        kind TEXT NOT NULL,
+                        actor TEXT,
+                        detail TEXT NOT NULL,
+                        previous_hash TEXT NOT NULL,
+                        hash TEXT NOT NULL
+                    );
+                    CREATE INDEX audit_events_session ON audit_events (session_id, seq);
+                    """
+            )
+        }
         return migrator
     }
 

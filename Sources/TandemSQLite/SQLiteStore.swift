@@ -36,6 +36,7 @@ public final class SQLiteStore: TandemStore {
                 )
                 var stored = user
                 stored.id = db.lastInsertedRowID
+                try Self.appendEvent(db, at: user.createdAt, sessionID: nil, kind: "user.added", actor: nil, detail: ["user": user.name, "role": user.role.rawValue])
                 return stored
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
@@ -58,7 +59,9 @@ public final class SQLiteStore: TandemStore {
     public func revokeUser(name: String, at: Date) async throws -> Bool {
         try await pool.write { db in
             try db.execute(sql: "UPDATE users SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", arguments: [at, name])
-            return db.changesCount > 0
+            guard db.changesCount > 0 else { return false }
+            try Self.appendEvent(db, at: at, sessionID: nil, kind: "user.revoked", actor: nil, detail: ["user": name])
+            return true
         }
     }
 
@@ -71,6 +74,11 @@ public final class SQLiteStore: TandemStore {
                     """,
                 arguments: [session.id, session.ticket, session.agent, session.mode.rawValue, session.createdAt, session.expiresAt]
             )
+            try Self.appendEvent(
+                db, at: session.createdAt, sessionID: session.id, kind: "session.created", actor: session.agent,
+                detail: ["ticket": session.ticket, "mode": session.mode.rawValue, "codeIssued": "true",
+                         "expiresAt": session.expiresAt.formatted(.iso8601)]
+            )
         }
     }
 
@@ -81,6 +89,7 @@ public final class SQLiteStore: TandemStore {
                 arguments: [at, client, sessionID]
             )
             if db.changesCount == 0 { throw StoreError.notFound }
+            try Self.appendEvent(db, at: at, sessionID: sessionID, kind: "customer.joined", actor: "customer", detail: client.map { ["client": $0] } ?? [:])
         }
     }
 
@@ -102,6 +111,14 @@ public final class SQLiteStore: TandemStore {
                 ]
             )
             if db.changesCount == 0 { throw StoreError.notFound }
+            var detail = [
+                "reason": ending.reason.rawValue,
+                "framesToAgent": String(ending.traffic.customerToAgent.frames), "framesToCustomer": String(ending.traffic.agentToCustomer.frames),
+                "chatMessages": String(ending.chatMessages), "annotations": String(ending.annotations), "freezes": String(ending.freezes),
+            ]
+            if let outcome = ending.outcome { detail["outcome"] = outcome.rawValue }
+            if let note = ending.note { detail["note"] = note }
+            try Self.appendEvent(db, at: ending.endedAt, sessionID: sessionID, kind: "session.ended", actor: nil, detail: detail)
             for stream in ending.streams {
                 try db.execute(
                     sql: """
@@ -127,7 +144,11 @@ public final class SQLiteStore: TandemStore {
                     """,
                 arguments: [outcome.rawValue, note, sessionID]
             )
-            return db.changesCount > 0
+            guard db.changesCount > 0 else { return false }
+            var detail = ["outcome": outcome.rawValue]
+            if let note { detail["note"] = note }
+            try Self.appendEvent(db, at: Date(), sessionID: sessionID, kind: "outcome.recorded", actor: nil, detail: detail)
+            return true
         }
     }
 
@@ -171,6 +192,10 @@ public final class SQLiteStore: TandemStore {
     public func closeOpenSessions(reason: EndReason) async throws -> Int {
         try await pool.write { db in
             // The last thing known about a session that was live is its join (or its creation).
+            let open = try Row.fetchAll(db, sql: "SELECT id, COALESCE(customer_joined_at, created_at) AS last FROM sessions WHERE ended_at IS NULL")
+            for row in open {
+                try Self.appendEvent(db, at: row["last"], sessionID: row["id"], kind: "session.ended", actor: "broker", detail: ["reason": reason.rawValue])
+            }
             try db.execute(
                 sql: """
                     UPDATE sessions SET ended_at = COALESCE(customer_joined_at, created_at), end_reason = ?

@@ -20,6 +20,8 @@ struct BrokerAPI {
         router.get("/v1/sessions/:id") { request, context in try await self.getSession(request, context) }
         router.post("/v1/sessions/:id/end") { request, context in try await self.endSession(request, context) }
         router.get("/v1/audit/sessions") { request, context in try await self.listSessions(request, context) }
+        router.get("/v1/audit/sessions/:id/events") { request, context in try await self.sessionEvents(request, context) }
+        router.get("/v1/audit/verify") { request, context in try await self.verify(request, context) }
     }
 
     // MARK: handlers
@@ -73,6 +75,18 @@ struct BrokerAPI {
             filter.agent = user.name
         }
         return try json(SessionList(sessions: try await store.sessions(matching: filter)))
+    }
+
+    func sessionEvents(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let user = try await authenticate(request)
+        let record = try await readableSession(try context.parameters.require("id"), by: user)
+        return try json(AuditTimeline(session: record, events: try await store.events(sessionID: record.id)))
+    }
+
+    func verify(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let user = try await authenticate(request)
+        guard user.role.canReadAllSessions else { throw APIError.forbidden("only auditors and admins verify the audit log") }
+        return try json(try await store.verifyAuditLog())
     }
 
     func joinPage(_ request: Request, _ context: BasicRequestContext) throws -> Response {

@@ -84,6 +84,11 @@ actor SessionHub {
         switch codes.redeem(code, now: now) {
         case .reject(let closeCode):
             logger.info("Join refused", metadata: ["tandem.close.code": "\(closeCode.rawValue)"])
+            // Logged without the code that was tried.
+            try await store.recordEvent(
+                sessionID: nil, kind: "join.failed", actor: "customer",
+                detail: ["closeCode": String(closeCode.rawValue), "reason": closeCode.reason], at: now
+            )
             return .rejected(closeCode)
         case .admit(let sessionID):
             guard let session = sessions[sessionID] else { return .rejected(.codeExpired) }

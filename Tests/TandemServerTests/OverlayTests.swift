@@ -169,11 +169,18 @@ struct TypedStreamTests {
                 configuration: broker.clientConfiguration,
                 hello: .agent(token: token, start: .init(ticket: "HD-TYPED", mode: .camera)),
                 logger: logger
-            ) { inbound, _ -> (frames: [UInt32], annotations: [String], control: [String]) in
+            ) { inbound, outbound -> (frames: [UInt32], annotations: [String], control: [String]) in
                 let streams = inbound.split()
                 return try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await streams.pump() }
-                    async let frames = streams.frames.reduce(into: [UInt32]()) { $0.append($1.header.sequence) }
+                    async let frames = {
+                        var sequences: [UInt32] = []
+                        for await frame in streams.frames {
+                            sequences.append(frame.header.sequence)
+                            if sequences.count == 3 { try? await outbound.send(.chat(Chat(text: "got them"))) }
+                        }
+                        return sequences
+                    }()
                     async let annotations = streams.annotations.reduce(into: [String]()) { $0.append($1.shape?.id ?? "") }
                     var control: [String] = []
                     for await message in streams.controlEvents {
@@ -194,7 +201,10 @@ struct TypedStreamTests {
                     try await outbound.send(testFrame(stream: 1, sequence: UInt32(index), size: 100, fill: 1))
                     try await outbound.send(.annotation(.add(Shape(id: "a\(index)", kind: .arrow, points: [[0, 0], [1, 1]]), owner: .customer, streamID: 1)))
                 }
-                try await Task.sleep(for: .milliseconds(200))
+                // Leave only once the agent has the frames (frames still queued at the end are dropped).
+                while let event = try await events.next() {
+                    if case .control(.chat) = event { break }
+                }
                 try await outbound.send(.sessionEnd(SessionEnd()))
                 _ = try await events.untilEnded()
             }

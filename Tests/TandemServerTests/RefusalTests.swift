@@ -158,15 +158,21 @@ struct RefusalTests {
         }
     }
 
-    @Test("garbage, binary or no first message get 4400, 4400 and 4408")
+    @Test("garbage, a non-hello or binary first message get 4400")
     func garbage() async throws {
-        try await LiveBroker.run(configure: { $0.helloTimeout = .milliseconds(1500) }) { broker in
+        try await LiveBroker.run { broker in
             let notJSON = try await rawAttempt(broker, first: .text("GET / HTTP/1.1"))
             #expect(notJSON == 4400)
             let notHello = try await rawAttempt(broker, first: .text(#"{"type":"chat","text":"hi"}"#))
             #expect(notHello == 4400)
             let binary = try await rawAttempt(broker, first: .binary(testFrame(stream: 1, sequence: 1, size: 10, fill: 1).encoded()))
             #expect(binary == 4400)
+        }
+    }
+
+    @Test("a connection that never says hello gets 4408")
+    func silent() async throws {
+        try await LiveBroker.run(configure: { $0.helloTimeout = .milliseconds(300) }) { broker in
             let silent = try await rawAttempt(broker, first: nil)
             #expect(silent == 4408)
         }

@@ -45,7 +45,20 @@ struct RelayTests {
                 guard case .peerJoined(let peer) = try await events.nextControl() else { throw TestFailure("no peer.joined") }
                 try await outbound.send(agentFrame)
                 try await outbound.send(.chat(Chat(text: "Point the camera at the router, please")))
-                let (frame, chat) = try await events.frameAndChat()
+                // End only once the customer confirms it has the agent's frame (queued frames
+                // are dropped at the end, and chat can overtake frames).
+                var frame: MediaFrame?
+                var chat: Chat?
+                var confirmed = false
+                while frame == nil || chat == nil || !confirmed, let event = try await events.next() {
+                    switch event {
+                    case .frame(let received): frame = received
+                    case .control(.chat(let received)) where received.text == "got it": confirmed = true
+                    case .control(.chat(let received)): chat = received
+                    default: break
+                    }
+                }
+                guard let frame, let chat else { throw TestFailure("the customer's frame and chat did not arrive") }
                 try await outbound.send(.sessionEnd(SessionEnd(outcome: .resolved, note: "WAN cable moved")))
                 let ended = try await events.untilEnded()
                 return AgentSeen(created: created, peer: peer, frame: frame, chat: chat, ended: ended)
@@ -64,6 +77,7 @@ struct RelayTests {
                 try await outbound.send(customerFrame)
                 try await outbound.send(.chat(Chat(text: "Like this?")))
                 let (frame, chat) = try await events.frameAndChat()
+                try await outbound.send(.chat(Chat(text: "got it")))
                 let ended = try await events.untilEnded()
                 return CustomerSeen(joined: joined, frame: frame, chat: chat, ended: ended)
             }

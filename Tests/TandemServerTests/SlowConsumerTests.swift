@@ -19,7 +19,7 @@ struct SlowConsumerTests {
             let (stall, stallOver) = AsyncStream<Void>.makeStream()
             let logger = self.logger
             let annotationCount = 60
-            let pushSeconds = 8.0
+            let pushSeconds = 6.0
 
             // Alice's session: she stops reading while the customer pushes.
             async let agent = TandemConnection.run(
@@ -103,7 +103,7 @@ struct SlowConsumerTests {
             #expect(stream.framesDropped > 0)
             // What the stalled agent got plus what was dropped for it accounts for every frame.
             #expect(Int64(received) + stream.framesDropped == Int64(sent))
-            // 48 MB were pushed. The broker never held more than its bounded queues: 8 frames of
+            // 36 MB were pushed. The broker never held more than its bounded queues: 8 frames of
             // 200 KB for the stalled agent, plus the other session's small frames.
             let bound = 8 * (200_000 + MediaFrameHeader.size) + 8 * (10_000 + MediaFrameHeader.size)
             #expect(broker.statistics.peakQueuedMediaBytes > 0)

@@ -1,0 +1,82 @@
+import GRDB
+import TandemCore
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension SQLiteStore {
+    /// Appends an event to the hash chain inside the caller's write transaction, so the
+    /// event and the change it records commit together.
+    @discardableResult
+    static func appendEvent(
+        _ db: Database,
+        at: Date,
+        sessionID: String?,
+        kind: String,
+        actor: String?,
+        detail: [String: String]
+    ) throws -> AuditEvent {
+        let millis = Int64((at.timeIntervalSince1970 * 1000).rounded(.down))
+        let at = Date(timeIntervalSince1970: Double(millis) / 1000)
+        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+        let seq: Int64 = (last?["seq"] as Int64? ?? 0) + 1
+        let previousHash: String = last?["hash"] ?? AuditChain.genesis
+        let hash = AuditChain.hash(seq: seq, at: at, sessionID: sessionID, kind: kind, actor: actor, detail: detail, previousHash: previousHash)
+        let detailJSON = String(decoding: try TandemJSON.makeEncoder().encode(detail), as: UTF8.self)
+        try db.execute(
+            sql: """
+                INSERT INTO audit_events (seq, at_ms, session_id, kind, actor, detail, previous_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [seq, millis, sessionID, kind, actor, detailJSON, previousHash, hash]
+        )
+        return AuditEvent(seq: seq, at: at, sessionID: sessionID, kind: kind, actor: actor, detail: detail, previousHash: previousHash, hash: hash)
+    }
+
+    static func event(from row: Row) throws -> AuditEvent {
+        let detailJSON: String = row["detail"]
+        let detail = try TandemJSON.makeDecoder().decode([String: String].self, from: Data(detailJSON.utf8))
+        let millis: Int64 = row["at_ms"]
+        return AuditEvent(
+            seq: row["seq"],
+            at: Date(timeIntervalSince1970: Double(millis) / 1000),
+            sessionID: row["session_id"],
+            kind: row["kind"],
+            actor: row["actor"],
+            detail: detail,
+            previousHash: row["previous_hash"],
+            hash: row["hash"]
+        )
+    }
+
+    public func recordEvent(sessionID: String?, kind: String, actor: String?, detail: [String: String], at: Date) async throws {
+        try await pool.write { db in
+            try Self.appendEvent(db, at: at, sessionID: sessionID, kind: kind, actor: actor, detail: detail)
+        }
+    }
+
+    public func events(sessionID: String) async throws -> [AuditEvent] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit_events WHERE session_id = ? ORDER BY seq", arguments: [sessionID]).map(Self.event(from:))
+        }
+    }
+
+    public func verifyAuditLog() async throws -> AuditVerification {
+        try await pool.read { db in
+            // Rows that do not even parse count as altered at their seq.
+            var events: [AuditEvent] = []
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM audit_events ORDER BY seq") {
+                guard let event = try? Self.event(from: row) else {
+                    return AuditVerification(status: .altered, count: Int64(events.count), headHash: nil, firstBadSeq: row["seq"])
+                }
+                events.append(event)
+            }
+            return AuditChain.verify(events)
+        }
+    }
+}
+
