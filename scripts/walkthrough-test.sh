@@ -158,6 +158,10 @@ assert owners == [("agent", 1), ("customer", 1)], s["streams"]
 PY
 TANDEM_TOKEN=$auditor_token "$tandem" audit show "$session" > show.txt
 check "audit show prints the session's timeline" bash -c "grep -q 'session.created  alice' show.txt && grep -q 'customer.joined' show.txt && grep -q 'session.ended' show.txt && grep -q 'reason=ended-via-api' show.txt"
+TANDEM_TOKEN=$auditor_token "$tandem" audit ticket HD-1042 > ticket.txt
+check "audit ticket summarises the ticket" bash -c "grep -q 'Ticket HD-1042: 1 session (0 live), agents alice' ticket.txt && grep -q 'escalations: 1' ticket.txt"
+check "audit sessions filters by outcome and date" bash -c "TANDEM_TOKEN='$auditor_token' '$tandem' audit sessions --outcome escalated --since 2000-01-01 | grep -q '^1 session$' && TANDEM_TOKEN='$auditor_token' '$tandem' audit sessions --until 2000-01-01 | grep -q '^0 sessions$'"
+check "a bad date is refused with a clear message" bash -c "! TANDEM_TOKEN='$auditor_token' '$tandem' audit sessions --since yesterday 2>bad-date.err && grep -q 'since must be a date' bad-date.err"
 check "audit verify reports the chain intact" bash -c "TANDEM_TOKEN='$auditor_token' '$tandem' audit verify | grep -q '^intact: [0-9]* events, head [0-9a-f]\{64\}$'"
 check "an agent token cannot read another agent's sessions" bash -c "! TANDEM_TOKEN='$agent_token' '$tandem' audit sessions --agent bob 2>/dev/null"
 

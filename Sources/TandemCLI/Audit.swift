@@ -6,7 +6,7 @@ import TandemProtocol
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Review the session log (auditors and admins see all sessions, agents their own).",
-        subcommands: [Sessions.self, Show.self, Verify.self]
+        subcommands: [Sessions.self, Show.self, Ticket.self, Verify.self]
     )
 
     struct Sessions: AsyncParsableCommand {
@@ -15,6 +15,9 @@ struct Audit: AsyncParsableCommand {
         @OptionGroup var tokenOptions: TokenOptions
         @Option(help: "Only this ticket.") var ticket: String?
         @Option(help: "Only this agent.") var agent: String?
+        @Option(help: "Only this outcome.") var outcome: SessionOutcome?
+        @Option(help: "Only sessions created at or after this date (2026-11-22) or time.") var since: String?
+        @Option(help: "Only sessions created before this date or time.") var until: String?
         @Option(help: "At most this many sessions.") var limit: Int = 1000
         @Flag(help: "Print JSON instead of a table.") var json = false
 
@@ -22,7 +25,7 @@ struct Audit: AsyncParsableCommand {
             let api = try TandemAPIClient(configuration: connection.clientConfiguration, token: try tokenOptions.resolved())
             let sessions: [SessionRecord]
             do {
-                sessions = try await api.sessions(ticket: ticket, agent: agent, limit: limit)
+                sessions = try await api.sessions(ticket: ticket, agent: agent, outcome: outcome, since: since, until: until, limit: limit)
                 try await api.shutdown()
             } catch let failure as TandemAPIClient.Failure {
                 try? await api.shutdown()
@@ -74,6 +77,29 @@ struct Audit: AsyncParsableCommand {
                 let detail = event.detail.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
                 say("\(Formatting.timestamp(event.at))  #\(event.seq)  \(event.kind)  \(event.actor ?? "-")  \(detail)")
             }
+        }
+    }
+
+    struct Ticket: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Summarise every session of a ticket.")
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var tokenOptions: TokenOptions
+        @Argument(help: "Helpdesk ticket, e.g. HD-1042.") var ticket: String
+
+        func run() async throws {
+            let sessions = try await withAPI(connection, tokenOptions) { try await $0.sessions(ticket: ticket) }
+            guard !sessions.isEmpty else { throw CLIFailure("no sessions logged for ticket \(ticket)") }
+            let ended = sessions.filter(\.isEnded)
+            let total = ended.compactMap(\.durationSeconds).reduce(0, +)
+            let connected = ended.compactMap(\.connectedSeconds).reduce(0, +)
+            var outcomes: [String: Int] = [:]
+            for session in ended { outcomes[session.outcome?.rawValue ?? "not recorded", default: 0] += 1 }
+            let agents = Set(sessions.map(\.agent)).sorted()
+            say("Ticket \(ticket): \(sessions.count) session\(sessions.count == 1 ? "" : "s") (\(sessions.count - ended.count) live), agents \(agents.joined(separator: ", "))")
+            say("first \(Formatting.timestamp(sessions.last!.createdAt)), last \(Formatting.timestamp(sessions.first!.createdAt))")
+            say("total duration \(Formatting.seconds(total)), customer connected \(Formatting.seconds(connected))")
+            say("outcomes: " + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            say("escalations: \(outcomes["escalated"] ?? 0)")
         }
     }
 

@@ -42,10 +42,21 @@ public final class TandemAPIClient: Sendable {
         return try await call(.POST, "/v1/sessions/\(Self.escape(id))/end", body: body, as: SessionRecord.self)
     }
 
-    public func sessions(ticket: String? = nil, agent: String? = nil, limit: Int? = nil) async throws -> [SessionRecord] {
+    /// Sessions, newest first. `since` and `until` are dates (`2026-11-22`) or RFC 3339 times.
+    public func sessions(
+        ticket: String? = nil,
+        agent: String? = nil,
+        outcome: SessionOutcome? = nil,
+        since: String? = nil,
+        until: String? = nil,
+        limit: Int? = nil
+    ) async throws -> [SessionRecord] {
         var query: [String] = []
         if let ticket { query.append("ticket=\(Self.escape(ticket))") }
         if let agent { query.append("agent=\(Self.escape(agent))") }
+        if let outcome { query.append("outcome=\(outcome.rawValue)") }
+        if let since { query.append("since=\(Self.escape(since))") }
+        if let until { query.append("until=\(Self.escape(until))") }
         if let limit { query.append("limit=\(limit)") }
         let path = "/v1/audit/sessions" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
         return try await call(.GET, path, as: SessionList.self).sessions

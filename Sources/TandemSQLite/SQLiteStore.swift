@@ -170,6 +170,18 @@ public final class SQLiteStore: TandemStore {
                 clauses.append("agent = ?")
                 arguments += [agent]
             }
+            if let outcome = filter.outcome {
+                clauses.append("outcome = ?")
+                arguments += [outcome.rawValue]
+            }
+            if let since = filter.since {
+                clauses.append("created_at >= ?")
+                arguments += [since]
+            }
+            if let until = filter.until {
+                clauses.append("created_at < ?")
+                arguments += [until]
+            }
             let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
             arguments += [filter.limit]
             return try Row.fetchAll(

@@ -65,6 +65,15 @@ struct BrokerAPI {
         var filter = SessionFilter()
         filter.ticket = request.uri.queryParameters.get("ticket")
         filter.agent = request.uri.queryParameters.get("agent")
+        if let outcome = request.uri.queryParameters.get("outcome") {
+            guard let value = SessionOutcome(rawValue: outcome) else { throw APIError.badRequest("outcome must be resolved, unresolved, escalated or abandoned") }
+            filter.outcome = value
+        }
+        for (name, keyPath) in [("since", \SessionFilter.since), ("until", \SessionFilter.until)] {
+            guard let text = request.uri.queryParameters.get(name) else { continue }
+            guard let date = Self.parseDate(text) else { throw APIError.badRequest("\(name) must be a date (2026-11-22) or an RFC 3339 time") }
+            filter[keyPath: keyPath] = date
+        }
         if let limit = request.uri.queryParameters.get("limit") {
             guard let value = Int(limit), (1...10_000).contains(value) else { throw APIError.badRequest("limit must be 1-10000") }
             filter.limit = value
@@ -116,6 +125,12 @@ struct BrokerAPI {
     }
 
     // MARK: helpers
+
+    /// `2026-11-22` (midnight UTC) or an RFC 3339 time.
+    static func parseDate(_ text: String) -> Date? {
+        if let date = try? Date(text, strategy: .iso8601) { return date }
+        return try? Date(text + "T00:00:00Z", strategy: .iso8601)
+    }
 
     func authenticate(_ request: Request) async throws -> UserRecord {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw APIError.unauthorized }

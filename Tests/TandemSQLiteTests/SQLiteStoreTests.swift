@@ -80,6 +80,10 @@ struct SQLiteStoreTests {
         #expect(try await store.sessions(matching: SessionFilter(agent: "alice")).map(\.id) == ["s_c", "s_a"])
         #expect(try await store.sessions(matching: SessionFilter(ticket: "HD-1", agent: "alice")).map(\.id) == ["s_a"])
         #expect(try await store.sessions(matching: SessionFilter(limit: 2)).map(\.id) == ["s_c", "s_b"])
+        #expect(try await store.sessions(matching: SessionFilter(since: t0.addingTimeInterval(10))).map(\.id) == ["s_c", "s_b"])
+        #expect(try await store.sessions(matching: SessionFilter(until: t0.addingTimeInterval(10))).map(\.id) == ["s_a"])
+        try await store.recordEnding(sessionID: "s_b", ending: SessionEnding(endedAt: t0.addingTimeInterval(90), reason: .agentEnded, outcome: .escalated, note: nil, traffic: .init()))
+        #expect(try await store.sessions(matching: SessionFilter(outcome: .escalated)).map(\.id) == ["s_b"])
     }
 
     @Test("sessions left open by a dead broker are closed with its end reason, after a reopen")
