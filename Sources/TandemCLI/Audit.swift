@@ -22,17 +22,8 @@ struct Audit: AsyncParsableCommand {
         @Flag(help: "Print JSON instead of a table.") var json = false
 
         func run() async throws {
-            let api = try TandemAPIClient(configuration: connection.clientConfiguration, token: try tokenOptions.resolved())
-            let sessions: [SessionRecord]
-            do {
-                sessions = try await api.sessions(ticket: ticket, agent: agent, outcome: outcome, since: since, until: until, limit: limit)
-                try await api.shutdown()
-            } catch let failure as TandemAPIClient.Failure {
-                try? await api.shutdown()
-                throw CLIFailure("audit query refused: \(failure)")
-            } catch {
-                try? await api.shutdown()
-                throw CLIFailure("cannot reach the broker at \(connection.server): \(error)")
+            let sessions = try await withAPI(connection, tokenOptions, refusal: "audit query refused") {
+                try await $0.sessions(ticket: ticket, agent: agent, outcome: outcome, since: since, until: until, limit: limit)
             }
             if json {
                 let encoder = TandemJSON.makeEncoder()
@@ -121,7 +112,12 @@ struct Audit: AsyncParsableCommand {
 }
 
 /// Runs `body` with an API client and reports refusals and unreachable brokers as one line.
-func withAPI<T>(_ connection: ConnectionOptions, _ tokenOptions: TokenOptions, _ body: (TandemAPIClient) async throws -> T) async throws -> T {
+func withAPI<T>(
+    _ connection: ConnectionOptions,
+    _ tokenOptions: TokenOptions,
+    refusal: String = "refused",
+    _ body: (TandemAPIClient) async throws -> T
+) async throws -> T {
     let api = try TandemAPIClient(configuration: connection.clientConfiguration, token: try tokenOptions.resolved())
     do {
         let value = try await body(api)
@@ -129,7 +125,7 @@ func withAPI<T>(_ connection: ConnectionOptions, _ tokenOptions: TokenOptions, _
         return value
     } catch let failure as TandemAPIClient.Failure {
         try? await api.shutdown()
-        throw CLIFailure("refused: \(failure)")
+        throw CLIFailure("\(refusal): \(failure)")
     } catch {
         try? await api.shutdown()
         throw CLIFailure("cannot reach the broker at \(connection.server): \(error)")

@@ -22,18 +22,10 @@ struct SessionEndCommand: AsyncParsableCommand {
     @Option(help: "A note for the log (max 2000 characters).") var note: String?
 
     func run() async throws {
-        let api = try TandemAPIClient(configuration: connection.clientConfiguration, token: try tokenOptions.resolved())
-        do {
-            let record = try await api.endSession(id: id, outcome: outcome, note: note)
-            try await api.shutdown()
-            say("Session \(record.id) (ticket \(record.ticket)) ended: \(record.endReason?.rawValue ?? "-"), outcome \(record.outcome?.rawValue ?? "-"), duration \(Formatting.seconds(record.durationSeconds)).")
-        } catch let failure as TandemAPIClient.Failure {
-            try? await api.shutdown()
-            throw CLIFailure("cannot end session \(id): \(failure)")
-        } catch {
-            try? await api.shutdown()
-            throw CLIFailure("cannot reach the broker at \(connection.server): \(error)")
+        let record = try await withAPI(connection, tokenOptions, refusal: "cannot end session \(id)") {
+            try await $0.endSession(id: id, outcome: outcome, note: note)
         }
+        say("Session \(record.id) (ticket \(record.ticket)) ended: \(record.endReason?.rawValue ?? "-"), outcome \(record.outcome?.rawValue ?? "-"), duration \(Formatting.seconds(record.durationSeconds)).")
     }
 }
 

@@ -30,7 +30,12 @@ public enum APIToken {
 
     /// Lowercase hex SHA-256 of the token's UTF-8 bytes: what the store keeps and looks up.
     public static func hash(_ token: String) -> String {
-        SHA256.hash(data: Array(token.utf8)).map { byte in
+        sha256Hex(token)
+    }
+
+    /// Lowercase hex SHA-256 of the UTF-8 bytes of `text` (tokens, audit events).
+    static func sha256Hex(_ text: String) -> String {
+        SHA256.hash(data: Array(text.utf8)).map { byte in
             let hex = String(byte, radix: 16)
             return byte < 16 ? "0" + hex : hex
         }.joined()

@@ -1,4 +1,3 @@
-import Crypto
 import TandemProtocol
 
 #if canImport(FoundationEssentials)
@@ -22,10 +21,7 @@ public enum AuditChain {
         let millis = Int64((at.timeIntervalSince1970 * 1000).rounded())
         let pairs = detail.sorted { $0.key < $1.key }.map { escape($0.key) + "=" + escape($0.value) }.joined(separator: "&")
         let canonical = [String(seq), String(millis), sessionID ?? "", kind, actor ?? "", pairs, previousHash].joined(separator: "\n")
-        return SHA256.hash(data: Array(canonical.utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        return APIToken.sha256Hex(canonical)
     }
 
     public static func hash(of event: AuditEvent) -> String {
