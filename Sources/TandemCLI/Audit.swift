@@ -6,7 +6,7 @@ import TandemProtocol
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Review the session log (auditors and admins see all sessions, agents their own).",
-        subcommands: [Sessions.self, Show.self, Ticket.self, Verify.self]
+        subcommands: [Sessions.self, Show.self, Ticket.self, Stats.self, Export.self, Verify.self, Key.self, Prune.self]
     )
 
     struct Sessions: AsyncParsableCommand {
@@ -63,7 +63,8 @@ struct Audit: AsyncParsableCommand {
             }
             let session = timeline.session
             say("Session \(session.id) · ticket \(session.ticket) · agent \(session.agent) · \(session.mode.rawValue)")
-            say("wait \(Formatting.seconds(session.waitSeconds)) · duration \(Formatting.seconds(session.durationSeconds)) · outcome \(session.outcome?.rawValue ?? "-") · end \(session.endReason?.rawValue ?? "live")")
+            say("started \(Formatting.timestamp(session.createdAt)) · wait \(Formatting.seconds(session.waitSeconds)) · duration \(Formatting.seconds(session.durationSeconds)) · customer connected \(Formatting.seconds(session.connectedSeconds))")
+            say("outcome \(session.outcome?.rawValue ?? "-") · end \(session.endReason?.rawValue ?? "live")\(session.endedBy.map { " by \($0)" } ?? "")\(session.note.map { " · note: \($0)" } ?? "")")
             for event in timeline.events {
                 let detail = event.detail.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
                 say("\(Formatting.timestamp(event.at))  #\(event.seq)  \(event.kind)  \(event.actor ?? "-")  \(detail)")
@@ -95,18 +96,33 @@ struct Audit: AsyncParsableCommand {
     }
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Recompute the audit log's hash chain and report the first broken event.")
+        static let configuration = CommandConfiguration(
+            abstract: "Recompute the audit log's hash chain and signed checkpoints; report the first broken event.",
+            discussion: "Exits 0 when intact, 1 when altered, deleted, inserted/reordered, truncated or a checkpoint is bad."
+        )
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var tokenOptions: TokenOptions
+        @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
             let result = try await withAPI(connection, tokenOptions) { try await $0.verifyAuditLog() }
-            switch result.status {
-            case .intact:
-                say("intact: \(result.count) events, head \(result.headHash ?? "-")")
-            case .altered, .deleted, .inserted:
-                throw CLIFailure("audit log \(result.status.rawValue) at event #\(result.firstBadSeq ?? 0)")
+            if json {
+                let encoder = TandemJSON.makeEncoder()
+                encoder.outputFormatting.insert(.prettyPrinted)
+                say(String(decoding: try encoder.encode(result), as: UTF8.self))
             }
+            guard result.status == .intact else {
+                throw CLIFailure("audit log \(result.status.rawValue) at event #\(result.firstBadSeq ?? 0): \(result.message ?? "")")
+            }
+            guard !json else { return }
+            say("intact: \(result.count) events, head \(result.headHash ?? "-")")
+            if let seq = result.lastCheckpointSeq, let at = result.lastCheckpointAt {
+                say("\(result.checkpoints) signed checkpoints, the last at event #\(seq) (\(Formatting.timestamp(at))); \(result.unsignedEvents) events after it")
+            } else {
+                say("no signed checkpoint yet; \(result.unsignedEvents) events not yet covered by one")
+            }
+            if let pruned = result.prunedThroughSeq { say("events up to #\(pruned) were pruned (signed)") }
+            if let key = result.publicKeyFingerprint { say("signing key \(key)") }
         }
     }
 }

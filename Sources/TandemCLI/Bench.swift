@@ -88,6 +88,7 @@ struct Bench: AsyncParsableCommand {
         _ = try await TandemConnection.run(configuration: configuration, hello: .customer(code: code), logger: logger) { inbound, outbound in
             var events = inbound.makeAsyncIterator()
             _ = try await events.next()
+            try await outbound.send(.consent(Consent(granted: true)))
             try await outbound.send(.streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 1280, height: 720, fps: fps)))
             let payload = ByteBuffer(repeating: 0x42, count: size)
             let clock = ContinuousClock()

@@ -14,6 +14,9 @@ struct Join: AsyncParsableCommand {
     @Option(help: "Leave after sending this many frames (default: stay until the agent ends the session or Ctrl-C).") var maxFrames: Int?
     @Option(help: "Save the agent's frames to this folder.") var saveFrames: String?
     @Option(help: "Send control messages (annotations, freeze, chat) from a JSON-lines file, or - for standard input, after joining.") var annotations: String?
+    @Option(help: "Consent to share: 'ask' (prompt on the terminal), 'yes', or 'no' (join for chat and the agent's view only).") var consent: ConsentChoice = .ask
+
+    enum ConsentChoice: String, ExpressibleByArgument, CaseIterable { case ask, yes, no }
 
     func run() async throws {
         var configuration = connection.clientConfiguration
@@ -25,6 +28,10 @@ struct Join: AsyncParsableCommand {
         guard JoinCodeFormat.normalize(joinCode) != nil else {
             throw CLIFailure("'\(joinCode)' is not a join code: it has nine digits, like 482-913-557")
         }
+        if consent == .ask, isatty(STDIN_FILENO) == 0 || annotations == "-" {
+            throw CLIFailure("cannot ask for consent: standard input is not a terminal (or carries --annotations -); pass --consent yes or --consent no")
+        }
+        let consent = self.consent
         let frames = try FrameSource(source)
         let saver = try saveFrames.map(FrameSaver.init(directory:))
         let script = annotations.map(ControlScript.init(source:))
@@ -43,7 +50,17 @@ struct Join: AsyncParsableCommand {
                     if case .control(.sessionJoined(let joined)) = event { welcome = joined }
                 }
                 guard let joined = welcome else { return nil }
-                say("Joined \(joined.agent)'s session for ticket \(joined.ticket): sharing your \(joined.mode.rawValue) (\(fps) fps). Ctrl-C leaves.")
+                say("Joined \(joined.agent)'s session for ticket \(joined.ticket). \(joined.agent) asks to see your \(joined.mode.rawValue).")
+                let granted: Bool
+                switch consent {
+                case .yes: granted = true
+                case .no: granted = false
+                case .ask:
+                    FileHandle.standardOutput.write(Data("Share your \(joined.mode.rawValue) with \(joined.agent)? [y/N] ".utf8))
+                    granted = ["y", "yes"].contains(readLine()?.lowercased().trimmingCharacters(in: .whitespaces) ?? "")
+                }
+                try await outbound.send(.consent(Consent(granted: granted, source: joined.mode == .camera ? .camera : .screen)))
+                say(granted ? "Sharing your \(joined.mode.rawValue) (\(fps) fps). Ctrl-C leaves." : "Not sharing anything; chat and the agent's view only. Ctrl-C leaves.")
                 return try await withThrowingTaskGroup(of: SessionEnded?.self) { group in
                     if let script {
                         group.addTask {
@@ -56,7 +73,7 @@ struct Join: AsyncParsableCommand {
                             return nil
                         }
                     }
-                    group.addTask {
+                    if granted { group.addTask {
                         let format = frames.format
                         let source: StreamSource = joined.mode == .camera ? .camera : .screen
                         try await outbound.send(.streamStart(StreamStart(streamID: 1, source: source, codec: format.codec, width: format.width, height: format.height, fps: fps)))
@@ -69,7 +86,7 @@ struct Join: AsyncParsableCommand {
                         say("Sent \(index) frames; leaving.")
                         try await outbound.send(.sessionEnd(SessionEnd()))
                         return nil
-                    }
+                    } }
                     defer { group.cancelAll() }
                     var received = 0
                     while let event = try await iterator.next() {

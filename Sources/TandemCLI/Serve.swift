@@ -67,6 +67,8 @@ struct Serve: AsyncParsableCommand {
         }
         try FileManager.default.createDirectory(atPath: data.dataDirectory, withIntermediateDirectories: true)
         let store = try SQLiteStore(path: data.databasePath, logger: logger)
+        let auditKey = try AuditSigningKey.loadOrCreate(directory: data.dataDirectory, logger: logger)
+        say("Audit signing key:       \(auditKey.publicKeyPath) (\(auditKey.publicKey.fingerprint))")
         let scheme = insecurePlaintext ? "http" : "https"
         let broker = TandemBroker(configuration: configuration, store: store, logger: logger) { boundPort in
             say("Tandem broker listening on \(scheme)://\(host):\(boundPort) (database \(data.databasePath))")

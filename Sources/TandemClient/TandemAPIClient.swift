@@ -51,15 +51,8 @@ public final class TandemAPIClient: Sendable {
         until: String? = nil,
         limit: Int? = nil
     ) async throws -> [SessionRecord] {
-        var query: [String] = []
-        if let ticket { query.append("ticket=\(Self.escape(ticket))") }
-        if let agent { query.append("agent=\(Self.escape(agent))") }
-        if let outcome { query.append("outcome=\(outcome.rawValue)") }
-        if let since { query.append("since=\(Self.escape(since))") }
-        if let until { query.append("until=\(Self.escape(until))") }
-        if let limit { query.append("limit=\(limit)") }
-        let path = "/v1/audit/sessions" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
-        return try await call(.GET, path, as: SessionList.self).sessions
+        let query = AuditQuery(ticket: ticket, agent: agent, outcome: outcome, since: since, until: until, limit: limit)
+        return try await call(.GET, "/v1/audit/sessions" + query.queryString(), as: SessionList.self).sessions
     }
 
     public func timeline(sessionID: String) async throws -> AuditTimeline {
@@ -70,7 +63,12 @@ public final class TandemAPIClient: Sendable {
         try await call(.GET, "/v1/audit/verify", as: AuditVerification.self)
     }
 
-    private func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: Data? = nil, as type: T.Type) async throws -> T {
+    func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: Data? = nil, as type: T.Type) async throws -> T {
+        try TandemJSON.makeDecoder().decode(T.self, from: try await raw(method, path, body: body))
+    }
+
+    /// The body of a successful call; a refusal throws ``Failure``.
+    func raw(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws -> ByteBuffer {
         var request = HTTPClientRequest(url: configuration.trimmedServerURL + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
@@ -79,7 +77,7 @@ public final class TandemAPIClient: Sendable {
             request.body = .bytes(ByteBuffer(bytes: body))
         }
         let response = try await http.execute(request, timeout: .seconds(30))
-        let bytes = try await response.body.collect(upTo: 64 << 20)
+        let bytes = try await response.body.collect(upTo: 1 << 30)
         guard response.status == .ok else {
             let error = try? TandemJSON.makeDecoder().decode(APIErrorBody.self, from: bytes)
             throw Failure(
@@ -88,7 +86,7 @@ public final class TandemAPIClient: Sendable {
                 message: error?.error.message ?? response.status.reasonPhrase
             )
         }
-        return try TandemJSON.makeDecoder().decode(T.self, from: bytes)
+        return bytes
     }
 
     static func escape(_ value: String) -> String {

@@ -35,7 +35,12 @@ public enum APIToken {
 
     /// Lowercase hex SHA-256 of the UTF-8 bytes of `text` (tokens, audit events).
     static func sha256Hex(_ text: String) -> String {
-        SHA256.hash(data: Array(text.utf8)).map { byte in
+        sha256Hex(bytes: Array(text.utf8))
+    }
+
+    /// Lowercase hex SHA-256 of `bytes`.
+    static func sha256Hex(bytes: some DataProtocol) -> String {
+        SHA256.hash(data: bytes).map { byte in
             let hex = String(byte, radix: 16)
             return byte < 16 ? "0" + hex : hex
         }.joined()

@@ -32,6 +32,8 @@ public struct SessionActivity: Sendable, Equatable {
         case unknownStream
         case invalidField(String)
         case overlay(OverlayState.Rejection)
+        /// The customer has not granted consent to share.
+        case consentRequired
     }
 
     public private(set) var streams: [StreamKey: StreamStart] = [:]
@@ -72,6 +74,16 @@ public struct SessionActivity: Sendable, Equatable {
         var relayed = ref
         relayed.owner = owner
         return .success(relayed)
+    }
+
+    /// Stops every stream of `owner` (consent withdrawn). Returns the stops to relay.
+    public mutating func stopAll(owner: ParticipantRole) -> [StreamRef] {
+        let keys = streams.keys.filter { $0.owner == owner }.sorted()
+        for key in keys {
+            streams[key] = nil
+            overlays[key] = nil
+        }
+        return keys.map { StreamRef(streamID: $0.streamID, owner: owner) }
     }
 
     /// An annotation from `author`, applied to the overlay of its stream.

@@ -12,6 +12,8 @@ public struct SessionEnding: Sendable, Equatable {
     public var reason: EndReason
     public var outcome: SessionOutcome?
     public var note: String?
+    /// Who ended it: the agent's or an API user's name, `customer`, or `broker`.
+    public var endedBy: String?
     public var traffic: SessionTraffic
     public var chatMessages = 0
     public var annotations = 0
@@ -24,6 +26,17 @@ public struct SessionEnding: Sendable, Equatable {
         self.outcome = outcome
         self.note = note
         self.traffic = traffic
+    }
+}
+
+extension SessionEnding {
+    /// Who ends a session for `reason` when nobody else is named: the agent, the customer or the broker.
+    public static func defaultActor(for reason: EndReason, agent: String) -> String {
+        switch reason {
+        case .agentEnded, .agentLeft, .endedViaAPI: agent
+        case .customerLeft: "customer"
+        case .expired, .protocolViolation, .slowConsumer, .brokerShutdown, .brokerCrash: "broker"
+        }
     }
 }
 

@@ -30,6 +30,8 @@ public struct SessionStateMachine: Sendable {
         case endRequested(reason: EndReason, outcome: SessionOutcome?, note: String?, at: Date)
         /// A participant's connection closed.
         case participantLeft(ParticipantRole, at: Date)
+        /// The customer granted (or refused, or withdrew) consent to share.
+        case consent(granted: Bool)
     }
 
     public enum DropReason: Error, Sendable, Equatable {
@@ -37,6 +39,8 @@ public struct SessionStateMachine: Sendable {
         case noPeer
         /// The session has ended.
         case ended
+        /// The customer has not granted consent to share: none of its media goes out.
+        case noConsent
     }
 
     public enum Action: Sendable, Equatable {
@@ -58,6 +62,11 @@ public struct SessionStateMachine: Sendable {
 
     public private(set) var state: State
     public private(set) var traffic = SessionTraffic()
+    /// The customer's latest answer to the consent question; nil until it answers.
+    public private(set) var customerConsent: Bool?
+
+    /// Whether the customer's media may be relayed.
+    public var customerMayShare: Bool { customerConsent == true }
 
     public init(expiresAt: Date) {
         self.state = .waitingForCustomer(expiresAt: expiresAt)
@@ -84,6 +93,8 @@ public struct SessionStateMachine: Sendable {
         case (.live, .tick), (.ended, .tick):
             return .none
 
+        case (.live, .media(.customer, _)) where !customerMayShare:
+            return .drop(.noConsent)
         case (.live, .media(let from, let bytes)):
             count(from: from, bytes: bytes)
             return .forward(to: from.peer)
@@ -97,6 +108,14 @@ public struct SessionStateMachine: Sendable {
         case (.waitingForCustomer, .control):
             return .drop(.noPeer)
         case (.ended, .control):
+            return .drop(.ended)
+
+        case (.live, .consent(let granted)):
+            customerConsent = granted
+            return .forward(to: .agent)
+        case (.waitingForCustomer, .consent):
+            return .drop(.noPeer)
+        case (.ended, .consent):
             return .drop(.ended)
 
         case (.ended(let ending), .endRequested), (.ended(let ending), .participantLeft):

@@ -20,7 +20,7 @@ public protocol TandemStore: Sendable {
     func revokeUser(name: String, at: Date) async throws -> Bool
 
     func insertSession(_ session: SessionRecord) async throws
-    func recordCustomerJoined(sessionID: String, at: Date, client: String?) async throws
+    func recordCustomerJoined(sessionID: String, at: Date, client: String?, address: String?) async throws
     func recordEnding(sessionID: String, ending: SessionEnding) async throws
     /// Sets the outcome (and note) of an ended session that has none yet; returns false otherwise.
     func recordLateOutcome(sessionID: String, outcome: SessionOutcome, note: String?) async throws -> Bool
@@ -30,12 +30,32 @@ public protocol TandemStore: Sendable {
     /// Returns how many were closed.
     func closeOpenSessions(reason: EndReason) async throws -> Int
 
-    /// Appends an event that changes no session row (e.g. a failed join) to the audit chain.
+    /// Notes that these live sessions were active at `at`: a crash closes them there.
+    func recordActivity(sessionIDs: [String], at: Date) async throws
+
+    /// Appends an event to the audit chain (a failed join, a stream start, consent...).
+    /// An event of a live session also counts as its latest activity.
     func recordEvent(sessionID: String?, kind: String, actor: String?, detail: [String: String], at: Date) async throws
     /// The audit events of one session, in order.
     func events(sessionID: String) async throws -> [AuditEvent]
-    /// Recomputes the whole hash chain.
-    func verifyAuditLog() async throws -> AuditVerification
+    /// Events in `seq` order, by time (for export).
+    func auditEvents(since: Date?, until: Date?, limit: Int) async throws -> [AuditEvent]
+    /// Every event and checkpoint, read in one transaction.
+    func auditSnapshot() async throws -> AuditLogSnapshot
+    func checkpoints() async throws -> [AuditCheckpoint]
+    /// Signs and stores a checkpoint of the current head. With `onlyIfNew`, nothing is
+    /// written (nil) when the last checkpoint already covers the head.
+    func writeCheckpoint(kind: AuditCheckpoint.Kind, actor: String, at: Date, signer: AuditSigner, onlyIfNew: Bool) async throws -> AuditCheckpoint?
+    /// Removes the events before `before` (a prefix of the chain) after writing a signed
+    /// prune checkpoint that anchors the rest, and records `audit.pruned` by `actor`.
+    func prune(before: Date, actor: String, at: Date, signer: AuditSigner) async throws -> PruneResult
+}
+
+extension TandemStore {
+    /// Recomputes the whole hash chain and checks every checkpoint against `publicKey`.
+    public func verifyAuditLog(publicKey: AuditPublicKey) async throws -> AuditVerification {
+        AuditChain.verify(try await auditSnapshot(), publicKey: publicKey.raw, fingerprint: publicKey.fingerprint)
+    }
 }
 
 /// Errors of a ``TandemStore``.

@@ -2,7 +2,7 @@
 ///
 /// - `agent`: start and end own sessions, read own sessions' log.
 /// - `auditor`: read every session's log, nothing else.
-/// - `admin`: everything an agent and an auditor may do, on every session.
+/// - `admin`: everything an agent and an auditor may do, on every session, and pruning the log.
 public enum UserRole: String, Sendable, Codable, CaseIterable {
     case agent
     case auditor
@@ -11,4 +11,6 @@ public enum UserRole: String, Sendable, Codable, CaseIterable {
     public var canStartSessions: Bool { self == .agent || self == .admin }
     public var canReadAllSessions: Bool { self == .auditor || self == .admin }
     public var canEndAnySession: Bool { self == .admin }
+    /// Removing old audit events (`tandem audit prune`).
+    public var canPruneAuditLog: Bool { self == .admin }
 }

@@ -43,25 +43,54 @@ public struct AuditEvent: Sendable, Equatable, Codable {
 public struct AuditVerification: Sendable, Equatable, Codable {
     public enum Status: String, Sendable, Codable {
         case intact
-        /// An event's content no longer matches its hash.
+        /// An event's content no longer matches its hash, or the chain was recomputed
+        /// after a change (a signed checkpoint no longer matches).
         case altered
         /// Sequence numbers skip: events were removed.
         case deleted
         /// An event does not follow the one before it: inserted or reordered.
         case inserted
+        /// The log ends before the last event a signed checkpoint covers.
+        case truncated
+        /// A checkpoint's signature is invalid, it was signed by another key, or one is missing.
+        case badCheckpoint = "bad-checkpoint"
     }
 
     public var status: Status
+    /// Events checked (after the pruned prefix).
     public var count: Int64
     public var headHash: String?
     /// The first event where the chain breaks.
     public var firstBadSeq: Int64?
+    /// What was found, in a sentence.
+    public var message: String?
+    /// Signed checkpoints checked.
+    public var checkpoints: Int
+    public var lastCheckpointSeq: Int64?
+    public var lastCheckpointAt: Date?
+    /// Events after the last checkpoint: removing them would not be detected until the
+    /// next checkpoint covers them.
+    public var unsignedEvents: Int64
+    /// Events up to this seq were removed by a signed prune.
+    public var prunedThroughSeq: Int64?
+    public var publicKeyFingerprint: String?
 
-    public init(status: Status, count: Int64, headHash: String?, firstBadSeq: Int64?) {
+    public init(
+        status: Status, count: Int64, headHash: String?, firstBadSeq: Int64?, message: String? = nil,
+        checkpoints: Int = 0, lastCheckpointSeq: Int64? = nil, lastCheckpointAt: Date? = nil, unsignedEvents: Int64 = 0,
+        prunedThroughSeq: Int64? = nil, publicKeyFingerprint: String? = nil
+    ) {
         self.status = status
         self.count = count
         self.headHash = headHash
         self.firstBadSeq = firstBadSeq
+        self.message = message
+        self.checkpoints = checkpoints
+        self.lastCheckpointSeq = lastCheckpointSeq
+        self.lastCheckpointAt = lastCheckpointAt
+        self.unsignedEvents = unsignedEvents
+        self.prunedThroughSeq = prunedThroughSeq
+        self.publicKeyFingerprint = publicKeyFingerprint
     }
 }
 

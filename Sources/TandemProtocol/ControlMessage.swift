@@ -45,6 +45,8 @@ public enum ControlMessage: Sendable, Equatable {
     case freeze(Freeze)
     /// [§5.11](../../protocol/README.md#511-freeze-frame) both ways.
     case unfreeze(Freeze)
+    /// [§5.12](../../protocol/README.md#512-consent) customer → broker → agent.
+    case consent(Consent)
 
     /// The value of the `type` member.
     public var type: String {
@@ -66,6 +68,7 @@ public enum ControlMessage: Sendable, Equatable {
         case .overlaySnapshot: "overlay.snapshot"
         case .freeze: "freeze"
         case .unfreeze: "unfreeze"
+        case .consent: "consent"
         }
     }
 
@@ -149,6 +152,7 @@ extension ControlMessage: Codable {
         case "overlay.snapshot": self = .overlaySnapshot(try OverlaySnapshot(from: decoder))
         case "freeze": self = .freeze(try Freeze(from: decoder))
         case "unfreeze": self = .unfreeze(try Freeze(from: decoder))
+        case "consent": self = .consent(try Consent(from: decoder))
         default: throw ProtocolError.unknownMessageType(type)
         }
     }
@@ -171,6 +175,7 @@ extension ControlMessage: Codable {
         case .annotation(let payload): try payload.encode(to: encoder)
         case .overlaySnapshot(let payload): try payload.encode(to: encoder)
         case .freeze(let payload), .unfreeze(let payload): try payload.encode(to: encoder)
+        case .consent(let payload): try payload.encode(to: encoder)
         }
     }
 }

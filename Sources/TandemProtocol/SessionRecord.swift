@@ -17,10 +17,16 @@ public struct SessionRecord: Sendable, Equatable {
     public var expiresAt: Date
     public var customerJoinedAt: Date?
     public var customerClient: String?
+    /// The customer's network address as the broker saw it.
+    public var customerAddress: String?
     public var endedAt: Date?
     public var endReason: EndReason?
     public var outcome: SessionOutcome?
     public var note: String?
+    /// Who ended it: the agent's or an API user's name, `customer`, or `broker`.
+    public var endedBy: String?
+    /// The last time the broker recorded the session as active (while live).
+    public var lastActivityAt: Date?
     public var traffic: SessionTraffic
     public var chatMessages: Int
     public var annotations: Int
@@ -37,10 +43,13 @@ public struct SessionRecord: Sendable, Equatable {
         expiresAt: Date,
         customerJoinedAt: Date? = nil,
         customerClient: String? = nil,
+        customerAddress: String? = nil,
         endedAt: Date? = nil,
         endReason: EndReason? = nil,
         outcome: SessionOutcome? = nil,
         note: String? = nil,
+        endedBy: String? = nil,
+        lastActivityAt: Date? = nil,
         traffic: SessionTraffic = .init(),
         chatMessages: Int = 0,
         annotations: Int = 0,
@@ -55,10 +64,13 @@ public struct SessionRecord: Sendable, Equatable {
         self.expiresAt = expiresAt
         self.customerJoinedAt = customerJoinedAt
         self.customerClient = customerClient
+        self.customerAddress = customerAddress
         self.endedAt = endedAt
         self.endReason = endReason
         self.outcome = outcome
         self.note = note
+        self.endedBy = endedBy
+        self.lastActivityAt = lastActivityAt
         self.traffic = traffic
         self.chatMessages = chatMessages
         self.annotations = annotations
@@ -89,8 +101,8 @@ public struct SessionRecord: Sendable, Equatable {
 
 extension SessionRecord: Codable {
     enum CodingKeys: String, CodingKey {
-        case id, ticket, agent, mode, createdAt, expiresAt, customerJoinedAt, customerClient
-        case endedAt, endReason, outcome, note
+        case id, ticket, agent, mode, createdAt, expiresAt, customerJoinedAt, customerClient, customerAddress
+        case endedAt, endReason, outcome, note, endedBy, lastActivityAt
         case waitSeconds, connectedSeconds, durationSeconds
         case agentToCustomer, customerToAgent
         case chatMessages, annotations, freezes, streams
@@ -107,10 +119,13 @@ extension SessionRecord: Codable {
             expiresAt: try container.decode(Date.self, forKey: .expiresAt),
             customerJoinedAt: try container.decodeIfPresent(Date.self, forKey: .customerJoinedAt),
             customerClient: try container.decodeIfPresent(String.self, forKey: .customerClient),
+            customerAddress: try container.decodeIfPresent(String.self, forKey: .customerAddress),
             endedAt: try container.decodeIfPresent(Date.self, forKey: .endedAt),
             endReason: try container.decodeIfPresent(EndReason.self, forKey: .endReason),
             outcome: try container.decodeIfPresent(SessionOutcome.self, forKey: .outcome),
             note: try container.decodeIfPresent(String.self, forKey: .note),
+            endedBy: try container.decodeIfPresent(String.self, forKey: .endedBy),
+            lastActivityAt: try container.decodeIfPresent(Date.self, forKey: .lastActivityAt),
             traffic: SessionTraffic(
                 agentToCustomer: try container.decode(TrafficCounters.self, forKey: .agentToCustomer),
                 customerToAgent: try container.decode(TrafficCounters.self, forKey: .customerToAgent)
@@ -132,10 +147,13 @@ extension SessionRecord: Codable {
         try container.encode(expiresAt, forKey: .expiresAt)
         try container.encode(customerJoinedAt, forKey: .customerJoinedAt)
         try container.encode(customerClient, forKey: .customerClient)
+        try container.encode(customerAddress, forKey: .customerAddress)
         try container.encode(endedAt, forKey: .endedAt)
         try container.encode(endReason, forKey: .endReason)
         try container.encode(outcome, forKey: .outcome)
         try container.encode(note, forKey: .note)
+        try container.encode(endedBy, forKey: .endedBy)
+        try container.encode(lastActivityAt, forKey: .lastActivityAt)
         try container.encode(waitSeconds, forKey: .waitSeconds)
         try container.encode(connectedSeconds, forKey: .connectedSeconds)
         try container.encode(durationSeconds, forKey: .durationSeconds)

@@ -22,9 +22,9 @@ extension SQLiteStore {
     ) throws -> AuditEvent {
         let millis = Int64((at.timeIntervalSince1970 * 1000).rounded(.down))
         let at = Date(timeIntervalSince1970: Double(millis) / 1000)
-        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-        let seq: Int64 = (last?["seq"] as Int64? ?? 0) + 1
-        let previousHash: String = last?["hash"] ?? AuditChain.genesis
+        let head = try Self.head(db)
+        let seq = head.seq + 1
+        let previousHash = head.hash
         let hash = AuditChain.hash(seq: seq, at: at, sessionID: sessionID, kind: kind, actor: actor, detail: detail, previousHash: previousHash)
         let detailJSON = String(decoding: try TandemJSON.makeEncoder().encode(detail), as: UTF8.self)
         try db.execute(
@@ -56,6 +56,9 @@ extension SQLiteStore {
     public func recordEvent(sessionID: String?, kind: String, actor: String?, detail: [String: String], at: Date) async throws {
         try await pool.write { db in
             try Self.appendEvent(db, at: at, sessionID: sessionID, kind: kind, actor: actor, detail: detail)
+            if let sessionID {
+                try db.execute(sql: "UPDATE sessions SET last_activity_at = ? WHERE id = ? AND ended_at IS NULL", arguments: [at, sessionID])
+            }
         }
     }
 
@@ -65,18 +68,39 @@ extension SQLiteStore {
         }
     }
 
-    public func verifyAuditLog() async throws -> AuditVerification {
+    public func auditSnapshot() async throws -> AuditLogSnapshot {
         try await pool.read { db in
-            // Rows that do not even parse count as altered at their seq.
             var events: [AuditEvent] = []
+            var unreadable: Int64?
             for row in try Row.fetchAll(db, sql: "SELECT * FROM audit_events ORDER BY seq") {
+                // Rows that do not even parse count as altered at their seq.
                 guard let event = try? Self.event(from: row) else {
-                    return AuditVerification(status: .altered, count: Int64(events.count), headHash: nil, firstBadSeq: row["seq"])
+                    unreadable = unreadable ?? row["seq"]
+                    continue
                 }
                 events.append(event)
             }
-            return AuditChain.verify(events)
+            let checkpoints = try Row.fetchAll(db, sql: "SELECT * FROM audit_checkpoints ORDER BY id").map(Self.checkpoint(from:))
+            return AuditLogSnapshot(events: events, unreadableSeq: unreadable, checkpoints: checkpoints)
+        }
+    }
+
+    public func auditEvents(since: Date?, until: Date?, limit: Int) async throws -> [AuditEvent] {
+        try await pool.read { db in
+            var clauses: [String] = []
+            var arguments = StatementArguments()
+            if let since {
+                clauses.append("at_ms >= ?")
+                arguments += [Int64((since.timeIntervalSince1970 * 1000).rounded(.down))]
+            }
+            if let until {
+                clauses.append("at_ms < ?")
+                arguments += [Int64((until.timeIntervalSince1970 * 1000).rounded(.down))]
+            }
+            arguments += [limit]
+            let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+            return try Row.fetchAll(db, sql: "SELECT * FROM audit_events \(whereClause) ORDER BY seq LIMIT ?", arguments: arguments)
+                .map(Self.event(from:))
         }
     }
 }
-

@@ -82,6 +82,27 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v4-checkpoints-activity") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE audit_checkpoints (
+                        id INTEGER PRIMARY KEY,
+                        at_ms INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        head_hash TEXT NOT NULL,
+                        actor TEXT NOT NULL,
+                        pruned_through_seq INTEGER,
+                        pruned_through_hash TEXT,
+                        public_key TEXT NOT NULL,
+                        signature TEXT NOT NULL
+                    );
+                    ALTER TABLE sessions ADD COLUMN last_activity_at DATETIME;
+                    ALTER TABLE sessions ADD COLUMN ended_by TEXT;
+                    ALTER TABLE sessions ADD COLUMN customer_address TEXT;
+                    """
+            )
+        }
         return migrator
     }
 
@@ -125,10 +146,13 @@ extension SQLiteStore {
             expiresAt: row["expires_at"],
             customerJoinedAt: row["customer_joined_at"],
             customerClient: row["customer_client"],
+            customerAddress: row["customer_address"],
             endedAt: row["ended_at"],
             endReason: endReason.flatMap(EndReason.init(rawValue:)),
             outcome: outcome.flatMap(SessionOutcome.init(rawValue:)),
             note: row["note"],
+            endedBy: row["ended_by"],
+            lastActivityAt: row["last_activity_at"],
             traffic: SessionTraffic(
                 agentToCustomer: TrafficCounters(frames: row["frames_to_customer"], bytes: row["bytes_to_customer"]),
                 customerToAgent: TrafficCounters(frames: row["frames_to_agent"], bytes: row["bytes_to_agent"])

@@ -82,14 +82,20 @@ public final class SQLiteStore: TandemStore {
         }
     }
 
-    public func recordCustomerJoined(sessionID: String, at: Date, client: String?) async throws {
+    public func recordCustomerJoined(sessionID: String, at: Date, client: String?, address: String?) async throws {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE sessions SET customer_joined_at = ?, customer_client = ? WHERE id = ? AND customer_joined_at IS NULL",
-                arguments: [at, client, sessionID]
+                sql: """
+                    UPDATE sessions SET customer_joined_at = ?, customer_client = ?, customer_address = ?, last_activity_at = ?
+                    WHERE id = ? AND customer_joined_at IS NULL
+                    """,
+                arguments: [at, client, address, at, sessionID]
             )
             if db.changesCount == 0 { throw StoreError.notFound }
-            try Self.appendEvent(db, at: at, sessionID: sessionID, kind: "customer.joined", actor: "customer", detail: client.map { ["client": $0] } ?? [:])
+            var detail: [String: String] = [:]
+            if let client { detail["client"] = client }
+            if let address { detail["address"] = address }
+            try Self.appendEvent(db, at: at, sessionID: sessionID, kind: "customer.joined", actor: "customer", detail: detail)
         }
     }
 
@@ -97,13 +103,13 @@ public final class SQLiteStore: TandemStore {
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    UPDATE sessions SET ended_at = ?, end_reason = ?, outcome = ?, note = ?,
+                    UPDATE sessions SET ended_at = ?, end_reason = ?, outcome = ?, note = ?, ended_by = ?,
                         frames_to_customer = ?, bytes_to_customer = ?, frames_to_agent = ?, bytes_to_agent = ?,
                         chat_messages = ?, annotations = ?, freezes = ?
                     WHERE id = ? AND ended_at IS NULL
                     """,
                 arguments: [
-                    ending.endedAt, ending.reason.rawValue, ending.outcome?.rawValue, ending.note,
+                    ending.endedAt, ending.reason.rawValue, ending.outcome?.rawValue, ending.note, ending.endedBy,
                     ending.traffic.agentToCustomer.frames, ending.traffic.agentToCustomer.bytes,
                     ending.traffic.customerToAgent.frames, ending.traffic.customerToAgent.bytes,
                     ending.chatMessages, ending.annotations, ending.freezes,
@@ -118,7 +124,7 @@ public final class SQLiteStore: TandemStore {
             ]
             if let outcome = ending.outcome { detail["outcome"] = outcome.rawValue }
             if let note = ending.note { detail["note"] = note }
-            try Self.appendEvent(db, at: ending.endedAt, sessionID: sessionID, kind: "session.ended", actor: nil, detail: detail)
+            try Self.appendEvent(db, at: ending.endedAt, sessionID: sessionID, kind: "session.ended", actor: ending.endedBy, detail: detail)
             for stream in ending.streams {
                 try db.execute(
                     sql: """
@@ -203,19 +209,35 @@ public final class SQLiteStore: TandemStore {
 
     public func closeOpenSessions(reason: EndReason) async throws -> Int {
         try await pool.write { db in
-            // The last thing known about a session that was live is its join (or its creation).
-            let open = try Row.fetchAll(db, sql: "SELECT id, COALESCE(customer_joined_at, created_at) AS last FROM sessions WHERE ended_at IS NULL")
-            for row in open {
-                try Self.appendEvent(db, at: row["last"], sessionID: row["id"], kind: "session.ended", actor: "broker", detail: ["reason": reason.rawValue])
-            }
-            try db.execute(
+            // A session that was live ends at the last activity the broker recorded for it.
+            let open = try Row.fetchAll(
+                db,
                 sql: """
-                    UPDATE sessions SET ended_at = COALESCE(customer_joined_at, created_at), end_reason = ?
-                    WHERE ended_at IS NULL
-                    """,
-                arguments: [reason.rawValue]
+                    SELECT id, COALESCE(last_activity_at, customer_joined_at, created_at) AS last
+                    FROM sessions WHERE ended_at IS NULL ORDER BY created_at, id
+                    """
             )
-            return db.changesCount
+            for row in open {
+                let last: Date = row["last"]
+                try db.execute(
+                    sql: "UPDATE sessions SET ended_at = ?, end_reason = ?, ended_by = 'broker' WHERE id = ?",
+                    arguments: [last, reason.rawValue, row["id"] as String]
+                )
+                try Self.appendEvent(
+                    db, at: last, sessionID: row["id"], kind: "session.ended", actor: "broker",
+                    detail: ["reason": reason.rawValue, "closedAt": Date().formatted(.iso8601)]
+                )
+            }
+            return open.count
+        }
+    }
+
+    public func recordActivity(sessionIDs: [String], at: Date) async throws {
+        guard !sessionIDs.isEmpty else { return }
+        try await pool.write { db in
+            for id in sessionIDs {
+                try db.execute(sql: "UPDATE sessions SET last_activity_at = ? WHERE id = ? AND ended_at IS NULL", arguments: [at, id])
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ import Foundation
 /// The HTTPS API the CLI calls (see protocol/README.md § HTTPS API), plus the join link page.
 struct BrokerAPI {
     let hub: SessionHub
+    let signingKey: AuditSigningKey
     var store: any TandemStore { hub.store }
 
     func register(on router: Router<BasicRequestContext>) {
@@ -22,6 +23,11 @@ struct BrokerAPI {
         router.get("/v1/audit/sessions") { request, context in try await self.listSessions(request, context) }
         router.get("/v1/audit/sessions/:id/events") { request, context in try await self.sessionEvents(request, context) }
         router.get("/v1/audit/verify") { request, context in try await self.verify(request, context) }
+        router.get("/v1/audit/stats") { request, context in try await self.stats(request, context) }
+        router.get("/v1/audit/export") { request, context in try await self.export(request, context) }
+        router.get("/v1/audit/checkpoints") { request, context in try await self.checkpoints(request, context) }
+        router.get("/v1/audit/public-key") { request, context in try await self.publicKey(request, context) }
+        router.post("/v1/audit/prune") { request, context in try await self.prune(request, context) }
     }
 
     // MARK: handlers
@@ -49,7 +55,7 @@ struct BrokerAPI {
         }
         if !record.isEnded, let live = await hub.session(id: id) {
             let event = SessionStateMachine.Event.endRequested(reason: .endedViaAPI, outcome: end.outcome, note: end.note, at: Date())
-            if let ending = await hub.end(live, event: event), ending.outcome == end.outcome, ending.reason == .endedViaAPI {
+            if let ending = await hub.end(live, event: event, by: user.name), ending.outcome == end.outcome, ending.reason == .endedViaAPI {
                 return try json(try await store.session(id: id) ?? record)
             }
         }
@@ -58,44 +64,6 @@ struct BrokerAPI {
             throw APIError.conflict("the session has ended and its outcome is already recorded")
         }
         return try json(try await store.session(id: id) ?? record)
-    }
-
-    func listSessions(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let user = try await authenticate(request)
-        var filter = SessionFilter()
-        filter.ticket = request.uri.queryParameters.get("ticket")
-        filter.agent = request.uri.queryParameters.get("agent")
-        if let outcome = request.uri.queryParameters.get("outcome") {
-            guard let value = SessionOutcome(rawValue: outcome) else { throw APIError.badRequest("outcome must be resolved, unresolved, escalated or abandoned") }
-            filter.outcome = value
-        }
-        for (name, keyPath) in [("since", \SessionFilter.since), ("until", \SessionFilter.until)] {
-            guard let text = request.uri.queryParameters.get(name) else { continue }
-            guard let date = Self.parseDate(text) else { throw APIError.badRequest("\(name) must be a date (2026-11-22) or an RFC 3339 time") }
-            filter[keyPath: keyPath] = date
-        }
-        if let limit = request.uri.queryParameters.get("limit") {
-            guard let value = Int(limit), (1...10_000).contains(value) else { throw APIError.badRequest("limit must be 1-10000") }
-            filter.limit = value
-        }
-        if !user.role.canReadAllSessions {
-            // Agents see their own sessions only.
-            if let agent = filter.agent, agent != user.name { throw APIError.forbidden("agents can read only their own sessions") }
-            filter.agent = user.name
-        }
-        return try json(SessionList(sessions: try await store.sessions(matching: filter)))
-    }
-
-    func sessionEvents(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let user = try await authenticate(request)
-        let record = try await readableSession(try context.parameters.require("id"), by: user)
-        return try json(AuditTimeline(session: record, events: try await store.events(sessionID: record.id)))
-    }
-
-    func verify(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let user = try await authenticate(request)
-        guard user.role.canReadAllSessions else { throw APIError.forbidden("only auditors and admins verify the audit log") }
-        return try json(try await store.verifyAuditLog())
     }
 
     func joinPage(_ request: Request, _ context: BasicRequestContext) throws -> Response {

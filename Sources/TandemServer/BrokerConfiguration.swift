@@ -32,6 +32,11 @@ public struct BrokerConfiguration: Sendable {
     public var controlQueueCapacity: Int = 1024
     /// How often waiting sessions are checked for expiry.
     public var sweepInterval: Duration = .seconds(1)
+    /// How often live sessions are recorded as active: after a crash, a session is closed
+    /// at its last recorded activity, so this bounds how much of its duration can be lost.
+    public var activityRecordInterval: Duration = .seconds(5)
+    /// How often a signed checkpoint of the audit log is written (when events were added).
+    public var checkpointInterval: Duration = .seconds(60)
 
     public init() {}
 

@@ -25,6 +25,8 @@ final class LiveSession: Sendable {
         var machine: SessionStateMachine
         var activity = SessionActivity()
         var customerOutbox: ParticipantOutbox?
+        /// The customer was told once that its media is dropped for lack of consent.
+        var toldNoConsent = false
     }
 
     private let state: NIOLockedValueBox<State>
@@ -69,13 +71,34 @@ final class LiveSession: Sendable {
     }
 
     /// Counts a media frame and returns the outbox it must go to, or the reason to drop it.
+    /// A customer frame without consent fails with `.noConsent` the first time (the customer
+    /// is told once) and with `.noPeer` after that.
     func relayMedia(from role: ParticipantRole, streamID: UInt16, bytes: Int) -> Result<ParticipantOutbox, SessionStateMachine.DropReason> {
         state.withLockedValue { state in
             let result = state.forward(state.machine.event(.media(from: role, bytes: bytes)), agentOutbox: agentOutbox)
-            if case .success = result {
+            switch result {
+            case .success:
                 state.activity.frameRelayed(StreamKey(owner: role, streamID: streamID), bytes: bytes)
+            case .failure(.noConsent):
+                if state.toldNoConsent { return .failure(.noPeer) }
+                state.toldNoConsent = true
+            case .failure:
+                break
             }
             return result
+        }
+    }
+
+    /// The customer answers the consent question. Returns what to relay to the agent (the
+    /// consent, and stops of the customer's streams when consent is withdrawn), whether it
+    /// had been granted before, or nil when the session is not live.
+    func consent(_ consent: Consent) -> (messages: [ControlMessage], wasGranted: Bool)? {
+        state.withLockedValue { state in
+            let wasGranted = state.machine.customerMayShare
+            guard case .forward = state.machine.event(.consent(granted: consent.granted)) else { return nil }
+            if consent.granted { state.toldNoConsent = false }
+            let stops = consent.granted ? [] : state.activity.stopAll(owner: .customer).map(ControlMessage.streamStop)
+            return ([.consent(consent)] + stops, wasGranted)
         }
     }
 
@@ -94,11 +117,13 @@ final class LiveSession: Sendable {
     func relayControl(
         from role: ParticipantRole,
         requiresPeer: Bool = false,
+        requiresConsent: Bool = false,
         _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
     ) -> ControlRelay {
         state.withLockedValue { state in
             guard !state.machine.isEnded else { return .ended }
             if requiresPeer, role == .agent, state.customerOutbox == nil { return .noPeer }
+            if requiresConsent, role == .customer, !state.machine.customerMayShare { return .rejected(.consentRequired) }
             switch update(&state.activity) {
             case .failure(let rejection):
                 return .rejected(rejection)
@@ -106,7 +131,7 @@ final class LiveSession: Sendable {
                 switch state.forward(state.machine.event(.control(from: role)), agentOutbox: agentOutbox) {
                 case .success(let peer): return .accepted(message, peer: peer)
                 case .failure(.noPeer): return .accepted(message, peer: nil)
-                case .failure(.ended): return .ended
+                case .failure(.ended), .failure(.noConsent): return .ended
                 }
             }
         }
@@ -129,6 +154,8 @@ final class LiveSession: Sendable {
     }
 
     var traffic: SessionTraffic { state.withLockedValue { $0.machine.traffic } }
+    /// Who a message from `role` is attributed to in the audit log.
+    func actor(_ role: ParticipantRole) -> String { role == .agent ? agentName : "customer" }
     var isEnded: Bool { state.withLockedValue { $0.machine.isEnded } }
 }
 

@@ -24,7 +24,7 @@ struct RelayConnection {
     var logger: Logger
 
     /// What the connection is bound to after a successful hello.
-    private struct Binding {
+    struct Binding {
         var session: LiveSession
         var role: ParticipantRole
     }
@@ -81,7 +81,7 @@ struct RelayConnection {
                 }
                 if timedOut { outbox.abandon(.helloTimeout) }
             }
-            let binding = await read(inbound: inbound, outbox: outbox, helloDone: helloDone)
+            let binding = await read(inbound: inbound, outbox: outbox, address: channel.remoteAddress?.ipAddress, helloDone: helloDone)
             helloDone.finish()
             if let binding {
                 let event: SessionStateMachine.Event
@@ -120,13 +120,13 @@ struct RelayConnection {
     }
 
     /// Reads until the connection closes. Returns the session it joined, if any.
-    private func read(inbound: WebSocketInboundStream, outbox: ParticipantOutbox, helloDone: AsyncStream<Never>.Continuation) async -> Binding? {
+    private func read(inbound: WebSocketInboundStream, outbox: ParticipantOutbox, address: String?, helloDone: AsyncStream<Never>.Continuation) async -> Binding? {
         var binding: Binding?
         var logger = self.logger
         do {
             for try await message in inbound.messages(maxSize: configuration.maxMessageSize) {
                 guard let bound = binding else {
-                    binding = await hello(message, outbox: outbox, logger: &logger)
+                    binding = await hello(message, outbox: outbox, address: address, logger: &logger)
                     helloDone.finish()
                     if binding == nil { break }
                     continue
@@ -146,7 +146,7 @@ struct RelayConnection {
 
     // MARK: hello
 
-    private func hello(_ message: WebSocketMessage, outbox: ParticipantOutbox, logger: inout Logger) async -> Binding? {
+    private func hello(_ message: WebSocketMessage, outbox: ParticipantOutbox, address: String?, logger: inout Logger) async -> Binding? {
         guard case .text(let text) = message, text.utf8.count <= configuration.maxControlMessageSize,
             case .hello(let hello) = try? ControlMessage.decode(text: text)
         else {
@@ -160,7 +160,7 @@ struct RelayConnection {
         do {
             switch hello.role {
             case .agent: return try await openSession(hello, outbox: outbox, logger: &logger)
-            case .customer: return try await joinSession(hello, outbox: outbox, logger: &logger)
+            case .customer: return try await joinSession(hello, outbox: outbox, address: address, logger: &logger)
             }
         } catch {
             logger.error("Hello failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
@@ -191,12 +191,13 @@ struct RelayConnection {
         return Binding(session: session, role: .agent)
     }
 
-    private func joinSession(_ hello: Hello, outbox: ParticipantOutbox, logger: inout Logger) async throws -> Binding? {
+    private func joinSession(_ hello: Hello, outbox: ParticipantOutbox, address: String?, logger: inout Logger) async throws -> Binding? {
         guard let code = hello.code.flatMap(JoinCodeFormat.normalize) else {
             refuse(.unknownCode, outbox: outbox, message: "no session has this join code")
             return nil
         }
-        switch try await hub.join(code: code, client: hello.client.map { String($0.prefix(128)) }, customerOutbox: outbox) {
+        let client = hello.client.map { String($0.prefix(128)) }
+        switch try await hub.join(code: code, client: client, address: address, customerOutbox: outbox) {
         case .rejected(let closeCode):
             refuse(closeCode, outbox: outbox, message: closeCode.reason)
             return nil
@@ -223,8 +224,16 @@ struct RelayConnection {
             _ = outbox.enqueue(.error(ErrorMessage(code: error.identifier, message: "binary frame dropped: \(error)")))
             return
         }
-        guard case .success(let peer) = binding.session.relayMedia(from: binding.role, streamID: header.streamID, bytes: buffer.readableBytes)
-        else { return }
+        let peer: ParticipantOutbox
+        switch binding.session.relayMedia(from: binding.role, streamID: header.streamID, bytes: buffer.readableBytes) {
+        case .success(let outbox):
+            peer = outbox
+        case .failure(.noConsent):
+            _ = outbox.enqueue(.error(SessionActivity.Rejection.consentRequired.errorMessage))
+            return
+        case .failure:
+            return
+        }
         let result = peer.enqueue(media: buffer, streamID: header.streamID, keyframe: header.isKeyframe)
         if !result.dropped.isEmpty {
             binding.session.framesDropped(owner: binding.role, result.dropped)
@@ -232,123 +241,6 @@ struct RelayConnection {
         for streamID in result.keyframeRequests {
             // The publisher is this connection: ask it for a keyframe.
             _ = outbox.enqueue(.streamControl(StreamControl(streamID: streamID, action: .keyframe, origin: .broker)))
-        }
-    }
-
-    /// Handles one control message after the hello. Refusals are `error` replies; the connection stays open.
-    private func control(_ text: String, binding: Binding, outbox: ParticipantOutbox) async {
-        let message: ControlMessage
-        do {
-            guard text.utf8.count <= configuration.maxControlMessageSize else { throw ProtocolError.invalidField("size") }
-            message = try ControlMessage.decode(text: text)
-        } catch let error as ProtocolError {
-            _ = outbox.enqueue(.error(ErrorMessage(code: error.identifier, message: "control message refused: \(error)")))
-            return
-        } catch {
-            return
-        }
-        let role = binding.role
-        switch message {
-        case .chat(var chat):
-            guard chat.text.count <= Chat.maxLength else {
-                _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "chat text is limited to \(Chat.maxLength) characters")))
-                return
-            }
-            chat.from = role
-            relay(binding, outbox, requiresPeer: true) { activity in
-                activity.chatRelayed()
-                return .success(.chat(chat))
-            }
-        case .streamStart(let start):
-            relay(binding, outbox) { $0.start(start, by: role).map(ControlMessage.streamStart) }
-        case .streamStop(let ref):
-            relay(binding, outbox) { $0.change(ref, by: role, stopping: true).map(ControlMessage.streamStop) }
-        case .streamPause(let ref):
-            relay(binding, outbox) { $0.change(ref, by: role, stopping: false).map(ControlMessage.streamPause) }
-        case .streamResume(let ref):
-            relay(binding, outbox) { $0.change(ref, by: role, stopping: false).map(ControlMessage.streamResume) }
-        case .streamControl(var control):
-            control.origin = role == .agent ? .agent : .customer
-            relay(binding, outbox, requiresPeer: true) { _ in
-                if let fps = control.fps, !(fps > 0 && fps <= 240) { return .failure(.invalidField("fps")) }
-                if let quality = control.quality, !(quality > 0 && quality <= 1) { return .failure(.invalidField("quality")) }
-                return .success(.streamControl(control))
-            }
-        case .annotation(let annotation):
-            relay(binding, outbox) { $0.annotate(annotation, by: role, now: Date()).map(ControlMessage.annotation) }
-        case .freeze(let freeze):
-            relay(binding, outbox) { $0.freeze(freeze, by: role, freezing: true).map(ControlMessage.freeze) }
-        case .unfreeze(let freeze):
-            relay(binding, outbox) { $0.freeze(freeze, by: role, freezing: false).map(ControlMessage.unfreeze) }
-        case .sessionEnd(let end):
-            if role == .customer, end.outcome != nil || end.note != nil {
-                _ = outbox.enqueue(.error(ErrorMessage(code: "forbidden-field", message: "only the agent records an outcome")))
-                return
-            }
-            if let note = end.note, note.count > SessionEnd.maxNoteLength {
-                _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "note is limited to \(SessionEnd.maxNoteLength) characters")))
-                return
-            }
-            let reason: EndReason = role == .agent ? .agentEnded : .customerLeft
-            await hub.end(binding.session, event: .endRequested(reason: reason, outcome: end.outcome, note: end.note, at: Date()))
-        case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnded, .error, .overlaySnapshot:
-            _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "\(message.type) is not accepted here")))
-        }
-    }
-
-    /// Applies a control message to the session and relays what was accepted; refusals
-    /// go back to the sender as `error`.
-    private func relay(
-        _ binding: Binding,
-        _ outbox: ParticipantOutbox,
-        requiresPeer: Bool = false,
-        _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
-    ) {
-        switch binding.session.relayControl(from: binding.role, requiresPeer: requiresPeer, update) {
-        case .accepted(let message, let peer):
-            _ = peer?.enqueue(message)
-        case .noPeer:
-            _ = outbox.enqueue(.error(ErrorMessage(code: "no-peer", message: "nobody has joined yet")))
-        case .rejected(let rejection):
-            _ = outbox.enqueue(.error(rejection.errorMessage))
-        case .ended:
-            break
-        }
-    }
-}
-
-extension SessionActivity.Rejection {
-    /// The `error` message that explains the refusal.
-    var errorMessage: ErrorMessage {
-        switch self {
-        case .tooManyStreams:
-            ErrorMessage(code: "too-many-streams", message: "at most \(SessionActivity.maxStreamsPerParticipant) streams per participant")
-        case .unknownStream: ErrorMessage(code: "unknown-stream", message: "no such stream was started")
-        case .invalidField(let field), .overlay(.invalidField(let field)): ErrorMessage(code: "invalid-field", message: "invalid \(field)")
-        case .overlay(.unknownShape): ErrorMessage(code: "unknown-shape", message: "no shape with that id")
-        case .overlay(.overlayFull): ErrorMessage(code: "overlay-full", message: "at most \(OverlayState.maxShapes) shapes per stream")
-        case .overlay(.notAuthor): ErrorMessage(code: "not-author", message: "only the author of a shape can change it")
-        }
-    }
-}
-
-extension TandemCloseCode {
-    /// The identifier used in `error` messages, e.g. `unknown-code`.
-    var identifier: String {
-        switch self {
-        case .normal: "session-ended"
-        case .goingAway: "going-away"
-        case .messageTooBig: "message-too-big"
-        case .internalError: "internal-error"
-        case .badRequest: "bad-request"
-        case .unauthorized: "unauthorized"
-        case .forbidden: "forbidden"
-        case .unknownCode: "unknown-code"
-        case .helloTimeout: "hello-timeout"
-        case .codeUsed: "code-used"
-        case .codeExpired: "code-expired"
-        case .unsupportedVersion: "unsupported-version"
-        case .slowConsumer: "slow-consumer"
         }
     }
 }

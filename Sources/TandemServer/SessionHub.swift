@@ -79,28 +79,31 @@ actor SessionHub {
     }
 
     /// Redeems a join code (canonical digits) for a customer.
-    func join(code: String, client: String?, customerOutbox: ParticipantOutbox) async throws -> JoinResult {
+    func join(code: String, client: String?, address: String?, customerOutbox: ParticipantOutbox) async throws -> JoinResult {
         let now = Date()
         switch codes.redeem(code, now: now) {
         case .reject(let closeCode):
             logger.info("Join refused", metadata: ["tandem.close.code": "\(closeCode.rawValue)"])
             // Logged without the code that was tried.
-            try await store.recordEvent(
-                sessionID: nil, kind: "join.failed", actor: "customer",
-                detail: ["closeCode": String(closeCode.rawValue), "reason": closeCode.reason], at: now
-            )
+            var detail = ["closeCode": String(closeCode.rawValue), "reason": closeCode.reason]
+            if let address { detail["address"] = address }
+            try await store.recordEvent(sessionID: nil, kind: "join.failed", actor: "customer", detail: detail, at: now)
             return .rejected(closeCode)
         case .admit(let sessionID):
             guard let session = sessions[sessionID] else { return .rejected(.codeExpired) }
             switch session.admit(at: now) {
             case .admitCustomer:
-                try await store.recordCustomerJoined(sessionID: sessionID, at: now, client: client)
+                try await store.recordCustomerJoined(sessionID: sessionID, at: now, client: client, address: address)
                 _ = session.agentOutbox.enqueue(.peerJoined(PeerJoined(role: .customer, client: client)))
                 let welcome = SessionJoined(sessionID: sessionID, ticket: session.ticket, mode: session.mode, agent: session.agentName)
                 session.attachCustomer(customerOutbox, welcome: welcome, now: now)
                 logger.info("Customer joined", metadata: ["tandem.session.id": "\(sessionID)", "tandem.ticket": "\(session.ticket)"])
                 return .joined(session)
             case .rejectJoin(let closeCode):
+                // The code belonged to this session: the failed attempt goes on its timeline.
+                var detail = ["closeCode": String(closeCode.rawValue), "reason": closeCode.reason]
+                if let address { detail["address"] = address }
+                try await store.recordEvent(sessionID: sessionID, kind: "join.failed", actor: "customer", detail: detail, at: now)
                 return .rejected(closeCode)
             default:
                 return .rejected(.codeExpired)
@@ -109,8 +112,9 @@ actor SessionHub {
     }
 
     /// Carries out an `.end` action: writes the ending, then tells and closes both sides.
-    func finish(_ session: LiveSession, ending: SessionEnding, closeCode: TandemCloseCode = .normal) async {
+    func finish(_ session: LiveSession, ending: SessionEnding, by actor: String? = nil, closeCode: TandemCloseCode = .normal) async {
         var ending = ending
+        ending.endedBy = actor ?? SessionEnding.defaultActor(for: ending.reason, agent: session.agentName)
         // Frames still queued for a participant will not be delivered: they count as dropped.
         for role in ParticipantRole.allCases {
             guard let outbox = session.outbox(for: role) else { continue }
@@ -123,10 +127,14 @@ actor SessionHub {
         do {
             try await store.recordEnding(sessionID: session.id, ending: ending)
         } catch {
+            // Nothing is acknowledged that is not logged: close with 1011 instead of session.ended;
+            // the next start closes the session as broker-crash.
             logger.error(
                 "Could not record session ending",
                 metadata: ["tandem.session.id": "\(session.id)", "error": "\(String(reflecting: type(of: error)))"]
             )
+            for role in ParticipantRole.allCases { session.outbox(for: role)?.finish(.internalError) }
+            return
         }
         let ended = ControlMessage.sessionEnded(SessionEnded(sessionID: session.id, reason: ending.reason, outcome: ending.outcome))
         for role in ParticipantRole.allCases {
@@ -146,10 +154,11 @@ actor SessionHub {
     /// Feeds an ending event to `session` and carries out the result. Returns the ending
     /// this event caused, or the earlier one when the session had already ended.
     @discardableResult
-    func end(_ session: LiveSession, event: SessionStateMachine.Event) async -> SessionEnding? {
+    func end(_ session: LiveSession, event: SessionStateMachine.Event, by actor: String? = nil) async -> SessionEnding? {
         switch session.handle(event) {
-        case .end(let ending):
-            await finish(session, ending: ending, closeCode: ending.reason == .brokerShutdown ? .goingAway : .normal)
+        case .end(var ending):
+            await finish(session, ending: ending, by: actor, closeCode: ending.reason == .brokerShutdown ? .goingAway : .normal)
+            ending.endedBy = actor ?? SessionEnding.defaultActor(for: ending.reason, agent: session.agentName)
             return ending
         case .alreadyEnded(let ending):
             return ending
@@ -165,6 +174,16 @@ actor SessionHub {
             await end(session, event: .tick(now: now))
         }
         codes.prune(now: now)
+    }
+
+    /// Records every session in memory as active now, so a crash closes it at this time.
+    func recordActivity(now: Date = Date()) async {
+        let ids = Array(sessions.keys)
+        do {
+            try await store.recordActivity(sessionIDs: ids, at: now)
+        } catch {
+            logger.error("Could not record session activity", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+        }
     }
 
     nonisolated func connectionOpened(_ outbox: ParticipantOutbox) {

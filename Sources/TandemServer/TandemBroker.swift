@@ -86,9 +86,10 @@ public struct TandemBroker: Service {
         if closed > 0 {
             logger.warning("Closed sessions left open by an earlier broker", metadata: ["tandem.sessions.closed": "\(closed)"])
         }
+        let key = try AuditSigningKey.loadOrCreate(directory: configuration.dataDirectory, logger: logger)
         let hub = SessionHub(store: store, configuration: configuration, logger: logger)
         let router = Router(context: BasicRequestContext.self)
-        BrokerAPI(hub: hub).register(on: router)
+        BrokerAPI(hub: hub, signingKey: key).register(on: router)
 
         let webSocketRouter = Router(context: RelayRequestContext.self)
         let relay = RelayConnection(hub: hub, configuration: configuration, statistics: statistics, logger: logger)
@@ -115,12 +116,12 @@ public struct TandemBroker: Service {
             },
             logger: logger
         )
-        // The sweeper comes after the application, so on graceful shutdown it stops first:
-        // sessions end with broker-shutdown and participants get close 1001 while the
-        // server still runs; then the server drains.
-        let services = ServiceGroup(
-            configuration: .init(services: [app, SessionSweeper(hub: hub, interval: configuration.sweepInterval)], logger: logger)
-        )
+        // Services stop in reverse order. The sweeper stops first: sessions end with
+        // broker-shutdown and participants get close 1001 while the server still runs;
+        // then the checkpointer signs the final head; then the server drains.
+        let sweeper = SessionSweeper(hub: hub, interval: configuration.sweepInterval, activityInterval: configuration.activityRecordInterval)
+        let checkpointer = AuditCheckpointer(store: store, signer: key.signer, interval: configuration.checkpointInterval, logger: logger)
+        let services = ServiceGroup(configuration: .init(services: [app, checkpointer, sweeper], logger: logger))
         try await services.run()
     }
 }

@@ -16,6 +16,7 @@ struct SessionStateMachineTests {
         #expect(machine.event(.tick(now: t0.addingTimeInterval(5))) == .none)
         #expect(machine.event(.customerJoined(at: t0.addingTimeInterval(30))) == .admitCustomer)
         #expect(machine.state == .live(customerJoinedAt: t0.addingTimeInterval(30)))
+        #expect(machine.event(.consent(granted: true)) == .forward(to: .agent))
         #expect(machine.event(.media(from: .customer, bytes: 200_000)) == .forward(to: .agent))
         #expect(machine.event(.media(from: .customer, bytes: 100)) == .forward(to: .agent))
         #expect(machine.event(.media(from: .agent, bytes: 50)) == .forward(to: .customer))
@@ -30,6 +31,24 @@ struct SessionStateMachineTests {
         #expect(machine.event(.participantLeft(.customer, at: end)) == .alreadyEnded(ending))
         #expect(machine.event(.endRequested(reason: .endedViaAPI, outcome: .unresolved, note: nil, at: end)) == .alreadyEnded(ending))
         #expect(machine.traffic.customerToAgent.frames == 2)
+    }
+
+    @Test("customer media waits for consent; a refusal or withdrawal stops it, the agent's media flows regardless")
+    func consent() {
+        var machine = SessionStateMachine(expiresAt: expiry)
+        #expect(machine.event(.consent(granted: true)) == .drop(.noPeer))
+        #expect(machine.event(.customerJoined(at: t0)) == .admitCustomer)
+        #expect(machine.customerConsent == nil)
+        #expect(machine.event(.media(from: .customer, bytes: 10)) == .drop(.noConsent))
+        #expect(machine.event(.media(from: .agent, bytes: 10)) == .forward(to: .customer))
+        #expect(machine.event(.consent(granted: false)) == .forward(to: .agent))
+        #expect(machine.event(.media(from: .customer, bytes: 10)) == .drop(.noConsent))
+        #expect(machine.event(.consent(granted: true)) == .forward(to: .agent))
+        #expect(machine.event(.media(from: .customer, bytes: 10)) == .forward(to: .agent))
+        #expect(machine.event(.consent(granted: false)) == .forward(to: .agent))
+        #expect(machine.customerMayShare == false)
+        #expect(machine.event(.media(from: .customer, bytes: 10)) == .drop(.noConsent))
+        #expect(machine.traffic.customerToAgent.frames == 1)
     }
 
     @Test("a waiting session expires on the first tick at or after its expiry")

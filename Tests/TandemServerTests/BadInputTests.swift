@@ -61,6 +61,7 @@ struct BadInputTests {
                 _ = try await events.nextControl()
                 try await outbound.send(.sessionEnd(SessionEnd(outcome: .resolved)))
                 guard case .error(let forbidden) = try await events.nextControl() else { return [] }
+                try await outbound.send(.consent(Consent(granted: true)))
                 try await outbound.send(testFrame(stream: 4, sequence: 1, size: 64, fill: 7))
                 for await _ in customerDone {}
                 try await outbound.send(.sessionEnd(SessionEnd()))

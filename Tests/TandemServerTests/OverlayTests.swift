@@ -30,8 +30,8 @@ struct OverlayTests {
                 codeSink.yield(created.joinCode)
                 _ = try await events.nextControl()  // peer.joined
                 var seen: [ControlMessage] = []
-                // The customer's stream.start, then its stroke (add + append).
-                while seen.count < 3, let event = try await events.next() {
+                // The customer's consent and stream.start, then its stroke (add + append).
+                while seen.count < 4, let event = try await events.next() {
                     if case .control(let message) = event { seen.append(message) }
                 }
                 try await outbound.send(.annotation(arrow("agent-arrow")))
@@ -48,6 +48,7 @@ struct OverlayTests {
             let customer = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, outbound -> [ControlMessage] in
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.nextControl()  // session.joined
+                try await outbound.send(.consent(Consent(granted: true)))
                 try await outbound.send(.streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 640, height: 480, fps: 15)))
                 try await outbound.send(.annotation(.add(Shape(id: "c-stroke", kind: .stroke, color: "#00aaff", points: [[0.1, 0.1]]), owner: .customer, streamID: 1)))
                 try await outbound.send(.annotation(Annotation(op: .append, owner: .customer, streamID: 1, id: "c-stroke", points: [[0.2, 0.2]])))
@@ -62,9 +63,10 @@ struct OverlayTests {
             }
             let agentSeen = try await agent.result ?? []
             let customerSeen = try #require(customer.result)
-            #expect(agentSeen.count >= 5)
-            #expect(agentSeen.first == .streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 640, height: 480, fps: 15, owner: .customer)))
-            guard agentSeen.count >= 3, case .annotation(let stroke) = agentSeen[1], case .annotation(let append) = agentSeen[2] else {
+            #expect(agentSeen.count >= 6)
+            #expect(agentSeen.first == .consent(Consent(granted: true)))
+            #expect(agentSeen.dropFirst().first == .streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 640, height: 480, fps: 15, owner: .customer)))
+            guard agentSeen.count >= 4, case .annotation(let stroke) = agentSeen[2], case .annotation(let append) = agentSeen[3] else {
                 Issue.record("agent did not get the stroke: \(agentSeen)")
                 return
             }
@@ -85,6 +87,9 @@ struct OverlayTests {
             #expect(record.freezes == 1)
             #expect(record.chatMessages == 1)
             #expect(record.streams == [StreamStats(owner: .customer, streamID: 1, source: .camera, codec: .jpeg)])
+            // The timeline has consent, the stream and the freeze, each before the end.
+            let kinds = try await broker.store.events(sessionID: record.id).map(\.kind)
+            #expect(kinds == ["session.created", "customer.joined", "consent.granted", "stream.started", "freeze.started", "session.ended"])
         }
     }
 
@@ -196,6 +201,7 @@ struct TypedStreamTests {
             _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, outbound in
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.nextControl()
+                try await outbound.send(.consent(Consent(granted: true)))
                 try await outbound.send(.streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 10, height: 10, fps: 1)))
                 for index in 0..<3 {
                     try await outbound.send(testFrame(stream: 1, sequence: UInt32(index), size: 100, fill: 1))
@@ -211,7 +217,7 @@ struct TypedStreamTests {
             let seen = try #require(try await agent.result)
             #expect(seen.frames == [0, 1, 2])
             #expect(seen.annotations == ["a0", "a1", "a2"])
-            #expect(seen.control == ["session.created", "peer.joined", "stream.start", "session.ended"])
+            #expect(seen.control == ["session.created", "peer.joined", "consent", "stream.start", "session.ended"])
         }
     }
 }

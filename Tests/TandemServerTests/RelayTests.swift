@@ -74,6 +74,7 @@ struct RelayTests {
             ) { inbound, outbound -> CustomerSeen in
                 var events = inbound.makeAsyncIterator()
                 guard case .sessionJoined(let joined) = try await events.nextControl() else { throw TestFailure("no session.joined") }
+                try await outbound.send(.consent(Consent(granted: true)))
                 try await outbound.send(customerFrame)
                 try await outbound.send(.chat(Chat(text: "Like this?")))
                 let (frame, chat) = try await events.frameAndChat()

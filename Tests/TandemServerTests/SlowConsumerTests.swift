@@ -71,6 +71,7 @@ struct SlowConsumerTests {
             let customer = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, outbound -> Int in
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.nextControl()
+                try await outbound.send(.consent(Consent(granted: true)))
                 let frames = Int(pushSeconds * 30)
                 let payload = ByteBuffer(repeating: 0xEE, count: 200_000)
                 let clock = ContinuousClock()

@@ -39,6 +39,7 @@ async def main(url, code, ca_file):
         await ws.send(json.dumps({"type": "hello", "protocol": 1, "role": "customer", "code": code, "client": "python-websockets"}))
         joined = json.loads(await ws.recv())
         assert joined["type"] == "session.joined", joined
+        await ws.send(json.dumps({"type": "consent", "granted": True, "source": "camera"}))
         payload = bytes(range(256)) * 40
         await ws.send(encode_frame(3, 17, payload))
         await ws.send(json.dumps({"type": "chat", "text": "hello from python"}))

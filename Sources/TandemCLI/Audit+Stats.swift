@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import TandemClient
+import TandemProtocol
+
+extension Audit {
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "First-contact resolution, escalation rate, median wait and handle time, outcomes.",
+            discussion: "Definitions: protocol/README.md § Statistics. Agents see their own sessions only."
+        )
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var tokenOptions: TokenOptions
+        @Option(help: "Sessions created at or after this date (2026-11-01) or time.") var since: String?
+        @Option(help: "Sessions created before this date or time.") var until: String?
+        @Option(help: "Only this agent.") var agent: String?
+        @Option(help: "Only this ticket.") var ticket: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let query = AuditQuery(ticket: ticket, agent: agent, since: since, until: until)
+            let stats = try await withAPI(connection, tokenOptions, refusal: "statistics refused") { try await $0.stats(query) }
+            if json {
+                let encoder = TandemJSON.makeEncoder()
+                encoder.outputFormatting.insert(.prettyPrinted)
+                say(String(decoding: try encoder.encode(stats), as: UTF8.self))
+                return
+            }
+            let period = [since.map { "since \($0)" }, until.map { "until \($0)" }].compactMap { $0 }.joined(separator: " ")
+            say("Sessions\(period.isEmpty ? "" : " " + period): \(stats.sessions) (\(stats.live) live) on \(stats.tickets) ticket\(stats.tickets == 1 ? "" : "s"); answered \(stats.answered), unanswered \(stats.unanswered)")
+            say("first-contact resolution: \(Self.percent(stats.firstContactResolutionRate))")
+            say("escalation rate:          \(Self.percent(stats.escalationRate))")
+            say("median wait:              \(Formatting.seconds(stats.medianWaitSeconds))")
+            say("median handle time:       \(Formatting.seconds(stats.medianHandleSeconds))")
+            say("outcomes:    " + Self.breakdown(stats.outcomes))
+            say("end reasons: " + Self.breakdown(stats.endReasons))
+        }
+
+        static func percent(_ value: Double?) -> String {
+            guard let value else { return "-" }
+            return String(format: "%.1f %%", value * 100)
+        }
+
+        static func breakdown(_ counts: [String: Int]) -> String {
+            counts.isEmpty ? "-" : counts.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Export sessions (or the raw event log) as CSV or JSON lines for other tools.",
+            discussion: "Columns: protocol/README.md § Export. Writes to standard output unless --output is given."
+        )
+        enum Format: String, ExpressibleByArgument, CaseIterable { case csv, jsonl }
+        enum What: String, ExpressibleByArgument, CaseIterable { case sessions, events }
+
+        @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var tokenOptions: TokenOptions
+        @Option(help: "csv or jsonl.") var format: Format = .jsonl
+        @Option(help: "sessions (one row per session) or events (the hash-chained log; auditors and admins).") var what: What = .sessions
+        @Option(help: "From this date (2026-11-01) or time.") var since: String?
+        @Option(help: "Before this date or time.") var until: String?
+        @Option(help: "Only this agent (sessions).") var agent: String?
+        @Option(help: "Only this ticket (sessions).") var ticket: String?
+        @Option(help: "Only this outcome (sessions).") var outcome: SessionOutcome?
+        @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
+
+        func run() async throws {
+            let query = AuditQuery(ticket: ticket, agent: agent, outcome: outcome, since: since, until: until)
+            let buffer = try await withAPI(connection, tokenOptions, refusal: "export refused") {
+                try await $0.export(what: what.rawValue, format: format.rawValue, query: query)
+            }
+            let data = Data(buffer.readableBytesView)
+            if let output {
+                guard FileManager.default.createFile(atPath: output, contents: data) else { throw CLIFailure("cannot write \(output)") }
+                printError("Wrote \(data.count) bytes to \(output)")
+            } else {
+                FileHandle.standardOutput.write(data)
+            }
+        }
+    }
+}

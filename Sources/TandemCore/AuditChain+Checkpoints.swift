@@ -1,0 +1,76 @@
+import TandemProtocol
+
+extension AuditChain {
+    /// Verifies the whole log: every checkpoint's signature (by `publicKey`, base64 raw
+    /// Ed25519) and that ids run 1, 2, 3...; the hash chain from the latest prune anchor
+    /// (or the genesis); and that every checkpoint still matches the event it covers, so
+    /// a chain recomputed after an edit, or a log cut short, is caught.
+    public static func verify(_ snapshot: AuditLogSnapshot, publicKey: String, fingerprint: String? = nil) -> AuditVerification {
+        let checkpoints = snapshot.checkpoints
+        let last = checkpoints.last
+        func result(_ status: AuditVerification.Status, count: Int64, head: String? = nil, firstBad: Int64? = nil, _ message: String, unsigned: Int64 = 0, pruned: Int64? = nil) -> AuditVerification {
+            AuditVerification(
+                status: status, count: count, headHash: head, firstBadSeq: firstBad, message: message,
+                checkpoints: checkpoints.count, lastCheckpointSeq: last?.seq, lastCheckpointAt: last?.at,
+                unsignedEvents: unsigned, prunedThroughSeq: pruned, publicKeyFingerprint: fingerprint
+            )
+        }
+
+        // 1. The checkpoints themselves.
+        for (index, checkpoint) in checkpoints.enumerated() {
+            guard checkpoint.id == Int64(index + 1) else {
+                return result(.badCheckpoint, count: 0, firstBad: checkpoint.seq, "checkpoint #\(index + 1) is missing")
+            }
+            guard AuditSigner.isValid(checkpoint, publicKey: publicKey) else {
+                return result(.badCheckpoint, count: 0, firstBad: checkpoint.seq, "checkpoint #\(checkpoint.id) is not signed by this broker's key")
+            }
+        }
+
+        // 2. The chain, from the newest prune anchor.
+        let anchor = checkpoints.filter { $0.kind == .prune }.compactMap { checkpoint -> (seq: Int64, hash: String)? in
+            guard let seq = checkpoint.prunedThroughSeq, let hash = checkpoint.prunedThroughHash else { return nil }
+            return (seq, hash)
+        }.max { $0.seq < $1.seq }
+        let events = snapshot.events.filter { $0.seq > (anchor?.seq ?? 0) }
+        let count = Int64(events.count)
+        if let unreadable = snapshot.unreadableSeq, unreadable > (anchor?.seq ?? 0) {
+            return result(.altered, count: count, firstBad: unreadable, "event #\(unreadable) cannot be read", pruned: anchor?.seq)
+        }
+        let chain = verify(events, after: anchor)
+        guard chain.status == .intact else {
+            let message: String
+            switch chain.status {
+            case .deleted: message = "event #\(chain.firstBadSeq ?? 0) is missing"
+            case .inserted: message = "event #\(chain.firstBadSeq ?? 0) does not follow the event before it (inserted or reordered)"
+            default: message = "event #\(chain.firstBadSeq ?? 0) does not match its hash"
+            }
+            return result(chain.status, count: count, firstBad: chain.firstBadSeq, message, pruned: anchor?.seq)
+        }
+
+        // 3. Every checkpoint still matches the chain.
+        let headSeq = events.last?.seq ?? anchor?.seq ?? 0
+        let bySeq = Dictionary(events.map { ($0.seq, $0.hash) }, uniquingKeysWith: { first, _ in first })
+        var lastGood = anchor?.seq ?? 0
+        for checkpoint in checkpoints.sorted(by: { $0.seq < $1.seq }) where checkpoint.seq > (anchor?.seq ?? 0) {
+            guard checkpoint.seq <= headSeq else {
+                return result(
+                    .truncated, count: count, firstBad: headSeq + 1,
+                    "the log ends at event #\(headSeq) but checkpoint #\(checkpoint.id) signed events up to #\(checkpoint.seq)",
+                    pruned: anchor?.seq
+                )
+            }
+            guard bySeq[checkpoint.seq] == checkpoint.headHash else {
+                return result(
+                    .altered, count: count, firstBad: lastGood + 1,
+                    "the chain was recomputed: event #\(checkpoint.seq) differs from checkpoint #\(checkpoint.id), so an event in #\(lastGood + 1)...#\(checkpoint.seq) was changed",
+                    pruned: anchor?.seq
+                )
+            }
+            lastGood = checkpoint.seq
+        }
+        let unsigned = headSeq - max(last?.seq ?? 0, anchor?.seq ?? 0)
+        return result(
+            .intact, count: count, head: chain.headHash, "intact", unsigned: max(unsigned, 0), pruned: anchor?.seq
+        )
+    }
+}

@@ -1,0 +1,15 @@
+/// The customer's answer to "may the agent see your screen / camera?".
+///
+/// Customer → broker, logged, then relayed to the agent. Until the customer grants consent
+/// the broker relays none of its media or streams; `granted: false` after a grant withdraws
+/// it (the broker stops the customer's streams). See [protocol/README.md § consent](../../protocol/README.md#512-consent).
+public struct Consent: Sendable, Equatable, Codable {
+    public var granted: Bool
+    /// What the customer agreed to share; defaults to the session's mode.
+    public var source: StreamSource?
+
+    public init(granted: Bool, source: StreamSource? = nil) {
+        self.granted = granted
+        self.source = source
+    }
+}

@@ -1,0 +1,195 @@
+import Logging
+import TandemCore
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+extension RelayConnection {
+    /// Handles one control message after the hello. Refusals are `error` replies; the connection stays open.
+    func control(_ text: String, binding: Binding, outbox: ParticipantOutbox) async {
+        let message: ControlMessage
+        do {
+            guard text.utf8.count <= configuration.maxControlMessageSize else { throw ProtocolError.invalidField("size") }
+            message = try ControlMessage.decode(text: text)
+        } catch let error as ProtocolError {
+            _ = outbox.enqueue(.error(ErrorMessage(code: error.identifier, message: "control message refused: \(error)")))
+            return
+        } catch {
+            return
+        }
+        let role = binding.role
+        switch message {
+        case .chat(var chat):
+            guard chat.text.count <= Chat.maxLength else {
+                _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "chat text is limited to \(Chat.maxLength) characters")))
+                return
+            }
+            chat.from = role
+            relay(binding, outbox, requiresPeer: true) { activity in
+                activity.chatRelayed()
+                return .success(.chat(chat))
+            }
+        case .streamStart(let start):
+            let detail = [
+                "owner": role.rawValue, "streamId": String(start.streamID), "source": start.source.rawValue, "codec": start.codec.name,
+                "size": "\(start.width)x\(start.height)", "fps": String(start.fps),
+            ]
+            await relayRecorded(binding, outbox, kind: "stream.started", detail: detail, requiresConsent: true) {
+                $0.start(start, by: role).map(ControlMessage.streamStart)
+            }
+        case .streamStop(let ref):
+            await relayRecorded(binding, outbox, kind: "stream.stopped", detail: ["owner": role.rawValue, "streamId": String(ref.streamID)]) {
+                $0.change(ref, by: role, stopping: true).map(ControlMessage.streamStop)
+            }
+        case .streamPause(let ref):
+            await relayRecorded(binding, outbox, kind: "stream.paused", detail: ["owner": role.rawValue, "streamId": String(ref.streamID)]) {
+                $0.change(ref, by: role, stopping: false).map(ControlMessage.streamPause)
+            }
+        case .streamResume(let ref):
+            await relayRecorded(binding, outbox, kind: "stream.resumed", detail: ["owner": role.rawValue, "streamId": String(ref.streamID)], requiresConsent: true) {
+                $0.change(ref, by: role, stopping: false).map(ControlMessage.streamResume)
+            }
+        case .streamControl(var control):
+            control.origin = role == .agent ? .agent : .customer
+            relay(binding, outbox, requiresPeer: true) { _ in
+                if let fps = control.fps, !(fps > 0 && fps <= 240) { return .failure(.invalidField("fps")) }
+                if let quality = control.quality, !(quality > 0 && quality <= 1) { return .failure(.invalidField("quality")) }
+                return .success(.streamControl(control))
+            }
+        case .annotation(let annotation):
+            relay(binding, outbox) { $0.annotate(annotation, by: role, now: Date()).map(ControlMessage.annotation) }
+        case .freeze(let freeze):
+            let detail = ["owner": freeze.owner.rawValue, "streamId": String(freeze.streamID), "sequence": freeze.sequence.map(String.init) ?? "-"]
+            await relayRecorded(binding, outbox, kind: "freeze.started", detail: detail) {
+                $0.freeze(freeze, by: role, freezing: true).map(ControlMessage.freeze)
+            }
+        case .unfreeze(let freeze):
+            await relayRecorded(binding, outbox, kind: "freeze.ended", detail: ["owner": freeze.owner.rawValue, "streamId": String(freeze.streamID)]) {
+                $0.freeze(freeze, by: role, freezing: false).map(ControlMessage.unfreeze)
+            }
+        case .consent(let consent):
+            await recordConsent(consent, binding: binding, outbox: outbox)
+        case .sessionEnd(let end):
+            if role == .customer, end.outcome != nil || end.note != nil {
+                _ = outbox.enqueue(.error(ErrorMessage(code: "forbidden-field", message: "only the agent records an outcome")))
+                return
+            }
+            if let note = end.note, note.count > SessionEnd.maxNoteLength {
+                _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "note is limited to \(SessionEnd.maxNoteLength) characters")))
+                return
+            }
+            let reason: EndReason = role == .agent ? .agentEnded : .customerLeft
+            await hub.end(binding.session, event: .endRequested(reason: reason, outcome: end.outcome, note: end.note, at: Date()))
+        case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnded, .error, .overlaySnapshot:
+            _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "\(message.type) is not accepted here")))
+        }
+    }
+
+    /// Applies a control message to the session and relays what was accepted; refusals
+    /// go back to the sender as `error`.
+    private func relay(
+        _ binding: Binding,
+        _ outbox: ParticipantOutbox,
+        requiresPeer: Bool = false,
+        _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
+    ) {
+        deliver(binding.session.relayControl(from: binding.role, requiresPeer: requiresPeer, update), outbox)
+    }
+
+    /// Like ``relay(_:_:requiresPeer:_:)`` for messages that go into the audit log: the
+    /// event is committed before the peer sees the message.
+    private func relayRecorded(
+        _ binding: Binding,
+        _ outbox: ParticipantOutbox,
+        kind: String,
+        detail: [String: String],
+        requiresConsent: Bool = false,
+        _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
+    ) async {
+        let result = binding.session.relayControl(from: binding.role, requiresConsent: requiresConsent, update)
+        if case .accepted = result {
+            guard await record(binding, kind: kind, detail: detail, outbox: outbox) else { return }
+        }
+        deliver(result, outbox)
+    }
+
+    private func deliver(_ result: LiveSession.ControlRelay, _ outbox: ParticipantOutbox) {
+        switch result {
+        case .accepted(let message, let peer):
+            _ = peer?.enqueue(message)
+        case .noPeer:
+            _ = outbox.enqueue(.error(ErrorMessage(code: "no-peer", message: "nobody has joined yet")))
+        case .rejected(let rejection):
+            _ = outbox.enqueue(.error(rejection.errorMessage))
+        case .ended:
+            break
+        }
+    }
+
+    private func recordConsent(_ consent: Consent, binding: Binding, outbox: ParticipantOutbox) async {
+        guard binding.role == .customer else {
+            _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "only the customer gives consent")))
+            return
+        }
+        guard let (messages, wasGranted) = binding.session.consent(consent) else { return }
+        var detail = ["source": (consent.source ?? (binding.session.mode == .camera ? .camera : .screen)).rawValue]
+        if wasGranted, !consent.granted { detail["withdrawn"] = "true" }
+        let kind = consent.granted ? "consent.granted" : "consent.denied"
+        guard await record(binding, kind: kind, detail: detail, outbox: outbox) else { return }
+        logger.info("Customer answered the consent question", metadata: ["tandem.session.id": "\(binding.session.id)", "tandem.consent": "\(consent.granted)"])
+        for message in messages { _ = binding.session.agentOutbox.enqueue(message) }
+    }
+
+    /// Commits an audit event of the binding's session; on failure tells the sender and returns false.
+    private func record(_ binding: Binding, kind: String, detail: [String: String], outbox: ParticipantOutbox) async -> Bool {
+        do {
+            try await hub.store.recordEvent(sessionID: binding.session.id, kind: kind, actor: binding.session.actor(binding.role), detail: detail, at: Date())
+            return true
+        } catch {
+            logger.error("Could not record an audit event", metadata: ["tandem.session.id": "\(binding.session.id)", "tandem.event": "\(kind)"])
+            _ = outbox.enqueue(.error(ErrorMessage(code: "internal-error", message: "the broker could not log this; it was not relayed")))
+            return false
+        }
+    }
+}
+
+extension SessionActivity.Rejection {
+    /// The `error` message that explains the refusal.
+    var errorMessage: ErrorMessage {
+        switch self {
+        case .tooManyStreams:
+            ErrorMessage(code: "too-many-streams", message: "at most \(SessionActivity.maxStreamsPerParticipant) streams per participant")
+        case .unknownStream: ErrorMessage(code: "unknown-stream", message: "no such stream was started")
+        case .invalidField(let field), .overlay(.invalidField(let field)): ErrorMessage(code: "invalid-field", message: "invalid \(field)")
+        case .overlay(.unknownShape): ErrorMessage(code: "unknown-shape", message: "no shape with that id")
+        case .overlay(.overlayFull): ErrorMessage(code: "overlay-full", message: "at most \(OverlayState.maxShapes) shapes per stream")
+        case .overlay(.notAuthor): ErrorMessage(code: "not-author", message: "only the author of a shape can change it")
+        case .consentRequired: ErrorMessage(code: "consent-required", message: "the customer has not agreed to share (send consent first)")
+        }
+    }
+}
+
+extension TandemCloseCode {
+    /// The identifier used in `error` messages, e.g. `unknown-code`.
+    var identifier: String {
+        switch self {
+        case .normal: "session-ended"
+        case .goingAway: "going-away"
+        case .messageTooBig: "message-too-big"
+        case .internalError: "internal-error"
+        case .badRequest: "bad-request"
+        case .unauthorized: "unauthorized"
+        case .forbidden: "forbidden"
+        case .unknownCode: "unknown-code"
+        case .helloTimeout: "hello-timeout"
+        case .codeUsed: "code-used"
+        case .codeExpired: "code-expired"
+        case .unsupportedVersion: "unsupported-version"
+        case .slowConsumer: "slow-consumer"
+        }
+    }
+}
