@@ -53,6 +53,43 @@ public struct AuditCheckpoint: Sendable, Equatable, Codable {
         self.signature = signature
     }
 
+    enum CodingKeys: String, CodingKey {
+        case id, at, atMs, kind, seq, headHash, actor, prunedThroughSeq, prunedThroughHash, publicKey, signature
+    }
+
+    /// `atMs` (epoch milliseconds, what is signed) wins over the RFC 3339 `at`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let millis = try container.decodeIfPresent(Int64.self, forKey: .atMs)
+        self.init(
+            id: try container.decode(Int64.self, forKey: .id),
+            at: try millis.map { Date(timeIntervalSince1970: Double($0) / 1000) } ?? container.decode(Date.self, forKey: .at),
+            kind: try container.decode(Kind.self, forKey: .kind),
+            seq: try container.decode(Int64.self, forKey: .seq),
+            headHash: try container.decode(String.self, forKey: .headHash),
+            actor: try container.decode(String.self, forKey: .actor),
+            prunedThroughSeq: try container.decodeIfPresent(Int64.self, forKey: .prunedThroughSeq),
+            prunedThroughHash: try container.decodeIfPresent(String.self, forKey: .prunedThroughHash),
+            publicKey: try container.decode(String.self, forKey: .publicKey),
+            signature: try container.decode(String.self, forKey: .signature)
+        )
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(at, forKey: .at)
+        try container.encode(Int64((at.timeIntervalSince1970 * 1000).rounded()), forKey: .atMs)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(seq, forKey: .seq)
+        try container.encode(headHash, forKey: .headHash)
+        try container.encode(actor, forKey: .actor)
+        try container.encode(prunedThroughSeq, forKey: .prunedThroughSeq)
+        try container.encode(prunedThroughHash, forKey: .prunedThroughHash)
+        try container.encode(publicKey, forKey: .publicKey)
+        try container.encode(signature, forKey: .signature)
+    }
+
     /// The exact text that is signed: fields joined by newlines, times in epoch milliseconds.
     public var signedText: String {
         let millis = Int64((at.timeIntervalSince1970 * 1000).rounded())

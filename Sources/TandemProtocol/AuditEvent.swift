@@ -22,7 +22,7 @@ public struct AuditEvent: Sendable, Equatable, Codable {
     public var hash: String
 
     enum CodingKeys: String, CodingKey {
-        case seq, at
+        case seq, at, atMs
         case sessionID = "sessionId"
         case kind, actor, detail, previousHash, hash
     }
@@ -36,6 +36,36 @@ public struct AuditEvent: Sendable, Equatable, Codable {
         self.detail = detail
         self.previousHash = previousHash
         self.hash = hash
+    }
+
+    /// `atMs` (epoch milliseconds, what the hash covers) wins over the RFC 3339 `at`,
+    /// which has whole seconds only.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let millis = try container.decodeIfPresent(Int64.self, forKey: .atMs)
+        self.init(
+            seq: try container.decode(Int64.self, forKey: .seq),
+            at: try millis.map { Date(timeIntervalSince1970: Double($0) / 1000) } ?? container.decode(Date.self, forKey: .at),
+            sessionID: try container.decodeIfPresent(String.self, forKey: .sessionID),
+            kind: try container.decode(String.self, forKey: .kind),
+            actor: try container.decodeIfPresent(String.self, forKey: .actor),
+            detail: try container.decode([String: String].self, forKey: .detail),
+            previousHash: try container.decode(String.self, forKey: .previousHash),
+            hash: try container.decode(String.self, forKey: .hash)
+        )
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(seq, forKey: .seq)
+        try container.encode(at, forKey: .at)
+        try container.encode(Int64((at.timeIntervalSince1970 * 1000).rounded()), forKey: .atMs)
+        try container.encode(sessionID, forKey: .sessionID)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(actor, forKey: .actor)
+        try container.encode(detail, forKey: .detail)
+        try container.encode(previousHash, forKey: .previousHash)
+        try container.encode(hash, forKey: .hash)
     }
 }
 

@@ -115,6 +115,8 @@ control_valid = [
      "shapes": [{"id": "r1", "kind": "rect", "color": "#34c759", "width": 4, "points": [[0.1, 0.2], [0.3, 0.4]], "author": "agent"},
                 {"id": "e1", "kind": "ellipse", "color": "#34c759", "width": 4, "points": [[0.5, 0.5], [0.75, 0.625]], "author": "customer"}]},
     {"type": "overlay.snapshot", "owner": "agent", "streamId": 9, "shapes": []},
+    {"type": "consent", "granted": True, "source": "camera"},
+    {"type": "consent", "granted": False},
 ]
 control_invalid = [
     ("not JSON", "hello", "malformed-message"),
@@ -129,6 +131,7 @@ control_invalid = [
     ("unknown annotation op", '{"type":"annotation","op":"paint","owner":"agent","streamId":1}', "invalid-field"),
     ("stream id out of range", '{"type":"stream.stop","streamId":70000}', "invalid-field"),
     ("unknown codec name", '{"type":"stream.start","streamId":1,"source":"camera","codec":"gif","width":1,"height":1,"fps":1}', "invalid-field"),
+    ("consent without answer", '{"type":"consent","source":"screen"}', "invalid-field"),
     ("bad date", '{"type":"session.created","sessionId":"s_x","ticket":"T","mode":"screen","joinCode":"1","joinUrl":"u","expiresAt":"yesterday"}', "invalid-field"),
 ]
 control = {
