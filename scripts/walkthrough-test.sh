@@ -45,6 +45,7 @@ check "the printed fingerprint is the served certificate's" test "$fingerprint" 
 # 2. Users: the token is printed once, only its hash is stored.
 agent_token=$("$tandem" users add alice --role agent | tail -1)
 auditor_token=$("$tandem" users add audrey --role auditor | tail -1)
+admin_token=$("$tandem" users add root --role admin | tail -1)
 check "users add prints a token" grep -q '^tdm_' <<<"$agent_token"
 check "the token is not in the database" bash -c "! grep -q '$agent_token' tandem-data/tandem.sqlite*"
 check "a duplicate user is refused" bash -c "! '$tandem' users add alice --role agent 2>/dev/null"
@@ -60,20 +61,22 @@ session=$(grep -o 's_[a-z0-9]*' agent.log | head -1)
 check "session start prints a grouped 9-digit code" grep -Eq '^[0-9]{3}-[0-9]{3}-[0-9]{3}$' <<<"$code"
 check "session start prints the join link and expiry" grep -q 'Expires:' agent.log
 check "the join link serves a page" bash -c "curl -sk '$link' | grep -q 'Tandem session'"
-"$tandem" join "$link" --source pattern:320x240 --fps 20 --max-frames 200 > customer.log 2>&1 &
+"$tandem" join "$link" --consent yes --source pattern:320x240 --fps 20 --max-frames 200 > customer.log 2>&1 &
 pids+=($!)
 customer_pid=$!
 sleep 3
 check "the customer sees the agent and ticket" grep -q "Joined alice's session for ticket HD-1042" customer.log
 check "the agent sees the customer join" grep -q 'customer joined' agent.log
+check "the agent sees the customer's consent" grep -q 'the customer agreed to share its camera' agent.log
+check "join without a terminal asks for --consent" bash -c "! '$tandem' join 111-222-333 </dev/null 2>consent.err && grep -q 'pass --consent yes or --consent no' consent.err"
 TANDEM_TOKEN=$agent_token "$tandem" session end "$session" --outcome escalated --note "needs line 2" > end.log
 wait "$agent_pid" || true
 wait "$customer_pid" || true
 check "session end reports the ending" grep -q 'ended: ended-via-api, outcome escalated' end.log
 check "the attached agent shows the end" grep -q 'session ended: ended-via-api' agent.log
 check "the agent saw frames stream in" grep -q 'streaming: in' agent.log
-check "a used code is refused" bash -c "! '$tandem' join '$code' 2>join-again.err && grep -q 'already used' join-again.err"
-check "a wrong code is refused" bash -c "! '$tandem' join 000-000-000 2>join-wrong.err && grep -q 'not valid' join-wrong.err"
+check "a used code is refused" bash -c "! '$tandem' join '$code' --consent yes 2>join-again.err && grep -q 'already used' join-again.err"
+check "a wrong code is refused" bash -c "! '$tandem' join 000-000-000 --consent yes 2>join-wrong.err && grep -q 'not valid' join-wrong.err"
 
 # 3b. A second session: the customer streams image files from a folder; the agent ends
 #     it with Ctrl-C (SIGINT) and --outcome.
@@ -93,7 +96,7 @@ pids+=($!)
 agent2_pid=$!
 for _ in $(seq 1 100); do grep -q 'Join code' agent2.log && break; sleep 0.1; done
 code2=$(grep 'Join code' agent2.log | awk '{print $3}')
-"$tandem" join "$code2" --source frames --fps 10 > customer2.log 2>&1 &
+"$tandem" join "$code2" --consent yes --source frames --fps 10 > customer2.log 2>&1 &
 pids+=($!)
 customer2_pid=$!
 for _ in $(seq 1 100); do grep -q 'customer joined' agent2.log && break; sleep 0.1; done
@@ -103,7 +106,7 @@ wait "$agent2_pid" || true
 wait "$customer2_pid" || true
 check "Ctrl-C ends the session with the given outcome" grep -q 'session ended: agent-ended, outcome resolved' agent2.log
 check "the customer is told the session ended" grep -q 'Session ended (agent-ended)' customer2.log
-check "a folder without images is refused" bash -c "! '$tandem' join '$code2' --source '$work/pem-missing' 2>/dev/null"
+check "a folder without images is refused" bash -c "! '$tandem' join '$code2' --consent yes --source '$work/pem-missing' 2>/dev/null"
 
 # 3c. Annotations from a script, both ways, and saved frames.
 cat > agent-script.jsonl <<'JSONL'
@@ -119,7 +122,7 @@ pids+=($!)
 agent3_pid=$!
 for _ in $(seq 1 100); do grep -q 'Join code' agent3.log && break; sleep 0.1; done
 code3=$(grep 'Join code' agent3.log | awk '{print $3}')
-"$tandem" join "$code3" --source pattern --fps 10 --max-frames 30 --save-frames customer-frames --annotations - < customer-script.jsonl > customer3.log 2>&1 &
+"$tandem" join "$code3" --consent yes --source pattern --fps 10 --max-frames 30 --save-frames customer-frames --annotations - < customer-script.jsonl > customer3.log 2>&1 &
 pids+=($!)
 customer3_pid=$!
 wait "$customer3_pid" || true
@@ -163,11 +166,35 @@ check "audit ticket summarises the ticket" bash -c "grep -q 'Ticket HD-1042: 1 s
 check "audit sessions filters by outcome and date" bash -c "TANDEM_TOKEN='$auditor_token' '$tandem' audit sessions --outcome escalated --since 2000-01-01 | grep -q '^1 session$' && TANDEM_TOKEN='$auditor_token' '$tandem' audit sessions --until 2000-01-01 | grep -q '^0 sessions$'"
 check "a bad date is refused with a clear message" bash -c "! TANDEM_TOKEN='$auditor_token' '$tandem' audit sessions --since yesterday 2>bad-date.err && grep -q 'since must be a date' bad-date.err"
 check "audit verify reports the chain intact" bash -c "TANDEM_TOKEN='$auditor_token' '$tandem' audit verify | grep -q '^intact: [0-9]* events, head [0-9a-f]\{64\}$'"
+check "audit show has consent, stream and who ended it" bash -c "grep -q 'consent.granted  customer' show.txt && grep -q 'stream.started' show.txt && grep -q 'ended-via-api by alice' show.txt"
+TANDEM_TOKEN=$auditor_token "$tandem" audit stats --since 2000-01-01 > stats.txt
+check "audit stats reports FCR, escalation, medians and outcomes" bash -c "grep -q '^first-contact resolution: ' stats.txt && grep -q '^escalation rate: *[0-9.]* %' stats.txt && grep -q '^median wait: ' stats.txt && grep -q '^median handle time: ' stats.txt && grep -q 'escalated 1' stats.txt"
+TANDEM_TOKEN=$auditor_token "$tandem" audit export --format csv > export.csv
+TANDEM_TOKEN=$auditor_token "$tandem" audit export --format jsonl --what events --output events.jsonl 2>/dev/null
+check "audit export writes CSV sessions and JSON-lines events" python3 - export.csv events.jsonl <<'PY'
+import csv, json, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+assert any(r["ticket"] == "HD-1042" and r["outcome"] == "escalated" and r["ended_by"] == "alice" for r in rows), rows
+events = [json.loads(line) for line in open(sys.argv[2])]
+assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+assert any(e["kind"] == "consent.granted" for e in events)
+PY
+TANDEM_TOKEN=$auditor_token "$tandem" audit key > key.txt
+check "audit key prints the signing key served and printed by serve" bash -c "grep -q 'BEGIN PUBLIC KEY' key.txt && grep -q \"\$(grep -o 'SHA256:[0-9a-f]*' serve.log)\" key.txt && diff <(grep -v fingerprint key.txt) tandem-data/audit-signing.pub.pem"
+check "auditors cannot prune" bash -c "! TANDEM_TOKEN='$auditor_token' '$tandem' audit prune --before 2000-01-01 2>prune.err && grep -q 'only admins' prune.err"
+check "admins prune (nothing that old here)" bash -c "TANDEM_TOKEN='$admin_token' '$tandem' audit prune --before 2000-01-01 | grep -q 'Nothing to prune'"
 check "an agent token cannot read another agent's sessions" bash -c "! TANDEM_TOKEN='$agent_token' '$tandem' audit sessions --agent bob 2>/dev/null"
 
 # 5. SIGTERM stops the broker cleanly.
 kill -TERM "$serve_pid"
 check "serve exits 0 on SIGTERM" wait "$serve_pid"
+"$tandem" serve --port 0 > serve-again.log 2>&1 &
+pids+=($!)
+again_pid=$!
+export TANDEM_SERVER="https://127.0.0.1:$(wait_for_port serve-again.log)"
+check "the restarted broker keeps its signing key" grep -q "$(grep -o 'SHA256:[0-9a-f]*' serve.log)" serve-again.log
+check "the shutdown signed a checkpoint of the whole log" bash -c "TANDEM_TOKEN='$auditor_token' '$tandem' audit verify | grep -q 'signed checkpoints, the last at event #[0-9]* .*; 0 events after it'"
+kill -TERM "$again_pid"; wait "$again_pid" || true
 
 # 6. TLS options: real PEM files, and plaintext only on loopback.
 bash "$repo/certs/make-dev-certs.sh" "$work/pem" >/dev/null
