@@ -33,12 +33,17 @@ public struct AuditSigningKey: Sendable {
         } else {
             try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
             signer = AuditSigner()
+            // Written under a temporary name (private from the start), then renamed: a crash
+            // never leaves a half-written key behind.
+            let temporary = privatePath + ".new"
+            try? manager.removeItem(atPath: temporary)
             guard manager.createFile(
-                atPath: privatePath, contents: Data((signer.rawRepresentation.base64EncodedString() + "\n").utf8),
+                atPath: temporary, contents: Data((signer.rawRepresentation.base64EncodedString() + "\n").utf8),
                 attributes: [.posixPermissions: 0o600]
             ) else {
                 throw TandemBroker.Error(description: "cannot write the audit signing key to \(privatePath)")
             }
+            try manager.moveItem(atPath: temporary, toPath: privatePath)
             logger.notice("Made a new audit signing key", metadata: ["tandem.audit.key": "\(signer.publicKey.fingerprint)"])
         }
         let pem = Data(signer.publicKey.pem.utf8)
