@@ -79,6 +79,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("Web")],
             swiftSettings: swiftSettings
         ),
         // The Swift client: agent and customer connections over WSS, HTTPS API calls.

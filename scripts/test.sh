@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
 # Runs every Tandem test, installing what the tests need on a fresh machine:
-#   1. prerequisites (openssl from Debian; websockets and jsonschema from PyPI)
+#   1. prerequisites (openssl, chromium and chromium-driver from Debian; websockets,
+#      jsonschema and selenium from PyPI)
 #   2. the protocol vectors against the JSON Schemas
 #   3. swift build, then the CLI walkthrough of README.md against a real broker
-#   4. swift test (Swift Testing: codecs, state machines, SQLite store, live TLS broker,
-#      the Python interop client)
+#   4. the browser pages in real Chromium (codec against the vectors, pairing, annotations,
+#      consent, expired codes; screenshots in test-artifacts/browser)
+#   5. swift test (Swift Testing: codecs, state machines, SQLite store, live TLS broker,
+#      the Python interop client, the kill -9 loop)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*"; }
 
 log "prerequisites"
-if ! command -v openssl >/dev/null 2>&1; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl
+missing=()
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-if ! python3 -c 'import websockets, jsonschema, referencing' >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore websockets jsonschema
+if ! python3 -c 'import websockets, jsonschema, referencing, selenium' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore websockets jsonschema selenium
 fi
+chromium --version
 python3 -c 'import websockets; print("python websockets", websockets.__version__)'
 
 log "protocol vectors against the schemas"
@@ -27,6 +35,9 @@ swift build
 
 log "CLI walkthrough against a real broker"
 bash scripts/walkthrough-test.sh .build/debug/tandem
+
+log "browser pages in Chromium"
+python3 Tests/browser/browser_test.py .build/debug/tandem
 
 log "swift test"
 swift test

@@ -21,9 +21,23 @@ struct SessionStart: AsyncParsableCommand {
     @Option(help: "Frames per second when sharing with --source.") var fps: Double = 5
     @Option(help: "Save received frames to this folder.") var saveFrames: String?
     @Option(help: "Send control messages (annotations, freeze, chat) from a JSON-lines file, or - for standard input, once the customer joined.") var annotations: String?
+    @Flag(help: "Print a link to the browser agent console instead (a sign-in valid 15 minutes); the console starts the session.") var console = false
+
+    /// `--console`: a console sign-in from the API, with the ticket and mode in the link's fragment.
+    func printConsoleLink() async throws {
+        let grant = try await withAPI(connection, tokenOptions, refusal: "console sign-in refused") { try await $0.consoleToken() }
+        var url = grant.url + "&ticket=" + (ticket.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ticket) + "&mode=" + mode.rawValue
+        if let expires { url += "&ttl=\(expires)" }
+        say("Open the agent console (the link signs you in until \(Formatting.timestamp(grant.expiresAt)); do not share it):")
+        say(url)
+    }
 
     func run() async throws {
         let token = try tokenOptions.resolved()
+        if console {
+            try await printConsoleLink()
+            return
+        }
         let frames = try source.map(FrameSource.init)
         let configuration = connection.clientConfiguration
         let saver = try saveFrames.map(FrameSaver.init(directory:))

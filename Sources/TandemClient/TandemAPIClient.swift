@@ -37,6 +37,11 @@ public final class TandemAPIClient: Sendable {
         try await call(.GET, "/v1/sessions/\(Self.escape(id))", as: SessionRecord.self)
     }
 
+    /// A short-lived sign-in for the browser agent console.
+    public func consoleToken() async throws -> ConsoleTokenGrant {
+        try await call(.POST, "/v1/console-tokens", as: ConsoleTokenGrant.self)
+    }
+
     public func endSession(id: String, outcome: SessionOutcome, note: String?) async throws -> SessionRecord {
         let body = try TandemJSON.makeEncoder().encode(EndSessionRequest(outcome: outcome, note: note))
         return try await call(.POST, "/v1/sessions/\(Self.escape(id))/end", body: body, as: SessionRecord.self)

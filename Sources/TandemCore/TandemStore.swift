@@ -15,6 +15,8 @@ public protocol TandemStore: Sendable {
     func addUser(_ user: UserRecord) async throws -> UserRecord
     /// The user holding the token with this hash, revoked or not.
     func user(tokenHash: String) async throws -> UserRecord?
+    /// The user with this name, revoked or not.
+    func user(name: String) async throws -> UserRecord?
     func users() async throws -> [UserRecord]
     /// Marks the user revoked; returns false when there is no active user of that name.
     func revokeUser(name: String, at: Date) async throws -> Bool

@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// Body of `POST /v1/sessions/{id}/end`. See [protocol/README.md § HTTPS API](../../protocol/README.md#9-https-api).
 public struct EndSessionRequest: Sendable, Equatable, Codable {
     public var outcome: SessionOutcome
@@ -15,6 +21,20 @@ public struct SessionList: Sendable, Equatable, Codable {
 
     public init(sessions: [SessionRecord]) {
         self.sessions = sessions
+    }
+}
+
+/// Reply of `POST /v1/console-tokens`: a short-lived sign-in for the browser agent console.
+public struct ConsoleTokenGrant: Sendable, Equatable, Codable {
+    public var token: String
+    public var expiresAt: Date
+    /// The console's address with the token in the fragment (never sent to the server).
+    public var url: String
+
+    public init(token: String, expiresAt: Date, url: String) {
+        self.token = token
+        self.expiresAt = expiresAt
+        self.url = url
     }
 }
 

@@ -50,6 +50,12 @@ public final class SQLiteStore: TandemStore {
         }
     }
 
+    public func user(name: String) async throws -> UserRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE name = ?", arguments: [name]).map(Self.user(from:))
+        }
+    }
+
     public func users() async throws -> [UserRecord] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM users ORDER BY name").map(Self.user(from:))

@@ -13,11 +13,15 @@ import Foundation
 struct BrokerAPI {
     let hub: SessionHub
     let signingKey: AuditSigningKey
+    let web: WebPages
     var store: any TandemStore { hub.store }
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in "ok\n" }
+        router.add(middleware: web.assets(context: BasicRequestContext.self))
         router.get("/j/:code") { request, context in try self.joinPage(request, context) }
+        router.get("/agent") { _, _ in WebPages.page(web.agentPage, camera: true) }
+        router.post("/v1/console-tokens") { request, context in try await self.consoleToken(request, context) }
         router.get("/v1/sessions/:id") { request, context in try await self.getSession(request, context) }
         router.post("/v1/sessions/:id/end") { request, context in try await self.endSession(request, context) }
         router.get("/v1/audit/sessions") { request, context in try await self.listSessions(request, context) }
@@ -68,28 +72,17 @@ struct BrokerAPI {
 
     func joinPage(_ request: Request, _ context: BasicRequestContext) throws -> Response {
         let raw = try context.parameters.require("code")
-        guard let code = JoinCodeFormat.normalize(raw) else { throw APIError.notFound }
-        let grouped = JoinCodeFormat.grouped(code)
-        let html = """
-            <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>Tandem support session</title></head>
-            <body><main>
-            <h1>Your support agent invited you to a Tandem session</h1>
-            <p>Join code: <strong>\(grouped)</strong></p>
-            <p>Join with the Tandem client: <code>tandem join \(grouped) --source pattern</code></p>
-            </main></body></html>
-            """
-        return Response(
-            status: .ok,
-            headers: [
-                .contentType: "text/html; charset=utf-8",
-                .contentSecurityPolicy: "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-                .cacheControl: "no-store",
-                HTTPField.Name("Referrer-Policy")!: "no-referrer",
-            ],
-            body: .init(byteBuffer: ByteBuffer(string: html))
-        )
+        guard JoinCodeFormat.normalize(raw) != nil else { throw APIError.notFound }
+        return WebPages.page(web.customerPage, camera: true)
+    }
+
+    /// `POST /v1/console-tokens`: a short-lived sign-in for the browser console.
+    func consoleToken(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let user = try await authenticate(request)
+        guard user.role.canStartSessions else { throw APIError.forbidden("role \(user.role.rawValue) cannot start sessions") }
+        let (token, expiresAt) = await hub.issueConsoleToken(for: user.name)
+        let base = await hub.joinBaseURL
+        return try json(ConsoleTokenGrant(token: token, expiresAt: expiresAt, url: base + "/agent#token=" + token))
     }
 
     // MARK: helpers

@@ -37,6 +37,11 @@ public struct BrokerConfiguration: Sendable {
     public var activityRecordInterval: Duration = .seconds(5)
     /// How often a signed checkpoint of the audit log is written (when events were added).
     public var checkpointInterval: Duration = .seconds(60)
+    /// How long a console sign-in (`tandem session start --console`) can start sessions.
+    public var consoleTokenLifetime: Double = 15 * 60
+    /// Folder of the browser pages (customer join page, agent console); nil uses the copy
+    /// built into the broker.
+    public var webRoot: String?
 
     public init() {}
 

@@ -170,9 +170,13 @@ struct RelayConnection {
     }
 
     private func openSession(_ hello: Hello, outbox: ParticipantOutbox, logger: inout Logger) async throws -> Binding? {
-        guard let token = hello.token, APIToken.isWellFormed(token),
-            let user = try await hub.store.user(tokenHash: APIToken.hash(token)), user.isActive
-        else {
+        var found: UserRecord?
+        if let token = hello.token, ConsoleTokens.isWellFormed(token) {
+            if let name = await hub.consoleUser(token: token) { found = try await hub.store.user(name: name) }
+        } else if let token = hello.token, APIToken.isWellFormed(token) {
+            found = try await hub.store.user(tokenHash: APIToken.hash(token))
+        }
+        guard let user = found, user.isActive else {
             refuse(.unauthorized, outbox: outbox, message: "missing, unknown or revoked token")
             return nil
         }

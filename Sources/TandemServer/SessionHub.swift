@@ -19,7 +19,8 @@ actor SessionHub {
     let logger: Logger
     private var sessions: [String: LiveSession] = [:]
     private var codes = JoinCodeRegistry()
-    private var joinBaseURL: String = ""
+    private(set) var joinBaseURL: String = ""
+    private var consoleTokens = ConsoleTokens()
     private let shuttingDown = NIOLockedValueBox(false)
     /// Every open participant connection, hello or not, so shutdown can close them all.
     private let connections = NIOLockedValueBox([ObjectIdentifier: ParticipantOutbox]())
@@ -174,6 +175,16 @@ actor SessionHub {
             await end(session, event: .tick(now: now))
         }
         codes.prune(now: now)
+    }
+
+    /// A console sign-in for `user`, valid for `configuration.consoleTokenLifetime`.
+    func issueConsoleToken(for user: String, now: Date = Date()) -> (token: String, expiresAt: Date) {
+        consoleTokens.issue(for: user, now: now, lifetime: configuration.consoleTokenLifetime)
+    }
+
+    /// The user a console token belongs to, while it is valid.
+    func consoleUser(token: String, now: Date = Date()) -> String? {
+        consoleTokens.user(for: token, now: now)
     }
 
     /// Records every session in memory as active now, so a crash closes it at this time.

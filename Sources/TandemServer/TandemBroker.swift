@@ -89,7 +89,7 @@ public struct TandemBroker: Service {
         let key = try AuditSigningKey.loadOrCreate(directory: configuration.dataDirectory, logger: logger)
         let hub = SessionHub(store: store, configuration: configuration, logger: logger)
         let router = Router(context: BasicRequestContext.self)
-        BrokerAPI(hub: hub, signingKey: key).register(on: router)
+        BrokerAPI(hub: hub, signingKey: key, web: try WebPages(root: configuration.webRoot)).register(on: router)
 
         let webSocketRouter = Router(context: RelayRequestContext.self)
         let relay = RelayConnection(hub: hub, configuration: configuration, statistics: statistics, logger: logger)

@@ -1,0 +1,296 @@
+// The agent console, /agent#token=…&ticket=…&mode=…: start a session, watch the customer's
+// stream, draw on it, freeze, chat, share back, end with an outcome.
+import { ChatPanel } from "./chat.js";
+import { TandemSocket } from "./connection.js";
+import { FrameView } from "./frame-view.js";
+import { Publisher } from "./publisher.js";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.hash.slice(1));
+const token = params.get("token");
+// The console token must not stay in the address bar or the history.
+history.replaceState(null, "", location.pathname);
+
+const view = new FrameView($("customer-view"), $("customer-overlay"));
+let socket = null;
+let created = null;
+let ended = false;
+let viewing = null;
+let publisher = null;
+let shapeCounter = 0;
+let received = 0;
+let receivedAtLastTick = 0;
+
+function setState(state, text) {
+  document.body.dataset.state = state;
+  if (text) $("status").textContent = text;
+}
+
+const chat = new ChatPanel($("chat"), (text) => {
+  socket?.send({ type: "chat", text });
+  return socket?.isOpen ?? false;
+});
+
+function start(ticket, mode) {
+  $("start").hidden = true;
+  const ttl = Number(params.get("ttl")) || undefined;
+  socket = new TandemSocket(
+    { role: "agent", token, client: "tandem-web-console/1", start: { ticket, mode, ttlSeconds: ttl } },
+    {
+      onControl: handle,
+      onFrame(frame) {
+        if (frame.streamId !== viewing) return;
+        received += 1;
+        view.showFrame(frame.sequence, frame);
+      },
+      onClose({ message }) {
+        publisher?.stopTracks();
+        if (ended) return;
+        ended = true;
+        setState(created ? "disconnected" : "refused", created ? `${message} The session has ended.` : message);
+        $("workspace").hidden = true;
+        $("end").hidden = true;
+      },
+    },
+  );
+  socket.connect();
+}
+
+function handle(message) {
+  switch (message.type) {
+    case "session.created":
+      created = message;
+      $("join-code").textContent = message.joinCode;
+      $("join-link").textContent = message.joinUrl;
+      $("join-link").href = message.joinUrl;
+      $("expires").textContent = new Date(message.expiresAt).toLocaleTimeString();
+      document.body.dataset.joinCode = message.joinCode;
+      document.body.dataset.sessionId = message.sessionId;
+      $("invite").hidden = false;
+      $("end").hidden = false;
+      setState("waiting", `Session ${message.sessionId} for ticket ${message.ticket}: give the customer the code or link.`);
+      break;
+    case "peer.joined":
+      $("customer-state").textContent = "The customer joined and is being asked for consent.";
+      $("workspace").hidden = false;
+      $("chat").hidden = false;
+      setState("live", `Customer connected on ticket ${created.ticket}.`);
+      break;
+    case "consent":
+      document.body.dataset.consent = String(message.granted);
+      $("customer-state").textContent = message.granted
+        ? `The customer agreed to share their ${message.source ?? created.mode}.`
+        : "The customer declined to share (or stopped): no picture will arrive. You can still chat.";
+      chat.note($("customer-state").textContent);
+      break;
+    case "stream.start":
+      if (message.owner === "customer") {
+        viewing = message.streamId;
+        $("stats").textContent = `${message.source} ${message.width}×${message.height}`;
+      }
+      break;
+    case "stream.stop":
+      if (message.owner === "customer" && message.streamId === viewing) $("stats").textContent = "The customer stopped sharing.";
+      break;
+    case "stream.pause":
+    case "stream.resume":
+      if (message.owner === "customer") chat.note(`The customer ${message.type === "stream.pause" ? "paused" : "resumed"} sharing.`);
+      break;
+    case "overlay.snapshot":
+      if (message.owner === "customer" && message.streamId === viewing) view.overlay.load(message);
+      break;
+    case "annotation":
+      if (message.owner === "customer" && message.streamId === viewing) view.overlay.apply(message, message.author);
+      break;
+    case "freeze":
+      if (message.owner === "customer" && message.streamId === viewing) setFrozen(message.sequence);
+      break;
+    case "unfreeze":
+      if (message.owner === "customer" && message.streamId === viewing) setFrozen(null);
+      break;
+    case "stream.control":
+      if (publisher && message.streamId === publisher.streamId) publisher.control(message);
+      break;
+    case "chat":
+      chat.add("customer", message.text);
+      break;
+    case "session.ended":
+      ended = true;
+      publisher?.stopTracks();
+      setState("ended", `Session ended (${message.reason}${message.outcome ? `, ${message.outcome}` : ""}).`);
+      $("workspace").hidden = true;
+      $("end").hidden = true;
+      chat.note("The session has ended.");
+      break;
+    case "error":
+      chat.note(`Broker: ${message.message} (${message.code})`);
+      break;
+  }
+}
+
+// ---- drawing ----------------------------------------------------------------------------
+
+const overlayCanvas = $("customer-overlay");
+let drawing = null;
+let lastSent = 0;
+
+const tool = () => document.querySelector("input[name=tool]:checked").value;
+const color = () => $("color").value;
+
+function point(event) {
+  const box = overlayCanvas.getBoundingClientRect();
+  const clamp = (value) => Math.min(1, Math.max(0, value));
+  return [clamp((event.clientX - box.left) / box.width), clamp((event.clientY - box.top) / box.height)].map((value) => Math.round(value * 10000) / 10000);
+}
+
+function annotate(fields) {
+  if (viewing === null) return;
+  const message = { type: "annotation", owner: "customer", streamId: viewing, ...fields };
+  socket.send(message);
+  view.overlay.apply(message, "agent");
+}
+
+function newShape(kind, points, extra = {}) {
+  shapeCounter += 1;
+  return { id: `ag-${Date.now().toString(36)}-${shapeCounter}`, kind, color: color(), width: 4, points, ...extra };
+}
+
+overlayCanvas.addEventListener("pointerdown", (event) => {
+  if (viewing === null) return;
+  overlayCanvas.setPointerCapture(event.pointerId);
+  const at = point(event);
+  switch (tool()) {
+    case "stroke": {
+      const shape = newShape("stroke", [at]);
+      annotate({ op: "add", shape });
+      drawing = { kind: "stroke", id: shape.id, pending: [] };
+      break;
+    }
+    case "text": {
+      const text = window.prompt("Text to show the customer", "") ?? "";
+      if (text.trim()) annotate({ op: "add", shape: newShape("text", [at], { text: text.trim().slice(0, 500), width: 5 }) });
+      break;
+    }
+    case "pointer":
+      drawing = { kind: "pointer" };
+      annotate({ op: "add", shape: { id: "laser", kind: "pointer", color: color(), width: 8, points: [at] } });
+      break;
+    default:
+      drawing = { kind: tool(), start: at };
+  }
+});
+
+overlayCanvas.addEventListener("pointermove", (event) => {
+  if (!drawing) return;
+  const at = point(event);
+  const now = performance.now();
+  if (drawing.kind === "stroke") {
+    drawing.pending.push(at);
+    if (now - lastSent > 40) flushStroke();
+  } else if (drawing.kind === "pointer") {
+    if (now - lastSent > 50) {
+      lastSent = now;
+      annotate({ op: "add", shape: { id: "laser", kind: "pointer", color: color(), width: 8, points: [at] } });
+    }
+  } else {
+    view.extraShapes = [{ kind: drawing.kind, color: color(), width: 4, points: [drawing.start, at] }];
+  }
+});
+
+overlayCanvas.addEventListener("pointerup", (event) => {
+  if (!drawing) return;
+  const at = point(event);
+  if (drawing.kind === "stroke") {
+    drawing.pending.push(at);
+    flushStroke();
+  } else if (drawing.kind !== "pointer") {
+    annotate({ op: "add", shape: newShape(drawing.kind, [drawing.start, at]) });
+  }
+  view.extraShapes = null;
+  drawing = null;
+});
+
+function flushStroke() {
+  lastSent = performance.now();
+  if (!drawing?.pending.length) return;
+  annotate({ op: "append", id: drawing.id, points: drawing.pending });
+  drawing.pending = [];
+}
+
+function setFrozen(sequence) {
+  if (sequence === null) {
+    view.unfreeze();
+    $("freeze").textContent = "Freeze";
+    $("frozen-badge").hidden = true;
+  } else {
+    view.freeze(sequence);
+    $("freeze").textContent = "Back to live";
+    $("frozen-badge").hidden = false;
+  }
+}
+
+$("undo").addEventListener("click", () => annotate({ op: "undo" }));
+$("clear").addEventListener("click", () => annotate({ op: "clear" }));
+$("freeze").addEventListener("click", () => {
+  if (viewing === null) return;
+  if (view.overlay.frozenSequence !== null) {
+    socket.send({ type: "unfreeze", owner: "customer", streamId: viewing });
+    setFrozen(null);
+  } else if (view.shownSequence !== null) {
+    socket.send({ type: "freeze", owner: "customer", streamId: viewing, sequence: view.shownSequence });
+    setFrozen(view.shownSequence);
+  }
+});
+$("keyframe").addEventListener("click", () => viewing !== null && socket.send({ type: "stream.control", streamId: viewing, action: "keyframe" }));
+$("quality").addEventListener("change", () => {
+  if (viewing === null || !$("quality").value) return;
+  const [quality, fps] = $("quality").value.split(",").map(Number);
+  socket.send({ type: "stream.control", streamId: viewing, action: "quality", quality, fps });
+});
+
+// ---- sharing back ("show me how") -------------------------------------------------------
+
+async function shareBack(source) {
+  publisher?.stop();
+  publisher = new Publisher(socket, { streamId: 1, fps: 5, quality: 0.7 });
+  try {
+    await publisher.start(source, "user");
+    $("stop-share").hidden = false;
+    chat.note(`You are sharing your ${source}.`);
+  } catch (error) {
+    publisher = null;
+    chat.note(`Your ${source} could not be shared (${error.name}).`);
+  }
+}
+$("share-screen").addEventListener("click", () => shareBack("screen"));
+$("share-camera").addEventListener("click", () => shareBack("camera"));
+$("stop-share").addEventListener("click", () => {
+  publisher?.stop();
+  publisher = null;
+  $("stop-share").hidden = true;
+});
+
+$("end-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const note = $("note").value.trim();
+  socket?.send({ type: "session.end", outcome: $("outcome").value, note: note || undefined });
+});
+
+setInterval(() => {
+  document.body.dataset.framesReceived = String(received);
+  if (viewing !== null && !ended) $("stats").dataset.fps = String(received - receivedAtLastTick);
+  receivedAtLastTick = received;
+}, 1000);
+
+if (!token) {
+  setState("no-token", "This console needs a sign-in link: run `tandem session start --console --ticket T` and open the URL it prints.");
+} else if (params.get("ticket")) {
+  start(params.get("ticket"), params.get("mode") === "screen" ? "screen" : "camera");
+} else {
+  $("start").hidden = false;
+  setState("ready", "Start a session for a ticket.");
+  $("start-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    start($("ticket").value.trim(), $("mode").value);
+  });
+}

@@ -1,0 +1,162 @@
+// The customer's join page, /j/CODE: join, ask for consent, share the camera or screen,
+// show the agent's annotations on the preview, chat, leave.
+import { ChatPanel } from "./chat.js";
+import { TandemSocket } from "./connection.js";
+import { FrameView } from "./frame-view.js";
+import { Publisher } from "./publisher.js";
+
+const $ = (id) => document.getElementById(id);
+const code = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() ?? "");
+const preview = new FrameView($("preview"), $("preview-overlay"));
+const agentView = new FrameView($("agent-view"), $("agent-overlay"));
+let joined = null;
+let ended = false;
+let publisher = null;
+let agentStream = null;
+
+function setState(state, text) {
+  document.body.dataset.state = state;
+  if (text) $("status").textContent = text;
+}
+
+const what = () => (joined?.mode === "screen" ? "screen" : "camera");
+
+const socket = new TandemSocket(
+  { role: "customer", code, client: "tandem-web/1" },
+  {
+    onControl: handle,
+    onFrame(frame) {
+      if (agentStream !== null && frame.streamId === agentStream) agentView.showFrame(frame.sequence, frame);
+    },
+    onClose({ message }) {
+      publisher?.stopTracks();
+      if (ended) return;
+      ended = true;
+      if (joined) setState("disconnected", `${message} The session has ended; if you still need help, ask your agent for a new code.`);
+      else setState("refused", message);
+      for (const id of ["consent", "stage", "leave"]) $(id).hidden = true;
+    },
+  },
+);
+
+const chat = new ChatPanel($("chat"), (text) => {
+  socket.send({ type: "chat", text });
+  return socket.isOpen;
+});
+
+function handle(message) {
+  switch (message.type) {
+    case "session.joined":
+      joined = message;
+      $("consent-title").textContent = `${message.agent} asks to see your ${what()}`;
+      $("consent-text").textContent = `Support for ticket ${message.ticket}. Nothing is shared until you allow it; you can pause or stop at any time.`;
+      $("allow").textContent = `Share my ${what()}`;
+      $("switch-camera").hidden = message.mode !== "camera";
+      $("consent").hidden = false;
+      $("chat").hidden = false;
+      $("leave").hidden = false;
+      setState("consent", `Connected to ${message.agent}.`);
+      break;
+    case "stream.start":
+      if (message.owner === "agent") {
+        agentStream = message.streamId;
+        $("agent-share").hidden = false;
+      }
+      break;
+    case "stream.stop":
+      if (message.owner === "agent" && message.streamId === agentStream) {
+        agentStream = null;
+        $("agent-share").hidden = true;
+      }
+      break;
+    case "overlay.snapshot":
+      viewFor(message.owner).overlay.load(message);
+      if (message.frozenSequence !== undefined) freeze(message.owner, message.frozenSequence);
+      break;
+    case "annotation":
+      viewFor(message.owner).overlay.apply(message, message.author);
+      break;
+    case "freeze":
+      freeze(message.owner, message.sequence);
+      break;
+    case "unfreeze":
+      viewFor(message.owner).unfreeze();
+      if (message.owner === "customer") $("frozen-badge").hidden = true;
+      break;
+    case "stream.control":
+      if (publisher && message.streamId === publisher.streamId) publisher.control(message);
+      break;
+    case "chat":
+      chat.add(joined?.agent ?? "agent", message.text);
+      break;
+    case "session.ended":
+      ended = true;
+      publisher?.stopTracks();
+      setState("ended", "The session has ended. Thank you!");
+      for (const id of ["consent", "stage", "leave"]) $(id).hidden = true;
+      chat.note("The session has ended.");
+      break;
+    case "error":
+      console.warn("Tandem broker:", message.code, message.message);
+      break;
+  }
+}
+
+function viewFor(owner) {
+  return owner === "agent" ? agentView : preview;
+}
+
+function freeze(owner, sequence) {
+  viewFor(owner).freeze(sequence);
+  if (owner === "customer") $("frozen-badge").hidden = false;
+}
+
+async function share() {
+  $("consent").hidden = true;
+  setState("starting", `Starting your ${what()}…`);
+  socket.send({ type: "consent", granted: true, source: what() });
+  publisher = new Publisher(socket, { streamId: 1, fps: 5, quality: 0.7, onFrame: (sequence, blob) => preview.showFrame(sequence, blob) });
+  try {
+    await publisher.start(what());
+    $("stage").hidden = false;
+    $("stop").textContent = "Stop sharing";
+    setState("sharing", `Sharing your ${what()} with ${joined.agent}.`);
+  } catch (error) {
+    socket.send({ type: "consent", granted: false, source: what() });
+    publisher = null;
+    setState("declined", `Your ${what()} could not be started (${error.name}). Nothing is shared; you can still chat.`);
+  }
+}
+
+$("allow").addEventListener("click", share);
+$("decline").addEventListener("click", () => {
+  socket.send({ type: "consent", granted: false, source: what() });
+  $("consent").hidden = true;
+  setState("declined", `Nothing is shared. You can still chat with ${joined?.agent ?? "your agent"}.`);
+});
+$("pause").addEventListener("click", () => {
+  if (!publisher) return;
+  if (publisher.paused) {
+    publisher.resume();
+    $("pause").textContent = "Pause";
+    setState("sharing", `Sharing your ${what()} with ${joined.agent}.`);
+  } else {
+    publisher.pause();
+    $("pause").textContent = "Resume";
+    setState("paused", "Sharing is paused.");
+  }
+});
+$("stop").addEventListener("click", () => {
+  if (publisher?.active) {
+    publisher.stop();
+    socket.send({ type: "consent", granted: false, source: what() });
+    $("stop").textContent = `Share my ${what()} again`;
+    setState("stopped", "You stopped sharing.");
+  } else {
+    share();
+  }
+});
+$("switch-camera").addEventListener("click", () => publisher?.switchCamera());
+$("leave").addEventListener("click", () => socket.send({ type: "session.end" }));
+
+socket.connect();

@@ -1,0 +1,217 @@
+// Tandem wire protocol v1 for browsers, written from protocol/README.md.
+// Binary media frames (§4) and JSON control messages (§5); errors use the identifiers of §4 and §8.
+
+export const SUBPROTOCOL = "tandem.v1";
+export const VERSION = 1;
+export const WS_PATH = "/v1/ws";
+export const HEADER_LENGTH = 24;
+export const CODECS = { jpeg: 1, png: 2, webp: 3, h264: 4 };
+const CODEC_NAMES = Object.fromEntries(Object.entries(CODECS).map(([name, id]) => [id, name]));
+
+/** A decoding failure with the protocol's identifier in `code`. */
+export class ProtocolError extends Error {
+  constructor(code, detail) {
+    super(detail ? `${code}: ${detail}` : code);
+    this.code = code;
+  }
+}
+
+// ---- §4 binary media frames -------------------------------------------------------------
+
+/**
+ * Encodes a frame: `{codec, keyframe, streamId, sequence, timestampMicros}` and the payload
+ * (Uint8Array or ArrayBuffer). Returns an ArrayBuffer ready for WebSocket.send.
+ */
+export function encodeFrame(header, payload) {
+  const body = payload instanceof Uint8Array ? payload : new Uint8Array(payload);
+  const codec = CODECS[header.codec];
+  if (!codec) throw new ProtocolError("unknown-codec", String(header.codec));
+  const buffer = new ArrayBuffer(HEADER_LENGTH + body.byteLength);
+  const view = new DataView(buffer);
+  view.setUint8(0, VERSION);
+  view.setUint8(1, HEADER_LENGTH);
+  view.setUint8(2, 1);
+  view.setUint8(3, header.keyframe ? 0x01 : 0x00);
+  view.setUint8(4, codec);
+  view.setUint8(5, 0);
+  view.setUint16(6, header.streamId);
+  view.setUint32(8, header.sequence >>> 0);
+  view.setBigUint64(12, BigInt(header.timestampMicros));
+  view.setUint32(20, body.byteLength);
+  new Uint8Array(buffer, HEADER_LENGTH).set(body);
+  return buffer;
+}
+
+/** Decodes one binary message. Returns the header fields and `payload` (a view, not a copy). */
+export function decodeFrame(data) {
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  if (bytes.byteLength < HEADER_LENGTH) throw new ProtocolError("truncated-frame", `${bytes.byteLength} bytes`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint8(0) !== VERSION) throw new ProtocolError("unsupported-frame-version");
+  const headerLength = view.getUint8(1);
+  if (headerLength < HEADER_LENGTH) throw new ProtocolError("bad-header-length");
+  if (view.getUint8(2) !== 1) throw new ProtocolError("unknown-frame-kind");
+  const codec = CODEC_NAMES[view.getUint8(4)];
+  if (!codec) throw new ProtocolError("unknown-codec");
+  if (bytes.byteLength < headerLength) throw new ProtocolError("truncated-frame");
+  const payloadLength = view.getUint32(20);
+  const expected = headerLength + payloadLength;
+  if (bytes.byteLength < expected) throw new ProtocolError("truncated-frame");
+  if (bytes.byteLength > expected) throw new ProtocolError("payload-length-mismatch");
+  return {
+    codec,
+    keyframe: (view.getUint8(3) & 0x01) !== 0,
+    streamId: view.getUint16(6),
+    sequence: view.getUint32(8),
+    timestampMicros: view.getBigUint64(12),
+    payload: bytes.subarray(headerLength, expected),
+  };
+}
+
+// ---- §5 control messages ----------------------------------------------------------------
+
+const ROLE = ["agent", "customer"];
+const MODE = ["screen", "camera"];
+const OUTCOME = ["resolved", "unresolved", "escalated", "abandoned"];
+const REASON = ["agent-ended", "ended-via-api", "agent-left", "customer-left", "expired", "protocol-violation",
+  "slow-consumer", "broker-shutdown", "broker-crash"];
+const STREAM_ID = { int: [0, 65535] };
+const SEQUENCE = { int: [0, 4294967295] };
+const POINTS = { array: { array: "number", length: 2 } };
+const SHAPE = {
+  object: {
+    id: { string: true, required: true }, kind: { enum: ["stroke", "arrow", "rect", "ellipse", "text", "pointer"], required: true },
+    color: { string: true, required: true }, width: { number: true, required: true }, points: { ...POINTS, required: true },
+    text: { string: true }, ttlMs: { int: [0, Number.MAX_SAFE_INTEGER] }, author: { enum: ROLE },
+  },
+};
+
+/** Members of every message type: `required`, and the kind of value. */
+export const MESSAGES = {
+  "hello": {
+    protocol: { int: [0, Number.MAX_SAFE_INTEGER], required: true }, role: { enum: ROLE, required: true },
+    client: { string: true }, token: { string: true }, code: { string: true },
+    start: { object: { ticket: { string: true, required: true }, mode: { enum: MODE, required: true }, ttlSeconds: { int: [0, Number.MAX_SAFE_INTEGER] } } },
+  },
+  "session.created": {
+    sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
+    joinCode: { string: true, required: true }, joinUrl: { string: true, required: true }, expiresAt: { date: true, required: true },
+  },
+  "session.joined": {
+    sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
+    agent: { string: true, required: true },
+  },
+  "peer.joined": { role: { enum: ROLE, required: true }, client: { string: true } },
+  "chat": { text: { string: true, required: true }, from: { enum: ROLE } },
+  "session.end": { outcome: { enum: OUTCOME }, note: { string: true } },
+  "session.ended": { sessionId: { string: true, required: true }, reason: { enum: REASON, required: true }, outcome: { enum: OUTCOME } },
+  "error": { code: { string: true, required: true }, message: { string: true, required: true } },
+  "stream.start": {
+    streamId: { ...STREAM_ID, required: true }, source: { enum: MODE, required: true }, codec: { enum: Object.keys(CODECS), required: true },
+    width: { int: [0, 65535], required: true }, height: { int: [0, 65535], required: true }, fps: { number: true, required: true },
+    owner: { enum: ROLE },
+  },
+  "stream.stop": { streamId: { ...STREAM_ID, required: true }, owner: { enum: ROLE } },
+  "stream.pause": { streamId: { ...STREAM_ID, required: true }, owner: { enum: ROLE } },
+  "stream.resume": { streamId: { ...STREAM_ID, required: true }, owner: { enum: ROLE } },
+  "stream.control": {
+    streamId: { ...STREAM_ID, required: true }, action: { enum: ["pause", "resume", "keyframe", "quality"], required: true },
+    fps: { number: true }, quality: { number: true }, origin: { enum: ["agent", "customer", "broker"] },
+  },
+  "annotation": {
+    op: { enum: ["add", "append", "remove", "undo", "clear"], required: true }, owner: { enum: ROLE, required: true },
+    streamId: { ...STREAM_ID, required: true }, shape: SHAPE, id: { string: true }, points: POINTS, author: { enum: ROLE },
+  },
+  "overlay.snapshot": {
+    owner: { enum: ROLE, required: true }, streamId: { ...STREAM_ID, required: true },
+    shapes: { array: SHAPE, required: true }, frozenSequence: SEQUENCE,
+  },
+  "freeze": { owner: { enum: ROLE, required: true }, streamId: { ...STREAM_ID, required: true }, sequence: { ...SEQUENCE, required: true }, author: { enum: ROLE } },
+  "unfreeze": { owner: { enum: ROLE, required: true }, streamId: { ...STREAM_ID, required: true }, author: { enum: ROLE } },
+  "consent": { granted: { boolean: true, required: true }, source: { enum: MODE } },
+};
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+function check(value, spec, path) {
+  const fail = () => { throw new ProtocolError("invalid-field", path); };
+  if (spec === "number") { if (typeof value !== "number" || !Number.isFinite(value)) fail(); return; }
+  if (spec.enum) { if (!spec.enum.includes(value)) fail(); return; }
+  if (spec.string) { if (typeof value !== "string") fail(); return; }
+  if (spec.boolean) { if (typeof value !== "boolean") fail(); return; }
+  if (spec.number) { if (typeof value !== "number" || !Number.isFinite(value)) fail(); return; }
+  if (spec.date) { if (typeof value !== "string" || !RFC3339.test(value) || Number.isNaN(Date.parse(value))) fail(); return; }
+  if (spec.int) {
+    if (!Number.isInteger(value) || value < spec.int[0] || value > spec.int[1]) fail();
+    return;
+  }
+  if (spec.array) {
+    if (!Array.isArray(value) || (spec.length !== undefined && value.length !== spec.length)) fail();
+    value.forEach((item, index) => check(item, spec.array, `${path}.${index}`));
+    return;
+  }
+  if (spec.object) { checkMembers(value, spec.object, path); return; }
+}
+
+function checkMembers(object, members, path) {
+  if (typeof object !== "object" || object === null || Array.isArray(object)) throw new ProtocolError("invalid-field", path);
+  for (const [name, spec] of Object.entries(members)) {
+    const value = object[name];
+    if (value === undefined || value === null) {
+      if (spec.required) throw new ProtocolError("invalid-field", path ? `${path}.${name}` : name);
+      continue;
+    }
+    check(value, spec, path ? `${path}.${name}` : name);
+  }
+}
+
+/** Parses and validates one control message; throws ProtocolError (§5, §8). */
+export function decodeControl(text) {
+  let message;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    throw new ProtocolError("malformed-message");
+  }
+  if (typeof message !== "object" || message === null || Array.isArray(message)) throw new ProtocolError("malformed-message");
+  if (typeof message.type !== "string") throw new ProtocolError("invalid-field", "type");
+  const members = MESSAGES[message.type];
+  if (!members) throw new ProtocolError("unknown-type", message.type);
+  checkMembers(message, members, "");
+  return message;
+}
+
+/** The canonical text of a message (§5): sorted keys, no white space, nulls left out. */
+export function encodeControl(message) {
+  return JSON.stringify(canonical(message));
+}
+
+function canonical(value) {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === "object") {
+    const sorted = {};
+    for (const key of Object.keys(value).sort()) {
+      if (value[key] !== undefined && value[key] !== null) sorted[key] = canonical(value[key]);
+    }
+    return sorted;
+  }
+  return value;
+}
+
+// ---- §6 close codes, as customers and agents should read them ----------------------------
+
+export const CLOSE_MESSAGES = {
+  1000: "The session has ended.",
+  1001: "The support service is restarting. Please try again in a minute.",
+  1009: "A message was too large for the service.",
+  1011: "The support service had a problem. Please try again.",
+  4400: "The service did not understand this page's request.",
+  4401: "Your sign-in is missing, unknown or revoked.",
+  4403: "You are not allowed to do this.",
+  4404: "This code is not valid. Please check it with your support agent.",
+  4408: "The connection timed out. Please reload the page.",
+  4409: "This code was already used. Ask your support agent for a new one.",
+  4410: "This code has expired. Ask your support agent for a new one.",
+  4426: "This page is out of date. Please reload it.",
+  4503: "Your connection is too slow to keep up.",
+};

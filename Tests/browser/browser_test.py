@@ -1,0 +1,264 @@
+"""Browser tests in real Chromium (Debian chromium + chromium-driver, Selenium from PyPI).
+
+1. The browser codec passes protocol/vectors (headless, page served from the repository).
+2. A real broker (`tandem serve`, TLS, SQLite); the agent console (opened with the link of
+   `tandem session start --console`) and the customer join page pair; the fake camera's
+   frames reach the agent; an arrow drawn by the agent appears on the customer's overlay
+   (its pixels are checked); freeze, chat both ways, end with an outcome; the audit log
+   has the timeline.
+3. A customer who declines consent: no media reaches the agent, and the log says so.
+4. An expired code and an unknown code show the right message.
+No page may log a Content-Security-Policy violation. Screenshots go to test-artifacts/browser.
+
+usage: python3 Tests/browser/browser_test.py path/to/tandem
+"""
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+ARTIFACTS = os.path.join(REPO, "test-artifacts", "browser")
+TANDEM = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, ".build", "debug", "tandem"))
+passed = 0
+failed = 0
+
+
+def check(name, condition, detail=""):
+    global passed, failed
+    if condition:
+        passed += 1
+        print(f"ok   {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name} {detail}")
+
+
+def chromium(width, height):
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for argument in [
+        "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        "--ignore-certificate-errors", f"--window-size={width},{height}",
+        "--autoplay-policy=no-user-gesture-required",
+    ]:
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    return webdriver.Chrome(service=service, options=options)
+
+
+def wait(driver, condition, timeout=30, what="condition"):
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: condition(d))
+    except Exception:
+        status = driver.execute_script("return document.getElementById('status')?.textContent")
+        print(f"     timed out waiting for {what}; state={state(driver)}; status={status}")
+        raise
+
+
+def state(driver):
+    return driver.execute_script("return document.body.dataset.state")
+
+
+def csp_violations(driver):
+    return [entry["message"] for entry in driver.get_log("browser") if "Content Security Policy" in entry["message"]]
+
+
+def tandem(*args, token=None, env_extra=None):
+    env = dict(os.environ)
+    if token:
+        env["TANDEM_TOKEN"] = token
+    env.update(env_extra or {})
+    return subprocess.run([TANDEM, *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+def codec_test():
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=REPO)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    driver = chromium(800, 600)
+    try:
+        driver.get(f"http://127.0.0.1:{server.server_address[1]}/Tests/browser/codec.html")
+        result = json.loads(wait(driver, lambda d: d.execute_script("return document.body.dataset.result") or None, what="codec result"))
+        check(f"browser codec passes all {result['vectors']} protocol vectors ({result['passed']} checks)",
+              not result["failures"] and result["vectors"] > 50, result["failures"])
+    finally:
+        driver.quit()
+        server.shutdown()
+
+
+def main():
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    codec_test()
+
+    work = tempfile.mkdtemp(prefix="tandem-browser-")
+    data = os.path.join(work, "data")
+    serve = subprocess.Popen([TANDEM, "serve", "--port", "0", "--data-dir", data], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    agent = customer = None
+    try:
+        port = None
+        for line in serve.stdout:
+            match = re.search(r"listening on https://127\.0\.0\.1:(\d+)", line)
+            if match:
+                port = int(match.group(1))
+                break
+        assert port, "tandem serve did not start"
+        threading.Thread(target=lambda: [None for _ in serve.stdout], daemon=True).start()
+        base = f"https://127.0.0.1:{port}"
+        client_env = {"TANDEM_SERVER": base, "TANDEM_CA": os.path.join(data, "certs", "ca.pem")}
+        alice = tandem("users", "add", "alice", "--role", "agent", "--data-dir", data).stdout.strip().splitlines()[-1]
+        audrey = tandem("users", "add", "audrey", "--role", "auditor", "--data-dir", data).stdout.strip().splitlines()[-1]
+
+        def console_url(ticket, *extra):
+            result = tandem("session", "start", "--console", "--ticket", ticket, "--mode", "camera", *extra, token=alice, env_extra=client_env)
+            urls = [line for line in result.stdout.splitlines() if line.startswith("https://")]
+            assert urls, result.stdout + result.stderr
+            return urls[0]
+
+        # --- pairing, frames, arrow, freeze, chat, end -------------------------------------
+        url = console_url("HD-WEB-1")
+        check("session start --console prints a console link with a sign-in in the fragment", "/agent#token=tdc_" in url and "ticket=HD-WEB-1" in url)
+        agent = chromium(1280, 900)
+        agent.get(url)
+        wait(agent, lambda d: state(d) == "waiting", what="session.created on the console")
+        check("the console drops the sign-in from the address bar", "token" not in agent.current_url)
+        code = agent.execute_script("return document.body.dataset.joinCode")
+        check("the console shows a join code", re.fullmatch(r"\d{3}-\d{3}-\d{3}", code or "") is not None, code)
+
+        customer = chromium(412, 915)  # a phone-sized viewport
+        customer.get(f"{base}/j/{code}")
+        wait(customer, lambda d: state(d) == "consent", what="the consent question")
+        question = customer.find_element(By.ID, "consent-title").text
+        check("the customer is asked before anything is captured", "alice asks to see your camera" in question, question)
+        customer.save_screenshot(os.path.join(ARTIFACTS, "customer-consent.png"))
+        customer.find_element(By.ID, "allow").click()
+        wait(customer, lambda d: state(d) == "sharing", what="sharing")
+        wait(agent, lambda d: int(d.execute_script("return document.body.dataset.framesReceived || '0'")) >= 5, what="frames at the agent")
+        size = agent.execute_script("const c = document.getElementById('customer-view'); return [c.width, c.height]")
+        check("frames from the fake camera arrive at the agent", size[0] > 0 and size[1] > 0, size)
+        check("the agent sees the consent", agent.execute_script("return document.body.dataset.consent") == "true")
+
+        overlay = agent.find_element(By.ID, "customer-overlay")
+        agent.execute_script("arguments[0].scrollIntoView({block: 'center'})", overlay)
+        ActionChains(agent).move_to_element_with_offset(overlay, -120, -60).click_and_hold().move_by_offset(120, 60).move_by_offset(120, 60).release().perform()
+        shapes = wait(customer, lambda d: d.execute_script("return document.getElementById('preview-overlay').dataset.shapes") or None, what="the arrow on the customer's overlay")
+        check("the agent's arrow is in the customer's overlay", shapes.startswith("arrow:") and shapes.endswith(":agent"), shapes)
+        red = customer.execute_script("""
+            const canvas = document.getElementById('preview-overlay');
+            const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            let count = 0;
+            for (let i = 0; i < pixels.length; i += 4) if (pixels[i + 3] > 200 && pixels[i] > 200 && pixels[i + 1] < 120 && pixels[i + 2] < 120) count++;
+            return count;""")
+        check("the arrow is drawn on the customer's preview (red pixels on the overlay canvas)", red > 200, red)
+
+        agent.find_element(By.ID, "freeze").click()
+        frozen = wait(customer, lambda d: d.execute_script("return document.getElementById('preview').dataset.frozen") or None, what="freeze on the customer page")
+        check("freeze-frame reaches the customer at the agent's frame", frozen == agent.execute_script("return document.getElementById('customer-view').dataset.frozen"), frozen)
+        customer.find_element(By.CSS_SELECTOR, "#chat input").send_keys("The green light is on")
+        customer.find_element(By.CSS_SELECTOR, "#chat button").click()
+        wait(agent, lambda d: "The green light is on" in d.find_element(By.CSS_SELECTOR, "#chat .chat-log").text, what="chat at the agent")
+        agent.find_element(By.CSS_SELECTOR, "#chat input").send_keys("Great, you're online")
+        agent.find_element(By.CSS_SELECTOR, "#chat button").click()
+        wait(customer, lambda d: "Great, you're online" in d.find_element(By.CSS_SELECTOR, "#chat .chat-log").text, what="chat at the customer")
+        check("chat flows both ways", True)
+        time.sleep(0.5)
+        agent.save_screenshot(os.path.join(ARTIFACTS, "agent-console.png"))
+        customer.save_screenshot(os.path.join(ARTIFACTS, "customer-sharing.png"))
+
+        agent.find_element(By.ID, "note").send_keys("router port found")
+        agent.find_element(By.CSS_SELECTOR, "#end-form button").click()
+        wait(customer, lambda d: state(d) == "ended", what="the end on the customer page")
+        wait(agent, lambda d: state(d) == "ended", what="the end on the console")
+        check("both pages show the end", "ended" in customer.find_element(By.ID, "status").text)
+        customer.save_screenshot(os.path.join(ARTIFACTS, "customer-ended.png"))
+        session_id = agent.execute_script("return document.body.dataset.sessionId")
+        timeline = tandem("audit", "show", session_id, "--json", token=audrey, env_extra=client_env)
+        record = json.loads(timeline.stdout)
+        kinds = [event["kind"] for event in record["events"]]
+        check("the log has consent, the stream, the freeze and the ending with outcome and note",
+              kinds[:5] == ["session.created", "customer.joined", "consent.granted", "stream.started", "freeze.started"]
+              and record["session"]["outcome"] == "resolved" and record["session"]["note"] == "router port found"
+              and record["session"]["customerClient"] == "tandem-web/1" and record["session"]["customerToAgent"]["frames"] > 0, kinds)
+        for name, driver in [("customer", customer), ("agent console", agent)]:
+            violations = csp_violations(driver)
+            check(f"the {name} page runs under its Content-Security-Policy without violations", not violations, violations)
+        agent.quit()
+        customer.quit()
+        agent = customer = None
+
+        # --- consent declined -----------------------------------------------------------
+        agent = chromium(1280, 900)
+        agent.get(console_url("HD-WEB-2"))
+        wait(agent, lambda d: state(d) == "waiting", what="second session")
+        code = agent.execute_script("return document.body.dataset.joinCode")
+        customer = chromium(412, 915)
+        customer.get(f"{base}/j/{code}")
+        wait(customer, lambda d: state(d) == "consent", what="the consent question")
+        customer.find_element(By.ID, "decline").click()
+        wait(agent, lambda d: d.execute_script("return document.body.dataset.consent") == "false", what="the refusal at the agent")
+        time.sleep(2)
+        received = int(agent.execute_script("return document.body.dataset.framesReceived || '0'"))
+        capturing = customer.execute_script("return document.getElementById('stage').hidden")
+        check("after a refusal nothing is captured or received", received == 0 and capturing, (received, capturing))
+        customer.save_screenshot(os.path.join(ARTIFACTS, "customer-declined.png"))
+        agent.find_element(By.CSS_SELECTOR, "#end-form button").click()
+        wait(customer, lambda d: state(d) == "ended", what="the end after a refusal")
+        declined = json.loads(tandem("audit", "show", agent.execute_script("return document.body.dataset.sessionId"), "--json", token=audrey, env_extra=client_env).stdout)
+        kinds = [event["kind"] for event in declined["events"]]
+        check("the refusal is logged and no media was relayed",
+              "consent.denied" in kinds and "stream.started" not in kinds and declined["session"]["customerToAgent"]["frames"] == 0, kinds)
+        agent.quit()
+        agent = None
+
+        # --- expired and unknown codes ----------------------------------------------------
+        agent = chromium(1280, 900)
+        agent.get(console_url("HD-WEB-3", "--expires", "1"))
+        wait(agent, lambda d: state(d) == "waiting", what="third session")
+        code = agent.execute_script("return document.body.dataset.joinCode")
+        wait(agent, lambda d: state(d) == "ended", what="the code to expire")
+        customer.get(f"{base}/j/{code}")
+        wait(customer, lambda d: state(d) == "refused", what="the expired-code message")
+        message = customer.find_element(By.ID, "status").text
+        check("an expired code shows the expired message", "expired" in message and "new one" in message, message)
+        customer.save_screenshot(os.path.join(ARTIFACTS, "customer-expired.png"))
+        customer.get(f"{base}/j/000-000-000")
+        wait(customer, lambda d: state(d) == "refused", what="the unknown-code message")
+        message = customer.find_element(By.ID, "status").text
+        check("an unknown code shows the not-valid message", "not valid" in message, message)
+        bare = chromium(1280, 900)
+        bare.get(f"{base}/agent")
+        wait(bare, lambda d: state(d) == "no-token", what="the console without sign-in")
+        check("the console without a sign-in explains how to get one", "session start --console" in bare.find_element(By.ID, "status").text)
+        bare.quit()
+    finally:
+        for driver in (agent, customer):
+            if driver:
+                driver.quit()
+        serve.terminate()
+        serve.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"browser: {passed} passed, {failed} failed (screenshots in {ARTIFACTS})")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
