@@ -32,6 +32,16 @@ public struct SessionStateMachine: Sendable {
         case participantLeft(ParticipantRole, at: Date)
         /// The customer granted (or refused, or withdrew) consent to share.
         case consent(granted: Bool)
+        /// A participant's connection dropped without `session.end`; it may resume until `until`.
+        case participantDropped(ParticipantRole, at: Date, until: Date)
+        /// A participant that dropped reconnected with its resume token.
+        case participantReturned(ParticipantRole, at: Date)
+    }
+
+    /// A participant whose connection dropped and who may still come back.
+    public struct Away: Sendable, Equatable {
+        public var since: Date
+        public var until: Date
     }
 
     public enum DropReason: Error, Sendable, Equatable {
@@ -56,6 +66,12 @@ public struct SessionStateMachine: Sendable {
         case end(SessionEnding)
         /// The session had already ended; nothing changes.
         case alreadyEnded(SessionEnding)
+        /// Tell the other participant that `role` is away until `until`; log the gap's start.
+        case awaitReturn(ParticipantRole, until: Date)
+        /// Attach the participant's new connection and catch it up; log the gap (`awaySince`).
+        case resume(ParticipantRole, awaySince: Date)
+        /// The participant cannot resume: it is not away (or the session ended).
+        case rejectResume
         /// Nothing to do.
         case none
     }
@@ -64,6 +80,12 @@ public struct SessionStateMachine: Sendable {
     public private(set) var traffic = SessionTraffic()
     /// The customer's latest answer to the consent question; nil until it answers.
     public private(set) var customerConsent: Bool?
+
+    /// Participants that dropped and may come back.
+    public private(set) var away: [ParticipantRole: Away] = [:]
+
+    /// The earliest end of a grace period, for the sweeper.
+    public var awayDeadline: Date? { away.values.map(\.until).min() }
 
     /// Whether the customer's media may be relayed.
     public var customerMayShare: Bool { customerConsent == true }
@@ -78,6 +100,27 @@ public struct SessionStateMachine: Sendable {
 
     public mutating func event(_ event: Event) -> Action {
         switch (state, event) {
+        case (.ended(let ending), .participantDropped):
+            return .alreadyEnded(ending)
+        case (_, .participantDropped(let role, let at, let until)):
+            guard at < until else { return end(reason: role == .agent ? .agentLeft : .customerLeft, outcome: nil, note: nil, at: at) }
+            away[role] = Away(since: away[role]?.since ?? at, until: until)
+            return .awaitReturn(role, until: until)
+        case (.ended, .participantReturned):
+            return .rejectResume
+        case (_, .participantReturned(let role, let at)):
+            guard let gone = away[role], at < gone.until else { return .rejectResume }
+            away[role] = nil
+            return .resume(role, awaySince: gone.since)
+        case (_, .tick(let now)) where away.values.contains(where: { $0.until <= now }):
+            // A grace period passed: the session ends when that participant dropped.
+            let (role, gone) = away.filter { $0.value.until <= now }.min { $0.value.since < $1.value.since }!
+            return end(reason: role == .agent ? .agentLeft : .customerLeft, outcome: nil, note: nil, at: gone.since)
+        case (.live, .media(let from, _)) where away[from.peer] != nil:
+            return .drop(.noPeer)
+        case (.live, .control(let from)) where away[from.peer] != nil:
+            return .drop(.noPeer)
+
         case (.waitingForCustomer(let expiresAt), .customerJoined(let at)):
             guard at < expiresAt else { return .rejectJoin(.codeExpired) }
             state = .live(customerJoinedAt: at)
@@ -135,6 +178,7 @@ public struct SessionStateMachine: Sendable {
     }
 
     private mutating func end(reason: EndReason, outcome: SessionOutcome?, note: String?, at: Date) -> Action {
+        away = [:]
         let ending = SessionEnding(endedAt: at, reason: reason, outcome: outcome, note: note, traffic: traffic)
         state = .ended(ending)
         return .end(ending)

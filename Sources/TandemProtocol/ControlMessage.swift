@@ -47,6 +47,12 @@ public enum ControlMessage: Sendable, Equatable {
     case unfreeze(Freeze)
     /// [§5.12](../../protocol/README.md#512-consent) customer → broker → agent.
     case consent(Consent)
+    /// [§5.13](../../protocol/README.md#513-reconnecting) broker → resumed participant.
+    case sessionResumed(SessionResumed)
+    /// [§5.13](../../protocol/README.md#513-reconnecting) broker → participant.
+    case peerAway(PeerPresence)
+    /// [§5.13](../../protocol/README.md#513-reconnecting) broker → participant.
+    case peerBack(PeerPresence)
 
     /// The value of the `type` member.
     public var type: String {
@@ -69,6 +75,9 @@ public enum ControlMessage: Sendable, Equatable {
         case .freeze: "freeze"
         case .unfreeze: "unfreeze"
         case .consent: "consent"
+        case .sessionResumed: "session.resumed"
+        case .peerAway: "peer.away"
+        case .peerBack: "peer.back"
         }
     }
 
@@ -153,6 +162,9 @@ extension ControlMessage: Codable {
         case "freeze": self = .freeze(try Freeze(from: decoder))
         case "unfreeze": self = .unfreeze(try Freeze(from: decoder))
         case "consent": self = .consent(try Consent(from: decoder))
+        case "session.resumed": self = .sessionResumed(try SessionResumed(from: decoder))
+        case "peer.away": self = .peerAway(try PeerPresence(from: decoder))
+        case "peer.back": self = .peerBack(try PeerPresence(from: decoder))
         default: throw ProtocolError.unknownMessageType(type)
         }
     }
@@ -176,6 +188,8 @@ extension ControlMessage: Codable {
         case .overlaySnapshot(let payload): try payload.encode(to: encoder)
         case .freeze(let payload), .unfreeze(let payload): try payload.encode(to: encoder)
         case .consent(let payload): try payload.encode(to: encoder)
+        case .sessionResumed(let payload): try payload.encode(to: encoder)
+        case .peerAway(let payload), .peerBack(let payload): try payload.encode(to: encoder)
         }
     }
 }

@@ -28,10 +28,13 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
     public var code: String?
     /// Agent only: the session to open.
     public var start: Start?
+    /// Either role: the resume token of a session this participant dropped out of (§5.13),
+    /// instead of `token`/`start` or `code`.
+    public var resume: String?
 
     enum CodingKeys: String, CodingKey {
         case protocolVersion = "protocol"
-        case role, client, token, code, start
+        case role, client, token, code, start, resume
     }
 
     public init(
@@ -40,8 +43,10 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         client: String? = nil,
         token: String? = nil,
         code: String? = nil,
-        start: Start? = nil
+        start: Start? = nil,
+        resume: String? = nil
     ) {
+        self.resume = resume
         self.protocolVersion = protocolVersion
         self.role = role
         self.client = client
@@ -58,8 +63,13 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         Hello(role: .customer, client: client, code: code)
     }
 
+    /// Reconnects `role` to its session with the resume token it was given.
+    public static func resume(_ token: String, role: ParticipantRole, client: String? = nil) -> Hello {
+        Hello(role: role, client: client, resume: token)
+    }
+
     public var description: String {
-        "Hello(protocol: \(protocolVersion), role: \(role.rawValue), client: \(client ?? "-"), "
+        "Hello(resume: \(resume == nil ? "no" : "redacted"), protocol: \(protocolVersion), role: \(role.rawValue), client: \(client ?? "-"), "
             + "token: \(token == nil ? "absent" : "redacted"), code: \(code == nil ? "absent" : "redacted"))"
     }
 }

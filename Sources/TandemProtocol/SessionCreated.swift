@@ -15,15 +15,18 @@ public struct SessionCreated: Sendable, Equatable, Codable, CustomStringConverti
     public var joinCode: String
     public var joinURL: String
     public var expiresAt: Date
+    /// Lets this agent reconnect to the session after a dropped connection (§5.13).
+    public var resumeToken: String?
 
     enum CodingKeys: String, CodingKey {
         case sessionID = "sessionId"
         case ticket, mode, joinCode
         case joinURL = "joinUrl"
-        case expiresAt
+        case expiresAt, resumeToken
     }
 
-    public init(sessionID: String, ticket: String, mode: SessionMode, joinCode: String, joinURL: String, expiresAt: Date) {
+    public init(sessionID: String, ticket: String, mode: SessionMode, joinCode: String, joinURL: String, expiresAt: Date, resumeToken: String? = nil) {
+        self.resumeToken = resumeToken
         self.sessionID = sessionID
         self.ticket = ticket
         self.mode = mode
@@ -44,6 +47,7 @@ public struct SessionCreated: Sendable, Equatable, Codable, CustomStringConverti
             throw DecodingError.dataCorruptedError(forKey: .expiresAt, in: container, debugDescription: "not an RFC 3339 date")
         }
         self.expiresAt = date
+        self.resumeToken = try container.decodeIfPresent(String.self, forKey: .resumeToken)
     }
 
     public var description: String {

@@ -7,13 +7,16 @@ public struct SessionJoined: Sendable, Equatable, Codable {
     public var mode: SessionMode
     /// The display name of the agent the customer is talking to.
     public var agent: String
+    /// Lets this customer reconnect to the session after a dropped connection (§5.13).
+    public var resumeToken: String?
 
     enum CodingKeys: String, CodingKey {
         case sessionID = "sessionId"
-        case ticket, mode, agent
+        case ticket, mode, agent, resumeToken
     }
 
-    public init(sessionID: String, ticket: String, mode: SessionMode, agent: String) {
+    public init(sessionID: String, ticket: String, mode: SessionMode, agent: String, resumeToken: String? = nil) {
+        self.resumeToken = resumeToken
         self.sessionID = sessionID
         self.ticket = ticket
         self.mode = mode

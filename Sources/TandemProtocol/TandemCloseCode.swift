@@ -23,6 +23,10 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
     case codeUsed = 4409
     /// The join code expired before it was used.
     case codeExpired = 4410
+    /// The resume token is unknown, or its session ended or its grace period passed.
+    case resumeRefused = 4411
+    /// A newer connection of the same participant resumed the session.
+    case replaced = 4412
     /// The hello asked for a protocol version the broker does not speak.
     case unsupportedVersion = 4426
     /// The recipient read too slowly: its queue of control messages passed the hard limit.
@@ -42,6 +46,8 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
         case .helloTimeout: "hello timeout"
         case .codeUsed: "join code already used"
         case .codeExpired: "join code expired"
+        case .resumeRefused: "cannot resume"
+        case .replaced: "replaced by a newer connection"
         case .unsupportedVersion: "unsupported protocol version"
         case .slowConsumer: "too slow: control queue over its limit"
         }

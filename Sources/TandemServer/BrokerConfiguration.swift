@@ -37,6 +37,12 @@ public struct BrokerConfiguration: Sendable {
     public var activityRecordInterval: Duration = .seconds(5)
     /// How often a signed checkpoint of the audit log is written (when events were added).
     public var checkpointInterval: Duration = .seconds(60)
+    /// How long a participant whose connection dropped (without `session.end`) may reconnect
+    /// with its resume token before the session ends; zero ends it at once.
+    public var reconnectGrace: Duration = .seconds(60)
+    /// WebSocket ping interval; a peer that does not answer a ping before the next one is
+    /// disconnected, so a half-open connection is found within two intervals.
+    public var pingInterval: Duration = .seconds(20)
     /// How long a console sign-in (`tandem session start --console`) can start sessions.
     public var consoleTokenLifetime: Double = 15 * 60
     /// Folder of the browser pages (customer join page, agent console); nil uses the copy

@@ -19,12 +19,12 @@ final class LiveSession: Sendable {
     let mode: SessionMode
     let createdAt: Date
     let expiresAt: Date
-    let agentOutbox: ParticipantOutbox
 
     fileprivate struct State {
         var machine: SessionStateMachine
         var activity = SessionActivity()
-        var customerOutbox: ParticipantOutbox?
+        /// The connected participants; nil while away (or, for the customer, before the join).
+        var outboxes: [ParticipantRole: ParticipantOutbox] = [:]
         /// The customer was told once that its media is dropped for lack of consent.
         var toldNoConsent = false
     }
@@ -39,8 +39,7 @@ final class LiveSession: Sendable {
         self.mode = record.mode
         self.createdAt = record.createdAt
         self.expiresAt = record.expiresAt
-        self.agentOutbox = agentOutbox
-        self.state = NIOLockedValueBox(State(machine: SessionStateMachine(expiresAt: record.expiresAt)))
+        self.state = NIOLockedValueBox(State(machine: SessionStateMachine(expiresAt: record.expiresAt), outboxes: [.agent: agentOutbox]))
     }
 
     /// Feeds `event` to the state machine. An ending carries the session's activity counts.
@@ -66,16 +65,65 @@ final class LiveSession: Sendable {
         state.withLockedValue { state in
             _ = outbox.enqueue(.sessionJoined(welcome))
             for message in state.activity.catchUp(for: .customer, now: now) { _ = outbox.enqueue(message) }
-            state.customerOutbox = outbox
+            state.outboxes[.customer] = outbox
         }
     }
+
+    /// `outbox`'s connection of `role` dropped without `session.end`. Returns the machine's
+    /// action (`.awaitReturn` detaches the outbox), or nil when `outbox` is no longer the
+    /// role's connection (a newer one replaced it).
+    func drop(_ role: ParticipantRole, outbox: ParticipantOutbox, at: Date, until: Date) -> SessionStateMachine.Action? {
+        state.withLockedValue { state in
+            guard state.outboxes[role] === outbox else { return nil }
+            let action = state.machine.event(.participantDropped(role, at: at, until: until))
+            switch action {
+            case .awaitReturn:
+                state.outboxes[role] = nil
+                return action
+            case .end(var ending):
+                ending.include(state.activity)
+                return .end(ending)
+            default:
+                return action
+            }
+        }
+    }
+
+    /// A participant of `role` reconnected with its resume token. If its old connection is
+    /// still attached (not yet found dead), the new one takes over and the old outbox is
+    /// returned to be closed. On `.resume`, `welcome` and then the peer's streams and every
+    /// overlay are queued before any live message.
+    func resume(
+        _ role: ParticipantRole,
+        outbox: ParticipantOutbox,
+        at: Date,
+        grace: Date,
+        welcome: (_ peerPresent: Bool) -> SessionResumed
+    ) -> (action: SessionStateMachine.Action, replaced: ParticipantOutbox?) {
+        state.withLockedValue { state in
+            var replaced: ParticipantOutbox?
+            if let old = state.outboxes[role], case .awaitReturn = state.machine.event(.participantDropped(role, at: at, until: grace)) {
+                replaced = old
+                state.outboxes[role] = nil
+            }
+            let action = state.machine.event(.participantReturned(role, at: at))
+            guard case .resume = action else { return (action, replaced) }
+            _ = outbox.enqueue(.sessionResumed(welcome(state.outboxes[role.peer] != nil)))
+            for message in state.activity.catchUp(for: role, now: at) { _ = outbox.enqueue(message) }
+            state.outboxes[role] = outbox
+            return (action, replaced)
+        }
+    }
+
+    /// When the earliest grace period of an away participant ends.
+    var awayDeadline: Date? { state.withLockedValue { $0.machine.awayDeadline } }
 
     /// Counts a media frame and returns the outbox it must go to, or the reason to drop it.
     /// A customer frame without consent fails with `.noConsent` the first time (the customer
     /// is told once) and with `.noPeer` after that.
     func relayMedia(from role: ParticipantRole, streamID: UInt16, bytes: Int) -> Result<ParticipantOutbox, SessionStateMachine.DropReason> {
         state.withLockedValue { state in
-            let result = state.forward(state.machine.event(.media(from: role, bytes: bytes)), agentOutbox: agentOutbox)
+            let result = state.forward(state.machine.event(.media(from: role, bytes: bytes)))
             switch result {
             case .success:
                 state.activity.frameRelayed(StreamKey(owner: role, streamID: streamID), bytes: bytes)
@@ -122,13 +170,13 @@ final class LiveSession: Sendable {
     ) -> ControlRelay {
         state.withLockedValue { state in
             guard !state.machine.isEnded else { return .ended }
-            if requiresPeer, role == .agent, state.customerOutbox == nil { return .noPeer }
+            if requiresPeer, state.outboxes[role.peer] == nil { return .noPeer }
             if requiresConsent, role == .customer, !state.machine.customerMayShare { return .rejected(.consentRequired) }
             switch update(&state.activity) {
             case .failure(let rejection):
                 return .rejected(rejection)
             case .success(let message):
-                switch state.forward(state.machine.event(.control(from: role)), agentOutbox: agentOutbox) {
+                switch state.forward(state.machine.event(.control(from: role))) {
                 case .success(let peer): return .accepted(message, peer: peer)
                 case .failure(.noPeer): return .accepted(message, peer: nil)
                 case .failure(.ended), .failure(.noConsent): return .ended
@@ -144,13 +192,8 @@ final class LiveSession: Sendable {
         }
     }
 
-
-
     func outbox(for role: ParticipantRole) -> ParticipantOutbox? {
-        switch role {
-        case .agent: agentOutbox
-        case .customer: state.withLockedValue { $0.customerOutbox }
-        }
+        state.withLockedValue { $0.outboxes[role] }
     }
 
     var traffic: SessionTraffic { state.withLockedValue { $0.machine.traffic } }
@@ -161,12 +204,10 @@ final class LiveSession: Sendable {
 
 extension LiveSession.State {
     /// The outbox a `.forward` action points at.
-    fileprivate func forward(_ action: SessionStateMachine.Action, agentOutbox: ParticipantOutbox) -> Result<ParticipantOutbox, SessionStateMachine.DropReason> {
+    fileprivate func forward(_ action: SessionStateMachine.Action) -> Result<ParticipantOutbox, SessionStateMachine.DropReason> {
         switch action {
-        case .forward(.agent):
-            return .success(agentOutbox)
-        case .forward(.customer):
-            guard let outbox = customerOutbox else { return .failure(.noPeer) }
+        case .forward(let role):
+            guard let outbox = outboxes[role] else { return .failure(.noPeer) }
             return .success(outbox)
         case .drop(let reason):
             return .failure(reason)

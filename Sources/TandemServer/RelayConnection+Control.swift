@@ -84,7 +84,7 @@ extension RelayConnection {
             }
             let reason: EndReason = role == .agent ? .agentEnded : .customerLeft
             await hub.end(binding.session, event: .endRequested(reason: reason, outcome: end.outcome, note: end.note, at: Date()))
-        case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnded, .error, .overlaySnapshot:
+        case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnded, .error, .overlaySnapshot, .sessionResumed, .peerAway, .peerBack:
             _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "\(message.type) is not accepted here")))
         }
     }
@@ -141,7 +141,8 @@ extension RelayConnection {
         let kind = consent.granted ? "consent.granted" : "consent.denied"
         guard await record(binding, kind: kind, detail: detail, outbox: outbox) else { return }
         logger.info("Customer answered the consent question", metadata: ["tandem.session.id": "\(binding.session.id)", "tandem.consent": "\(consent.granted)"])
-        for message in messages { _ = binding.session.agentOutbox.enqueue(message) }
+        let agent = binding.session.outbox(for: .agent)
+        for message in messages { _ = agent?.enqueue(message) }
     }
 
     /// Commits an audit event of the binding's session; on failure tells the sender and returns false.
@@ -188,6 +189,8 @@ extension TandemCloseCode {
         case .helloTimeout: "hello-timeout"
         case .codeUsed: "code-used"
         case .codeExpired: "code-expired"
+        case .resumeRefused: "resume-refused"
+        case .replaced: "replaced"
         case .unsupportedVersion: "unsupported-version"
         case .slowConsumer: "slow-consumer"
         }

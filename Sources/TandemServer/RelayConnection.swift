@@ -84,16 +84,15 @@ struct RelayConnection {
             let binding = await read(inbound: inbound, outbox: outbox, address: channel.remoteAddress?.ipAddress, helloDone: helloDone)
             helloDone.finish()
             if let binding {
-                let event: SessionStateMachine.Event
                 if hub.isShuttingDown {
-                    event = .endRequested(reason: .brokerShutdown, outcome: nil, note: nil, at: Date())
+                    await hub.end(binding.session, event: .endRequested(reason: .brokerShutdown, outcome: nil, note: nil, at: Date()))
                 } else if outbox.closeCode == .slowConsumer {
                     logger.warning("Disconnected a participant that read too slowly", metadata: ["tandem.role": "\(binding.role.rawValue)"])
-                    event = .endRequested(reason: .slowConsumer, outcome: nil, note: nil, at: Date())
-                } else {
-                    event = .participantLeft(binding.role, at: Date())
+                    await hub.end(binding.session, event: .endRequested(reason: .slowConsumer, outcome: nil, note: nil, at: Date()))
+                } else if outbox.closeCode != .replaced {
+                    // Dropped without session.end: away for the grace period (§5.13).
+                    await hub.disconnected(binding.session, role: binding.role, outbox: outbox)
                 }
-                await hub.end(binding.session, event: event)
             }
             // Let the writer deliver what is queued (a refusal, session.ended) and the close frame.
             outbox.finish(.normal)
@@ -158,6 +157,17 @@ struct RelayConnection {
             return nil
         }
         do {
+            if let token = hello.resume {
+                switch try await hub.resume(token: token, role: hello.role, address: address, outbox: outbox) {
+                case .resumed(let session):
+                    logger[metadataKey: "tandem.session.id"] = "\(session.id)"
+                    logger[metadataKey: "tandem.ticket"] = "\(session.ticket)"
+                    return Binding(session: session, role: hello.role)
+                case .rejected:
+                    refuse(.resumeRefused, outbox: outbox, message: "the session cannot be resumed: it ended, the grace period passed, or the token is unknown")
+                    return nil
+                }
+            }
             switch hello.role {
             case .agent: return try await openSession(hello, outbox: outbox, logger: &logger)
             case .customer: return try await joinSession(hello, outbox: outbox, address: address, logger: &logger)

@@ -17,10 +17,13 @@ actor SessionHub {
     let store: any TandemStore
     let configuration: BrokerConfiguration
     let logger: Logger
-    private var sessions: [String: LiveSession] = [:]
+    var sessions: [String: LiveSession] = [:]
     private var codes = JoinCodeRegistry()
     private(set) var joinBaseURL: String = ""
     private var consoleTokens = ConsoleTokens()
+    /// Resume tokens (hashed) → their session and participant; one live token per participant.
+    var resumeTokens: [String: (sessionID: String, role: ParticipantRole)] = [:]
+    var resumeTokenOf: [String: [ParticipantRole: String]] = [:]
     private let shuttingDown = NIOLockedValueBox(false)
     /// Every open participant connection, hello or not, so shutdown can close them all.
     private let connections = NIOLockedValueBox([ObjectIdentifier: ParticipantOutbox]())
@@ -64,7 +67,8 @@ actor SessionHub {
             mode: record.mode,
             joinCode: JoinCodeFormat.grouped(code),
             joinURL: joinBaseURL + TandemWire.joinPathPrefix + code,
-            expiresAt: record.expiresAt
+            expiresAt: record.expiresAt,
+            resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: record.id, role: .agent)
         )
         logger.info(
             "Session opened",
@@ -95,8 +99,11 @@ actor SessionHub {
             switch session.admit(at: now) {
             case .admitCustomer:
                 try await store.recordCustomerJoined(sessionID: sessionID, at: now, client: client, address: address)
-                _ = session.agentOutbox.enqueue(.peerJoined(PeerJoined(role: .customer, client: client)))
-                let welcome = SessionJoined(sessionID: sessionID, ticket: session.ticket, mode: session.mode, agent: session.agentName)
+                _ = session.outbox(for: .agent)?.enqueue(.peerJoined(PeerJoined(role: .customer, client: client)))
+                let welcome = SessionJoined(
+                    sessionID: sessionID, ticket: session.ticket, mode: session.mode, agent: session.agentName,
+                    resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: sessionID, role: .customer)
+                )
                 session.attachCustomer(customerOutbox, welcome: welcome, now: now)
                 logger.info("Customer joined", metadata: ["tandem.session.id": "\(sessionID)", "tandem.ticket": "\(session.ticket)"])
                 return .joined(session)
@@ -125,6 +132,7 @@ actor SessionHub {
         }
         codes.retire(sessionID: session.id, now: ending.endedAt)
         sessions[session.id] = nil
+        for hash in (resumeTokenOf.removeValue(forKey: session.id) ?? [:]).values { resumeTokens[hash] = nil }
         do {
             try await store.recordEnding(sessionID: session.id, ending: ending)
         } catch {
@@ -168,13 +176,18 @@ actor SessionHub {
         }
     }
 
-    /// Ends waiting sessions whose code expired and forgets old dead codes.
+    /// Ends waiting sessions whose code expired and sessions whose participant did not come
+    /// back within its grace period, and forgets old dead codes.
     func sweep(now: Date = Date()) async {
         for sessionID in codes.expire(now: now) {
             guard let session = sessions[sessionID] else { continue }
             await end(session, event: .tick(now: now))
         }
+        for session in sessions.values {
+            if let deadline = session.awayDeadline, deadline <= now { await end(session, event: .tick(now: now)) }
+        }
         codes.prune(now: now)
+        consoleTokens.prune(now: now)
     }
 
     /// A console sign-in for `user`, valid for `configuration.consoleTokenLifetime`.

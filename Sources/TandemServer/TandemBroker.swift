@@ -51,7 +51,7 @@ public struct TandemBroker: Service {
             webSocketRouter: webSocketRouter,
             configuration: .init(
                 http1: .init(idleTimeout: .seconds(60)),
-                ws: .init(maxFrameSize: configuration.maxMessageSize, autoPing: .enabled(timePeriod: .seconds(20)))
+                ws: .init(maxFrameSize: configuration.maxMessageSize, autoPing: .enabled(timePeriod: configuration.pingInterval))
             )
         )
         switch configuration.transportSecurity {
@@ -75,6 +75,9 @@ public struct TandemBroker: Service {
             let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
             var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
             tls.minimumTLSVersion = .tlsv12
+            // A peer that does not answer close_notify within a second is gone (half-open):
+            // do not hold its session in limbo for NIOSSL's default five seconds.
+            tls.shutdownTimeout = .seconds(1)
             return tls
         } catch {
             throw Error(description: "cannot load the TLS certificate \(certificate) or key \(key): \(error)")

@@ -50,12 +50,15 @@ struct InteropTests {
                 codeSink.yield(created.joinCode)
                 guard case .peerJoined = try await events.nextControl() else { return (nil, nil, nil) }
                 try await outbound.send(agentFrame)
-                try await outbound.send(.chat(Chat(text: "hello from swift")))
                 var frame: MediaFrame?
                 var chat: Chat?
                 while let event = try await events.next() {
                     switch event {
-                    case .frame(let received): frame = received
+                    case .frame(let received):
+                        // Chat only once the customer's frame is here: the customer leaves after
+                        // the chat, and frames still queued at the end are not delivered.
+                        frame = received
+                        try await outbound.send(.chat(Chat(text: "hello from swift")))
                     case .control(.chat(let received)): chat = received
                     case .control(.sessionEnded(let ended)): return (frame, chat, ended)
                     default: break

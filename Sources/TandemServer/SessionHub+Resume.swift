@@ -1,0 +1,94 @@
+import Logging
+import TandemCore
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Reconnecting (protocol/README.md §5.13): a participant whose connection drops is away for
+/// the grace period; with its resume token it comes back to the same session.
+extension SessionHub {
+    /// Remembers `token` as the only resume token of `role` in the session; returns it.
+    func registerResumeToken(_ token: String, sessionID: String, role: ParticipantRole) -> String {
+        let hash = APIToken.hash(token)
+        if let old = resumeTokenOf[sessionID]?[role] { resumeTokens[old] = nil }
+        resumeTokens[hash] = (sessionID, role)
+        resumeTokenOf[sessionID, default: [:]][role] = hash
+        return token
+    }
+
+    /// `outbox`'s connection of `role` closed without `session.end` (or was found dead).
+    /// With a grace period the participant is away and the other side is told; without one,
+    /// or when the session already ended, it ends as before.
+    func disconnected(_ session: LiveSession, role: ParticipantRole, outbox: ParticipantOutbox) async {
+        let now = Date()
+        let until = now.addingTimeInterval(configuration.reconnectGrace.seconds)
+        guard let action = session.drop(role, outbox: outbox, at: now, until: until) else { return }
+        switch action {
+        case .awaitReturn(let role, let until):
+            do {
+                try await store.recordEvent(
+                    sessionID: session.id, kind: "participant.disconnected", actor: session.actor(role),
+                    detail: ["role": role.rawValue, "graceSeconds": String(Int(configuration.reconnectGrace.seconds))], at: now
+                )
+            } catch {
+                logger.error("Could not record a disconnection", metadata: ["tandem.session.id": "\(session.id)"])
+            }
+            _ = session.outbox(for: role.peer)?.enqueue(.peerAway(PeerPresence(role: role, until: until)))
+            logger.info("Participant disconnected; waiting for it to resume", metadata: ["tandem.session.id": "\(session.id)", "tandem.role": "\(role.rawValue)"])
+        case .end(let ending):
+            await finish(session, ending: ending)
+        default:
+            break
+        }
+    }
+
+    enum ResumeResult: Sendable {
+        case resumed(LiveSession)
+        case rejected
+    }
+
+    /// Reattaches a participant that presents a resume token of `role`.
+    func resume(token: String, role: ParticipantRole, address: String?, outbox: ParticipantOutbox) async throws -> ResumeResult {
+        let now = Date()
+        guard ResumeToken.isWellFormed(token), let entry = resumeTokens[APIToken.hash(token)], entry.role == role,
+            let session = sessions[entry.sessionID]
+        else {
+            var detail = ["role": role.rawValue]
+            if let address { detail["address"] = address }
+            try await store.recordEvent(sessionID: nil, kind: "resume.failed", actor: role.rawValue, detail: detail, at: now)
+            return .rejected
+        }
+        let next = ResumeToken.generate()
+        var detail = ["role": role.rawValue]
+        if let address { detail["address"] = address }
+        try await store.recordEvent(sessionID: session.id, kind: "participant.reconnected", actor: session.actor(role), detail: detail, at: now)
+        let grace = now.addingTimeInterval(configuration.reconnectGrace.seconds)
+        let (action, replaced) = session.resume(role, outbox: outbox, at: now, grace: grace) { peerPresent in
+            SessionResumed(
+                sessionID: session.id, role: role, ticket: session.ticket, mode: session.mode, agent: session.agentName,
+                peerPresent: peerPresent, resumeToken: next
+            )
+        }
+        guard case .resume(_, let since) = action else { return .rejected }
+        _ = registerResumeToken(next, sessionID: session.id, role: role)
+        replaced?.finish(.replaced)
+        _ = session.outbox(for: role.peer)?.enqueue(.peerBack(PeerPresence(role: role)))
+        logger.info(
+            "Participant resumed",
+            metadata: ["tandem.session.id": "\(session.id)", "tandem.role": "\(role.rawValue)", "tandem.away.seconds": "\(Int(now.timeIntervalSince(since)))"]
+        )
+        return .resumed(session)
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a floating-point number.
+    var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) / 1e18
+    }
+}
