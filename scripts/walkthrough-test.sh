@@ -60,7 +60,7 @@ link=$(grep 'Join link' agent.log | awk '{print $3}')
 session=$(grep -o 's_[a-z0-9]*' agent.log | head -1)
 check "session start prints a grouped 9-digit code" grep -Eq '^[0-9]{3}-[0-9]{3}-[0-9]{3}$' <<<"$code"
 check "session start prints the join link and expiry" grep -q 'Expires:' agent.log
-check "the join link serves a page" bash -c "curl -sk '$link' | grep -q 'Tandem session'"
+check "the join link serves the customer page under a strict CSP" bash -c "curl -sk '$link' | grep -q 'Tandem support session' && curl -sk -D - -o /dev/null '$link' | grep -qi \"content-security-policy: default-src 'none'; script-src 'self'\""
 "$tandem" join "$link" --consent yes --source pattern:320x240 --fps 20 --max-frames 200 > customer.log 2>&1 &
 pids+=($!)
 customer_pid=$!

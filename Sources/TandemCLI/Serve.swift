@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import TandemServer
 import TandemSQLite
+import UnixSignals
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the broker (HTTPS + WSS, SQLite log).")
@@ -76,6 +77,21 @@ struct Serve: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(services: [broker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
-        try await group.run()
+        let deadline = configuration.shutdownTimeout + .seconds(10)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                // Last resort: if a stuck connection keeps the server from stopping even after
+                // cancellation, leave anyway. Everything acknowledged is already on disk.
+                for await _ in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                    try await Task.sleep(for: deadline)
+                    logger.error("Shutdown did not finish in time; exiting")
+                    Foundation.exit(0)
+                }
+            }
+            try await tasks.next()
+            tasks.cancelAll()
+        }
+        logger.debug("Broker stopped")
     }
 }

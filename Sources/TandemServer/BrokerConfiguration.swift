@@ -43,6 +43,10 @@ public struct BrokerConfiguration: Sendable {
     /// WebSocket ping interval; a peer that does not answer a ping before the next one is
     /// disconnected, so a half-open connection is found within two intervals.
     public var pingInterval: Duration = .seconds(20)
+    /// Graceful shutdown gets this long (sessions ended, log checkpointed, connections
+    /// drained); whatever still runs then is cancelled, so a stuck client cannot hold the
+    /// broker up.
+    public var shutdownTimeout: Duration = .seconds(15)
     /// How long a console sign-in (`tandem session start --console`) can start sessions.
     public var consoleTokenLifetime: Double = 15 * 60
     /// Folder of the browser pages (customer join page, agent console); nil uses the copy

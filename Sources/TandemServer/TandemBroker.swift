@@ -124,7 +124,9 @@ public struct TandemBroker: Service {
         // then the checkpointer signs the final head; then the server drains.
         let sweeper = SessionSweeper(hub: hub, interval: configuration.sweepInterval, activityInterval: configuration.activityRecordInterval)
         let checkpointer = AuditCheckpointer(store: store, signer: key.signer, interval: configuration.checkpointInterval, logger: logger)
-        let services = ServiceGroup(configuration: .init(services: [app, checkpointer, sweeper], logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(services: [app, checkpointer, sweeper], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+        let services = ServiceGroup(configuration: groupConfiguration)
         try await services.run()
     }
 }

@@ -18,6 +18,8 @@ import json
 import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -71,6 +73,13 @@ def wait(driver, condition, timeout=30, what="condition"):
         raise
 
 
+def wait_quietly(driver, condition, timeout):
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: condition(d))
+    except Exception:
+        return False
+
+
 def state(driver):
     return driver.execute_script("return document.body.dataset.state")
 
@@ -85,6 +94,59 @@ def tandem(*args, token=None, env_extra=None):
         env["TANDEM_TOKEN"] = token
     env.update(env_extra or {})
     return subprocess.run([TANDEM, *args], capture_output=True, text=True, env=env, timeout=60)
+
+
+class CuttableProxy:
+    """A TCP proxy to the broker whose connections the test can cut, like a network change."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.port = self.server.getsockname()[1]
+        self.connections = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            client, _ = self.server.accept()
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            with self.lock:
+                self.connections += [client, upstream]
+            threading.Thread(target=self.pipe, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self.pipe, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def pipe(source, destination):
+        try:
+            while data := source.recv(65536):
+                destination.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, destination):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.server.close()
+        self.cut()
+
+    def cut(self):
+        """Resets every open connection (RST, no close handshake)."""
+        with self.lock:
+            connections, self.connections = self.connections, []
+        for sock in connections:
+            try:
+                # Wake the thread blocked reading it, then close with RST.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.shutdown(socket.SHUT_RD)
+                sock.close()
+            except OSError:
+                pass
 
 
 def codec_test():
@@ -112,7 +174,8 @@ def main():
 
     work = tempfile.mkdtemp(prefix="tandem-browser-")
     data = os.path.join(work, "data")
-    serve = subprocess.Popen([TANDEM, "serve", "--port", "0", "--data-dir", data], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    serve_log = open(os.path.join(ARTIFACTS, "broker.log"), "w")
+    serve = subprocess.Popen([TANDEM, "serve", "--port", "0", "--data-dir", data, "--log-level", "debug"], stdout=subprocess.PIPE, stderr=serve_log, text=True)
     agent = customer = None
     try:
         port = None
@@ -145,7 +208,8 @@ def main():
         check("the console shows a join code", re.fullmatch(r"\d{3}-\d{3}-\d{3}", code or "") is not None, code)
 
         customer = chromium(412, 915)  # a phone-sized viewport
-        customer.get(f"{base}/j/{code}")
+        proxy = CuttableProxy(port)
+        customer.get(f"https://127.0.0.1:{proxy.port}/j/{code}")
         wait(customer, lambda d: state(d) == "consent", what="the consent question")
         question = customer.find_element(By.ID, "consent-title").text
         check("the customer is asked before anything is captured", "alice asks to see your camera" in question, question)
@@ -169,6 +233,27 @@ def main():
             for (let i = 0; i < pixels.length; i += 4) if (pixels[i + 3] > 200 && pixels[i] > 200 && pixels[i + 1] < 120 && pixels[i + 2] < 120) count++;
             return count;""")
         check("the arrow is drawn on the customer's preview (red pixels on the overlay canvas)", red > 200, red)
+
+        # A lost connection: the customer's path to the broker is cut (its TCP connections reset
+        # at the proxy); the page reconnects by itself with its resume token and keeps sharing.
+        proxy.cut()
+        wait(customer, lambda d: state(d) == "reconnecting" or "Reconnected" in d.find_element(By.ID, "status").text, what="the page noticing the cut")
+        wait(customer, lambda d: state(d) == "sharing" and "Reconnected" in d.find_element(By.ID, "status").text, what="the automatic resume")
+        before = int(agent.execute_script("return document.body.dataset.framesReceived || '0'"))
+        wait(agent, lambda d: int(d.execute_script("return document.body.dataset.framesReceived || '0'")) > before + 2, what="frames after the automatic resume")
+        check("after a lost connection the page reconnects by itself and keeps sharing", True)
+        # A reload resumes from the tab's storage and gets the overlay snapshot again.
+        customer.refresh()
+        wait(customer, lambda d: state(d) == "consent", what="the consent question after a reload")
+        check("a reload resumes the session and asks before capturing again", "Reconnected to alice" in customer.find_element(By.ID, "consent-title").text)
+        shapes = wait(customer, lambda d: d.execute_script("return document.getElementById('preview-overlay').dataset.shapes") or None, what="the overlay after the resume")
+        check("the resumed page gets the agent's arrow from the overlay snapshot", shapes.startswith("arrow:"), shapes)
+        customer.find_element(By.ID, "allow").click()
+        wait(customer, lambda d: state(d) == "sharing", what="sharing after the reload")
+        before = int(agent.execute_script("return document.body.dataset.framesReceived || '0'"))
+        wait(agent, lambda d: int(d.execute_script("return document.body.dataset.framesReceived || '0'")) > before + 2, what="frames after the resume")
+        notes = agent.find_element(By.CSS_SELECTOR, "#chat .chat-log").text
+        check("the agent is told about the gap and frames flow again", "connection dropped" in notes and "The customer is back." in notes, notes)
 
         agent.find_element(By.ID, "freeze").click()
         frozen = wait(customer, lambda d: d.execute_script("return document.getElementById('preview').dataset.frozen") or None, what="freeze on the customer page")
@@ -194,8 +279,9 @@ def main():
         timeline = tandem("audit", "show", session_id, "--json", token=audrey, env_extra=client_env)
         record = json.loads(timeline.stdout)
         kinds = [event["kind"] for event in record["events"]]
-        check("the log has consent, the stream, the freeze and the ending with outcome and note",
-              kinds[:5] == ["session.created", "customer.joined", "consent.granted", "stream.started", "freeze.started"]
+        check("the log has consent, the stream, the gap, the freeze and the ending with outcome and note",
+              kinds[:4] == ["session.created", "customer.joined", "consent.granted", "stream.started"]
+              and "participant.disconnected" in kinds and "participant.reconnected" in kinds and "freeze.started" in kinds
               and record["session"]["outcome"] == "resolved" and record["session"]["note"] == "router port found"
               and record["session"]["customerClient"] == "tandem-web/1" and record["session"]["customerToAgent"]["frames"] > 0, kinds)
         for name, driver in [("customer", customer), ("agent console", agent)]:
@@ -203,6 +289,7 @@ def main():
             check(f"the {name} page runs under its Content-Security-Policy without violations", not violations, violations)
         agent.quit()
         customer.quit()
+        proxy.close()
         agent = customer = None
 
         # --- consent declined -----------------------------------------------------------
@@ -254,7 +341,16 @@ def main():
             if driver:
                 driver.quit()
         serve.terminate()
-        serve.wait(timeout=30)
+        try:
+            serve.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            failed_shutdown = True
+            print(f"FAIL tandem serve did not stop within 30 s of SIGTERM (pid {serve.pid})", flush=True)
+            if os.environ.get("TANDEM_DEBUG_HANG"):
+                time.sleep(600)
+            serve.kill()
+            serve.wait()
+            raise
         shutil.rmtree(work, ignore_errors=True)
     print(f"browser: {passed} passed, {failed} failed (screenshots in {ARTIFACTS})")
     sys.exit(1 if failed else 0)

@@ -117,6 +117,11 @@ control_valid = [
     {"type": "overlay.snapshot", "owner": "agent", "streamId": 9, "shapes": []},
     {"type": "consent", "granted": True, "source": "camera"},
     {"type": "consent", "granted": False},
+    {"type": "hello", "protocol": 1, "role": "customer", "client": "tandem-web/1", "resume": "tdr_" + "B" * 43},
+    {"type": "session.resumed", "sessionId": "s_abcdefghijkmnpqr", "role": "customer", "ticket": "HD-1042", "mode": "camera",
+     "agent": "alice", "peerPresent": True, "resumeToken": "tdr_" + "C" * 43},
+    {"type": "peer.away", "role": "customer", "until": "2026-11-22T10:01:00Z"},
+    {"type": "peer.back", "role": "agent"},
 ]
 control_invalid = [
     ("not JSON", "hello", "malformed-message"),
@@ -132,6 +137,7 @@ control_invalid = [
     ("stream id out of range", '{"type":"stream.stop","streamId":70000}', "invalid-field"),
     ("unknown codec name", '{"type":"stream.start","streamId":1,"source":"camera","codec":"gif","width":1,"height":1,"fps":1}', "invalid-field"),
     ("consent without answer", '{"type":"consent","source":"screen"}', "invalid-field"),
+    ("peer.away without role", '{"type":"peer.away","until":"2026-11-22T10:01:00Z"}', "invalid-field"),
     ("bad date", '{"type":"session.created","sessionId":"s_x","ticket":"T","mode":"screen","joinCode":"1","joinUrl":"u","expiresAt":"yesterday"}', "invalid-field"),
 ]
 control = {

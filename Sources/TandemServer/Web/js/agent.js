@@ -4,6 +4,7 @@ import { ChatPanel } from "./chat.js";
 import { TandemSocket } from "./connection.js";
 import { FrameView } from "./frame-view.js";
 import { Publisher } from "./publisher.js";
+import { Resumer } from "./resume.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.slice(1));
@@ -20,6 +21,8 @@ let publisher = null;
 let shapeCounter = 0;
 let received = 0;
 let receivedAtLastTick = 0;
+const resumer = new Resumer("console");
+const CLIENT = "tandem-web-console/1";
 
 function setState(state, text) {
   document.body.dataset.state = state;
@@ -32,10 +35,14 @@ const chat = new ChatPanel($("chat"), (text) => {
 });
 
 function start(ticket, mode) {
-  $("start").hidden = true;
   const ttl = Number(params.get("ttl")) || undefined;
+  connect({ role: "agent", token, client: CLIENT, start: { ticket, mode, ttlSeconds: ttl } });
+}
+
+function connect(hello) {
+  $("start").hidden = true;
   socket = new TandemSocket(
-    { role: "agent", token, client: "tandem-web-console/1", start: { ticket, mode, ttlSeconds: ttl } },
+    hello,
     {
       onControl: handle,
       onFrame(frame) {
@@ -43,9 +50,14 @@ function start(ticket, mode) {
         received += 1;
         view.showFrame(frame.sequence, frame);
       },
-      onClose({ message }) {
-        publisher?.stopTracks();
+      onClose({ message, final }) {
         if (ended) return;
+        if (!final && resumer.schedule(() => socket.reconnect({ role: "agent", resume: resumer.token, client: CLIENT }))) {
+          setState("reconnecting", "The connection was lost. Reconnecting…");
+          return;
+        }
+        publisher?.stopTracks();
+        resumer.forget();
         ended = true;
         setState(created ? "disconnected" : "refused", created ? `${message} The session has ended.` : message);
         $("workspace").hidden = true;
@@ -59,6 +71,7 @@ function start(ticket, mode) {
 function handle(message) {
   switch (message.type) {
     case "session.created":
+      resumer.remember(message.resumeToken);
       created = message;
       $("join-code").textContent = message.joinCode;
       $("join-link").textContent = message.joinUrl;
@@ -69,6 +82,24 @@ function handle(message) {
       $("invite").hidden = false;
       $("end").hidden = false;
       setState("waiting", `Session ${message.sessionId} for ticket ${message.ticket}: give the customer the code or link.`);
+      break;
+    case "session.resumed":
+      resumer.remember(message.resumeToken);
+      resumer.done();
+      created = created ?? { sessionId: message.sessionId, ticket: message.ticket, mode: message.mode };
+      document.body.dataset.sessionId = message.sessionId;
+      $("end").hidden = false;
+      $("workspace").hidden = !message.peerPresent;
+      $("chat").hidden = false;
+      setState(message.peerPresent ? "live" : "waiting", `Reconnected to session ${message.sessionId} (ticket ${message.ticket}).`);
+      break;
+    case "peer.away":
+      $("customer-state").textContent = "The customer's connection dropped; waiting up to a minute for it to come back…";
+      chat.note($("customer-state").textContent);
+      break;
+    case "peer.back":
+      $("customer-state").textContent = "The customer is back.";
+      chat.note($("customer-state").textContent);
       break;
     case "peer.joined":
       $("customer-state").textContent = "The customer joined and is being asked for consent.";
@@ -116,6 +147,7 @@ function handle(message) {
       break;
     case "session.ended":
       ended = true;
+      resumer.forget();
       publisher?.stopTracks();
       setState("ended", `Session ended (${message.reason}${message.outcome ? `, ${message.outcome}` : ""}).`);
       $("workspace").hidden = true;
@@ -282,7 +314,10 @@ setInterval(() => {
   receivedAtLastTick = received;
 }, 1000);
 
-if (!token) {
+if (!token && resumer.token) {
+  setState("reconnecting", "Reconnecting to your session…");
+  connect({ role: "agent", resume: resumer.token, client: CLIENT });
+} else if (!token) {
   setState("no-token", "This console needs a sign-in link: run `tandem session start --console --ticket T` and open the URL it prints.");
 } else if (params.get("ticket")) {
   start(params.get("ticket"), params.get("mode") === "screen" ? "screen" : "camera");

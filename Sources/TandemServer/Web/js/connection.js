@@ -11,6 +11,12 @@ export class TandemSocket {
     this.closed = false;
   }
 
+  /** Connects again with a different hello (a resume after a drop). */
+  reconnect(hello) {
+    this.hello = { type: "hello", protocol: 1, ...hello };
+    this.connect();
+  }
+
   connect() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(`${scheme}//${location.host}${WS_PATH}`, SUBPROTOCOL);
@@ -29,9 +35,13 @@ export class TandemSocket {
       }
     };
     socket.onclose = (event) => {
+      if (socket !== this.socket) return;
       this.closed = true;
       const message = CLOSE_MESSAGES[event.code] ?? (event.code === 1006 ? "The connection to the support service was lost." : `Connection closed (${event.code}).`);
-      this.callbacks.onClose?.({ code: event.code, reason: event.reason, message });
+      // 1000 with session.ended, or a refusal (4xxx): final. Anything else may be a lost
+      // connection that a resume can repair.
+      const final = event.code === 1000 || (event.code >= 4400 && event.code < 4600);
+      this.callbacks.onClose?.({ code: event.code, reason: event.reason, message, final });
     };
   }
 

@@ -4,6 +4,7 @@ import { ChatPanel } from "./chat.js";
 import { TandemSocket } from "./connection.js";
 import { FrameView } from "./frame-view.js";
 import { Publisher } from "./publisher.js";
+import { Resumer } from "./resume.js";
 
 const $ = (id) => document.getElementById(id);
 const code = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() ?? "");
@@ -13,6 +14,8 @@ let joined = null;
 let ended = false;
 let publisher = null;
 let agentStream = null;
+const resumer = new Resumer(code);
+const CLIENT = "tandem-web/1";
 
 function setState(state, text) {
   document.body.dataset.state = state;
@@ -22,15 +25,20 @@ function setState(state, text) {
 const what = () => (joined?.mode === "screen" ? "screen" : "camera");
 
 const socket = new TandemSocket(
-  { role: "customer", code, client: "tandem-web/1" },
+  resumer.token ? { role: "customer", resume: resumer.token, client: CLIENT } : { role: "customer", code, client: CLIENT },
   {
     onControl: handle,
     onFrame(frame) {
       if (agentStream !== null && frame.streamId === agentStream) agentView.showFrame(frame.sequence, frame);
     },
-    onClose({ message }) {
-      publisher?.stopTracks();
+    onClose({ message, final }) {
       if (ended) return;
+      if (!final && resumer.schedule(() => socket.reconnect({ role: "customer", resume: resumer.token, client: CLIENT }))) {
+        setState("reconnecting", "The connection was lost. Reconnecting…");
+        return;
+      }
+      publisher?.stopTracks();
+      resumer.forget();
       ended = true;
       if (joined) setState("disconnected", `${message} The session has ended; if you still need help, ask your agent for a new code.`);
       else setState("refused", message);
@@ -47,6 +55,7 @@ const chat = new ChatPanel($("chat"), (text) => {
 function handle(message) {
   switch (message.type) {
     case "session.joined":
+      resumer.remember(message.resumeToken);
       joined = message;
       $("consent-title").textContent = `${message.agent} asks to see your ${what()}`;
       $("consent-text").textContent = `Support for ticket ${message.ticket}. Nothing is shared until you allow it; you can pause or stop at any time.`;
@@ -56,6 +65,30 @@ function handle(message) {
       $("chat").hidden = false;
       $("leave").hidden = false;
       setState("consent", `Connected to ${message.agent}.`);
+      break;
+    case "session.resumed":
+      resumer.remember(message.resumeToken);
+      resumer.done();
+      joined = message;
+      $("chat").hidden = false;
+      $("leave").hidden = false;
+      if (publisher?.active) {
+        setState("sharing", `Reconnected. Sharing your ${what()} with ${message.agent}.`);
+      } else {
+        // After a reload: ask again before capturing anything.
+        $("consent-title").textContent = `Reconnected to ${message.agent}`;
+        $("consent-text").textContent = `Share your ${what()} again? Nothing is shared until you allow it.`;
+        $("allow").textContent = `Share my ${what()}`;
+        $("switch-camera").hidden = message.mode !== "camera";
+        $("consent").hidden = false;
+        setState("consent", `Reconnected to ${message.agent}.`);
+      }
+      break;
+    case "peer.away":
+      chat.note(`${joined?.agent ?? "Your agent"}'s connection dropped; waiting for them to come back…`);
+      break;
+    case "peer.back":
+      chat.note(`${joined?.agent ?? "Your agent"} is back.`);
       break;
     case "stream.start":
       if (message.owner === "agent") {
@@ -91,6 +124,7 @@ function handle(message) {
       break;
     case "session.ended":
       ended = true;
+      resumer.forget();
       publisher?.stopTracks();
       setState("ended", "The session has ended. Thank you!");
       for (const id of ["consent", "stage", "leave"]) $(id).hidden = true;

@@ -90,16 +90,17 @@ const SHAPE = {
 export const MESSAGES = {
   "hello": {
     protocol: { int: [0, Number.MAX_SAFE_INTEGER], required: true }, role: { enum: ROLE, required: true },
-    client: { string: true }, token: { string: true }, code: { string: true },
+    client: { string: true }, token: { string: true }, code: { string: true }, resume: { string: true },
     start: { object: { ticket: { string: true, required: true }, mode: { enum: MODE, required: true }, ttlSeconds: { int: [0, Number.MAX_SAFE_INTEGER] } } },
   },
   "session.created": {
     sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
     joinCode: { string: true, required: true }, joinUrl: { string: true, required: true }, expiresAt: { date: true, required: true },
+    resumeToken: { string: true },
   },
   "session.joined": {
     sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
-    agent: { string: true, required: true },
+    agent: { string: true, required: true }, resumeToken: { string: true },
   },
   "peer.joined": { role: { enum: ROLE, required: true }, client: { string: true } },
   "chat": { text: { string: true, required: true }, from: { enum: ROLE } },
@@ -129,6 +130,13 @@ export const MESSAGES = {
   "freeze": { owner: { enum: ROLE, required: true }, streamId: { ...STREAM_ID, required: true }, sequence: { ...SEQUENCE, required: true }, author: { enum: ROLE } },
   "unfreeze": { owner: { enum: ROLE, required: true }, streamId: { ...STREAM_ID, required: true }, author: { enum: ROLE } },
   "consent": { granted: { boolean: true, required: true }, source: { enum: MODE } },
+  "session.resumed": {
+    sessionId: { string: true, required: true }, role: { enum: ROLE, required: true }, ticket: { string: true, required: true },
+    mode: { enum: MODE, required: true }, agent: { string: true, required: true }, peerPresent: { boolean: true, required: true },
+    resumeToken: { string: true, required: true },
+  },
+  "peer.away": { role: { enum: ROLE, required: true }, until: { date: true, required: true } },
+  "peer.back": { role: { enum: ROLE, required: true } },
 };
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -212,6 +220,8 @@ export const CLOSE_MESSAGES = {
   4408: "The connection timed out. Please reload the page.",
   4409: "This code was already used. Ask your support agent for a new one.",
   4410: "This code has expired. Ask your support agent for a new one.",
+  4411: "The session could not be resumed: it has ended.",
+  4412: "This session was opened in another window.",
   4426: "This page is out of date. Please reload it.",
   4503: "Your connection is too slow to keep up.",
 };
