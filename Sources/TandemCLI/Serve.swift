@@ -29,6 +29,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Base URL used in join links, e.g. https://support.example.com.")
     var publicURL: String?
 
+    @Option(help: "Another origin (https://support.example.com) whose pages may connect; repeatable, * for any.")
+    var allowOrigin: [String] = []
+
     @Option(help: "Default join-code lifetime in seconds.")
     var codeTTL: Int = 600
 
@@ -51,6 +54,7 @@ struct Serve: AsyncParsableCommand {
         configuration.dataDirectory = data.dataDirectory
         configuration.publicURL = publicURL
         configuration.defaultCodeTTLSeconds = codeTTL
+        configuration.allowedOrigins = allowOrigin
         if insecurePlaintext {
             guard configuration.isLoopback else {
                 throw ValidationError("--insecure-plaintext is only allowed on a loopback address, not \(host)")
@@ -67,11 +71,12 @@ struct Serve: AsyncParsableCommand {
             configuration.transportSecurity = .certificateFiles(certificate: dev.certificatePath, key: dev.keyPath)
         }
         try FileManager.default.createDirectory(atPath: data.dataDirectory, withIntermediateDirectories: true)
-        let store = try SQLiteStore(path: data.databasePath, logger: logger)
+        let metrics = BrokerMetrics()
+        let store = try SQLiteStore(path: data.databasePath, logger: logger, onWrite: metrics.auditWriteTook)
         let auditKey = try AuditSigningKey.loadOrCreate(directory: data.dataDirectory, logger: logger)
         say("Audit signing key:       \(auditKey.publicKeyPath) (\(auditKey.publicKey.fingerprint))")
         let scheme = insecurePlaintext ? "http" : "https"
-        let broker = TandemBroker(configuration: configuration, store: store, logger: logger) { boundPort in
+        let broker = TandemBroker(configuration: configuration, store: store, logger: logger, statistics: BrokerStatistics(metrics: metrics)) { boundPort in
             say("Tandem broker listening on \(scheme)://\(host):\(boundPort) (database \(data.databasePath))")
         }
         let group = ServiceGroup(

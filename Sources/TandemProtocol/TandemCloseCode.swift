@@ -23,6 +23,10 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
     case codeUsed = 4409
     /// The join code expired before it was used.
     case codeExpired = 4410
+    /// No message in either direction for the idle timeout.
+    case idle = 4413
+    /// The connection sent messages faster than its rate limit.
+    case rateLimited = 4429
     /// The resume token is unknown, or its session ended or its grace period passed.
     case resumeRefused = 4411
     /// A newer connection of the same participant resumed the session.
@@ -46,6 +50,8 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
         case .helloTimeout: "hello timeout"
         case .codeUsed: "join code already used"
         case .codeExpired: "join code expired"
+        case .idle: "idle for too long"
+        case .rateLimited: "too many messages"
         case .resumeRefused: "cannot resume"
         case .replaced: "replaced by a newer connection"
         case .unsupportedVersion: "unsupported protocol version"

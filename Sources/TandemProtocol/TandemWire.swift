@@ -10,4 +10,6 @@ public enum TandemWire {
     public static let webSocketPath = "/v1/ws"
     /// The path prefix of customer join links (`/j/CODE`).
     public static let joinPathPrefix = "/j/"
+    /// The diagnostic echo WebSocket (§1).
+    public static let echoPath = "/v1/echo"
 }

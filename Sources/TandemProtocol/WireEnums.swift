@@ -36,6 +36,8 @@ public enum EndReason: String, Sendable, Codable, CaseIterable {
     case protocolViolation = "protocol-violation"
     /// A participant read too slowly: its control queue passed the hard limit (close 4503).
     case slowConsumer = "slow-consumer"
+    /// The agent's user was revoked (`tandem users revoke`) while the session was live.
+    case accessRevoked = "access-revoked"
     /// The broker was shut down while the session was live.
     case brokerShutdown = "broker-shutdown"
     /// The broker died; the session was closed when it restarted.

@@ -54,7 +54,7 @@ extension SQLiteStore {
     }
 
     public func recordEvent(sessionID: String?, kind: String, actor: String?, detail: [String: String], at: Date) async throws {
-        try await pool.write { db in
+        try await write { db in
             try Self.appendEvent(db, at: at, sessionID: sessionID, kind: kind, actor: actor, detail: detail)
             if let sessionID {
                 try db.execute(sql: "UPDATE sessions SET last_activity_at = ? WHERE id = ? AND ended_at IS NULL", arguments: [at, sessionID])

@@ -33,7 +33,7 @@ extension SQLiteStore {
     }
 
     public func writeCheckpoint(kind: AuditCheckpoint.Kind, actor: String, at: Date, signer: AuditSigner, onlyIfNew: Bool) async throws -> AuditCheckpoint? {
-        try await pool.write { db in
+        try await write { db in
             let head = try Self.head(db)
             let last = try Row.fetchOne(db, sql: "SELECT id, seq FROM audit_checkpoints ORDER BY id DESC LIMIT 1")
             if onlyIfNew, let last, (last["seq"] as Int64) == head.seq { return nil }
@@ -45,7 +45,7 @@ extension SQLiteStore {
     }
 
     public func prune(before: Date, actor: String, at: Date, signer: AuditSigner) async throws -> PruneResult {
-        try await pool.write { db in
+        try await write { db in
             let beforeMillis = Int64((before.timeIntervalSince1970 * 1000).rounded(.down))
             // Only a prefix can go: up to the event before the first one at or after `before`.
             let firstKept = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM audit_events WHERE at_ms >= ?", arguments: [beforeMillis])

@@ -14,9 +14,12 @@ import Foundation
 public final class SQLiteStore: TandemStore {
     let pool: DatabasePool
     let logger: Logger
+    let onWrite: (@Sendable (Duration) -> Void)?
 
-    /// Opens (creating if needed) and migrates the database at `path`.
-    public init(path: String, logger: Logger) throws {
+    /// Opens (creating if needed) and migrates the database at `path`. `onWrite` hears how
+    /// long each committed write transaction took (for metrics).
+    public init(path: String, logger: Logger, onWrite: (@Sendable (Duration) -> Void)? = nil) throws {
+        self.onWrite = onWrite
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -27,9 +30,17 @@ public final class SQLiteStore: TandemStore {
         try Self.migrator.migrate(pool)
     }
 
+    /// A write transaction, timed.
+    func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let start = ContinuousClock.now
+        let result = try await pool.write(updates)
+        onWrite?(ContinuousClock.now - start)
+        return result
+    }
+
     public func addUser(_ user: UserRecord) async throws -> UserRecord {
         do {
-            return try await pool.write { db in
+            return try await write { db in
                 try db.execute(
                     sql: "INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)",
                     arguments: [user.name, user.role.rawValue, user.tokenHash, user.createdAt]
@@ -63,7 +74,7 @@ public final class SQLiteStore: TandemStore {
     }
 
     public func revokeUser(name: String, at: Date) async throws -> Bool {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(sql: "UPDATE users SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", arguments: [at, name])
             guard db.changesCount > 0 else { return false }
             try Self.appendEvent(db, at: at, sessionID: nil, kind: "user.revoked", actor: nil, detail: ["user": name])
@@ -72,7 +83,7 @@ public final class SQLiteStore: TandemStore {
     }
 
     public func insertSession(_ session: SessionRecord) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO sessions (id, ticket, agent, mode, created_at, expires_at)
@@ -89,7 +100,7 @@ public final class SQLiteStore: TandemStore {
     }
 
     public func recordCustomerJoined(sessionID: String, at: Date, client: String?, address: String?) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     UPDATE sessions SET customer_joined_at = ?, customer_client = ?, customer_address = ?, last_activity_at = ?
@@ -106,7 +117,7 @@ public final class SQLiteStore: TandemStore {
     }
 
     public func recordEnding(sessionID: String, ending: SessionEnding) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     UPDATE sessions SET ended_at = ?, end_reason = ?, outcome = ?, note = ?, ended_by = ?,
@@ -148,7 +159,7 @@ public final class SQLiteStore: TandemStore {
     }
 
     public func recordLateOutcome(sessionID: String, outcome: SessionOutcome, note: String?) async throws -> Bool {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     UPDATE sessions SET outcome = ?, note = COALESCE(?, note)
@@ -214,7 +225,7 @@ public final class SQLiteStore: TandemStore {
     }
 
     public func closeOpenSessions(reason: EndReason) async throws -> Int {
-        try await pool.write { db in
+        try await write { db in
             // A session that was live ends at the last activity the broker recorded for it.
             let open = try Row.fetchAll(
                 db,
@@ -240,7 +251,7 @@ public final class SQLiteStore: TandemStore {
 
     public func recordActivity(sessionIDs: [String], at: Date) async throws {
         guard !sessionIDs.isEmpty else { return }
-        try await pool.write { db in
+        try await write { db in
             for id in sessionIDs {
                 try db.execute(sql: "UPDATE sessions SET last_activity_at = ? WHERE id = ? AND ended_at IS NULL", arguments: [at, id])
             }

@@ -18,6 +18,8 @@ struct BrokerAPI {
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/healthz") { _, _ in "ok\n" }
+        router.get("/readyz") { _, _ in try await self.ready() }
+        router.get("/metrics") { _, _ in await self.metricsPage() }
         router.add(middleware: web.assets(context: BasicRequestContext.self))
         router.get("/j/:code") { request, context in try self.joinPage(request, context) }
         router.get("/agent") { _, _ in WebPages.page(web.agentPage, camera: true) }
@@ -74,6 +76,33 @@ struct BrokerAPI {
         let raw = try context.parameters.require("code")
         guard JoinCodeFormat.normalize(raw) != nil else { throw APIError.notFound }
         return WebPages.page(web.customerPage, camera: true)
+    }
+
+    /// `GET /readyz`: 200 when the broker takes sessions (its database answers and it is not
+    /// shutting down), else 503.
+    func ready() async throws -> Response {
+        guard !hub.isShuttingDown else { return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "shutting down\n"))) }
+        do {
+            _ = try await store.user(name: "")
+        } catch {
+            return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "database unavailable\n")))
+        }
+        return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+    }
+
+    /// `GET /metrics`: Prometheus text format.
+    func metricsPage() async -> Response {
+        let metrics = hub.metrics
+        let counts = await hub.sessionCounts()
+        metrics.sessionsWaiting.record(counts.waiting)
+        metrics.sessionsLive.record(counts.live)
+        metrics.sessionsAway.record(counts.away)
+        metrics.connections.record(hub.connectionCount)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: metrics.exposition()))
+        )
     }
 
     /// `POST /v1/console-tokens`: a short-lived sign-in for the browser console.

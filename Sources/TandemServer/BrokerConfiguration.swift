@@ -43,6 +43,19 @@ public struct BrokerConfiguration: Sendable {
     /// WebSocket ping interval; a peer that does not answer a ping before the next one is
     /// disconnected, so a half-open connection is found within two intervals.
     public var pingInterval: Duration = .seconds(20)
+    /// Largest message `/v1/echo` sends back.
+    public var maxEchoMessageSize: Int = 1 << 20
+    /// Origins (`https://support.example.com`) whose pages may open WebSockets besides the
+    /// broker's own origin; `*` allows any. Clients that send no Origin (CLI, apps) are not affected.
+    public var allowedOrigins: [String] = []
+    /// Concurrent WebSocket connections from one address; more get HTTP 429 before the upgrade.
+    public var maxConnectionsPerAddress: Int = 32
+    /// Control messages per second a connection may send on average, and in a burst.
+    public var controlRate: (perSecond: Double, burst: Double) = (50, 200)
+    /// Media frames per second a connection may send on average, and in a burst.
+    public var frameRate: (perSecond: Double, burst: Double) = (120, 240)
+    /// A relay connection with no message in either direction for this long is closed (4413).
+    public var idleTimeout: Duration = .seconds(15 * 60)
     /// Graceful shutdown gets this long (sessions ended, log checkpointed, connections
     /// drained); whatever still runs then is cancelled, so a stuck client cannot hold the
     /// broker up.

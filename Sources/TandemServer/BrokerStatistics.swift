@@ -7,8 +7,12 @@ public final class BrokerStatistics: Sendable {
     private let queuedMediaBytesNow = ManagedAtomic<Int>(0)
     private let queuedMediaBytesMax = ManagedAtomic<Int>(0)
     private let framesDroppedTotal = ManagedAtomic<Int>(0)
+    /// The Prometheus metrics of `GET /metrics`.
+    public let metrics: BrokerMetrics
 
-    public init() {}
+    public init(metrics: BrokerMetrics = BrokerMetrics()) {
+        self.metrics = metrics
+    }
 
     /// Bytes of media frames waiting in all outboxes right now.
     public var queuedMediaBytes: Int { queuedMediaBytesNow.load(ordering: .relaxed) }
@@ -33,5 +37,6 @@ public final class BrokerStatistics: Sendable {
 
     func dropped(_ frames: Int) {
         framesDroppedTotal.wrappingIncrement(by: frames, ordering: .relaxed)
+        metrics.framesDropped.increment(by: frames)
     }
 }

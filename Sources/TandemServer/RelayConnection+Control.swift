@@ -13,7 +13,6 @@ extension RelayConnection {
     func control(_ text: String, binding: Binding, outbox: ParticipantOutbox) async {
         let message: ControlMessage
         do {
-            guard text.utf8.count <= configuration.maxControlMessageSize else { throw ProtocolError.invalidField("size") }
             message = try ControlMessage.decode(text: text)
         } catch let error as ProtocolError {
             _ = outbox.enqueue(.error(ErrorMessage(code: error.identifier, message: "control message refused: \(error)")))
@@ -189,6 +188,8 @@ extension TandemCloseCode {
         case .helloTimeout: "hello-timeout"
         case .codeUsed: "code-used"
         case .codeExpired: "code-expired"
+        case .idle: "idle"
+        case .rateLimited: "rate-limited"
         case .resumeRefused: "resume-refused"
         case .replaced: "replaced"
         case .unsupportedVersion: "unsupported-version"

@@ -1,3 +1,4 @@
+import Atomics
 import HummingbirdWebSocket
 import Logging
 import NIOConcurrencyHelpers
@@ -42,10 +43,29 @@ struct RelayConnection {
         defer { hub.connectionClosed(outbox) }
         let (helloSignal, helloDone) = AsyncStream<Never>.makeStream()
         let (drained, drainedSink) = AsyncStream<Never>.makeStream()
+        let (readEnded, readEndedSink) = AsyncStream<Never>.makeStream()
+        let activity = ConnectionActivity()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                await Self.drain(outbox, into: outbound)
+                await Self.drain(outbox, into: outbound, activity: activity)
                 drainedSink.finish()
+            }
+            group.addTask { [idleTimeout = configuration.idleTimeout] in
+                // Closes the connection (4413) when nothing moved either way for the idle timeout.
+                await withTaskGroup(of: Void.self) { watch in
+                    watch.addTask { for await _ in readEnded {} }
+                    watch.addTask {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: min(idleTimeout / 4, .seconds(30)))
+                            if activity.idle(for: idleTimeout) {
+                                outbox.abandon(.idle)
+                                return
+                            }
+                        }
+                    }
+                    await watch.next()
+                    watch.cancelAll()
+                }
             }
             group.addTask {
                 // A stalled recipient blocks the writer: cut the connection after a grace period.
@@ -81,14 +101,17 @@ struct RelayConnection {
                 }
                 if timedOut { outbox.abandon(.helloTimeout) }
             }
-            let binding = await read(inbound: inbound, outbox: outbox, address: channel.remoteAddress?.ipAddress, helloDone: helloDone)
+            let binding = await read(inbound: inbound, outbox: outbox, address: channel.remoteAddress?.ipAddress, activity: activity, helloDone: helloDone)
             helloDone.finish()
+            readEndedSink.finish()
             if let binding {
                 if hub.isShuttingDown {
                     await hub.end(binding.session, event: .endRequested(reason: .brokerShutdown, outcome: nil, note: nil, at: Date()))
                 } else if outbox.closeCode == .slowConsumer {
                     logger.warning("Disconnected a participant that read too slowly", metadata: ["tandem.role": "\(binding.role.rawValue)"])
                     await hub.end(binding.session, event: .endRequested(reason: .slowConsumer, outcome: nil, note: nil, at: Date()))
+                } else if outbox.closeCode == .rateLimited || outbox.closeCode == .messageTooBig {
+                    await hub.end(binding.session, event: .endRequested(reason: .protocolViolation, outcome: nil, note: nil, at: Date()))
                 } else if outbox.closeCode != .replaced {
                     // Dropped without session.end: away for the grace period (§5.13).
                     await hub.disconnected(binding.session, role: binding.role, outbox: outbox)
@@ -100,10 +123,12 @@ struct RelayConnection {
     }
 
     /// Writes what the relay queued for this participant until the outbox closes.
-    private static func drain(_ outbox: ParticipantOutbox, into outbound: WebSocketOutboundWriter) async {
+    private static func drain(_ outbox: ParticipantOutbox, into outbound: WebSocketOutboundWriter, activity: ConnectionActivity) async {
         do {
             while true {
-                switch await outbox.next() {
+                let item = await outbox.next()
+                activity.touch()
+                switch item {
                 case .text(let text):
                     try await outbound.write(.text(text))
                 case .binary(let buffer):
@@ -119,21 +144,43 @@ struct RelayConnection {
     }
 
     /// Reads until the connection closes. Returns the session it joined, if any.
-    private func read(inbound: WebSocketInboundStream, outbox: ParticipantOutbox, address: String?, helloDone: AsyncStream<Never>.Continuation) async -> Binding? {
+    private func read(
+        inbound: WebSocketInboundStream,
+        outbox: ParticipantOutbox,
+        address: String?,
+        activity: ConnectionActivity,
+        helloDone: AsyncStream<Never>.Continuation
+    ) async -> Binding? {
         var binding: Binding?
         var logger = self.logger
+        var controlBucket = TokenBucket(rate: configuration.controlRate.perSecond, burst: configuration.controlRate.burst)
+        var frameBucket = TokenBucket(rate: configuration.frameRate.perSecond, burst: configuration.frameRate.burst)
         do {
-            for try await message in inbound.messages(maxSize: configuration.maxMessageSize) {
+            reading: for try await message in inbound.messages(maxSize: configuration.maxMessageSize) {
+                activity.touch()
                 guard let bound = binding else {
                     binding = await hello(message, outbox: outbox, address: address, logger: &logger)
                     helloDone.finish()
                     if binding == nil { break }
                     continue
                 }
+                let now = activity.seconds
                 switch message {
                 case .binary(let buffer):
+                    guard frameBucket.take(now: now) else {
+                        refuse(.rateLimited, outbox: outbox, message: "more than \(Int(configuration.frameRate.perSecond)) frames per second")
+                        break reading
+                    }
                     relayMedia(buffer, binding: bound, outbox: outbox)
                 case .text(let text):
+                    guard controlBucket.take(now: now) else {
+                        refuse(.rateLimited, outbox: outbox, message: "more than \(Int(configuration.controlRate.perSecond)) control messages per second")
+                        break reading
+                    }
+                    guard text.utf8.count <= configuration.maxControlMessageSize else {
+                        refuse(.messageTooBig, outbox: outbox, message: "control messages are limited to \(configuration.maxControlMessageSize) bytes")
+                        break reading
+                    }
                     await control(text, binding: bound, outbox: outbox)
                 }
             }
@@ -248,6 +295,7 @@ struct RelayConnection {
         case .failure:
             return
         }
+        statistics.metrics.relayed(from: binding.role.rawValue, bytes: buffer.readableBytes)
         let result = peer.enqueue(media: buffer, streamID: header.streamID, keyframe: header.isKeyframe)
         if !result.dropped.isEmpty {
             binding.session.framesDropped(owner: binding.role, result.dropped)
@@ -258,3 +306,23 @@ struct RelayConnection {
         }
     }
 }
+
+/// When a connection last moved a message, either way; read without locks.
+final class ConnectionActivity: Sendable {
+    private let start = ContinuousClock.now
+    private let lastNanoseconds = ManagedAtomic<Int64>(0)
+
+    /// Seconds since the connection opened.
+    var seconds: Double { (ContinuousClock.now - start).seconds }
+
+    func touch() {
+        let elapsed = (ContinuousClock.now - start).components
+        lastNanoseconds.store(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000, ordering: .relaxed)
+    }
+
+    func idle(for timeout: Duration) -> Bool {
+        let last = Duration.nanoseconds(lastNanoseconds.load(ordering: .relaxed))
+        return ContinuousClock.now - start - last >= timeout
+    }
+}
+

@@ -59,6 +59,7 @@ extension SessionHub {
         else {
             var detail = ["role": role.rawValue]
             if let address { detail["address"] = address }
+            metrics.joinFailed(.resumeRefused)
             try await store.recordEvent(sessionID: nil, kind: "resume.failed", actor: role.rawValue, detail: detail, at: now)
             return .rejected
         }

@@ -17,6 +17,7 @@ actor SessionHub {
     let store: any TandemStore
     let configuration: BrokerConfiguration
     let logger: Logger
+    let metrics: BrokerMetrics
     var sessions: [String: LiveSession] = [:]
     private var codes = JoinCodeRegistry()
     private(set) var joinBaseURL: String = ""
@@ -28,7 +29,8 @@ actor SessionHub {
     /// Every open participant connection, hello or not, so shutdown can close them all.
     private let connections = NIOLockedValueBox([ObjectIdentifier: ParticipantOutbox]())
 
-    init(store: any TandemStore, configuration: BrokerConfiguration, logger: Logger) {
+    init(store: any TandemStore, configuration: BrokerConfiguration, logger: Logger, metrics: BrokerMetrics) {
+        self.metrics = metrics
         self.store = store
         self.configuration = configuration
         self.logger = logger
@@ -58,6 +60,7 @@ actor SessionHub {
             expiresAt: now.addingTimeInterval(TimeInterval(ttl))
         )
         try await store.insertSession(record)
+        metrics.sessionsStarted.increment()
         let session = LiveSession(record: record, agentUserID: agent.id, agentOutbox: agentOutbox)
         sessions[record.id] = session
         let code = codes.issue(sessionID: record.id, expiresAt: record.expiresAt)
@@ -89,6 +92,7 @@ actor SessionHub {
         switch codes.redeem(code, now: now) {
         case .reject(let closeCode):
             logger.info("Join refused", metadata: ["tandem.close.code": "\(closeCode.rawValue)"])
+            metrics.joinFailed(closeCode == .codeUsed ? .codeUsed : closeCode == .codeExpired ? .codeExpired : .unknownCode)
             // Logged without the code that was tried.
             var detail = ["closeCode": String(closeCode.rawValue), "reason": closeCode.reason]
             if let address { detail["address"] = address }
@@ -108,6 +112,7 @@ actor SessionHub {
                 logger.info("Customer joined", metadata: ["tandem.session.id": "\(sessionID)", "tandem.ticket": "\(session.ticket)"])
                 return .joined(session)
             case .rejectJoin(let closeCode):
+                metrics.joinFailed(closeCode == .codeUsed ? .codeUsed : .codeExpired)
                 // The code belonged to this session: the failed attempt goes on its timeline.
                 var detail = ["closeCode": String(closeCode.rawValue), "reason": closeCode.reason]
                 if let address { detail["address"] = address }
@@ -200,6 +205,21 @@ actor SessionHub {
         consoleTokens.user(for: token, now: now)
     }
 
+    /// Ends the live sessions of agents whose user was revoked since they started
+    /// (`tandem users revoke` writes the database directly; the sweeper calls this).
+    func endSessionsOfRevokedUsers(now: Date = Date()) async {
+        let agents = Set(sessions.values.map(\.agentName))
+        guard !agents.isEmpty else { return }
+        do {
+            let revoked = Set(try await store.users().filter { !$0.isActive && agents.contains($0.name) }.map(\.name))
+            for session in sessions.values where revoked.contains(session.agentName) {
+                await end(session, event: .endRequested(reason: .accessRevoked, outcome: nil, note: nil, at: now))
+            }
+        } catch {
+            logger.error("Could not check for revoked users", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+        }
+    }
+
     /// Records every session in memory as active now, so a crash closes it at this time.
     func recordActivity(now: Date = Date()) async {
         let ids = Array(sessions.keys)
@@ -209,6 +229,17 @@ actor SessionHub {
             logger.error("Could not record session activity", metadata: ["error": "\(String(reflecting: type(of: error)))"])
         }
     }
+
+    /// Sessions by state, for the metrics: waiting for the customer, live, live with a participant away.
+    func sessionCounts() -> (waiting: Int, live: Int, away: Int) {
+        var counts = (waiting: 0, live: 0, away: 0)
+        for session in sessions.values {
+            if session.awayDeadline != nil { counts.away += 1 } else if session.outbox(for: .customer) == nil { counts.waiting += 1 } else { counts.live += 1 }
+        }
+        return counts
+    }
+
+    nonisolated var connectionCount: Int { connections.withLockedValue { $0.count } }
 
     nonisolated func connectionOpened(_ outbox: ParticipantOutbox) {
         connections.withLockedValue { $0[ObjectIdentifier(outbox)] = outbox }

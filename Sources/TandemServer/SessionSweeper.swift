@@ -17,6 +17,7 @@ struct SessionSweeper: Service {
                 if ContinuousClock.now - lastActivityRecord >= activityInterval {
                     lastActivityRecord = .now
                     await hub.recordActivity()
+                    await hub.endSessionsOfRevokedUsers()
                 }
             }
         }

@@ -50,8 +50,9 @@ public struct TandemBroker: Service {
         let upgrade = HTTPServerBuilder.http1WebSocketUpgrade(
             webSocketRouter: webSocketRouter,
             configuration: .init(
-                http1: .init(idleTimeout: .seconds(60)),
-                ws: .init(maxFrameSize: configuration.maxMessageSize, autoPing: .enabled(timePeriod: configuration.pingInterval))
+                // An idle HTTPS connection (after a request) is closed after 30 s.
+                http1: .init(idleTimeout: .seconds(30)),
+                ws: .init(maxFrameSize: configuration.maxMessageSize, autoPing: .enabled(timePeriod: configuration.pingInterval), validateUTF8: true)
             )
         )
         switch configuration.transportSecurity {
@@ -90,18 +91,33 @@ public struct TandemBroker: Service {
             logger.warning("Closed sessions left open by an earlier broker", metadata: ["tandem.sessions.closed": "\(closed)"])
         }
         let key = try AuditSigningKey.loadOrCreate(directory: configuration.dataDirectory, logger: logger)
-        let hub = SessionHub(store: store, configuration: configuration, logger: logger)
+        let hub = SessionHub(store: store, configuration: configuration, logger: logger, metrics: statistics.metrics)
         let router = Router(context: BasicRequestContext.self)
         BrokerAPI(hub: hub, signingKey: key, web: try WebPages(root: configuration.webRoot)).register(on: router)
 
         let webSocketRouter = Router(context: RelayRequestContext.self)
         let relay = RelayConnection(hub: hub, configuration: configuration, statistics: statistics, logger: logger)
-        webSocketRouter.ws(RouterPath(TandemWire.webSocketPath)) { request, _ in
+        let admission = WebSocketAdmission(configuration: configuration, metrics: statistics.metrics)
+        webSocketRouter.ws(RouterPath(TandemWire.webSocketPath)) { request, context in
+            try admission.check(request, address: context.channel.remoteAddress?.ipAddress)
             let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
                 .map { $0.trimmingCharacters(in: .whitespaces) }
             return offered.contains(TandemWire.subprotocol) ? .upgrade([.secWebSocketProtocol: TandemWire.subprotocol]) : .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
+            let address = context.requestContext.channel.remoteAddress?.ipAddress
+            admission.opened(address)
+            defer { admission.closed(address) }
             await relay.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
+        }
+        let echo = EchoConnection(configuration: configuration, logger: logger)
+        webSocketRouter.ws(RouterPath(TandemWire.echoPath)) { request, context in
+            try admission.check(request, address: context.channel.remoteAddress?.ipAddress)
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let address = context.requestContext.channel.remoteAddress?.ipAddress
+            admission.opened(address)
+            defer { admission.closed(address) }
+            await echo.run(inbound: inbound, outbound: outbound)
         }
 
         let scheme = configuration.transportSecurity == .insecurePlaintext ? "http" : "https"

@@ -69,18 +69,9 @@ struct InteropTests {
             var iterator = codes.makeAsyncIterator()
             let code = try #require(await iterator.next())
 
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", Self.script, "wss://127.0.0.1:\(broker.port)/v1/ws", code, broker.caFile]
-            let output = Pipe()
-            let errors = Pipe()
-            process.standardOutput = output
-            process.standardError = errors
-            try process.run()
-            let stdout = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-            let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "python customer failed: \(String(decoding: stderr, as: UTF8.self))")
+            let child = try await ChildProcess.run(["python3", Self.script, "wss://127.0.0.1:\(broker.port)/v1/ws", code, broker.caFile])
+            let (stdout, stderr) = (child.stdout, child.stderr)
+            #expect(child.status == 0, "python customer failed: \(String(decoding: stderr, as: UTF8.self))")
             let summary = try JSONDecoder().decode(Summary.self, from: stdout)
             #expect(summary.frame.stream == 5)
             #expect(summary.frame.sequence == 2)

@@ -116,7 +116,8 @@ struct SlowConsumerTests {
 
     @Test("a receiver whose control queue passes the hard limit is disconnected with 4503 and the ending says why")
     func controlOverflow() async throws {
-        try await LiveBroker.run(configure: { $0.controlQueueCapacity = 16 }) { broker in
+        // The sender's rate limit is lifted: this test is about the receiver.
+        try await LiveBroker.run(configure: { $0.controlQueueCapacity = 16; $0.controlRate = (100_000, 100_000) }) { broker in
             let alice = try await broker.addUser("alice", role: .agent)
             let (codes, codeSink) = AsyncStream<String>.makeStream()
             let (stall, stallOver) = AsyncStream<Void>.makeStream()

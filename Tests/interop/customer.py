@@ -33,7 +33,7 @@ def decode_frame(message):
 
 async def main(url, code, ca_file):
     context = ssl.create_default_context(cafile=ca_file)
-    async with websockets.connect(url, ssl=context, subprotocols=["tandem.v1"], max_size=8 << 20,
+    async with websockets.connect(url, ssl=context, subprotocols=["tandem.v1"], max_size=8 << 20, open_timeout=60,
                                   server_hostname="localhost") as ws:
         assert ws.subprotocol == "tandem.v1", ws.subprotocol
         await ws.send(json.dumps({"type": "hello", "protocol": 1, "role": "customer", "code": code, "client": "python-websockets"}))

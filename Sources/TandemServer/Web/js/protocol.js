@@ -74,7 +74,7 @@ const ROLE = ["agent", "customer"];
 const MODE = ["screen", "camera"];
 const OUTCOME = ["resolved", "unresolved", "escalated", "abandoned"];
 const REASON = ["agent-ended", "ended-via-api", "agent-left", "customer-left", "expired", "protocol-violation",
-  "slow-consumer", "broker-shutdown", "broker-crash"];
+  "slow-consumer", "access-revoked", "broker-shutdown", "broker-crash"];
 const STREAM_ID = { int: [0, 65535] };
 const SEQUENCE = { int: [0, 4294967295] };
 const POINTS = { array: { array: "number", length: 2 } };
@@ -222,6 +222,8 @@ export const CLOSE_MESSAGES = {
   4410: "This code has expired. Ask your support agent for a new one.",
   4411: "The session could not be resumed: it has ended.",
   4412: "This session was opened in another window.",
+  4413: "The connection was idle for too long.",
+  4429: "Too many messages were sent too quickly.",
   4426: "This page is out of date. Please reload it.",
   4503: "Your connection is too slow to keep up.",
 };

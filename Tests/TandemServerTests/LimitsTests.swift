@@ -1,0 +1,213 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import TandemClient
+import TandemCore
+import TandemProtocol
+import TandemServer
+import Testing
+import WSClient
+
+@Suite("Live TLS broker: limits, origins, echo, revocation, metrics", .timeLimit(.minutes(2)))
+struct LimitsTests {
+    let logger = Logger(label: "tandem.test.client")
+
+    /// A raw WebSocket to `path` with extra headers; returns what came back and the close code,
+    /// or throws when the upgrade is refused.
+    func webSocket(
+        _ broker: LiveBroker,
+        path: String,
+        headers: HTTPFields = [:],
+        _ body: @escaping @Sendable (WebSocketInboundStream, WebSocketOutboundWriter) async throws -> [String]
+    ) async throws -> ([String], UInt16?) {
+        var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 20, additionalHeaders: headers)
+        configuration.sniHostname = "localhost"
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(broker.caFile)
+        let box = NIOLockedValueBoxHolder()
+        let close = try await WebSocketClient.connect(url: "wss://127.0.0.1:\(broker.port)\(path)", configuration: configuration, tlsConfiguration: tls, logger: logger) { inbound, outbound, _ in
+            box.set(try await body(inbound, outbound))
+        }
+        return (box.get(), close.map { UInt16(webSocketErrorCode: $0.closeCode) })
+    }
+
+    @Test("the echo endpoint sends every message back unchanged")
+    func echo() async throws {
+        try await LiveBroker.run { broker in
+            let (seen, _) = try await webSocket(broker, path: TandemWire.echoPath) { inbound, outbound in
+                var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+                try await outbound.write(.text("ping 1"))
+                try await outbound.write(.binary(ByteBuffer(repeating: 7, count: 200_000)))
+                var seen: [String] = []
+                for _ in 0..<2 {
+                    switch try await messages.next() {
+                    case .text(let text): seen.append(text)
+                    case .binary(let buffer): seen.append("binary \(buffer.readableBytes) \(buffer.readableBytesView.allSatisfy { $0 == 7 })")
+                    case nil: break
+                    }
+                }
+                return seen
+            }
+            #expect(seen == ["ping 1", "binary 200000 true"])
+        }
+    }
+
+    /// The status line a web page's upgrade request with `origin` gets.
+    func upgradeStatus(_ broker: LiveBroker, origin: String) async throws -> String {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("interop/upgrade_status.py").path
+        let child = try await ChildProcess.run(["python3", script, "127.0.0.1", String(broker.port), TandemWire.echoPath, origin, broker.caFile])
+        return String(decoding: child.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// hummingbird-websocket answers every refused upgrade with its own 400 (the 403 of the
+    /// check does not reach the client); either way nothing is upgraded.
+    @Test("a page from another origin is refused before the upgrade; the broker's own origin and configured ones pass")
+    func origins() async throws {
+        try await LiveBroker.run { broker in
+            let status13280 = try await upgradeStatus(broker, origin: "https://evil.example")
+            #expect(status13280 == "HTTP/1.1 400 Bad Request")
+            let status69838 = try await upgradeStatus(broker, origin: "null")
+            #expect(status69838 == "HTTP/1.1 400 Bad Request")
+            let status65284 = try await upgradeStatus(broker, origin: "https://127.0.0.1:\(broker.port)")
+            #expect(status65284 == "HTTP/1.1 101 Switching Protocols")
+            // A WebSocket library (not a page) that fills in ws(s)://host is not checked.
+            let (echoed, _) = try await webSocket(broker, path: TandemWire.echoPath) { inbound, outbound in
+                try await outbound.write(.text("library"))
+                var messages = inbound.messages(maxSize: 1 << 16).makeAsyncIterator()
+                if case .text(let text) = try await messages.next() { return [text] }
+                return []
+            }
+            #expect(echoed == ["library"])
+        }
+        try await LiveBroker.run(configure: { $0.allowedOrigins = ["https://support.example.com"] }) { broker in
+            let status7934 = try await upgradeStatus(broker, origin: "https://support.example.com")
+            #expect(status7934 == "HTTP/1.1 101 Switching Protocols")
+            let status13280 = try await upgradeStatus(broker, origin: "https://evil.example")
+            #expect(status13280 == "HTTP/1.1 400 Bad Request")
+        }
+    }
+
+    @Test("more connections from one address than allowed get 429")
+    func connectionsPerAddress() async throws {
+        try await LiveBroker.run(configure: { $0.maxConnectionsPerAddress = 2 }) { broker in
+            let (release, releaseSink) = AsyncStream<Void>.makeStream()
+            let (opened, openedSink) = AsyncStream<Void>.makeStream()
+            let holders = (0..<2).map { _ in
+                Task {
+                    try await webSocket(broker, path: TandemWire.echoPath) { _, _ in
+                        openedSink.yield()
+                        for await _ in release {}
+                        return []
+                    }
+                }
+            }
+            var iterator = opened.makeAsyncIterator()
+            for _ in 0..<2 { await iterator.next() }
+            await #expect(throws: (any Error).self) {
+                _ = try await webSocket(broker, path: TandemWire.echoPath) { _, _ in [] }
+            }
+            releaseSink.finish()
+            for holder in holders { _ = try await holder.value }
+        }
+    }
+
+    @Test("too many control messages per second close the connection with 4429 and end the session as a protocol violation")
+    func rateLimit() async throws {
+        try await LiveBroker.run(configure: { $0.controlRate = (10, 20) }) { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .agent(token: alice, start: .init(ticket: "HD-RL", mode: .screen)), logger: logger) { inbound, outbound in
+                var events = inbound.makeAsyncIterator()
+                _ = try await events.nextControl()
+                for index in 0..<100 { try await outbound.send(.annotation(.add(Shape(id: "s\(index)", kind: .pointer, points: [[0.5, 0.5]]), owner: .agent, streamID: 1))) }
+                while try await events.next() != nil {}
+            }
+            #expect(run.closure.code == 4429)
+            let record = try #require(try await broker.store.sessions(matching: SessionFilter(ticket: "HD-RL")).first)
+            #expect(record.endReason == .protocolViolation)
+        }
+    }
+
+    @Test("a control message over its limit closes with 1009")
+    func controlTooBig() async throws {
+        try await LiveBroker.run(configure: { $0.maxControlMessageSize = 1024 }) { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .agent(token: alice, start: .init(ticket: "HD-BIG", mode: .screen)), logger: logger) { inbound, outbound in
+                var events = inbound.makeAsyncIterator()
+                _ = try await events.nextControl()
+                try await outbound.send(.chat(Chat(text: String(repeating: "x", count: 2000))))
+                while try await events.next() != nil {}
+            }
+            #expect(run.closure.code == 1009)
+        }
+    }
+
+    @Test("a connection with no traffic either way for the idle timeout is closed with 4413")
+    func idle() async throws {
+        try await LiveBroker.run(configure: { $0.idleTimeout = .milliseconds(800) }) { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            let waiting = try await broker.startWaitingAgent(token: alice, ticket: "HD-IDLE")
+            let (_, closure) = try await waiting.ending.value
+            #expect(closure.code == 4413)
+        }
+    }
+
+    @Test("revoking a user ends that agent's live sessions")
+    func revocation() async throws {
+        try await LiveBroker.run(configure: { $0.sweepInterval = .milliseconds(100); $0.activityRecordInterval = .milliseconds(100) }) { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            let waiting = try await broker.startWaitingAgent(token: alice, ticket: "HD-REV")
+            #expect(try await broker.store.revokeUser(name: "alice", at: Date()))
+            let (ended, _) = try await waiting.ending.value
+            #expect(ended?.reason == .accessRevoked)
+            #expect(try await broker.store.session(id: waiting.created.sessionID)?.endedBy == "broker")
+        }
+    }
+
+    @Test("/metrics reports sessions, relayed frames, join failures and audit write latency; /readyz says ready")
+    func metrics() async throws {
+        try await LiveBroker.run { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            let waiting = try await broker.startWaitingAgent(token: alice, ticket: "HD-M")
+            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: "000-000-001"), logger: logger) { inbound, _ in
+                var events = inbound.makeAsyncIterator()
+                while try await events.next() != nil {}
+            }
+            let text = try await get(broker, "/metrics")
+            #expect(text.contains(#"tandem_sessions{state="waiting"} 1"#))
+            #expect(text.contains(#"tandem_join_failures_total{reason="unknown-code"} 1"#))
+            #expect(text.contains("tandem_sessions_started_total 1"))
+            #expect(text.contains("tandem_audit_write_seconds_bucket"))
+            #expect(text.contains("tandem_relayed_frames_total"))
+            #expect(!text.contains("HD-M") && !text.contains("alice"))
+            #expect(try await get(broker, "/readyz") == "ready\n")
+            _ = waiting
+        }
+    }
+
+    func get(_ broker: LiveBroker, _ path: String) async throws -> String {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.additionalTrustRoots = [.file(broker.caFile)]
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        do {
+            let response = try await client.execute(HTTPClientRequest(url: "https://localhost:\(broker.port)\(path)"), timeout: .seconds(30))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            try await client.shutdown()
+            return String(buffer: body)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+}
+
+/// A lock-protected slot for a result computed in a `@Sendable` closure.
+final class NIOLockedValueBoxHolder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: [String] = []
+    func set(_ value: [String]) { lock.lock(); self.value = value; lock.unlock() }
+    func get() -> [String] { lock.lock(); defer { lock.unlock() }; return value }
+}
