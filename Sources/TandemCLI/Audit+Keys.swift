@@ -19,9 +19,7 @@ extension Audit {
             say("fingerprint \(key.fingerprint)")
             if checkpoints {
                 let list = try await withAPI(connection, tokenOptions) { try await $0.checkpoints() }
-                let encoder = TandemJSON.makeEncoder()
-                encoder.outputFormatting.insert(.prettyPrinted)
-                say(String(decoding: try encoder.encode(list.checkpoints), as: UTF8.self))
+                try sayJSON(list.checkpoints)
             }
         }
     }

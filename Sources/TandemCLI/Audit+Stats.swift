@@ -21,9 +21,7 @@ extension Audit {
             let query = AuditQuery(ticket: ticket, agent: agent, since: since, until: until)
             let stats = try await withAPI(connection, tokenOptions, refusal: "statistics refused") { try await $0.stats(query) }
             if json {
-                let encoder = TandemJSON.makeEncoder()
-                encoder.outputFormatting.insert(.prettyPrinted)
-                say(String(decoding: try encoder.encode(stats), as: UTF8.self))
+                try sayJSON(stats)
                 return
             }
             let period = [since.map { "since \($0)" }, until.map { "until \($0)" }].compactMap { $0 }.joined(separator: " ")

@@ -26,9 +26,7 @@ struct Audit: AsyncParsableCommand {
                 try await $0.sessions(ticket: ticket, agent: agent, outcome: outcome, since: since, until: until, limit: limit)
             }
             if json {
-                let encoder = TandemJSON.makeEncoder()
-                encoder.outputFormatting.insert(.prettyPrinted)
-                say(String(decoding: try encoder.encode(SessionList(sessions: sessions)), as: UTF8.self))
+                try sayJSON(SessionList(sessions: sessions))
                 return
             }
             let rows = sessions.map { record in
@@ -56,9 +54,7 @@ struct Audit: AsyncParsableCommand {
         func run() async throws {
             let timeline = try await withAPI(connection, tokenOptions) { try await $0.timeline(sessionID: id) }
             if json {
-                let encoder = TandemJSON.makeEncoder()
-                encoder.outputFormatting.insert(.prettyPrinted)
-                say(String(decoding: try encoder.encode(timeline), as: UTF8.self))
+                try sayJSON(timeline)
                 return
             }
             let session = timeline.session
@@ -107,9 +103,7 @@ struct Audit: AsyncParsableCommand {
         func run() async throws {
             let result = try await withAPI(connection, tokenOptions) { try await $0.verifyAuditLog() }
             if json {
-                let encoder = TandemJSON.makeEncoder()
-                encoder.outputFormatting.insert(.prettyPrinted)
-                say(String(decoding: try encoder.encode(result), as: UTF8.self))
+                try sayJSON(result)
             }
             guard result.status == .intact else {
                 throw CLIFailure("audit log \(result.status.rawValue) at event #\(result.firstBadSeq ?? 0): \(result.message ?? "")")

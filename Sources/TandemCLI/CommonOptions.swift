@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TandemClient
+import TandemProtocol
 
 /// Where the local data lives (database, dev certificates).
 struct DataOptions: ParsableArguments {
@@ -60,3 +61,11 @@ func printError(_ text: String) {
 func say(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
+
+/// Writes `value` as pretty-printed Tandem JSON (sorted keys, RFC 3339 dates) to standard output.
+func sayJSON(_ value: some Encodable) throws {
+    let encoder = TandemJSON.makeEncoder()
+    encoder.outputFormatting.insert(.prettyPrinted)
+    say(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+

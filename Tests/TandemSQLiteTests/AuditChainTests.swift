@@ -14,20 +14,7 @@ struct AuditChainTests {
     let signer = AuditSigner()
 
     init() async throws {
-        let directory = NSTemporaryDirectory() + "tandem-audit-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        path = directory + "/tandem.sqlite"
-        store = try SQLiteStore(path: path, logger: Logger(label: "test"))
-        // A realistic log: a user, three sessions with joins and endings, a failed join.
-        _ = try await store.addUser(UserRecord(name: "alice", role: .agent, tokenHash: "h", createdAt: t0))
-        for index in 0..<3 {
-            let id = "s_\(index)"
-            let created = t0.addingTimeInterval(Double(index) * 100)
-            try await store.insertSession(SessionRecord(id: id, ticket: "HD-\(index)", agent: "alice", mode: .camera, createdAt: created, expiresAt: created.addingTimeInterval(600)))
-            try await store.recordCustomerJoined(sessionID: id, at: created.addingTimeInterval(10), client: "c", address: "198.51.100.4")
-            try await store.recordEnding(sessionID: id, ending: SessionEnding(endedAt: created.addingTimeInterval(60), reason: .agentEnded, outcome: .resolved, note: "n\(index)", traffic: .init()))
-        }
-        try await store.recordEvent(sessionID: nil, kind: "join.failed", actor: "customer", detail: ["closeCode": "4404"], at: t0.addingTimeInterval(400))
+        (path, store) = try await AuditFixture.make("audit")
     }
 
     func verify() async throws -> AuditVerification {

@@ -10,26 +10,17 @@ import Testing
 struct AuditCheckpointTests {
     let path: String
     let store: SQLiteStore
-    let signer = AuditSigner()
+    let signer: AuditSigner
     let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
     /// Eleven events (a user, three sessions of three events, a failed join) with a
     /// checkpoint after event 4 and one after event 11.
     init() async throws {
-        let directory = NSTemporaryDirectory() + "tandem-checkpoint-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        path = directory + "/tandem.sqlite"
-        store = try SQLiteStore(path: path, logger: Logger(label: "test"))
-        _ = try await store.addUser(UserRecord(name: "alice", role: .agent, tokenHash: "h", createdAt: t0))
-        for index in 0..<3 {
-            let id = "s_\(index)"
-            let created = t0.addingTimeInterval(Double(index) * 100)
-            try await store.insertSession(SessionRecord(id: id, ticket: "HD-\(index)", agent: "alice", mode: .camera, createdAt: created, expiresAt: created.addingTimeInterval(600)))
-            try await store.recordCustomerJoined(sessionID: id, at: created.addingTimeInterval(10), client: "c", address: nil)
-            try await store.recordEnding(sessionID: id, ending: SessionEnding(endedAt: created.addingTimeInterval(60), reason: .agentEnded, outcome: .resolved, note: nil, traffic: .init()))
-            if index == 0 { _ = try await store.writeCheckpoint(kind: .periodic, actor: "broker", at: created.addingTimeInterval(61), signer: signer, onlyIfNew: true) }
+        let signer = AuditSigner()
+        self.signer = signer
+        (path, store) = try await AuditFixture.make("checkpoint") { store in
+            _ = try await store.writeCheckpoint(kind: .periodic, actor: "broker", at: AuditFixture.t0.addingTimeInterval(61), signer: signer, onlyIfNew: true)
         }
-        try await store.recordEvent(sessionID: nil, kind: "join.failed", actor: "customer", detail: ["closeCode": "4404"], at: t0.addingTimeInterval(400))
         _ = try await store.writeCheckpoint(kind: .periodic, actor: "broker", at: t0.addingTimeInterval(401), signer: signer, onlyIfNew: true)
     }
 
