@@ -63,7 +63,7 @@ public struct AuditCheckpoint: Sendable, Equatable, Codable {
         let millis = try container.decodeIfPresent(Int64.self, forKey: .atMs)
         self.init(
             id: try container.decode(Int64.self, forKey: .id),
-            at: try millis.map { Date(timeIntervalSince1970: Double($0) / 1000) } ?? container.decode(Date.self, forKey: .at),
+            at: try millis.map(Date.init(epochMilliseconds:)) ?? container.decode(Date.self, forKey: .at),
             kind: try container.decode(Kind.self, forKey: .kind),
             seq: try container.decode(Int64.self, forKey: .seq),
             headHash: try container.decode(String.self, forKey: .headHash),
@@ -79,7 +79,7 @@ public struct AuditCheckpoint: Sendable, Equatable, Codable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(id, forKey: .id)
         try container.encode(at, forKey: .at)
-        try container.encode(Int64((at.timeIntervalSince1970 * 1000).rounded()), forKey: .atMs)
+        try container.encode(at.epochMilliseconds, forKey: .atMs)
         try container.encode(kind, forKey: .kind)
         try container.encode(seq, forKey: .seq)
         try container.encode(headHash, forKey: .headHash)
@@ -92,9 +92,8 @@ public struct AuditCheckpoint: Sendable, Equatable, Codable {
 
     /// The exact text that is signed: fields joined by newlines, times in epoch milliseconds.
     public var signedText: String {
-        let millis = Int64((at.timeIntervalSince1970 * 1000).rounded())
-        return [
-            "tandem-audit-checkpoint/1", String(id), String(millis), kind.rawValue, String(seq), headHash, actor,
+        [
+            "tandem-audit-checkpoint/1", String(id), String(at.epochMilliseconds), kind.rawValue, String(seq), headHash, actor,
             prunedThroughSeq.map(String.init) ?? "", prunedThroughHash ?? "", publicKey,
         ].joined(separator: "\n")
     }

@@ -45,7 +45,7 @@ public struct AuditEvent: Sendable, Equatable, Codable {
         let millis = try container.decodeIfPresent(Int64.self, forKey: .atMs)
         self.init(
             seq: try container.decode(Int64.self, forKey: .seq),
-            at: try millis.map { Date(timeIntervalSince1970: Double($0) / 1000) } ?? container.decode(Date.self, forKey: .at),
+            at: try millis.map(Date.init(epochMilliseconds:)) ?? container.decode(Date.self, forKey: .at),
             sessionID: try container.decodeIfPresent(String.self, forKey: .sessionID),
             kind: try container.decode(String.self, forKey: .kind),
             actor: try container.decodeIfPresent(String.self, forKey: .actor),
@@ -59,7 +59,7 @@ public struct AuditEvent: Sendable, Equatable, Codable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(seq, forKey: .seq)
         try container.encode(at, forKey: .at)
-        try container.encode(Int64((at.timeIntervalSince1970 * 1000).rounded()), forKey: .atMs)
+        try container.encode(at.epochMilliseconds, forKey: .atMs)
         try container.encode(sessionID, forKey: .sessionID)
         try container.encode(kind, forKey: .kind)
         try container.encode(actor, forKey: .actor)

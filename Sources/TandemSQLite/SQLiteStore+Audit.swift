@@ -21,7 +21,7 @@ extension SQLiteStore {
         detail: [String: String]
     ) throws -> AuditEvent {
         let millis = Int64((at.timeIntervalSince1970 * 1000).rounded(.down))
-        let at = Date(timeIntervalSince1970: Double(millis) / 1000)
+        let at = Date(epochMilliseconds: millis)
         let head = try Self.head(db)
         let seq = head.seq + 1
         let previousHash = head.hash
@@ -43,7 +43,7 @@ extension SQLiteStore {
         let millis: Int64 = row["at_ms"]
         return AuditEvent(
             seq: row["seq"],
-            at: Date(timeIntervalSince1970: Double(millis) / 1000),
+            at: Date(epochMilliseconds: millis),
             sessionID: row["session_id"],
             kind: row["kind"],
             actor: row["actor"],

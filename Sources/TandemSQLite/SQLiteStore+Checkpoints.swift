@@ -14,7 +14,7 @@ extension SQLiteStore {
         let millis: Int64 = row["at_ms"]
         return AuditCheckpoint(
             id: row["id"],
-            at: Date(timeIntervalSince1970: Double(millis) / 1000),
+            at: Date(epochMilliseconds: millis),
             kind: kind,
             seq: row["seq"],
             headHash: row["head_hash"],
@@ -102,7 +102,7 @@ extension SQLiteStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                signed.id, Int64((signed.at.timeIntervalSince1970 * 1000).rounded()), signed.kind.rawValue, signed.seq, signed.headHash,
+                signed.id, signed.at.epochMilliseconds, signed.kind.rawValue, signed.seq, signed.headHash,
                 signed.actor, signed.prunedThroughSeq, signed.prunedThroughHash, signed.publicKey, signed.signature,
             ]
         )
