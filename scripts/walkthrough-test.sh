@@ -41,6 +41,7 @@ check "dev keys are private" test "$(stat -c %a tandem-data/certs/server.key.pem
 fingerprint=$(grep 'SHA-256 fingerprint' serve.log | awk '{print $3}')
 served=$(openssl s_client -connect "127.0.0.1:$port" -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 | cut -d= -f2)
 check "the printed fingerprint is the served certificate's" test "$fingerprint" = "$served"
+check "serve prints the join-code guessing bound, at most 1e-6 a day" grep -Eq "Join codes: +12 digits, at most 100 unused, at most 8700 wrong codes checked a day: chance of a guess 8\.7e-07 per day" serve.log
 
 # 2. Users: the token is printed once, only its hash is stored.
 agent_token=$("$tandem" users add alice --role agent | tail -1)
@@ -58,7 +59,7 @@ for _ in $(seq 1 100); do grep -q 'Join code' agent.log && break; sleep 0.1; don
 code=$(grep 'Join code' agent.log | awk '{print $3}')
 link=$(grep 'Join link' agent.log | awk '{print $3}')
 session=$(grep -o 's_[a-z0-9]*' agent.log | head -1)
-check "session start prints a grouped 9-digit code" grep -Eq '^[0-9]{3}-[0-9]{3}-[0-9]{3}$' <<<"$code"
+check "session start prints a grouped 12-digit code" grep -Eq '^[0-9]{3}-[0-9]{3}-[0-9]{3}-[0-9]{3}$' <<<"$code"
 check "session start prints the join link and expiry" grep -q 'Expires:' agent.log
 check "the join link serves the customer page under a strict CSP" bash -c "curl -sk '$link' | grep -q 'Tandem support session' && curl -sk -D - -o /dev/null '$link' | grep -qi \"content-security-policy: default-src 'none'; script-src 'self'\""
 "$tandem" join "$link" --consent yes --source pattern:320x240 --fps 20 --max-frames 200 > customer.log 2>&1 &
@@ -68,7 +69,7 @@ sleep 3
 check "the customer sees the agent and ticket" grep -q "Joined alice's session for ticket HD-1042" customer.log
 check "the agent sees the customer join" grep -q 'customer joined' agent.log
 check "the agent sees the customer's consent" grep -q 'the customer agreed to share its camera' agent.log
-check "join without a terminal asks for --consent" bash -c "! '$tandem' join 111-222-333 </dev/null 2>consent.err && grep -q 'pass --consent yes or --consent no' consent.err"
+check "join without a terminal asks for --consent" bash -c "! '$tandem' join 111-222-333-444 </dev/null 2>consent.err && grep -q 'pass --consent yes or --consent no' consent.err"
 TANDEM_TOKEN=$agent_token "$tandem" session end "$session" --outcome escalated --note "needs line 2" > end.log
 wait "$agent_pid" || true
 wait "$customer_pid" || true
@@ -76,7 +77,7 @@ check "session end reports the ending" grep -q 'ended: ended-via-api, outcome es
 check "the attached agent shows the end" grep -q 'session ended: ended-via-api' agent.log
 check "the agent saw frames stream in" grep -q 'streaming: in' agent.log
 check "a used code is refused" bash -c "! '$tandem' join '$code' --consent yes 2>join-again.err && grep -q 'already used' join-again.err"
-check "a wrong code is refused" bash -c "! '$tandem' join 000-000-000 --consent yes 2>join-wrong.err && grep -q 'not valid' join-wrong.err"
+check "a wrong code is refused" bash -c "! '$tandem' join 000-000-000-000 --consent yes 2>join-wrong.err && grep -q 'not valid' join-wrong.err"
 
 # 3b. A second session: the customer streams image files from a folder; the agent ends
 #     it with Ctrl-C (SIGINT) and --outcome.

@@ -8,7 +8,7 @@ struct Join: AsyncParsableCommand {
         abstract: "Join a session as the customer with the code or link the agent gave you, and stream frames."
     )
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: "Join code (482-913-557) or join link (https://host:port/j/482913557).") var code: String
+    @Argument(help: "Join code (482-913-557-301) or join link (https://host:port/j/482913557301).") var code: String
     @Option(help: "What to stream: 'pattern' (or pattern:WxH) or a folder of .jpg/.png/.webp images, sent in a loop.") var source: String = "pattern"
     @Option(help: "Frames per second.") var fps: Double = 5
     @Option(help: "Leave after sending this many frames (default: stay until the agent ends the session or Ctrl-C).") var maxFrames: Int?
@@ -26,7 +26,7 @@ struct Join: AsyncParsableCommand {
             joinCode = url.lastPathComponent
         }
         guard JoinCodeFormat.normalize(joinCode) != nil else {
-            throw CLIFailure("'\(joinCode)' is not a join code: it has nine digits, like 482-913-557")
+            throw CLIFailure("'\(joinCode)' is not a join code: it has twelve digits, like 482-913-557-301")
         }
         if consent == .ask, isatty(STDIN_FILENO) == 0 || annotations == "-" {
             throw CLIFailure("cannot ask for consent: standard input is not a terminal (or carries --annotations -); pass --consent yes or --consent no")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import TandemProtocol
 import TandemServer
 import TandemSQLite
 import UnixSignals
@@ -35,6 +36,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Default join-code lifetime in seconds.")
     var codeTTL: Int = 600
 
+    @Option(help: "Unused join codes held at once; more starts are refused until customers join or codes expire.")
+    var maxPendingCodes: Int = 100
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -43,6 +47,7 @@ struct Serve: AsyncParsableCommand {
         if insecurePlaintext, cert != nil { throw ValidationError("--insecure-plaintext cannot be combined with --cert/--key") }
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0-65535") }
         if codeTTL < 30 || codeTTL > 3600 { throw ValidationError("--code-ttl must be 30-3600 seconds") }
+        if maxPendingCodes < 1 { throw ValidationError("--max-pending-codes must be at least 1") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
     }
 
@@ -55,6 +60,7 @@ struct Serve: AsyncParsableCommand {
         configuration.publicURL = publicURL
         configuration.defaultCodeTTLSeconds = codeTTL
         configuration.allowedOrigins = allowOrigin
+        configuration.maxPendingJoinCodes = maxPendingCodes
         if insecurePlaintext {
             guard configuration.isLoopback else {
                 throw ValidationError("--insecure-plaintext is only allowed on a loopback address, not \(host)")
@@ -75,6 +81,16 @@ struct Serve: AsyncParsableCommand {
         let store = try SQLiteStore(path: data.databasePath, logger: logger, onWrite: metrics.auditWriteTook)
         let auditKey = try AuditSigningKey.loadOrCreate(directory: data.dataDirectory, logger: logger)
         say("Audit signing key:       \(auditKey.publicKeyPath) (\(auditKey.publicKey.fingerprint))")
+        let limits = configuration.joinLimits
+        let chance = configuration.joinGuessProbabilityPerDay
+        say(
+            "Join codes:              \(JoinCodeFormat.digits) digits, at most \(maxPendingCodes) unused, "
+                + "at most \(Int(limits.maxCheckedFailuresPerDay)) wrong codes checked a day: "
+                + "chance of a guess \(String(format: "%.1e", chance)) per day"
+        )
+        if chance > 1e-6 {
+            logger.warning("Join-code guessing bound above 1e-6 per day; lower --max-pending-codes (protocol/README.md §3.1)")
+        }
         let scheme = insecurePlaintext ? "http" : "https"
         let broker = TandemBroker(configuration: configuration, store: store, logger: logger, statistics: BrokerStatistics(metrics: metrics)) { boundPort in
             say("Tandem broker listening on \(scheme)://\(host):\(boundPort) (database \(data.databasePath))")

@@ -44,6 +44,8 @@ func explain(_ closure: TandemClosure) -> String {
     case .unknownCode: "That join code is not valid. Check the digits with your agent."
     case .codeUsed: "That join code was already used. Ask your agent for a new one."
     case .codeExpired: "That join code has expired. Ask your agent for a new one."
+    case .joinThrottled: "Too many wrong join codes were tried lately. Wait a few minutes, then try again."
+    case .tryAgainLater: "The broker holds too many unused join codes. Try again when customers have joined or codes expired."
     case .unauthorized: "The broker refused the token (missing, unknown or revoked)."
     case .forbidden: "This user's role may not start sessions."
     case .badRequest: "The broker refused the request as malformed."

@@ -11,7 +11,7 @@ import Foundation
 /// A code is active until it is redeemed once, until it expires, or until its session ends.
 /// Dead codes are kept for ``tombstoneLifetime`` so that a customer who retries is told
 /// "already used" or "expired" instead of "unknown". Codes are kept in canonical form
-/// (nine digits) and never leave this type except to the agent that owns them.
+/// (twelve digits) and never leave this type except to the agent that owns them.
 public struct JoinCodeRegistry: Sendable {
     enum Entry: Equatable, Sendable {
         case active(sessionID: String, expiresAt: Date)
@@ -39,7 +39,7 @@ public struct JoinCodeRegistry: Sendable {
     public mutating func issue<G: RandomNumberGenerator>(sessionID: String, expiresAt: Date, using generator: inout G) -> String {
         var code: String
         repeat {
-            let value = UInt32.random(in: 0..<1_000_000_000, using: &generator)
+            let value = UInt64.random(in: 0..<1_000_000_000_000, using: &generator)
             let digits = String(value)
             code = String(repeating: "0", count: JoinCodeFormat.digits - digits.count) + digits
         } while entries[code] != nil

@@ -14,10 +14,21 @@ public struct TokenBucket: Sendable, Equatable {
 
     /// Takes a token at `now` (seconds on any monotonic clock); false when none is left.
     public mutating func take(now: Double) -> Bool {
-        if let last { tokens = min(burst, tokens + max(0, now - last) * rate) }
-        last = now
+        refill(now: now)
         guard tokens >= 1 else { return false }
         tokens -= 1
         return true
+    }
+
+    /// Seconds from `now` until a token can be taken; 0 when one can be now.
+    public mutating func waitForToken(now: Double) -> Double {
+        refill(now: now)
+        guard tokens < 1 else { return 0 }
+        return rate > 0 ? (1 - tokens) / rate : 86_400
+    }
+
+    private mutating func refill(now: Double) {
+        if let last { tokens = min(burst, tokens + max(0, now - last) * rate) }
+        last = max(now, last ?? now)
     }
 }

@@ -4,9 +4,12 @@
 public struct ErrorMessage: Sendable, Equatable, Codable {
     public var code: String
     public var message: String
+    /// Seconds after which the refused request may be tried again (`join-throttled`).
+    public var retryAfter: Int?
 
-    public init(code: String, message: String) {
+    public init(code: String, message: String, retryAfter: Int? = nil) {
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
     }
 }

@@ -11,7 +11,7 @@ public struct SessionCreated: Sendable, Equatable, Codable, CustomStringConverti
     public var sessionID: String
     public var ticket: String
     public var mode: SessionMode
-    /// The one-time join code, grouped for reading aloud (`482-913-557`).
+    /// The one-time join code, grouped for reading aloud (`482-913-557-301`).
     public var joinCode: String
     public var joinURL: String
     public var expiresAt: Date

@@ -6,6 +6,8 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
     case goingAway = 1001
     /// A message was larger than the broker's limit.
     case messageTooBig = 1009
+    /// The broker holds too many unused join codes; the agent may start a session later.
+    case tryAgainLater = 1013
     /// An unexpected broker failure.
     case internalError = 1011
     /// The first message was not a valid `hello`, a control message was malformed,
@@ -31,6 +33,9 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
     case resumeRefused = 4411
     /// A newer connection of the same participant resumed the session.
     case replaced = 4412
+    /// Too many failed joins from this network, or on the whole broker, lately: the code was
+    /// not checked. The `error` before the close says when to try again.
+    case joinThrottled = 4430
     /// The hello asked for a protocol version the broker does not speak.
     case unsupportedVersion = 4426
     /// The recipient read too slowly: its queue of control messages passed the hard limit.
@@ -42,6 +47,7 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
         case .normal: "session ended"
         case .goingAway: "broker going away"
         case .messageTooBig: "message too big"
+        case .tryAgainLater: "too many unused join codes"
         case .internalError: "internal error"
         case .badRequest: "bad request"
         case .unauthorized: "unauthorized"
@@ -54,6 +60,7 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
         case .rateLimited: "too many messages"
         case .resumeRefused: "cannot resume"
         case .replaced: "replaced by a newer connection"
+        case .joinThrottled: "too many failed join attempts"
         case .unsupportedVersion: "unsupported protocol version"
         case .slowConsumer: "too slow: control queue over its limit"
         }

@@ -1,3 +1,6 @@
+import TandemCore
+import TandemProtocol
+
 /// Everything `tandem serve` can change. Defaults are the zero-configuration broker.
 public struct BrokerConfiguration: Sendable {
     public enum TransportSecurity: Sendable, Equatable {
@@ -18,6 +21,11 @@ public struct BrokerConfiguration: Sendable {
     public var publicURL: String?
     /// Join codes live this long unless the agent asks for less.
     public var defaultCodeTTLSeconds: Int = 600
+    /// Unused join codes the broker holds at once; an agent starting one more is refused
+    /// with 1013. Part of the guessing bound of protocol/README.md §3.1.
+    public var maxPendingJoinCodes: Int = 100
+    /// Join-code guessing limits per network and for the whole broker (§3.1).
+    public var joinLimits = JoinAttemptLimiter.Limits()
     /// Upper bound on a requested code lifetime.
     public var maxCodeTTLSeconds: Int = 3600
     /// A connection that sends no `hello` within this time is closed with 4408.
@@ -71,5 +79,10 @@ public struct BrokerConfiguration: Sendable {
     /// Whether `host` is a loopback address or name.
     public var isLoopback: Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// The chance per day that a join code is guessed under these limits (§3.1).
+    public var joinGuessProbabilityPerDay: Double {
+        joinLimits.guessProbabilityPerDay(pendingCodes: maxPendingJoinCodes, codeSpace: JoinCodeFormat.codeSpace)
     }
 }

@@ -22,7 +22,7 @@ public final class BrokerMetrics: Sendable {
 
     /// Join refusals by close code, as label values.
     enum TandemCloseCodeKey: String, CaseIterable {
-        case unknownCode = "unknown-code", codeUsed = "code-used", codeExpired = "code-expired", resumeRefused = "resume-refused"
+        case unknownCode = "unknown-code", codeUsed = "code-used", codeExpired = "code-expired", resumeRefused = "resume-refused", throttled = "throttled"
     }
 
     public init() {

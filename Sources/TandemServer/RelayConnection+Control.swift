@@ -180,6 +180,7 @@ extension TandemCloseCode {
         case .normal: "session-ended"
         case .goingAway: "going-away"
         case .messageTooBig: "message-too-big"
+        case .tryAgainLater: "too-many-pending-codes"
         case .internalError: "internal-error"
         case .badRequest: "bad-request"
         case .unauthorized: "unauthorized"
@@ -192,6 +193,7 @@ extension TandemCloseCode {
         case .rateLimited: "rate-limited"
         case .resumeRefused: "resume-refused"
         case .replaced: "replaced"
+        case .joinThrottled: "join-throttled"
         case .unsupportedVersion: "unsupported-version"
         case .slowConsumer: "slow-consumer"
         }

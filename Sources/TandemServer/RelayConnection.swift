@@ -101,7 +101,7 @@ struct RelayConnection {
                 }
                 if timedOut { outbox.abandon(.helloTimeout) }
             }
-            let binding = await read(inbound: inbound, outbox: outbox, address: channel.remoteAddress?.ipAddress, activity: activity, helloDone: helloDone)
+            let binding = await read(inbound: inbound, outbox: outbox, client: ClientAddress(channel.remoteAddress), activity: activity, helloDone: helloDone)
             helloDone.finish()
             readEndedSink.finish()
             if let binding {
@@ -147,7 +147,7 @@ struct RelayConnection {
     private func read(
         inbound: WebSocketInboundStream,
         outbox: ParticipantOutbox,
-        address: String?,
+        client: ClientAddress,
         activity: ConnectionActivity,
         helloDone: AsyncStream<Never>.Continuation
     ) async -> Binding? {
@@ -159,7 +159,7 @@ struct RelayConnection {
             reading: for try await message in inbound.messages(maxSize: configuration.maxMessageSize) {
                 activity.touch()
                 guard let bound = binding else {
-                    binding = await hello(message, outbox: outbox, address: address, logger: &logger)
+                    binding = await hello(message, outbox: outbox, client: client, logger: &logger)
                     helloDone.finish()
                     if binding == nil { break }
                     continue
@@ -192,7 +192,7 @@ struct RelayConnection {
 
     // MARK: hello
 
-    private func hello(_ message: WebSocketMessage, outbox: ParticipantOutbox, address: String?, logger: inout Logger) async -> Binding? {
+    private func hello(_ message: WebSocketMessage, outbox: ParticipantOutbox, client: ClientAddress, logger: inout Logger) async -> Binding? {
         guard case .text(let text) = message, text.utf8.count <= configuration.maxControlMessageSize,
             case .hello(let hello) = try? ControlMessage.decode(text: text)
         else {
@@ -205,7 +205,7 @@ struct RelayConnection {
         }
         do {
             if let token = hello.resume {
-                switch try await hub.resume(token: token, role: hello.role, address: address, outbox: outbox) {
+                switch try await hub.resume(token: token, role: hello.role, address: client.ip, outbox: outbox) {
                 case .resumed(let session):
                     logger[metadataKey: "tandem.session.id"] = "\(session.id)"
                     logger[metadataKey: "tandem.ticket"] = "\(session.ticket)"
@@ -217,7 +217,7 @@ struct RelayConnection {
             }
             switch hello.role {
             case .agent: return try await openSession(hello, outbox: outbox, logger: &logger)
-            case .customer: return try await joinSession(hello, outbox: outbox, address: address, logger: &logger)
+            case .customer: return try await joinSession(hello, outbox: outbox, address: client, logger: &logger)
             }
         } catch {
             logger.error("Hello failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
@@ -245,22 +245,34 @@ struct RelayConnection {
             refuse(.badRequest, outbox: outbox, message: "start.ticket must be 1-64 printable characters without spaces")
             return nil
         }
-        let (session, created) = try await hub.open(agent: user, start: start, agentOutbox: outbox)
+        guard let (session, created) = try await hub.open(agent: user, start: start, agentOutbox: outbox) else {
+            refuse(
+                .tryAgainLater, outbox: outbox,
+                message: "the broker already holds \(configuration.maxPendingJoinCodes) unused join codes; try again when customers have joined or codes expired"
+            )
+            return nil
+        }
         logger[metadataKey: "tandem.session.id"] = "\(session.id)"
         logger[metadataKey: "tandem.ticket"] = "\(session.ticket)"
         _ = outbox.enqueue(.sessionCreated(created))
         return Binding(session: session, role: .agent)
     }
 
-    private func joinSession(_ hello: Hello, outbox: ParticipantOutbox, address: String?, logger: inout Logger) async throws -> Binding? {
-        guard let code = hello.code.flatMap(JoinCodeFormat.normalize) else {
-            refuse(.unknownCode, outbox: outbox, message: "no session has this join code")
-            return nil
-        }
+    private func joinSession(_ hello: Hello, outbox: ParticipantOutbox, address: ClientAddress, logger: inout Logger) async throws -> Binding? {
+        let code = hello.code.flatMap(JoinCodeFormat.normalize)
         let client = hello.client.map { String($0.prefix(128)) }
-        switch try await hub.join(code: code, client: client, address: address, customerOutbox: outbox) {
+        switch try await hub.join(code: code, client: client, address: address.ip, network: address.network, customerOutbox: outbox) {
         case .rejected(let closeCode):
             refuse(closeCode, outbox: outbox, message: closeCode.reason)
+            return nil
+        case .throttled(let retryAfter, let scope):
+            let who = scope == .network ? "from your network" : "on this service"
+            _ = outbox.enqueue(.error(ErrorMessage(
+                code: TandemCloseCode.joinThrottled.identifier,
+                message: "too many wrong join codes were tried \(who); try again in \(retryAfter) s",
+                retryAfter: retryAfter
+            )))
+            outbox.finish(.joinThrottled)
             return nil
         case .joined(let session):
             logger[metadataKey: "tandem.session.id"] = "\(session.id)"

@@ -20,6 +20,8 @@ actor SessionHub {
     let metrics: BrokerMetrics
     var sessions: [String: LiveSession] = [:]
     private var codes = JoinCodeRegistry()
+    private var guesses: JoinAttemptLimiter
+    private let clockStart = ContinuousClock.now
     private(set) var joinBaseURL: String = ""
     private var consoleTokens = ConsoleTokens()
     /// Resume tokens (hashed) → their session and participant; one live token per participant.
@@ -34,6 +36,7 @@ actor SessionHub {
         self.store = store
         self.configuration = configuration
         self.logger = logger
+        self.guesses = JoinAttemptLimiter(limits: configuration.joinLimits)
     }
 
     func setJoinBaseURL(_ url: String) {
@@ -48,7 +51,9 @@ actor SessionHub {
     func session(id: String) -> LiveSession? { sessions[id] }
 
     /// Opens a session for `agent` and issues its join code.
-    func open(agent: UserRecord, start: Hello.Start, agentOutbox: ParticipantOutbox) async throws -> (LiveSession, SessionCreated) {
+    func open(agent: UserRecord, start: Hello.Start, agentOutbox: ParticipantOutbox) async throws -> (LiveSession, SessionCreated)? {
+        // The guessing bound of §3.1 assumes at most this many unused codes.
+        guard codes.activeCount < configuration.maxPendingJoinCodes else { return nil }
         let now = Date()
         let ttl = min(max(start.ttlSeconds ?? configuration.defaultCodeTTLSeconds, 1), configuration.maxCodeTTLSeconds)
         let record = SessionRecord(
@@ -59,11 +64,17 @@ actor SessionHub {
             createdAt: now,
             expiresAt: now.addingTimeInterval(TimeInterval(ttl))
         )
-        try await store.insertSession(record)
+        // Issued before the write so that concurrent starts cannot pass the cap.
+        let code = codes.issue(sessionID: record.id, expiresAt: record.expiresAt)
+        do {
+            try await store.insertSession(record)
+        } catch {
+            codes.retire(sessionID: record.id, now: now)
+            throw error
+        }
         metrics.sessionsStarted.increment()
         let session = LiveSession(record: record, agentUserID: agent.id, agentOutbox: agentOutbox)
         sessions[record.id] = session
-        let code = codes.issue(sessionID: record.id, expiresAt: record.expiresAt)
         let created = SessionCreated(
             sessionID: record.id,
             ticket: record.ticket,
@@ -84,24 +95,33 @@ actor SessionHub {
         /// Joined; the welcome and the catch-up are queued for the customer.
         case joined(LiveSession)
         case rejected(TandemCloseCode)
+        /// Too many failed joins lately (§3.1): not checked at all; try again after this many seconds.
+        case throttled(retryAfter: Int, scope: JoinAttemptLimiter.Scope)
     }
 
-    /// Redeems a join code (canonical digits) for a customer.
-    func join(code: String, client: String?, address: String?, customerOutbox: ParticipantOutbox) async throws -> JoinResult {
+    /// Redeems a join code (canonical digits; nil when malformed) for a customer whose
+    /// address is `address` and whose network, for guessing limits, is `network`.
+    func join(code: String?, client: String?, address: String?, network: String?, customerOutbox: ParticipantOutbox) async throws -> JoinResult {
         let now = Date()
-        switch codes.redeem(code, now: now) {
+        let tick = (ContinuousClock.now - clockStart).seconds
+        if case .refuse(let retryAfter, let scope) = guesses.check(network: network, now: tick) {
+            metrics.joinFailed(.throttled)
+            return .throttled(retryAfter: max(1, Int(retryAfter.rounded(.up))), scope: scope)
+        }
+        let redemption = code.map { codes.redeem($0, now: now) } ?? .reject(.unknownCode)
+        switch redemption {
         case .reject(let closeCode):
+            let counted = guesses.failed(network: network, now: tick)
             logger.info("Join refused", metadata: ["tandem.close.code": "\(closeCode.rawValue)"])
             metrics.joinFailed(closeCode == .codeUsed ? .codeUsed : closeCode == .codeExpired ? .codeExpired : .unknownCode)
             // Logged without the code that was tried.
-            var detail = ["closeCode": String(closeCode.rawValue), "reason": closeCode.reason]
-            if let address { detail["address"] = address }
-            try await store.recordEvent(sessionID: nil, kind: "join.failed", actor: "customer", detail: detail, at: now)
+            try await recordJoinFailure(sessionID: nil, closeCode: closeCode, address: address, counted: counted, at: now)
             return .rejected(closeCode)
         case .admit(let sessionID):
             guard let session = sessions[sessionID] else { return .rejected(.codeExpired) }
             switch session.admit(at: now) {
             case .admitCustomer:
+                guesses.succeeded(network: network)
                 try await store.recordCustomerJoined(sessionID: sessionID, at: now, client: client, address: address)
                 _ = session.outbox(for: .agent)?.enqueue(.peerJoined(PeerJoined(role: .customer, client: client)))
                 let welcome = SessionJoined(
@@ -112,16 +132,33 @@ actor SessionHub {
                 logger.info("Customer joined", metadata: ["tandem.session.id": "\(sessionID)", "tandem.ticket": "\(session.ticket)"])
                 return .joined(session)
             case .rejectJoin(let closeCode):
+                let counted = guesses.failed(network: network, now: tick)
                 metrics.joinFailed(closeCode == .codeUsed ? .codeUsed : .codeExpired)
                 // The code belonged to this session: the failed attempt goes on its timeline.
-                var detail = ["closeCode": String(closeCode.rawValue), "reason": closeCode.reason]
-                if let address { detail["address"] = address }
-                try await store.recordEvent(sessionID: sessionID, kind: "join.failed", actor: "customer", detail: detail, at: now)
+                try await recordJoinFailure(sessionID: sessionID, closeCode: closeCode, address: address, counted: counted, at: now)
                 return .rejected(closeCode)
             default:
                 return .rejected(.codeExpired)
             }
         }
+    }
+
+    /// Writes `join.failed` (never with the code tried) and, when this failure started a
+    /// wait, `join.throttled` with its scope and length.
+    private func recordJoinFailure(
+        sessionID: String?, closeCode: TandemCloseCode, address: String?, counted: JoinAttemptLimiter.FailureResult, at now: Date
+    ) async throws {
+        var detail = ["closeCode": String(closeCode.rawValue), "reason": closeCode.reason]
+        if let address { detail["address"] = address }
+        try await store.recordEvent(sessionID: sessionID, kind: "join.failed", actor: "customer", detail: detail, at: now)
+        guard case .backoffStarted(let scope, let failures, let seconds) = counted else { return }
+        var throttled = ["scope": scope.rawValue, "seconds": String(Int(seconds.rounded(.up)))]
+        if scope == .network {
+            throttled["failures"] = String(failures)
+            if let address { throttled["address"] = address }
+        }
+        logger.notice("Join attempts throttled", metadata: ["tandem.throttle.scope": "\(scope.rawValue)", "tandem.throttle.seconds": "\(Int(seconds))"])
+        try await store.recordEvent(sessionID: nil, kind: "join.throttled", actor: "broker", detail: throttled, at: now)
     }
 
     /// Carries out an `.end` action: writes the ending, then tells and closes both sides.
@@ -192,6 +229,7 @@ actor SessionHub {
             if let deadline = session.awayDeadline, deadline <= now { await end(session, event: .tick(now: now)) }
         }
         codes.prune(now: now)
+        guesses.prune(now: (ContinuousClock.now - clockStart).seconds)
         consoleTokens.prune(now: now)
     }
 

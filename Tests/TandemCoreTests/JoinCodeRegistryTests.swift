@@ -21,7 +21,7 @@ struct JoinCodeRegistryTests {
     func singleUse() {
         var registry = JoinCodeRegistry()
         let code = registry.issue(sessionID: "s1", expiresAt: t0.addingTimeInterval(600))
-        #expect(code.count == 9 && code.allSatisfy(\.isNumber))
+        #expect(code.count == 12 && code.allSatisfy(\.isNumber))
         #expect(registry.activeCount == 1)
         #expect(registry.redeem(code, now: t0) == .admit(sessionID: "s1"))
         #expect(registry.activeCount == 0)
@@ -33,7 +33,7 @@ struct JoinCodeRegistryTests {
         var registry = JoinCodeRegistry()
         let expiring = registry.issue(sessionID: "s1", expiresAt: t0.addingTimeInterval(10))
         let retired = registry.issue(sessionID: "s2", expiresAt: t0.addingTimeInterval(600))
-        let unknown = ["000000000", "111111111", "222222222"].first { $0 != expiring && $0 != retired }!
+        let unknown = ["000000000000", "111111111111", "222222222222"].first { $0 != expiring && $0 != retired }!
         #expect(registry.redeem(unknown, now: t0) == .reject(.unknownCode))
         #expect(registry.redeem(expiring, now: t0.addingTimeInterval(10)) == .reject(.codeExpired))
         #expect(registry.redeem(expiring, now: t0.addingTimeInterval(11)) == .reject(.codeExpired))
@@ -67,10 +67,10 @@ struct JoinCodeRegistryTests {
     func noCollision() {
         var registry = JoinCodeRegistry()
         // The first two draws are the same value: the second issue must draw again.
-        var generator = SequenceGenerator(values: [42, 42, 7])
+        var generator = SequenceGenerator(values: [UInt64.max / 2, UInt64.max / 2, UInt64.max / 3])
         let first = registry.issue(sessionID: "a", expiresAt: t0.addingTimeInterval(600), using: &generator)
         let second = registry.issue(sessionID: "b", expiresAt: t0.addingTimeInterval(600), using: &generator)
         #expect(first != second)
-        #expect(first.count == 9 && second.count == 9)
+        #expect(first.count == 12 && second.count == 12)
     }
 }

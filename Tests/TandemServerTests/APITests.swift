@@ -83,7 +83,7 @@ struct APITests {
             #expect(try await status(broker, "GET", "/v1/audit/sessions?limit=0", token: audrey) == 400)
             #expect(try await status(broker, "GET", "/v1/sessions/s_unknownunknown12", token: audrey) == 404)
             #expect(try await status(broker, "GET", "/healthz", token: nil) == 200)
-            #expect(try await status(broker, "GET", "/j/482-913-557", token: nil) == 200)
+            #expect(try await status(broker, "GET", "/j/482-913-557-301", token: nil) == 200)
             #expect(try await status(broker, "GET", "/j/nonsense", token: nil) == 404)
 
             // Nothing above touched the two live sessions.

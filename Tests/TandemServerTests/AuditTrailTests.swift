@@ -16,7 +16,7 @@ struct AuditTrailTests {
             let logger = Logger(label: "tandem.test.client")
             // A wrong code first, then the right one.
             let digits = JoinCodeFormat.normalize(agent.created.joinCode)!
-            let wrong = digits == "739215846" ? "739215847" : "739215846"
+            let wrong = digits == "739215846012" ? "739215846013" : "739215846012"
             _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: wrong), logger: logger) { inbound, _ in
                 for try await _ in inbound {}
             }

@@ -172,7 +172,7 @@ struct LimitsTests {
         try await LiveBroker.run { broker in
             let alice = try await broker.addUser("alice", role: .agent)
             let waiting = try await broker.startWaitingAgent(token: alice, ticket: "HD-M")
-            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: "000-000-001"), logger: logger) { inbound, _ in
+            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: "000-000-000-001"), logger: logger) { inbound, _ in
                 var events = inbound.makeAsyncIterator()
                 while try await events.next() != nil {}
             }

@@ -86,8 +86,8 @@ struct RefusalTests {
             let token = try await broker.addUser("alice", role: .agent)
             _ = try await withSession(broker, token: token) { code in
                 let digits = JoinCodeFormat.normalize(code)!
-                let wrong = String((Int(digits)! + 1) % 1_000_000_000)
-                let (closure, errors) = try await attempt(broker, .customer(code: String(repeating: "0", count: 9 - wrong.count) + wrong))
+                let wrong = String((Int(digits)! + 1) % 1_000_000_000_000)
+                let (closure, errors) = try await attempt(broker, .customer(code: String(repeating: "0", count: 12 - wrong.count) + wrong))
                 #expect(closure.code == 4404)
                 #expect(errors.map(\.code) == ["unknown-code"])
                 let (malformed, _) = try await attempt(broker, .customer(code: "12-34"))

@@ -66,7 +66,7 @@ struct RelayTests {
 
             var codeIterator = codes.makeAsyncIterator()
             let code = try #require(await codeIterator.next())
-            #expect(code.count == 11 && code.split(separator: "-").count == 3)
+            #expect(code.count == 15 && code.split(separator: "-").count == 4)
             let customerRun = try await TandemConnection.run(
                 configuration: broker.clientConfiguration,
                 hello: .customer(code: code, client: "test-customer/1"),

@@ -205,7 +205,7 @@ def main():
         wait(agent, lambda d: state(d) == "waiting", what="session.created on the console")
         check("the console drops the sign-in from the address bar", "token" not in agent.current_url)
         code = agent.execute_script("return document.body.dataset.joinCode")
-        check("the console shows a join code", re.fullmatch(r"\d{3}-\d{3}-\d{3}", code or "") is not None, code)
+        check("the console shows a join code", re.fullmatch(r"\d{3}-\d{3}-\d{3}-\d{3}", code or "") is not None, code)
 
         customer = chromium(412, 915)  # a phone-sized viewport
         proxy = CuttableProxy(port)
@@ -327,7 +327,7 @@ def main():
         message = customer.find_element(By.ID, "status").text
         check("an expired code shows the expired message", "expired" in message and "new one" in message, message)
         customer.save_screenshot(os.path.join(ARTIFACTS, "customer-expired.png"))
-        customer.get(f"{base}/j/000-000-000")
+        customer.get(f"{base}/j/000-000-000-000")
         wait(customer, lambda d: state(d) == "refused", what="the unknown-code message")
         message = customer.find_element(By.ID, "status").text
         check("an unknown code shows the not-valid message", "not valid" in message, message)

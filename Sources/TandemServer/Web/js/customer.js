@@ -14,6 +14,7 @@ let joined = null;
 let ended = false;
 let publisher = null;
 let agentStream = null;
+let retryAfter = null;
 const resumer = new Resumer(code);
 const CLIENT = "tandem-web/1";
 
@@ -31,8 +32,9 @@ const socket = new TandemSocket(
     onFrame(frame) {
       if (agentStream !== null && frame.streamId === agentStream) agentView.showFrame(frame.sequence, frame);
     },
-    onClose({ message, final }) {
+    onClose({ code, message, final }) {
       if (ended) return;
+      if (code === 4430 && retryAfter) message = `Too many wrong codes were tried. Please try again in ${waitText(retryAfter)}.`;
       if (!final && resumer.schedule(() => socket.reconnect({ role: "customer", resume: resumer.token, client: CLIENT }))) {
         setState("reconnecting", "The connection was lost. Reconnecting…");
         return;
@@ -131,9 +133,16 @@ function handle(message) {
       chat.note("The session has ended.");
       break;
     case "error":
+      if (message.code === "join-throttled") retryAfter = message.retryAfter;
       console.warn("Tandem broker:", message.code, message.message);
       break;
   }
+}
+
+/** "45 seconds" or "3 minutes", for a wait given in seconds. */
+function waitText(seconds) {
+  if (seconds < 90) return `${seconds} seconds`;
+  return `${Math.ceil(seconds / 60)} minutes`;
 }
 
 function viewFor(owner) {

@@ -106,7 +106,7 @@ export const MESSAGES = {
   "chat": { text: { string: true, required: true }, from: { enum: ROLE } },
   "session.end": { outcome: { enum: OUTCOME }, note: { string: true } },
   "session.ended": { sessionId: { string: true, required: true }, reason: { enum: REASON, required: true }, outcome: { enum: OUTCOME } },
-  "error": { code: { string: true, required: true }, message: { string: true, required: true } },
+  "error": { code: { string: true, required: true }, message: { string: true, required: true }, retryAfter: { int: [0, 86400] } },
   "stream.start": {
     streamId: { ...STREAM_ID, required: true }, source: { enum: MODE, required: true }, codec: { enum: Object.keys(CODECS), required: true },
     width: { int: [0, 65535], required: true }, height: { int: [0, 65535], required: true }, fps: { number: true, required: true },
@@ -213,6 +213,7 @@ export const CLOSE_MESSAGES = {
   1001: "The support service is restarting. Please try again in a minute.",
   1009: "A message was too large for the service.",
   1011: "The support service had a problem. Please try again.",
+  1013: "Too many join codes are waiting to be used. Please try again in a few minutes.",
   4400: "The service did not understand this page's request.",
   4401: "Your sign-in is missing, unknown or revoked.",
   4403: "You are not allowed to do this.",
@@ -224,6 +225,7 @@ export const CLOSE_MESSAGES = {
   4412: "This session was opened in another window.",
   4413: "The connection was idle for too long.",
   4429: "Too many messages were sent too quickly.",
+  4430: "Too many wrong codes were tried. Please wait a few minutes, then try again.",
   4426: "This page is out of date. Please reload it.",
   4503: "Your connection is too slow to keep up.",
 };
