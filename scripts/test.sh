@@ -6,7 +6,10 @@
 #   3. swift build, then the CLI walkthrough of README.md against a real broker
 #   4. the browser pages in real Chromium (codec against the vectors, pairing, annotations,
 #      consent, expired codes; screenshots in test-artifacts/browser)
-#   5. swift test (Swift Testing: codecs, state machines, SQLite store, live TLS broker,
+#   5. Autobahn|Testsuite fuzzingclient (cases 1-7, 10) against /v1/echo over wss
+#      (skipped, saying so, when Python 2.7 is absent)
+#   6. libFuzzer on the frame and control-message decoders, 20 s each
+#   7. swift test (Swift Testing: codecs, state machines, SQLite store, live TLS broker,
 #      the Python interop client, the kill -9 loop)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +41,12 @@ bash scripts/walkthrough-test.sh .build/debug/tandem
 
 log "browser pages in Chromium"
 python3 Tests/browser/browser_test.py .build/debug/tandem
+
+log "Autobahn|Testsuite against /v1/echo"
+bash scripts/autobahn.sh .build/debug/tandem
+
+log "libFuzzer: frame and control-message decoders"
+bash scripts/fuzz.sh 20
 
 log "swift test"
 swift test

@@ -4,6 +4,9 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
     case normal = 1000
     /// The broker is shutting down.
     case goingAway = 1001
+    /// The peer broke the WebSocket protocol (sent by the WebSocket library; 1007 for text
+    /// that is not UTF-8).
+    case protocolError = 1002
     /// A message was larger than the broker's limit.
     case messageTooBig = 1009
     /// The broker holds too many unused join codes; the agent may start a session later.
@@ -46,6 +49,7 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
         switch self {
         case .normal: "session ended"
         case .goingAway: "broker going away"
+        case .protocolError: "protocol error"
         case .messageTooBig: "message too big"
         case .tryAgainLater: "too many unused join codes"
         case .internalError: "internal error"

@@ -8,7 +8,10 @@ struct EchoConnection {
     let configuration: BrokerConfiguration
     let logger: Logger
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+    /// Echoes until the peer closes. A WebSocket violation (bad framing, invalid UTF-8 text,
+    /// a message over the limit) is rethrown so hummingbird-websocket closes with the code
+    /// RFC 6455 asks for (1002, 1007, 1009).
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         do {
             for try await message in inbound.messages(maxSize: configuration.maxEchoMessageSize) {
                 switch message {
@@ -18,6 +21,7 @@ struct EchoConnection {
             }
         } catch {
             logger.debug("Echo connection ended", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            throw error
         }
     }
 }

@@ -179,6 +179,7 @@ extension TandemCloseCode {
         switch self {
         case .normal: "session-ended"
         case .goingAway: "going-away"
+        case .protocolError: "protocol-error"
         case .messageTooBig: "message-too-big"
         case .tryAgainLater: "too-many-pending-codes"
         case .internalError: "internal-error"

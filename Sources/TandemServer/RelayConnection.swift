@@ -34,7 +34,10 @@ struct RelayConnection {
     /// before its connection is cut.
     static let slowConsumerGrace: Duration = .seconds(2)
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async {
+    /// Runs the connection. Throws the WebSocket library's error when the peer broke the
+    /// WebSocket protocol (bad framing, invalid UTF-8 text), so the library closes with the
+    /// code RFC 6455 asks for (1002, 1007) instead of the relay's own close.
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
         let outbox = ParticipantOutbox(
             limits: .init(mediaCapacity: configuration.mediaQueueCapacity, controlCapacity: configuration.controlQueueCapacity),
             statistics: statistics
@@ -45,7 +48,7 @@ struct RelayConnection {
         let (drained, drainedSink) = AsyncStream<Never>.makeStream()
         let (readEnded, readEndedSink) = AsyncStream<Never>.makeStream()
         let activity = ConnectionActivity()
-        await withTaskGroup(of: Void.self) { group in
+        let violation = await withTaskGroup(of: Void.self) { group -> (any Error)? in
             group.addTask {
                 await Self.drain(outbox, into: outbound, activity: activity)
                 drainedSink.finish()
@@ -101,16 +104,20 @@ struct RelayConnection {
                 }
                 if timedOut { outbox.abandon(.helloTimeout) }
             }
-            let binding = await read(inbound: inbound, outbox: outbox, client: ClientAddress(channel.remoteAddress), activity: activity, helloDone: helloDone)
+            let (binding, violation) = await read(
+                inbound: inbound, outbox: outbox, client: ClientAddress(channel.remoteAddress), activity: activity, helloDone: helloDone
+            )
             helloDone.finish()
             readEndedSink.finish()
+            // The library sends the close for a WebSocket violation; the writer stops without one.
+            if violation != nil { outbox.abandon(.protocolError) }
             if let binding {
                 if hub.isShuttingDown {
                     await hub.end(binding.session, event: .endRequested(reason: .brokerShutdown, outcome: nil, note: nil, at: Date()))
                 } else if outbox.closeCode == .slowConsumer {
                     logger.warning("Disconnected a participant that read too slowly", metadata: ["tandem.role": "\(binding.role.rawValue)"])
                     await hub.end(binding.session, event: .endRequested(reason: .slowConsumer, outcome: nil, note: nil, at: Date()))
-                } else if outbox.closeCode == .rateLimited || outbox.closeCode == .messageTooBig {
+                } else if [.rateLimited, .messageTooBig, .protocolError].contains(outbox.closeCode) {
                     await hub.end(binding.session, event: .endRequested(reason: .protocolViolation, outcome: nil, note: nil, at: Date()))
                 } else if outbox.closeCode != .replaced {
                     // Dropped without session.end: away for the grace period (§5.13).
@@ -119,7 +126,9 @@ struct RelayConnection {
             }
             // Let the writer deliver what is queued (a refusal, session.ended) and the close frame.
             outbox.finish(.normal)
+            return violation
         }
+        if let violation { throw violation }
     }
 
     /// Writes what the relay queued for this participant until the outbox closes.
@@ -134,7 +143,10 @@ struct RelayConnection {
                 case .binary(let buffer):
                     try await outbound.write(.binary(buffer))
                 case .close(let code):
-                    try await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: code.reason)
+                    // After a WebSocket violation the library sends the close (1002/1007).
+                    if code != .protocolError {
+                        try await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: code.reason)
+                    }
                     return
                 }
             }
@@ -150,7 +162,7 @@ struct RelayConnection {
         client: ClientAddress,
         activity: ConnectionActivity,
         helloDone: AsyncStream<Never>.Continuation
-    ) async -> Binding? {
+    ) async -> (Binding?, violation: (any Error)?) {
         var binding: Binding?
         var logger = self.logger
         var controlBucket = TokenBucket(rate: configuration.controlRate.perSecond, burst: configuration.controlRate.burst)
@@ -185,9 +197,13 @@ struct RelayConnection {
                 }
             }
         } catch {
-            logger.debug("Connection read ended", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            let type = String(reflecting: type(of: error))
+            logger.debug("Connection read ended", metadata: ["error": "\(type)"])
+            // Errors of the WebSocket layer are the peer's violations; transport errors
+            // (reset, unclean TLS shutdown) are a dropped connection.
+            if type.hasPrefix("WSCore.") { return (binding, error) }
         }
-        return binding
+        return (binding, nil)
     }
 
     // MARK: hello

@@ -107,7 +107,7 @@ public struct TandemBroker: Service {
             let address = context.requestContext.channel.remoteAddress?.ipAddress
             admission.opened(address)
             defer { admission.closed(address) }
-            await relay.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
+            try await relay.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
         }
         let echo = EchoConnection(configuration: configuration, logger: logger)
         webSocketRouter.ws(RouterPath(TandemWire.echoPath)) { request, context in
@@ -117,7 +117,7 @@ public struct TandemBroker: Service {
             let address = context.requestContext.channel.remoteAddress?.ipAddress
             admission.opened(address)
             defer { admission.closed(address) }
-            await echo.run(inbound: inbound, outbound: outbound)
+            try await echo.run(inbound: inbound, outbound: outbound)
         }
 
         let scheme = configuration.transportSecurity == .insecurePlaintext ? "http" : "https"

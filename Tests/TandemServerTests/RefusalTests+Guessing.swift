@@ -39,63 +39,60 @@ extension RefusalTests {
         try await broker.store.auditEvents(since: nil, until: nil, limit: 1000).filter { $0.kind == kind }
     }
 
-    @Test("a network that keeps guessing waits longer after each failure; a right code is not even checked meanwhile")
+    // The waits here are long on purpose, so that a loaded machine cannot outlast them;
+    // how waits grow, expire and refill is stepped through in JoinAttemptLimiterTests.
+
+    @Test("a network that keeps guessing must wait; meanwhile even the right code is not checked")
     func networkBackoff() async throws {
         try await LiveBroker.run(configure: {
             $0.joinLimits.failuresBeforeBackoff = 3
-            $0.joinLimits.firstBackoff = 2
+            $0.joinLimits.firstBackoff = 60
         }) { broker in
             let token = try await broker.addUser("alice", role: .agent)
             let agent = try await broker.startWaitingAgent(token: token, ticket: "HD-G1")
             let code = agent.created.joinCode
             let wrong = wrongCode(near: code)
-            for _ in 0..<3 { #expect(try await attempt(broker, .customer(code: wrong)).0.code == 4404) }
+            #expect(try await attempt(broker, .customer(code: wrong)).0.code == 4404)
+            #expect(try await attempt(broker, .customer(code: "12-34")).0.code == 4404)
+            #expect(try await attempt(broker, .customer(code: wrong)).0.code == 4404)
             let throttled = try await tryJoin(broker, code: code)
             #expect(throttled.code == 4430)
             #expect(throttled.errors.map(\.code) == ["join-throttled"])
-            #expect(throttled.errors.first?.retryAfter == 2)
-            try await Task.sleep(for: .milliseconds(2100))
-            #expect(try await attempt(broker, .customer(code: "12-34")).0.code == 4404)
-            let longer = try await tryJoin(broker, code: code)
-            #expect(longer.code == 4430)
-            #expect(longer.errors.first?.retryAfter == 4)
-            try await Task.sleep(for: .milliseconds(4100))
-            #expect(try await tryJoin(broker, code: code).joined)
-            _ = try await agent.ending.value
+            #expect((50...60).contains(throttled.errors.first?.retryAfter ?? 0))
+            #expect(throttled.errors.first?.message.contains("from your network") == true)
+            #expect(try await tryJoin(broker, code: wrong).code == 4430)
             let failed = try await events(broker, kind: "join.failed")
-            #expect(failed.count == 4)
+            #expect(failed.count == 3)
             #expect(failed.allSatisfy { $0.detail["address"] == "127.0.0.1" && $0.detail["closeCode"] == "4404" })
             let waits = try await events(broker, kind: "join.throttled")
-            #expect(waits.map { $0.detail } == [
-                ["scope": "network", "address": "127.0.0.1", "failures": "3", "seconds": "2"],
-                ["scope": "network", "address": "127.0.0.1", "failures": "4", "seconds": "4"],
-            ])
+            #expect(waits.map { $0.detail } == [["scope": "network", "address": "127.0.0.1", "failures": "3", "seconds": "60"]])
             // Neither the code tried nor the real one is anywhere in the log.
             let all = try await broker.store.auditEvents(since: nil, until: nil, limit: 1000)
             let digits = [code, wrong].map { JoinCodeFormat.normalize($0)! }
             #expect(!all.contains { event in event.detail.values.contains { value in digits.contains { value.contains($0) } } })
+            #expect(broker.statistics.metrics.exposition().contains(#"tandem_join_failures_total{reason="throttled"} 2"#))
+            _ = agent
         }
     }
 
-    @Test("once the broker-wide budget is spent every network waits, and joins work again after the refill")
+    @Test("once the broker-wide budget is spent every network must wait, logged once")
     func brokerBudget() async throws {
         try await LiveBroker.run(configure: {
             $0.joinLimits.failuresBeforeBackoff = 100
             $0.joinLimits.globalBurst = 3
-            $0.joinLimits.globalPerSecond = 0.25
+            $0.joinLimits.globalPerSecond = 1.0 / 600
         }) { broker in
             let token = try await broker.addUser("alice", role: .agent)
             let agent = try await broker.startWaitingAgent(token: token, ticket: "HD-G2")
             let code = agent.created.joinCode
             for _ in 0..<3 { #expect(try await attempt(broker, .customer(code: wrongCode(near: code))).0.code == 4404) }
-            let throttled = try await tryJoin(broker, code: code)
-            #expect(throttled.code == 4430)
-            #expect(throttled.errors.first?.message.contains("on this service") == true)
+            for _ in 0..<2 {
+                let throttled = try await tryJoin(broker, code: code)
+                #expect(throttled.code == 4430)
+                #expect(throttled.errors.first?.message.contains("on this service") == true)
+            }
             #expect(try await events(broker, kind: "join.throttled").map(\.detail["scope"]) == ["broker"])
-            try await Task.sleep(for: .milliseconds(4100))
-            #expect(try await tryJoin(broker, code: code).joined)
-            _ = try await agent.ending.value
-            #expect(broker.statistics.metrics.exposition().contains(#"tandem_join_failures_total{reason="throttled"} 1"#))
+            _ = agent
         }
     }
 

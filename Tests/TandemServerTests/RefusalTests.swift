@@ -28,6 +28,11 @@ struct RefusalTests {
 
     /// Connects without the Tandem client and sends `first` (or nothing) as the first message.
     func rawAttempt(_ broker: LiveBroker, first: WebSocketOutboundWriter.OutboundFrame?) async throws -> UInt16? {
+        try await rawAttempt(broker, frames: first.map { [$0] } ?? [])
+    }
+
+    /// Connects without the Tandem client, sends `frames` and reads until the broker closes.
+    func rawAttempt(_ broker: LiveBroker, frames: [WebSocketOutboundWriter.OutboundFrame]) async throws -> UInt16? {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.additionalTrustRoots = [.file(broker.caFile)]
         var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 20)
@@ -38,7 +43,7 @@ struct RefusalTests {
             tlsConfiguration: tls,
             logger: logger
         ) { inbound, outbound, _ in
-            if let first { try await outbound.write(first) }
+            for frame in frames { try await outbound.write(frame) }
             for try await _ in inbound {}
         }
         return close.map { UInt16(webSocketErrorCode: $0.closeCode) }
@@ -185,6 +190,20 @@ struct RefusalTests {
             let big = ByteBuffer(repeating: 0x20, count: 100 << 10)
             let closed = try await rawAttempt(broker, first: .binary(big))
             #expect(closed == 1009)
+        }
+    }
+
+    @Test("text that is not UTF-8 closes with 1007 from the WebSocket library and ends the session as a protocol violation")
+    func invalidUTF8() async throws {
+        try await LiveBroker.run { broker in
+            let token = try await broker.addUser("alice", role: .agent)
+            let agent = try await broker.startWaitingAgent(token: token, ticket: "HD-U8")
+            let hello = ControlMessage.hello(.customer(code: agent.created.joinCode)).jsonText
+            let broken = WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(bytes: [0x7b, 0xff, 0xfe, 0x7d]))
+            let closed = try await rawAttempt(broker, frames: [.text(hello), .custom(broken)])
+            #expect(closed == 1007)
+            let (ended, _) = try await agent.ending.value
+            #expect(ended?.reason == .protocolViolation)
         }
     }
 }

@@ -331,6 +331,14 @@ def main():
         wait(customer, lambda d: state(d) == "refused", what="the unknown-code message")
         message = customer.find_element(By.ID, "status").text
         check("an unknown code shows the not-valid message", "not valid" in message, message)
+        # The connection test works even after a refusal: /v1/echo needs no code.
+        customer.find_element(By.ID, "check-start").click()
+        wait(customer, lambda d: d.find_element(By.ID, "check-result").get_attribute("data-mbps"), what="the connection test")
+        result = customer.find_element(By.ID, "check-result")
+        rtt, mbps = float(result.get_attribute("data-rtt-ms")), float(result.get_attribute("data-mbps"))
+        check("the connection test measures round trip and speed through /v1/echo",
+              0 <= rtt < 5000 and mbps > 0 and "Round trip:" in result.text and "Mbit/s" in result.text, result.text)
+        customer.save_screenshot(os.path.join(ARTIFACTS, "customer-connection-test.png"))
         bare = chromium(1280, 900)
         bare.get(f"{base}/agent")
         wait(bare, lambda d: state(d) == "no-token", what="the console without sign-in")

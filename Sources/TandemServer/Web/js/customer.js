@@ -1,6 +1,7 @@
 // The customer's join page, /j/CODE: join, ask for consent, share the camera or screen,
 // show the agent's annotations on the preview, chat, leave.
 import { ChatPanel } from "./chat.js";
+import { checkConnection } from "./connection-check.js";
 import { TandemSocket } from "./connection.js";
 import { FrameView } from "./frame-view.js";
 import { Publisher } from "./publisher.js";
@@ -203,3 +204,20 @@ $("switch-camera").addEventListener("click", () => publisher?.switchCamera());
 $("leave").addEventListener("click", () => socket.send({ type: "session.end" }));
 
 socket.connect();
+
+// "Test my connection" (/v1/echo): works before, during and after a session.
+$("check-start").addEventListener("click", async () => {
+  const button = $("check-start");
+  const result = $("check-result");
+  button.disabled = true;
+  try {
+    const { rttMs, rttMaxMs, mbps, verdict } = await checkConnection((text) => (result.textContent = text));
+    result.textContent = `Round trip: ${rttMs} ms (worst ${rttMaxMs} ms). Speed: ${mbps} Mbit/s. ${verdict}`;
+    result.dataset.rttMs = rttMs;
+    result.dataset.mbps = mbps;
+  } catch (error) {
+    result.textContent = error.message;
+  } finally {
+    button.disabled = false;
+  }
+});

@@ -4,6 +4,8 @@
 export const SUBPROTOCOL = "tandem.v1";
 export const VERSION = 1;
 export const WS_PATH = "/v1/ws";
+/** §9: the diagnostic echo WebSocket (every message comes back unchanged). */
+export const ECHO_PATH = "/v1/echo";
 export const HEADER_LENGTH = 24;
 export const CODECS = { jpeg: 1, png: 2, webp: 3, h264: 4 };
 const CODEC_NAMES = Object.fromEntries(Object.entries(CODECS).map(([name, id]) => [id, name]));
@@ -211,6 +213,8 @@ function canonical(value) {
 export const CLOSE_MESSAGES = {
   1000: "The session has ended.",
   1001: "The support service is restarting. Please try again in a minute.",
+  1002: "The connection broke the WebSocket protocol.",
+  1007: "The connection sent text that is not UTF-8.",
   1009: "A message was too large for the service.",
   1011: "The support service had a problem. Please try again.",
   1013: "Too many join codes are waiting to be used. Please try again in a few minutes.",

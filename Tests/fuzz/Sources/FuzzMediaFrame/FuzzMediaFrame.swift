@@ -1,0 +1,42 @@
+import NIOCore
+import TandemProtocol
+
+/// libFuzzer entry point: any bytes as a binary WebSocket message (protocol/README.md §4).
+///
+/// Decoding must never crash, a frame must not be decoded from fewer bytes than it
+/// declares, and a decoded frame must survive encode → decode unchanged (after the first
+/// encode has dropped unknown header extensions).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzMediaFrame(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+    let message = ByteBuffer(bytes: UnsafeBufferPointer(start: start, count: count))
+    _ = try? MediaFrameHeader.validate(message: message)
+    _ = try? MediaFrame.decodeMessage(message)
+    var stream = message
+    guard let frame = try? MediaFrame.decode(from: &stream) else { return 0 }
+    let consumed = count - stream.readableBytes
+    precondition(consumed == Int(frame.header.headerLength) + frame.payload.readableBytes, "consumed bytes differ from the header's lengths")
+    if consumed > 1 {
+        var prefix = message.getSlice(at: message.readerIndex, length: consumed - 1)!
+        precondition((try? MediaFrame.decode(from: &prefix)) ?? nil == nil, "a frame was decoded from a strict prefix")
+    }
+    let canonical = frame.encoded()
+    guard let again = try? MediaFrame.decodeMessage(canonical) else { preconditionFailure("an encoded frame does not decode") }
+    precondition(again.encoded() == canonical, "encode → decode → encode is not stable")
+    precondition(again.payload == frame.payload, "the payload changed")
+    return 0
+}
+
+/// The executable's entry point (SwiftPM links `main` to `FuzzMediaFrame_main`): hands over to libFuzzer.
+@_cdecl("FuzzMediaFrame_main")
+func runFuzzer(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    var argc = argc
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, count in data.map { fuzzMediaFrame($0, count) } ?? 0 }
+}
+
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
