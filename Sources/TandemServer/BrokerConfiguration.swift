@@ -28,6 +28,9 @@ public struct BrokerConfiguration: Sendable {
     public var joinLimits = JoinAttemptLimiter.Limits()
     /// Upper bound on a requested code lifetime.
     public var maxCodeTTLSeconds: Int = 3600
+    /// A connection that has sent no HTTP request within this time (a silent TCP client, a
+    /// stalled TLS handshake) is closed.
+    public var requestTimeout: Duration = .seconds(10)
     /// A connection that sends no `hello` within this time is closed with 4408.
     public var helloTimeout: Duration = .seconds(10)
     /// Largest WebSocket message (frame header + payload, or control JSON) accepted.

@@ -46,15 +46,21 @@ public struct TandemBroker: Service {
     }
 
     /// Checks the configuration and loads or creates certificates. Returns the server builder.
-    func makeServer(webSocketRouter: Router<RelayRequestContext>) throws -> HTTPServerBuilder {
-        let upgrade = HTTPServerBuilder.http1WebSocketUpgrade(
-            webSocketRouter: webSocketRouter,
-            configuration: .init(
-                // An idle HTTPS connection (after a request) is closed after 30 s.
-                http1: .init(idleTimeout: .seconds(30)),
-                ws: .init(maxFrameSize: configuration.maxMessageSize, autoPing: .enabled(timePeriod: configuration.pingInterval), validateUTF8: true)
-            )
+    func makeServer(webSocketRouter: Router<RelayRequestContext>, admission: WebSocketAdmission) throws -> HTTPServerBuilder {
+        let webSocketResponder = webSocketRouter.buildResponder()
+        let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
+            // An idle HTTPS connection (after a request) is closed after 30 s.
+            http1: .init(idleTimeout: .seconds(30)),
+            ws: .init(maxFrameSize: configuration.maxMessageSize, autoPing: .enabled(timePeriod: configuration.pingInterval), validateUTF8: true)
         )
+        let requestTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000 + configuration.requestTimeout.components.attoseconds / 1_000_000_000)
+        let upgrade = HTTPServerBuilder { responder in
+            AdmissionChannel(
+                base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration),
+                admission: admission,
+                requestTimeout: requestTimeout
+            )
+        }
         switch configuration.transportSecurity {
         case .insecurePlaintext:
             guard configuration.isLoopback else {
@@ -125,7 +131,7 @@ public struct TandemBroker: Service {
         let onServerRunning = self.onServerRunning
         let app = Application(
             router: router,
-            server: try makeServer(webSocketRouter: webSocketRouter),
+            server: try makeServer(webSocketRouter: webSocketRouter, admission: admission),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port

@@ -3,8 +3,9 @@ import Hummingbird
 import NIOConcurrencyHelpers
 
 /// Who may open a WebSocket: browsers only from allowed origins, and at most
-/// `maxConnectionsPerAddress` connections per address. A refusal stops the upgrade; the
-/// client gets hummingbird-websocket's failed-upgrade answer (HTTP 400). Clients that are not web pages (no `Origin`, or a `ws(s)://` one) pass the origin check.
+/// `maxConnectionsPerAddress` connections per address. The ``UpgradeGate`` refuses before
+/// the upgrade with 403 or 429. Clients that are not web pages (no `Origin`, or a `ws(s)://`
+/// one) pass the origin check.
 final class WebSocketAdmission: Sendable {
     let configuration: BrokerConfiguration
     let metrics: BrokerMetrics
@@ -15,15 +16,31 @@ final class WebSocketAdmission: Sendable {
         self.metrics = metrics
     }
 
-    /// Throws the refusal (403 or 429) for a WebSocket upgrade request.
-    func check(_ request: Request, address: String?) throws {
-        if let origin = request.headers[.origin], !isAllowed(origin: origin, host: request.head.authority) {
+    struct Refusal: Error {
+        var status: HTTPResponse.Status
+        var code: String
+        var message: String
+    }
+
+    /// Why a WebSocket upgrade with these headers from `address` is refused (403 for a
+    /// page's Origin, 429 over the per-address cap), or nil. Counts the refusal in /metrics.
+    func refusal(origin: String?, host: String?, address: String?) -> Refusal? {
+        if let origin, !isAllowed(origin: origin, host: host) {
             metrics.upgradeRefused("forbidden-origin")
-            throw APIError(status: .forbidden, code: "forbidden-origin", message: "pages from this origin may not connect")
+            return Refusal(status: .forbidden, code: "forbidden-origin", message: "pages from this origin may not connect")
         }
         if let address, perAddress.withLockedValue({ $0[address, default: 0] }) >= configuration.maxConnectionsPerAddress {
             metrics.upgradeRefused("too-many-connections")
-            throw APIError(status: .tooManyRequests, code: "too-many-connections", message: "too many connections from this address")
+            return Refusal(status: .tooManyRequests, code: "too-many-connections", message: "too many connections from this address")
+        }
+        return nil
+    }
+
+    /// The same check inside the upgrade, for a request the ``UpgradeGate`` did not see
+    /// (a later request on a kept-alive connection); hummingbird-websocket answers it with 400.
+    func check(_ request: Request, address: String?) throws {
+        if let refusal = refusal(origin: request.headers[.origin], host: request.head.authority, address: address) {
+            throw APIError(status: refusal.status, code: refusal.code, message: refusal.message)
         }
     }
 

@@ -63,15 +63,14 @@ struct LimitsTests {
         return String(decoding: child.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// hummingbird-websocket answers every refused upgrade with its own 400 (the 403 of the
-    /// check does not reach the client); either way nothing is upgraded.
+    /// The refusal comes from the broker's UpgradeGate, before hummingbird-websocket sees the request.
     @Test("a page from another origin is refused before the upgrade; the broker's own origin and configured ones pass")
     func origins() async throws {
         try await LiveBroker.run { broker in
             let status13280 = try await upgradeStatus(broker, origin: "https://evil.example")
-            #expect(status13280 == "HTTP/1.1 400 Bad Request")
+            #expect(status13280 == "HTTP/1.1 403 Forbidden")
             let status69838 = try await upgradeStatus(broker, origin: "null")
-            #expect(status69838 == "HTTP/1.1 400 Bad Request")
+            #expect(status69838 == "HTTP/1.1 403 Forbidden")
             let status65284 = try await upgradeStatus(broker, origin: "https://127.0.0.1:\(broker.port)")
             #expect(status65284 == "HTTP/1.1 101 Switching Protocols")
             // A WebSocket library (not a page) that fills in ws(s)://host is not checked.
@@ -87,7 +86,7 @@ struct LimitsTests {
             let status7934 = try await upgradeStatus(broker, origin: "https://support.example.com")
             #expect(status7934 == "HTTP/1.1 101 Switching Protocols")
             let status13280 = try await upgradeStatus(broker, origin: "https://evil.example")
-            #expect(status13280 == "HTTP/1.1 400 Bad Request")
+            #expect(status13280 == "HTTP/1.1 403 Forbidden")
         }
     }
 
@@ -110,8 +109,22 @@ struct LimitsTests {
             await #expect(throws: (any Error).self) {
                 _ = try await webSocket(broker, path: TandemWire.echoPath) { _, _ in [] }
             }
+            let status = try await upgradeStatus(broker, origin: "https://127.0.0.1:\(broker.port)")
+            #expect(status == "HTTP/1.1 429 Too Many Requests")
             releaseSink.finish()
             for holder in holders { _ = try await holder.value }
+        }
+    }
+
+    @Test("a connection that sends no request in time is closed, over TCP and after the TLS handshake")
+    func silentConnections() async throws {
+        try await LiveBroker.run(configure: { $0.requestTimeout = .milliseconds(500) }) { broker in
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("interop/silent_connection.py").path
+            for mode in ["tcp", "tls"] {
+                let child = try await ChildProcess.run(["python3", script, "127.0.0.1", String(broker.port), mode, broker.caFile])
+                let output = String(decoding: child.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(output.hasPrefix("closed after"), "\(mode): \(output)")
+            }
         }
     }
 
