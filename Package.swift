@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "TandemProtocol", targets: ["TandemProtocol"]),
         .library(name: "TandemCore", targets: ["TandemCore"]),
         .library(name: "TandemSQLite", targets: ["TandemSQLite"]),
+        .library(name: "TandemPostgres", targets: ["TandemPostgres"]),
         .library(name: "TandemServer", targets: ["TandemServer"]),
         .library(name: "TandemClient", targets: ["TandemClient"]),
     ],
@@ -34,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Wire types and codecs: the binary frame header and the JSON control messages.
@@ -59,6 +61,18 @@ let package = Package(
             dependencies: [
                 "TandemCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The scale-out store: the same log in PostgreSQL, shared by several brokers.
+        .target(
+            name: "TandemPostgres",
+            dependencies: [
+                "TandemCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -108,7 +122,7 @@ let package = Package(
         .executableTarget(
             name: "TandemCLI",
             dependencies: [
-                "TandemCore", "TandemSQLite", "TandemServer", "TandemClient",
+                "TandemCore", "TandemSQLite", "TandemPostgres", "TandemServer", "TandemClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -131,6 +145,12 @@ let package = Package(
         .testTarget(
             name: "TandemSQLiteTests",
             dependencies: ["TandemSQLite", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        // One store test suite, run against SQLite and a real PostgreSQL server.
+        .testTarget(
+            name: "TandemStoreTests",
+            dependencies: ["TandemSQLite", "TandemPostgres", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -9,8 +9,9 @@
 #   5. Autobahn|Testsuite fuzzingclient (cases 1-7, 10) against /v1/echo over wss
 #      (skipped, saying so, when Python 2.7 is absent)
 #   6. libFuzzer on the frame and control-message decoders, 20 s each
-#   7. swift test (Swift Testing: codecs, state machines, SQLite store, live TLS broker,
-#      the Python interop client, the kill -9 loop)
+#   7. swift test (Swift Testing: codecs, state machines, the store suite on SQLite and on a
+#      PostgreSQL server started here (Debian's postgresql, installed when missing), the
+#      live TLS broker, the Python interop client, the kill -9 loop)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,7 +37,14 @@ python3 protocol/vectors/check_schemas.py
 log "swift build"
 swift build
 
-log "CLI walkthrough against a real broker"
+log "PostgreSQL for the store suite and the walkthrough"
+pgdir=$(mktemp -u -d /tmp/tandem-pg-XXXXXX)
+trap 'bash scripts/test-postgres.sh stop "$pgdir"' EXIT
+TANDEM_TEST_POSTGRES_URL=$(bash scripts/test-postgres.sh start "$pgdir")
+export TANDEM_TEST_POSTGRES_URL
+echo "PostgreSQL at ${TANDEM_TEST_POSTGRES_URL%%\?*}"
+
+log "CLI walkthrough against a real broker (SQLite, then PostgreSQL)"
 bash scripts/walkthrough-test.sh .build/debug/tandem
 
 log "browser pages in Chromium"

@@ -210,5 +210,37 @@ kill -TERM "$pem_pid"; wait "$pem_pid" || true
 check "--insecure-plaintext is refused off loopback" bash -c "! '$tandem' serve --insecure-plaintext --host 0.0.0.0 --port 0 --data-dir plain 2>plain.err && grep -q 'loopback' plain.err"
 check "a --cert without --key is refused" bash -c "! '$tandem' serve --cert pem/server.pem 2>/dev/null"
 
+# 7. The same broker on PostgreSQL (when the test command started one).
+if [ -n "${TANDEM_TEST_POSTGRES_URL:-}" ]; then
+  pg_db="${TANDEM_TEST_POSTGRES_URL%%\?*}"
+  pg_db="${pg_db%/*}/walkthrough"
+  pg_url="$pg_db?sslmode=disable"
+  psql "$TANDEM_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS walkthrough" -c "CREATE DATABASE walkthrough" >/dev/null 2>&1
+  mkdir pg
+  pg_agent=$("$tandem" users add pgalice --role agent --data-dir pg --database "$pg_url" | tail -1)
+  pg_auditor=$("$tandem" users add pgaudrey --role auditor --data-dir pg --database "$pg_url" | tail -1)
+  check "users add/list work against PostgreSQL" bash -c "'$tandem' users list --database '$pg_url' | grep -q pgalice"
+  "$tandem" serve --port 0 --data-dir pg --database "$pg_url" > serve-pg.log 2>&1 &
+  pids+=($!)
+  pg_pid=$!
+  pg_port=$(wait_for_port serve-pg.log)
+  check "serve --database postgres://… names the server, never the password" bash -c "grep -q 'database postgres://127.0.0.1:[0-9]*/walkthrough' serve-pg.log"
+  TANDEM_SERVER="https://127.0.0.1:$pg_port" TANDEM_CA=pg/certs/ca.pem TANDEM_TOKEN="$pg_agent" \
+    timeout 30 "$tandem" session start --ticket HD-PG-1 --mode screen --expires 1 > pg-session.log 2>&1 || true
+  check "a session on PostgreSQL starts and expires" grep -q "session ended: expired" pg-session.log
+  kill -TERM "$pg_pid"; wait "$pg_pid" || true
+  check "the log in PostgreSQL has the session, its events and the shutdown checkpoint" bash -c \
+    "psql '$pg_url' -tAc \"select end_reason from sessions where ticket = 'HD-PG-1'\" | grep -qx expired && psql '$pg_url' -tAc 'select kind from audit_checkpoints' | grep -qx shutdown"
+  "$tandem" serve --port 0 --data-dir pg --database "$pg_url" > serve-pg2.log 2>&1 &
+  pids+=($!)
+  pg_pid=$!
+  pg_port=$(wait_for_port serve-pg2.log)
+  check "audit verify says intact on PostgreSQL after a restart" bash -c \
+    "TANDEM_SERVER=https://127.0.0.1:$pg_port TANDEM_CA=pg/certs/ca.pem TANDEM_TOKEN='$pg_auditor' '$tandem' audit verify | grep -q '^intact: 4 events'"
+  kill -TERM "$pg_pid"; wait "$pg_pid" || true
+else
+  echo "skip PostgreSQL part: TANDEM_TEST_POSTGRES_URL is not set (scripts/test.sh starts a server)"
+fi
+
 echo "walkthrough: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

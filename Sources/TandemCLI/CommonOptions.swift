@@ -9,6 +9,9 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Data directory (env TANDEM_DATA_DIR).")
     var dataDirectory: String = ProcessInfo.processInfo.environment["TANDEM_DATA_DIR"] ?? "./tandem-data"
 
+    @Option(help: "postgres://user[:password]@host[:port]/database to keep the log in PostgreSQL (env TANDEM_DATABASE); default the SQLite file in --data-dir.")
+    var database: String? = ProcessInfo.processInfo.environment["TANDEM_DATABASE"]
+
     var databasePath: String { dataDirectory + "/tandem.sqlite" }
 }
 

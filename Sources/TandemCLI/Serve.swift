@@ -78,7 +78,7 @@ struct Serve: AsyncParsableCommand {
         }
         try FileManager.default.createDirectory(atPath: data.dataDirectory, withIntermediateDirectories: true)
         let metrics = BrokerMetrics()
-        let store = try SQLiteStore(path: data.databasePath, logger: logger, onWrite: metrics.auditWriteTook)
+        let store = try data.openStore(logger: logger, onWrite: metrics.auditWriteTook)
         let auditKey = try AuditSigningKey.loadOrCreate(directory: data.dataDirectory, logger: logger)
         say("Audit signing key:       \(auditKey.publicKeyPath) (\(auditKey.publicKey.fingerprint))")
         let limits = configuration.joinLimits
@@ -93,10 +93,11 @@ struct Serve: AsyncParsableCommand {
         }
         let scheme = insecurePlaintext ? "http" : "https"
         let broker = TandemBroker(configuration: configuration, store: store, logger: logger, statistics: BrokerStatistics(metrics: metrics)) { boundPort in
-            say("Tandem broker listening on \(scheme)://\(host):\(boundPort) (database \(data.databasePath))")
+            say("Tandem broker listening on \(scheme)://\(host):\(boundPort) (database \(data.databaseDescription))")
         }
         let group = ServiceGroup(
-            configuration: .init(services: [broker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            // The store's connection pool (PostgreSQL) starts first and stops after the broker.
+            configuration: .init(services: (store as? any Service).map { [$0, broker] } ?? [broker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         let deadline = configuration.shutdownTimeout + .seconds(10)
         try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -20,11 +20,11 @@ struct Users: AsyncParsableCommand {
         }
 
         func run() async throws {
-            try FileManager.default.createDirectory(atPath: data.dataDirectory, withIntermediateDirectories: true)
-            let store = try SQLiteStore(path: data.databasePath, logger: CLILog.logger("tandem.users"))
             let token = APIToken.generate()
             do {
-                _ = try await store.addUser(UserRecord(name: name, role: role, tokenHash: APIToken.hash(token), createdAt: Date()))
+                _ = try await data.withStore(logger: CLILog.logger("tandem.users")) { [name, role] store in
+                    try await store.addUser(UserRecord(name: name, role: role, tokenHash: APIToken.hash(token), createdAt: Date()))
+                }
             } catch let error as StoreError where error == .duplicateName {
                 throw ValidationError("a user named \(name) already exists")
             }
@@ -38,8 +38,8 @@ struct Users: AsyncParsableCommand {
         @OptionGroup var data: DataOptions
 
         func run() async throws {
-            let store = try SQLiteStore(path: data.databasePath, logger: CLILog.logger("tandem.users"))
-            let rows = try await store.users().map { user in
+            let users = try await data.withStore(logger: CLILog.logger("tandem.users")) { store in try await store.users() }
+            let rows = users.map { user in
                 [user.name, user.role.rawValue, Formatting.timestamp(user.createdAt), user.revokedAt.map(Formatting.timestamp) ?? "active"]
             }
             print(Formatting.table(header: ["NAME", "ROLE", "CREATED", "STATUS"], rows: rows), terminator: "")
@@ -52,8 +52,8 @@ struct Users: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            let store = try SQLiteStore(path: data.databasePath, logger: CLILog.logger("tandem.users"))
-            guard try await store.revokeUser(name: name, at: Date()) else { throw ValidationError("no active user named \(name)") }
+            let revoked = try await data.withStore(logger: CLILog.logger("tandem.users")) { [name] store in try await store.revokeUser(name: name, at: Date()) }
+            guard revoked else { throw ValidationError("no active user named \(name)") }
             print("Revoked \(name).")
         }
     }

@@ -65,20 +65,28 @@ public struct StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Code: Hashable, Sendable {
         case duplicateName
         case notFound
+        case invalidConfiguration
     }
 
     private let code: Code
-    private init(_ code: Code) { self.code = code }
+    private let detail: String?
+    private init(_ code: Code, detail: String? = nil) {
+        self.code = code
+        self.detail = detail
+    }
 
     /// A user with that name exists already.
     public static let duplicateName = StoreError(.duplicateName)
     /// No row with that key.
     public static let notFound = StoreError(.notFound)
+    /// The store cannot be opened as configured (a bad database URL, say).
+    public static func invalidConfiguration(_ detail: String) -> StoreError { StoreError(.invalidConfiguration, detail: detail) }
 
     public var description: String {
         switch code {
         case .duplicateName: "a user with that name already exists"
         case .notFound: "not found"
+        case .invalidConfiguration: "invalid store configuration: \(detail ?? "")"
         }
     }
 }

@@ -1,0 +1,41 @@
+import Foundation
+import Logging
+import TandemCore
+import TandemPostgres
+import TandemSQLite
+
+extension DataOptions {
+    /// Whether `--database` names a PostgreSQL server.
+    var usesPostgres: Bool { database.map { $0.hasPrefix("postgres://") || $0.hasPrefix("postgresql://") } ?? false }
+
+    /// Where the log is, for messages: the SQLite file, or the PostgreSQL server without
+    /// user and password.
+    var databaseDescription: String {
+        guard usesPostgres, let database, let url = URLComponents(string: database) else { return databasePath }
+        return "postgres://\(url.host ?? "?")\(url.port.map { ":\($0)" } ?? "")\(url.path)"
+    }
+
+    /// Opens the store `--database` names: the SQLite file in the data directory by
+    /// default, or PostgreSQL (a `Service` the caller must run).
+    func openStore(logger: Logger, onWrite: (@Sendable (Duration) -> Void)? = nil) throws -> any TandemStore {
+        if usesPostgres, let database {
+            return try PostgresStore(url: database, logger: logger, onWrite: onWrite)
+        }
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        return try SQLiteStore(path: databasePath, logger: logger, onWrite: onWrite)
+    }
+
+    /// Runs `body` with the store, running PostgreSQL's connection pool around it.
+    func withStore<T: Sendable>(logger: Logger, _ body: @Sendable (any TandemStore) async throws -> T) async throws -> T {
+        let store = try openStore(logger: logger)
+        guard let postgres = store as? PostgresStore else { return try await body(store) }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await postgres.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body(store)
+        }
+    }
+}
