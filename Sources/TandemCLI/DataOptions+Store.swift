@@ -17,12 +17,26 @@ extension DataOptions {
 
     /// Opens the store `--database` names: the SQLite file in the data directory by
     /// default, or PostgreSQL (a `Service` the caller must run).
-    func openStore(logger: Logger, onWrite: (@Sendable (Duration) -> Void)? = nil) throws -> any TandemStore {
+    func openStore(logger: Logger, brokerID: String = "cli", onWrite: (@Sendable (Duration) -> Void)? = nil) throws -> any TandemStore {
         if usesPostgres, let database {
-            return try PostgresStore(url: database, logger: logger, onWrite: onWrite)
+            return try PostgresStore(url: database, brokerID: brokerID, logger: logger, onWrite: onWrite)
         }
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         return try SQLiteStore(path: databasePath, logger: logger, onWrite: onWrite)
+    }
+
+    /// This broker's id among brokers sharing a database: made once and kept in
+    /// `DATA/broker-id`, so a restarted broker recognises its own sessions.
+    func stableBrokerID() throws -> String {
+        let path = dataDirectory + "/broker-id"
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !id.isEmpty { return id }
+        }
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let id = "b-" + SessionID.generate().dropFirst(2)
+        try (id + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return id
     }
 
     /// Runs `body` with the store, running PostgreSQL's connection pool around it.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import TandemClient
 import TandemProtocol
 
@@ -36,11 +37,13 @@ struct Join: AsyncParsableCommand {
         let saver = try saveFrames.map(FrameSaver.init(directory:))
         let script = annotations.map(ControlScript.init(source:))
         let (fps, maxFrames) = (self.fps, self.maxFrames)
-        let run: (result: SessionEnded??, closure: TandemClosure)
-        do {
-            run = try await TandemConnection.run(
+        let redirect = Mutex<String?>(nil)
+        let joinCodeValue = joinCode
+        @Sendable func connect(_ configuration: TandemClientConfiguration) async throws -> (result: SessionEnded??, closure: TandemClosure) {
+          do {
+            return try await TandemConnection.run(
                 configuration: configuration,
-                hello: .customer(code: joinCode, client: configuration.clientName),
+                hello: .customer(code: joinCodeValue, client: configuration.clientName),
                 logger: CLILog.logger("tandem.cli")
             ) { inbound, outbound -> SessionEnded? in
                 var iterator = inbound.makeAsyncIterator()
@@ -48,6 +51,8 @@ struct Join: AsyncParsableCommand {
                 // Before the welcome the broker may only refuse: read on until it closes.
                 while welcome == nil, let event = try await iterator.next() {
                     if case .control(.sessionJoined(let joined)) = event { welcome = joined }
+                    // Another broker of the deployment holds the session (§14).
+                    if case .control(.error(let error)) = event, let url = error.redirect { redirect.withLock { $0 = url } }
                 }
                 guard let joined = welcome else { return nil }
                 say("Joined \(joined.agent)'s session for ticket \(joined.ticket). \(joined.agent) asks to see your \(joined.mode.rawValue).")
@@ -106,8 +111,15 @@ struct Join: AsyncParsableCommand {
                     return nil
                 }
             }
-        } catch {
+          } catch {
             throw CLIFailure("cannot connect to the broker at \(configuration.serverURL): \(error)")
+          }
+        }
+        var run = try await connect(configuration)
+        if run.closure.tandemCode == .otherBroker, let url = redirect.withLock({ $0 }) {
+            say("This code belongs to another broker of the service; joining there (\(url)).")
+            configuration.serverURL = url
+            run = try await connect(configuration)
         }
         guard let ended = run.result ?? nil else { throw CLIFailure(explain(run.closure)) }
         say("Session ended (\(ended.reason.rawValue)). Thank you.")

@@ -39,6 +39,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Unused join codes held at once; more starts are refused until customers join or codes expire.")
     var maxPendingCodes: Int = 100
 
+    @Option(help: "With --database postgres://: this broker's id among those sharing the database (default: kept in DATA/broker-id).")
+    var brokerID: String?
+
+    @Option(help: "With --database postgres://: seconds another broker may stay silent before its open sessions are closed as broker-lost.")
+    var brokerLostAfter: Int = 15
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -47,6 +53,10 @@ struct Serve: AsyncParsableCommand {
         if insecurePlaintext, cert != nil { throw ValidationError("--insecure-plaintext cannot be combined with --cert/--key") }
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0-65535") }
         if codeTTL < 30 || codeTTL > 3600 { throw ValidationError("--code-ttl must be 30-3600 seconds") }
+        if brokerLostAfter < 3 { throw ValidationError("--broker-lost-after must be at least 3 seconds") }
+        if let brokerID, brokerID.isEmpty || brokerID.count > 64 || !brokerID.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
+            throw ValidationError("--broker-id is 1-64 letters, digits, '-', '_' or '.'")
+        }
         if maxPendingCodes < 1 { throw ValidationError("--max-pending-codes must be at least 1") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
     }
@@ -61,6 +71,7 @@ struct Serve: AsyncParsableCommand {
         configuration.defaultCodeTTLSeconds = codeTTL
         configuration.allowedOrigins = allowOrigin
         configuration.maxPendingJoinCodes = maxPendingCodes
+        configuration.brokerLostAfter = .seconds(brokerLostAfter)
         if insecurePlaintext {
             guard configuration.isLoopback else {
                 throw ValidationError("--insecure-plaintext is only allowed on a loopback address, not \(host)")
@@ -78,7 +89,7 @@ struct Serve: AsyncParsableCommand {
         }
         try FileManager.default.createDirectory(atPath: data.dataDirectory, withIntermediateDirectories: true)
         let metrics = BrokerMetrics()
-        let store = try data.openStore(logger: logger, onWrite: metrics.auditWriteTook)
+        let store = try data.openStore(logger: logger, brokerID: try brokerID ?? data.stableBrokerID(), onWrite: metrics.auditWriteTook)
         let auditKey = try AuditSigningKey.loadOrCreate(directory: data.dataDirectory, logger: logger)
         say("Audit signing key:       \(auditKey.publicKeyPath) (\(auditKey.publicKey.fingerprint))")
         let limits = configuration.joinLimits

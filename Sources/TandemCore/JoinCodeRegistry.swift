@@ -32,6 +32,12 @@ public struct JoinCodeRegistry: Sendable {
         self.tombstoneLifetime = tombstoneLifetime
     }
 
+    /// The SHA-256 (hex) of a canonical code: how brokers sharing a database publish which
+    /// of them holds it, without storing the code itself.
+    public static func hash(_ code: String) -> String {
+        APIToken.sha256Hex(code)
+    }
+
     /// Number of codes that can still be redeemed.
     public var activeCount: Int { codeBySession.count }
 

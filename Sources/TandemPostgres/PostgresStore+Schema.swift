@@ -84,6 +84,22 @@ extension PostgresStore {
             signature TEXT NOT NULL
         );
         """,
+        """
+        ALTER TABLE sessions ADD COLUMN broker_id TEXT;
+        CREATE INDEX sessions_broker_open ON sessions (broker_id) WHERE ended_ms IS NULL;
+        CREATE TABLE brokers (
+            id TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            last_seen_ms BIGINT NOT NULL
+        );
+        CREATE TABLE join_codes (
+            code_hash TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            broker_id TEXT NOT NULL,
+            expires_ms BIGINT NOT NULL
+        );
+        CREATE INDEX join_codes_session ON join_codes (session_id);
+        """,
     ]
 
     /// Brings the schema to the newest version. Several brokers starting at once take turns

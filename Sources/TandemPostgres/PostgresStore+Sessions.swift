@@ -79,10 +79,14 @@ extension PostgresStore {
 
     public func closeOpenSessions(reason: EndReason) async throws -> Int {
         try await write { connection in
-            // A session that was live ends at the last activity recorded for it.
+            // Only this broker's sessions (others may be live on other brokers); a session
+            // that was live ends at the last activity recorded for it.
             var open: [(String, Int64)] = []
             let rows = try await connection.query(
-                "SELECT id, COALESCE(last_activity_ms, customer_joined_ms, created_ms) FROM sessions WHERE ended_ms IS NULL ORDER BY created_ms, id",
+                """
+                SELECT id, COALESCE(last_activity_ms, customer_joined_ms, created_ms) FROM sessions
+                WHERE ended_ms IS NULL AND (broker_id = \(brokerID) OR broker_id IS NULL) ORDER BY created_ms, id
+                """,
                 logger: logger
             )
             for try await (id, last) in rows.decode((String, Int64).self) { open.append((id, last)) }
@@ -96,6 +100,8 @@ extension PostgresStore {
                     detail: ["reason": reason.rawValue, "closedAt": Date().formatted(.iso8601)]
                 )
             }
+            // Codes this broker published before it died are dead too.
+            try await connection.query("DELETE FROM join_codes WHERE broker_id = \(brokerID)", logger: logger)
             return open.count
         }
     }

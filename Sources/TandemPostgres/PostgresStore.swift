@@ -18,8 +18,11 @@ import Foundation
 ///
 /// The store is a `Service`: run it (its connection pool) in the same `ServiceGroup` as
 /// the broker, before it. The schema is created or migrated by the first call.
-public final class PostgresStore: TandemStore, Service {
+public final class PostgresStore: TandemStore, BrokerRegistry, Service {
     let client: PostgresClient
+    /// This broker's id: its sessions are recorded as its own, and only those are closed as
+    /// `broker-crash` when it starts again.
+    public let brokerID: String
     let logger: Logger
     let schema: String?
     let onWrite: (@Sendable (Duration) -> Void)?
@@ -30,9 +33,12 @@ public final class PostgresStore: TandemStore, Service {
 
     /// - Parameters:
     ///   - url: `postgres://user:password@host:port/database` (`?sslmode=disable|prefer|require`).
-    ///   - schema: a schema to keep the tables in (created if missing); nil uses `public`.
-    public init(url: String, schema: String? = nil, logger: Logger, onWrite: (@Sendable (Duration) -> Void)? = nil) throws {
-        var configuration = try PostgresURL.configuration(url)
+    ///   - schema: a schema to keep the tables in (created if missing); nil uses the URL's
+    ///     `schema=` parameter, else `public`.
+    ///   - brokerID: this broker's stable id (see ``BrokerRegistry``).
+    public init(url: String, schema: String? = nil, brokerID: String = "broker", logger: Logger, onWrite: (@Sendable (Duration) -> Void)? = nil) throws {
+        var (configuration, urlSchema) = try PostgresURL.configuration(url)
+        let schema = schema ?? urlSchema
         if let schema {
             guard schema.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }), !schema.isEmpty else {
                 throw StoreError.invalidConfiguration("schema names are letters, digits and _")
@@ -43,6 +49,7 @@ public final class PostgresStore: TandemStore, Service {
         self.logger = logger
         self.schema = schema
         self.onWrite = onWrite
+        self.brokerID = brokerID
     }
 
     /// Runs the connection pool until graceful shutdown.
@@ -152,8 +159,8 @@ public final class PostgresStore: TandemStore, Service {
         try await write { connection in
             try await connection.query(
                 """
-                INSERT INTO sessions (id, ticket, agent, mode, created_ms, expires_ms)
-                VALUES (\(session.id), \(session.ticket), \(session.agent), \(session.mode.rawValue), \(session.createdAt.epochMilliseconds), \(session.expiresAt.epochMilliseconds))
+                INSERT INTO sessions (id, ticket, agent, mode, created_ms, expires_ms, broker_id)
+                VALUES (\(session.id), \(session.ticket), \(session.agent), \(session.mode.rawValue), \(session.createdAt.epochMilliseconds), \(session.expiresAt.epochMilliseconds), \(brokerID))
                 """,
                 logger: logger
             )

@@ -7,10 +7,10 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Reads `postgres://user:password@host:port/database?sslmode=…` into a client configuration.
+/// Reads `postgres://user:password@host:port/database?sslmode=…&schema=…` into a client configuration.
 /// Errors never repeat the URL (it may hold a password).
 enum PostgresURL {
-    static func configuration(_ url: String) throws -> PostgresClient.Configuration {
+    static func configuration(_ url: String) throws -> (PostgresClient.Configuration, schema: String?) {
         guard let components = URLComponents(string: url),
             components.scheme == "postgres" || components.scheme == "postgresql",
             let host = components.host, !host.isEmpty
@@ -28,9 +28,10 @@ enum PostgresURL {
         case "require", "verify-full": tls = .require(.makeClientConfiguration())
         default: throw StoreError.invalidConfiguration("sslmode must be disable, prefer or require")
         }
-        return PostgresClient.Configuration(
+        let configuration = PostgresClient.Configuration(
             host: host, port: components.port ?? 5432, username: user, password: password,
             database: database.isEmpty ? nil : database, tls: tls
         )
+        return (configuration, components.queryItems?.first { $0.name == "schema" }?.value)
     }
 }

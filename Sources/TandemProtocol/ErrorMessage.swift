@@ -6,10 +6,13 @@ public struct ErrorMessage: Sendable, Equatable, Codable {
     public var message: String
     /// Seconds after which the refused request may be tried again (`join-throttled`).
     public var retryAfter: Int?
+    /// Base URL of the broker that holds the session (`other-broker`).
+    public var redirect: String?
 
-    public init(code: String, message: String, retryAfter: Int? = nil) {
+    public init(code: String, message: String, retryAfter: Int? = nil, redirect: String? = nil) {
         self.code = code
         self.message = message
         self.retryAfter = retryAfter
+        self.redirect = redirect
     }
 }

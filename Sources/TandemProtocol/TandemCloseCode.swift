@@ -36,6 +36,9 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
     case resumeRefused = 4411
     /// A newer connection of the same participant resumed the session.
     case replaced = 4412
+    /// The code belongs to a session on another broker of the deployment; the `error`
+    /// before the close carries that broker's URL in `redirect`.
+    case otherBroker = 4421
     /// Too many failed joins from this network, or on the whole broker, lately: the code was
     /// not checked. The `error` before the close says when to try again.
     case joinThrottled = 4430
@@ -64,6 +67,7 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
         case .rateLimited: "too many messages"
         case .resumeRefused: "cannot resume"
         case .replaced: "replaced by a newer connection"
+        case .otherBroker: "join at another broker"
         case .joinThrottled: "too many failed join attempts"
         case .unsupportedVersion: "unsupported protocol version"
         case .slowConsumer: "too slow: control queue over its limit"

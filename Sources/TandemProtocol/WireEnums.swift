@@ -42,4 +42,6 @@ public enum EndReason: String, Sendable, Codable, CaseIterable {
     case brokerShutdown = "broker-shutdown"
     /// The broker died; the session was closed when it restarted.
     case brokerCrash = "broker-crash"
+    /// The broker holding the session stopped answering; another broker sharing its database closed it.
+    case brokerLost = "broker-lost"
 }

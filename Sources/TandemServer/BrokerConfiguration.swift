@@ -51,6 +51,10 @@ public struct BrokerConfiguration: Sendable {
     /// How long a participant whose connection dropped (without `session.end`) may reconnect
     /// with its resume token before the session ends; zero ends it at once.
     public var reconnectGrace: Duration = .seconds(60)
+    /// With a shared database (PostgreSQL): how often this broker says it is alive, and how
+    /// long another broker may stay silent before its open sessions are closed as `broker-lost`.
+    public var heartbeatInterval: Duration = .seconds(2)
+    public var brokerLostAfter: Duration = .seconds(15)
     /// WebSocket ping interval; a peer that does not answer a ping before the next one is
     /// disconnected, so a half-open connection is found within two intervals.
     public var pingInterval: Duration = .seconds(20)

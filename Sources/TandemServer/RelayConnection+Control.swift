@@ -194,6 +194,7 @@ extension TandemCloseCode {
         case .rateLimited: "rate-limited"
         case .resumeRefused: "resume-refused"
         case .replaced: "replaced"
+        case .otherBroker: "other-broker"
         case .joinThrottled: "join-throttled"
         case .unsupportedVersion: "unsupported-version"
         case .slowConsumer: "slow-consumer"

@@ -281,6 +281,12 @@ struct RelayConnection {
         case .rejected(let closeCode):
             refuse(closeCode, outbox: outbox, message: closeCode.reason)
             return nil
+        case .elsewhere(let url):
+            _ = outbox.enqueue(.error(ErrorMessage(
+                code: TandemCloseCode.otherBroker.identifier, message: "this code belongs to another broker of this service", redirect: url
+            )))
+            outbox.finish(.otherBroker)
+            return nil
         case .throttled(let retryAfter, let scope):
             let who = scope == .network ? "from your network" : "on this service"
             _ = outbox.enqueue(.error(ErrorMessage(

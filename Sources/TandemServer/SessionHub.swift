@@ -20,6 +20,8 @@ actor SessionHub {
     let metrics: BrokerMetrics
     var sessions: [String: LiveSession] = [:]
     private var codes = JoinCodeRegistry()
+    /// Set when several brokers share the database (§14).
+    let registry: (any BrokerRegistry)?
     private var guesses: JoinAttemptLimiter
     private let clockStart = ContinuousClock.now
     private(set) var joinBaseURL: String = ""
@@ -37,6 +39,7 @@ actor SessionHub {
         self.configuration = configuration
         self.logger = logger
         self.guesses = JoinAttemptLimiter(limits: configuration.joinLimits)
+        self.registry = store as? any BrokerRegistry
     }
 
     func setJoinBaseURL(_ url: String) {
@@ -72,6 +75,10 @@ actor SessionHub {
             codes.retire(sessionID: record.id, now: now)
             throw error
         }
+        if let registry {
+            // Other brokers send customers with this code here (§14).
+            try await registry.publishCode(hash: JoinCodeRegistry.hash(code), sessionID: record.id, expiresAt: record.expiresAt)
+        }
         metrics.sessionsStarted.increment()
         let session = LiveSession(record: record, agentUserID: agent.id, agentOutbox: agentOutbox)
         sessions[record.id] = session
@@ -95,6 +102,8 @@ actor SessionHub {
         /// Joined; the welcome and the catch-up are queued for the customer.
         case joined(LiveSession)
         case rejected(TandemCloseCode)
+        /// The code belongs to a session on the broker at this URL (§14).
+        case elsewhere(String)
         /// Too many failed joins lately (§3.1): not checked at all; try again after this many seconds.
         case throttled(retryAfter: Int, scope: JoinAttemptLimiter.Scope)
     }
@@ -109,6 +118,12 @@ actor SessionHub {
             return .throttled(retryAfter: max(1, Int(retryAfter.rounded(.up))), scope: scope)
         }
         let redemption = code.map { codes.redeem($0, now: now) } ?? .reject(.unknownCode)
+        if case .reject(.unknownCode) = redemption, let code, let registry,
+            let url = try await registry.broker(holdingCodeHash: JoinCodeRegistry.hash(code), aliveSince: now.addingTimeInterval(-configuration.brokerLostAfter.seconds), now: now)
+        {
+            logger.info("Join code held by another broker", metadata: ["tandem.broker.url": "\(url)"])
+            return .elsewhere(url)
+        }
         switch redemption {
         case .reject(let closeCode):
             let counted = guesses.failed(network: network, now: tick)
@@ -122,6 +137,7 @@ actor SessionHub {
             switch session.admit(at: now) {
             case .admitCustomer:
                 guesses.succeeded(network: network)
+                await withdrawPublishedCode(sessionID: sessionID)
                 try await store.recordCustomerJoined(sessionID: sessionID, at: now, client: client, address: address)
                 _ = session.outbox(for: .agent)?.enqueue(.peerJoined(PeerJoined(role: .customer, client: client)))
                 let welcome = SessionJoined(
@@ -140,6 +156,17 @@ actor SessionHub {
             default:
                 return .rejected(.codeExpired)
             }
+        }
+    }
+
+    /// Stops other brokers sending customers here for this session's code. A failure only
+    /// costs a redirect that then gets "used" or "expired" here, so it is logged, not thrown.
+    private func withdrawPublishedCode(sessionID: String) async {
+        guard let registry else { return }
+        do {
+            try await registry.withdrawCode(sessionID: sessionID)
+        } catch {
+            logger.warning("Could not withdraw a published join code", metadata: ["tandem.session.id": "\(sessionID)"])
         }
     }
 
@@ -174,6 +201,7 @@ actor SessionHub {
         }
         codes.retire(sessionID: session.id, now: ending.endedAt)
         sessions[session.id] = nil
+        await withdrawPublishedCode(sessionID: session.id)
         for hash in (resumeTokenOf.removeValue(forKey: session.id) ?? [:]).values { resumeTokens[hash] = nil }
         do {
             try await store.recordEnding(sessionID: session.id, ending: ending)

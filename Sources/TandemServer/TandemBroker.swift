@@ -146,9 +146,13 @@ public struct TandemBroker: Service {
         // then the checkpointer signs the final head; then the server drains.
         let sweeper = SessionSweeper(hub: hub, interval: configuration.sweepInterval, activityInterval: configuration.activityRecordInterval)
         let checkpointer = AuditCheckpointer(store: store, signer: key.signer, interval: configuration.checkpointInterval, logger: logger)
-        var groupConfiguration = ServiceGroupConfiguration(services: [app, checkpointer, sweeper], logger: logger)
+        var services: [any Service] = [app, checkpointer]
+        if let registry = store as? any BrokerRegistry {
+            services.append(BrokerHeartbeat(registry: registry, hub: hub, configuration: configuration, logger: logger))
+        }
+        services.append(sweeper)
+        var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
-        let services = ServiceGroup(configuration: groupConfiguration)
-        try await services.run()
+        try await ServiceGroup(configuration: groupConfiguration).run()
     }
 }

@@ -35,10 +35,10 @@ final class BrokerProcess: @unchecked Sendable {
     }
 
     /// Starts `tandem serve` on `directory` and returns once it printed its listening line.
-    static func start(directory: String) async throws -> BrokerProcess {
+    static func start(directory: String, arguments: [String] = []) async throws -> BrokerProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try binary)
-        process.arguments = ["serve", "--data-dir", directory, "--port", "0", "--log-level", "critical"]
+        process.arguments = ["serve", "--data-dir", directory, "--port", "0", "--log-level", "critical"] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

@@ -89,6 +89,7 @@ control_valid = [
     {"type": "session.ended", "sessionId": "s_abcdefghijkmnpqr", "reason": "agent-ended", "outcome": "escalated"},
     {"type": "session.ended", "sessionId": "s_abcdefghijkmnpqr", "reason": "customer-left"},
     {"type": "error", "code": "no-peer", "message": "nobody has joined yet"},
+    {"type": "error", "code": "other-broker", "message": "this code belongs to another broker", "redirect": "https://broker-a.example:8443"},
     {"type": "error", "code": "join-throttled", "message": "too many wrong join codes were tried from your network; try again in 32 s", "retryAfter": 32},
     {"type": "stream.start", "streamId": 1, "source": "camera", "codec": "jpeg", "width": 1280, "height": 720, "fps": 15},
     {"type": "stream.start", "streamId": 2, "source": "screen", "codec": "h264", "width": 1920, "height": 1080, "fps": 29.97, "owner": "customer"},

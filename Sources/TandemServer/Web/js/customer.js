@@ -3,6 +3,7 @@
 import { ChatPanel } from "./chat.js";
 import { checkConnection } from "./connection-check.js";
 import { TandemSocket } from "./connection.js";
+import { CLOSE_MESSAGES } from "./protocol.js";
 import { FrameView } from "./frame-view.js";
 import { Publisher } from "./publisher.js";
 import { Resumer } from "./resume.js";
@@ -135,6 +136,12 @@ function handle(message) {
       break;
     case "error":
       if (message.code === "join-throttled") retryAfter = message.retryAfter;
+      if (message.code === "other-broker" && message.redirect) {
+        // Another broker of the service holds this session (§14): continue there.
+        ended = true;
+        setState("redirecting", CLOSE_MESSAGES[4421]);
+        location.replace(new URL(`/j/${encodeURIComponent(code)}`, message.redirect).href);
+      }
       console.warn("Tandem broker:", message.code, message.message);
       break;
   }

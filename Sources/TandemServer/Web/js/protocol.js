@@ -76,7 +76,7 @@ const ROLE = ["agent", "customer"];
 const MODE = ["screen", "camera"];
 const OUTCOME = ["resolved", "unresolved", "escalated", "abandoned"];
 const REASON = ["agent-ended", "ended-via-api", "agent-left", "customer-left", "expired", "protocol-violation",
-  "slow-consumer", "access-revoked", "broker-shutdown", "broker-crash"];
+  "slow-consumer", "access-revoked", "broker-shutdown", "broker-crash", "broker-lost"];
 const STREAM_ID = { int: [0, 65535] };
 const SEQUENCE = { int: [0, 4294967295] };
 const POINTS = { array: { array: "number", length: 2 } };
@@ -108,7 +108,7 @@ export const MESSAGES = {
   "chat": { text: { string: true, required: true }, from: { enum: ROLE } },
   "session.end": { outcome: { enum: OUTCOME }, note: { string: true } },
   "session.ended": { sessionId: { string: true, required: true }, reason: { enum: REASON, required: true }, outcome: { enum: OUTCOME } },
-  "error": { code: { string: true, required: true }, message: { string: true, required: true }, retryAfter: { int: [0, 86400] } },
+  "error": { code: { string: true, required: true }, message: { string: true, required: true }, retryAfter: { int: [0, 86400] }, redirect: { string: true } },
   "stream.start": {
     streamId: { ...STREAM_ID, required: true }, source: { enum: MODE, required: true }, codec: { enum: Object.keys(CODECS), required: true },
     width: { int: [0, 65535], required: true }, height: { int: [0, 65535], required: true }, fps: { number: true, required: true },
@@ -229,6 +229,7 @@ export const CLOSE_MESSAGES = {
   4412: "This session was opened in another window.",
   4413: "The connection was idle for too long.",
   4429: "Too many messages were sent too quickly.",
+  4421: "This code belongs to another support server; taking you there…",
   4430: "Too many wrong codes were tried. Please wait a few minutes, then try again.",
   4426: "This page is out of date. Please reload it.",
   4503: "Your connection is too slow to keep up.",

@@ -1,0 +1,28 @@
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// What brokers sharing one database tell each other (protocol/README.md §14): who is alive
+/// and where, which broker holds which unused join code, and whose sessions to close when a
+/// broker goes silent. Only stores that several brokers can share implement it.
+public protocol BrokerRegistry: Sendable {
+    /// This broker's id; sessions it opens are recorded as its own.
+    var brokerID: String { get }
+    /// Registers this broker (reachable at `url`) or refreshes its heartbeat.
+    func heartbeat(url: String, at: Date) async throws
+    /// Removes this broker's registration and published codes (graceful shutdown).
+    func deregister() async throws
+    /// Publishes that this broker holds an unused code (by hash) for `sessionID` until `expiresAt`.
+    func publishCode(hash: String, sessionID: String, expiresAt: Date) async throws
+    /// Withdraws the published code of `sessionID` (redeemed, expired, or the session ended).
+    func withdrawCode(sessionID: String) async throws
+    /// The URL of another broker, alive since `aliveSince`, that holds the unused code with this hash.
+    func broker(holdingCodeHash hash: String, aliveSince: Date, now: Date) async throws -> String?
+    /// Closes, with `reason`, the open sessions of brokers whose last heartbeat is before
+    /// `silentSince` (never this broker's). Returns the sessions closed.
+    func closeSessionsOfLostBrokers(silentSince: Date, reason: EndReason) async throws -> [String]
+}
