@@ -45,6 +45,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "With --database postgres://: seconds another broker may stay silent before its open sessions are closed as broker-lost.")
     var brokerLostAfter: Int = 15
 
+    @Option(help: "Helpdesk URL that gets a signed JSON summary when a session ends (repeatable).")
+    var webhook: [String] = []
+
+    @Flag(help: "Also send the webhooks when a session starts.")
+    var webhookOnStart = false
+
+    @Option(help: "File holding the webhooks' HMAC-SHA256 secret (env TANDEM_WEBHOOK_SECRET); never given on the command line.")
+    var webhookSecretFile: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -53,6 +62,9 @@ struct Serve: AsyncParsableCommand {
         if insecurePlaintext, cert != nil { throw ValidationError("--insecure-plaintext cannot be combined with --cert/--key") }
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0-65535") }
         if codeTTL < 30 || codeTTL > 3600 { throw ValidationError("--code-ttl must be 30-3600 seconds") }
+        for url in webhook where !(url.hasPrefix("https://") || url.hasPrefix("http://")) || URL(string: url)?.host == nil {
+            throw ValidationError("--webhook must be an http(s):// URL")
+        }
         if brokerLostAfter < 3 { throw ValidationError("--broker-lost-after must be at least 3 seconds") }
         if let brokerID, brokerID.isEmpty || brokerID.count > 64 || !brokerID.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
             throw ValidationError("--broker-id is 1-64 letters, digits, '-', '_' or '.'")
@@ -72,6 +84,18 @@ struct Serve: AsyncParsableCommand {
         configuration.allowedOrigins = allowOrigin
         configuration.maxPendingJoinCodes = maxPendingCodes
         configuration.brokerLostAfter = .seconds(brokerLostAfter)
+        configuration.webhooks = webhook.map { BrokerConfiguration.WebhookTarget(url: $0, onStart: webhookOnStart) }
+        if let webhookSecretFile {
+            guard let secret = try? String(contentsOfFile: webhookSecretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !secret.isEmpty else {
+                throw ValidationError("cannot read a secret from --webhook-secret-file")
+            }
+            configuration.webhookSecret = secret
+        } else if let secret = ProcessInfo.processInfo.environment["TANDEM_WEBHOOK_SECRET"], !secret.isEmpty {
+            configuration.webhookSecret = secret
+        }
+        if !webhook.isEmpty, configuration.webhookSecret == nil {
+            logger.warning("Webhooks are sent unsigned: set TANDEM_WEBHOOK_SECRET or --webhook-secret-file")
+        }
         if insecurePlaintext {
             guard configuration.isLoopback else {
                 throw ValidationError("--insecure-plaintext is only allowed on a loopback address, not \(host)")

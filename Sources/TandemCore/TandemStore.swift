@@ -42,6 +42,12 @@ public protocol TandemStore: Sendable {
     func events(sessionID: String) async throws -> [AuditEvent]
     /// Events in `seq` order, by time (for export).
     func auditEvents(since: Date?, until: Date?, limit: Int) async throws -> [AuditEvent]
+    /// Events after `seq`, in order (webhook delivery reads the log this way).
+    func auditEvents(afterSeq seq: Int64, limit: Int) async throws -> [AuditEvent]
+    /// The last event delivered to the webhook `url`, or nil before its first delivery.
+    func webhookCursor(url: String) async throws -> Int64?
+    /// Records that the webhook `url` got (or skipped) every event up to `seq`.
+    func setWebhookCursor(url: String, seq: Int64) async throws
     /// Every event and checkpoint, read in one transaction.
     func auditSnapshot() async throws -> AuditLogSnapshot
     func checkpoints() async throws -> [AuditCheckpoint]

@@ -127,6 +127,33 @@ extension PostgresStore {
         }
     }
 
+    public func auditEvents(afterSeq seq: Int64, limit: Int) async throws -> [AuditEvent] {
+        try await read { connection in
+            try await Self.events(connection, logger: logger, "SELECT \(unescaped: Self.eventColumns) FROM audit_events WHERE seq > \(seq) ORDER BY seq LIMIT \(limit)").0
+        }
+    }
+
+    public func webhookCursor(url: String) async throws -> Int64? {
+        try await read { connection in
+            for try await seq in try await connection.query("SELECT seq FROM webhook_cursors WHERE url = \(url)", logger: logger).decode(Int64.self) {
+                return seq
+            }
+            return nil
+        }
+    }
+
+    public func setWebhookCursor(url: String, seq: Int64) async throws {
+        try await write(chain: false) { connection in
+            try await connection.query(
+                """
+                INSERT INTO webhook_cursors (url, seq, updated_ms) VALUES (\(url), \(seq), \(Date().epochMilliseconds))
+                ON CONFLICT (url) DO UPDATE SET seq = GREATEST(webhook_cursors.seq, EXCLUDED.seq), updated_ms = EXCLUDED.updated_ms
+                """,
+                logger: logger
+            )
+        }
+    }
+
     public func auditSnapshot() async throws -> AuditLogSnapshot {
         try await read { connection in
             let (events, unreadable) = try await Self.events(connection, logger: logger, "SELECT \(unescaped: Self.eventColumns) FROM audit_events ORDER BY seq", lenient: true)

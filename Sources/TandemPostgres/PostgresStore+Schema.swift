@@ -100,6 +100,13 @@ extension PostgresStore {
         );
         CREATE INDEX join_codes_session ON join_codes (session_id);
         """,
+        """
+        CREATE TABLE webhook_cursors (
+            url TEXT PRIMARY KEY,
+            seq BIGINT NOT NULL,
+            updated_ms BIGINT NOT NULL
+        );
+        """,
     ]
 
     /// Brings the schema to the newest version. Several brokers starting at once take turns

@@ -68,6 +68,28 @@ extension SQLiteStore {
         }
     }
 
+    public func auditEvents(afterSeq seq: Int64, limit: Int) async throws -> [AuditEvent] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [seq, limit]).map(Self.event(from:))
+        }
+    }
+
+    public func webhookCursor(url: String) async throws -> Int64? {
+        try await pool.read { db in try Int64.fetchOne(db, sql: "SELECT seq FROM webhook_cursors WHERE url = ?", arguments: [url]) }
+    }
+
+    public func setWebhookCursor(url: String, seq: Int64) async throws {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO webhook_cursors (url, seq, updated_at) VALUES (?, ?, ?)
+                    ON CONFLICT (url) DO UPDATE SET seq = MAX(seq, excluded.seq), updated_at = excluded.updated_at
+                    """,
+                arguments: [url, seq, Date()]
+            )
+        }
+    }
+
     public func auditSnapshot() async throws -> AuditLogSnapshot {
         try await pool.read { db in
             var events: [AuditEvent] = []

@@ -103,6 +103,17 @@ extension SQLiteStore {
                     """
             )
         }
+        migrator.registerMigration("v5-webhook-cursors") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE webhook_cursors (
+                        url TEXT PRIMARY KEY,
+                        seq INTEGER NOT NULL,
+                        updated_at DATETIME NOT NULL
+                    );
+                    """
+            )
+        }
         return migrator
     }
 

@@ -55,6 +55,27 @@ public struct BrokerConfiguration: Sendable {
     /// long another broker may stay silent before its open sessions are closed as `broker-lost`.
     public var heartbeatInterval: Duration = .seconds(2)
     public var brokerLostAfter: Duration = .seconds(15)
+    /// A helpdesk endpoint that gets a signed JSON summary of each session (protocol/README.md §15).
+    public struct WebhookTarget: Sendable, Equatable {
+        public var url: String
+        /// Also send one when a session starts (`session.created`).
+        public var onStart: Bool
+
+        public init(url: String, onStart: Bool = false) {
+            self.url = url
+            self.onStart = onStart
+        }
+
+        func wants(_ kind: String) -> Bool { kind == "session.ended" || (onStart && kind == "session.created") }
+    }
+
+    public var webhooks: [WebhookTarget] = []
+    /// HMAC-SHA256 key of the `X-Tandem-Signature` header. Never logged.
+    public var webhookSecret: String?
+    /// How often the log is checked for new deliveries, and the waits after failures.
+    public var webhookPollInterval: Duration = .seconds(1)
+    public var webhookFirstBackoff: Duration = .seconds(2)
+    public var webhookMaxBackoff: Duration = .seconds(300)
     /// WebSocket ping interval; a peer that does not answer a ping before the next one is
     /// disconnected, so a half-open connection is found within two intervals.
     public var pingInterval: Duration = .seconds(20)

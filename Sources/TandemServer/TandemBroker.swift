@@ -96,6 +96,7 @@ public struct TandemBroker: Service {
         if closed > 0 {
             logger.warning("Closed sessions left open by an earlier broker", metadata: ["tandem.sessions.closed": "\(closed)"])
         }
+        try await WebhookDispatcher.startCursors(store: store, targets: configuration.webhooks)
         let key = try AuditSigningKey.loadOrCreate(directory: configuration.dataDirectory, logger: logger)
         let hub = SessionHub(store: store, configuration: configuration, logger: logger, metrics: statistics.metrics)
         let router = Router(context: BasicRequestContext.self)
@@ -149,6 +150,9 @@ public struct TandemBroker: Service {
         var services: [any Service] = [app, checkpointer]
         if let registry = store as? any BrokerRegistry {
             services.append(BrokerHeartbeat(registry: registry, hub: hub, configuration: configuration, logger: logger))
+        }
+        if !configuration.webhooks.isEmpty {
+            services.append(WebhookDispatcher(store: store, configuration: configuration, logger: logger))
         }
         services.append(sweeper)
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)

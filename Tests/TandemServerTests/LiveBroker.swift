@@ -23,10 +23,11 @@ struct LiveBroker: Sendable {
     }
 
     static func run<T: Sendable>(
+        directory: String? = nil,
         configure: @Sendable (inout BrokerConfiguration) -> Void = { _ in },
         _ body: @Sendable (LiveBroker) async throws -> T
     ) async throws -> T {
-        let directory = NSTemporaryDirectory() + "tandem-live-\(UUID().uuidString)"
+        let directory = directory ?? NSTemporaryDirectory() + "tandem-live-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var logger = Logger(label: "tandem.test.broker") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = ProcessInfo.processInfo.environment["TANDEM_TEST_LOG"] == nil ? .error : .debug

@@ -1,0 +1,139 @@
+import AsyncHTTPClient
+import Crypto
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TandemCore
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Sends helpdesk webhooks (protocol/README.md §15): for every `session.ended` (and, when
+/// asked, `session.created`) event of the audit log, a signed JSON summary is POSTed to each
+/// configured URL. The audit log is the outbox: each URL has a cursor (the last event it
+/// got) in the store, advanced only after a 2xx answer, so nothing is lost while a helpdesk
+/// is down or the broker restarts; failures are retried with doubling waits.
+struct WebhookDispatcher: Service {
+    let store: any TandemStore
+    let configuration: BrokerConfiguration
+    let logger: Logger
+
+    /// A target's retry state.
+    struct Backoff {
+        var failures = 0
+        var nextAttempt = ContinuousClock.now
+    }
+
+    func run() async throws {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        try? await cancelWhenGracefulShutdown {
+            var backoff: [String: Backoff] = [:]
+            while !Task.isCancelled {
+                for target in configuration.webhooks {
+                    var state = backoff[target.url] ?? Backoff()
+                    if ContinuousClock.now >= state.nextAttempt {
+                        await deliver(to: target, client: client, backoff: &state)
+                        backoff[target.url] = state
+                    }
+                }
+                try await Task.sleep(for: configuration.webhookPollInterval)
+            }
+        }
+        try? await client.shutdown()
+    }
+
+    /// Gives each URL seen for the first time a cursor at the current end of the log, before
+    /// the broker takes sessions: a new helpdesk gets the sessions from now on, not the history.
+    static func startCursors(store: any TandemStore, targets: [BrokerConfiguration.WebhookTarget]) async throws {
+        for target in targets where try await store.webhookCursor(url: target.url) == nil {
+            var head: Int64 = 0
+            while let last = try await store.auditEvents(afterSeq: head, limit: 1000).last { head = last.seq }
+            try await store.setWebhookCursor(url: target.url, seq: head)
+        }
+    }
+
+    /// Delivers what `target` has not had yet, in log order, stopping at the first failure.
+    func deliver(to target: BrokerConfiguration.WebhookTarget, client: HTTPClient, backoff: inout Backoff) async {
+        do {
+            guard var cursor = try await store.webhookCursor(url: target.url) else { return }
+            while true {
+                let events = try await store.auditEvents(afterSeq: cursor, limit: 100)
+                guard !events.isEmpty else { return }
+                for event in events {
+                    if target.wants(event.kind), let sessionID = event.sessionID, let session = try await store.session(id: sessionID) {
+                        guard await post(event: event, session: session, to: target, client: client) else {
+                            try await store.setWebhookCursor(url: target.url, seq: cursor)
+                            backoff.failures += 1
+                            let wait = min(configuration.webhookFirstBackoff * (1 << min(backoff.failures - 1, 20)), configuration.webhookMaxBackoff)
+                            backoff.nextAttempt = .now + wait
+                            return
+                        }
+                        backoff.failures = 0
+                    }
+                    cursor = event.seq
+                }
+                try await store.setWebhookCursor(url: target.url, seq: cursor)
+            }
+        } catch {
+            logger.error("Webhook delivery stopped on a store error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+        }
+    }
+
+    /// POSTs one summary; true on a 2xx answer.
+    func post(event: AuditEvent, session: SessionRecord, to target: BrokerConfiguration.WebhookTarget, client: HTTPClient) async -> Bool {
+        let payload = WebhookPayload(event: event.kind, delivery: String(event.seq), occurredAt: event.at, session: session)
+        let host = URL(string: target.url)?.host ?? "?"
+        do {
+            let body = try TandemJSON.makeEncoder().encode(payload)
+            let timestamp = String(Int(Date().timeIntervalSince1970))
+            var request = HTTPClientRequest(url: target.url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "User-Agent", value: "tandem-webhook/1")
+            request.headers.add(name: "X-Tandem-Event", value: event.kind)
+            request.headers.add(name: "X-Tandem-Delivery", value: payload.delivery)
+            request.headers.add(name: "X-Tandem-Timestamp", value: timestamp)
+            if let secret = configuration.webhookSecret {
+                request.headers.add(name: "X-Tandem-Signature", value: "sha256=" + Self.signature(secret: secret, timestamp: timestamp, body: body))
+            }
+            request.body = .bytes(ByteBuffer(bytes: body))
+            let response = try await client.execute(request, timeout: .seconds(10))
+            _ = try? await response.body.collect(upTo: 64 << 10)
+            guard (200..<300).contains(response.status.code) else {
+                logger.warning("Webhook refused", metadata: ["tandem.webhook.host": "\(host)", "http.status": "\(response.status.code)"])
+                return false
+            }
+            logger.debug("Webhook delivered", metadata: ["tandem.webhook.host": "\(host)", "tandem.session.id": "\(session.id)"])
+            return true
+        } catch {
+            logger.warning("Webhook failed", metadata: ["tandem.webhook.host": "\(host)", "error": "\(String(reflecting: type(of: error)))"])
+            return false
+        }
+    }
+
+    /// Hex HMAC-SHA256 of `timestamp + "." + body` under `secret`.
+    static func signature(secret: String, timestamp: String, body: Data) -> String {
+        var message = Data(timestamp.utf8)
+        message.append(UInt8(ascii: "."))
+        message.append(body)
+        let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Data(secret.utf8)))
+        return code.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+    }
+}
+
+/// The JSON body of a webhook (§15).
+struct WebhookPayload: Codable, Sendable {
+    /// `session.ended` or `session.created`.
+    var event: String
+    /// The audit event's sequence number: the same delivery may come again after a failure,
+    /// so receivers deduplicate on it.
+    var delivery: String
+    var occurredAt: Date
+    /// The session as the log holds it when the webhook is sent: ticket, agent, times,
+    /// outcome, end reason, traffic.
+    var session: SessionRecord
+}

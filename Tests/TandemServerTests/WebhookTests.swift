@@ -1,0 +1,152 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Synchronization
+import TandemClient
+import TandemCore
+import TandemProtocol
+@testable import TandemServer
+import Testing
+
+/// A local helpdesk: answers 503 while `failing`, else records each delivery and answers 200.
+final class HelpdeskReceiver: Sendable {
+    struct Delivery: Sendable {
+        var event: String
+        var delivery: String
+        var timestamp: String
+        var signature: String
+        var body: Data
+    }
+
+    let failing = Mutex(true)
+    let deliveries = Mutex<[Delivery]>([])
+    let refused = Mutex(0)
+
+    /// Runs the receiver on 127.0.0.1 port 0 around `body`, which gets the hook URL.
+    func run<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
+        let router = Router()
+        router.post("/hook") { request, _ -> Response in
+            let bytes = try await request.body.collect(upTo: 1 << 20)
+            if self.failing.withLock({ $0 }) {
+                self.refused.withLock { $0 += 1 }
+                return Response(status: .serviceUnavailable)
+            }
+            let headers = request.headers
+            self.deliveries.withLock {
+                $0.append(Delivery(
+                    event: headers[HTTPField.Name("X-Tandem-Event")!] ?? "", delivery: headers[HTTPField.Name("X-Tandem-Delivery")!] ?? "",
+                    timestamp: headers[HTTPField.Name("X-Tandem-Timestamp")!] ?? "", signature: headers[HTTPField.Name("X-Tandem-Signature")!] ?? "",
+                    body: Data(buffer: bytes)
+                ))
+            }
+            return Response(status: .ok)
+        }
+        let (ports, portSink) = AsyncStream<Int>.makeStream()
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { channel in
+            portSink.yield(channel.localAddress?.port ?? 0)
+            portSink.finish()
+        })
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService() }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            defer { group.cancelAll() }
+            return try await body("http://127.0.0.1:\(port)/hook")
+        }
+    }
+
+    /// Waits until `count` deliveries arrived (at most 20 s).
+    func waitFor(_ count: Int) async throws -> [Delivery] {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < .seconds(20) {
+            let seen = deliveries.withLock { $0 }
+            if seen.count >= count { return seen }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return deliveries.withLock { $0 }
+    }
+}
+
+@Suite("Helpdesk webhooks from the audit log", .timeLimit(.minutes(2)))
+struct WebhookTests {
+    let secret = "helpdesk-shared-secret"
+
+    func configure(_ url: String) -> @Sendable (inout BrokerConfiguration) -> Void {
+        { [secret] configuration in
+            configuration.webhooks = [.init(url: url, onStart: true)]
+            configuration.webhookSecret = secret
+            configuration.webhookPollInterval = .milliseconds(100)
+            configuration.webhookFirstBackoff = .milliseconds(200)
+            configuration.webhookMaxBackoff = .seconds(1)
+        }
+    }
+
+    func expectSigned(_ delivery: HelpdeskReceiver.Delivery) {
+        var message = Data(delivery.timestamp.utf8)
+        message.append(UInt8(ascii: "."))
+        message.append(delivery.body)
+        let expected = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Data(secret.utf8)))
+        let hex = expected.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        #expect(delivery.signature == "sha256=" + hex)
+    }
+
+    func payload(_ delivery: HelpdeskReceiver.Delivery) throws -> WebhookPayload {
+        try TandemJSON.makeDecoder().decode(WebhookPayload.self, from: delivery.body)
+    }
+
+    @Test("a helpdesk that is down gets the start and end summaries, signed and in order, once it is back")
+    func retries() async throws {
+        let receiver = HelpdeskReceiver()
+        try await receiver.run { url in
+            try await LiveBroker.run(configure: configure(url)) { broker in
+                let alice = try await broker.addUser("alice", role: .agent)
+                let agent = try await broker.startWaitingAgent(token: alice, ticket: "HD-WH-1")
+                let ended = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: agent.created.joinCode), logger: Logger(label: "test")) { inbound, outbound in
+                    var events = inbound.makeAsyncIterator()
+                    _ = try await events.nextControl()
+                    try await outbound.send(.sessionEnd(SessionEnd()))
+                    return try await events.untilEnded()
+                }
+                #expect(ended.result??.reason == .customerLeft)
+                // Down for a while: the broker keeps retrying.
+                while receiver.refused.withLock({ $0 }) < 3 { try await Task.sleep(for: .milliseconds(50)) }
+                receiver.failing.withLock { $0 = false }
+                let deliveries = try await receiver.waitFor(2)
+                #expect(deliveries.map(\.event) == ["session.created", "session.ended"])
+                for delivery in deliveries { expectSigned(delivery) }
+                let end = try payload(deliveries[1])
+                #expect(end.session.ticket == "HD-WH-1")
+                #expect(end.session.endReason == .customerLeft)
+                #expect(end.session.id == agent.created.sessionID)
+                #expect(Int(deliveries[0].delivery)! < Int(deliveries[1].delivery)!)
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(receiver.deliveries.withLock { $0.count } == 2, "nothing is sent twice after a 2xx")
+                _ = try await agent.ending.value
+            }
+        }
+    }
+
+    @Test("a summary written while the helpdesk was down is delivered by the restarted broker")
+    func survivesRestart() async throws {
+        let receiver = HelpdeskReceiver()
+        let directory = NSTemporaryDirectory() + "tandem-webhook-\(UUID().uuidString)"
+        try await receiver.run { url in
+            let sessionID = try await LiveBroker.run(directory: directory, configure: configure(url)) { broker in
+                let alice = try await broker.addUser("alice", role: .agent)
+                let agent = try await broker.startWaitingAgent(token: alice, ticket: "HD-WH-2", ttlSeconds: 1)
+                _ = try await agent.ending.value
+                while receiver.refused.withLock({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(50)) }
+                return agent.created.sessionID
+            }
+            receiver.failing.withLock { $0 = false }
+            try await LiveBroker.run(directory: directory, configure: configure(url)) { _ in
+                let deliveries = try await receiver.waitFor(2)
+                #expect(deliveries.map(\.event) == ["session.created", "session.ended"])
+                #expect(try deliveries.map { try payload($0).session.id } == [sessionID, sessionID])
+                #expect(try payload(deliveries[1]).session.endReason == .expired)
+            }
+        }
+    }
+}
