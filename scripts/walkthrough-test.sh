@@ -237,6 +237,25 @@ if [ -n "${TANDEM_TEST_POSTGRES_URL:-}" ]; then
   pg_port=$(wait_for_port serve-pg2.log)
   check "audit verify says intact on PostgreSQL after a restart" bash -c \
     "TANDEM_SERVER=https://127.0.0.1:$pg_port TANDEM_CA=pg/certs/ca.pem TANDEM_TOKEN='$pg_auditor' '$tandem' audit verify | grep -q '^intact: 4 events'"
+  # A second broker on the same database, with the same certificate: a customer who
+  # reaches it with the first broker's code is sent there by `tandem join`.
+  mkdir pg2 && cp pg/audit-signing.key pg/audit-signing.pub.pem pg2/
+  "$tandem" serve --port 0 --data-dir pg2 --database "$pg_url" --cert pg/certs/server.pem --key pg/certs/server.key.pem > serve-pg-b.log 2>&1 &
+  pids+=($!)
+  pgb_pid=$!
+  pgb_port=$(wait_for_port serve-pg-b.log)
+  TANDEM_SERVER="https://127.0.0.1:$pg_port" TANDEM_CA=pg/certs/ca.pem TANDEM_TOKEN="$pg_agent" \
+    "$tandem" session start --ticket HD-PG-2 --mode camera > pg-agent.log 2>&1 &
+  pids+=($!)
+  pga_agent=$!
+  for _ in $(seq 1 100); do grep -q 'Join code' pg-agent.log && break; sleep 0.1; done
+  pg_code=$(grep 'Join code' pg-agent.log | awk '{print $3}')
+  TANDEM_SERVER="https://127.0.0.1:$pgb_port" TANDEM_CA=pg/certs/ca.pem \
+    timeout 30 "$tandem" join "$pg_code" --consent yes --source pattern --fps 10 --max-frames 5 > pg-customer.log 2>&1 || true
+  check "join at the other broker is sent to the broker holding the session and streams there" bash -c \
+    "grep -q 'belongs to another broker of the service; joining there (https://127.0.0.1:$pg_port)' pg-customer.log && grep -q 'Sent 5 frames' pg-customer.log"
+  kill -TERM "$pga_agent" 2>/dev/null || true; wait "$pga_agent" 2>/dev/null || true
+  kill -TERM "$pgb_pid"; wait "$pgb_pid" || true
   kill -TERM "$pg_pid"; wait "$pg_pid" || true
 else
   echo "skip PostgreSQL part: TANDEM_TEST_POSTGRES_URL is not set (scripts/test.sh starts a server)"
