@@ -76,8 +76,13 @@ actor SessionHub {
             throw error
         }
         if let registry {
-            // Other brokers send customers with this code here (§14).
-            try await registry.publishCode(hash: JoinCodeRegistry.hash(code), sessionID: record.id, expiresAt: record.expiresAt)
+            // Other brokers send customers with this code here (§14). Without it the code
+            // still works on this broker, so a failure is logged, not fatal.
+            do {
+                try await registry.publishCode(hash: JoinCodeRegistry.hash(code), sessionID: record.id, expiresAt: record.expiresAt)
+            } catch {
+                logger.warning("Could not publish a join code to the other brokers", metadata: ["tandem.session.id": "\(record.id)"])
+            }
         }
         metrics.sessionsStarted.increment()
         let session = LiveSession(record: record, agentUserID: agent.id, agentOutbox: agentOutbox)

@@ -168,6 +168,67 @@ def codec_test():
         server.shutdown()
 
 
+def start_broker(data, *extra):
+    """Starts `tandem serve` on port 0; returns (process, port)."""
+    log = open(os.path.join(ARTIFACTS, f"broker-{os.path.basename(data)}.log"), "w")
+    process = subprocess.Popen([TANDEM, "serve", "--port", "0", "--data-dir", data, *extra], stdout=subprocess.PIPE, stderr=log, text=True)
+    for line in process.stdout:
+        match = re.search(r"listening on https://127\.0\.0\.1:(\d+)", line)
+        if match:
+            threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+            return process, int(match.group(1))
+    raise AssertionError("tandem serve did not start")
+
+
+def redirect_test():
+    """Two brokers on one PostgreSQL log: the page opened at the wrong one moves to the right one."""
+    url = os.environ.get("TANDEM_TEST_POSTGRES_URL")
+    if not url:
+        print("skip the customer page follows a redirect to another broker: TANDEM_TEST_POSTGRES_URL is not set")
+        return
+    subprocess.run(["psql", url, "-qc", "DROP DATABASE IF EXISTS browser_redirect", "-c", "CREATE DATABASE browser_redirect"], capture_output=True)
+    database = url.split("?")[0].rsplit("/", 1)[0] + "/browser_redirect?sslmode=disable"
+    work = tempfile.mkdtemp(prefix="tandem-browser-pg-")
+    a_dir, b_dir = os.path.join(work, "a"), os.path.join(work, "b")
+    processes = []
+    customer = None
+    try:
+        a, a_port = start_broker(a_dir, "--database", database)
+        processes.append(a)
+        os.makedirs(b_dir)
+        for name in ("audit-signing.key", "audit-signing.pub.pem"):
+            shutil.copy(os.path.join(a_dir, name), b_dir)
+        b, b_port = start_broker(b_dir, "--database", database, "--cert", os.path.join(a_dir, "certs", "server.pem"), "--key", os.path.join(a_dir, "certs", "server.key.pem"))
+        processes.append(b)
+        token = tandem("users", "add", "pgalice", "--role", "agent", "--database", database).stdout.strip().splitlines()[-1]
+        env = dict(os.environ, TANDEM_TOKEN=token, TANDEM_SERVER=f"https://127.0.0.1:{a_port}", TANDEM_CA=os.path.join(a_dir, "certs", "ca.pem"))
+        agent = subprocess.Popen([TANDEM, "session", "start", "--ticket", "HD-WEB-PG", "--mode", "camera"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        processes.append(agent)
+        code = None
+        for line in agent.stdout:
+            if line.startswith("Join code:"):
+                code = line.split()[-1]
+                break
+        threading.Thread(target=lambda: [None for _ in agent.stdout], daemon=True).start()
+        customer = chromium(412, 915)
+        customer.get(f"https://127.0.0.1:{b_port}/j/{code}")
+        wait(customer, lambda d: state(d) == "consent", what="the consent question after the redirect")
+        check("a customer page opened at another broker moves to the broker holding the session and joins there",
+              f"127.0.0.1:{a_port}/j/" in customer.current_url and "pgalice asks to see your camera" in customer.find_element(By.ID, "consent-title").text,
+              customer.current_url)
+        customer.save_screenshot(os.path.join(ARTIFACTS, "customer-redirected.png"))
+    finally:
+        if customer:
+            customer.quit()
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     os.makedirs(ARTIFACTS, exist_ok=True)
     codec_test()
@@ -360,6 +421,7 @@ def main():
             serve.wait()
             raise
         shutil.rmtree(work, ignore_errors=True)
+    redirect_test()
     print(f"browser: {passed} passed, {failed} failed (screenshots in {ARTIFACTS})")
     sys.exit(1 if failed else 0)
 
