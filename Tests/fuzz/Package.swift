@@ -17,7 +17,9 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
         ),
-        .executableTarget(name: "FuzzMediaFrame", dependencies: ["TandemProtocol", .product(name: "NIOCore", package: "swift-nio")]),
-        .executableTarget(name: "FuzzControlMessage", dependencies: ["TandemProtocol", .product(name: "NIOCore", package: "swift-nio")]),
+        // libFuzzer's driver entry, shared by the targets.
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "FuzzMediaFrame", dependencies: ["FuzzDriver", "TandemProtocol", .product(name: "NIOCore", package: "swift-nio")]),
+        .executableTarget(name: "FuzzControlMessage", dependencies: ["FuzzDriver", "TandemProtocol", .product(name: "NIOCore", package: "swift-nio")]),
     ]
 )

@@ -1,3 +1,4 @@
+import FuzzDriver
 import NIOCore
 import TandemProtocol
 
@@ -15,17 +16,8 @@ public func fuzzControlMessage(_ start: UnsafePointer<UInt8>, _ count: Int) -> C
     return 0
 }
 
-/// The executable's entry point (SwiftPM links `main` to `FuzzControlMessage_main`): hands over to libFuzzer.
+/// The executable's entry point (SwiftPM links `main` to `FuzzControlMessage_main`).
 @_cdecl("FuzzControlMessage_main")
-func runFuzzer(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    var argc = argc
-    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, count in data.map { fuzzControlMessage($0, count) } ?? 0 }
+func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    runFuzzer(argc, argv) { data, count in data.map { fuzzControlMessage($0, count) } ?? 0 }
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt

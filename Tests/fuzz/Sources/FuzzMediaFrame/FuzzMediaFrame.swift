@@ -1,3 +1,4 @@
+import FuzzDriver
 import NIOCore
 import TandemProtocol
 
@@ -26,17 +27,8 @@ public func fuzzMediaFrame(_ start: UnsafePointer<UInt8>, _ count: Int) -> CInt 
     return 0
 }
 
-/// The executable's entry point (SwiftPM links `main` to `FuzzMediaFrame_main`): hands over to libFuzzer.
+/// The executable's entry point (SwiftPM links `main` to `FuzzMediaFrame_main`).
 @_cdecl("FuzzMediaFrame_main")
-func runFuzzer(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
-    var argc = argc
-    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, count in data.map { fuzzMediaFrame($0, count) } ?? 0 }
+func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    runFuzzer(argc, argv) { data, count in data.map { fuzzMediaFrame($0, count) } ?? 0 }
 }
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
