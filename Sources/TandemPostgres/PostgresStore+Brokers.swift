@@ -65,7 +65,8 @@ extension PostgresStore {
     }
 
     public func closeSessionsOfLostBrokers(silentSince: Date, reason: EndReason) async throws -> [String] {
-        try await write { connection in
+        // Runs at every heartbeat: the audit-chain lock is taken only when a broker was lost.
+        try await write(chain: false) { connection in
             var lost: [String] = []
             let brokers = try await connection.query(
                 "SELECT id FROM brokers WHERE last_seen_ms < \(silentSince.epochMilliseconds) AND id <> \(brokerID)",
@@ -73,6 +74,7 @@ extension PostgresStore {
             )
             for try await id in brokers.decode(String.self) { lost.append(id) }
             guard !lost.isEmpty else { return [] }
+            try await Self.lockChain(connection, logger: logger)
             var open: [(String, Int64, String)] = []
             let rows = try await connection.query(
                 """

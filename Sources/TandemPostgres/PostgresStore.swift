@@ -64,7 +64,7 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
         let result: T
         do {
             result = try await client.withTransaction(logger: logger) { connection in
-                if chain { try await connection.query("SELECT pg_advisory_xact_lock(\(Self.chainLock))", logger: logger) }
+                if chain { try await Self.lockChain(connection, logger: logger) }
                 return try await body(connection)
             }
         } catch let error as PostgresTransactionError {
@@ -73,6 +73,11 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
         }
         onWrite?(ContinuousClock.now - start)
         return result
+    }
+
+    /// Takes the audit-chain lock until the transaction ends.
+    static func lockChain(_ connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("SELECT pg_advisory_xact_lock(\(chainLock))", logger: logger)
     }
 
     /// A read in one transaction (a consistent snapshot with `REPEATABLE READ`).

@@ -1,4 +1,5 @@
 import CoreMetrics
+import NIOCore
 import Prometheus
 
 /// The broker's Prometheus metrics (`GET /metrics`), through swift-metrics with a
@@ -72,7 +73,7 @@ public final class BrokerMetrics: Sendable {
 
     /// Records how long an audit write transaction took (pass to the store's `onWrite`).
     public func auditWriteTook(_ elapsed: Duration) {
-        auditWrites.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        auditWrites.recordNanoseconds(TimeAmount(elapsed).nanoseconds)
     }
 
     /// The Prometheus text exposition of every metric.

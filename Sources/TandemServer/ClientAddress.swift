@@ -20,8 +20,8 @@ struct ClientAddress: Sendable, Equatable {
 
     init(_ address: SocketAddress?) {
         switch address {
-        case .v4(let v4):
-            self.init(ip: address?.ipAddress, network: address?.ipAddress ?? "\(v4)")
+        case .v4:
+            self.init(ip: address?.ipAddress, network: address?.ipAddress)
         case .v6(let v6):
             var raw = v6.address.sin6_addr
             let bytes = withUnsafeBytes(of: &raw) { Array($0) }

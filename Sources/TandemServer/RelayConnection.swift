@@ -282,19 +282,11 @@ struct RelayConnection {
             refuse(closeCode, outbox: outbox, message: closeCode.reason)
             return nil
         case .elsewhere(let url):
-            _ = outbox.enqueue(.error(ErrorMessage(
-                code: TandemCloseCode.otherBroker.identifier, message: "this code belongs to another broker of this service", redirect: url
-            )))
-            outbox.finish(.otherBroker)
+            refuse(.otherBroker, outbox: outbox, message: "this code belongs to another broker of this service", redirect: url)
             return nil
         case .throttled(let retryAfter, let scope):
             let who = scope == .network ? "from your network" : "on this service"
-            _ = outbox.enqueue(.error(ErrorMessage(
-                code: TandemCloseCode.joinThrottled.identifier,
-                message: "too many wrong join codes were tried \(who); try again in \(retryAfter) s",
-                retryAfter: retryAfter
-            )))
-            outbox.finish(.joinThrottled)
+            refuse(.joinThrottled, outbox: outbox, message: "too many wrong join codes were tried \(who); try again in \(retryAfter) s", retryAfter: retryAfter)
             return nil
         case .joined(let session):
             logger[metadataKey: "tandem.session.id"] = "\(session.id)"
@@ -304,8 +296,8 @@ struct RelayConnection {
     }
 
     /// Sends an `error` explaining the refusal, then closes with `code`.
-    private func refuse(_ code: TandemCloseCode, outbox: ParticipantOutbox, message: String) {
-        _ = outbox.enqueue(.error(ErrorMessage(code: code.identifier, message: message)))
+    private func refuse(_ code: TandemCloseCode, outbox: ParticipantOutbox, message: String, retryAfter: Int? = nil, redirect: String? = nil) {
+        _ = outbox.enqueue(.error(ErrorMessage(code: code.identifier, message: message, retryAfter: retryAfter, redirect: redirect)))
         outbox.finish(code)
     }
 
@@ -350,8 +342,7 @@ final class ConnectionActivity: Sendable {
     var seconds: Double { (ContinuousClock.now - start).seconds }
 
     func touch() {
-        let elapsed = (ContinuousClock.now - start).components
-        lastNanoseconds.store(elapsed.seconds * 1_000_000_000 + elapsed.attoseconds / 1_000_000_000, ordering: .relaxed)
+        lastNanoseconds.store(TimeAmount(ContinuousClock.now - start).nanoseconds, ordering: .relaxed)
     }
 
     func idle(for timeout: Duration) -> Bool {

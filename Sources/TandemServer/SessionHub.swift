@@ -24,6 +24,8 @@ actor SessionHub {
     let registry: (any BrokerRegistry)?
     private var guesses: JoinAttemptLimiter
     private let clockStart = ContinuousClock.now
+    /// The guessing limiter's clock: seconds since the hub started (never goes back).
+    private var limiterNow: Double { (ContinuousClock.now - clockStart).seconds }
     private(set) var joinBaseURL: String = ""
     private var consoleTokens = ConsoleTokens()
     /// Resume tokens (hashed) → their session and participant; one live token per participant.
@@ -117,7 +119,7 @@ actor SessionHub {
     /// address is `address` and whose network, for guessing limits, is `network`.
     func join(code: String?, client: String?, address: String?, network: String?, customerOutbox: ParticipantOutbox) async throws -> JoinResult {
         let now = Date()
-        let tick = (ContinuousClock.now - clockStart).seconds
+        let tick = limiterNow
         if case .refuse(let retryAfter, let scope) = guesses.check(network: network, now: tick) {
             metrics.joinFailed(.throttled)
             return .throttled(retryAfter: max(1, Int(retryAfter.rounded(.up))), scope: scope)
@@ -262,7 +264,7 @@ actor SessionHub {
             if let deadline = session.awayDeadline, deadline <= now { await end(session, event: .tick(now: now)) }
         }
         codes.prune(now: now)
-        guesses.prune(now: (ContinuousClock.now - clockStart).seconds)
+        guesses.prune(now: limiterNow)
         consoleTokens.prune(now: now)
     }
 

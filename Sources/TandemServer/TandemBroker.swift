@@ -53,7 +53,7 @@ public struct TandemBroker: Service {
             http1: .init(idleTimeout: .seconds(30)),
             ws: .init(maxFrameSize: configuration.maxMessageSize, autoPing: .enabled(timePeriod: configuration.pingInterval), validateUTF8: true)
         )
-        let requestTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000 + configuration.requestTimeout.components.attoseconds / 1_000_000_000)
+        let requestTimeout = TimeAmount(configuration.requestTimeout)
         let upgrade = HTTPServerBuilder { responder in
             AdmissionChannel(
                 base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: channelConfiguration),
