@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Synchronization
 import TandemClient
+import TandemCore
 import TandemProtocol
 
 struct Join: AsyncParsableCommand {
@@ -9,7 +10,12 @@ struct Join: AsyncParsableCommand {
         abstract: "Join a session as the customer with the code or link the agent gave you, and stream frames."
     )
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: "Join code (482-913-557-301) or join link (https://host:port/j/482913557301).") var code: String
+    @Argument(help: "Join code (482-913-557-301) or join link (https://host:port/j/482913557301); or use --queue.") var code: String?
+    @Flag(help: "No code: wait in the support queue until an agent takes you (needs --ticket).") var queue = false
+    @Option(help: "With --queue: your helpdesk ticket, e.g. HD-1042.") var ticket: String?
+    @Option(help: "With --queue: your support tier (basic, standard, premium).") var tier: SupportTier = .standard
+    @Option(help: "With --queue: the line to wait for.") var line: String?
+    @Option(help: "With --queue: what you offer to share, screen or camera.") var mode: SessionMode = .screen
     @Option(help: "What to stream: 'pattern' (or pattern:WxH) or a folder of .jpg/.png/.webp images, sent in a loop.") var source: String = "pattern"
     @Option(help: "Frames per second.") var fps: Double = 5
     @Option(help: "Leave after sending this many frames (default: stay until the agent ends the session or Ctrl-C).") var maxFrames: Int?
@@ -19,16 +25,24 @@ struct Join: AsyncParsableCommand {
 
     enum ConsentChoice: String, ExpressibleByArgument, CaseIterable { case ask, yes, no }
 
+    func validate() throws {
+        guard (code == nil) == queue else { throw ValidationError("Give a join code or link, or --queue with --ticket (not both).") }
+        if queue, ticket == nil { throw ValidationError("--queue needs --ticket, the helpdesk ticket you are calling about.") }
+        if let ticket, !TicketID.isValid(ticket) { throw ValidationError("'\(ticket)' is not a ticket: 1-64 printable characters without spaces.") }
+        if let line, !SupportLine.isValid(line) { throw ValidationError("'\(line)' is not a line name: lower-case letters, digits and -, like line1.") }
+    }
+
     func run() async throws {
         var configuration = connection.clientConfiguration
-        var joinCode = code
-        if let url = URL(string: code), let scheme = url.scheme, let host = url.host, ["https", "http"].contains(scheme) {
+        var joinCode = code ?? ""
+        if let code, let url = URL(string: code), let scheme = url.scheme, let host = url.host, ["https", "http"].contains(scheme) {
             configuration.serverURL = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host)" + (url.port.map { ":\($0)" } ?? "")
             joinCode = url.lastPathComponent
         }
-        guard JoinCodeFormat.normalize(joinCode) != nil else {
+        guard queue || JoinCodeFormat.normalize(joinCode) != nil else {
             throw CLIFailure("'\(joinCode)' is not a join code: it has twelve digits, like 482-913-557-301")
         }
+        let queueRequest = queue ? Hello.QueueRequest(ticket: ticket ?? "", tier: tier, mode: mode, line: line) : nil
         if consent == .ask, isatty(STDIN_FILENO) == 0 || annotations == "-" {
             throw CLIFailure("cannot ask for consent: standard input is not a terminal (or carries --annotations -); pass --consent yes or --consent no")
         }
@@ -43,14 +57,19 @@ struct Join: AsyncParsableCommand {
           do {
             return try await TandemConnection.run(
                 configuration: configuration,
-                hello: .customer(code: joinCodeValue, client: configuration.clientName),
+                hello: queueRequest.map { .queue($0, client: configuration.clientName) } ?? .customer(code: joinCodeValue, client: configuration.clientName),
                 logger: CLILog.logger("tandem.cli")
             ) { inbound, outbound -> SessionEnded? in
                 var iterator = inbound.makeAsyncIterator()
                 var welcome: SessionJoined?
+                var lastPosition = 0
                 // Before the welcome the broker may only refuse: read on until it closes.
                 while welcome == nil, let event = try await iterator.next() {
                     if case .control(.sessionJoined(let joined)) = event { welcome = joined }
+                    if case .control(.queueStatus(let status)) = event, status.position != lastPosition {
+                        lastPosition = status.position
+                        say("Waiting for an agent (\(status.line), \(status.tier.rawValue)): you are number \(status.position) in line, waited \(status.waitedSeconds) s.")
+                    }
                     // Another broker of the deployment holds the session (§14).
                     if case .control(.error(let error)) = event, let url = error.redirect { redirect.withLock { $0 = url } }
                 }
@@ -104,6 +123,10 @@ struct Join: AsyncParsableCommand {
                             say("agent: \(chat.text)")
                         case .control(.sessionEnded(let ended)):
                             return ended
+                        case .control(.sessionTransferred(let notice)) where notice.state == .pending:
+                            say("\(notice.from) is handing you over to \(notice.toAgent ?? "a colleague in " + (notice.line ?? "another line")); please stay connected.")
+                        case .control(.sessionTransferred(let notice)):
+                            say("You are now talking to \(notice.agent ?? "another agent").")
                         case .control(let message):
                             if let line = describe(message) { say(line) }
                         }

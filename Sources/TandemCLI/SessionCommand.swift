@@ -6,7 +6,7 @@ import TandemProtocol
 struct Session: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start and end support sessions (agents).",
-        subcommands: [SessionStart.self, SessionEndCommand.self]
+        subcommands: [SessionStart.self, SessionEndCommand.self, SessionTransferCommand.self]
     )
 }
 
@@ -53,6 +53,8 @@ func explain(_ closure: TandemClosure) -> String {
     case .helloTimeout: "The broker closed the connection: no hello in time."
     case .goingAway: "The broker is shutting down."
     case .slowConsumer: "Disconnected: this client read too slowly."
+    case .queueEmpty: "Nobody is waiting in that line's queue right now."
+    case .handedOver: "You handed the session over; it goes on with the next agent."
     default: "The broker \(closure)."
     }
 }

@@ -3,7 +3,6 @@ import Foundation
 import NIOConcurrencyHelpers
 import TandemClient
 import TandemProtocol
-import UnixSignals
 
 struct SessionStart: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,12 +14,7 @@ struct SessionStart: AsyncParsableCommand {
     @Option(help: "Helpdesk ticket, e.g. HD-1042.") var ticket: String
     @Option(help: "What the customer shares: screen or camera.") var mode: SessionMode = .screen
     @Option(help: "Join-code lifetime in seconds (broker default 600).") var expires: Int?
-    @Option(help: "Outcome to record when the session ends (otherwise asked on Ctrl-C).") var outcome: SessionOutcome?
-    @Option(help: "Note for the log.") var note: String?
-    @Option(help: "Share your own frames back: 'pattern' or a folder of images.") var source: String?
-    @Option(help: "Frames per second when sharing with --source.") var fps: Double = 5
-    @Option(help: "Save received frames to this folder.") var saveFrames: String?
-    @Option(help: "Send control messages (annotations, freeze, chat) from a JSON-lines file, or - for standard input, once the customer joined.") var annotations: String?
+    @OptionGroup var attached: AttachedAgent
     @Flag(help: "Print a link to the browser agent console instead (a sign-in valid 15 minutes); the console starts the session.") var console = false
 
     /// `--console`: a console sign-in from the API, with the ticket and mode in the link's fragment.
@@ -38,82 +32,8 @@ struct SessionStart: AsyncParsableCommand {
             try await printConsoleLink()
             return
         }
-        let frames = try source.map(FrameSource.init)
-        let configuration = connection.clientConfiguration
-        let saver = try saveFrames.map(FrameSaver.init(directory:))
-        let script = annotations.map(ControlScript.init(source:))
-        let status = AgentStatus(saver: saver)
-        let (outcome, note, fps) = (self.outcome, self.note, self.fps)
-        let hello = Hello.agent(token: token, start: .init(ticket: ticket, mode: mode, ttlSeconds: expires), client: configuration.clientName)
-        let run: (result: SessionEnded??, closure: TandemClosure)
-        do {
-            run = try await TandemConnection.run(configuration: configuration, hello: hello, logger: CLILog.logger("tandem.cli")) { inbound, outbound -> SessionEnded? in
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await _ in await UnixSignalsSequence(trapping: .sigint) {
-                            say("")
-                            let chosen = outcome ?? askOutcome()
-                            try await outbound.send(.sessionEnd(SessionEnd(outcome: chosen, note: note)))
-                            return
-                        }
-                    }
-                    group.addTask {
-                        while true {
-                            try await Task.sleep(for: .seconds(1))
-                            if let line = status.tick() { say("[\(Formatting.clock())] \(line)") }
-                        }
-                    }
-                    if let script {
-                        group.addTask {
-                            await status.waitForCustomer()
-                            do {
-                                try await script.run(on: outbound)
-                            } catch let error as CLIFailure {
-                                printError("Error: \(error)")
-                            }
-                            // Stay attached after the script; the session ends as usual.
-                            try await Task.sleep(for: .seconds(365 * 24 * 3600))
-                        }
-                    }
-                    if let frames {
-                        group.addTask {
-                            await status.waitForCustomer()
-                            let format = frames.format
-                            try await outbound.send(.streamStart(StreamStart(streamID: 1, source: .screen, codec: format.codec, width: format.width, height: format.height, fps: fps)))
-                            var index = 0
-                            while true {
-                                try await outbound.send(frames.frame(index))
-                                status.sent(frames: 1)
-                                index += 1
-                                try await Task.sleep(for: .seconds(1 / max(fps, 0.1)))
-                            }
-                        }
-                    }
-                    defer { group.cancelAll() }
-                    for try await event in inbound {
-                        if let ended = status.handle(event) { return ended }
-                    }
-                    return nil
-                }
-            }
-        } catch {
-            throw CLIFailure("cannot connect to the broker at \(connection.server): \(error)")
-        }
-        guard let ended = run.result ?? nil else {
-            throw CLIFailure(explain(run.closure))
-        }
-        say("[\(Formatting.clock())] session ended: \(ended.reason.rawValue), outcome \(ended.outcome?.rawValue ?? "not recorded")")
-        if ended.outcome == nil, let late = outcome ?? askOutcome() {
-            let api = try TandemAPIClient(configuration: configuration, token: token)
-            do {
-                let record = try await api.endSession(id: ended.sessionID, outcome: late, note: note)
-                try await api.shutdown()
-                say("Recorded outcome \(record.outcome?.rawValue ?? "-") for \(record.id).")
-            } catch {
-                try? await api.shutdown()
-                throw CLIFailure("could not record the outcome (retry with tandem session end \(ended.sessionID)): \(error)")
-            }
-        }
+        let hello = Hello.agent(token: token, start: .init(ticket: ticket, mode: mode, ttlSeconds: expires), client: connection.clientConfiguration.clientName)
+        try await attached.run(hello: hello, token: token, connection: connection)
     }
 }
 
@@ -150,12 +70,21 @@ final class AgentStatus: Sendable {
             say("[\(Formatting.clock())] waiting for the customer…")
         case .control(.peerJoined(let peer)):
             say("[\(Formatting.clock())] customer joined (\(peer.client ?? "unknown client"))")
-            let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
-                state.customerJoined = true
-                defer { state.waiters = [] }
-                return state.waiters
+            customerArrived()
+        case .control(.sessionAssigned(let assigned)):
+            say("Session \(assigned.sessionID) for ticket \(assigned.ticket) (\(assigned.mode.rawValue)), \(assigned.tier.rawValue) tier, from \(assigned.line)")
+            if let from = assigned.transferredFrom {
+                say("Transferred by \(from) after \(assigned.waitedSeconds) s in the queue" + (assigned.note.map { ": \($0)" } ?? ""))
+                say("[\(Formatting.clock())] " + (assigned.customerPresent ? "the customer is connected" : "the customer is reconnecting…"))
+                if assigned.customerPresent { customerArrived() }
+            } else {
+                say("The customer waited \(assigned.waitedSeconds) s in the queue.")
             }
-            waiters.forEach { $0.resume() }
+        case .control(.peerBack(let presence)) where presence.role == .customer:
+            say("[\(Formatting.clock())] the customer is back")
+            customerArrived()
+        case .control(.sessionTransferred(let notice)) where notice.state == .pending:
+            say("[\(Formatting.clock())] handed over to \(notice.toAgent ?? notice.line ?? "another agent")")
         case .control(.chat(let chat)):
             say("[\(Formatting.clock())] \(chat.from?.rawValue ?? "peer"): \(chat.text)")
         case .control(.error(let error)):
@@ -173,6 +102,15 @@ final class AgentStatus: Sendable {
             }
         }
         return nil
+    }
+
+    private func customerArrived() {
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.customerJoined = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
     }
 
     func sent(frames: Int) {

@@ -64,6 +64,19 @@ public final class TandemAPIClient: Sendable {
         try await call(.GET, "/v1/audit/sessions/\(Self.escape(sessionID))/events", as: AuditTimeline.self)
     }
 
+    /// Who waits for an agent on this broker (§16).
+    public func queue() async throws -> QueueListing {
+        try await call(.GET, "/v1/queue", as: QueueListing.self)
+    }
+
+    /// Hands the live session to a line or a named agent (§17); returns the pending notice.
+    public func transferSession(id: String, _ transfer: TransferRequest) async throws -> SessionTransferred {
+        let body = try TandemJSON.makeEncoder().encode(transfer)
+        let message = try await call(.POST, "/v1/sessions/\(Self.escape(id))/transfer", body: body, as: ControlMessage.self)
+        guard case .sessionTransferred(let notice) = message else { throw Failure(status: 200, code: "unexpected-body", message: "not a session.transferred") }
+        return notice
+    }
+
     public func verifyAuditLog() async throws -> AuditVerification {
         try await call(.GET, "/v1/audit/verify", as: AuditVerification.self)
     }
@@ -83,7 +96,7 @@ public final class TandemAPIClient: Sendable {
         }
         let response = try await http.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 1 << 30)
-        guard response.status == .ok else {
+        guard (200..<300).contains(response.status.code) else {
             let error = try? TandemJSON.makeDecoder().decode(APIErrorBody.self, from: bytes)
             throw Failure(
                 status: Int(response.status.code),

@@ -35,7 +35,7 @@ extension SessionEnding {
         switch reason {
         case .agentEnded, .agentLeft, .endedViaAPI: agent
         case .customerLeft: "customer"
-        case .expired, .protocolViolation, .slowConsumer, .accessRevoked, .brokerShutdown, .brokerCrash, .brokerLost: "broker"
+        case .expired, .protocolViolation, .slowConsumer, .accessRevoked, .brokerShutdown, .brokerCrash, .brokerLost, .transferUnanswered: "broker"
         }
     }
 }

@@ -36,6 +36,10 @@ public struct SessionStateMachine: Sendable {
         case participantDropped(ParticipantRole, at: Date, until: Date)
         /// A participant that dropped reconnected with its resume token.
         case participantReturned(ParticipantRole, at: Date)
+        /// The agent hands the live session over (§17); another agent may take it until `until`.
+        case transferRequested(at: Date, until: Date)
+        /// Another agent took the transferred session.
+        case agentAssigned(at: Date)
     }
 
     /// A participant whose connection dropped and who may still come back.
@@ -72,6 +76,13 @@ public struct SessionStateMachine: Sendable {
         case resume(ParticipantRole, awaySince: Date)
         /// The participant cannot resume: it is not away (or the session ended).
         case rejectResume
+        /// Detach the agent's connection and queue the session for another agent until `until`.
+        case awaitAgent(until: Date)
+        /// Attach the new agent's connection and catch it up; the session waited since `since`.
+        case assignAgent(waitingSince: Date)
+        /// The session cannot be transferred (not live, no agent, already transferring) or
+        /// taken (no transfer pending, or its wait ran out).
+        case rejectTransfer
         /// Nothing to do.
         case none
     }
@@ -84,8 +95,11 @@ public struct SessionStateMachine: Sendable {
     /// Participants that dropped and may come back.
     public private(set) var away: [ParticipantRole: Away] = [:]
 
-    /// The earliest end of a grace period, for the sweeper.
-    public var awayDeadline: Date? { away.values.map(\.until).min() }
+    /// A transfer waiting for an agent (§17): since when, and until when.
+    public private(set) var transfer: Away?
+
+    /// The earliest end of a grace period or of a transfer's wait, for the sweeper.
+    public var awayDeadline: Date? { (away.values.map(\.until) + [transfer?.until].compactMap { $0 }).min() }
 
     /// Whether the customer's media may be relayed.
     public var customerMayShare: Bool { customerConsent == true }
@@ -112,6 +126,24 @@ public struct SessionStateMachine: Sendable {
             guard let gone = away[role], at < gone.until else { return .rejectResume }
             away[role] = nil
             return .resume(role, awaySince: gone.since)
+        case (.live, .transferRequested(let at, let until)):
+            guard transfer == nil, away[.agent] == nil, at < until else { return .rejectTransfer }
+            transfer = Away(since: at, until: until)
+            return .awaitAgent(until: until)
+        case (_, .transferRequested):
+            return .rejectTransfer
+        case (.live, .agentAssigned(let at)):
+            guard let pending = transfer, at < pending.until else { return .rejectTransfer }
+            transfer = nil
+            return .assignAgent(waitingSince: pending.since)
+        case (_, .agentAssigned):
+            return .rejectTransfer
+        case (.live, .tick(let now)) where transfer.map { $0.until <= now } ?? false:
+            // Nobody took the transferred session in time: it ends when the wait ran out.
+            return end(reason: .transferUnanswered, outcome: nil, note: nil, at: transfer!.until)
+        case (.live, .media(.customer, _)) where transfer != nil, (.live, .control(.customer)) where transfer != nil:
+            // Between agents: nobody to relay to.
+            return .drop(.noPeer)
         case (_, .tick(let now)) where away.values.contains(where: { $0.until <= now }):
             // A grace period passed: the session ends when that participant dropped.
             let (role, gone) = away.filter { $0.value.until <= now }.min { $0.value.since < $1.value.since }!
@@ -179,6 +211,7 @@ public struct SessionStateMachine: Sendable {
 
     private mutating func end(reason: EndReason, outcome: SessionOutcome?, note: String?, at: Date) -> Action {
         away = [:]
+        transfer = nil
         let ending = SessionEnding(endedAt: at, reason: reason, outcome: outcome, note: note, traffic: traffic)
         state = .ended(ending)
         return .end(ending)

@@ -23,6 +23,9 @@ public protocol TandemStore: Sendable {
 
     func insertSession(_ session: SessionRecord) async throws
     func recordCustomerJoined(sessionID: String, at: Date, client: String?, address: String?) async throws
+    /// Another agent took the live session over (§17): the session is now `agent`'s, and the
+    /// `transfer.answered` event with `detail` is appended, in one transaction.
+    func recordTakeover(sessionID: String, agent: String, detail: [String: String], at: Date) async throws
     func recordEnding(sessionID: String, ending: SessionEnding) async throws
     /// Sets the outcome (and note) of an ended session that has none yet; returns false otherwise.
     func recordLateOutcome(sessionID: String, outcome: SessionOutcome, note: String?) async throws -> Bool

@@ -171,7 +171,7 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
             )
             try await Self.appendEvent(
                 connection, logger: logger, at: session.createdAt, sessionID: session.id, kind: "session.created", actor: session.agent,
-                detail: ["ticket": session.ticket, "mode": session.mode.rawValue, "codeIssued": "true", "expiresAt": session.expiresAt.formatted(.iso8601)]
+                detail: session.creationDetail
             )
         }
     }
@@ -191,6 +191,16 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
             if let client { detail["client"] = client }
             if let address { detail["address"] = address }
             try await Self.appendEvent(connection, logger: logger, at: at, sessionID: sessionID, kind: "customer.joined", actor: "customer", detail: detail)
+        }
+    }
+
+    public func recordTakeover(sessionID: String, agent: String, detail: [String: String], at: Date) async throws {
+        try await write { connection in
+            let changed = try await Self.count(
+                connection, logger: logger, "UPDATE sessions SET agent = \(agent) WHERE id = \(sessionID) AND ended_ms IS NULL RETURNING 1"
+            )
+            if changed == 0 { throw StoreError.notFound }
+            try await Self.appendEvent(connection, logger: logger, at: at, sessionID: sessionID, kind: "transfer.answered", actor: agent, detail: detail)
         }
     }
 

@@ -19,8 +19,14 @@ public struct AuditStats: Sendable, Equatable, Codable {
     public var unanswered: Int
     /// Tickets whose only session in the period ended `resolved`, over tickets with an ended session.
     public var firstContactResolutionRate: Double?
-    /// Sessions ended `escalated`, over sessions with an outcome.
+    /// Ended sessions that were transferred (§17) or ended `escalated`, over ended sessions
+    /// that were transferred or have an outcome.
     public var escalationRate: Double?
+    /// Sessions handed to another agent or line at least once, and all hand-overs.
+    public var transferred: Int
+    public var transfers: Int
+    /// The queue (§16); nil when the period's events were not read (agents see their own sessions only).
+    public var queue: QueueStats?
     /// Median seconds from the session's start to the customer joining.
     public var medianWaitSeconds: Double?
     /// Median seconds the customer was connected (join to end).
@@ -33,8 +39,11 @@ public struct AuditStats: Sendable, Equatable, Codable {
     public init(
         since: Date?, until: Date?, sessions: Int, live: Int, tickets: Int, answered: Int, unanswered: Int,
         firstContactResolutionRate: Double?, escalationRate: Double?, medianWaitSeconds: Double?, medianHandleSeconds: Double?,
-        outcomes: [String: Int], endReasons: [String: Int]
+        outcomes: [String: Int], endReasons: [String: Int], transferred: Int = 0, transfers: Int = 0, queue: QueueStats? = nil
     ) {
+        self.transferred = transferred
+        self.transfers = transfers
+        self.queue = queue
         self.since = since
         self.until = until
         self.sessions = sessions
@@ -53,16 +62,21 @@ public struct AuditStats: Sendable, Equatable, Codable {
 
 extension AuditStats {
     /// The statistics of `sessions` (all sessions created in the period).
-    public init(sessions records: [SessionRecord], since: Date?, until: Date?) {
+    /// The statistics of `sessions` (all sessions created in the period). `transfers` are the
+    /// `session.transferred` events of those sessions; `queue` the period's queue statistics.
+    public init(sessions records: [SessionRecord], since: Date?, until: Date?, transfers: [AuditEvent] = [], queue: QueueStats? = nil) {
         let ended = records.filter(\.isEnded)
+        let ids = Set(records.map(\.id))
+        let transferEvents = transfers.filter { $0.kind == "session.transferred" && $0.sessionID.map(ids.contains) == true }
+        let transferredIDs = Set(transferEvents.compactMap(\.sessionID))
         var outcomes: [String: Int] = [:]
         var reasons: [String: Int] = [:]
         for record in ended {
             outcomes[record.outcome?.rawValue ?? "not-recorded", default: 0] += 1
             reasons[record.endReason?.rawValue ?? "unknown", default: 0] += 1
         }
-        let withOutcome = ended.filter { $0.outcome != nil }
-        let escalated = withOutcome.filter { $0.outcome == .escalated }.count
+        let withOutcome = ended.filter { $0.outcome != nil || transferredIDs.contains($0.id) }
+        let escalated = withOutcome.filter { $0.outcome == .escalated || transferredIDs.contains($0.id) }.count
         // First-contact resolution: per ticket with an ended session, was it one session that resolved it?
         let byTicket = Dictionary(grouping: records, by: \.ticket)
         let ticketsEnded = byTicket.values.filter { $0.contains(where: \.isEnded) }
@@ -80,7 +94,10 @@ extension AuditStats {
             medianWaitSeconds: Self.median(answered.compactMap(\.waitSeconds)),
             medianHandleSeconds: Self.median(ended.compactMap(\.connectedSeconds)),
             outcomes: outcomes,
-            endReasons: reasons
+            endReasons: reasons,
+            transferred: transferredIDs.count,
+            transfers: transferEvents.count,
+            queue: queue
         )
     }
 

@@ -53,6 +53,14 @@ public enum ControlMessage: Sendable, Equatable {
     case peerAway(PeerPresence)
     /// [§5.13](../../protocol/README.md#513-reconnecting) broker → participant.
     case peerBack(PeerPresence)
+    /// [§16](../../protocol/README.md#16-queue) broker → customer waiting in a queue.
+    case queueStatus(QueueStatus)
+    /// [§16](../../protocol/README.md#16-queue) broker → agent that took a session from a queue.
+    case sessionAssigned(SessionAssigned)
+    /// [§17](../../protocol/README.md#17-transfer-and-escalation) agent → broker.
+    case sessionTransfer(TransferRequest)
+    /// [§17](../../protocol/README.md#17-transfer-and-escalation) broker → participants.
+    case sessionTransferred(SessionTransferred)
 
     /// The value of the `type` member.
     public var type: String {
@@ -78,6 +86,10 @@ public enum ControlMessage: Sendable, Equatable {
         case .sessionResumed: "session.resumed"
         case .peerAway: "peer.away"
         case .peerBack: "peer.back"
+        case .queueStatus: "queue.status"
+        case .sessionAssigned: "session.assigned"
+        case .sessionTransfer: "session.transfer"
+        case .sessionTransferred: "session.transferred"
         }
     }
 
@@ -165,6 +177,10 @@ extension ControlMessage: Codable {
         case "session.resumed": self = .sessionResumed(try SessionResumed(from: decoder))
         case "peer.away": self = .peerAway(try PeerPresence(from: decoder))
         case "peer.back": self = .peerBack(try PeerPresence(from: decoder))
+        case "queue.status": self = .queueStatus(try QueueStatus(from: decoder))
+        case "session.assigned": self = .sessionAssigned(try SessionAssigned(from: decoder))
+        case "session.transfer": self = .sessionTransfer(try TransferRequest(from: decoder))
+        case "session.transferred": self = .sessionTransferred(try SessionTransferred(from: decoder))
         default: throw ProtocolError.unknownMessageType(type)
         }
     }
@@ -190,6 +206,10 @@ extension ControlMessage: Codable {
         case .consent(let payload): try payload.encode(to: encoder)
         case .sessionResumed(let payload): try payload.encode(to: encoder)
         case .peerAway(let payload), .peerBack(let payload): try payload.encode(to: encoder)
+        case .queueStatus(let payload): try payload.encode(to: encoder)
+        case .sessionAssigned(let payload): try payload.encode(to: encoder)
+        case .sessionTransfer(let payload): try payload.encode(to: encoder)
+        case .sessionTransferred(let payload): try payload.encode(to: encoder)
         }
     }
 }

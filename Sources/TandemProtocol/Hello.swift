@@ -18,6 +18,34 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         }
     }
 
+    /// What a customer without a code asks for: to wait in a line's queue (§16).
+    public struct QueueRequest: Sendable, Equatable, Codable {
+        public var ticket: String
+        public var tier: SupportTier
+        /// What the customer offers to share.
+        public var mode: SessionMode
+        /// The line to queue for; `line1` when absent.
+        public var line: String?
+
+        public init(ticket: String, tier: SupportTier, mode: SessionMode = .screen, line: String? = nil) {
+            self.ticket = ticket
+            self.tier = tier
+            self.mode = mode
+            self.line = line
+        }
+    }
+
+    /// What an agent taking work from a queue asks for (§16): the next customer or
+    /// transferred session of `line`, sessions transferred to this agent by name first.
+    public struct Take: Sendable, Equatable, Codable {
+        /// `line1` when absent.
+        public var line: String?
+
+        public init(line: String? = nil) {
+            self.line = line
+        }
+    }
+
     public var protocolVersion: Int
     public var role: ParticipantRole
     /// Free-form client name and version, e.g. `tandem-cli/0.1`; recorded in the log.
@@ -31,10 +59,14 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Either role: the resume token of a session this participant dropped out of (§5.13),
     /// instead of `token`/`start` or `code`.
     public var resume: String?
+    /// Customer only: wait in a queue instead of giving a `code` (§16).
+    public var queue: QueueRequest?
+    /// Agent only: take the next session from a queue instead of `start` (§16).
+    public var take: Take?
 
     enum CodingKeys: String, CodingKey {
         case protocolVersion = "protocol"
-        case role, client, token, code, start, resume
+        case role, client, token, code, start, resume, queue, take
     }
 
     public init(
@@ -44,9 +76,13 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         token: String? = nil,
         code: String? = nil,
         start: Start? = nil,
-        resume: String? = nil
+        resume: String? = nil,
+        queue: QueueRequest? = nil,
+        take: Take? = nil
     ) {
         self.resume = resume
+        self.queue = queue
+        self.take = take
         self.protocolVersion = protocolVersion
         self.role = role
         self.client = client
@@ -63,6 +99,16 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         Hello(role: .customer, client: client, code: code)
     }
 
+    /// A customer without a code, asking to wait in a queue.
+    public static func queue(_ request: QueueRequest, client: String? = nil) -> Hello {
+        Hello(role: .customer, client: client, queue: request)
+    }
+
+    /// An agent taking the next session from a queue.
+    public static func take(token: String, _ take: Take, client: String? = nil) -> Hello {
+        Hello(role: .agent, client: client, token: token, take: take)
+    }
+
     /// Reconnects `role` to its session with the resume token it was given.
     public static func resume(_ token: String, role: ParticipantRole, client: String? = nil) -> Hello {
         Hello(role: role, client: client, resume: token)
@@ -70,6 +116,6 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
 
     public var description: String {
         "Hello(resume: \(resume == nil ? "no" : "redacted"), protocol: \(protocolVersion), role: \(role.rawValue), client: \(client ?? "-"), "
-            + "token: \(token == nil ? "absent" : "redacted"), code: \(code == nil ? "absent" : "redacted"))"
+            + "token: \(token == nil ? "absent" : "redacted"), code: \(code == nil ? "absent" : "redacted"), queue: \(queue == nil ? "no" : "yes"), take: \(take == nil ? "no" : "yes"))"
     }
 }

@@ -93,6 +93,17 @@ public struct SessionRecord: Sendable, Equatable {
         return endedAt.timeIntervalSince(customerJoinedAt)
     }
 
+    /// Whether a join code was issued: a session taken from the queue (§16) has none, and
+    /// its `expiresAt` equals its `createdAt`.
+    public var codeIssued: Bool { expiresAt > createdAt }
+
+    /// The detail of its `session.created` audit event.
+    public var creationDetail: [String: String] {
+        var detail = ["ticket": ticket, "mode": mode.rawValue, "codeIssued": codeIssued ? "true" : "false"]
+        if codeIssued { detail["expiresAt"] = expiresAt.formatted(.iso8601) }
+        return detail
+    }
+
     /// Seconds from creation to the end.
     public var durationSeconds: Double? {
         endedAt.map { $0.timeIntervalSince(createdAt) }

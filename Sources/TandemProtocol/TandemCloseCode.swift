@@ -44,6 +44,11 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
     case joinThrottled = 4430
     /// The hello asked for a protocol version the broker does not speak.
     case unsupportedVersion = 4426
+    /// `take`: the queue has nothing for this agent now.
+    case queueEmpty = 4204
+    /// The agent handed the session over (§17); `session.transferred` was sent first. The
+    /// session goes on without this connection.
+    case handedOver = 4302
     /// The recipient read too slowly: its queue of control messages passed the hard limit.
     case slowConsumer = 4503
 
@@ -71,6 +76,8 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
         case .joinThrottled: "too many failed join attempts"
         case .unsupportedVersion: "unsupported protocol version"
         case .slowConsumer: "too slow: control queue over its limit"
+        case .queueEmpty: "nothing waiting in the queue"
+        case .handedOver: "session handed over"
         }
     }
 }

@@ -44,4 +44,38 @@ public enum EndReason: String, Sendable, Codable, CaseIterable {
     case brokerCrash = "broker-crash"
     /// The broker holding the session stopped answering; another broker sharing its database closed it.
     case brokerLost = "broker-lost"
+    /// The agent transferred the session and no agent took it before the transfer wait ran out.
+    case transferUnanswered = "transfer-unanswered"
+}
+
+/// A customer's support tier: the queue answers premium before standard before basic.
+/// See [protocol/README.md § Queue](../../protocol/README.md#16-queue).
+public enum SupportTier: String, Sendable, Codable, CaseIterable, Comparable {
+    case basic
+    case standard
+    case premium
+
+    /// Higher is answered first.
+    public var priority: Int {
+        switch self {
+        case .basic: 0
+        case .standard: 1
+        case .premium: 2
+        }
+    }
+
+    public static func < (lhs: SupportTier, rhs: SupportTier) -> Bool { lhs.priority < rhs.priority }
+}
+
+/// A support line (`line1`, `line2`…): a queue that agents take work from.
+/// See [protocol/README.md § Queue](../../protocol/README.md#16-queue).
+public enum SupportLine {
+    /// The line customers queue for when they name none.
+    public static let first = "line1"
+
+    /// 1-32 characters of lower-case letters, digits and `-`, starting with a letter or digit.
+    public static func isValid(_ line: String) -> Bool {
+        guard (1...32).contains(line.utf8.count), let first = line.utf8.first, first != UInt8(ascii: "-") else { return false }
+        return line.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-") }
+    }
 }

@@ -93,8 +93,7 @@ public final class SQLiteStore: TandemStore {
             )
             try Self.appendEvent(
                 db, at: session.createdAt, sessionID: session.id, kind: "session.created", actor: session.agent,
-                detail: ["ticket": session.ticket, "mode": session.mode.rawValue, "codeIssued": "true",
-                         "expiresAt": session.expiresAt.formatted(.iso8601)]
+                detail: session.creationDetail
             )
         }
     }
@@ -155,6 +154,14 @@ public final class SQLiteStore: TandemStore {
                     ]
                 )
             }
+        }
+    }
+
+    public func recordTakeover(sessionID: String, agent: String, detail: [String: String], at: Date) async throws {
+        try await write { db in
+            try db.execute(sql: "UPDATE sessions SET agent = ? WHERE id = ? AND ended_at IS NULL", arguments: [agent, sessionID])
+            if db.changesCount == 0 { throw StoreError.notFound }
+            try Self.appendEvent(db, at: at, sessionID: sessionID, kind: "transfer.answered", actor: agent, detail: detail)
         }
     }
 

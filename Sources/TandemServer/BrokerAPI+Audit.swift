@@ -34,7 +34,11 @@ extension BrokerAPI {
         var filter = try sessionFilter(request, for: user)
         filter.limit = Int.max
         let sessions = try await store.sessions(matching: filter)
-        return try json(AuditStats(sessions: sessions, since: filter.since, until: filter.until))
+        // Transfers and the queue come from the period's events (sessions are selected by creation time).
+        let events = try await store.auditEvents(since: filter.since, until: nil, limit: Int.max)
+        let inPeriod = events.filter { event in filter.until.map { event.at < $0 } ?? true }
+        let queue = user.role.canReadAllSessions && filter.agent == nil && filter.ticket == nil ? QueueStats(events: inPeriod) : nil
+        return try json(AuditStats(sessions: sessions, since: filter.since, until: filter.until, transfers: events, queue: queue))
     }
 
     /// `format=csv|jsonl`, `what=sessions|events`, plus the session filters (or since/until for events).

@@ -51,6 +51,13 @@ public struct BrokerConfiguration: Sendable {
     /// How long a participant whose connection dropped (without `session.end`) may reconnect
     /// with its resume token before the session ends; zero ends it at once.
     public var reconnectGrace: Duration = .seconds(60)
+    /// Customers and transferred sessions waiting for an agent at once (§16); one more is
+    /// refused with 1013 `queue-full`.
+    public var maxQueueLength: Int = 1000
+    /// How long a transferred session waits for an agent before it ends `transfer-unanswered` (§17).
+    public var transferWait: Duration = .seconds(300)
+    /// How often a customer waiting in the queue gets `queue.status` when nothing changed.
+    public var queueStatusInterval: Duration = .seconds(5)
     /// With a shared database (PostgreSQL): how often this broker says it is alive, and how
     /// long another broker may stay silent before its open sessions are closed as `broker-lost`.
     public var heartbeatInterval: Duration = .seconds(2)

@@ -14,33 +14,39 @@ import Foundation
 final class LiveSession: Sendable {
     let id: String
     let ticket: String
-    let agentName: String
-    let agentUserID: Int64?
     let mode: SessionMode
+    /// The customer's tier: from the queue (§16); `standard` for a session opened with a code.
+    let tier: SupportTier
     let createdAt: Date
     let expiresAt: Date
 
-    fileprivate struct State {
+    struct State {
         var machine: SessionStateMachine
         var activity = SessionActivity()
         /// The connected participants; nil while away (or, for the customer, before the join).
         var outboxes: [ParticipantRole: ParticipantOutbox] = [:]
         /// The customer was told once that its media is dropped for lack of consent.
         var toldNoConsent = false
+        /// The agent in the session now (it changes with a transfer, §17).
+        var agent: String
     }
 
-    private let state: NIOLockedValueBox<State>
+    let state: NIOLockedValueBox<State>
 
-    init(record: SessionRecord, agentUserID: Int64?, agentOutbox: ParticipantOutbox) {
+    init(record: SessionRecord, tier: SupportTier = .standard, agentOutbox: ParticipantOutbox) {
         self.id = record.id
         self.ticket = record.ticket
-        self.agentName = record.agent
-        self.agentUserID = agentUserID
+        self.tier = tier
         self.mode = record.mode
         self.createdAt = record.createdAt
         self.expiresAt = record.expiresAt
-        self.state = NIOLockedValueBox(State(machine: SessionStateMachine(expiresAt: record.expiresAt), outboxes: [.agent: agentOutbox]))
+        self.state = NIOLockedValueBox(
+            State(machine: SessionStateMachine(expiresAt: record.expiresAt), outboxes: [.agent: agentOutbox], agent: record.agent)
+        )
     }
+
+    /// The agent in the session now.
+    var agentName: String { state.withLockedValue { $0.agent } }
 
     /// Feeds `event` to the state machine. An ending carries the session's activity counts.
     func handle(_ event: SessionStateMachine.Event) -> SessionStateMachine.Action {
@@ -121,8 +127,10 @@ final class LiveSession: Sendable {
     /// Counts a media frame and returns the outbox it must go to, or the reason to drop it.
     /// A customer frame without consent fails with `.noConsent` the first time (the customer
     /// is told once) and with `.noPeer` after that.
-    func relayMedia(from role: ParticipantRole, streamID: UInt16, bytes: Int) -> Result<ParticipantOutbox, SessionStateMachine.DropReason> {
+    func relayMedia(from role: ParticipantRole, sender: ParticipantOutbox, streamID: UInt16, bytes: Int) -> Result<ParticipantOutbox, SessionStateMachine.DropReason> {
         state.withLockedValue { state in
+            // A connection that was replaced or handed the session over no longer speaks for `role`.
+            guard state.outboxes[role] === sender else { return .failure(.ended) }
             let result = state.forward(state.machine.event(.media(from: role, bytes: bytes)))
             switch result {
             case .success:
@@ -164,12 +172,13 @@ final class LiveSession: Sendable {
     /// counts) with `update`, and returns what to relay to whom.
     func relayControl(
         from role: ParticipantRole,
+        sender: ParticipantOutbox,
         requiresPeer: Bool = false,
         requiresConsent: Bool = false,
         _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
     ) -> ControlRelay {
         state.withLockedValue { state in
-            guard !state.machine.isEnded else { return .ended }
+            guard !state.machine.isEnded, state.outboxes[role] === sender else { return .ended }
             if requiresPeer, state.outboxes[role.peer] == nil { return .noPeer }
             if requiresConsent, role == .customer, !state.machine.customerMayShare { return .rejected(.consentRequired) }
             switch update(&state.activity) {
@@ -199,6 +208,16 @@ final class LiveSession: Sendable {
     var traffic: SessionTraffic { state.withLockedValue { $0.machine.traffic } }
     /// Who a message from `role` is attributed to in the audit log.
     func actor(_ role: ParticipantRole) -> String { role == .agent ? agentName : "customer" }
+    /// Whether the session can be handed over now: live with a customer, its agent connected,
+    /// no transfer pending.
+    var canTransfer: Bool {
+        state.withLockedValue { state in
+            guard case .live = state.machine.state, state.machine.transfer == nil else { return false }
+            return state.outboxes[.agent] != nil
+        }
+    }
+    /// Whether a transfer waits for an agent.
+    var isTransferring: Bool { state.withLockedValue { $0.machine.transfer != nil } }
     var isEnded: Bool { state.withLockedValue { $0.machine.isEnded } }
 }
 

@@ -81,9 +81,14 @@ extension RelayConnection {
                 _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "note is limited to \(SessionEnd.maxNoteLength) characters")))
                 return
             }
+            // A connection that was replaced or handed the session over no longer ends it.
+            guard binding.session.outbox(for: role) === outbox else { return }
             let reason: EndReason = role == .agent ? .agentEnded : .customerLeft
             await hub.end(binding.session, event: .endRequested(reason: reason, outcome: end.outcome, note: end.note, at: Date()))
-        case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnded, .error, .overlaySnapshot, .sessionResumed, .peerAway, .peerBack:
+        case .sessionTransfer(let request):
+            await transfer(request, binding: binding, outbox: outbox)
+        case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnded, .error, .overlaySnapshot, .sessionResumed, .peerAway, .peerBack,
+            .queueStatus, .sessionAssigned, .sessionTransferred:
             _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "\(message.type) is not accepted here")))
         }
     }
@@ -96,7 +101,7 @@ extension RelayConnection {
         requiresPeer: Bool = false,
         _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
     ) {
-        deliver(binding.session.relayControl(from: binding.role, requiresPeer: requiresPeer, update), outbox)
+        deliver(binding.session.relayControl(from: binding.role, sender: outbox, requiresPeer: requiresPeer, update), outbox)
     }
 
     /// Like ``relay(_:_:requiresPeer:_:)`` for messages that go into the audit log: the
@@ -109,7 +114,7 @@ extension RelayConnection {
         requiresConsent: Bool = false,
         _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
     ) async {
-        let result = binding.session.relayControl(from: binding.role, requiresConsent: requiresConsent, update)
+        let result = binding.session.relayControl(from: binding.role, sender: outbox, requiresConsent: requiresConsent, update)
         if case .accepted = result {
             guard await record(binding, kind: kind, detail: detail, outbox: outbox) else { return }
         }
@@ -126,6 +131,30 @@ extension RelayConnection {
             _ = outbox.enqueue(.error(rejection.errorMessage))
         case .ended:
             break
+        }
+    }
+
+    /// `session.transfer` from the agent (§17). On success the agent's connection gets
+    /// `session.transferred` and closes with 4302.
+    private func transfer(_ request: TransferRequest, binding: Binding, outbox: ParticipantOutbox) async {
+        guard binding.role == .agent, binding.session.outbox(for: .agent) === outbox else {
+            _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "only the session's agent transfers it")))
+            return
+        }
+        do {
+            switch try await hub.transfer(binding.session, request: request, by: binding.session.agentName) {
+            case .pending:
+                break
+            case .invalid(let reason):
+                _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-transfer", message: reason)))
+            case .notTransferable:
+                _ = outbox.enqueue(.error(ErrorMessage(code: "not-transferable", message: "only a live session with a customer, not already being transferred, can be handed over")))
+            case .queueFull:
+                _ = outbox.enqueue(.error(ErrorMessage(code: "queue-full", message: "the queue is full; try again later")))
+            }
+        } catch {
+            logger.error("Could not transfer a session", metadata: ["tandem.session.id": "\(binding.session.id)"])
+            _ = outbox.enqueue(.error(ErrorMessage(code: "internal-error", message: "the broker could not log the transfer; nothing changed")))
         }
     }
 
@@ -198,6 +227,8 @@ extension TandemCloseCode {
         case .joinThrottled: "join-throttled"
         case .unsupportedVersion: "unsupported-version"
         case .slowConsumer: "slow-consumer"
+        case .queueEmpty: "queue-empty"
+        case .handedOver: "handed-over"
         }
     }
 }

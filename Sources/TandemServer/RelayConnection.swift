@@ -104,11 +104,19 @@ struct RelayConnection {
                 }
                 if timedOut { outbox.abandon(.helloTimeout) }
             }
-            let (binding, violation) = await read(
+            var (binding, waiter, violation) = await read(
                 inbound: inbound, outbox: outbox, client: ClientAddress(channel.remoteAddress), activity: activity, helloDone: helloDone
             )
             helloDone.finish()
             readEndedSink.finish()
+            if let waiter {
+                // Still in the queue: it leaves. Taken just as it closed: it dropped out of its session.
+                if let session = waiter.session {
+                    binding = Binding(session: session, role: .customer)
+                } else {
+                    await hub.leaveQueue(waiter, reason: hub.isShuttingDown ? "broker-shutdown" : "customer-left")
+                }
+            }
             // The library sends the close for a WebSocket violation; the writer stops without one.
             if violation != nil { outbox.abandon(.protocolError) }
             if let binding {
@@ -119,7 +127,7 @@ struct RelayConnection {
                     await hub.end(binding.session, event: .endRequested(reason: .slowConsumer, outcome: nil, note: nil, at: Date()))
                 } else if [.rateLimited, .messageTooBig, .protocolError].contains(outbox.closeCode) {
                     await hub.end(binding.session, event: .endRequested(reason: .protocolViolation, outcome: nil, note: nil, at: Date()))
-                } else if outbox.closeCode != .replaced {
+                } else if outbox.closeCode != .replaced, outbox.closeCode != .handedOver {
                     // Dropped without session.end: away for the grace period (§5.13).
                     await hub.disconnected(binding.session, role: binding.role, outbox: outbox)
                 }
@@ -155,25 +163,54 @@ struct RelayConnection {
         }
     }
 
-    /// Reads until the connection closes. Returns the session it joined, if any.
+    /// What a hello led to.
+    enum Greeting {
+        case bound(Binding)
+        /// A customer waiting in the queue (§16) until an agent takes it.
+        case queued(QueueWaiter)
+        case refused
+    }
+
+    /// Reads until the connection closes. Returns the session it joined, if any, or the
+    /// queue entry it waits in.
     private func read(
         inbound: WebSocketInboundStream,
         outbox: ParticipantOutbox,
         client: ClientAddress,
         activity: ConnectionActivity,
         helloDone: AsyncStream<Never>.Continuation
-    ) async -> (Binding?, violation: (any Error)?) {
+    ) async -> (Binding?, QueueWaiter?, violation: (any Error)?) {
         var binding: Binding?
+        var waiter: QueueWaiter?
         var logger = self.logger
         var controlBucket = TokenBucket(rate: configuration.controlRate.perSecond, burst: configuration.controlRate.burst)
         var frameBucket = TokenBucket(rate: configuration.frameRate.perSecond, burst: configuration.frameRate.burst)
         do {
             reading: for try await message in inbound.messages(maxSize: configuration.maxMessageSize) {
                 activity.touch()
+                // The broker is closing this connection (the session ended, or was handed over): read no more.
+                if outbox.closeCode != nil { break reading }
+                if let queued = waiter, let session = queued.session {
+                    binding = Binding(session: session, role: .customer)
+                    waiter = nil
+                    logger[metadataKey: "tandem.session.id"] = "\(session.id)"
+                }
                 guard let bound = binding else {
-                    binding = await hello(message, outbox: outbox, client: client, logger: &logger)
+                    if waiter != nil {
+                        // Waiting for an agent: only session.end (leave the queue) means something.
+                        if case .text(let text) = message, case .sessionEnd = try? ControlMessage.decode(text: text) { break reading }
+                        if case .text = message {
+                            _ = outbox.enqueue(.error(ErrorMessage(code: "queued", message: "still waiting for an agent; messages are accepted once one takes the session")))
+                        }
+                        continue
+                    }
+                    switch await hello(message, outbox: outbox, client: client, logger: &logger) {
+                    case .bound(let bound): binding = bound
+                    case .queued(let queued): waiter = queued
+                    case .refused: break
+                    }
                     helloDone.finish()
-                    if binding == nil { break }
+                    if binding == nil, waiter == nil { break }
                     continue
                 }
                 let now = activity.seconds
@@ -201,23 +238,23 @@ struct RelayConnection {
             logger.debug("Connection read ended", metadata: ["error": "\(type)"])
             // Errors of the WebSocket layer are the peer's violations; transport errors
             // (reset, unclean TLS shutdown) are a dropped connection.
-            if type.hasPrefix("WSCore.") { return (binding, error) }
+            if type.hasPrefix("WSCore.") { return (binding, waiter, error) }
         }
-        return (binding, nil)
+        return (binding, waiter, nil)
     }
 
     // MARK: hello
 
-    private func hello(_ message: WebSocketMessage, outbox: ParticipantOutbox, client: ClientAddress, logger: inout Logger) async -> Binding? {
+    private func hello(_ message: WebSocketMessage, outbox: ParticipantOutbox, client: ClientAddress, logger: inout Logger) async -> Greeting {
         guard case .text(let text) = message, text.utf8.count <= configuration.maxControlMessageSize,
             case .hello(let hello) = try? ControlMessage.decode(text: text)
         else {
             refuse(.badRequest, outbox: outbox, message: "the first message must be a hello (protocol/README.md §5.1)")
-            return nil
+            return .refused
         }
         guard hello.protocolVersion == TandemWire.version else {
             refuse(.unsupportedVersion, outbox: outbox, message: "this broker speaks protocol \(TandemWire.version)")
-            return nil
+            return .refused
         }
         do {
             if let token = hello.resume {
@@ -225,79 +262,32 @@ struct RelayConnection {
                 case .resumed(let session):
                     logger[metadataKey: "tandem.session.id"] = "\(session.id)"
                     logger[metadataKey: "tandem.ticket"] = "\(session.ticket)"
-                    return Binding(session: session, role: hello.role)
+                    return .bound(Binding(session: session, role: hello.role))
                 case .rejected:
                     refuse(.resumeRefused, outbox: outbox, message: "the session cannot be resumed: it ended, the grace period passed, or the token is unknown")
-                    return nil
+                    return .refused
                 }
             }
             switch hello.role {
-            case .agent: return try await openSession(hello, outbox: outbox, logger: &logger)
-            case .customer: return try await joinSession(hello, outbox: outbox, address: client, logger: &logger)
+            case .agent where hello.take != nil:
+                return try await takeSession(hello, outbox: outbox, logger: &logger).map(Greeting.bound) ?? .refused
+            case .agent:
+                return try await openSession(hello, outbox: outbox, logger: &logger).map(Greeting.bound) ?? .refused
+            case .customer where hello.queue != nil && hello.code == nil:
+                return try await enterQueue(hello, outbox: outbox, address: client).map(Greeting.queued) ?? .refused
+            case .customer:
+                return try await joinSession(hello, outbox: outbox, address: client, logger: &logger).map(Greeting.bound) ?? .refused
             }
         } catch {
             logger.error("Hello failed", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             outbox.abandon(.internalError)
-            return nil
-        }
-    }
-
-    private func openSession(_ hello: Hello, outbox: ParticipantOutbox, logger: inout Logger) async throws -> Binding? {
-        var found: UserRecord?
-        if let token = hello.token, ConsoleTokens.isWellFormed(token) {
-            if let name = await hub.consoleUser(token: token) { found = try await hub.store.user(name: name) }
-        } else if let token = hello.token, APIToken.isWellFormed(token) {
-            found = try await hub.store.user(tokenHash: APIToken.hash(token))
-        }
-        guard let user = found, user.isActive else {
-            refuse(.unauthorized, outbox: outbox, message: "missing, unknown or revoked token")
-            return nil
-        }
-        guard user.role.canStartSessions else {
-            refuse(.forbidden, outbox: outbox, message: "role \(user.role.rawValue) cannot start sessions")
-            return nil
-        }
-        guard let start = hello.start, TicketID.isValid(start.ticket) else {
-            refuse(.badRequest, outbox: outbox, message: "start.ticket must be 1-64 printable characters without spaces")
-            return nil
-        }
-        guard let (session, created) = try await hub.open(agent: user, start: start, agentOutbox: outbox) else {
-            refuse(
-                .tryAgainLater, outbox: outbox,
-                message: "the broker already holds \(configuration.maxPendingJoinCodes) unused join codes; try again when customers have joined or codes expired"
-            )
-            return nil
-        }
-        logger[metadataKey: "tandem.session.id"] = "\(session.id)"
-        logger[metadataKey: "tandem.ticket"] = "\(session.ticket)"
-        _ = outbox.enqueue(.sessionCreated(created))
-        return Binding(session: session, role: .agent)
-    }
-
-    private func joinSession(_ hello: Hello, outbox: ParticipantOutbox, address: ClientAddress, logger: inout Logger) async throws -> Binding? {
-        let code = hello.code.flatMap(JoinCodeFormat.normalize)
-        let client = hello.client.map { String($0.prefix(128)) }
-        switch try await hub.join(code: code, client: client, address: address.ip, network: address.network, customerOutbox: outbox) {
-        case .rejected(let closeCode):
-            refuse(closeCode, outbox: outbox, message: closeCode.reason)
-            return nil
-        case .elsewhere(let url):
-            refuse(.otherBroker, outbox: outbox, message: "this code belongs to another broker of this service", redirect: url)
-            return nil
-        case .throttled(let retryAfter, let scope):
-            let who = scope == .network ? "from your network" : "on this service"
-            refuse(.joinThrottled, outbox: outbox, message: "too many wrong join codes were tried \(who); try again in \(retryAfter) s", retryAfter: retryAfter)
-            return nil
-        case .joined(let session):
-            logger[metadataKey: "tandem.session.id"] = "\(session.id)"
-            logger[metadataKey: "tandem.ticket"] = "\(session.ticket)"
-            return Binding(session: session, role: .customer)
+            return .refused
         }
     }
 
     /// Sends an `error` explaining the refusal, then closes with `code`.
-    private func refuse(_ code: TandemCloseCode, outbox: ParticipantOutbox, message: String, retryAfter: Int? = nil, redirect: String? = nil) {
-        _ = outbox.enqueue(.error(ErrorMessage(code: code.identifier, message: message, retryAfter: retryAfter, redirect: redirect)))
+    func refuse(_ code: TandemCloseCode, outbox: ParticipantOutbox, message: String, retryAfter: Int? = nil, redirect: String? = nil, identifier: String? = nil) {
+        _ = outbox.enqueue(.error(ErrorMessage(code: identifier ?? code.identifier, message: message, retryAfter: retryAfter, redirect: redirect)))
         outbox.finish(code)
     }
 
@@ -312,7 +302,7 @@ struct RelayConnection {
             return
         }
         let peer: ParticipantOutbox
-        switch binding.session.relayMedia(from: binding.role, streamID: header.streamID, bytes: buffer.readableBytes) {
+        switch binding.session.relayMedia(from: binding.role, sender: outbox, streamID: header.streamID, bytes: buffer.readableBytes) {
         case .success(let outbox):
             peer = outbox
         case .failure(.noConsent):

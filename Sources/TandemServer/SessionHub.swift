@@ -31,6 +31,12 @@ actor SessionHub {
     /// Resume tokens (hashed) → their session and participant; one live token per participant.
     var resumeTokens: [String: (sessionID: String, role: ParticipantRole)] = [:]
     var resumeTokenOf: [String: [ParticipantRole: String]] = [:]
+    /// Customers waiting without a code and transferred sessions (§16, §17).
+    var queue: SupportQueue
+    var waiters: [String: QueueWaiter] = [:]
+    /// The position each waiting customer was last told, and when the last periodic status went out.
+    var toldPositions: [String: Int] = [:]
+    var lastQueueStatus = Date.distantPast
     private let shuttingDown = NIOLockedValueBox(false)
     /// Every open participant connection, hello or not, so shutdown can close them all.
     private let connections = NIOLockedValueBox([ObjectIdentifier: ParticipantOutbox]())
@@ -41,6 +47,7 @@ actor SessionHub {
         self.configuration = configuration
         self.logger = logger
         self.guesses = JoinAttemptLimiter(limits: configuration.joinLimits)
+        self.queue = SupportQueue(capacity: configuration.maxQueueLength)
         self.registry = store as? any BrokerRegistry
     }
 
@@ -87,7 +94,7 @@ actor SessionHub {
             }
         }
         metrics.sessionsStarted.increment()
-        let session = LiveSession(record: record, agentUserID: agent.id, agentOutbox: agentOutbox)
+        let session = LiveSession(record: record, agentOutbox: agentOutbox)
         sessions[record.id] = session
         let created = SessionCreated(
             sessionID: record.id,
@@ -208,6 +215,7 @@ actor SessionHub {
         }
         codes.retire(sessionID: session.id, now: ending.endedAt)
         sessions[session.id] = nil
+        if queue.remove(id: session.id) != nil { publishQueueStatus() }
         await withdrawPublishedCode(sessionID: session.id)
         for hash in (resumeTokenOf.removeValue(forKey: session.id) ?? [:]).values { resumeTokens[hash] = nil }
         do {
@@ -264,6 +272,7 @@ actor SessionHub {
             if let deadline = session.awayDeadline, deadline <= now { await end(session, event: .tick(now: now)) }
         }
         codes.prune(now: now)
+        if now.timeIntervalSince(lastQueueStatus) >= configuration.queueStatusInterval.seconds { publishQueueStatus(everyone: true, now: now) }
         guesses.prune(now: limiterNow)
         consoleTokens.prune(now: now)
     }

@@ -49,3 +49,53 @@ struct AuditStatsTests {
         #expect(AuditStats.median([3, 1, 2]) == 2)
     }
 }
+
+@Suite("Queue and transfer statistics")
+struct QueueStatsTests {
+    let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func event(_ kind: String, session: String? = nil, _ detail: [String: String]) -> AuditEvent {
+        AuditEvent(seq: 1, at: t0, sessionID: session, kind: kind, actor: nil, detail: detail, previousHash: "", hash: "")
+    }
+
+    @Test("share answered within 20 s counts answered plus abandoned; by tier")
+    func share() {
+        let stats = QueueStats(events: [
+            event("queue.entered", ["tier": "premium"]), event("queue.entered", ["tier": "basic"]),
+            event("queue.entered", ["tier": "basic"]), event("queue.entered", ["tier": "basic"]), event("queue.entered", ["tier": "basic"]),
+            event("queue.answered", ["tier": "premium", "waitedMs": "3000"]),
+            event("queue.answered", ["tier": "basic", "waitedMs": "20000"]),
+            event("queue.answered", ["tier": "basic", "waitedMs": "45000"]),
+            event("queue.left", ["tier": "basic", "waitedMs": "5000"]),
+            event("session.created", ["tier": "basic"]),
+        ])
+        #expect(stats.entered == 5)
+        #expect(stats.answered == 3)
+        #expect(stats.abandoned == 1)
+        #expect(stats.answeredWithinTarget == 2)
+        #expect(stats.shareAnsweredWithinTarget == 0.5)
+        #expect(stats.medianWaitSeconds == 20)
+        #expect(stats.byTier["premium"]?.shareAnsweredWithinTarget == 1)
+        #expect(stats.byTier["basic"]?.shareAnsweredWithinTarget == 1.0 / 3)
+        #expect(stats.byTier["basic"]?.abandoned == 1)
+        #expect(QueueStats(events: []).shareAnsweredWithinTarget == nil)
+    }
+
+    @Test("a transferred session counts as escalated; transfers of other sessions do not count")
+    func escalation() {
+        let sessions = [
+            SessionRecord(id: "s_a", ticket: "HD-1", agent: "bob", mode: .screen, createdAt: t0, expiresAt: t0, customerJoinedAt: t0, endedAt: t0.addingTimeInterval(60), endReason: .agentEnded, outcome: .resolved),
+            SessionRecord(id: "s_b", ticket: "HD-2", agent: "alice", mode: .screen, createdAt: t0, expiresAt: t0, customerJoinedAt: t0, endedAt: t0.addingTimeInterval(60), endReason: .agentEnded, outcome: .resolved),
+            SessionRecord(id: "s_c", ticket: "HD-3", agent: "alice", mode: .screen, createdAt: t0, expiresAt: t0, customerJoinedAt: t0, endedAt: t0.addingTimeInterval(60), endReason: .transferUnanswered),
+        ]
+        let stats = AuditStats(sessions: sessions, since: nil, until: nil, transfers: [
+            event("session.transferred", session: "s_a", ["line": "line2"]),
+            event("session.transferred", session: "s_a", ["toAgent": "bob"]),
+            event("session.transferred", session: "s_c", ["line": "line2"]),
+            event("session.transferred", session: "s_zzz", ["line": "line2"]),
+        ])
+        #expect(stats.transferred == 2)
+        #expect(stats.transfers == 3)
+        #expect(stats.escalationRate == 2.0 / 3)
+    }
+}

@@ -64,6 +64,31 @@ struct StoreTests {
         }
     }
 
+    @Test("a takeover makes the live session the new agent's and logs transfer.answered; an ended session cannot be taken over", arguments: StoreKind.available)
+    func takeover(kind: StoreKind) async throws {
+        try await StoreHarness.with(kind) { store, harness in
+            try await store.insertSession(session("s_t"))
+            try await store.recordCustomerJoined(sessionID: "s_t", at: t0.addingTimeInterval(5), client: nil, address: nil)
+            try await store.recordTakeover(sessionID: "s_t", agent: "bob", detail: ["from": "alice", "line": "line2", "waitedMs": "1500"], at: t0.addingTimeInterval(60))
+            #expect(try await store.session(id: "s_t")?.agent == "bob")
+            #expect(try await store.sessions(matching: SessionFilter(agent: "bob")).map(\.id) == ["s_t"])
+            let event = try #require(try await store.events(sessionID: "s_t").last)
+            #expect(event.kind == "transfer.answered")
+            #expect(event.actor == "bob")
+            #expect(event.detail == ["from": "alice", "line": "line2", "waitedMs": "1500"])
+            try await store.recordEnding(sessionID: "s_t", ending: SessionEnding(endedAt: t0.addingTimeInterval(90), reason: .agentEnded, outcome: .resolved, note: nil, traffic: .init()))
+            await #expect(throws: StoreError.notFound) {
+                try await store.recordTakeover(sessionID: "s_t", agent: "carol", detail: [:], at: t0.addingTimeInterval(100))
+            }
+            #expect(try await store.session(id: "s_t")?.agent == "bob")
+            // A queue session has no code: its creation event says so.
+            try await store.insertSession(SessionRecord(id: "s_q", ticket: "HD-9", agent: "alice", mode: .screen, createdAt: t0, expiresAt: t0))
+            let created = try #require(try await store.events(sessionID: "s_q").first)
+            #expect(created.detail["codeIssued"] == "false")
+            #expect(created.detail["expiresAt"] == nil)
+        }
+    }
+
     @Test("a late outcome is recorded only for an ended session without one", arguments: StoreKind.available)
     func lateOutcome(kind: StoreKind) async throws {
         try await StoreHarness.with(kind) { store, harness in

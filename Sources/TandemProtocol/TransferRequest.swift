@@ -1,0 +1,17 @@
+/// Agent → broker (`session.transfer`), or the body of `POST /v1/sessions/{id}/transfer`:
+/// hand the live session to a line's queue or to a named agent. Exactly one of `line`
+/// and `agent`. See [protocol/README.md § Transfer](../../protocol/README.md#17-transfer-and-escalation).
+public struct TransferRequest: Sendable, Equatable, Codable {
+    public var line: String?
+    public var agent: String?
+    /// For the next agent and the log.
+    public var note: String?
+
+    public static let maxNoteLength = 500
+
+    public init(line: String? = nil, agent: String? = nil, note: String? = nil) {
+        self.line = line
+        self.agent = agent
+        self.note = note
+    }
+}

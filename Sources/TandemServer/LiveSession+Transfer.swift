@@ -1,0 +1,43 @@
+import TandemCore
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Handing a live session from one agent to another (protocol/README.md §17).
+extension LiveSession {
+    /// Starts a transfer: detaches the agent's connection (returned, to be told and closed),
+    /// stops the agent's streams and tells the customer. Nil when the session cannot be
+    /// transferred now (not live, no agent connected, a transfer already pending).
+    func beginTransfer(at: Date, until: Date, notice: SessionTransferred) -> ParticipantOutbox? {
+        state.withLockedValue { state in
+            guard let agent = state.outboxes[.agent], case .awaitAgent = state.machine.event(.transferRequested(at: at, until: until)) else { return nil }
+            state.outboxes[.agent] = nil
+            let customer = state.outboxes[.customer]
+            // The next agent shares its own streams; the customer stops showing the old ones.
+            for stop in state.activity.stopAll(owner: .agent) { _ = customer?.enqueue(.streamStop(stop)) }
+            _ = customer?.enqueue(.sessionTransferred(notice))
+            return agent
+        }
+    }
+
+    /// The agent `name` takes the transferred session on `outbox`: it gets `welcome`, then
+    /// the customer's streams and every overlay, before any live message; the customer is
+    /// told who took it. Returns when the session waited since, or nil when it cannot be
+    /// taken (ended, or the transfer's wait ran out).
+    func assignAgent(_ name: String, outbox: ParticipantOutbox, at: Date, welcome: (_ customerPresent: Bool) -> SessionAssigned, notice: SessionTransferred) -> Date? {
+        state.withLockedValue { state in
+            guard case .assignAgent(let since) = state.machine.event(.agentAssigned(at: at)) else { return nil }
+            state.agent = name
+            let customer = state.outboxes[.customer]
+            _ = outbox.enqueue(.sessionAssigned(welcome(customer != nil)))
+            for message in state.activity.catchUp(for: .agent, now: at) { _ = outbox.enqueue(message) }
+            state.outboxes[.agent] = outbox
+            _ = customer?.enqueue(.sessionTransferred(notice))
+            return since
+        }
+    }
+}

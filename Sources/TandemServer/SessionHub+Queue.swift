@@ -1,0 +1,151 @@
+import Logging
+import TandemCore
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The queue (protocol/README.md §16): customers ask for help without a code and wait;
+/// agents take the next by tier, then waiting time. Entering, leaving and being answered are
+/// logged with the wait, so `tandem audit stats` can report how fast the queue was answered.
+extension SessionHub {
+    /// Puts a customer without a code in the queue. Nil when the queue is full.
+    func enterQueue(_ request: Hello.QueueRequest, client: String?, address: String?, outbox: ParticipantOutbox) async throws -> QueueWaiter? {
+        let now = Date()
+        let waiter = QueueWaiter(
+            id: "q_" + SessionID.generate().dropFirst(2), request: request, client: client, address: address, enteredAt: now, outbox: outbox
+        )
+        let entry = SupportQueue.Entry(
+            id: waiter.id, kind: .customer, ticket: request.ticket, tier: request.tier, mode: request.mode, line: waiter.line, enteredAt: now
+        )
+        guard queue.add(entry) else { return nil }
+        var detail = ["queueId": waiter.id, "ticket": request.ticket, "tier": request.tier.rawValue, "line": waiter.line, "mode": request.mode.rawValue]
+        if let address { detail["address"] = address }
+        do {
+            try await store.recordEvent(sessionID: nil, kind: "queue.entered", actor: "customer", detail: detail, at: now)
+        } catch {
+            queue.remove(id: waiter.id)
+            throw error
+        }
+        waiters[waiter.id] = waiter
+        logger.info("Customer queued", metadata: ["tandem.queue.id": "\(waiter.id)", "tandem.ticket": "\(request.ticket)", "tandem.queue.line": "\(waiter.line)"])
+        publishQueueStatus()
+        return waiter
+    }
+
+    /// The customer's connection closed before an agent took it (`reason`: `customer-left`,
+    /// `broker-shutdown`…). Does nothing when an agent took it meanwhile.
+    func leaveQueue(_ waiter: QueueWaiter, reason: String) async {
+        guard queue.remove(id: waiter.id) != nil else { return }
+        waiters[waiter.id] = nil
+        toldPositions[waiter.id] = nil
+        let now = Date()
+        let detail = [
+            "queueId": waiter.id, "ticket": waiter.request.ticket, "tier": waiter.request.tier.rawValue, "line": waiter.line,
+            "waitedMs": String(now.epochMilliseconds - waiter.enteredAt.epochMilliseconds), "reason": reason,
+        ]
+        do {
+            try await store.recordEvent(sessionID: nil, kind: "queue.left", actor: "customer", detail: detail, at: now)
+        } catch {
+            logger.error("Could not record a customer leaving the queue", metadata: ["tandem.queue.id": "\(waiter.id)"])
+        }
+        publishQueueStatus()
+    }
+
+    enum TakeResult: Sendable {
+        case assigned(LiveSession)
+        /// Nothing waits for this agent in that line.
+        case empty
+    }
+
+    /// `agent` takes the next customer or transferred session of `line` (sessions transferred
+    /// to it by name first) on `outbox`, which gets `session.assigned` and the catch-up.
+    func take(agent: UserRecord, line: String, outbox: ParticipantOutbox) async throws -> TakeResult {
+        while let entry = queue.take(forAgent: agent.name, line: line) {
+            toldPositions[entry.id] = nil
+            switch entry.kind {
+            case .customer:
+                guard let waiter = waiters.removeValue(forKey: entry.id) else { continue }
+                return .assigned(try await answer(waiter, entry: entry, agent: agent, outbox: outbox))
+            case .transfer(let from):
+                guard let session = sessions[entry.id], let taken = try await takeOver(session, entry: entry, from: from, agent: agent, outbox: outbox) else { continue }
+                publishQueueStatus()
+                return .assigned(taken)
+            }
+        }
+        return .empty
+    }
+
+    /// Opens the session of a queued customer with `agent` and puts both in it. No join code
+    /// is issued (`expiresAt` = `createdAt`); the time in the queue is in `queue.answered`.
+    private func answer(_ waiter: QueueWaiter, entry: SupportQueue.Entry, agent: UserRecord, outbox: ParticipantOutbox) async throws -> LiveSession {
+        let now = Date()
+        var record = SessionRecord(id: SessionID.generate(), ticket: entry.ticket, agent: agent.name, mode: entry.mode, createdAt: now, expiresAt: now)
+        let waitedMs = now.epochMilliseconds - waiter.enteredAt.epochMilliseconds
+        do {
+            try await store.insertSession(record)
+            try await store.recordEvent(
+                sessionID: record.id, kind: "queue.answered", actor: agent.name,
+                detail: ["queueId": waiter.id, "tier": entry.tier.rawValue, "line": entry.line, "waitedMs": String(waitedMs)], at: now
+            )
+            try await store.recordCustomerJoined(sessionID: record.id, at: now, client: waiter.client, address: waiter.address)
+        } catch {
+            // The customer stays connected but cannot be served: close it like any broker failure.
+            waiter.outbox.finish(.internalError)
+            throw error
+        }
+        metrics.sessionsStarted.increment()
+        // The state machine admits the customer before this (nominal) expiry.
+        record.expiresAt = now.addingTimeInterval(60)
+        let session = LiveSession(record: record, tier: entry.tier, agentOutbox: outbox)
+        _ = session.admit(at: now)
+        sessions[record.id] = session
+        let assigned = SessionAssigned(
+            sessionID: record.id, ticket: record.ticket, mode: record.mode, line: entry.line, tier: entry.tier,
+            waitedSeconds: Int(waitedMs / 1000), customerPresent: true,
+            resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: record.id, role: .agent)
+        )
+        _ = outbox.enqueue(.sessionAssigned(assigned))
+        _ = outbox.enqueue(.peerJoined(PeerJoined(role: .customer, client: waiter.client)))
+        let welcome = SessionJoined(
+            sessionID: record.id, ticket: record.ticket, mode: record.mode, agent: agent.name,
+            resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: record.id, role: .customer)
+        )
+        session.attachCustomer(waiter.outbox, welcome: welcome, now: now)
+        waiter.assign(session)
+        logger.info(
+            "Queued customer answered",
+            metadata: ["tandem.session.id": "\(record.id)", "tandem.ticket": "\(record.ticket)", "tandem.agent": "\(agent.name)", "tandem.queue.waited.ms": "\(waitedMs)"]
+        )
+        publishQueueStatus()
+        return session
+    }
+
+    /// Sends `queue.status` to every waiting customer whose position changed, or to all of
+    /// them with `everyone` (the periodic status that also keeps idle connections open).
+    func publishQueueStatus(everyone: Bool = false, now: Date = Date()) {
+        if everyone { lastQueueStatus = now }
+        for waiter in waiters.values {
+            guard let position = queue.position(of: waiter.id) else { continue }
+            guard everyone || toldPositions[waiter.id] != position else { continue }
+            toldPositions[waiter.id] = position
+            let waited = Int(now.timeIntervalSince(waiter.enteredAt))
+            _ = waiter.outbox.enqueue(.queueStatus(QueueStatus(position: position, line: waiter.line, tier: waiter.request.tier, waitedSeconds: max(0, waited))))
+        }
+    }
+
+    /// What `GET /v1/queue` lists.
+    func queueListing(now: Date = Date()) -> QueueListing {
+        QueueListing(entries: queue.ordered.map { entry in
+            let from: String? = if case .transfer(let from) = entry.kind { from } else { nil }
+            return QueueListing.Entry(
+                id: entry.id, kind: from == nil ? .customer : .transfer, ticket: entry.ticket, tier: entry.tier, line: entry.line,
+                toAgent: entry.forAgent, from: from, position: queue.position(of: entry.id) ?? 0,
+                waitedSeconds: max(0, Int(now.timeIntervalSince(entry.enteredAt))), note: entry.note
+            )
+        })
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import TandemClient
+import TandemCore
+import TandemProtocol
+import Testing
+
+@Suite("Live TLS broker: the queue (protocol/README.md §16)", .timeLimit(.minutes(2)))
+struct QueueTests {
+    static func isStatus(_ position: Int) -> (ControlMessage) -> QueueStatus? {
+        { if case .queueStatus(let status) = $0, status.position == position { status } else { nil } }
+    }
+
+    @Test("customers without a code wait by tier then time; an agent takes the next; the log has each wait; stats report the share answered within 20 s")
+    func tiersThenWaitingTime() async throws {
+        try await LiveBroker.run { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            let audrey = try await broker.addUser("audrey", role: .auditor)
+            let basic = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-Q1", tier: .basic), client: "test-basic"))
+            try await basic.waitFor("position 1", Self.isStatus(1))
+            let premium = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-Q2", tier: .premium, mode: .camera), client: "test-premium"))
+            let first = try await premium.waitFor("position 1", Self.isStatus(1))
+            #expect(first.tier == .premium)
+            #expect(first.line == "line1")
+            // The premium customer came later but goes first.
+            try await basic.waitFor("position 2", Self.isStatus(2))
+
+            let listing = try await broker.api(alice) { try await $0.queue() }
+            #expect(listing.entries.map(\.ticket) == ["HD-Q2", "HD-Q1"])
+            #expect(listing.entries.map(\.position) == [1, 2])
+            #expect(listing.entries.allSatisfy { $0.kind == .customer })
+
+            let agent = LiveParticipant.connect(broker, hello: .take(token: alice, .init()))
+            let assigned = try await agent.waitFor("session.assigned") { if case .sessionAssigned(let assigned) = $0 { assigned } else { nil } }
+            #expect(assigned.ticket == "HD-Q2")
+            #expect(assigned.tier == .premium)
+            #expect(assigned.mode == .camera)
+            #expect(assigned.customerPresent)
+            #expect(assigned.transferredFrom == nil)
+            #expect(ResumeToken.isWellFormed(assigned.resumeToken))
+            let joined = try await premium.waitFor("session.joined") { if case .sessionJoined(let joined) = $0 { joined } else { nil } }
+            #expect(joined.agent == "alice")
+            #expect(joined.sessionID == assigned.sessionID)
+            try await basic.waitFor("position 1 again", Self.isStatus(1))
+
+            // The session relays like any other.
+            try await premium.send(.consent(Consent(granted: true, source: .camera)))
+            try await premium.send(.streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 64, height: 48, fps: 5)))
+            try await premium.send(testFrame(stream: 1, sequence: 1, size: 5000, fill: 7))
+            try await agent.waitForFrames(1)
+            #expect(agent.frames.first?.payload.readableBytes == 5000)
+
+            // The basic customer gives up; the queue is then empty for alice.
+            basic.leave()
+            _ = try await basic.closure.value
+            var left: [AuditEvent] = []
+            for _ in 0..<1500 where left.isEmpty {
+                left = try await broker.store.auditEvents(since: nil, until: nil, limit: 1000).filter { $0.kind == "queue.left" }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(left.first?.detail["ticket"] == "HD-Q1")
+            #expect(left.first?.detail["reason"] == "customer-left")
+            #expect(left.first?.sessionID == nil)
+            let nobody = LiveParticipant.connect(broker, hello: .take(token: alice, .init()))
+            #expect(try await nobody.closure.value.tandemCode == .queueEmpty)
+            #expect(nobody.messages.contains { if case .error(let error) = $0 { error.code == "queue-empty" } else { false } })
+
+            try await agent.send(.sessionEnd(SessionEnd(outcome: .resolved)))
+            _ = try await premium.waitFor("session.ended") { if case .sessionEnded(let ended) = $0 { ended } else { nil } }
+
+            let events = try await broker.store.auditEvents(since: nil, until: nil, limit: 1000)
+            #expect(events.filter { $0.kind == "queue.entered" }.map { $0.detail["tier"] } == ["basic", "premium"])
+            let answered = try #require(events.first { $0.kind == "queue.answered" })
+            #expect(answered.sessionID == assigned.sessionID)
+            #expect(answered.actor == "alice")
+            let waitedMs = try #require(answered.detail["waitedMs"].flatMap { Int($0) })
+            #expect(waitedMs >= 0)
+            let record = try #require(try await broker.store.session(id: assigned.sessionID))
+            #expect(record.agent == "alice")
+            #expect(record.customerJoinedAt != nil)
+            #expect(!record.codeIssued)
+
+            let stats = try await broker.api(audrey) { try await $0.stats(AuditQuery()) }
+            let queue = try #require(stats.queue)
+            #expect(queue.entered == 2)
+            #expect(queue.answered == 1)
+            #expect(queue.abandoned == 1)
+            // Answered within 20 s (or not, on a very slow machine) out of answered + abandoned.
+            let within = waitedMs <= 20_000 ? 1 : 0
+            #expect(queue.answeredWithinTarget == within)
+            #expect(queue.shareAnsweredWithinTarget == Double(within) / 2)
+            #expect(queue.byTier["premium"]?.answered == 1)
+            #expect(queue.byTier["basic"]?.abandoned == 1)
+        }
+    }
+
+    @Test("bad queue requests are refused with documented codes: no ticket 4400, bad line 4400, full queue 1013, customer messages before an agent get an error")
+    func badRequests() async throws {
+        try await LiveBroker.run(configure: { $0.maxQueueLength = 1 }) { broker in
+            let badTicket = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "has space", tier: .basic)))
+            #expect(try await badTicket.closure.value.tandemCode == .badRequest)
+            let badLine = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-1", tier: .basic, line: "Line 2")))
+            #expect(try await badLine.closure.value.tandemCode == .badRequest)
+
+            let waiting = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-1", tier: .standard)))
+            try await waiting.waitFor("position 1", Self.isStatus(1))
+            let full = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-2", tier: .premium)))
+            #expect(try await full.closure.value.tandemCode == .tryAgainLater)
+            #expect(full.messages.contains { if case .error(let error) = $0 { error.code == "queue-full" } else { false } })
+
+            try await waiting.send(.chat(Chat(text: "hello?")))
+            try await waiting.waitFor("queued error") { if case .error(let error) = $0, error.code == "queued" { error } else { nil } }
+            // session.end leaves the queue.
+            try await waiting.send(.sessionEnd(SessionEnd()))
+            _ = try await waiting.closure.value
+            for _ in 0..<1500 {
+                if try await broker.store.auditEvents(since: nil, until: nil, limit: 100).contains(where: { $0.kind == "queue.left" }) { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(try await broker.store.auditEvents(since: nil, until: nil, limit: 100).filter { $0.kind == "queue.left" }.count == 1)
+            // An auditor cannot take from the queue.
+            let audrey = try await broker.addUser("audrey", role: .auditor)
+            let auditor = LiveParticipant.connect(broker, hello: .take(token: audrey, .init()))
+            #expect(try await auditor.closure.value.tandemCode == .forbidden)
+        }
+    }
+}
