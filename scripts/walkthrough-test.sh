@@ -133,6 +133,50 @@ check "the agent sees the customer's stream and ellipse" bash -c "grep -q 'custo
 check "the agent saved the customer's frames" bash -c "ls agent-frames | grep -q '^customer-s1-0000000000.png$'"
 check "the customer saved the agent's frames" bash -c "ls customer-frames | grep -q '^agent-s1-.*\.png$'"
 
+# 3d. No code: customers wait in the queue by tier; an agent takes the next and escalates
+#     it to line2; another agent takes it over without the customer reconnecting.
+bob_token=$("$tandem" users add bob --role agent | tail -1)
+check "join --queue needs a ticket" bash -c "! '$tandem' join --queue --consent yes 2>queue-noticket.err && grep -q 'needs --ticket' queue-noticket.err"
+check "queue take with nobody waiting says so" bash -c "! TANDEM_TOKEN='$agent_token' '$tandem' queue take 2>take-empty.err && grep -q 'Nobody is waiting' take-empty.err"
+"$tandem" join --queue --ticket HD-4001 --tier basic --consent yes --source pattern --fps 5 > queued-basic.log 2>&1 &
+pids+=($!)
+basic_pid=$!
+for _ in $(seq 1 100); do grep -q 'number 1 in line' queued-basic.log && break; sleep 0.1; done
+"$tandem" join --queue --ticket HD-4002 --tier premium --mode camera --consent yes --source pattern --fps 5 > queued-premium.log 2>&1 &
+pids+=($!)
+premium_pid=$!
+for _ in $(seq 1 100); do grep -q 'number 2 in line' queued-basic.log && break; sleep 0.1; done
+check "a premium customer who came later goes ahead of a basic one" bash -c "grep -q 'you are number 2 in line' queued-basic.log && grep -q 'you are number 1 in line' queued-premium.log"
+TANDEM_TOKEN=$agent_token "$tandem" queue > queue.txt
+check "tandem queue lists both, premium first" bash -c "sed -n 2p queue.txt | grep -q '^1 .*premium .*HD-4002' && sed -n 3p queue.txt | grep -q '^2 .*basic .*HD-4001'"
+TANDEM_TOKEN=$agent_token "$tandem" queue take --outcome resolved > take1.log 2>&1 &
+pids+=($!)
+take1_pid=$!
+for _ in $(seq 1 100); do grep -q 'customer joined' take1.log && break; sleep 0.1; done
+check "queue take gets the premium customer and its wait" bash -c "grep -q 'ticket HD-4002 (camera), premium tier, from line1' take1.log && grep -q 'The customer waited [0-9]* s in the queue' take1.log"
+check "the customer joins the session of the agent who took it" grep -q "Joined alice's session for ticket HD-4002" queued-premium.log
+queued_session=$(grep -o 's_[a-z0-9]*' take1.log | head -1)
+sleep 1
+TANDEM_TOKEN=$agent_token "$tandem" session transfer "$queued_session" --to line2 --note "router config" > transfer.log 2>&1
+wait "$take1_pid" || true
+check "session transfer escalates to line2 and releases the first agent" bash -c "grep -q 'handed over by alice to line line2' transfer.log && grep -q 'You handed the session over' take1.log"
+TANDEM_TOKEN=$bob_token "$tandem" queue take --line line2 --outcome resolved > take2.log 2>&1 &
+pids+=($!)
+take2_pid=$!
+for _ in $(seq 1 100); do grep -q 'customer started stream' take2.log && break; sleep 0.1; done
+check "the second agent takes over with the note and the customer's stream" bash -c "grep -q 'Transferred by alice after [0-9]* s in the queue: router config' take2.log && grep -q 'customer started stream 1' take2.log"
+check "the customer stays connected and is told who took over" bash -c "grep -q 'handing you over to a colleague in line2' queued-premium.log && grep -q 'You are now talking to bob' queued-premium.log"
+TANDEM_TOKEN=$bob_token "$tandem" session end "$queued_session" --outcome resolved > /dev/null
+wait "$take2_pid" || true
+wait "$premium_pid" || true
+kill -TERM "$basic_pid" 2>/dev/null || true
+wait "$basic_pid" || true
+TANDEM_TOKEN=$auditor_token "$tandem" audit show "$queued_session" > show-queue.txt
+check "the timeline has the queue wait, the transfer and each agent's part" bash -c "grep -q 'queue.answered  alice .*tier=premium waitedMs=[0-9]*' show-queue.txt && grep -q 'session.transferred  alice .*line=line2' show-queue.txt && grep -q 'transfer.answered  bob .*from=alice' show-queue.txt && grep -q 'agent bob' show-queue.txt"
+for _ in $(seq 1 50); do TANDEM_TOKEN=$auditor_token "$tandem" audit export --format jsonl --what events | grep -q '"queue.left"' && break; sleep 0.1; done
+TANDEM_TOKEN=$auditor_token "$tandem" audit stats > stats-queue.txt
+check "audit stats reports the queue's share answered within 20 s and the transfer" bash -c "grep -q '^queue: *2 entered, 1 answered, 1 left unanswered' stats-queue.txt && grep -q '^answered within 20 s: *[0-9.]* % (. of 2)' stats-queue.txt && grep -q 'transferred 1 session, 1 hand-over' stats-queue.txt"
+
 # 4. The auditor reviews the log.
 TANDEM_TOKEN=$auditor_token "$tandem" audit sessions --ticket HD-1042 > audit.txt
 TANDEM_TOKEN=$auditor_token "$tandem" audit sessions --ticket HD-1042 --json > audit.json

@@ -39,6 +39,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Unused join codes held at once; more starts are refused until customers join or codes expire.")
     var maxPendingCodes: Int = 100
 
+    @Option(help: "Customers and transferred sessions waiting for an agent at once; more are refused (1013 queue-full).")
+    var maxQueue: Int = 1000
+
+    @Option(help: "Seconds a transferred session waits for an agent before it ends as transfer-unanswered.")
+    var transferWait: Int = 300
+
     @Option(help: "With --database postgres://: this broker's id among those sharing the database (default: kept in DATA/broker-id).")
     var brokerID: String?
 
@@ -84,6 +90,9 @@ struct Serve: AsyncParsableCommand {
         configuration.allowedOrigins = allowOrigin
         configuration.maxPendingJoinCodes = maxPendingCodes
         configuration.brokerLostAfter = .seconds(brokerLostAfter)
+        guard maxQueue > 0, transferWait > 0 else { throw ValidationError("--max-queue and --transfer-wait must be positive") }
+        configuration.maxQueueLength = maxQueue
+        configuration.transferWait = .seconds(transferWait)
         configuration.webhooks = webhook.map { BrokerConfiguration.WebhookTarget(url: $0, onStart: webhookOnStart) }
         if let webhookSecretFile {
             guard let secret = try? String(contentsOfFile: webhookSecretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !secret.isEmpty else {

@@ -22,6 +22,7 @@ struct BrokerAPI {
         router.get("/metrics") { _, _ in await self.metricsPage() }
         router.add(middleware: web.assets(context: BasicRequestContext.self))
         router.get("/j/:code") { request, context in try self.joinPage(request, context) }
+        router.get("/help") { _, _ in WebPages.page(web.customerPage, camera: true) }
         router.get("/agent") { _, _ in WebPages.page(web.agentPage, camera: true) }
         router.post("/v1/console-tokens") { request, context in try await self.consoleToken(request, context) }
         router.get("/v1/sessions/:id") { request, context in try await self.getSession(request, context) }

@@ -104,7 +104,7 @@ final class LiveSession: Sendable {
         outbox: ParticipantOutbox,
         at: Date,
         grace: Date,
-        welcome: (_ peerPresent: Bool) -> SessionResumed
+        welcome: (_ peerPresent: Bool, _ agent: String) -> SessionResumed
     ) -> (action: SessionStateMachine.Action, replaced: ParticipantOutbox?) {
         state.withLockedValue { state in
             var replaced: ParticipantOutbox?
@@ -114,7 +114,8 @@ final class LiveSession: Sendable {
             }
             let action = state.machine.event(.participantReturned(role, at: at))
             guard case .resume = action else { return (action, replaced) }
-            _ = outbox.enqueue(.sessionResumed(welcome(state.outboxes[role.peer] != nil)))
+            // Called under the session's lock: it gets the agent's name rather than reading it.
+            _ = outbox.enqueue(.sessionResumed(welcome(state.outboxes[role.peer] != nil, state.agent)))
             for message in state.activity.catchUp(for: role, now: at) { _ = outbox.enqueue(message) }
             state.outboxes[role] = outbox
             return (action, replaced)

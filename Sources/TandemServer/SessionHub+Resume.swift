@@ -68,9 +68,9 @@ extension SessionHub {
         if let address { detail["address"] = address }
         try await store.recordEvent(sessionID: session.id, kind: "participant.reconnected", actor: session.actor(role), detail: detail, at: now)
         let grace = now.addingTimeInterval(configuration.reconnectGrace.seconds)
-        let (action, replaced) = session.resume(role, outbox: outbox, at: now, grace: grace) { peerPresent in
+        let (action, replaced) = session.resume(role, outbox: outbox, at: now, grace: grace) { peerPresent, agent in
             SessionResumed(
-                sessionID: session.id, role: role, ticket: session.ticket, mode: session.mode, agent: session.agentName,
+                sessionID: session.id, role: role, ticket: session.ticket, mode: session.mode, agent: agent,
                 peerPresent: peerPresent, resumeToken: next
             )
         }

@@ -229,6 +229,64 @@ def redirect_test():
         shutil.rmtree(work, ignore_errors=True)
 
 
+def queue_test(base, data, client_env, alice):
+    """A customer without a code asks for help on /help, waits in the queue, is taken by alice,
+    then escalated to line2 and taken by bob without reconnecting (§16, §17)."""
+    bob = tandem("users", "add", "bob", "--role", "agent", "--data-dir", data).stdout.strip().splitlines()[-1]
+    page = chromium(1280, 900)
+    agents = []
+    try:
+        page.get(f"{base}/help?ticket=HD-WEB-Q&tier=premium")
+        wait(page, lambda d: state(d) == "ask", what="the ask-for-help form")
+        check("/help asks for the ticket and support plan, prefilled from the link",
+              page.find_element(By.ID, "ask-ticket").get_attribute("value") == "HD-WEB-Q"
+              and page.find_element(By.ID, "ask-tier").get_attribute("value") == "premium")
+        page.find_element(By.CSS_SELECTOR, "#ask-form button").click()
+        wait(page, lambda d: state(d) == "queued", what="the queue position")
+        status = page.find_element(By.ID, "status").text
+        check("the waiting customer sees its place in line", "next in line" in status and "premium" in status, status)
+        listing = tandem("queue", token=alice, env_extra=client_env).stdout
+        check("tandem queue lists the waiting customer with tier and ticket", "HD-WEB-Q" in listing and "premium" in listing, listing)
+        page.save_screenshot(os.path.join(ARTIFACTS, "customer-queue.png"))
+        env = {**os.environ, **client_env, "TANDEM_TOKEN": alice}
+        first = subprocess.Popen([TANDEM, "queue", "take", "--outcome", "resolved"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        agents.append(first)
+        wait(page, lambda d: state(d) == "consent", what="the agent taking the customer")
+        question = page.find_element(By.ID, "consent-title").text
+        check("the agent who took the customer from the queue is named on the consent question", "alice asks to see your camera" in question, question)
+        page.find_element(By.ID, "allow").click()
+        wait(page, lambda d: state(d) == "sharing", what="sharing after the queue")
+        session = None
+        for _ in range(100):
+            events = json.loads(tandem("audit", "sessions", "--ticket", "HD-WEB-Q", "--json", token=alice, env_extra=client_env).stdout or "[]")
+            sessions = events if isinstance(events, list) else events.get("sessions", [])
+            if sessions:
+                session = sessions[0]["id"]
+                break
+            time.sleep(0.1)
+        moved = tandem("session", "transfer", session or "-", "--to", "line2", "--note", "router config", token=alice, env_extra=client_env)
+        check("tandem session transfer escalates the live session to line2", moved.returncode == 0 and "line2" in moved.stdout, moved.stdout + moved.stderr)
+        wait(page, lambda d: state(d) == "transferring", what="the hand-over notice")
+        second = subprocess.Popen([TANDEM, "queue", "take", "--line", "line2", "--outcome", "resolved"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  env={**env, "TANDEM_TOKEN": bob})
+        agents.append(second)
+        wait(page, lambda d: "You are now talking to bob" in d.find_element(By.CSS_SELECTOR, "#chat .chat-log").text, what="bob taking over")
+        check("the customer stays on the page and is told who took over, still sharing",
+              state(page) == "sharing" and "bob" in page.find_element(By.ID, "status").text, page.find_element(By.ID, "status").text)
+        page.save_screenshot(os.path.join(ARTIFACTS, "customer-transferred.png"))
+        page.find_element(By.ID, "leave").click()
+        wait(page, lambda d: state(d) == "ended", what="the end after the transfer")
+        for agent in agents:
+            agent.wait(timeout=30)
+        out = second.stdout.read()
+        check("the second agent got the customer's camera after the hand-over", "Transferred by alice" in out and "customer started stream" in out, out)
+    finally:
+        for agent in agents:
+            if agent.poll() is None:
+                agent.kill()
+        page.quit()
+
+
 def main():
     os.makedirs(ARTIFACTS, exist_ok=True)
     codec_test()
@@ -400,6 +458,7 @@ def main():
         check("the connection test measures round trip and speed through /v1/echo",
               0 <= rtt < 5000 and mbps > 0 and "Round trip:" in result.text and "Mbit/s" in result.text, result.text)
         customer.save_screenshot(os.path.join(ARTIFACTS, "customer-connection-test.png"))
+        queue_test(base, data, client_env, alice)
         bare = chromium(1280, 900)
         bare.get(f"{base}/agent")
         wait(bare, lambda d: state(d) == "no-token", what="the console without sign-in")

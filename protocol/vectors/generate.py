@@ -124,6 +124,20 @@ control_valid = [
      "agent": "alice", "peerPresent": True, "resumeToken": "tdr_" + "C" * 43},
     {"type": "peer.away", "role": "customer", "until": "2026-11-22T10:01:00Z"},
     {"type": "peer.back", "role": "agent"},
+    {"type": "hello", "protocol": 1, "role": "customer", "client": "tandem-web/1",
+     "queue": {"ticket": "HD-2001", "tier": "premium", "mode": "camera", "line": "line1"}},
+    {"type": "hello", "protocol": 1, "role": "agent", "token": "tdm_" + "A" * 43, "take": {"line": "line2"}},
+    {"type": "queue.status", "position": 2, "line": "line1", "tier": "basic", "waitedSeconds": 14},
+    {"type": "session.assigned", "sessionId": "s_abcdefghijkmnpqr", "ticket": "HD-2001", "mode": "camera", "line": "line1",
+     "tier": "premium", "waitedSeconds": 8, "customerPresent": True, "resumeToken": "tdr_" + "D" * 43},
+    {"type": "session.assigned", "sessionId": "s_abcdefghijkmnpqr", "ticket": "HD-1042", "mode": "camera", "line": "line2",
+     "tier": "standard", "waitedSeconds": 31, "customerPresent": True, "transferredFrom": "alice", "note": "WAN port config",
+     "resumeToken": "tdr_" + "E" * 43},
+    {"type": "session.transfer", "line": "line2", "note": "WAN port config"},
+    {"type": "session.transfer", "agent": "bob"},
+    {"type": "session.transferred", "sessionId": "s_abcdefghijkmnpqr", "state": "pending", "from": "alice", "line": "line2",
+     "until": "2026-11-22T10:05:00Z"},
+    {"type": "session.transferred", "sessionId": "s_abcdefghijkmnpqr", "state": "completed", "from": "alice", "toAgent": "bob", "agent": "bob"},
 ]
 control_invalid = [
     ("not JSON", "hello", "malformed-message"),
@@ -140,6 +154,9 @@ control_invalid = [
     ("unknown codec name", '{"type":"stream.start","streamId":1,"source":"camera","codec":"gif","width":1,"height":1,"fps":1}', "invalid-field"),
     ("consent without answer", '{"type":"consent","source":"screen"}', "invalid-field"),
     ("peer.away without role", '{"type":"peer.away","until":"2026-11-22T10:01:00Z"}', "invalid-field"),
+    ("unknown tier", '{"type":"hello","protocol":1,"role":"customer","queue":{"ticket":"HD-1","tier":"gold","mode":"screen"}}', "invalid-field"),
+    ("queue.status without position", '{"type":"queue.status","line":"line1","tier":"basic","waitedSeconds":1}', "invalid-field"),
+    ("unknown transfer state", '{"type":"session.transferred","sessionId":"s_abcdefghijkmnpqr","state":"maybe","from":"alice"}', "invalid-field"),
     ("bad date", '{"type":"session.created","sessionId":"s_x","ticket":"T","mode":"screen","joinCode":"1","joinUrl":"u","expiresAt":"yesterday"}', "invalid-field"),
 ]
 control = {

@@ -1,4 +1,5 @@
-// The customer's join page, /j/CODE: join, ask for consent, share the camera or screen,
+// The customer's page: /j/CODE joins with a code; /help asks for help without one and waits
+// in the queue (protocol/README.md §16). Then: ask for consent, share the camera or screen,
 // show the agent's annotations on the preview, chat, leave.
 import { ChatPanel } from "./chat.js";
 import { checkConnection } from "./connection-check.js";
@@ -9,7 +10,8 @@ import { Publisher } from "./publisher.js";
 import { Resumer } from "./resume.js";
 
 const $ = (id) => document.getElementById(id);
-const code = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() ?? "");
+const queued = location.pathname === "/help";
+const code = queued ? "" : decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() ?? "");
 const preview = new FrameView($("preview"), $("preview-overlay"));
 const agentView = new FrameView($("agent-view"), $("agent-overlay"));
 let joined = null;
@@ -17,7 +19,7 @@ let ended = false;
 let publisher = null;
 let agentStream = null;
 let retryAfter = null;
-const resumer = new Resumer(code);
+const resumer = new Resumer(queued ? "help" : code);
 const CLIENT = "tandem-web/1";
 
 function setState(state, text) {
@@ -37,7 +39,7 @@ const socket = new TandemSocket(
     onClose({ code, message, final }) {
       if (ended) return;
       if (code === 4430 && retryAfter) message = `Too many wrong codes were tried. Please try again in ${waitText(retryAfter)}.`;
-      if (!final && resumer.schedule(() => socket.reconnect({ role: "customer", resume: resumer.token, client: CLIENT }))) {
+      if (!final && resumer.token && resumer.schedule(() => socket.reconnect({ role: "customer", resume: resumer.token, client: CLIENT }))) {
         setState("reconnecting", "The connection was lost. Reconnecting…");
         return;
       }
@@ -45,6 +47,7 @@ const socket = new TandemSocket(
       resumer.forget();
       ended = true;
       if (joined) setState("disconnected", `${message} The session has ended; if you still need help, ask your agent for a new code.`);
+      else if (queued && code === 1000) setState("refused", "You left the queue.");
       else setState("refused", message);
       for (const id of ["consent", "stage", "leave"]) $(id).hidden = true;
     },
@@ -61,6 +64,7 @@ function handle(message) {
     case "session.joined":
       resumer.remember(message.resumeToken);
       joined = message;
+      $("leave").textContent = "Leave the session";
       $("consent-title").textContent = `${message.agent} asks to see your ${what()}`;
       $("consent-text").textContent = `Support for ticket ${message.ticket}. Nothing is shared until you allow it; you can pause or stop at any time.`;
       $("allow").textContent = `Share my ${what()}`;
@@ -86,6 +90,25 @@ function handle(message) {
         $("switch-camera").hidden = message.mode !== "camera";
         $("consent").hidden = false;
         setState("consent", `Reconnected to ${message.agent}.`);
+      }
+      break;
+    case "queue.status":
+      $("ask").hidden = true;
+      $("leave").hidden = false;
+      $("leave").textContent = "Leave the queue";
+      document.body.dataset.position = message.position;
+      setState("queued", message.position === 1
+        ? `You are next in line (${message.tier} support). An agent will be with you shortly…`
+        : `You are number ${message.position} in line (${message.tier} support). Please keep this page open…`);
+      break;
+    case "session.transferred":
+      if (message.state === "pending") {
+        chat.note(`${message.from} is handing you over to ${message.toAgent ?? "a colleague"}. Please stay on this page.`);
+        setState("transferring", `${message.from} is handing you over to ${message.toAgent ?? "a colleague"}…`);
+      } else if (joined) {
+        joined = { ...joined, agent: message.agent };
+        chat.note(`You are now talking to ${message.agent}.`);
+        setState(publisher?.active ? "sharing" : "connected", publisher?.active ? `Sharing your ${what()} with ${message.agent}.` : `Connected to ${message.agent}.`);
       }
       break;
     case "peer.away":
@@ -210,7 +233,25 @@ $("stop").addEventListener("click", () => {
 $("switch-camera").addEventListener("click", () => publisher?.switchCamera());
 $("leave").addEventListener("click", () => socket.send({ type: "session.end" }));
 
-socket.connect();
+if (queued && !resumer.token) {
+  // Ask first: the ticket, the support plan, and what the customer will show.
+  const params = new URLSearchParams(location.search);
+  if (params.get("ticket")) $("ask-ticket").value = params.get("ticket");
+  if (["basic", "standard", "premium"].includes(params.get("tier"))) $("ask-tier").value = params.get("tier");
+  $("ask").hidden = false;
+  setState("ask", "Tell us your ticket, and we connect you with the next free agent.");
+  $("ask-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    $("ask-form").querySelector("button").disabled = true;
+    setState("queueing", "Asking for an agent…");
+    socket.reconnect({
+      role: "customer", client: CLIENT,
+      queue: { ticket: $("ask-ticket").value.trim(), tier: $("ask-tier").value, mode: $("ask-mode").value },
+    });
+  });
+} else {
+  socket.connect();
+}
 
 // "Test my connection" (/v1/echo): works before, during and after a session.
 $("check-start").addEventListener("click", async () => {

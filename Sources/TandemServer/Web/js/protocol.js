@@ -76,7 +76,8 @@ const ROLE = ["agent", "customer"];
 const MODE = ["screen", "camera"];
 const OUTCOME = ["resolved", "unresolved", "escalated", "abandoned"];
 const REASON = ["agent-ended", "ended-via-api", "agent-left", "customer-left", "expired", "protocol-violation",
-  "slow-consumer", "access-revoked", "broker-shutdown", "broker-crash", "broker-lost"];
+  "slow-consumer", "access-revoked", "broker-shutdown", "broker-crash", "broker-lost", "transfer-unanswered"];
+const TIER = ["basic", "standard", "premium"];
 const STREAM_ID = { int: [0, 65535] };
 const SEQUENCE = { int: [0, 4294967295] };
 const POINTS = { array: { array: "number", length: 2 } };
@@ -94,6 +95,8 @@ export const MESSAGES = {
     protocol: { int: [0, Number.MAX_SAFE_INTEGER], required: true }, role: { enum: ROLE, required: true },
     client: { string: true }, token: { string: true }, code: { string: true }, resume: { string: true },
     start: { object: { ticket: { string: true, required: true }, mode: { enum: MODE, required: true }, ttlSeconds: { int: [0, Number.MAX_SAFE_INTEGER] } } },
+    queue: { object: { ticket: { string: true, required: true }, tier: { enum: TIER, required: true }, mode: { enum: MODE, required: true }, line: { string: true } } },
+    take: { object: { line: { string: true } } },
   },
   "session.created": {
     sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
@@ -139,6 +142,21 @@ export const MESSAGES = {
   },
   "peer.away": { role: { enum: ROLE, required: true }, until: { date: true, required: true } },
   "peer.back": { role: { enum: ROLE, required: true } },
+  "queue.status": {
+    position: { int: [1, Number.MAX_SAFE_INTEGER], required: true }, line: { string: true, required: true },
+    tier: { enum: TIER, required: true }, waitedSeconds: { int: [0, Number.MAX_SAFE_INTEGER], required: true },
+  },
+  "session.assigned": {
+    sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
+    line: { string: true, required: true }, tier: { enum: TIER, required: true }, waitedSeconds: { int: [0, Number.MAX_SAFE_INTEGER], required: true },
+    customerPresent: { boolean: true, required: true }, transferredFrom: { string: true }, note: { string: true },
+    resumeToken: { string: true, required: true },
+  },
+  "session.transfer": { line: { string: true }, agent: { string: true }, note: { string: true } },
+  "session.transferred": {
+    sessionId: { string: true, required: true }, state: { enum: ["pending", "completed"], required: true }, from: { string: true, required: true },
+    line: { string: true }, toAgent: { string: true }, agent: { string: true }, until: { date: true },
+  },
 };
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -233,4 +251,6 @@ export const CLOSE_MESSAGES = {
   4430: "Too many wrong codes were tried. Please wait a few minutes, then try again.",
   4426: "This page is out of date. Please reload it.",
   4503: "Your connection is too slow to keep up.",
+  4204: "Nobody is waiting in that line.",
+  4302: "You handed the session over.",
 };
