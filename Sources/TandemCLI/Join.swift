@@ -120,9 +120,11 @@ struct Join: AsyncParsableCommand {
                             if received == 1 { say("Receiving the agent's frames.") }
                             saver?.save(frame, from: .agent)
                         case .control(.chat(let chat)):
-                            say("agent: \(chat.text)")
+                            say("\(chat.supervisor.map { "supervisor \($0)" } ?? "agent"): \(chat.text)")
                         case .control(.sessionEnded(let ended)):
                             return ended
+                        case .control(.sessionPresence(let presence)):
+                            say("Present in this session: " + presence.present.map(\.summary).joined(separator: ", ") + ".")
                         case .control(.sessionTransferred(let notice)) where notice.state == .pending:
                             say("\(notice.from) is handing you over to \(notice.toAgent ?? "a colleague in " + (notice.line ?? "another line")); please stay connected.")
                         case .control(.sessionTransferred(let notice)):

@@ -6,7 +6,7 @@ import TandemProtocol
 struct Session: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start and end support sessions (agents).",
-        subcommands: [SessionStart.self, SessionEndCommand.self, SessionTransferCommand.self]
+        subcommands: [SessionStart.self, SessionEndCommand.self, SessionTransferCommand.self, LiveSessionsCommand.self, SessionWatch.self]
     )
 }
 
@@ -54,6 +54,7 @@ func explain(_ closure: TandemClosure) -> String {
     case .goingAway: "The broker is shutting down."
     case .slowConsumer: "Disconnected: this client read too slowly."
     case .queueEmpty: "Nobody is waiting in that line's queue right now."
+    case .unknownSession: "There is no live session with that id on this broker."
     case .handedOver: "You handed the session over; it goes on with the next agent."
     default: "The broker \(closure)."
     }

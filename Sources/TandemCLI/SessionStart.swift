@@ -80,6 +80,14 @@ final class AgentStatus: Sendable {
             } else {
                 say("The customer waited \(assigned.waitedSeconds) s in the queue.")
             }
+        case .control(.sessionWatching(let watching)):
+            say("Supervising session \(watching.sessionID) for ticket \(watching.ticket) (\(watching.mode.rawValue)) of \(watching.agent) as \(watching.participate ? "a participant" : "an observer")")
+            say("[\(Formatting.clock())] " + (watching.customerPresent ? "the customer is connected" : "the customer is not connected"))
+            if watching.customerPresent { customerArrived() }
+        case .control(.sessionPresence(let presence)):
+            say("[\(Formatting.clock())] present: " + presence.present.map(\.summary).joined(separator: ", "))
+        case .control(.chat(let chat)) where chat.supervisor != nil:
+            say("[\(Formatting.clock())] supervisor \(chat.supervisor ?? ""): \(chat.text)")
         case .control(.peerBack(let presence)) where presence.role == .customer:
             say("[\(Formatting.clock())] the customer is back")
             customerArrived()

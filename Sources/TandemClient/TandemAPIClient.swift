@@ -64,6 +64,11 @@ public final class TandemAPIClient: Sendable {
         try await call(.GET, "/v1/audit/sessions/\(Self.escape(sessionID))/events", as: AuditTimeline.self)
     }
 
+    /// The live sessions of this broker, for supervisors (§18).
+    public func liveSessions() async throws -> LiveSessionList {
+        try await call(.GET, "/v1/sessions/live", as: LiveSessionList.self)
+    }
+
     /// Who waits for an agent on this broker (§16).
     public func queue() async throws -> QueueListing {
         try await call(.GET, "/v1/queue", as: QueueListing.self)

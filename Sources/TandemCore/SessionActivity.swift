@@ -137,8 +137,8 @@ public struct SessionActivity: Sendable, Equatable {
     }
 
     /// What a participant joining now must receive first: the other side's streams and
-    /// every non-empty overlay.
-    public func catchUp(for recipient: ParticipantRole, now: Date) -> [ControlMessage] {
+    /// every non-empty overlay. A supervisor (`nil`) gets every stream.
+    public func catchUp(for recipient: ParticipantRole?, now: Date) -> [ControlMessage] {
         let announcements = streams.filter { $0.key.owner != recipient }.sorted { $0.key < $1.key }.map { ControlMessage.streamStart($0.value) }
         let snapshots = overlays.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map {
             ControlMessage.overlaySnapshot($0.value.snapshot(owner: $0.key.owner, streamID: $0.key.streamID, now: now))

@@ -11,6 +11,8 @@ public enum UserRole: String, Sendable, Codable, CaseIterable {
     public var canStartSessions: Bool { self == .agent || self == .admin }
     public var canReadAllSessions: Bool { self == .auditor || self == .admin }
     public var canEndAnySession: Bool { self == .admin }
+    /// Joining live sessions as a supervisor (§18).
+    public var canSupervise: Bool { self == .admin }
     /// Removing old audit events (`tandem audit prune`).
     public var canPruneAuditLog: Bool { self == .admin }
 }

@@ -7,10 +7,13 @@ public struct Chat: Sendable, Equatable, Codable, CustomStringConvertible {
 
     public var text: String
     public var from: ParticipantRole?
+    /// Set by the broker when a supervisor wrote it (§18): its user name; `from` is then `agent`.
+    public var supervisor: String?
 
-    public init(text: String, from: ParticipantRole? = nil) {
+    public init(text: String, from: ParticipantRole? = nil, supervisor: String? = nil) {
         self.text = text
         self.from = from
+        self.supervisor = supervisor
     }
 
     public var description: String { "Chat(from: \(from?.rawValue ?? "-"), \(text.count) characters)" }

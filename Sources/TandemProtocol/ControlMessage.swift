@@ -61,6 +61,10 @@ public enum ControlMessage: Sendable, Equatable {
     case sessionTransfer(TransferRequest)
     /// [§17](../../protocol/README.md#17-transfer-and-escalation) broker → participants.
     case sessionTransferred(SessionTransferred)
+    /// [§18](../../protocol/README.md#18-supervisors) broker → supervisor.
+    case sessionWatching(SessionWatching)
+    /// [§18](../../protocol/README.md#18-supervisors) broker → everyone in the session.
+    case sessionPresence(SessionPresence)
 
     /// The value of the `type` member.
     public var type: String {
@@ -90,6 +94,8 @@ public enum ControlMessage: Sendable, Equatable {
         case .sessionAssigned: "session.assigned"
         case .sessionTransfer: "session.transfer"
         case .sessionTransferred: "session.transferred"
+        case .sessionWatching: "session.watching"
+        case .sessionPresence: "session.presence"
         }
     }
 
@@ -181,6 +187,8 @@ extension ControlMessage: Codable {
         case "session.assigned": self = .sessionAssigned(try SessionAssigned(from: decoder))
         case "session.transfer": self = .sessionTransfer(try TransferRequest(from: decoder))
         case "session.transferred": self = .sessionTransferred(try SessionTransferred(from: decoder))
+        case "session.watching": self = .sessionWatching(try SessionWatching(from: decoder))
+        case "session.presence": self = .sessionPresence(try SessionPresence(from: decoder))
         default: throw ProtocolError.unknownMessageType(type)
         }
     }
@@ -210,6 +218,8 @@ extension ControlMessage: Codable {
         case .sessionAssigned(let payload): try payload.encode(to: encoder)
         case .sessionTransfer(let payload): try payload.encode(to: encoder)
         case .sessionTransferred(let payload): try payload.encode(to: encoder)
+        case .sessionWatching(let payload): try payload.encode(to: encoder)
+        case .sessionPresence(let payload): try payload.encode(to: encoder)
         }
     }
 }

@@ -46,6 +46,23 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         }
     }
 
+    /// What a supervisor asks for (§18): to join a live session as an observer (sees
+    /// everything, cannot draw or chat) or as a participant (also draws and chats).
+    public struct Watch: Sendable, Equatable, Codable {
+        public var sessionID: String
+        public var participate: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case sessionID = "sessionId"
+            case participate
+        }
+
+        public init(sessionID: String, participate: Bool = false) {
+            self.sessionID = sessionID
+            self.participate = participate
+        }
+    }
+
     public var protocolVersion: Int
     public var role: ParticipantRole
     /// Free-form client name and version, e.g. `tandem-cli/0.1`; recorded in the log.
@@ -63,10 +80,12 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
     public var queue: QueueRequest?
     /// Agent only: take the next session from a queue instead of `start` (§16).
     public var take: Take?
+    /// Agent role, admin token only: join a live session as a supervisor instead of `start` (§18).
+    public var watch: Watch?
 
     enum CodingKeys: String, CodingKey {
         case protocolVersion = "protocol"
-        case role, client, token, code, start, resume, queue, take
+        case role, client, token, code, start, resume, queue, take, watch
     }
 
     public init(
@@ -78,8 +97,10 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         start: Start? = nil,
         resume: String? = nil,
         queue: QueueRequest? = nil,
-        take: Take? = nil
+        take: Take? = nil,
+        watch: Watch? = nil
     ) {
+        self.watch = watch
         self.resume = resume
         self.queue = queue
         self.take = take
@@ -109,6 +130,11 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         Hello(role: .agent, client: client, token: token, take: take)
     }
 
+    /// A supervisor joining a live session.
+    public static func watch(token: String, _ watch: Watch, client: String? = nil) -> Hello {
+        Hello(role: .agent, client: client, token: token, watch: watch)
+    }
+
     /// Reconnects `role` to its session with the resume token it was given.
     public static func resume(_ token: String, role: ParticipantRole, client: String? = nil) -> Hello {
         Hello(role: role, client: client, resume: token)
@@ -116,6 +142,6 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
 
     public var description: String {
         "Hello(resume: \(resume == nil ? "no" : "redacted"), protocol: \(protocolVersion), role: \(role.rawValue), client: \(client ?? "-"), "
-            + "token: \(token == nil ? "absent" : "redacted"), code: \(code == nil ? "absent" : "redacted"), queue: \(queue == nil ? "no" : "yes"), take: \(take == nil ? "no" : "yes"))"
+            + "token: \(token == nil ? "absent" : "redacted"), code: \(code == nil ? "absent" : "redacted"), queue: \(queue == nil ? "no" : "yes"), take: \(take == nil ? "no" : "yes"), watch: \(watch == nil ? "no" : "yes"))"
     }
 }

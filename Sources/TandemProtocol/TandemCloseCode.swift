@@ -44,6 +44,8 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
     case joinThrottled = 4430
     /// The hello asked for a protocol version the broker does not speak.
     case unsupportedVersion = 4426
+    /// `watch`: no live session with that id on this broker (§18).
+    case unknownSession = 4415
     /// `take`: the queue has nothing for this agent now.
     case queueEmpty = 4204
     /// The agent handed the session over (§17); `session.transferred` was sent first. The
@@ -77,6 +79,7 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
         case .unsupportedVersion: "unsupported protocol version"
         case .slowConsumer: "too slow: control queue over its limit"
         case .queueEmpty: "nothing waiting in the queue"
+        case .unknownSession: "no such live session"
         case .handedOver: "session handed over"
         }
     }

@@ -17,6 +17,13 @@ extension BrokerAPI {
         return try json(await hub.queueListing())
     }
 
+    /// `GET /v1/sessions/live`: the live sessions of this broker, for supervisors (admins, §18).
+    func listLiveSessions(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let user = try await authenticate(request)
+        guard user.role.canSupervise else { throw APIError.forbidden("only admins see every live session") }
+        return try json(await hub.liveSessions())
+    }
+
     /// `POST /v1/sessions/{id}/transfer` with `{"line": "line2"}` or `{"agent": "bob"}` (and
     /// an optional `note`): the session's agent or an admin hands the live session over.
     /// 202 with the pending `session.transferred`.

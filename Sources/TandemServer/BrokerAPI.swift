@@ -29,6 +29,7 @@ struct BrokerAPI {
         router.post("/v1/sessions/:id/end") { request, context in try await self.endSession(request, context) }
         router.post("/v1/sessions/:id/transfer") { request, context in try await self.transferSession(request, context) }
         router.get("/v1/queue") { request, context in try await self.listQueue(request, context) }
+        router.get("/v1/sessions/live") { request, context in try await self.listLiveSessions(request, context) }
         router.get("/v1/audit/sessions") { request, context in try await self.listSessions(request, context) }
         router.get("/v1/audit/sessions/:id/events") { request, context in try await self.sessionEvents(request, context) }
         router.get("/v1/audit/verify") { request, context in try await self.verify(request, context) }

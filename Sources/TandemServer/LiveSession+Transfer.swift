@@ -18,7 +18,10 @@ extension LiveSession {
             state.outboxes[.agent] = nil
             let customer = state.outboxes[.customer]
             // The next agent shares its own streams; the customer stops showing the old ones.
-            for stop in state.activity.stopAll(owner: .agent) { _ = customer?.enqueue(.streamStop(stop)) }
+            for stop in state.activity.stopAll(owner: .agent) {
+                _ = customer?.enqueue(.streamStop(stop))
+                for watcher in state.watchers { _ = watcher.outbox.enqueue(.streamStop(stop)) }
+            }
             _ = customer?.enqueue(.sessionTransferred(notice))
             return agent
         }

@@ -29,6 +29,8 @@ final class LiveSession: Sendable {
         var toldNoConsent = false
         /// The agent in the session now (it changes with a transfer, §17).
         var agent: String
+        /// Supervisors watching or taking part (§18).
+        var watchers: [SessionWatcher] = []
     }
 
     let state: NIOLockedValueBox<State>
@@ -128,21 +130,27 @@ final class LiveSession: Sendable {
     /// Counts a media frame and returns the outbox it must go to, or the reason to drop it.
     /// A customer frame without consent fails with `.noConsent` the first time (the customer
     /// is told once) and with `.noPeer` after that.
-    func relayMedia(from role: ParticipantRole, sender: ParticipantOutbox, streamID: UInt16, bytes: Int) -> Result<ParticipantOutbox, SessionStateMachine.DropReason> {
+    /// Where a relayed media frame goes: the peer, and every supervisor.
+    struct MediaRoute {
+        var peer: ParticipantOutbox
+        var watchers: [SessionWatcher]
+    }
+
+    func relayMedia(from role: ParticipantRole, sender: ParticipantOutbox, streamID: UInt16, bytes: Int) -> Result<MediaRoute, SessionStateMachine.DropReason> {
         state.withLockedValue { state in
             // A connection that was replaced or handed the session over no longer speaks for `role`.
             guard state.outboxes[role] === sender else { return .failure(.ended) }
-            let result = state.forward(state.machine.event(.media(from: role, bytes: bytes)))
-            switch result {
-            case .success:
+            switch state.forward(state.machine.event(.media(from: role, bytes: bytes))) {
+            case .success(let peer):
                 state.activity.frameRelayed(StreamKey(owner: role, streamID: streamID), bytes: bytes)
+                return .success(MediaRoute(peer: peer, watchers: state.watchers))
             case .failure(.noConsent):
                 if state.toldNoConsent { return .failure(.noPeer) }
                 state.toldNoConsent = true
-            case .failure:
-                break
+                return .failure(.noConsent)
+            case .failure(let reason):
+                return .failure(reason)
             }
-            return result
         }
     }
 
@@ -161,8 +169,9 @@ final class LiveSession: Sendable {
 
     /// What became of a control message handed to ``relayControl(from:_:)``.
     enum ControlRelay {
-        /// Accepted; send `message` to `peer` (nil when nobody else is connected yet).
-        case accepted(ControlMessage, peer: ParticipantOutbox?)
+        /// Accepted; send `message` to `peer` (nil when nobody else is connected yet) and to
+        /// the supervisors.
+        case accepted(ControlMessage, peer: ParticipantOutbox?, watchers: [SessionWatcher])
         case rejected(SessionActivity.Rejection)
         /// Refused because nobody else is connected yet (only with `requiresPeer`).
         case noPeer
@@ -187,8 +196,8 @@ final class LiveSession: Sendable {
                 return .rejected(rejection)
             case .success(let message):
                 switch state.forward(state.machine.event(.control(from: role))) {
-                case .success(let peer): return .accepted(message, peer: peer)
-                case .failure(.noPeer): return .accepted(message, peer: nil)
+                case .success(let peer): return .accepted(message, peer: peer, watchers: state.watchers)
+                case .failure(.noPeer): return .accepted(message, peer: nil, watchers: state.watchers)
                 case .failure(.ended), .failure(.noConsent): return .ended
                 }
             }

@@ -20,6 +20,10 @@ extension RelayConnection {
         } catch {
             return
         }
+        if let watcher = binding.watcher {
+            await supervisorControl(message, watcher: watcher, binding: binding, outbox: outbox)
+            return
+        }
         let role = binding.role
         switch message {
         case .chat(var chat):
@@ -88,8 +92,35 @@ extension RelayConnection {
         case .sessionTransfer(let request):
             await transfer(request, binding: binding, outbox: outbox)
         case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnded, .error, .overlaySnapshot, .sessionResumed, .peerAway, .peerBack,
-            .queueStatus, .sessionAssigned, .sessionTransferred:
+            .queueStatus, .sessionAssigned, .sessionTransferred, .sessionWatching, .sessionPresence:
             _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "\(message.type) is not accepted here")))
+        }
+    }
+
+    /// A supervisor's message (§18): an observer only leaves (`session.end`); a participant
+    /// also chats and draws, on the agent's side.
+    private func supervisorControl(_ message: ControlMessage, watcher: SessionWatcher, binding: Binding, outbox: ParticipantOutbox) async {
+        switch message {
+        case .sessionEnd:
+            // Leaves; the session goes on.
+            outbox.finish(.normal)
+        case .chat(var chat) where watcher.participate:
+            guard chat.text.count <= Chat.maxLength else {
+                _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "chat text is limited to \(Chat.maxLength) characters")))
+                return
+            }
+            chat.from = .agent
+            chat.supervisor = watcher.name
+            deliver(binding.session.relayFromSupervisor(watcher) { activity in
+                activity.chatRelayed()
+                return .success(.chat(chat))
+            }, outbox)
+        case .annotation(let annotation) where watcher.participate:
+            deliver(binding.session.relayFromSupervisor(watcher) { $0.annotate(annotation, by: .agent, now: Date()).map(ControlMessage.annotation) }, outbox)
+        case .chat, .annotation:
+            _ = outbox.enqueue(.error(ErrorMessage(code: "observer", message: "you joined as an observer: you see everything but cannot draw or chat")))
+        default:
+            _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "\(message.type) is not accepted from a supervisor")))
         }
     }
 
@@ -123,8 +154,9 @@ extension RelayConnection {
 
     private func deliver(_ result: LiveSession.ControlRelay, _ outbox: ParticipantOutbox) {
         switch result {
-        case .accepted(let message, let peer):
+        case .accepted(let message, let peer, let watchers):
             _ = peer?.enqueue(message)
+            for watcher in watchers { _ = watcher.outbox.enqueue(message) }
         case .noPeer:
             _ = outbox.enqueue(.error(ErrorMessage(code: "no-peer", message: "nobody has joined yet")))
         case .rejected(let rejection):
@@ -170,7 +202,10 @@ extension RelayConnection {
         guard await record(binding, kind: kind, detail: detail, outbox: outbox) else { return }
         logger.info("Customer answered the consent question", metadata: ["tandem.session.id": "\(binding.session.id)", "tandem.consent": "\(consent.granted)"])
         let agent = binding.session.outbox(for: .agent)
-        for message in messages { _ = agent?.enqueue(message) }
+        for message in messages {
+            _ = agent?.enqueue(message)
+            binding.session.tellWatchers(message)
+        }
     }
 
     /// Commits an audit event of the binding's session; on failure tells the sender and returns false.
@@ -228,6 +263,7 @@ extension TandemCloseCode {
         case .unsupportedVersion: "unsupported-version"
         case .slowConsumer: "slow-consumer"
         case .queueEmpty: "queue-empty"
+        case .unknownSession: "unknown-session"
         case .handedOver: "handed-over"
         }
     }

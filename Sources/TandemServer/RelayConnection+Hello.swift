@@ -71,6 +71,24 @@ extension RelayConnection {
         }
     }
 
+    /// `watch` (§18): an admin joins a live session as a supervisor.
+    func watchSession(_ hello: Hello, outbox: ParticipantOutbox, logger: inout Logger) async throws -> Binding? {
+        guard let user = try await agent(hello, outbox: outbox), let watch = hello.watch else { return nil }
+        guard user.role.canSupervise else {
+            refuse(.forbidden, outbox: outbox, message: "only admins join sessions as supervisors")
+            return nil
+        }
+        switch try await hub.watch(watch, by: user, outbox: outbox) {
+        case .notFound:
+            refuse(.unknownSession, outbox: outbox, message: "no live session \(watch.sessionID) on this broker")
+            return nil
+        case .watching(let session, let watcher):
+            logger[metadataKey: "tandem.session.id"] = "\(session.id)"
+            logger[metadataKey: "tandem.ticket"] = "\(session.ticket)"
+            return Binding(session: session, role: .agent, watcher: watcher)
+        }
+    }
+
     /// `take` (§16): the next customer or transferred session of the line, for this agent.
     func takeSession(_ hello: Hello, outbox: ParticipantOutbox, logger: inout Logger) async throws -> Binding? {
         guard let user = try await agent(hello, outbox: outbox) else { return nil }

@@ -28,6 +28,8 @@ struct RelayConnection {
     struct Binding {
         var session: LiveSession
         var role: ParticipantRole
+        /// Set for a supervisor (§18); `role` is then `agent`.
+        var watcher: SessionWatcher? = nil
     }
 
     /// How long a participant that overflowed its control queue gets to take the close frame
@@ -119,7 +121,10 @@ struct RelayConnection {
             }
             // The library sends the close for a WebSocket violation; the writer stops without one.
             if violation != nil { outbox.abandon(.protocolError) }
-            if let binding {
+            if let binding, let watcher = binding.watcher {
+                // A supervisor leaving never ends the session.
+                await hub.unwatch(binding.session, watcher)
+            } else if let binding {
                 if hub.isShuttingDown {
                     await hub.end(binding.session, event: .endRequested(reason: .brokerShutdown, outcome: nil, note: nil, at: Date()))
                 } else if outbox.closeCode == .slowConsumer {
@@ -269,6 +274,8 @@ struct RelayConnection {
                 }
             }
             switch hello.role {
+            case .agent where hello.watch != nil:
+                return try await watchSession(hello, outbox: outbox, logger: &logger).map(Greeting.bound) ?? .refused
             case .agent where hello.take != nil:
                 return try await takeSession(hello, outbox: outbox, logger: &logger).map(Greeting.bound) ?? .refused
             case .agent:
@@ -301,10 +308,14 @@ struct RelayConnection {
             _ = outbox.enqueue(.error(ErrorMessage(code: error.identifier, message: "binary frame dropped: \(error)")))
             return
         }
-        let peer: ParticipantOutbox
+        guard binding.watcher == nil else {
+            _ = outbox.enqueue(.error(ErrorMessage(code: "supervisor", message: "supervisors do not send media")))
+            return
+        }
+        let route: LiveSession.MediaRoute
         switch binding.session.relayMedia(from: binding.role, sender: outbox, streamID: header.streamID, bytes: buffer.readableBytes) {
-        case .success(let outbox):
-            peer = outbox
+        case .success(let found):
+            route = found
         case .failure(.noConsent):
             _ = outbox.enqueue(.error(SessionActivity.Rejection.consentRequired.errorMessage))
             return
@@ -312,11 +323,16 @@ struct RelayConnection {
             return
         }
         statistics.metrics.relayed(from: binding.role.rawValue, bytes: buffer.readableBytes)
-        let result = peer.enqueue(media: buffer, streamID: header.streamID, keyframe: header.isKeyframe)
+        let result = route.peer.enqueue(media: buffer, streamID: header.streamID, keyframe: header.isKeyframe)
         if !result.dropped.isEmpty {
             binding.session.framesDropped(owner: binding.role, result.dropped)
         }
-        for streamID in result.keyframeRequests {
+        var keyframeRequests = result.keyframeRequests
+        // Supervisors get the same buffer (no copy); their drops are not the session's.
+        for watcher in route.watchers {
+            keyframeRequests += watcher.outbox.enqueue(media: buffer, streamID: header.streamID, keyframe: header.isKeyframe).keyframeRequests
+        }
+        for streamID in Set(keyframeRequests) {
             // The publisher is this connection: ask it for a keyframe.
             _ = outbox.enqueue(.streamControl(StreamControl(streamID: streamID, action: .keyframe, origin: .broker)))
         }

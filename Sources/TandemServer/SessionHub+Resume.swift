@@ -38,6 +38,7 @@ extension SessionHub {
                 logger.error("Could not record a disconnection", metadata: ["tandem.session.id": "\(session.id)"])
             }
             _ = session.outbox(for: role.peer)?.enqueue(.peerAway(PeerPresence(role: role, until: until)))
+            session.tellWatchers(.peerAway(PeerPresence(role: role, until: until)))
             logger.info("Participant disconnected; waiting for it to resume", metadata: ["tandem.session.id": "\(session.id)", "tandem.role": "\(role.rawValue)"])
         case .end(let ending):
             await finish(session, ending: ending)
@@ -78,6 +79,7 @@ extension SessionHub {
         _ = registerResumeToken(next, sessionID: session.id, role: role)
         replaced?.finish(.replaced)
         _ = session.outbox(for: role.peer)?.enqueue(.peerBack(PeerPresence(role: role)))
+        session.tellWatchers(.peerBack(PeerPresence(role: role)))
         logger.info(
             "Participant resumed",
             metadata: ["tandem.session.id": "\(session.id)", "tandem.role": "\(role.rawValue)", "tandem.away.seconds": "\(Int(now.timeIntervalSince(since)))"]

@@ -66,6 +66,8 @@ extension SessionHub {
         if let hash = resumeTokenOf[session.id]?.removeValue(forKey: .agent) { resumeTokens[hash] = nil }
         _ = previous.enqueue(.sessionTransferred(notice))
         previous.finish(.handedOver)
+        session.tellWatchers(.sessionTransferred(notice))
+        session.announcePresence()
         logger.info(
             "Session transferred",
             metadata: ["tandem.session.id": "\(session.id)", "tandem.ticket": "\(session.ticket)", "tandem.transfer.to": "\(request.line ?? "agent")"]
@@ -94,6 +96,8 @@ extension SessionHub {
         }, notice: notice)
         guard since != nil else { return nil }
         _ = registerResumeToken(token, sessionID: session.id, role: .agent)
+        session.tellWatchers(.sessionTransferred(notice))
+        session.announcePresence()
         logger.info("Transferred session taken", metadata: ["tandem.session.id": "\(session.id)", "tandem.agent": "\(agent.name)", "tandem.queue.waited.ms": "\(waitedMs)"])
         return session
     }

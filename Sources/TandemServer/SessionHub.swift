@@ -154,6 +154,7 @@ actor SessionHub {
                 await withdrawPublishedCode(sessionID: sessionID)
                 try await store.recordCustomerJoined(sessionID: sessionID, at: now, client: client, address: address)
                 _ = session.outbox(for: .agent)?.enqueue(.peerJoined(PeerJoined(role: .customer, client: client)))
+                session.tellWatchers(.peerJoined(PeerJoined(role: .customer, client: client)))
                 let welcome = SessionJoined(
                     sessionID: sessionID, ticket: session.ticket, mode: session.mode, agent: session.agentName,
                     resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: sessionID, role: .customer)
@@ -228,6 +229,7 @@ actor SessionHub {
                 metadata: ["tandem.session.id": "\(session.id)", "error": "\(String(reflecting: type(of: error)))"]
             )
             for role in ParticipantRole.allCases { session.outbox(for: role)?.finish(.internalError) }
+            for watcher in session.watchers { watcher.outbox.finish(.internalError) }
             return
         }
         let ended = ControlMessage.sessionEnded(SessionEnded(sessionID: session.id, reason: ending.reason, outcome: ending.outcome))
@@ -235,6 +237,10 @@ actor SessionHub {
             guard let outbox = session.outbox(for: role) else { continue }
             _ = outbox.enqueue(ended)
             outbox.finish(closeCode)
+        }
+        for watcher in session.watchers {
+            _ = watcher.outbox.enqueue(ended)
+            watcher.outbox.finish(closeCode)
         }
         logger.info(
             "Session ended",

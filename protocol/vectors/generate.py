@@ -138,6 +138,12 @@ control_valid = [
     {"type": "session.transferred", "sessionId": "s_abcdefghijkmnpqr", "state": "pending", "from": "alice", "line": "line2",
      "until": "2026-11-22T10:05:00Z"},
     {"type": "session.transferred", "sessionId": "s_abcdefghijkmnpqr", "state": "completed", "from": "alice", "toAgent": "bob", "agent": "bob"},
+    {"type": "hello", "protocol": 1, "role": "agent", "token": "tdm_" + "A" * 43, "watch": {"sessionId": "s_abcdefghijkmnpqr", "participate": False}},
+    {"type": "session.watching", "sessionId": "s_abcdefghijkmnpqr", "ticket": "HD-1042", "mode": "camera", "agent": "alice",
+     "customerPresent": True, "participate": True},
+    {"type": "session.presence", "present": [{"name": "alice", "role": "agent"}, {"name": "customer", "role": "customer"},
+                                             {"name": "root", "role": "supervisor", "participating": False}]},
+    {"type": "chat", "from": "agent", "supervisor": "carol", "text": "Try the other cable"},
 ]
 control_invalid = [
     ("not JSON", "hello", "malformed-message"),
@@ -157,6 +163,7 @@ control_invalid = [
     ("unknown tier", '{"type":"hello","protocol":1,"role":"customer","queue":{"ticket":"HD-1","tier":"gold","mode":"screen"}}', "invalid-field"),
     ("queue.status without position", '{"type":"queue.status","line":"line1","tier":"basic","waitedSeconds":1}', "invalid-field"),
     ("unknown transfer state", '{"type":"session.transferred","sessionId":"s_abcdefghijkmnpqr","state":"maybe","from":"alice"}', "invalid-field"),
+    ("presence with an unknown role", '{"type":"session.presence","present":[{"name":"x","role":"boss"}]}', "invalid-field"),
     ("bad date", '{"type":"session.created","sessionId":"s_x","ticket":"T","mode":"screen","joinCode":"1","joinUrl":"u","expiresAt":"yesterday"}', "invalid-field"),
 ]
 control = {

@@ -143,7 +143,10 @@ function handle(message) {
       if (publisher && message.streamId === publisher.streamId) publisher.control(message);
       break;
     case "chat":
-      chat.add("customer", message.text);
+      chat.add(message.supervisor ? `${message.supervisor} (supervisor)` : "customer", message.text);
+      break;
+    case "session.presence":
+      chat.note(`Present: ${message.present.map((person) => person.role === "supervisor" ? `${person.name} (supervisor${person.participating ? "" : ", watching"})` : person.name).join(", ")}`);
       break;
     case "session.ended":
       ended = true;

@@ -111,6 +111,16 @@ function handle(message) {
         setState(publisher?.active ? "sharing" : "connected", publisher?.active ? `Sharing your ${what()} with ${message.agent}.` : `Connected to ${message.agent}.`);
       }
       break;
+    case "session.presence": {
+      const others = message.present.filter((person) => person.role === "supervisor");
+      const text = others.length === 0
+        ? "Only you and your agent are in this session."
+        : `Also present: ${others.map((person) => `${person.name} (supervisor, ${person.participating ? "taking part" : "watching"})`).join(", ")}.`;
+      $("presence").textContent = text;
+      $("presence").hidden = false;
+      chat.note(text);
+      break;
+    }
     case "peer.away":
       chat.note(`${joined?.agent ?? "Your agent"}'s connection dropped; waiting for them to come back…`);
       break;
@@ -147,7 +157,7 @@ function handle(message) {
       if (publisher && message.streamId === publisher.streamId) publisher.control(message);
       break;
     case "chat":
-      chat.add(joined?.agent ?? "agent", message.text);
+      chat.add(message.supervisor ? `${message.supervisor} (supervisor)` : joined?.agent ?? "agent", message.text);
       break;
     case "session.ended":
       ended = true;

@@ -108,7 +108,7 @@ export const MESSAGES = {
     agent: { string: true, required: true }, resumeToken: { string: true },
   },
   "peer.joined": { role: { enum: ROLE, required: true }, client: { string: true } },
-  "chat": { text: { string: true, required: true }, from: { enum: ROLE } },
+  "chat": { text: { string: true, required: true }, from: { enum: ROLE }, supervisor: { string: true } },
   "session.end": { outcome: { enum: OUTCOME }, note: { string: true } },
   "session.ended": { sessionId: { string: true, required: true }, reason: { enum: REASON, required: true }, outcome: { enum: OUTCOME } },
   "error": { code: { string: true, required: true }, message: { string: true, required: true }, retryAfter: { int: [0, 86400] }, redirect: { string: true } },
@@ -151,6 +151,16 @@ export const MESSAGES = {
     line: { string: true, required: true }, tier: { enum: TIER, required: true }, waitedSeconds: { int: [0, Number.MAX_SAFE_INTEGER], required: true },
     customerPresent: { boolean: true, required: true }, transferredFrom: { string: true }, note: { string: true },
     resumeToken: { string: true, required: true },
+  },
+  "session.watching": {
+    sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
+    agent: { string: true, required: true }, customerPresent: { boolean: true, required: true }, participate: { boolean: true, required: true },
+  },
+  "session.presence": {
+    present: {
+      array: { object: { name: { string: true, required: true }, role: { enum: ["agent", "customer", "supervisor"], required: true }, participating: { boolean: true } } },
+      required: true,
+    },
   },
   "session.transfer": { line: { string: true }, agent: { string: true }, note: { string: true } },
   "session.transferred": {
@@ -253,4 +263,5 @@ export const CLOSE_MESSAGES = {
   4503: "Your connection is too slow to keep up.",
   4204: "Nobody is waiting in that line.",
   4302: "You handed the session over.",
+  4415: "There is no such live session.",
 };
