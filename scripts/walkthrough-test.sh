@@ -166,12 +166,24 @@ take2_pid=$!
 for _ in $(seq 1 100); do grep -q 'customer started stream' take2.log && break; sleep 0.1; done
 check "the second agent takes over with the note and the customer's stream" bash -c "grep -q 'Transferred by alice after [0-9]* s in the queue: router config' take2.log && grep -q 'customer started stream 1' take2.log"
 check "the customer stays connected and is told who took over" bash -c "grep -q 'handing you over to a colleague in line2' queued-premium.log && grep -q 'You are now talking to bob' queued-premium.log"
+TANDEM_TOKEN=$admin_token "$tandem" session list > live.txt
+check "session list shows the live session with its agent" grep -q "$queued_session  HD-4002  bob  camera" live.txt
+check "only admins list live sessions" bash -c "! TANDEM_TOKEN='$agent_token' '$tandem' session list 2>/dev/null"
+TANDEM_TOKEN=$admin_token "$tandem" session watch "$queued_session" > watch.log 2>&1 &
+pids+=($!)
+watch_pid=$!
+for _ in $(seq 1 100); do grep -q 'root (supervisor, observing)' queued-premium.log && break; sleep 0.1; done
+check "a supervisor watches: it gets the customer's stream, and the customer is told who is present" bash -c "grep -q 'Supervising session $queued_session for ticket HD-4002 (camera) of bob as an observer' watch.log && grep -q 'customer started stream 1' watch.log && grep -q 'Present in this session: bob (agent), the customer, root (supervisor, observing)' queued-premium.log"
+kill -INT "$watch_pid"
+wait "$watch_pid" || true
+check "the supervisor leaves with Ctrl-C; the session goes on" bash -c "grep -q 'you left the session' watch.log && TANDEM_TOKEN='$admin_token' '$tandem' session list | grep -q '$queued_session'"
 TANDEM_TOKEN=$bob_token "$tandem" session end "$queued_session" --outcome resolved > /dev/null
 wait "$take2_pid" || true
 wait "$premium_pid" || true
 kill -TERM "$basic_pid" 2>/dev/null || true
 wait "$basic_pid" || true
 TANDEM_TOKEN=$auditor_token "$tandem" audit show "$queued_session" > show-queue.txt
+check "the timeline has the supervisor's visit" bash -c "grep -q 'supervisor.joined  root  mode=observer supervisor=root' show-queue.txt && grep -q 'supervisor.left  root' show-queue.txt"
 check "the timeline has the queue wait, the transfer and each agent's part" bash -c "grep -q 'queue.answered  alice .*tier=premium waitedMs=[0-9]*' show-queue.txt && grep -q 'session.transferred  alice .*line=line2' show-queue.txt && grep -q 'transfer.answered  bob .*from=alice' show-queue.txt && grep -q 'agent bob' show-queue.txt"
 for _ in $(seq 1 50); do TANDEM_TOKEN=$auditor_token "$tandem" audit export --format jsonl --what events | grep -q '"queue.left"' && break; sleep 0.1; done
 TANDEM_TOKEN=$auditor_token "$tandem" audit stats > stats-queue.txt

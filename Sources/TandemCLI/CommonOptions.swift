@@ -57,12 +57,13 @@ enum CLILog {
 
 /// Writes a line to standard error.
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    // A closed pipe (`tandem … | head`) is not worth a crash.
+    try? FileHandle.standardError.write(contentsOf: Data((text + "\n").utf8))
 }
 
 /// Writes a line to standard output at once (no buffering, so scripts and tests see it).
 func say(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    try? FileHandle.standardOutput.write(contentsOf: Data((text + "\n").utf8))
 }
 
 /// Writes `value` as pretty-printed Tandem JSON (sorted keys, RFC 3339 dates) to standard output.

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -273,7 +274,16 @@ def queue_test(base, data, client_env, alice):
         wait(page, lambda d: "You are now talking to bob" in d.find_element(By.CSS_SELECTOR, "#chat .chat-log").text, what="bob taking over")
         check("the customer stays on the page and is told who took over, still sharing",
               state(page) == "sharing" and "bob" in page.find_element(By.ID, "status").text, page.find_element(By.ID, "status").text)
+        root = tandem("users", "add", "root", "--role", "admin", "--data-dir", data).stdout.strip().splitlines()[-1]
+        watcher = subprocess.Popen([TANDEM, "session", "watch", session or "-"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   env={**env, "TANDEM_TOKEN": root})
+        agents.append(watcher)
+        wait(page, lambda d: "root (supervisor, watching)" in d.find_element(By.ID, "presence").text, what="the supervisor's presence")
+        check("the customer page says a supervisor is watching", True)
         page.save_screenshot(os.path.join(ARTIFACTS, "customer-transferred.png"))
+        watcher.send_signal(signal.SIGINT)
+        wait(page, lambda d: "Only you and your agent" in d.find_element(By.ID, "presence").text, what="the supervisor leaving")
+        check("the customer page says when the supervisor left", True)
         page.find_element(By.ID, "leave").click()
         wait(page, lambda d: state(d) == "ended", what="the end after the transfer")
         for agent in agents:

@@ -116,9 +116,10 @@ function handle(message) {
       const text = others.length === 0
         ? "Only you and your agent are in this session."
         : `Also present: ${others.map((person) => `${person.name} (supervisor, ${person.participating ? "taking part" : "watching"})`).join(", ")}.`;
+      // Only a change of who else is watching is worth a line in the chat.
+      if (text !== $("presence").textContent) chat.note(text);
       $("presence").textContent = text;
       $("presence").hidden = false;
-      chat.note(text);
       break;
     }
     case "peer.away":
