@@ -94,7 +94,8 @@ func describe(_ message: ControlMessage) -> String? {
     case .streamResume(let ref): return "\(ref.owner?.rawValue ?? "peer") resumed stream \(ref.streamID)"
     case .streamControl(let control): return "\(control.origin?.rawValue ?? "peer") asks for \(control.action.rawValue) on stream \(control.streamID)"
     case .consent(let consent):
-        return consent.granted ? "the customer agreed to share its \(consent.source?.rawValue ?? "view")" : "the customer declined to share (no media will arrive)"
+        let recording = consent.recording == true ? " and to the recording" : consent.recording == false && consent.granted ? " but not to the recording" : ""
+        return consent.granted ? "the customer agreed to share its \(consent.source?.rawValue ?? "view")\(recording)" : "the customer declined to share (no media will arrive)"
     case .overlaySnapshot(let snapshot): return "overlay of \(snapshot.owner.rawValue) stream \(snapshot.streamID): \(snapshot.shapes.count) shapes" + (snapshot.frozenSequence.map { ", frozen at \($0)" } ?? "")
     default: return nil
     }

@@ -22,6 +22,7 @@ struct Join: AsyncParsableCommand {
     @Option(help: "Save the agent's frames to this folder.") var saveFrames: String?
     @Option(help: "Send control messages (annotations, freeze, chat) from a JSON-lines file, or - for standard input, after joining.") var annotations: String?
     @Option(help: "Consent to share: 'ask' (prompt on the terminal), 'yes', or 'no' (join for chat and the agent's view only).") var consent: ConsentChoice = .ask
+    @Flag(help: "In a recorded session: share, but do not agree to the recording (nothing is recorded).") var noRecording = false
 
     enum ConsentChoice: String, ExpressibleByArgument, CaseIterable { case ask, yes, no }
 
@@ -75,15 +76,21 @@ struct Join: AsyncParsableCommand {
                 }
                 guard let joined = welcome else { return nil }
                 say("Joined \(joined.agent)'s session for ticket \(joined.ticket). \(joined.agent) asks to see your \(joined.mode.rawValue).")
+                if joined.recording == true {
+                    say("This session is recorded (what you share and the agent's drawings) for the ticket's record, if you agree.")
+                }
                 let granted: Bool
                 switch consent {
                 case .yes: granted = true
                 case .no: granted = false
                 case .ask:
-                    FileHandle.standardOutput.write(Data("Share your \(joined.mode.rawValue) with \(joined.agent)? [y/N] ".utf8))
+                    let recorded = joined.recording == true && !noRecording ? " (recorded)" : ""
+                    FileHandle.standardOutput.write(Data("Share your \(joined.mode.rawValue) with \(joined.agent)\(recorded)? [y/N] ".utf8))
                     granted = ["y", "yes"].contains(readLine()?.lowercased().trimmingCharacters(in: .whitespaces) ?? "")
                 }
-                try await outbound.send(.consent(Consent(granted: granted, source: joined.mode == .camera ? .camera : .screen)))
+                let recording: Bool? = joined.recording == true ? granted && !noRecording : nil
+                try await outbound.send(.consent(Consent(granted: granted, source: joined.mode == .camera ? .camera : .screen, recording: recording)))
+                if recording == true { say("You agreed to the recording.") } else if joined.recording == true { say("Nothing of this session is recorded.") }
                 say(granted ? "Sharing your \(joined.mode.rawValue) (\(fps) fps). Ctrl-C leaves." : "Not sharing anything; chat and the agent's view only. Ctrl-C leaves.")
                 return try await withThrowingTaskGroup(of: SessionEnded?.self) { group in
                     if let script {

@@ -56,6 +56,7 @@ struct Queue: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var tokenOptions: TokenOptions
         @Option(help: "The line to take from.") var line: String = SupportLine.first
+        @Flag(help: "Record the session (frames and annotations) if the customer agrees.") var record = false
         @OptionGroup var attached: AttachedAgent
 
         func validate() throws {
@@ -64,7 +65,7 @@ struct Queue: AsyncParsableCommand {
 
         func run() async throws {
             let token = try tokenOptions.resolved()
-            let hello = Hello.take(token: token, .init(line: line), client: connection.clientConfiguration.clientName)
+            let hello = Hello.take(token: token, .init(line: line, record: record ? true : nil), client: connection.clientConfiguration.clientName)
             try await attached.run(hello: hello, token: token, connection: connection)
         }
     }

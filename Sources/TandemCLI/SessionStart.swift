@@ -14,6 +14,7 @@ struct SessionStart: AsyncParsableCommand {
     @Option(help: "Helpdesk ticket, e.g. HD-1042.") var ticket: String
     @Option(help: "What the customer shares: screen or camera.") var mode: SessionMode = .screen
     @Option(help: "Join-code lifetime in seconds (broker default 600).") var expires: Int?
+    @Flag(help: "Record the session (frames and annotations) if the customer agrees; the customer is asked.") var record = false
     @OptionGroup var attached: AttachedAgent
     @Flag(help: "Print a link to the browser agent console instead (a sign-in valid 15 minutes); the console starts the session.") var console = false
 
@@ -32,7 +33,7 @@ struct SessionStart: AsyncParsableCommand {
             try await printConsoleLink()
             return
         }
-        let hello = Hello.agent(token: token, start: .init(ticket: ticket, mode: mode, ttlSeconds: expires), client: connection.clientConfiguration.clientName)
+        let hello = Hello.agent(token: token, start: .init(ticket: ticket, mode: mode, ttlSeconds: expires, record: record ? true : nil), client: connection.clientConfiguration.clientName)
         try await attached.run(hello: hello, token: token, connection: connection)
     }
 }
@@ -67,6 +68,7 @@ final class AgentStatus: Sendable {
             say("Join code:  \(created.joinCode)")
             say("Join link:  \(created.joinURL)")
             say("Expires:    \(Formatting.timestamp(created.expiresAt))")
+            if created.recording == true { say("Recording:  on, if the customer agrees") }
             say("[\(Formatting.clock())] waiting for the customer…")
         case .control(.peerJoined(let peer)):
             say("[\(Formatting.clock())] customer joined (\(peer.client ?? "unknown client"))")

@@ -64,6 +64,11 @@ public final class TandemAPIClient: Sendable {
         try await call(.GET, "/v1/audit/sessions/\(Self.escape(sessionID))/events", as: AuditTimeline.self)
     }
 
+    /// The recording file of an ended session (§19), as it is on the broker.
+    public func recording(sessionID: String) async throws -> ByteBuffer {
+        try await raw(.GET, "/v1/recordings/\(Self.escape(sessionID))")
+    }
+
     /// The live sessions of this broker, for supervisors (§18).
     public func liveSessions() async throws -> LiveSessionList {
         try await call(.GET, "/v1/sessions/live", as: LiveSessionList.self)

@@ -7,9 +7,13 @@ public struct Consent: Sendable, Equatable, Codable {
     public var granted: Bool
     /// What the customer agreed to share; defaults to the session's mode.
     public var source: StreamSource?
+    /// In a recorded session (§19): whether the customer also agreed to the recording.
+    /// Without it nothing of the session is recorded.
+    public var recording: Bool?
 
-    public init(granted: Bool, source: StreamSource? = nil) {
+    public init(granted: Bool, source: StreamSource? = nil, recording: Bool? = nil) {
         self.granted = granted
         self.source = source
+        self.recording = recording
     }
 }

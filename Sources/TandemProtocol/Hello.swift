@@ -10,11 +10,14 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         public var mode: SessionMode
         /// Seconds until the join code expires; the broker applies its default and maximum.
         public var ttlSeconds: Int?
+        /// Record the session if the customer agrees (§19).
+        public var record: Bool?
 
-        public init(ticket: String, mode: SessionMode, ttlSeconds: Int? = nil) {
+        public init(ticket: String, mode: SessionMode, ttlSeconds: Int? = nil, record: Bool? = nil) {
             self.ticket = ticket
             self.mode = mode
             self.ttlSeconds = ttlSeconds
+            self.record = record
         }
     }
 
@@ -40,9 +43,12 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
     public struct Take: Sendable, Equatable, Codable {
         /// `line1` when absent.
         public var line: String?
+        /// Record the session if the customer agrees (§19).
+        public var record: Bool?
 
-        public init(line: String? = nil) {
+        public init(line: String? = nil, record: Bool? = nil) {
             self.line = line
+            self.record = record
         }
     }
 

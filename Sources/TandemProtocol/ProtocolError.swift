@@ -13,6 +13,7 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
         case malformedControlMessage
         case unknownMessageType
         case invalidField
+        case malformedRecording
     }
 
     private let code: Code
@@ -35,6 +36,8 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
         ProtocolError(.unknownMessageType, detail: String(type.prefix(64)))
     }
     public static func invalidField(_ name: String) -> ProtocolError { ProtocolError(.invalidField, detail: name) }
+    /// A recording file entry with an unknown kind or owner, or an impossible length (§19).
+    public static let malformedRecording = ProtocolError(.malformedRecording, detail: nil)
 
 
     /// The stable identifier used in `error` messages and close reasons, e.g. `bad-frame-length`.
@@ -49,6 +52,7 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
         case .malformedControlMessage: "malformed-message"
         case .unknownMessageType: "unknown-type"
         case .invalidField: "invalid-field"
+        case .malformedRecording: "malformed-recording"
         }
     }
 

@@ -17,16 +17,22 @@ public struct SessionCreated: Sendable, Equatable, Codable, CustomStringConverti
     public var expiresAt: Date
     /// Lets this agent reconnect to the session after a dropped connection (§5.13).
     public var resumeToken: String?
+    /// The session will be recorded if the customer agrees (§19).
+    public var recording: Bool?
 
     enum CodingKeys: String, CodingKey {
         case sessionID = "sessionId"
         case ticket, mode, joinCode
         case joinURL = "joinUrl"
-        case expiresAt, resumeToken
+        case expiresAt, resumeToken, recording
     }
 
-    public init(sessionID: String, ticket: String, mode: SessionMode, joinCode: String, joinURL: String, expiresAt: Date, resumeToken: String? = nil) {
+    public init(
+        sessionID: String, ticket: String, mode: SessionMode, joinCode: String, joinURL: String, expiresAt: Date, resumeToken: String? = nil,
+        recording: Bool? = nil
+    ) {
         self.resumeToken = resumeToken
+        self.recording = recording
         self.sessionID = sessionID
         self.ticket = ticket
         self.mode = mode
@@ -48,6 +54,7 @@ public struct SessionCreated: Sendable, Equatable, Codable, CustomStringConverti
         }
         self.expiresAt = date
         self.resumeToken = try container.decodeIfPresent(String.self, forKey: .resumeToken)
+        self.recording = try container.decodeIfPresent(Bool.self, forKey: .recording)
     }
 
     public var description: String {

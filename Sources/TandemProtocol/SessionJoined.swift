@@ -9,14 +9,17 @@ public struct SessionJoined: Sendable, Equatable, Codable {
     public var agent: String
     /// Lets this customer reconnect to the session after a dropped connection (§5.13).
     public var resumeToken: String?
+    /// The agent asks to record the session (§19): the consent question must say so.
+    public var recording: Bool?
 
     enum CodingKeys: String, CodingKey {
         case sessionID = "sessionId"
-        case ticket, mode, agent, resumeToken
+        case ticket, mode, agent, resumeToken, recording
     }
 
-    public init(sessionID: String, ticket: String, mode: SessionMode, agent: String, resumeToken: String? = nil) {
+    public init(sessionID: String, ticket: String, mode: SessionMode, agent: String, resumeToken: String? = nil, recording: Bool? = nil) {
         self.resumeToken = resumeToken
+        self.recording = recording
         self.sessionID = sessionID
         self.ticket = ticket
         self.mode = mode

@@ -14,6 +14,8 @@ struct BrokerAPI {
     let hub: SessionHub
     let signingKey: AuditSigningKey
     let web: WebPages
+    /// Where recordings are written (§19).
+    let recordings: String
     var store: any TandemStore { hub.store }
 
     func register(on router: Router<BasicRequestContext>) {
@@ -30,6 +32,8 @@ struct BrokerAPI {
         router.post("/v1/sessions/:id/transfer") { request, context in try await self.transferSession(request, context) }
         router.get("/v1/queue") { request, context in try await self.listQueue(request, context) }
         router.get("/v1/sessions/live") { request, context in try await self.listLiveSessions(request, context) }
+        router.get("/v1/recordings/:id") { request, context in try await self.recording(request, context) }
+        router.get("/replay") { _, _ in WebPages.page(web.replayPage, camera: false) }
         router.get("/v1/audit/sessions") { request, context in try await self.listSessions(request, context) }
         router.get("/v1/audit/sessions/:id/events") { request, context in try await self.sessionEvents(request, context) }
         router.get("/v1/audit/verify") { request, context in try await self.verify(request, context) }

@@ -56,6 +56,9 @@ public struct BrokerConfiguration: Sendable {
     public var maxQueueLength: Int = 1000
     /// How long a transferred session waits for an agent before it ends `transfer-unanswered` (§17).
     public var transferWait: Duration = .seconds(300)
+    /// Recording entries (frames, annotations) queued for the disk across all recorded
+    /// sessions; entries beyond it are dropped and counted in `recording.closed` (§19).
+    public var recordingQueueCapacity: Int = 2048
     /// How often a customer waiting in the queue gets `queue.status` when nothing changed.
     public var queueStatusInterval: Duration = .seconds(5)
     /// With a shared database (PostgreSQL): how often this broker says it is alive, and how

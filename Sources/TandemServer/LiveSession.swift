@@ -17,6 +17,8 @@ final class LiveSession: Sendable {
     let mode: SessionMode
     /// The customer's tier: from the queue (§16); `standard` for a session opened with a code.
     let tier: SupportTier
+    /// Set when the agent asked to record the session (§19).
+    let recording: SessionRecording?
     let createdAt: Date
     let expiresAt: Date
 
@@ -35,8 +37,9 @@ final class LiveSession: Sendable {
 
     let state: NIOLockedValueBox<State>
 
-    init(record: SessionRecord, tier: SupportTier = .standard, agentOutbox: ParticipantOutbox) {
+    init(record: SessionRecord, tier: SupportTier = .standard, recording: SessionRecording? = nil, agentOutbox: ParticipantOutbox) {
         self.id = record.id
+        self.recording = recording
         self.ticket = record.ticket
         self.tier = tier
         self.mode = record.mode

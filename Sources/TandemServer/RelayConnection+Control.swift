@@ -116,7 +116,9 @@ extension RelayConnection {
                 return .success(.chat(chat))
             }, outbox)
         case .annotation(let annotation) where watcher.participate:
-            deliver(binding.session.relayFromSupervisor(watcher) { $0.annotate(annotation, by: .agent, now: Date()).map(ControlMessage.annotation) }, outbox)
+            let result = binding.session.relayFromSupervisor(watcher) { $0.annotate(annotation, by: .agent, now: Date()).map(ControlMessage.annotation) }
+            if case .accepted(let message, _, _) = result { binding.session.recording?.control(from: .agent, message) }
+            deliver(result, outbox)
         case .chat, .annotation:
             _ = outbox.enqueue(.error(ErrorMessage(code: "observer", message: "you joined as an observer: you see everything but cannot draw or chat")))
         default:
@@ -132,7 +134,9 @@ extension RelayConnection {
         requiresPeer: Bool = false,
         _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
     ) {
-        deliver(binding.session.relayControl(from: binding.role, sender: outbox, requiresPeer: requiresPeer, update), outbox)
+        let result = binding.session.relayControl(from: binding.role, sender: outbox, requiresPeer: requiresPeer, update)
+        if case .accepted(let message, _, _) = result { binding.session.recording?.control(from: binding.role, message) }
+        deliver(result, outbox)
     }
 
     /// Like ``relay(_:_:requiresPeer:_:)`` for messages that go into the audit log: the
@@ -146,8 +150,9 @@ extension RelayConnection {
         _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
     ) async {
         let result = binding.session.relayControl(from: binding.role, sender: outbox, requiresConsent: requiresConsent, update)
-        if case .accepted = result {
+        if case .accepted(let message, _, _) = result {
             guard await record(binding, kind: kind, detail: detail, outbox: outbox) else { return }
+            binding.session.recording?.control(from: binding.role, message)
         }
         deliver(result, outbox)
     }
@@ -198,13 +203,27 @@ extension RelayConnection {
         guard let (messages, wasGranted) = binding.session.consent(consent) else { return }
         var detail = ["source": (consent.source ?? (binding.session.mode == .camera ? .camera : .screen)).rawValue]
         if wasGranted, !consent.granted { detail["withdrawn"] = "true" }
+        let recording = binding.session.recording
+        if recording != nil { detail["recording"] = consent.granted && consent.recording == true ? "agreed" : "refused" }
         let kind = consent.granted ? "consent.granted" : "consent.denied"
         guard await record(binding, kind: kind, detail: detail, outbox: outbox) else { return }
+        if let recording {
+            if consent.granted, consent.recording == true {
+                // Logged before the first entry is written.
+                if !recording.wasStarted {
+                    guard await record(binding, kind: "recording.started", detail: ["file": binding.session.id + ".tdrec"], outbox: outbox) else { return }
+                }
+                binding.session.startRecording()
+            } else {
+                recording.pause()
+            }
+        }
         logger.info("Customer answered the consent question", metadata: ["tandem.session.id": "\(binding.session.id)", "tandem.consent": "\(consent.granted)"])
         let agent = binding.session.outbox(for: .agent)
         for message in messages {
             _ = agent?.enqueue(message)
             binding.session.tellWatchers(message)
+            binding.session.recording?.control(from: .customer, message)
         }
     }
 

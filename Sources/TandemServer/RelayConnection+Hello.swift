@@ -97,7 +97,7 @@ extension RelayConnection {
             refuse(.badRequest, outbox: outbox, message: "take.line must be 1-32 characters of a-z, 0-9 and -, like line2")
             return nil
         }
-        switch try await hub.take(agent: user, line: line, outbox: outbox) {
+        switch try await hub.take(agent: user, hello.take ?? .init(), outbox: outbox) {
         case .empty:
             refuse(.queueEmpty, outbox: outbox, message: "nobody is waiting in \(line) (and nothing was transferred to \(user.name))")
             return nil

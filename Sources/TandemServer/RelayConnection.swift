@@ -323,6 +323,7 @@ struct RelayConnection {
             return
         }
         statistics.metrics.relayed(from: binding.role.rawValue, bytes: buffer.readableBytes)
+        binding.session.recording?.media(from: binding.role, message: buffer)
         let result = route.peer.enqueue(media: buffer, streamID: header.streamID, keyframe: header.isKeyframe)
         if !result.dropped.isEmpty {
             binding.session.framesDropped(owner: binding.role, result.dropped)

@@ -63,13 +63,14 @@ extension SessionHub {
 
     /// `agent` takes the next customer or transferred session of `line` (sessions transferred
     /// to it by name first) on `outbox`, which gets `session.assigned` and the catch-up.
-    func take(agent: UserRecord, line: String, outbox: ParticipantOutbox) async throws -> TakeResult {
+    func take(agent: UserRecord, _ take: Hello.Take, outbox: ParticipantOutbox) async throws -> TakeResult {
+        let line = take.line ?? SupportLine.first
         while let entry = queue.take(forAgent: agent.name, line: line) {
             toldPositions[entry.id] = nil
             switch entry.kind {
             case .customer:
                 guard let waiter = waiters.removeValue(forKey: entry.id) else { continue }
-                return .assigned(try await answer(waiter, entry: entry, agent: agent, outbox: outbox))
+                return .assigned(try await answer(waiter, entry: entry, agent: agent, take: take, outbox: outbox))
             case .transfer(let from):
                 guard let session = sessions[entry.id], let taken = try await takeOver(session, entry: entry, from: from, agent: agent, outbox: outbox) else { continue }
                 publishQueueStatus()
@@ -81,7 +82,7 @@ extension SessionHub {
 
     /// Opens the session of a queued customer with `agent` and puts both in it. No join code
     /// is issued (`expiresAt` = `createdAt`); the time in the queue is in `queue.answered`.
-    private func answer(_ waiter: QueueWaiter, entry: SupportQueue.Entry, agent: UserRecord, outbox: ParticipantOutbox) async throws -> LiveSession {
+    private func answer(_ waiter: QueueWaiter, entry: SupportQueue.Entry, agent: UserRecord, take: Hello.Take, outbox: ParticipantOutbox) async throws -> LiveSession {
         let now = Date()
         var record = SessionRecord(id: SessionID.generate(), ticket: entry.ticket, agent: agent.name, mode: entry.mode, createdAt: now, expiresAt: now)
         let waitedMs = now.epochMilliseconds - waiter.enteredAt.epochMilliseconds
@@ -100,7 +101,7 @@ extension SessionHub {
         metrics.sessionsStarted.increment()
         // The state machine admits the customer before this (nominal) expiry.
         record.expiresAt = now.addingTimeInterval(60)
-        let session = LiveSession(record: record, tier: entry.tier, agentOutbox: outbox)
+        let session = LiveSession(record: record, tier: entry.tier, recording: recording(for: record.id, requested: take.record), agentOutbox: outbox)
         _ = session.admit(at: now)
         sessions[record.id] = session
         let assigned = SessionAssigned(
@@ -112,7 +113,8 @@ extension SessionHub {
         _ = outbox.enqueue(.peerJoined(PeerJoined(role: .customer, client: waiter.client)))
         let welcome = SessionJoined(
             sessionID: record.id, ticket: record.ticket, mode: record.mode, agent: agent.name,
-            resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: record.id, role: .customer)
+            resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: record.id, role: .customer),
+            recording: session.recording != nil ? true : nil
         )
         session.attachCustomer(waiter.outbox, welcome: welcome, now: now)
         waiter.assign(session)

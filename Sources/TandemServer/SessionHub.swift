@@ -22,6 +22,8 @@ actor SessionHub {
     private var codes = JoinCodeRegistry()
     /// Set when several brokers share the database (§14).
     let registry: (any BrokerRegistry)?
+    /// Writes recordings of sessions whose agent asked for one (§19).
+    let recorder: RecordingWriter?
     private var guesses: JoinAttemptLimiter
     private let clockStart = ContinuousClock.now
     /// The guessing limiter's clock: seconds since the hub started (never goes back).
@@ -41,7 +43,8 @@ actor SessionHub {
     /// Every open participant connection, hello or not, so shutdown can close them all.
     private let connections = NIOLockedValueBox([ObjectIdentifier: ParticipantOutbox]())
 
-    init(store: any TandemStore, configuration: BrokerConfiguration, logger: Logger, metrics: BrokerMetrics) {
+    init(store: any TandemStore, configuration: BrokerConfiguration, logger: Logger, metrics: BrokerMetrics, recorder: RecordingWriter? = nil) {
+        self.recorder = recorder
         self.metrics = metrics
         self.store = store
         self.configuration = configuration
@@ -94,7 +97,7 @@ actor SessionHub {
             }
         }
         metrics.sessionsStarted.increment()
-        let session = LiveSession(record: record, agentOutbox: agentOutbox)
+        let session = LiveSession(record: record, recording: recording(for: record.id, requested: start.record), agentOutbox: agentOutbox)
         sessions[record.id] = session
         let created = SessionCreated(
             sessionID: record.id,
@@ -103,7 +106,8 @@ actor SessionHub {
             joinCode: JoinCodeFormat.grouped(code),
             joinURL: joinBaseURL + TandemWire.joinPathPrefix + code,
             expiresAt: record.expiresAt,
-            resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: record.id, role: .agent)
+            resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: record.id, role: .agent),
+            recording: session.recording != nil ? true : nil
         )
         logger.info(
             "Session opened",
@@ -157,7 +161,8 @@ actor SessionHub {
                 session.tellWatchers(.peerJoined(PeerJoined(role: .customer, client: client)))
                 let welcome = SessionJoined(
                     sessionID: sessionID, ticket: session.ticket, mode: session.mode, agent: session.agentName,
-                    resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: sessionID, role: .customer)
+                    resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: sessionID, role: .customer),
+                    recording: session.recording != nil ? true : nil
                 )
                 session.attachCustomer(customerOutbox, welcome: welcome, now: now)
                 logger.info("Customer joined", metadata: ["tandem.session.id": "\(sessionID)", "tandem.ticket": "\(session.ticket)"])
@@ -172,6 +177,12 @@ actor SessionHub {
                 return .rejected(.codeExpired)
             }
         }
+    }
+
+    /// The recording of a new session when its agent asked for one (and this broker records).
+    func recording(for sessionID: String, requested: Bool?) -> SessionRecording? {
+        guard requested == true, let recorder else { return nil }
+        return SessionRecording(sessionID: sessionID, writer: recorder)
     }
 
     /// Stops other brokers sending customers here for this session's code. A failure only
@@ -216,6 +227,7 @@ actor SessionHub {
         }
         codes.retire(sessionID: session.id, now: ending.endedAt)
         sessions[session.id] = nil
+        await session.recording?.close()
         if queue.remove(id: session.id) != nil { publishQueueStatus() }
         await withdrawPublishedCode(sessionID: session.id)
         for hash in (resumeTokenOf.removeValue(forKey: session.id) ?? [:]).values { resumeTokens[hash] = nil }

@@ -98,9 +98,12 @@ public struct TandemBroker: Service {
         }
         try await WebhookDispatcher.startCursors(store: store, targets: configuration.webhooks)
         let key = try AuditSigningKey.loadOrCreate(directory: configuration.dataDirectory, logger: logger)
-        let hub = SessionHub(store: store, configuration: configuration, logger: logger, metrics: statistics.metrics)
+        let recorder = RecordingWriter(
+            directory: configuration.dataDirectory + "/recordings", store: store, capacity: configuration.recordingQueueCapacity, logger: logger
+        )
+        let hub = SessionHub(store: store, configuration: configuration, logger: logger, metrics: statistics.metrics, recorder: recorder)
         let router = Router(context: BasicRequestContext.self)
-        BrokerAPI(hub: hub, signingKey: key, web: try WebPages(root: configuration.webRoot)).register(on: router)
+        BrokerAPI(hub: hub, signingKey: key, web: try WebPages(root: configuration.webRoot), recordings: recorder.directory).register(on: router)
 
         let webSocketRouter = Router(context: RelayRequestContext.self)
         let relay = RelayConnection(hub: hub, configuration: configuration, statistics: statistics, logger: logger)
@@ -147,7 +150,9 @@ public struct TandemBroker: Service {
         // then the checkpointer signs the final head; then the server drains.
         let sweeper = SessionSweeper(hub: hub, interval: configuration.sweepInterval, activityInterval: configuration.activityRecordInterval)
         let checkpointer = AuditCheckpointer(store: store, signer: key.signer, interval: configuration.checkpointInterval, logger: logger)
-        var services: [any Service] = [app, checkpointer]
+        // The recorder stops after the sweeper (recordings of sessions ended by the shutdown
+        // are closed) and before the checkpointer (their hashes are under the last checkpoint).
+        var services: [any Service] = [app, checkpointer, recorder]
         if let registry = store as? any BrokerRegistry {
             services.append(BrokerHeartbeat(registry: registry, hub: hub, configuration: configuration, logger: logger))
         }

@@ -17,6 +17,7 @@ struct WebPages: Sendable {
     let root: String
     let customerPage: ByteBuffer
     let agentPage: ByteBuffer
+    let replayPage: ByteBuffer
 
     /// Loads the pages from `root`, or from the copy built into the broker.
     init(root: String?) throws {
@@ -37,6 +38,7 @@ struct WebPages: Sendable {
         self.root = folder
         self.customerPage = try load("customer.html")
         self.agentPage = try load("agent.html")
+        self.replayPage = try load("replay.html")
     }
 
     /// Serves `/web/...` from the folder.
