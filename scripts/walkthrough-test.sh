@@ -133,6 +133,31 @@ check "the agent sees the customer's stream and ellipse" bash -c "grep -q 'custo
 check "the agent saved the customer's frames" bash -c "ls agent-frames | grep -q '^customer-s1-0000000000.png$'"
 check "the customer saved the agent's frames" bash -c "ls customer-frames | grep -q '^agent-s1-.*\.png$'"
 
+# 3e. Recording: the agent asks, the customer is told and agrees; replay checks the file
+#     against the SHA-256 in the audit log and exports each frame with its annotations.
+TANDEM_TOKEN=$agent_token "$tandem" session start --ticket HD-5005 --mode camera --record --annotations agent-script.jsonl --outcome resolved > agent5.log 2>&1 &
+pids+=($!)
+agent5_pid=$!
+for _ in $(seq 1 100); do grep -q 'Join code' agent5.log && break; sleep 0.1; done
+check "session start --record says the session is recorded if the customer agrees" grep -q 'Recording:  on, if the customer agrees' agent5.log
+code5=$(grep 'Join code' agent5.log | awk '{print $3}')
+session5=$(grep -o 's_[a-z0-9]*' agent5.log | head -1)
+"$tandem" join "$code5" --consent yes --source pattern --fps 10 --max-frames 25 > customer5.log 2>&1 &
+pids+=($!)
+customer5_pid=$!
+wait "$customer5_pid" || true
+wait "$agent5_pid" || true
+check "the customer is told the session is recorded and agrees" bash -c "grep -q 'This session is recorded' customer5.log && grep -q 'You agreed to the recording' customer5.log"
+check "the agent sees the customer's agreement to the recording" grep -q 'agreed to share its camera and to the recording' agent5.log
+TANDEM_TOKEN=$auditor_token "$tandem" replay "$session5" --out replay5 > replay5.log 2>&1
+check "replay checks the recording against the audit log and exports frames" bash -c "grep -q 'matches the audit log (sha256 [0-9a-f]\{64\}' replay5.log && test \$(ls replay5/frames | wc -l) -ge 20 && test -f replay5/$session5.tdrec"
+check "the exported frames have the agent's arrow drawn on them" bash -c "grep -l '<line ' replay5/annotated/customer-s1-*.svg | grep -q svg && grep -q 'href=\"../frames/customer-s1-' replay5/annotated/customer-s1-0000000020.svg"
+TANDEM_TOKEN=$auditor_token "$tandem" audit show "$session5" > show5.txt
+check "the recording's hash is in the audit chain" bash -c "grep -q 'recording.started' show5.txt && grep -q \"recording.closed  broker .*sha256=\$(sha256sum tandem-data/recordings/$session5.tdrec | cut -c1-64)\" show5.txt"
+printf 'X' | dd of="tandem-data/recordings/$session5.tdrec" bs=1 seek=100 conv=notrunc status=none
+check "a changed recording is refused by replay" bash -c "! TANDEM_TOKEN='$auditor_token' '$tandem' replay '$session5' --out replay5b 2>replay5b.err && grep -q 'does not match the audit log' replay5b.err"
+check "the player page is served" bash -c "curl -sk '$TANDEM_SERVER/replay' | grep -q 'Tandem recording player'"
+
 # 3d. No code: customers wait in the queue by tier; an agent takes the next and escalates
 #     it to line2; another agent takes it over without the customer reconnecting.
 bob_token=$("$tandem" users add bob --role agent | tail -1)

@@ -21,7 +21,7 @@ enum AnnotatedFrameSVG {
             let stroke = "stroke=\"\(color)\" stroke-width=\(format(line)) stroke-linecap=\"round\" stroke-linejoin=\"round\" fill=\"none\""
             switch shape.kind {
             case .stroke:
-                let path = points.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(format($0.element.x)) \(format($0.element.y))" }.joined(separator: " ")
+                let path = points.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(number($0.element.x)) \(number($0.element.y))" }.joined(separator: " ")
                 svg += "<path d=\"\(path)\" \(stroke)/>\n"
             case .arrow where points.count >= 2:
                 let (x1, y1, x2, y2) = (points[0].x, points[0].y, points[1].x, points[1].y)
@@ -30,7 +30,7 @@ enum AnnotatedFrameSVG {
                 let left = (x2 - head * cos(angle - .pi / 7), y2 - head * sin(angle - .pi / 7))
                 let right = (x2 - head * cos(angle + .pi / 7), y2 - head * sin(angle + .pi / 7))
                 svg += "<line x1=\(format(x1)) y1=\(format(y1)) x2=\(format(x2)) y2=\(format(y2)) \(stroke)/>\n"
-                svg += "<polygon points=\"\(format(x2)),\(format(y2)) \(format(left.0)),\(format(left.1)) \(format(right.0)),\(format(right.1))\" fill=\"\(color)\"/>\n"
+                svg += "<polygon points=\"\(number(x2)),\(number(y2)) \(number(left.0)),\(number(left.1)) \(number(right.0)),\(number(right.1))\" fill=\"\(color)\"/>\n"
             case .rect where points.count >= 2:
                 svg += "<rect x=\(format(min(points[0].x, points[1].x))) y=\(format(min(points[0].y, points[1].y))) width=\(format(abs(points[1].x - points[0].x))) height=\(format(abs(points[1].y - points[0].y))) \(stroke)/>\n"
             case .ellipse where points.count >= 2:
@@ -47,8 +47,13 @@ enum AnnotatedFrameSVG {
         return svg + "</svg>\n"
     }
 
+    /// An attribute value: `"12.5"`.
     private static func format(_ value: Double) -> String {
-        "\"" + String(format: "%.1f", value) + "\""
+        "\"" + number(value) + "\""
+    }
+
+    private static func number(_ value: Double) -> String {
+        String(format: "%.1f", value)
     }
 
     private static func escape(_ text: String) -> String {

@@ -23,6 +23,7 @@ struct SessionStart: AsyncParsableCommand {
         let grant = try await withAPI(connection, tokenOptions, refusal: "console sign-in refused") { try await $0.consoleToken() }
         var url = grant.url + "&ticket=" + (ticket.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ticket) + "&mode=" + mode.rawValue
         if let expires { url += "&ttl=\(expires)" }
+        if record { url += "&record=1" }
         say("Open the agent console (the link signs you in until \(Formatting.timestamp(grant.expiresAt)); do not share it):")
         say(url)
     }

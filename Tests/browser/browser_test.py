@@ -297,6 +297,71 @@ def queue_test(base, data, client_env, alice):
         page.quit()
 
 
+def recording_test(base, data, client_env, alice, work):
+    """A recorded session from the console: the customer page asks about the recording, the
+    agent sees the answer; tandem replay exports it; the player page plays it (§19)."""
+    result = tandem("session", "start", "--console", "--ticket", "HD-WEB-REC", "--mode", "camera", "--record", token=alice, env_extra=client_env)
+    url = [line for line in result.stdout.splitlines() if line.startswith("https://")][0]
+    agent = chromium(1280, 900)
+    customer = chromium(1280, 900)
+    try:
+        agent.get(url)
+        wait(agent, lambda d: state(d) == "waiting", what="the recorded session")
+        code = agent.execute_script("return document.body.dataset.joinCode")
+        session = agent.execute_script("return document.body.dataset.sessionId")
+        customer.get(f"{base}/j/{code}")
+        wait(customer, lambda d: state(d) == "consent", what="the consent question")
+        notice = customer.find_element(By.ID, "recording-notice")
+        check("the customer page says the session would be recorded and asks separately", notice.is_displayed() and "record this session" in notice.text, notice.text)
+        customer.find_element(By.ID, "allow-recording").click()
+        customer.find_element(By.ID, "allow").click()
+        wait(customer, lambda d: state(d) == "sharing", what="sharing in the recorded session")
+        wait(agent, lambda d: "and to the recording" in d.find_element(By.ID, "customer-state").text, what="the agent seeing the agreement")
+        check("the agent console shows that the customer agreed to the recording", True)
+        wait(agent, lambda d: int(d.find_element(By.ID, "customer-view").get_attribute("data-frames") or 0) >= 15, what="recorded frames")
+        script = os.path.join(work, "rec-arrow.jsonl")
+        # The arrow comes from a participating supervisor, so it is on the recording too.
+        root = tandem("users", "add", "recroot", "--role", "admin", "--data-dir", data).stdout.strip().splitlines()[-1]
+        with open(script, "w") as f:
+            f.write('{"type":"annotation","op":"add","owner":"customer","streamId":1,"shape":{"id":"r1","kind":"arrow","color":"#ff3b30","width":6,"points":[[0.2,0.8],[0.6,0.4]]}}\n')
+        watcher = subprocess.Popen([TANDEM, "session", "watch", session, "--participate", "--annotations", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, env={**os.environ, **client_env, "TANDEM_TOKEN": root})
+        wait(agent, lambda d: "r1" in (d.find_element(By.ID, "customer-overlay").get_attribute("data-shapes") or ""), what="the supervisor's arrow")
+        time.sleep(1.5)
+        watcher.send_signal(signal.SIGINT)
+        watcher.wait(timeout=30)
+        ended = tandem("session", "end", session, "--outcome", "resolved", token=alice, env_extra=client_env)
+        check("the recorded session ends", ended.returncode == 0, ended.stdout + ended.stderr)
+        out = os.path.join(work, "replay")
+        replay = None
+        for _ in range(50):
+            replay = tandem("replay", session, "--out", out, token=alice, env_extra=client_env)
+            if replay.returncode == 0:
+                break
+            time.sleep(0.2)
+        check("tandem replay verifies the recording against the audit log", replay.returncode == 0 and "matches the audit log" in replay.stdout, replay.stdout + replay.stderr)
+        player = chromium(1280, 900)
+        try:
+            player.get(f"{base}/replay")
+            player.find_element(By.ID, "file").send_keys(os.path.join(out, f"{session}.tdrec"))
+            wait(player, lambda d: state(d) == "ready", what="the player reading the recording")
+            entries = int(player.execute_script("return document.body.dataset.entries") or 0)
+            check("the player reads the recording's entries", entries >= 15, entries)
+            player.find_element(By.CSS_SELECTOR, "#speed option[value='16']").click()
+            player.find_element(By.ID, "play").click()
+            wait(player, lambda d: state(d) == "ended", timeout=90, what="the recording to play to the end")
+            frames = int(player.find_element(By.ID, "view").get_attribute("data-frames") or 0)
+            shapes = player.find_element(By.ID, "overlay").get_attribute("data-shapes") or ""
+            check("the player plays the frames with the annotation drawn over them", frames >= 15 and "arrow:r1" in shapes, (frames, shapes))
+            player.save_screenshot(os.path.join(ARTIFACTS, "replay-player.png"))
+            check(f"the player page runs under its Content-Security-Policy without violations", not csp_violations(player), csp_violations(player))
+        finally:
+            player.quit()
+    finally:
+        agent.quit()
+        customer.quit()
+
+
 def main():
     os.makedirs(ARTIFACTS, exist_ok=True)
     codec_test()
@@ -469,6 +534,7 @@ def main():
               0 <= rtt < 5000 and mbps > 0 and "Round trip:" in result.text and "Mbit/s" in result.text, result.text)
         customer.save_screenshot(os.path.join(ARTIFACTS, "customer-connection-test.png"))
         queue_test(base, data, client_env, alice)
+        recording_test(base, data, client_env, alice, work)
         bare = chromium(1280, 900)
         bare.get(f"{base}/agent")
         wait(bare, lambda d: state(d) == "no-token", what="the console without sign-in")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes frames.json and control.json: the Tandem v1 test vectors.
+"""Writes frames.json, control.json and recording.json: the Tandem v1 test vectors.
 
 This generator is an independent implementation of protocol/README.md §4 and §5
 (it does not use the Swift code), so the Swift and browser codecs are checked
@@ -144,6 +144,9 @@ control_valid = [
     {"type": "session.presence", "present": [{"name": "alice", "role": "agent"}, {"name": "customer", "role": "customer"},
                                              {"name": "root", "role": "supervisor", "participating": False}]},
     {"type": "chat", "from": "agent", "supervisor": "carol", "text": "Try the other cable"},
+    {"type": "hello", "protocol": 1, "role": "agent", "token": "tdm_" + "A" * 43, "start": {"ticket": "HD-1042", "mode": "camera", "record": True}},
+    {"type": "session.joined", "sessionId": "s_abcdefghijkmnpqr", "ticket": "HD-1042", "mode": "camera", "agent": "alice", "recording": True},
+    {"type": "consent", "granted": True, "source": "camera", "recording": True},
 ]
 control_invalid = [
     ("not JSON", "hello", "malformed-message"),
@@ -171,10 +174,41 @@ control = {
     "invalid": [{"name": n, "json": j, "error": e} for n, j, e in control_invalid],
 }
 
+# §19 recordings: magic, then entries kind u8 · owner u8 · time u64 µs · length u32 · payload.
+MAGIC = bytes([0x54, 0x44, 0x52, 0x45, 0x43, 0x01, 0x0D, 0x0A])
+
+
+def entry(kind, owner, time, payload):
+    return struct.pack(">BBQI", kind, owner, time, len(payload)) + payload
+
+
+rec_frame = frame("jpeg", True, 1, 7, 1_732_000_000_000_000, bytes.fromhex("ffd8ffe000104a464946"))
+rec_control = canonical({"type": "annotation", "op": "add", "owner": "customer", "streamId": 1, "author": "agent",
+                         "shape": {"id": "a1", "kind": "arrow", "color": "#ff3b30", "width": 4, "points": [[0.2, 0.8], [0.5, 0.5]], "author": "agent"}}).encode()
+recording = {
+    "valid": [{
+        "name": "a frame of the customer, then the agent's arrow",
+        "hex": (MAGIC + entry(1, 1, 1_732_000_000_100_000, rec_frame) + entry(2, 0, 1_732_000_000_200_000, rec_control)).hex(),
+        "entries": [
+            {"kind": "media", "owner": "customer", "timeMicros": 1_732_000_000_100_000, "messageHex": rec_frame.hex()},
+            {"kind": "control", "owner": "agent", "timeMicros": 1_732_000_000_200_000, "json": rec_control.decode()},
+        ],
+    }],
+    "invalid": [
+        {"name": "unknown entry kind", "hex": (MAGIC + entry(3, 0, 1, b"x")).hex(), "error": "malformed-recording"},
+        {"name": "unknown owner", "hex": (MAGIC + entry(1, 2, 1, b"x")).hex(), "error": "malformed-recording"},
+    ],
+    "truncated": [
+        {"name": "an entry cut in its payload", "hex": (MAGIC + entry(1, 1, 1, rec_frame))[:-3].hex()},
+    ],
+}
+with open(os.path.join(HERE, "recording.json"), "w") as f:
+    json.dump(recording, f, indent=2)
+
 with open(os.path.join(HERE, "frames.json"), "w") as f:
     json.dump(frames, f, indent=2)
     f.write("\n")
 with open(os.path.join(HERE, "control.json"), "w", encoding="utf-8") as f:
     json.dump(control, f, indent=2, ensure_ascii=False)
     f.write("\n")
-print("wrote frames.json and control.json")
+print("wrote frames.json, control.json and recording.json")

@@ -36,7 +36,8 @@ const chat = new ChatPanel($("chat"), (text) => {
 
 function start(ticket, mode) {
   const ttl = Number(params.get("ttl")) || undefined;
-  connect({ role: "agent", token, client: CLIENT, start: { ticket, mode, ttlSeconds: ttl } });
+  const record = params.get("record") === "1" || undefined;
+  connect({ role: "agent", token, client: CLIENT, start: { ticket, mode, ttlSeconds: ttl, record } });
 }
 
 function connect(hello) {
@@ -110,7 +111,7 @@ function handle(message) {
     case "consent":
       document.body.dataset.consent = String(message.granted);
       $("customer-state").textContent = message.granted
-        ? `The customer agreed to share their ${message.source ?? created.mode}.`
+        ? `The customer agreed to share their ${message.source ?? created.mode}${message.recording === true ? " and to the recording" : message.recording === false ? " (not recorded)" : ""}.`
         : "The customer declined to share (or stopped): no picture will arrive. You can still chat.";
       chat.note($("customer-state").textContent);
       break;

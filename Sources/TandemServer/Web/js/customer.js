@@ -69,6 +69,7 @@ function handle(message) {
       $("consent-text").textContent = `Support for ticket ${message.ticket}. Nothing is shared until you allow it; you can pause or stop at any time.`;
       $("allow").textContent = `Share my ${what()}`;
       $("switch-camera").hidden = message.mode !== "camera";
+      $("recording-notice").hidden = message.recording !== true;
       $("consent").hidden = false;
       $("chat").hidden = false;
       $("leave").hidden = false;
@@ -199,7 +200,9 @@ function freeze(owner, sequence) {
 async function share() {
   $("consent").hidden = true;
   setState("starting", `Starting your ${what()}…`);
-  socket.send({ type: "consent", granted: true, source: what() });
+  const recording = joined?.recording === true ? $("allow-recording").checked : undefined;
+  socket.send({ type: "consent", granted: true, source: what(), recording });
+  if (recording === true) chat.note("You allowed the recording of this session.");
   publisher = new Publisher(socket, { streamId: 1, fps: 5, quality: 0.7, onFrame: (sequence, blob) => preview.showFrame(sequence, blob) });
   try {
     await publisher.start(what());

@@ -94,18 +94,19 @@ export const MESSAGES = {
   "hello": {
     protocol: { int: [0, Number.MAX_SAFE_INTEGER], required: true }, role: { enum: ROLE, required: true },
     client: { string: true }, token: { string: true }, code: { string: true }, resume: { string: true },
-    start: { object: { ticket: { string: true, required: true }, mode: { enum: MODE, required: true }, ttlSeconds: { int: [0, Number.MAX_SAFE_INTEGER] } } },
+    start: { object: { ticket: { string: true, required: true }, mode: { enum: MODE, required: true }, ttlSeconds: { int: [0, Number.MAX_SAFE_INTEGER] }, record: { boolean: true } } },
     queue: { object: { ticket: { string: true, required: true }, tier: { enum: TIER, required: true }, mode: { enum: MODE, required: true }, line: { string: true } } },
-    take: { object: { line: { string: true } } },
+    take: { object: { line: { string: true }, record: { boolean: true } } },
+    watch: { object: { sessionId: { string: true, required: true }, participate: { boolean: true, required: true } } },
   },
   "session.created": {
     sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
     joinCode: { string: true, required: true }, joinUrl: { string: true, required: true }, expiresAt: { date: true, required: true },
-    resumeToken: { string: true },
+    resumeToken: { string: true }, recording: { boolean: true },
   },
   "session.joined": {
     sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
-    agent: { string: true, required: true }, resumeToken: { string: true },
+    agent: { string: true, required: true }, resumeToken: { string: true }, recording: { boolean: true },
   },
   "peer.joined": { role: { enum: ROLE, required: true }, client: { string: true } },
   "chat": { text: { string: true, required: true }, from: { enum: ROLE }, supervisor: { string: true } },
@@ -134,7 +135,7 @@ export const MESSAGES = {
   },
   "freeze": { owner: { enum: ROLE, required: true }, streamId: { ...STREAM_ID, required: true }, sequence: { ...SEQUENCE, required: true }, author: { enum: ROLE } },
   "unfreeze": { owner: { enum: ROLE, required: true }, streamId: { ...STREAM_ID, required: true }, author: { enum: ROLE } },
-  "consent": { granted: { boolean: true, required: true }, source: { enum: MODE } },
+  "consent": { granted: { boolean: true, required: true }, source: { enum: MODE }, recording: { boolean: true } },
   "session.resumed": {
     sessionId: { string: true, required: true }, role: { enum: ROLE, required: true }, ticket: { string: true, required: true },
     mode: { enum: MODE, required: true }, agent: { string: true, required: true }, peerPresent: { boolean: true, required: true },
