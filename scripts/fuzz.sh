@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# libFuzzer runs of the two decoders that read untrusted bytes: binary media frames and
-# JSON control messages (Tests/fuzz, built with swiftc -sanitize=fuzzer,address).
+# libFuzzer runs of the decoders that read untrusted bytes: binary media frames, JSON
+# control messages and recording entries (Tests/fuzz, built with swiftc -sanitize=fuzzer,address).
 # Each target runs for SECONDS (default 30), seeded with the protocol test vectors; a
 # crash, a broken invariant, a leak or a 10-second input fails the run and leaves the
 # input in test-artifacts/fuzz/. The corpus grows in test-artifacts/fuzz/corpus/ and is
@@ -10,7 +10,7 @@ set -euo pipefail
 seconds=${1:-30}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out="$repo/test-artifacts/fuzz"
-mkdir -p "$out/corpus/FuzzMediaFrame" "$out/corpus/FuzzControlMessage"
+mkdir -p "$out/corpus/FuzzMediaFrame" "$out/corpus/FuzzControlMessage" "$out/corpus/FuzzRecording"
 
 echo "fuzz: building the targets (release, -sanitize=fuzzer,address)"
 swift build --package-path "$repo/Tests/fuzz" -c release \
@@ -28,6 +28,10 @@ frames = json.load(open(os.path.join(vectors, "frames.json")))
 for group in frames.values():
     for vector in group:
         seed("FuzzMediaFrame", bytes.fromhex(vector["hex"]))
+recording = json.load(open(os.path.join(vectors, "recording.json")))
+for group in recording.values():
+    for vector in group:
+        seed("FuzzRecording", bytes.fromhex(vector["hex"])[8:])
 control = json.load(open(os.path.join(vectors, "control.json")))
 tokens = set()
 for group in control.values():
@@ -45,7 +49,7 @@ with open(os.path.join(out, "control.dict"), "w") as f:
 PY
 
 status=0
-for target in FuzzMediaFrame FuzzControlMessage; do
+for target in FuzzMediaFrame FuzzControlMessage FuzzRecording; do
   dict=()
   [ "$target" = FuzzControlMessage ] && dict=(-dict="$out/control.dict")
   echo "fuzz: $target for ${seconds}s"

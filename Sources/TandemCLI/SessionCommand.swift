@@ -47,7 +47,7 @@ func explain(_ closure: TandemClosure) -> String {
     case .joinThrottled: "Too many wrong join codes were tried lately. Wait a few minutes, then try again."
     case .tryAgainLater: "The broker holds too many unused join codes. Try again when customers have joined or codes expired."
     case .unauthorized: "The broker refused the token (missing, unknown or revoked)."
-    case .forbidden: "This user's role may not start sessions."
+    case .forbidden: "This user's role may not do that (agents and admins start and take sessions; only admins supervise)."
     case .badRequest: "The broker refused the request as malformed."
     case .unsupportedVersion: "The broker speaks a different protocol version."
     case .helloTimeout: "The broker closed the connection: no hello in time."

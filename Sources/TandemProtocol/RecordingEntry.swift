@@ -51,6 +51,7 @@ public enum RecordingEntry: Sendable, Equatable {
     }
 
     /// Reads one entry; nil (nothing consumed) when `buffer` does not hold a whole one yet.
+    /// A damaged entry throws and consumes nothing.
     public static func decode(from buffer: inout ByteBuffer) throws(ProtocolError) -> RecordingEntry? {
         guard buffer.readableBytes >= headerLength,
             let kind = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self),
@@ -60,12 +61,19 @@ public enum RecordingEntry: Sendable, Equatable {
         else { return nil }
         guard kind == 1 || kind == 2, ownerByte <= 1, Int(length) <= maxPayload else { throw .malformedRecording }
         guard buffer.readableBytes >= headerLength + Int(length) else { return nil }
-        buffer.moveReaderIndex(forwardBy: headerLength)
         let owner: ParticipantRole = ownerByte == 0 ? .agent : .customer
-        let payload = buffer.readSlice(length: Int(length))!
-        if kind == 1 { return .media(owner: owner, timeMicros: time, message: payload) }
-        guard let json = payload.getString(at: payload.readerIndex, length: payload.readableBytes) else { throw .malformedRecording }
-        return .control(owner: owner, timeMicros: time, json: json)
+        let payload = buffer.getSlice(at: buffer.readerIndex + headerLength, length: Int(length))!
+        let entry: RecordingEntry
+        if kind == 1 {
+            entry = .media(owner: owner, timeMicros: time, message: payload)
+        } else {
+            // Control payloads are UTF-8 JSON; anything else is damage (not repaired).
+            guard let json = String(validating: payload.readableBytesView, as: UTF8.self) else { throw .malformedRecording }
+            entry = .control(owner: owner, timeMicros: time, json: json)
+        }
+        // Consumed only once the whole entry is known to be good.
+        buffer.moveReaderIndex(forwardBy: headerLength + Int(length))
+        return entry
     }
 
     /// Checks and skips the magic; false when `buffer` is not a recording.

@@ -106,6 +106,7 @@ struct BrokerAPI {
         metrics.sessionsLive.record(counts.live)
         metrics.sessionsAway.record(counts.away)
         metrics.connections.record(hub.connectionCount)
+        metrics.queueWaiting.record(await hub.queue.count)
         return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

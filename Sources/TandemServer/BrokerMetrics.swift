@@ -11,6 +11,8 @@ public final class BrokerMetrics: Sendable {
     let sessionsLive: CoreMetrics.Gauge
     let sessionsAway: CoreMetrics.Gauge
     let connections: CoreMetrics.Gauge
+    /// Customers and transferred sessions waiting for an agent (§16).
+    let queueWaiting: CoreMetrics.Gauge
     let framesToAgent: CoreMetrics.Counter
     let framesToCustomer: CoreMetrics.Counter
     let bytesToAgent: CoreMetrics.Counter
@@ -38,6 +40,7 @@ public final class BrokerMetrics: Sendable {
         sessionsLive = CoreMetrics.Gauge(label: "tandem_sessions", dimensions: [("state", "live")], factory: factory)
         sessionsAway = CoreMetrics.Gauge(label: "tandem_sessions", dimensions: [("state", "participant_away")], factory: factory)
         connections = CoreMetrics.Gauge(label: "tandem_connections", factory: factory)
+        queueWaiting = CoreMetrics.Gauge(label: "tandem_queue_waiting", factory: factory)
         framesToAgent = CoreMetrics.Counter(label: "tandem_relayed_frames_total", dimensions: [("direction", "to_agent")], factory: factory)
         framesToCustomer = CoreMetrics.Counter(label: "tandem_relayed_frames_total", dimensions: [("direction", "to_customer")], factory: factory)
         bytesToAgent = CoreMetrics.Counter(label: "tandem_relayed_bytes_total", dimensions: [("direction", "to_agent")], factory: factory)

@@ -67,6 +67,7 @@ struct RecordingEntryTests {
         var buffer = ByteBuffer(bytes: Vectors.bytes(vector.hex))
         #expect(RecordingEntry.readMagic(from: &buffer))
         #expect(throws: ProtocolError.malformedRecording) { try RecordingEntry.decode(from: &buffer) }
+        #expect(buffer.readerIndex == RecordingEntry.magic.count, "a damaged entry consumes nothing")
         #expect(vector.error == ProtocolError.malformedRecording.identifier)
     }
 

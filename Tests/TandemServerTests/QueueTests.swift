@@ -28,6 +28,8 @@ struct QueueTests {
             #expect(listing.entries.map(\.ticket) == ["HD-Q2", "HD-Q1"])
             #expect(listing.entries.map(\.position) == [1, 2])
             #expect(listing.entries.allSatisfy { $0.kind == .customer })
+            let metrics = try await LimitsTests().get(broker, "/metrics")
+            #expect(metrics.contains("tandem_queue_waiting 2"))
 
             let agent = LiveParticipant.connect(broker, hello: .take(token: alice, .init()))
             let assigned = try await agent.waitFor("session.assigned") { if case .sessionAssigned(let assigned) = $0 { assigned } else { nil } }

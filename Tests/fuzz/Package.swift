@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
-// libFuzzer targets for the two decoders that read untrusted bytes: binary media frames
-// (protocol/README.md §4) and JSON control messages (§5). Sources/TandemProtocol is the
+// libFuzzer targets for the decoders that read untrusted bytes: binary media frames
+// (protocol/README.md §4), JSON control messages (§5) and recording entries (§19). Sources/TandemProtocol is the
 // broker's own protocol module (a symbolic link), built here with -sanitize=fuzzer.
 // Build and run with scripts/fuzz.sh, not directly.
 import PackageDescription
@@ -21,5 +21,6 @@ let package = Package(
         .target(name: "FuzzDriver"),
         .executableTarget(name: "FuzzMediaFrame", dependencies: ["FuzzDriver", "TandemProtocol", .product(name: "NIOCore", package: "swift-nio")]),
         .executableTarget(name: "FuzzControlMessage", dependencies: ["FuzzDriver", "TandemProtocol", .product(name: "NIOCore", package: "swift-nio")]),
+        .executableTarget(name: "FuzzRecording", dependencies: ["FuzzDriver", "TandemProtocol", .product(name: "NIOCore", package: "swift-nio")]),
     ]
 )

@@ -197,6 +197,7 @@ recording = {
     "invalid": [
         {"name": "unknown entry kind", "hex": (MAGIC + entry(3, 0, 1, b"x")).hex(), "error": "malformed-recording"},
         {"name": "unknown owner", "hex": (MAGIC + entry(1, 2, 1, b"x")).hex(), "error": "malformed-recording"},
+        {"name": "control payload that is not UTF-8", "hex": (MAGIC + entry(2, 0, 1, b'{"type":"\xd2"}')).hex(), "error": "malformed-recording"},
     ],
     "truncated": [
         {"name": "an entry cut in its payload", "hex": (MAGIC + entry(1, 1, 1, rec_frame))[:-3].hex()},
