@@ -39,9 +39,9 @@ actor SessionHub {
     /// The position each waiting customer was last told, and when the last periodic status went out.
     var toldPositions: [String: Int] = [:]
     var lastQueueStatus = Date.distantPast
-    private let shuttingDown = NIOLockedValueBox(false)
+    let shuttingDown = NIOLockedValueBox(false)
     /// Every open participant connection, hello or not, so shutdown can close them all.
-    private let connections = NIOLockedValueBox([ObjectIdentifier: ParticipantOutbox]())
+    let connections = NIOLockedValueBox([ObjectIdentifier: ParticipantOutbox]())
 
     init(store: any TandemStore, configuration: BrokerConfiguration, logger: Logger, metrics: BrokerMetrics, recorder: RecordingWriter? = nil) {
         self.recorder = recorder
@@ -227,7 +227,6 @@ actor SessionHub {
         }
         codes.retire(sessionID: session.id, now: ending.endedAt)
         sessions[session.id] = nil
-        await session.recording?.close()
         if queue.remove(id: session.id) != nil { publishQueueStatus() }
         await withdrawPublishedCode(sessionID: session.id)
         for hash in (resumeTokenOf.removeValue(forKey: session.id) ?? [:]).values { resumeTokens[hash] = nil }
@@ -242,8 +241,11 @@ actor SessionHub {
             )
             for role in ParticipantRole.allCases { session.outbox(for: role)?.finish(.internalError) }
             for watcher in session.watchers { watcher.outbox.finish(.internalError) }
+            await session.recording?.close()
             return
         }
+        // After the ending is logged, so the recording's hash follows session.ended.
+        await session.recording?.close()
         let ended = ControlMessage.sessionEnded(SessionEnded(sessionID: session.id, reason: ending.reason, outcome: ending.outcome))
         for role in ParticipantRole.allCases {
             guard let outbox = session.outbox(for: role) else { continue }
@@ -338,32 +340,4 @@ actor SessionHub {
         }
         return counts
     }
-
-    nonisolated var connectionCount: Int { connections.withLockedValue { $0.count } }
-
-    nonisolated func connectionOpened(_ outbox: ParticipantOutbox) {
-        connections.withLockedValue { $0[ObjectIdentifier(outbox)] = outbox }
-    }
-
-    nonisolated func connectionClosed(_ outbox: ParticipantOutbox) {
-        connections.withLockedValue { $0[ObjectIdentifier(outbox)] = nil }
-    }
-
-    /// Ends every live session with `broker-shutdown` (written to the log first), closes every
-    /// connection with 1001, and waits up to `drainTimeout` for the close frames to go out.
-    func shutDown(drainTimeout: Duration = .seconds(5)) async {
-        shuttingDown.withLockedValue { $0 = true }
-        for session in sessions.values {
-            await end(session, event: .endRequested(reason: .brokerShutdown, outcome: nil, note: nil, at: Date()))
-        }
-        for outbox in connections.withLockedValue({ Array($0.values) }) {
-            outbox.finish(.goingAway)
-        }
-        logger.debug("Draining connections", metadata: ["tandem.connections": "\(connections.withLockedValue { $0.count })"])
-        let deadline = ContinuousClock.now.advanced(by: drainTimeout)
-        while ContinuousClock.now < deadline, !connections.withLockedValue({ $0.isEmpty }) {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
 }

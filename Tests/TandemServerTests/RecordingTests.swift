@@ -54,6 +54,7 @@ struct RecordingTests {
             #expect(closed.detail["dropped"] == "0")
             let kinds = try await broker.store.events(sessionID: created.sessionID).map(\.kind)
             #expect(kinds.firstIndex(of: "recording.started")! < kinds.firstIndex(of: "stream.started")!)
+            #expect(kinds.firstIndex(of: "session.ended")! < kinds.firstIndex(of: "recording.closed")!)
             #expect(try await broker.store.verifyAuditLog(publicKey: try await broker.api(audrey) { try await $0.auditPublicKey() }).status == .intact)
 
             // The file: magic, then the entries in order, frames byte for byte as relayed.
