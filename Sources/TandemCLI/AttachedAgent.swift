@@ -43,13 +43,7 @@ struct AttachedAgent: ParsableArguments {
                     if let script {
                         group.addTask {
                             await status.waitForCustomer()
-                            do {
-                                try await script.run(on: outbound)
-                            } catch let error as CLIFailure {
-                                printError("Error: \(error)")
-                            }
-                            // Stay attached after the script; the session ends as usual.
-                            try await Task.sleep(for: .seconds(365 * 24 * 3600))
+                            try await script.runThenStay(on: outbound)
                         }
                     }
                     if let frames {

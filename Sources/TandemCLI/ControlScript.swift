@@ -71,6 +71,17 @@ struct ControlScript: Sendable {
             }
         }
     }
+
+    /// Runs the script (a bad line is reported, not fatal), then stays attached: the
+    /// session ends as usual, not when the script does.
+    func runThenStay(on outbound: TandemOutbound) async throws {
+        do {
+            try await run(on: outbound)
+        } catch let error as CLIFailure {
+            printError("Error: \(error)")
+        }
+        try await Task.sleep(for: .seconds(365 * 24 * 3600))
+    }
 }
 
 /// One line describing an annotation-related message, for the live display.

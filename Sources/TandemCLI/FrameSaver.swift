@@ -11,10 +11,15 @@ struct FrameSaver {
     }
 
     func save(_ frame: MediaFrame, from owner: ParticipantRole) {
-        let sequence = String(frame.header.sequence)
-        let name = "\(owner.rawValue)-s\(frame.header.streamID)-\(String(repeating: "0", count: max(0, 10 - sequence.count)))\(sequence).\(Self.fileExtension(frame.header.codec))"
+        let name = Self.baseName(frame, from: owner) + "." + Self.fileExtension(frame.header.codec)
         let bytes = frame.payload.readableBytesView
         FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(bytes))
+    }
+
+    /// `OWNER-sSTREAM-SEQUENCE` (ten digits), the name of a frame without its extension.
+    static func baseName(_ frame: MediaFrame, from owner: ParticipantRole) -> String {
+        let sequence = String(frame.header.sequence)
+        return "\(owner.rawValue)-s\(frame.header.streamID)-\(String(repeating: "0", count: max(0, 10 - sequence.count)))\(sequence)"
     }
 
     static func fileExtension(_ codec: MediaCodec) -> String {

@@ -95,12 +95,7 @@ struct Join: AsyncParsableCommand {
                 return try await withThrowingTaskGroup(of: SessionEnded?.self) { group in
                     if let script {
                         group.addTask {
-                            do {
-                                try await script.run(on: outbound)
-                            } catch let error as CLIFailure {
-                                printError("Error: \(error)")
-                            }
-                            try await Task.sleep(for: .seconds(365 * 24 * 3600))
+                            try await script.runThenStay(on: outbound)
                             return nil
                         }
                     }

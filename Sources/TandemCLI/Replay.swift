@@ -71,8 +71,7 @@ struct Replay: AsyncParsableCommand {
             case .media(let owner, _, let message):
                 guard let frame = try? MediaFrame.decodeMessage(message) else { continue }
                 let key = StreamKey(owner: owner, streamID: frame.header.streamID)
-                let sequence = String(frame.header.sequence)
-                let name = "\(owner.rawValue)-s\(frame.header.streamID)-\(String(repeating: "0", count: max(0, 10 - sequence.count)))\(sequence)"
+                let name = FrameSaver.baseName(frame, from: owner)
                 let image = "\(name).\(FrameSaver.fileExtension(frame.header.codec))"
                 FileManager.default.createFile(atPath: "\(out)/frames/\(image)", contents: Data(frame.payload.readableBytesView))
                 let stream = activity.streams[key]

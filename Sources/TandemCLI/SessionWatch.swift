@@ -66,12 +66,7 @@ struct SessionWatch: AsyncParsableCommand {
                     if let script {
                         group.addTask {
                             await status.waitForCustomer()
-                            do {
-                                try await script.run(on: outbound)
-                            } catch let error as CLIFailure {
-                                printError("Error: \(error)")
-                            }
-                            try await Task.sleep(for: .seconds(365 * 24 * 3600))
+                            try await script.runThenStay(on: outbound)
                         }
                     }
                     defer { group.cancelAll() }

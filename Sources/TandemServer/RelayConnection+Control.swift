@@ -27,10 +27,7 @@ extension RelayConnection {
         let role = binding.role
         switch message {
         case .chat(var chat):
-            guard chat.text.count <= Chat.maxLength else {
-                _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "chat text is limited to \(Chat.maxLength) characters")))
-                return
-            }
+            guard Self.acceptable(chat, outbox: outbox) else { return }
             chat.from = role
             relay(binding, outbox, requiresPeer: true) { activity in
                 activity.chatRelayed()
@@ -105,10 +102,7 @@ extension RelayConnection {
             // Leaves; the session goes on.
             outbox.finish(.normal)
         case .chat(var chat) where watcher.participate:
-            guard chat.text.count <= Chat.maxLength else {
-                _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "chat text is limited to \(Chat.maxLength) characters")))
-                return
-            }
+            guard Self.acceptable(chat, outbox: outbox) else { return }
             chat.from = .agent
             chat.supervisor = watcher.name
             deliver(binding.session.relayFromSupervisor(watcher) { activity in
@@ -124,6 +118,13 @@ extension RelayConnection {
         default:
             _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "\(message.type) is not accepted from a supervisor")))
         }
+    }
+
+    /// Whether a chat line is within its size limit; if not, the sender is told.
+    private static func acceptable(_ chat: Chat, outbox: ParticipantOutbox) -> Bool {
+        guard chat.text.count > Chat.maxLength else { return true }
+        _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "chat text is limited to \(Chat.maxLength) characters")))
+        return false
     }
 
     /// Applies a control message to the session and relays what was accepted; refusals

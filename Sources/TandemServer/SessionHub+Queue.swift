@@ -110,13 +110,7 @@ extension SessionHub {
             resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: record.id, role: .agent)
         )
         _ = outbox.enqueue(.sessionAssigned(assigned))
-        _ = outbox.enqueue(.peerJoined(PeerJoined(role: .customer, client: waiter.client)))
-        let welcome = SessionJoined(
-            sessionID: record.id, ticket: record.ticket, mode: record.mode, agent: agent.name,
-            resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: record.id, role: .customer),
-            recording: session.recording != nil ? true : nil
-        )
-        session.attachCustomer(waiter.outbox, welcome: welcome, now: now)
+        welcomeCustomer(session, outbox: waiter.outbox, client: waiter.client, now: now)
         waiter.assign(session)
         logger.info(
             "Queued customer answered",

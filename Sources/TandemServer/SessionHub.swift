@@ -157,14 +157,7 @@ actor SessionHub {
                 guesses.succeeded(network: network)
                 await withdrawPublishedCode(sessionID: sessionID)
                 try await store.recordCustomerJoined(sessionID: sessionID, at: now, client: client, address: address)
-                _ = session.outbox(for: .agent)?.enqueue(.peerJoined(PeerJoined(role: .customer, client: client)))
-                session.tellWatchers(.peerJoined(PeerJoined(role: .customer, client: client)))
-                let welcome = SessionJoined(
-                    sessionID: sessionID, ticket: session.ticket, mode: session.mode, agent: session.agentName,
-                    resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: sessionID, role: .customer),
-                    recording: session.recording != nil ? true : nil
-                )
-                session.attachCustomer(customerOutbox, welcome: welcome, now: now)
+                welcomeCustomer(session, outbox: customerOutbox, client: client, now: now)
                 logger.info("Customer joined", metadata: ["tandem.session.id": "\(sessionID)", "tandem.ticket": "\(session.ticket)"])
                 return .joined(session)
             case .rejectJoin(let closeCode):
@@ -183,6 +176,20 @@ actor SessionHub {
     func recording(for sessionID: String, requested: Bool?) -> SessionRecording? {
         guard requested == true, let recorder else { return nil }
         return SessionRecording(sessionID: sessionID, writer: recorder)
+    }
+
+    /// The customer is in (its join is logged): the agent and the supervisors hear of it, the
+    /// customer gets its welcome, then the agent's streams and every overlay.
+    func welcomeCustomer(_ session: LiveSession, outbox: ParticipantOutbox, client: String?, now: Date) {
+        let joined = ControlMessage.peerJoined(PeerJoined(role: .customer, client: client))
+        _ = session.outbox(for: .agent)?.enqueue(joined)
+        session.tellWatchers(joined)
+        let welcome = SessionJoined(
+            sessionID: session.id, ticket: session.ticket, mode: session.mode, agent: session.agentName,
+            resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: session.id, role: .customer),
+            recording: session.recording != nil ? true : nil
+        )
+        session.attachCustomer(outbox, welcome: welcome, now: now)
     }
 
     /// Stops other brokers sending customers here for this session's code. A failure only
