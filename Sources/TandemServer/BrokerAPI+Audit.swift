@@ -78,10 +78,7 @@ extension BrokerAPI {
     func prune(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let user = try await authenticate(request)
         guard user.role.canPruneAuditLog else { throw APIError.forbidden("only admins prune the audit log") }
-        let body = try await request.body.collect(upTo: 4 << 10)
-        guard let prune = try? TandemJSON.makeDecoder().decode(PruneRequest.self, from: Data(buffer: body)) else {
-            throw APIError.badRequest("body must be {\"before\": \"2026-01-01T00:00:00Z\"}")
-        }
+        let prune = try await decodeBody(PruneRequest.self, of: request, upTo: 4 << 10, shape: "{\"before\": \"2026-01-01T00:00:00Z\"}")
         guard prune.before <= Date() else { throw APIError.badRequest("before must not be in the future") }
         return try json(try await store.prune(before: prune.before, actor: user.name, at: Date(), signer: signingKey.signer))
     }

@@ -31,10 +31,9 @@ extension BrokerAPI {
         let user = try await authenticate(request)
         guard user.role.canStartSessions else { throw APIError.forbidden("role \(user.role.rawValue) cannot transfer sessions") }
         let id = try context.parameters.require("id")
-        let body = try await request.body.collect(upTo: 16 << 10)
-        guard let transfer = try? TandemJSON.makeDecoder().decode(TransferRequest.self, from: Data(buffer: body)) else {
-            throw APIError.badRequest("body must be {\"line\": \"line2\"} or {\"agent\": \"name\"}, with an optional \"note\"")
-        }
+        let transfer = try await decodeBody(
+            TransferRequest.self, of: request, upTo: 16 << 10, shape: "{\"line\": \"line2\"} or {\"agent\": \"name\"}, with an optional \"note\""
+        )
         guard SessionID.isWellFormed(id), let session = await hub.session(id: id) else {
             // Ended, unknown, or held by another broker of the deployment.
             throw APIError.conflict("no live session \(id) on this broker")

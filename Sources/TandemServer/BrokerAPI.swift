@@ -56,10 +56,10 @@ struct BrokerAPI {
         let user = try await authenticate(request)
         guard user.role.canStartSessions else { throw APIError.forbidden("role \(user.role.rawValue) cannot end sessions") }
         let id = try context.parameters.require("id")
-        let body = try await request.body.collect(upTo: 16 << 10)
-        guard let end = try? TandemJSON.makeDecoder().decode(EndSessionRequest.self, from: Data(buffer: body)) else {
-            throw APIError.badRequest("body must be {\"outcome\": \"resolved|unresolved|escalated|abandoned\", \"note\": \"...\"}")
-        }
+        let end = try await decodeBody(
+            EndSessionRequest.self, of: request, upTo: 16 << 10,
+            shape: "{\"outcome\": \"resolved|unresolved|escalated|abandoned\", \"note\": \"...\"}"
+        )
         if let note = end.note, note.count > SessionEnd.maxNoteLength {
             throw APIError.badRequest("note is limited to \(SessionEnd.maxNoteLength) characters")
         }
@@ -145,6 +145,15 @@ struct BrokerAPI {
         // An agent asking for another agent's session learns nothing, not even that it exists.
         guard user.role.canReadAllSessions || record.agent == user.name else { throw APIError.notFound }
         return record
+    }
+
+    /// The request's JSON body as `type`; 400 saying the expected `shape` when it is not.
+    func decodeBody<T: Decodable>(_ type: T.Type, of request: Request, upTo limit: Int, shape: String) async throws -> T {
+        let body = try await request.body.collect(upTo: limit)
+        guard let value = try? TandemJSON.makeDecoder().decode(T.self, from: Data(buffer: body)) else {
+            throw APIError.badRequest("body must be \(shape)")
+        }
+        return value
     }
 
     func json(_ value: some Encodable) throws -> Response {

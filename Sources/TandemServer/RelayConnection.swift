@@ -331,9 +331,12 @@ struct RelayConnection {
         var keyframeRequests = result.keyframeRequests
         // Supervisors get the same buffer (no copy); their drops are not the session's.
         for watcher in route.watchers {
-            keyframeRequests += watcher.outbox.enqueue(media: buffer, streamID: header.streamID, keyframe: header.isKeyframe).keyframeRequests
+            for streamID in watcher.outbox.enqueue(media: buffer, streamID: header.streamID, keyframe: header.isKeyframe).keyframeRequests
+            where !keyframeRequests.contains(streamID) {
+                keyframeRequests.append(streamID)
+            }
         }
-        for streamID in Set(keyframeRequests) {
+        for streamID in keyframeRequests {
             // The publisher is this connection: ask it for a keyframe.
             _ = outbox.enqueue(.streamControl(StreamControl(streamID: streamID, action: .keyframe, origin: .broker)))
         }
