@@ -9,7 +9,7 @@
 #   5. Autobahn|Testsuite fuzzingclient (cases 1-7, 10) against /v1/echo over wss
 #      (skipped, saying so, when Python 2.7 is absent)
 #   6. libFuzzer on the frame and control-message decoders, 20 s each
-#   7. swift test (Swift Testing: codecs, state machines, the store suite on SQLite and on a
+#   7. swift test (Swift Testing; the attack suites afterwards, one test at a time: codecs, state machines, the store suite on SQLite and on a
 #      PostgreSQL server started here (Debian's postgresql, installed when missing), the
 #      live TLS broker, the Python interop client, the kill -9 loop)
 set -euo pipefail
@@ -56,5 +56,11 @@ bash scripts/autobahn.sh .build/debug/tandem
 log "libFuzzer: frame and control-message decoders"
 bash scripts/fuzz.sh 20
 
-log "swift test"
-swift test
+# The attack suites (floods from many loopback addresses, hundreds of connections, a child
+# broker's memory) run after the rest, one test at a time, so that neither they nor the
+# other live tests are starved of the machine's two cores.
+attacks='AdmissionTests|QueueAbuseTests|JoinLockoutTests|OverlayMemoryTests'
+log "swift test (everything but the attack suites, in parallel)"
+swift test --skip "$attacks"
+log "swift test (attack suites, one at a time)"
+swift test --skip-build --filter "$attacks" --no-parallel

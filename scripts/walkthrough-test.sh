@@ -38,6 +38,9 @@ export TANDEM_SERVER="https://127.0.0.1:$port"
 check "serve creates the dev CA and prints the fingerprint" grep -q 'SHA-256 fingerprint: *[0-9A-F:]\{95\}' serve.log
 check "serve creates the SQLite database" test -f tandem-data/tandem.sqlite
 check "dev keys are private" test "$(stat -c %a tandem-data/certs/server.key.pem)" = 600
+check "the data directory is the broker user's only" test "$(stat -c %a tandem-data)" = 700
+check "a second serve on the same data directory exits 1 and names the first" bash -c \
+  "timeout 20 '$tandem' serve --port 0 > second.log 2>&1; test \$? = 1 && grep -q 'another broker (pid $serve_pid) is running' second.log"
 fingerprint=$(grep 'SHA-256 fingerprint' serve.log | awk '{print $3}')
 served=$(openssl s_client -connect "127.0.0.1:$port" -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256 | cut -d= -f2)
 check "the printed fingerprint is the served certificate's" test "$fingerprint" = "$served"
@@ -61,6 +64,8 @@ link=$(grep 'Join link' agent.log | awk '{print $3}')
 session=$(grep -o 's_[a-z0-9]*' agent.log | head -1)
 check "session start prints a grouped 12-digit code" grep -Eq '^[0-9]{3}-[0-9]{3}-[0-9]{3}-[0-9]{3}$' <<<"$code"
 check "session start prints the join link and expiry" grep -q 'Expires:' agent.log
+check "the join link carries its 128-bit key in the fragment (#k=, 22 base64url characters)" grep -Eq '/j/[0-9]{12}#k=[A-Za-z0-9_-]{22}$' <<<"$link"
+link_key=${link##*#k=}
 check "the join link serves the customer page under a strict CSP" bash -c "curl -sk '$link' | grep -q 'Tandem support session' && curl -sk -D - -o /dev/null '$link' | grep -qi \"content-security-policy: default-src 'none'; script-src 'self'\""
 "$tandem" join "$link" --consent yes --source pattern:320x240 --fps 20 --max-frames 200 > customer.log 2>&1 &
 pids+=($!)
@@ -69,6 +74,7 @@ sleep 3
 check "the customer sees the agent and ticket" grep -q "Joined alice's session for ticket HD-1042" customer.log
 check "the agent sees the customer join" grep -q 'customer joined' agent.log
 check "the agent sees the customer's consent" grep -q 'the customer agreed to share its camera' agent.log
+check "the link's key is in neither the database nor the broker's log" bash -c "! grep -q -- '$link_key' tandem-data/tandem.sqlite* serve.log"
 check "join without a terminal asks for --consent" bash -c "! '$tandem' join 111-222-333-444 </dev/null 2>consent.err && grep -q 'pass --consent yes or --consent no' consent.err"
 TANDEM_TOKEN=$agent_token "$tandem" session end "$session" --outcome escalated --note "needs line 2" > end.log
 wait "$agent_pid" || true
@@ -163,11 +169,15 @@ check "the player page is served" bash -c "curl -sk '$TANDEM_SERVER/replay' | gr
 bob_token=$("$tandem" users add bob --role agent | tail -1)
 check "join --queue needs a ticket" bash -c "! '$tandem' join --queue --consent yes 2>queue-noticket.err && grep -q 'needs --ticket' queue-noticket.err"
 check "queue take with nobody waiting says so" bash -c "! TANDEM_TOKEN='$agent_token' '$tandem' queue take 2>take-empty.err && grep -q 'Nobody is waiting' take-empty.err"
-"$tandem" join --queue --ticket HD-4001 --tier basic --consent yes --source pattern --fps 5 > queued-basic.log 2>&1 &
+"$tandem" join --queue --ticket HD-4001 --consent yes --source pattern --fps 5 > queued-basic.log 2>&1 &
 pids+=($!)
 basic_pid=$!
 for _ in $(seq 1 100); do grep -q 'number 1 in line' queued-basic.log && break; sleep 0.1; done
-"$tandem" join --queue --ticket HD-4002 --tier premium --mode camera --consent yes --source pattern --fps 5 > queued-premium.log 2>&1 &
+# Only a help link signed by the broker (§16.1) gives a tier above basic.
+TANDEM_TOKEN=$agent_token "$tandem" help-link --ticket HD-4002 --tier premium --expires 2h > help-link.txt
+premium_link=$(grep -o 'https://[^ ]*/help?[^ ]*' help-link.txt | head -1)
+check "help-link prints a signed link to /help with the ticket and tier" bash -c "grep -q 'Help link for ticket HD-4002 (premium, line1)' help-link.txt && echo '$premium_link' | grep -q 'ticket=HD-4002&tier=premium&line=line1&expires=[0-9]*&sig='"
+"$tandem" join --link "$premium_link" --mode camera --consent yes --source pattern --fps 5 > queued-premium.log 2>&1 &
 pids+=($!)
 premium_pid=$!
 for _ in $(seq 1 100); do grep -q 'number 2 in line' queued-basic.log && break; sleep 0.1; done

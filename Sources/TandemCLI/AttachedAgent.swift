@@ -11,7 +11,7 @@ struct AttachedAgent: ParsableArguments {
     @Option(help: "Share your own frames back: 'pattern' or a folder of images.") var source: String?
     @Option(help: "Frames per second when sharing with --source.") var fps: Double = 5
     @Option(help: "Save received frames to this folder.") var saveFrames: String?
-    @Option(help: "Send control messages (annotations, freeze, chat) from a JSON-lines file, or - for standard input, once the customer joined.") var annotations: String?
+    @Option(help: "Send control messages (annotations, freeze, chat) from a JSON-lines file, or - for standard input, once the customer joined and started sharing (or 5 s after the join).") var annotations: String?
 
     /// Connects with `hello`, shows what happens, and records the outcome when the session ends.
     /// Returns normally when the session ended or was handed over (§17).
@@ -43,6 +43,8 @@ struct AttachedAgent: ParsableArguments {
                     if let script {
                         group.addTask {
                             await status.waitForCustomer()
+                            // Annotations need a started stream (§5.10): give the customer's a moment to arrive.
+                            await status.waitForCustomerStream(atMost: .seconds(5))
                             try await script.runThenStay(on: outbound)
                         }
                     }

@@ -94,7 +94,7 @@ struct Audit: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recompute the audit log's hash chain and signed checkpoints; report the first broken event.",
-            discussion: "Exits 0 when intact, 1 when altered, deleted, inserted/reordered, truncated or a checkpoint is bad."
+            discussion: "Exits 0 when intact, 1 when altered, deleted, inserted/reordered, truncated, a checkpoint is bad, or the log was rolled back behind what the broker signed (an older database copy, a lost WAL)."
         )
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var tokenOptions: TokenOptions
@@ -116,6 +116,7 @@ struct Audit: AsyncParsableCommand {
                 say("no signed checkpoint yet; \(result.unsignedEvents) events not yet covered by one")
             }
             if let pruned = result.prunedThroughSeq { say("events up to #\(pruned) were pruned (signed)") }
+            if let signed = result.signedHeadSeq { say("not rolled back: the log holds event #\(signed), the last one this broker signed") }
             if let key = result.publicKeyFingerprint { say("signing key \(key)") }
         }
     }
@@ -136,6 +137,10 @@ func withAPI<T>(
     } catch let failure as TandemAPIClient.Failure {
         try? await api.shutdown()
         throw CLIFailure("\(refusal): \(failure)")
+    } catch let failure as CLIFailure {
+        // The body's own explanation, as it is.
+        try? await api.shutdown()
+        throw failure
     } catch {
         try? await api.shutdown()
         throw CLIFailure("cannot reach the broker at \(connection.server): \(error)")

@@ -55,21 +55,27 @@ enum CLILog {
     }
 }
 
-/// Writes a line to standard error.
+/// Writes a line to standard error. `text` is one line: its controls (line breaks, ESC …)
+/// are printed as visible escapes (`TerminalText`, protocol/README.md § chat).
 func printError(_ text: String) {
     // A closed pipe (`tandem … | head`) is not worth a crash.
-    try? FileHandle.standardError.write(contentsOf: Data((text + "\n").utf8))
+    try? FileHandle.standardError.write(contentsOf: Data((TerminalText.escaped(text) + "\n").utf8))
 }
 
 /// Writes a line to standard output at once (no buffering, so scripts and tests see it).
+/// `text` is one line (call `say` once per line): peer-supplied text in it (chat, client
+/// names, notes, event details) cannot move the cursor, retitle the terminal or forge a
+/// line, because every control is printed as a visible escape (`\n`, `\u{1B}`; `TerminalText`).
 func say(_ text: String) {
-    try? FileHandle.standardOutput.write(contentsOf: Data((text + "\n").utf8))
+    try? FileHandle.standardOutput.write(contentsOf: Data((TerminalText.escaped(text) + "\n").utf8))
 }
 
-/// Writes `value` as pretty-printed Tandem JSON (sorted keys, RFC 3339 dates) to standard output.
+/// Writes `value` as pretty-printed Tandem JSON (sorted keys, RFC 3339 dates) to standard output;
+/// C1 and bidi controls inside strings as `\uXXXX` (the encoder escapes the C0 controls).
 func sayJSON(_ value: some Encodable) throws {
     let encoder = TandemJSON.makeEncoder()
     encoder.outputFormatting.insert(.prettyPrinted)
-    say(String(decoding: try encoder.encode(value), as: UTF8.self))
+    let json = TerminalText.escapedJSON(String(decoding: try encoder.encode(value), as: UTF8.self))
+    try? FileHandle.standardOutput.write(contentsOf: Data((json + "\n").utf8))
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import TandemCore
 import TandemPostgres
+import TandemServer
 import TandemSQLite
 
 extension DataOptions {
@@ -21,7 +22,8 @@ extension DataOptions {
         if usesPostgres, let database {
             return try PostgresStore(url: database, brokerID: brokerID, logger: logger, onWrite: onWrite)
         }
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        // A new data directory is the user's only (0700); an existing one is `serve`'s to tighten.
+        if !FileManager.default.fileExists(atPath: dataDirectory) { try PrivateFile.makeDirectory(dataDirectory) }
         return try SQLiteStore(path: databasePath, logger: logger, onWrite: onWrite)
     }
 
@@ -33,9 +35,10 @@ extension DataOptions {
             let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
             if !id.isEmpty { return id }
         }
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        try PrivateFile.makeDirectory(dataDirectory)
         let id = "b-" + SessionID.generate().dropFirst(2)
-        try (id + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        // Not secret, but never writable by others, whatever the umask.
+        try PrivateFile.write(Data((id + "\n").utf8), to: path, permissions: 0o644)
         return id
     }
 

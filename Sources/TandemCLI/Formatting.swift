@@ -36,7 +36,10 @@ enum Formatting {
         return unit == 0 ? "\(value) B" : String(format: "%.1f %@", amount, units[unit])
     }
 
+    /// Aligned columns; cells are peer-supplied text at times, so their controls are escaped
+    /// (`TerminalText`) before the widths are measured.
     static func table(header: [String], rows: [[String]]) -> String {
+        let rows = rows.map { $0.map(TerminalText.escaped) }
         var widths = header.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }

@@ -11,9 +11,9 @@ struct Join: AsyncParsableCommand {
     )
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "Join code (482-913-557-301) or join link (https://host:port/j/482913557301); or use --queue.") var code: String?
-    @Flag(help: "No code: wait in the support queue until an agent takes you (needs --ticket).") var queue = false
+    @Flag(help: "No code: wait in the support queue until an agent takes you (needs --ticket, or --link). Without a help link you wait as basic.") var queue = false
+    @Option(help: "The help link your helpdesk sent (https://host/help?ticket=…&sig=…): wait in the queue with its ticket, support tier and line.") var link: String?
     @Option(help: "With --queue: your helpdesk ticket, e.g. HD-1042.") var ticket: String?
-    @Option(help: "With --queue: your support tier (basic, standard, premium).") var tier: SupportTier = .standard
     @Option(help: "With --queue: the line to wait for.") var line: String?
     @Option(help: "With --queue: what you offer to share, screen or camera.") var mode: SessionMode = .screen
     @Option(help: "What to stream: 'pattern' (or pattern:WxH) or a folder of .jpg/.png/.webp images, sent in a loop.") var source: String = "pattern"
@@ -27,8 +27,11 @@ struct Join: AsyncParsableCommand {
     enum ConsentChoice: String, ExpressibleByArgument, CaseIterable { case ask, yes, no }
 
     func validate() throws {
-        guard (code == nil) == queue else { throw ValidationError("Give a join code or link, or --queue with --ticket (not both).") }
-        if queue, ticket == nil { throw ValidationError("--queue needs --ticket, the helpdesk ticket you are calling about.") }
+        let queued = queue || link != nil
+        guard (code == nil) == queued else { throw ValidationError("Give a join code or link, or --queue with --ticket or --link (not both).") }
+        if queued, link == nil, ticket == nil { throw ValidationError("--queue needs --ticket, the helpdesk ticket you are calling about (or --link, your helpdesk's help link).") }
+        if let link, Self.helpLink(link) == nil { throw ValidationError("'\(link)' is not a help link: https://host/help?ticket=…&tier=…&expires=…&sig=…") }
+        if link != nil, ticket != nil || line != nil { throw ValidationError("--link sets the ticket and line; leave out --ticket and --line.") }
         if let ticket, !TicketID.isValid(ticket) { throw ValidationError("'\(ticket)' is not a ticket: 1-64 printable characters without spaces.") }
         if let line, !SupportLine.isValid(line) { throw ValidationError("'\(line)' is not a line name: lower-case letters, digits and -, like line1.") }
     }
@@ -36,14 +39,28 @@ struct Join: AsyncParsableCommand {
     func run() async throws {
         var configuration = connection.clientConfiguration
         var joinCode = code ?? ""
+        // The link's key (`#k=…`, §3.1) spares the join the guessing limits; a typed code has none.
+        var linkKey: String?
         if let code, let url = URL(string: code), let scheme = url.scheme, let host = url.host, ["https", "http"].contains(scheme) {
             configuration.serverURL = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host)" + (url.port.map { ":\($0)" } ?? "")
             joinCode = url.lastPathComponent
+            linkKey = JoinLink.key(fromLink: code)
         }
-        guard queue || JoinCodeFormat.normalize(joinCode) != nil else {
+        guard queue || link != nil || JoinCodeFormat.normalize(joinCode) != nil else {
             throw CLIFailure("'\(joinCode)' is not a join code: it has twelve digits, like 482-913-557-301")
         }
-        let queueRequest = queue ? Hello.QueueRequest(ticket: ticket ?? "", tier: tier, mode: mode, line: line) : nil
+        // Without a help link the broker queues the customer as basic (§16.1).
+        let signed = link.flatMap(Self.helpLink)
+        if let signed { configuration.serverURL = signed.server }
+        let queueRequest: Hello.QueueRequest? = if let signed {
+            Hello.QueueRequest(
+                ticket: signed.link.ticket, tier: signed.link.tier, mode: mode, line: signed.link.line, expires: signed.link.expires, signature: signed.signature
+            )
+        } else if queue {
+            Hello.QueueRequest(ticket: ticket ?? "", tier: .basic, mode: mode, line: line)
+        } else {
+            nil
+        }
         if consent == .ask, isatty(STDIN_FILENO) == 0 || annotations == "-" {
             throw CLIFailure("cannot ask for consent: standard input is not a terminal (or carries --annotations -); pass --consent yes or --consent no")
         }
@@ -53,12 +70,14 @@ struct Join: AsyncParsableCommand {
         let script = annotations.map(ControlScript.init(source:))
         let (fps, maxFrames) = (self.fps, self.maxFrames)
         let redirect = Mutex<String?>(nil)
+        let throttledFor = Mutex<Int?>(nil)
         let joinCodeValue = joinCode
+        let linkKeyValue = linkKey
         @Sendable func connect(_ configuration: TandemClientConfiguration) async throws -> (result: SessionEnded??, closure: TandemClosure) {
           do {
             return try await TandemConnection.run(
                 configuration: configuration,
-                hello: queueRequest.map { .queue($0, client: configuration.clientName) } ?? .customer(code: joinCodeValue, client: configuration.clientName),
+                hello: queueRequest.map { .queue($0, client: configuration.clientName) } ?? .customer(code: joinCodeValue, key: linkKeyValue, client: configuration.clientName),
                 logger: CLILog.logger("tandem.cli")
             ) { inbound, outbound -> SessionEnded? in
                 var iterator = inbound.makeAsyncIterator()
@@ -73,6 +92,7 @@ struct Join: AsyncParsableCommand {
                     }
                     // Another broker of the deployment holds the session (§14).
                     if case .control(.error(let error)) = event, let url = error.redirect { redirect.withLock { $0 = url } }
+                    if case .control(.error(let error)) = event, let wait = error.retryAfter { throttledFor.withLock { $0 = wait } }
                 }
                 guard let joined = welcome else { return nil }
                 say("Joined \(joined.agent)'s session for ticket \(joined.ticket). \(joined.agent) asks to see your \(joined.mode.rawValue).")
@@ -85,16 +105,20 @@ struct Join: AsyncParsableCommand {
                 case .no: granted = false
                 case .ask:
                     let recorded = joined.recording == true && !noRecording ? " (recorded)" : ""
-                    FileHandle.standardOutput.write(Data("Share your \(joined.mode.rawValue) with \(joined.agent)\(recorded)? [y/N] ".utf8))
+                    FileHandle.standardOutput.write(Data(TerminalText.escaped("Share your \(joined.mode.rawValue) with \(joined.agent)\(recorded)? [y/N] ").utf8))
                     granted = ["y", "yes"].contains(readLine()?.lowercased().trimmingCharacters(in: .whitespaces) ?? "")
                 }
                 let recording: Bool? = joined.recording == true ? granted && !noRecording : nil
                 try await outbound.send(.consent(Consent(granted: granted, source: joined.mode == .camera ? .camera : .screen, recording: recording)))
                 if recording == true { say("You agreed to the recording.") } else if joined.recording == true { say("Nothing of this session is recorded.") }
                 say(granted ? "Sharing your \(joined.mode.rawValue) (\(fps) fps). Ctrl-C leaves." : "Not sharing anything; chat and the agent's view only. Ctrl-C leaves.")
+                // Annotations need a started stream (§5.10): a script that draws on ours runs after its stream.start.
+                let (announced, streamAnnounced) = AsyncStream<Never>.makeStream()
+                if !granted { streamAnnounced.finish() }
                 return try await withThrowingTaskGroup(of: SessionEnded?.self) { group in
                     if let script {
                         group.addTask {
+                            for await _ in announced {}
                             try await script.runThenStay(on: outbound)
                             return nil
                         }
@@ -103,6 +127,7 @@ struct Join: AsyncParsableCommand {
                         let format = frames.format
                         let source: StreamSource = joined.mode == .camera ? .camera : .screen
                         try await outbound.send(.streamStart(StreamStart(streamID: 1, source: source, codec: format.codec, width: format.width, height: format.height, fps: fps)))
+                        streamAnnounced.finish()
                         var index = 0
                         while maxFrames.map({ index < $0 }) ?? true {
                             try await outbound.send(frames.frame(index))
@@ -143,6 +168,16 @@ struct Join: AsyncParsableCommand {
           }
         }
         var run = try await connect(configuration)
+        // Too many wrong codes were tried lately (§3.1): the code was not checked. Try again
+        // when told, not sooner (coming back early loses the place in line), for up to 10 minutes.
+        var waited = 0
+        while run.closure.tandemCode == .joinThrottled, let wait = throttledFor.withLock({ $0 }), waited + wait <= 600 {
+            say("Too many attempts were made on this service lately; trying again in \(wait) s.")
+            try await Task.sleep(for: .seconds(wait))
+            waited += wait
+            throttledFor.withLock { $0 = nil }
+            run = try await connect(configuration)
+        }
         if run.closure.tandemCode == .otherBroker, let url = redirect.withLock({ $0 }) {
             say("This code belongs to another broker of the service; joining there (\(url)).")
             configuration.serverURL = url

@@ -24,19 +24,15 @@ struct Replay: AsyncParsableCommand {
     func run() async throws {
         let session = self.session
         let (closed, data) = try await withAPI(connection, tokenOptions, refusal: "cannot read the recording of \(session)") { api -> (AuditEvent, ByteBuffer) in
-            // The broker logs recording.closed right after the session ends.
-            for _ in 0..<50 {
-                let timeline = try await api.timeline(sessionID: session)
-                if let closed = timeline.events.last(where: { $0.kind == "recording.closed" }) {
-                    return (closed, try await api.recording(sessionID: session))
-                }
-                guard !timeline.session.isEnded || timeline.events.contains(where: { $0.kind == "recording.started" }) else {
-                    throw CLIFailure("session \(session) was not recorded")
-                }
-                guard timeline.session.isEnded else { throw CLIFailure("session \(session) is still live; replay it when it has ended") }
-                try await Task.sleep(for: .milliseconds(200))
+            let closed = try await Self.closedEvent(api, session: session)
+            do {
+                return (closed, try await api.recording(sessionID: session))
+            } catch let failure as TandemAPIClient.Failure where failure.status == 404 {
+                throw CLIFailure(
+                    "the recording file of \(session) is missing on the broker, though the audit log has its SHA-256 "
+                        + "(\(closed.detail["sha256"] ?? "-"), event #\(closed.seq)): it was deleted or moved, or another broker recorded the session"
+                )
             }
-            throw CLIFailure("the broker has not closed the recording of \(session) yet; try again in a minute")
         }
         let digest = SHA256.hash(data: data.readableBytesView).map { String(format: "%02x", $0) }.joined()
         guard digest == closed.detail["sha256"], String(data.readableBytes) == closed.detail["bytes"] else {
@@ -51,7 +47,39 @@ struct Replay: AsyncParsableCommand {
         say("Recording of \(session) matches the audit log (sha256 \(digest), event #\(closed.seq)).")
         say("Wrote \(counts.frames) frames to \(out)/frames and \(counts.frames) annotated frames (\(counts.annotated) with annotations) to \(out)/annotated.")
         if let dropped = closed.detail["dropped"], dropped != "0" { say("Note: \(dropped) entries were dropped while recording (the disk was too slow).") }
+        if let recovered = closed.detail["recovered"] {
+            let cut = closed.detail["truncatedBytes"].flatMap { $0 == "0" ? nil : " (a torn last entry of \($0) bytes was cut off)" } ?? ""
+            say(
+                "Note: the broker stopped during this session (\(recovered)); the recording was closed and hashed when it started again, "
+                    + "so it ends where the broker stopped\(cut)."
+            )
+        }
         say("Play it in a browser: open \(connection.server)/replay and choose \(out)/\(session).tdrec.")
+    }
+
+    /// The session's `recording.closed`, or a failure saying why there is none: the session
+    /// is live (still recording, or not recorded), was not recorded, or its recording was
+    /// never closed (the broker that recorded it stopped and has not started again).
+    static func closedEvent(_ api: TandemAPIClient, session: String) async throws -> AuditEvent {
+        // The broker logs recording.closed right after the session ends.
+        for _ in 0..<50 {
+            let timeline = try await api.timeline(sessionID: session)
+            if let closed = timeline.events.last(where: { $0.kind == "recording.closed" }) { return closed }
+            let started = timeline.events.contains { $0.kind == "recording.started" }
+            guard timeline.session.isEnded else {
+                throw CLIFailure(
+                    started
+                        ? "session \(session) is still recording: it is live; its recording is closed and its SHA-256 logged when it ends, replay it then"
+                        : "session \(session) is live and nothing of it is recorded"
+                )
+            }
+            guard started else { throw CLIFailure("session \(session) was not recorded") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw CLIFailure(
+            "the recording of \(session) was started but never closed, so its SHA-256 is not in the audit log: "
+                + "the broker that recorded it stopped; it closes the recordings it left open when it starts again"
+        )
     }
 
     /// Replays the entries into a session activity (streams, overlays) and writes each frame
@@ -59,7 +87,8 @@ struct Replay: AsyncParsableCommand {
     private func export(_ data: ByteBuffer) throws -> (frames: Int, annotated: Int) {
         var buffer = data
         guard RecordingEntry.readMagic(from: &buffer) else { throw CLIFailure("not a Tandem recording") }
-        var activity = SessionActivity()
+        // The broker bounded the overlays when it recorded them.
+        var activity = SessionActivity(overlayLimits: .unlimited)
         var frames = 0
         var annotated = 0
         while let entry = try RecordingEntry.decode(from: &buffer) {
@@ -95,7 +124,8 @@ struct Replay: AsyncParsableCommand {
         case .annotation(let annotation):
             _ = activity.annotate(annotation, by: annotation.author ?? owner, now: time)
         case .overlaySnapshot(let snapshot):
-            // The overlay when recording started: its shapes, as if drawn then.
+            // The overlay when recording started: its shapes, as if drawn then (a `continued`
+            // snapshot adds to the one before it).
             for shape in snapshot.shapes {
                 _ = activity.annotate(.add(shape, owner: snapshot.owner, streamID: snapshot.streamID), by: shape.author ?? .agent, now: time)
             }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import TandemCore
 import TandemProtocol
 import TandemServer
 import TandemSQLite
@@ -11,6 +12,8 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the broker (HTTPS + WSS, SQLite log).")
 
     @OptionGroup var data: DataOptions
+
+    @OptionGroup(title: "Limits (protocol/README.md §13)") var limitOptions: LimitOptions
 
     @Option(help: "Address to listen on (env TANDEM_HOST).")
     var host: String = ProcessInfo.processInfo.environment["TANDEM_HOST"] ?? "127.0.0.1"
@@ -39,11 +42,20 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Unused join codes held at once; more starts are refused until customers join or codes expire.")
     var maxPendingCodes: Int = 100
 
+    @Option(help: "Bytes of annotations a session keeps (256 a shape + 16 a point + id and text); more are refused (overlay-full). At most 256 × --max-control-message-size.")
+    var maxOverlayBytes: Int = BrokerConfiguration().maxOverlayBytesPerSession
+
     @Option(help: "Customers and transferred sessions waiting for an agent at once; more are refused (1013 queue-full).")
     var maxQueue: Int = 1000
 
     @Option(help: "Seconds a transferred session waits for an agent before it ends as transfer-unanswered.")
     var transferWait: Int = 300
+
+    @Option(help: "Queue entries one network (IPv4 address, IPv6 /64) may hold at once; more are refused (4431 queue-limit).")
+    var maxQueuePerNetwork: Int = 2
+
+    @Option(help: "Anonymous actions (unsigned queue entries, failed resumes) the broker logs per hour, all networks together; the rest are refused (4430).")
+    var anonymousAuditPerHour: Int = 60
 
     @Option(help: "With --database postgres://: this broker's id among those sharing the database (default: kept in DATA/broker-id).")
     var brokerID: String?
@@ -60,6 +72,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "File holding the webhooks' HMAC-SHA256 secret (env TANDEM_WEBHOOK_SECRET); never given on the command line.")
     var webhookSecretFile: String?
 
+    @Option(help: "Seconds between signed checkpoints of the audit log (when events were added).")
+    var checkpointInterval: Int = 60
+
+    @Flag(help: "Start even though the audit log is behind what this broker signed (DATA/audit-head.json): after restoring an old backup on purpose. The loss is recorded in the log (audit.rollback-accepted).")
+    var acceptRolledBackLog = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
@@ -72,10 +90,16 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--webhook must be an http(s):// URL")
         }
         if brokerLostAfter < 3 { throw ValidationError("--broker-lost-after must be at least 3 seconds") }
+        if !(1...86_400).contains(checkpointInterval) { throw ValidationError("--checkpoint-interval must be 1-86400 seconds") }
         if let brokerID, brokerID.isEmpty || brokerID.count > 64 || !brokerID.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
             throw ValidationError("--broker-id is 1-64 letters, digits, '-', '_' or '.'")
         }
         if maxPendingCodes < 1 { throw ValidationError("--max-pending-codes must be at least 1") }
+        // A full overlay's catch-up (about 2 × budget / message size messages) must stay well
+        // inside the 1024-message control queue of the participant who (re)joins.
+        if maxOverlayBytes < 64 << 10 || maxOverlayBytes > 256 * limitOptions.maxControlMessageSize {
+            throw ValidationError("--max-overlay-bytes must be 64 KiB to 256 × --max-control-message-size")
+        }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
     }
 
@@ -88,11 +112,20 @@ struct Serve: AsyncParsableCommand {
         configuration.publicURL = publicURL
         configuration.defaultCodeTTLSeconds = codeTTL
         configuration.allowedOrigins = allowOrigin
+        configuration.limits = limitOptions.limits
         configuration.maxPendingJoinCodes = maxPendingCodes
+        configuration.maxOverlayBytesPerSession = maxOverlayBytes
         configuration.brokerLostAfter = .seconds(brokerLostAfter)
+        configuration.checkpointInterval = .seconds(checkpointInterval)
+        configuration.acceptRolledBackLog = acceptRolledBackLog
         guard maxQueue > 0, transferWait > 0 else { throw ValidationError("--max-queue and --transfer-wait must be positive") }
         configuration.maxQueueLength = maxQueue
         configuration.transferWait = .seconds(transferWait)
+        guard maxQueuePerNetwork > 0, anonymousAuditPerHour > 0 else {
+            throw ValidationError("--max-queue-per-network and --anonymous-audit-per-hour must be positive")
+        }
+        configuration.maxQueueEntriesPerNetwork = maxQueuePerNetwork
+        configuration.anonymousWriteLimits.anonymous = .init(burst: Double(anonymousAuditPerHour), perHour: Double(anonymousAuditPerHour))
         configuration.webhooks = webhook.map { BrokerConfiguration.WebhookTarget(url: $0, onStart: webhookOnStart) }
         if let webhookSecretFile {
             guard let secret = try? String(contentsOfFile: webhookSecretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !secret.isEmpty else {
@@ -105,6 +138,9 @@ struct Serve: AsyncParsableCommand {
         if !webhook.isEmpty, configuration.webhookSecret == nil {
             logger.warning("Webhooks are sent unsigned: set TANDEM_WEBHOOK_SECRET or --webhook-secret-file")
         }
+        // One broker per data directory (made 0700, or tightened to it): a second broker stops
+        // here, exit status 1, before it reads or writes anything there.
+        let dataLock = try DataDirectoryLock.acquire(directory: data.dataDirectory, logger: logger)
         if insecurePlaintext {
             guard configuration.isLoopback else {
                 throw ValidationError("--insecure-plaintext is only allowed on a loopback address, not \(host)")
@@ -136,7 +172,9 @@ struct Serve: AsyncParsableCommand {
             logger.warning("Join-code guessing bound above 1e-6 per day; lower --max-pending-codes (protocol/README.md §3.1)")
         }
         let scheme = insecurePlaintext ? "http" : "https"
-        let broker = TandemBroker(configuration: configuration, store: store, logger: logger, statistics: BrokerStatistics(metrics: metrics)) { boundPort in
+        let broker = TandemBroker(
+            configuration: configuration, store: store, logger: logger, statistics: BrokerStatistics(metrics: metrics), dataDirectoryLock: dataLock
+        ) { boundPort in
             say("Tandem broker listening on \(scheme)://\(host):\(boundPort) (database \(data.databaseDescription))")
         }
         let group = ServiceGroup(

@@ -32,10 +32,11 @@ struct SessionEndCommand: AsyncParsableCommand {
 extension SessionOutcome: ExpressibleByArgument {}
 extension SessionMode: ExpressibleByArgument {}
 
-/// A failure the CLI reports as one line and exit code 1.
+/// A failure the CLI reports as one line and exit code 1 (controls in it, such as a
+/// broker's or peer's text, as visible escapes).
 struct CLIFailure: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    init(_ description: String) { self.description = TerminalText.escaped(description) }
 }
 
 /// The message a customer or agent sees for a close code.
@@ -44,7 +45,9 @@ func explain(_ closure: TandemClosure) -> String {
     case .unknownCode: "That join code is not valid. Check the digits with your agent."
     case .codeUsed: "That join code was already used. Ask your agent for a new one."
     case .codeExpired: "That join code has expired. Ask your agent for a new one."
-    case .joinThrottled: "Too many wrong join codes were tried lately. Wait a few minutes, then try again."
+    case .joinThrottled: "Too many attempts from this network or on this broker lately. Wait a few minutes, then try again."
+    case .queueLimit: "Your network already holds its most places in the queue. Wait in the one you have."
+    case .helpLinkRefused: "The help link is not valid or has expired. Ask your helpdesk for a new one."
     case .tryAgainLater: "The broker holds too many unused join codes. Try again when customers have joined or codes expired."
     case .unauthorized: "The broker refused the token (missing, unknown or revoked)."
     case .forbidden: "This user's role may not do that (agents and admins start and take sessions; only admins supervise)."

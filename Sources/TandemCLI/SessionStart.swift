@@ -49,6 +49,8 @@ final class AgentStatus: Sendable {
 
     private struct State {
         var customerJoined = false
+        /// The customer announced a stream (annotations on it are accepted from now on, §5.10).
+        var customerStreaming = false
         var waiters: [CheckedContinuation<Void, Never>] = []
         var framesIn = 0
         var bytesIn: Int64 = 0
@@ -103,6 +105,7 @@ final class AgentStatus: Sendable {
         case .control(.sessionEnded(let ended)):
             return ended
         case .control(let message):
+            if case .streamStart(let start) = message, start.owner == .customer { state.withLockedValue { $0.customerStreaming = true } }
             if let line = describe(message) { say("[\(Formatting.clock())] \(line)") }
         case .frame(let frame):
             saver?.save(frame, from: .customer)
@@ -135,6 +138,14 @@ final class AgentStatus: Sendable {
                 return state.customerJoined
             }
             if joined { continuation.resume() }
+        }
+    }
+
+    /// Waits until the customer announced a stream, for at most `limit` (it may share nothing).
+    func waitForCustomerStream(atMost limit: Duration) async {
+        let deadline = ContinuousClock.now.advanced(by: limit)
+        while !state.withLockedValue({ $0.customerStreaming }), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 

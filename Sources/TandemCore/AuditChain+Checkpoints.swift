@@ -4,15 +4,20 @@ extension AuditChain {
     /// Verifies the whole log: every checkpoint's signature (by `publicKey`, base64 raw
     /// Ed25519) and that ids run 1, 2, 3...; the hash chain from the latest prune anchor
     /// (or the genesis); and that every checkpoint still matches the event it covers, so
-    /// a chain recomputed after an edit, or a log cut short, is caught.
-    public static func verify(_ snapshot: AuditLogSnapshot, publicKey: String, fingerprint: String? = nil) -> AuditVerification {
+    /// a chain recomputed after an edit, or a log cut short, is caught. With `signedHead`
+    /// (the last checkpoint this broker signed, kept outside the database, §11.7), a log
+    /// that is behind it, or differs from it at its seq, is `rolled-back`.
+    public static func verify(
+        _ snapshot: AuditLogSnapshot, publicKey: String, fingerprint: String? = nil, signedHead: AuditCheckpoint? = nil
+    ) -> AuditVerification {
         let checkpoints = snapshot.checkpoints
         let last = checkpoints.last
         func result(_ status: AuditVerification.Status, count: Int64, head: String? = nil, firstBad: Int64? = nil, _ message: String, unsigned: Int64 = 0, pruned: Int64? = nil) -> AuditVerification {
             AuditVerification(
                 status: status, count: count, headHash: head, firstBadSeq: firstBad, message: message,
                 checkpoints: checkpoints.count, lastCheckpointSeq: last?.seq, lastCheckpointAt: last?.at,
-                unsignedEvents: unsigned, prunedThroughSeq: pruned, publicKeyFingerprint: fingerprint
+                unsignedEvents: unsigned, prunedThroughSeq: pruned, publicKeyFingerprint: fingerprint,
+                signedHeadSeq: signedHead?.seq
             )
         }
 
@@ -24,6 +29,13 @@ extension AuditChain {
             guard AuditSigner.isValid(checkpoint, publicKey: publicKey) else {
                 return result(.badCheckpoint, count: 0, firstBad: checkpoint.seq, "checkpoint #\(checkpoint.id) is not signed by this broker's key")
             }
+        }
+
+        if let signedHead, !AuditSigner.isValid(signedHead, publicKey: publicKey) {
+            return result(
+                .badCheckpoint, count: 0, firstBad: signedHead.seq,
+                "the signed head kept in the data directory (checkpoint #\(signedHead.id), event #\(signedHead.seq)) is not signed by this broker's key"
+            )
         }
 
         // 2. The chain, from the newest prune anchor.
@@ -67,6 +79,15 @@ extension AuditChain {
                 )
             }
             lastGood = checkpoint.seq
+        }
+
+        // 4. The log still holds what this broker signed last (kept outside the database).
+        if let signedHead, let rollback = AuditRollback.check(
+            signed: signedHead, headSeq: headSeq, hashAtSignedSeq: bySeq[signedHead.seq], prunedThrough: anchor
+        ) {
+            var report = result(.rolledBack, count: count, firstBad: rollback.firstBadSeq, rollback.description, pruned: anchor?.seq)
+            report.headSeq = headSeq
+            return report
         }
         let unsigned = headSeq - max(last?.seq ?? 0, anchor?.seq ?? 0)
         return result(

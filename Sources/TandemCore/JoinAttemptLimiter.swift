@@ -1,13 +1,30 @@
-/// Limits join-code guessing, per source network and for the whole broker.
+/// Limits join-code guessing, per source network and for the whole broker, without letting an
+/// attacker with many addresses lock real customers out.
 ///
-/// Only failed joins count. A network (an IPv4 address, an IPv6 /64) gets
+/// Only failed joins cost. A network (an IPv4 address, an IPv6 /64) gets
 /// ``Limits/failuresBeforeBackoff`` failures; each failure after that makes it wait twice as
 /// long as the one before, from ``Limits/firstBackoff`` up to ``Limits/maxBackoff``. It is
-/// forgotten ``Limits/memory`` after its last failure or at once when it joins. Across all
-/// networks, failures spend a token bucket (``Limits/globalBurst`` tokens, refilled at
-/// ``Limits/globalPerSecond``); while it is empty every join is refused. So the broker checks at
-/// most ``Limits/maxCheckedFailuresPerDay`` wrong codes a day whatever the number of attackers,
-/// which bounds the chance of a successful guess (``Limits/guessProbabilityPerDay(pendingCodes:codeSpace:)``).
+/// forgotten ``Limits/memory`` after its last attempt or at once when it joins.
+///
+/// Across all networks every check spends a token of one of two budgets, and a check that
+/// turns out right (the customer joins) gives it back:
+///
+/// - the **shared** budget (``Limits/globalBurst`` tokens, refilled at ``Limits/globalPerSecond``),
+///   first come, first served;
+/// - the **newcomer reserve** (``Limits/newcomerBurst``, ``Limits/newcomerPerSecond``), only for
+///   networks with fewer than ``Limits/newcomerFailures`` failures, handed out in turn: a
+///   network refused while the reserve is empty gets a place in line and is told when to
+///   come back (at most ``Limits/reservationRecheck`` later); its check comes when the
+///   reserve has a token for everyone ahead of it. Coming back earlier than told forfeits
+///   the place, and a network that does so more than ``Limits/earlyReturnsForgiven`` times
+///   gets no place until it is forgotten. An attacker polling from many
+///   addresses therefore empties the shared budget but not the reserve, and a customer
+///   typing a good code from a new network gets its check within one refill of the reserve.
+///
+/// While neither budget has a token for a network, its join is refused unchecked. The
+/// broker therefore checks at most ``Limits/maxCheckedFailuresPerDay`` wrong codes a day
+/// whatever the number of attackers, which bounds the chance of a successful guess
+/// (``Limits/guessProbabilityPerDay(pendingCodes:codeSpace:)``).
 ///
 /// Pure logic: the caller passes the time (seconds on any clock that does not go back) and
 /// carries out the result. See [protocol/README.md § Guessing](../../protocol/README.md#31-guessing).
@@ -18,19 +35,35 @@ public struct JoinAttemptLimiter: Sendable {
         /// The wait after the failure that reaches ``failuresBeforeBackoff``; it doubles with each further one.
         public var firstBackoff: Double = 2
         public var maxBackoff: Double = 15 * 60
-        /// A network is forgotten this long after its last failure.
+        /// A network is forgotten this long after its last attempt.
         public var memory: Double = 3600
-        /// Failed joins the whole broker may check at once, and refilled per second.
-        public var globalBurst: Double = 60
-        public var globalPerSecond: Double = 0.1
+        /// The shared budget: failed joins the whole broker may check at once, and refilled per second.
+        public var globalBurst: Double = 30
+        public var globalPerSecond: Double = 0.05
+        /// The newcomer reserve: checks for networks with few failures, at once and refilled per second.
+        public var newcomerBurst: Double = 30
+        public var newcomerPerSecond: Double = 0.05
+        /// A network may draw on the newcomer reserve while it has fewer failures than this.
+        public var newcomerFailures: Int = 2
+        /// The longest wait told to a network in line for the reserve: it comes back then,
+        /// keeps its place and learns how much longer (places ahead of it may have been forfeited).
+        public var reservationRecheck: Double = 10
+        /// A network in line that does not come back this long after the time it was told loses its place.
+        public var reservationGrace: Double = 60
+        /// Returns before the time a network was told that are forgiven; after one more the
+        /// network gets no reservation until it is forgotten. Clients that wait as told (the
+        /// customer page and `tandem join` retry by themselves) never come back early.
+        public var earlyReturnsForgiven: Int = 0
         /// Networks remembered at once; beyond this the longest-quiet one is forgotten
-        /// (the broker-wide budget still holds).
+        /// (the broker-wide budgets still hold).
         public var maxTrackedNetworks: Int = 100_000
 
         public init() {}
 
-        /// The most wrong codes the broker checks in 24 hours.
-        public var maxCheckedFailuresPerDay: Double { globalBurst + 86_400 * globalPerSecond }
+        /// The most wrong codes the broker checks in 24 hours: both budgets' burst and refill.
+        public var maxCheckedFailuresPerDay: Double {
+            globalBurst + 86_400 * globalPerSecond + newcomerBurst + 86_400 * newcomerPerSecond
+        }
 
         /// An upper bound on the chance that anyone, with any number of addresses, redeems a
         /// code that was not given to them within one day, when at most `pendingCodes` codes
@@ -48,8 +81,15 @@ public struct JoinAttemptLimiter: Sendable {
         case broker
     }
 
+    /// The budget a check was paid from; a check that was not a wrong code gives it back.
+    public enum Pool: String, Sendable {
+        case shared
+        case newcomer
+    }
+
     public enum Decision: Equatable, Sendable {
-        case allow
+        /// Check the code; a token of `Pool` is spent (``succeeded(network:pool:now:)`` or ``refund(_:now:)`` give it back).
+        case allow(Pool)
         case refuse(retryAfter: Double, scope: Scope)
     }
 
@@ -59,44 +99,107 @@ public struct JoinAttemptLimiter: Sendable {
         case backoffStarted(scope: Scope, failures: Int, seconds: Double)
     }
 
+    /// A place in line for the newcomer reserve.
+    struct Reservation: Equatable, Sendable {
+        /// Taken in turn: lower tickets were refused first.
+        var ticket: Int
+        /// The time the network was told to come back; sooner forfeits the place.
+        var comeBackAt: Double
+    }
+
     struct Network: Equatable, Sendable {
-        var failures: Int
-        var lastFailure: Double
+        var failures = 0
+        var lastSeen: Double
         var blockedUntil: Double
+        var reservation: Reservation?
+        var earlyReturns = 0
+
+        init(now: Double) {
+            lastSeen = now
+            blockedUntil = now
+        }
     }
 
     public let limits: Limits
     private var networks: [String: Network] = [:]
-    private var global: TokenBucket
-    /// When the broker-wide budget last ran out and was reported, so an attack that keeps it
+    private var shared: GuessBudget
+    private var newcomer: GuessBudget
+    /// The tickets of the networks waiting for the newcomer reserve, in turn (ascending).
+    private var line: [Int] = []
+    private var nextTicket = 0
+    /// When the shared budget last ran out and was reported, so an attack that keeps it
     /// empty is reported once per ``Limits/memory``, not at every refill.
     private var globalReportedAt: Double?
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
-        self.global = TokenBucket(rate: limits.globalPerSecond, burst: limits.globalBurst)
+        self.shared = GuessBudget(rate: limits.globalPerSecond, burst: limits.globalBurst)
+        self.newcomer = GuessBudget(rate: limits.newcomerPerSecond, burst: limits.newcomerBurst)
     }
 
     /// Networks currently remembered.
     public var trackedNetworks: Int { networks.count }
 
+    /// Networks waiting in line for the newcomer reserve.
+    public var waitingNetworks: Int { line.count }
+
     /// Whether an attempt from `network` (nil: unknown address) may be checked at `now`.
+    /// `.allow` spends a token at once, so attempts checked concurrently cannot overdraw.
     public mutating func check(network: String?, now: Double) -> Decision {
-        if let network, let state = networks[network] {
-            if now - state.lastFailure >= limits.memory {
-                networks[network] = nil
-            } else if now < state.blockedUntil {
-                return .refuse(retryAfter: state.blockedUntil - now, scope: .network)
-            }
+        guard let network else {
+            if shared.take(now: now) { return .allow(.shared) }
+            return .refuse(retryAfter: shared.wait(now: now), scope: .broker)
         }
-        let wait = global.waitForToken(now: now)
-        return wait > 0 ? .refuse(retryAfter: wait, scope: .broker) : .allow
+        var state = remembered(network, now: now) ?? Network(now: now)
+        let decision = decide(&state, now: now)
+        store(state, for: network, now: now)
+        return decision
     }
 
-    /// Counts a failed attempt that was checked.
+    private mutating func decide(_ state: inout Network, now: Double) -> Decision {
+        state.lastSeen = now
+        if now < state.blockedUntil {
+            return .refuse(retryAfter: state.blockedUntil - now, scope: .network)
+        }
+        if let reservation = state.reservation {
+            if now < reservation.comeBackAt {
+                // Back before the time it was told: the place goes to the next in line.
+                release(&state)
+                state.earlyReturns += 1
+            } else {
+                // Its turn once the reserve has a token for everyone ahead of it and for it.
+                let ahead = Double(lowerBound(reservation.ticket))
+                let level = newcomer.level(now: now)
+                if level - ahead >= 1, newcomer.take(now: now) {
+                    release(&state)
+                    return .allow(.newcomer)
+                }
+                if shared.take(now: now) {
+                    release(&state)
+                    return .allow(.shared)
+                }
+                let wait = min((ahead + 1 - level) / limits.newcomerPerSecond, limits.reservationRecheck)
+                state.reservation?.comeBackAt = now + wait
+                return .refuse(retryAfter: wait, scope: .broker)
+            }
+        }
+        if shared.take(now: now) { return .allow(.shared) }
+        guard state.failures < limits.newcomerFailures, state.earlyReturns <= limits.earlyReturnsForgiven, limits.newcomerPerSecond > 0 else {
+            return .refuse(retryAfter: shared.wait(now: now), scope: .broker)
+        }
+        // Tokens of the reserve are kept for the networks in line.
+        let level = newcomer.level(now: now)
+        if level - Double(line.count) >= 1, newcomer.take(now: now) { return .allow(.newcomer) }
+        let wait = min((Double(line.count) + 1 - level) / limits.newcomerPerSecond, limits.reservationRecheck)
+        state.reservation = Reservation(ticket: nextTicket, comeBackAt: now + wait)
+        line.append(nextTicket)
+        nextTicket += 1
+        return .refuse(retryAfter: wait, scope: .broker)
+    }
+
+    /// Counts a failed attempt that was checked (its token was spent by ``check(network:now:)``).
     public mutating func failed(network: String?, now: Double) -> FailureResult {
-        _ = global.take(now: now)
-        var globalWait = global.waitForToken(now: now)
+        var globalWait = shared.wait(now: now)
         if globalWait > 0 {
             if let reported = globalReportedAt, now - reported < limits.memory {
                 globalWait = 0
@@ -107,11 +210,9 @@ public struct JoinAttemptLimiter: Sendable {
         guard let network else {
             return globalWait > 0 ? .backoffStarted(scope: .broker, failures: 1, seconds: globalWait) : .counted(failures: 1)
         }
-        if networks[network] == nil, networks.count >= limits.maxTrackedNetworks { forgetOne(now: now) }
-        var state = networks[network] ?? Network(failures: 0, lastFailure: now, blockedUntil: now)
-        if now - state.lastFailure >= limits.memory { state = Network(failures: 0, lastFailure: now, blockedUntil: now) }
+        var state = remembered(network, now: now) ?? Network(now: now)
         state.failures += 1
-        state.lastFailure = now
+        state.lastSeen = now
         var result = FailureResult.counted(failures: state.failures)
         let over = state.failures - limits.failuresBeforeBackoff
         if over >= 0 {
@@ -121,25 +222,126 @@ public struct JoinAttemptLimiter: Sendable {
         } else if globalWait > 0 {
             result = .backoffStarted(scope: .broker, failures: state.failures, seconds: globalWait)
         }
-        networks[network] = state
+        store(state, for: network, now: now)
         return result
     }
 
-    /// `network` joined: its failures are forgotten.
-    public mutating func succeeded(network: String?) {
-        if let network { networks[network] = nil }
+    /// `network` joined: the check's token goes back to `pool` and the network is forgotten.
+    public mutating func succeeded(network: String?, pool: Pool?, now: Double) {
+        if let pool { refund(pool, now: now) }
+        guard let network, var state = networks.removeValue(forKey: network) else { return }
+        release(&state)
     }
 
-    /// Forgets networks whose last failure is older than ``Limits/memory``.
+    /// Gives back the token of a check that was not a wrong code (e.g. the code is held by
+    /// another broker).
+    public mutating func refund(_ pool: Pool, now: Double) {
+        switch pool {
+        case .shared: shared.giveBack(now: now)
+        case .newcomer: newcomer.giveBack(now: now)
+        }
+    }
+
+    /// Forgets networks not seen for ``Limits/memory`` and places in line whose network did
+    /// not come back within ``Limits/reservationGrace`` of the time it was told.
     public mutating func prune(now: Double) {
-        networks = networks.filter { now - $0.value.lastFailure < limits.memory }
+        networks = networks.filter { now - $0.value.lastSeen < limits.memory }
+        for (network, state) in networks {
+            if let reservation = state.reservation, now - reservation.comeBackAt >= limits.reservationGrace {
+                networks[network]?.reservation = nil
+            }
+        }
+        line = networks.values.compactMap { $0.reservation?.ticket }.sorted()
+    }
+
+    /// The state of `network`, unless it was last seen ``Limits/memory`` ago (then it is forgotten).
+    private mutating func remembered(_ network: String, now: Double) -> Network? {
+        guard var state = networks[network] else { return nil }
+        guard now - state.lastSeen < limits.memory else {
+            release(&state)
+            networks[network] = nil
+            return nil
+        }
+        return state
+    }
+
+    /// Takes the network out of the line.
+    private mutating func release(_ state: inout Network) {
+        guard let ticket = state.reservation?.ticket else { return }
+        state.reservation = nil
+        let index = lowerBound(ticket)
+        if index < line.count, line[index] == ticket { line.remove(at: index) }
+    }
+
+    /// How many tickets in line are below `ticket`.
+    private func lowerBound(_ ticket: Int) -> Int {
+        var low = 0
+        var high = line.count
+        while low < high {
+            let middle = (low + high) / 2
+            if line[middle] < ticket { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    private mutating func store(_ state: Network, for network: String, now: Double) {
+        if networks[network] == nil, networks.count >= limits.maxTrackedNetworks { forgetOne(now: now) }
+        networks[network] = state
     }
 
     private mutating func forgetOne(now: Double) {
         prune(now: now)
         guard networks.count >= limits.maxTrackedNetworks,
-            let oldest = networks.min(by: { $0.value.lastFailure < $1.value.lastFailure })?.key
+            let oldest = networks.min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key,
+            var state = networks.removeValue(forKey: oldest)
         else { return }
-        networks[oldest] = nil
+        release(&state)
+    }
+}
+
+/// Tokens refilled at `rate` per second up to `burst`; a check takes one, and a check that
+/// was not a wrong code gives it back. Pure logic: the caller passes the time.
+struct GuessBudget: Sendable, Equatable {
+    let rate: Double
+    let burst: Double
+    private var tokens: Double
+    private var last: Double?
+
+    init(rate: Double, burst: Double) {
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+    }
+
+    /// Tokens there at `now` (fractions count towards the next one).
+    mutating func level(now: Double) -> Double {
+        refill(now: now)
+        return tokens
+    }
+
+    /// Takes a token at `now`; false when none is there.
+    mutating func take(now: Double) -> Bool {
+        refill(now: now)
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
+
+    /// Seconds from `now` until a token is there; 0 when one is there now.
+    mutating func wait(now: Double) -> Double {
+        refill(now: now)
+        guard tokens < 1 else { return 0 }
+        return rate > 0 ? (1 - tokens) / rate : 86_400
+    }
+
+    /// Puts back a token that was taken (never above `burst`).
+    mutating func giveBack(now: Double) {
+        refill(now: now)
+        tokens = min(burst, tokens + 1)
+    }
+
+    private mutating func refill(now: Double) {
+        if let last { tokens = min(burst, tokens + max(0, now - last) * rate) }
+        last = max(now, last ?? now)
     }
 }

@@ -6,27 +6,46 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The one-time join codes of the live sessions, and what became of recently dead ones.
+/// The one-time join codes of the live sessions, their link keys, and what became of
+/// recently dead ones.
 ///
 /// A code is active until it is redeemed once, until it expires, or until its session ends.
-/// Dead codes are kept for ``tombstoneLifetime`` so that a customer who retries is told
-/// "already used" or "expired" instead of "unknown". Codes are kept in canonical form
-/// (twelve digits) and never leave this type except to the agent that owns them.
+/// Dead codes are kept for ``tombstoneLifetime`` with their session, so that a customer who
+/// retries is told "already used" or "expired" instead of "unknown" and the attempt lands on
+/// that session's timeline. Codes are kept in canonical form (twelve digits) and never leave
+/// this type except to the agent that owns them. Each code comes with a link key
+/// (``JoinLink``): 128 random bits that let the holder of the link join without spending the
+/// guessing budget.
 public struct JoinCodeRegistry: Sendable {
-    enum Entry: Equatable, Sendable {
-        case active(sessionID: String, expiresAt: Date)
-        case used(at: Date)
-        case dead(at: Date)
+    struct Entry: Equatable, Sendable {
+        enum State: Equatable, Sendable {
+            case active(expiresAt: Date)
+            case used(at: Date)
+            case dead(at: Date)
+        }
+
+        var sessionID: String
+        var key: String
+        var state: State
+    }
+
+    /// A new code and the key of its link.
+    public struct Issued: Sendable, Equatable {
+        public var code: String
+        public var key: String
     }
 
     public enum Redemption: Equatable, Sendable {
         case admit(sessionID: String)
-        case reject(TandemCloseCode)
+        /// Refused; `sessionID` is the session whose code it was (used or expired), nil for an unknown code.
+        case reject(TandemCloseCode, sessionID: String?)
     }
 
     public var tombstoneLifetime: TimeInterval
     private var entries: [String: Entry] = [:]
     private var codeBySession: [String: String] = [:]
+    /// Active codes by their link key.
+    private var codeByKey: [String: String] = [:]
 
     public init(tombstoneLifetime: TimeInterval = 24 * 3600) {
         self.tombstoneLifetime = tombstoneLifetime
@@ -38,58 +57,96 @@ public struct JoinCodeRegistry: Sendable {
         APIToken.sha256Hex(code)
     }
 
+    /// The SHA-256 (hex) of a code with its link key, published next to ``hash(_:)`` so that a
+    /// link that reaches another broker is sent on without touching that broker's guessing
+    /// budget: finding it needs the key too.
+    public static func hash(_ code: String, key: String) -> String {
+        APIToken.sha256Hex(code + "#" + JoinLink.keyMember + "=" + key)
+    }
+
     /// Number of codes that can still be redeemed.
     public var activeCount: Int { codeBySession.count }
 
-    /// Issues a fresh code for `sessionID`, distinct from every active and remembered code.
-    public mutating func issue<G: RandomNumberGenerator>(sessionID: String, expiresAt: Date, using generator: inout G) -> String {
+    /// Issues a fresh code for `sessionID`, distinct from every active and remembered code,
+    /// and the key of its link.
+    public mutating func issue<G: RandomNumberGenerator>(sessionID: String, expiresAt: Date, using generator: inout G) -> Issued {
         var code: String
         repeat {
             let value = UInt64.random(in: 0..<1_000_000_000_000, using: &generator)
             let digits = String(value)
             code = String(repeating: "0", count: JoinCodeFormat.digits - digits.count) + digits
         } while entries[code] != nil
-        entries[code] = .active(sessionID: sessionID, expiresAt: expiresAt)
+        var key: String
+        repeat { key = Self.generateKey(using: &generator) } while codeByKey[key] != nil
+        entries[code] = Entry(sessionID: sessionID, key: key, state: .active(expiresAt: expiresAt))
         codeBySession[sessionID] = code
-        return code
+        codeByKey[key] = code
+        return Issued(code: code, key: key)
     }
 
-    public mutating func issue(sessionID: String, expiresAt: Date) -> String {
+    public mutating func issue(sessionID: String, expiresAt: Date) -> Issued {
         var generator = SystemRandomNumberGenerator()
         return issue(sessionID: sessionID, expiresAt: expiresAt, using: &generator)
     }
 
+    /// 16 random bytes as base64url without padding (``JoinLink/keyLength`` characters).
+    static func generateKey<G: RandomNumberGenerator>(using generator: inout G) -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for index in bytes.indices { bytes[index] = UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
     /// Redeems `code` (canonical digits). Succeeds at most once per code.
     public mutating func redeem(_ code: String, now: Date) -> Redemption {
-        switch entries[code] {
-        case nil:
-            return .reject(.unknownCode)
+        guard var entry = entries[code] else { return .reject(.unknownCode, sessionID: nil) }
+        switch entry.state {
         case .used:
-            return .reject(.codeUsed)
+            return .reject(.codeUsed, sessionID: entry.sessionID)
         case .dead:
-            return .reject(.codeExpired)
-        case .active(let sessionID, let expiresAt):
-            codeBySession[sessionID] = nil
+            return .reject(.codeExpired, sessionID: entry.sessionID)
+        case .active(let expiresAt):
+            codeBySession[entry.sessionID] = nil
+            codeByKey[entry.key] = nil
             if now >= expiresAt {
-                entries[code] = .dead(at: now)
-                return .reject(.codeExpired)
+                entry.state = .dead(at: now)
+                entries[code] = entry
+                return .reject(.codeExpired, sessionID: entry.sessionID)
             }
-            entries[code] = .used(at: now)
-            return .admit(sessionID: sessionID)
+            entry.state = .used(at: now)
+            entries[code] = entry
+            return .admit(sessionID: entry.sessionID)
         }
+    }
+
+    /// Redeems `code` with the key of its link: the session's id when `key` is the key of
+    /// `code` and the code is active and unexpired (it is then used up), else nil and
+    /// nothing changes — the caller then treats the code as typed by hand. The lookup goes
+    /// by key, and the code is compared in constant time, so a wrong key tells nothing
+    /// about the code.
+    public mutating func redeemLink(_ code: String, key: String, now: Date) -> String? {
+        guard JoinLink.isWellFormedKey(key), let keyed = codeByKey[key], Self.constantTimeEqual(keyed, code),
+            let entry = entries[keyed], case .active(let expiresAt) = entry.state, now < expiresAt
+        else { return nil }
+        guard case .admit(let sessionID) = redeem(keyed, now: now) else { return nil }
+        return sessionID
     }
 
     /// Kills the active code of `sessionID`, if any (its session ended or expired).
     public mutating func retire(sessionID: String, now: Date) {
-        guard let code = codeBySession.removeValue(forKey: sessionID) else { return }
-        entries[code] = .dead(at: now)
+        guard let code = codeBySession.removeValue(forKey: sessionID), var entry = entries[code] else { return }
+        codeByKey[entry.key] = nil
+        entry.state = .dead(at: now)
+        entries[code] = entry
     }
 
     /// Sessions whose code expired by `now`; their codes are retired.
     public mutating func expire(now: Date) -> [String] {
         var expired: [String] = []
         for (sessionID, code) in codeBySession {
-            if case .active(_, let expiresAt) = entries[code], now >= expiresAt {
+            if case .active(let expiresAt)? = entries[code]?.state, now >= expiresAt {
                 expired.append(sessionID)
             }
         }
@@ -100,10 +157,20 @@ public struct JoinCodeRegistry: Sendable {
     /// Forgets dead and used codes older than ``tombstoneLifetime``.
     public mutating func prune(now: Date) {
         entries = entries.filter { _, entry in
-            switch entry {
+            switch entry.state {
             case .active: true
             case .used(let at), .dead(let at): now.timeIntervalSince(at) < tombstoneLifetime
             }
         }
+    }
+
+    /// Whether `a` and `b` have the same bytes, in time that depends only on their lengths.
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let left = Array(a.utf8)
+        let right = Array(b.utf8)
+        guard left.count == right.count else { return false }
+        var difference: UInt8 = 0
+        for index in left.indices { difference |= left[index] ^ right[index] }
+        return difference == 0
     }
 }

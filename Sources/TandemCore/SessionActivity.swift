@@ -42,8 +42,17 @@ public struct SessionActivity: Sendable, Equatable {
     public private(set) var chatMessages = 0
     public private(set) var annotations = 0
     public private(set) var freezes = 0
+    /// The session's overlay budget and the size of the messages that carry overlays.
+    public let overlayLimits: OverlayLimits
 
-    public init() {}
+    public init(overlayLimits: OverlayLimits = OverlayLimits()) {
+        self.overlayLimits = overlayLimits
+    }
+
+    /// Budget bytes (``OverlayState/cost(of:)``) of every kept shape of the session.
+    public var overlayBytes: Int {
+        overlays.values.reduce(0) { $0 + $1.bytes }
+    }
 
     /// A publisher announces a stream. Returns the announcement to relay (owner set).
     public mutating func start(_ start: StreamStart, by owner: ParticipantRole) -> Result<StreamStart, Rejection> {
@@ -86,12 +95,21 @@ public struct SessionActivity: Sendable, Equatable {
         return keys.map { StreamRef(streamID: $0.streamID, owner: owner) }
     }
 
-    /// An annotation from `author`, applied to the overlay of its stream.
+    /// An annotation from `author`, applied to the overlay of its stream. Only streams that
+    /// were started and not stopped have an overlay (else `unknownStream`, nothing kept); the
+    /// session's overlays together stay within ``OverlayLimits/maxBytesPerSession``.
     public mutating func annotate(_ annotation: Annotation, by author: ParticipantRole, now: Date) -> Result<Annotation, Rejection> {
         let key = StreamKey(owner: annotation.owner, streamID: annotation.streamID)
+        guard streams[key] != nil else { return .failure(.unknownStream) }
         var overlay = overlays[key] ?? OverlayState()
         if overlays[key] == nil, overlays.count >= Self.maxOverlays { return .failure(.tooManyStreams) }
-        switch overlay.apply(annotation, by: author, now: now) {
+        var result = overlay.apply(annotation, by: author, now: now, maxBytes: overlayRoom(for: key))
+        if result == .failure(.overBudget) {
+            // Shapes that expired on other streams no longer count.
+            for other in Array(overlays.keys) where other != key { overlays[other]?.dropExpired(now: now) }
+            result = overlay.apply(annotation, by: author, now: now, maxBytes: overlayRoom(for: key))
+        }
+        switch result {
         case .success(let relayed):
             overlays[key] = overlay
             annotations += 1
@@ -101,9 +119,16 @@ public struct SessionActivity: Sendable, Equatable {
         }
     }
 
+    /// The most the overlay of `key` may hold: the budget less what the other overlays keep.
+    private func overlayRoom(for key: StreamKey) -> Int {
+        let others = overlays.reduce(0) { $0 + ($1.key == key ? 0 : $1.value.bytes) }
+        return overlayLimits.maxBytesPerSession - others
+    }
+
     /// Freeze (`sequence` set) or unfreeze a stream.
     public mutating func freeze(_ freeze: Freeze, by author: ParticipantRole, freezing: Bool) -> Result<Freeze, Rejection> {
         let key = StreamKey(owner: freeze.owner, streamID: freeze.streamID)
+        guard streams[key] != nil else { return .failure(.unknownStream) }
         var overlay = overlays[key] ?? OverlayState()
         if overlays[key] == nil, overlays.count >= Self.maxOverlays { return .failure(.tooManyStreams) }
         if freezing {
@@ -137,11 +162,13 @@ public struct SessionActivity: Sendable, Equatable {
     }
 
     /// What a participant joining now must receive first: the other side's streams and
-    /// every non-empty overlay. A supervisor (`nil`) gets every stream.
+    /// every non-empty overlay, each overlay in messages of at most
+    /// ``OverlayLimits/maxMessageSize`` (``OverlayState/snapshotMessages(owner:streamID:now:maxMessageSize:)``).
+    /// A supervisor (`nil`) gets every stream.
     public func catchUp(for recipient: ParticipantRole?, now: Date) -> [ControlMessage] {
         let announcements = streams.filter { $0.key.owner != recipient }.sorted { $0.key < $1.key }.map { ControlMessage.streamStart($0.value) }
-        let snapshots = overlays.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.map {
-            ControlMessage.overlaySnapshot($0.value.snapshot(owner: $0.key.owner, streamID: $0.key.streamID, now: now))
+        let snapshots = overlays.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.flatMap {
+            $0.value.snapshotMessages(owner: $0.key.owner, streamID: $0.key.streamID, now: now, maxMessageSize: overlayLimits.maxMessageSize)
         }
         return announcements + snapshots
     }

@@ -63,9 +63,11 @@ public protocol TandemStore: Sendable {
 }
 
 extension TandemStore {
-    /// Recomputes the whole hash chain and checks every checkpoint against `publicKey`.
-    public func verifyAuditLog(publicKey: AuditPublicKey) async throws -> AuditVerification {
-        AuditChain.verify(try await auditSnapshot(), publicKey: publicKey.raw, fingerprint: publicKey.fingerprint)
+    /// Recomputes the whole hash chain and checks every checkpoint against `publicKey`;
+    /// with `signedHead` (the last checkpoint this broker signed, kept outside the database)
+    /// also that the log was not rolled back behind it (§11.7).
+    public func verifyAuditLog(publicKey: AuditPublicKey, signedHead: AuditCheckpoint? = nil) async throws -> AuditVerification {
+        AuditChain.verify(try await auditSnapshot(), publicKey: publicKey.raw, fingerprint: publicKey.fingerprint, signedHead: signedHead)
     }
 }
 

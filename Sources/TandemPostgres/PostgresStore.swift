@@ -45,6 +45,10 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
             }
             configuration.options.additionalStartupParameters.append(("search_path", schema))
         }
+        // At most as verbose as debug: at trace the driver prints protocol messages (queries
+        // with their values, result rows: customers' addresses, notes, code hashes).
+        var logger = logger
+        if logger.logLevel < .debug { logger.logLevel = .debug }
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         self.schema = schema

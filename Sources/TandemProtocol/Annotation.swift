@@ -82,23 +82,30 @@ public struct Freeze: Sendable, Equatable, Codable {
 
 /// Broker → participant: the overlay of one stream as it is now, sent on join before live updates.
 /// See [protocol/README.md § Annotations](../../protocol/README.md#510-annotations).
+///
+/// An overlay too large for one control message comes in several: the first replaces the
+/// receiver's overlay of the stream (and carries the freeze); each later one has
+/// `continued: true` and adds its shapes after those already there.
 public struct OverlaySnapshot: Sendable, Equatable, Codable {
     public var owner: ParticipantRole
     public var streamID: UInt16
     public var shapes: [Shape]
     /// The frozen frame's sequence number, when the stream is frozen.
     public var frozenSequence: UInt32?
+    /// `true`: more shapes of the snapshot sent just before (add them, keep the rest).
+    public var continued: Bool?
 
     enum CodingKeys: String, CodingKey {
         case owner
         case streamID = "streamId"
-        case shapes, frozenSequence
+        case shapes, frozenSequence, continued
     }
 
-    public init(owner: ParticipantRole, streamID: UInt16, shapes: [Shape], frozenSequence: UInt32?) {
+    public init(owner: ParticipantRole, streamID: UInt16, shapes: [Shape], frozenSequence: UInt32?, continued: Bool? = nil) {
         self.owner = owner
         self.streamID = streamID
         self.shapes = shapes
         self.frozenSequence = frozenSequence
+        self.continued = continued
     }
 }

@@ -84,6 +84,10 @@ public struct AuditVerification: Sendable, Equatable, Codable {
         case truncated
         /// A checkpoint's signature is invalid, it was signed by another key, or one is missing.
         case badCheckpoint = "bad-checkpoint"
+        /// The log is behind the last checkpoint this broker signed (kept outside the
+        /// database), or differs from it at its seq: an older copy of the database, a lost
+        /// WAL, or removed events written again.
+        case rolledBack = "rolled-back"
     }
 
     public var status: Status
@@ -104,11 +108,16 @@ public struct AuditVerification: Sendable, Equatable, Codable {
     /// Events up to this seq were removed by a signed prune.
     public var prunedThroughSeq: Int64?
     public var publicKeyFingerprint: String?
+    /// The last event this broker signed, from the checkpoint it keeps outside the database
+    /// (`DATA/audit-head.json`); nil when it keeps none.
+    public var signedHeadSeq: Int64?
+    /// `rolled-back` only: the log's newest event (with `signedHeadSeq`, both numbers).
+    public var headSeq: Int64?
 
     public init(
         status: Status, count: Int64, headHash: String?, firstBadSeq: Int64?, message: String? = nil,
         checkpoints: Int = 0, lastCheckpointSeq: Int64? = nil, lastCheckpointAt: Date? = nil, unsignedEvents: Int64 = 0,
-        prunedThroughSeq: Int64? = nil, publicKeyFingerprint: String? = nil
+        prunedThroughSeq: Int64? = nil, publicKeyFingerprint: String? = nil, signedHeadSeq: Int64? = nil, headSeq: Int64? = nil
     ) {
         self.status = status
         self.count = count
@@ -121,6 +130,8 @@ public struct AuditVerification: Sendable, Equatable, Codable {
         self.unsignedEvents = unsignedEvents
         self.prunedThroughSeq = prunedThroughSeq
         self.publicKeyFingerprint = publicKeyFingerprint
+        self.signedHeadSeq = signedHeadSeq
+        self.headSeq = headSeq
     }
 }
 

@@ -29,12 +29,18 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         public var mode: SessionMode
         /// The line to queue for; `line1` when absent.
         public var line: String?
+        /// From a signed help link (§16.1): its expiry (Unix seconds) and signature, which
+        /// cover `ticket`, `tier` and `line`. Without them the broker queues the customer as `basic`.
+        public var expires: Int?
+        public var signature: String?
 
-        public init(ticket: String, tier: SupportTier, mode: SessionMode = .screen, line: String? = nil) {
+        public init(ticket: String, tier: SupportTier, mode: SessionMode = .screen, line: String? = nil, expires: Int? = nil, signature: String? = nil) {
             self.ticket = ticket
             self.tier = tier
             self.mode = mode
             self.line = line
+            self.expires = expires
+            self.signature = signature
         }
     }
 
@@ -77,6 +83,9 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
     public var token: String?
     /// Customer only: the join code, with or without separators.
     public var code: String?
+    /// Customer only, with `code`: the key of the join link (``JoinLink``), which spares the
+    /// join the guessing limits (§3.1).
+    public var key: String?
     /// Agent only: the session to open.
     public var start: Start?
     /// Either role: the resume token of a session this participant dropped out of (§5.13),
@@ -91,7 +100,7 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
 
     enum CodingKeys: String, CodingKey {
         case protocolVersion = "protocol"
-        case role, client, token, code, start, resume, queue, take, watch
+        case role, client, token, code, key, start, resume, queue, take, watch
     }
 
     public init(
@@ -100,6 +109,7 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         client: String? = nil,
         token: String? = nil,
         code: String? = nil,
+        key: String? = nil,
         start: Start? = nil,
         resume: String? = nil,
         queue: QueueRequest? = nil,
@@ -115,6 +125,7 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         self.client = client
         self.token = token
         self.code = code
+        self.key = key
         self.start = start
     }
 
@@ -122,8 +133,9 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         Hello(role: .agent, client: client, token: token, start: start)
     }
 
-    public static func customer(code: String, client: String? = nil) -> Hello {
-        Hello(role: .customer, client: client, code: code)
+    /// A customer joining with a code, and the key when it has the link.
+    public static func customer(code: String, key: String? = nil, client: String? = nil) -> Hello {
+        Hello(role: .customer, client: client, code: code, key: key)
     }
 
     /// A customer without a code, asking to wait in a queue.
@@ -148,6 +160,6 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
 
     public var description: String {
         "Hello(resume: \(resume == nil ? "no" : "redacted"), protocol: \(protocolVersion), role: \(role.rawValue), client: \(client ?? "-"), "
-            + "token: \(token == nil ? "absent" : "redacted"), code: \(code == nil ? "absent" : "redacted"), queue: \(queue == nil ? "no" : "yes"), take: \(take == nil ? "no" : "yes"), watch: \(watch == nil ? "no" : "yes"))"
+            + "token: \(token == nil ? "absent" : "redacted"), code: \(code == nil ? "absent" : "redacted"), key: \(key == nil ? "absent" : "redacted"), queue: \(queue == nil ? "no" : "yes"), take: \(take == nil ? "no" : "yes"), watch: \(watch == nil ? "no" : "yes"))"
     }
 }

@@ -42,6 +42,10 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
     /// Too many failed joins from this network, or on the whole broker, lately: the code was
     /// not checked. The `error` before the close says when to try again.
     case joinThrottled = 4430
+    /// `queue`: this network already holds its most entries in the queue (§16).
+    case queueLimit = 4431
+    /// `queue`: the help link's signature is invalid, or the link expired (§16.1).
+    case helpLinkRefused = 4432
     /// The hello asked for a protocol version the broker does not speak.
     case unsupportedVersion = 4426
     /// `watch`: no live session with that id on this broker (§18).
@@ -76,6 +80,8 @@ public enum TandemCloseCode: UInt16, Sendable, CaseIterable {
         case .replaced: "replaced by a newer connection"
         case .otherBroker: "join at another broker"
         case .joinThrottled: "too many failed join attempts"
+        case .queueLimit: "too many queue entries from this network"
+        case .helpLinkRefused: "help link invalid or expired"
         case .unsupportedVersion: "unsupported protocol version"
         case .slowConsumer: "too slow: control queue over its limit"
         case .queueEmpty: "nothing waiting in the queue"

@@ -1,4 +1,5 @@
 import GRDB
+import Logging
 import TandemCore
 import TandemProtocol
 
@@ -33,7 +34,7 @@ extension SQLiteStore {
     }
 
     public func writeCheckpoint(kind: AuditCheckpoint.Kind, actor: String, at: Date, signer: AuditSigner, onlyIfNew: Bool) async throws -> AuditCheckpoint? {
-        try await write { db in
+        let checkpoint = try await write { db -> AuditCheckpoint? in
             let head = try Self.head(db)
             let last = try Row.fetchOne(db, sql: "SELECT id, seq FROM audit_checkpoints ORDER BY id DESC LIMIT 1")
             if onlyIfNew, let last, (last["seq"] as Int64) == head.seq { return nil }
@@ -42,10 +43,27 @@ extension SQLiteStore {
                 signer: signer
             )
         }
+        // Also when nothing was signed: a reader may have held back the last one.
+        await checkpointWAL()
+        return checkpoint
+    }
+
+    /// Copies the WAL into the database file (and syncs it) after a signed checkpoint, so
+    /// what was signed no longer depends on the `-wal` file (§11.7). Passive: never waits
+    /// for readers or blocks writers; what a reader still uses is copied by a later one.
+    func checkpointWAL() async {
+        do {
+            let (walFrames, copied) = try await pool.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+            if copied < walFrames {
+                logger.debug("WAL checkpoint incomplete (readers)", metadata: ["tandem.wal.frames": "\(walFrames)", "tandem.wal.copied": "\(copied)"])
+            }
+        } catch {
+            logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
+        }
     }
 
     public func prune(before: Date, actor: String, at: Date, signer: AuditSigner) async throws -> PruneResult {
-        try await write { db in
+        let result = try await write { db -> PruneResult in
             let beforeMillis = Int64((before.timeIntervalSince1970 * 1000).rounded(.down))
             // Only a prefix can go: up to the event before the first one at or after `before`.
             let firstKept = try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM audit_events WHERE at_ms >= ?", arguments: [beforeMillis])
@@ -78,6 +96,8 @@ extension SQLiteStore {
             )
             return PruneResult(removedEvents: removed, prunedThroughSeq: through, checkpoint: checkpoint)
         }
+        if result.checkpoint != nil { await checkpointWAL() }
+        return result
     }
 
     /// Seq and hash of the newest event; after a prune that removed everything, the anchor.

@@ -25,6 +25,7 @@ public final class SQLiteStore: TandemStore {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         configuration.busyMode = .timeout(5)
+        Self.restrictFileModes(path)
         self.pool = try DatabasePool(path: path, configuration: configuration)
         self.logger = logger
         try Self.migrator.migrate(pool)

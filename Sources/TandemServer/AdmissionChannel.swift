@@ -4,24 +4,60 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOWebSocket
+import TandemProtocol
 
-/// The broker's HTTP/WebSocket child channel with an ``UpgradeGate`` in front of the
-/// WebSocket upgrade: refusals get their own status (403, 429) instead of
-/// hummingbird-websocket's blanket 400, and a connection that sends no request in time is
-/// closed. See protocol/README.md §13.
+/// The broker's HTTP/WebSocket child channel with the admission checks of
+/// protocol/README.md §13 around hummingbird-websocket's:
+///
+/// - each accepted connection counts against its network's HTTP connections, and is closed
+///   at once over that budget (``WebSocketAdmission/accept(_:)``);
+/// - an ``UpgradeGate`` sees the first request before the WebSocket upgrader: refusals get
+///   their own status (403, 429) instead of the library's blanket 400, a connection that
+///   sends no request in time is closed, and the upgrade reserves its WebSocket slot;
+/// - after an upgrade, ``PreHelloMessageLimit`` in front of the frame decoder refuses large
+///   messages before the hello (1009); without an upgrade, ``HTTPRequestDeadline`` bounds
+///   each request including its body.
 struct AdmissionChannel: ServerChildChannel {
     typealias Value = HTTP1WebSocketUpgradeChannel.Value
 
+    struct Refused: Error {}
+
     let base: HTTP1WebSocketUpgradeChannel
     let admission: WebSocketAdmission
-    let requestTimeout: TimeAmount
+    let configuration: BrokerConfiguration
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        base.setup(channel: channel, logger: logger).flatMapThrowing { value in
+        let ticket = AdmissionTicket(network: ClientAddress(channel.remoteAddress).network)
+        guard admission.accept(ticket) else {
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(Refused())
+        }
+        channel.closeFuture.whenComplete { [admission] _ in admission.release(ticket) }
+        let limits = configuration.limits
+        return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
-            let gate = UpgradeGate(admission: admission, requestTimeout: requestTimeout, address: channel.remoteAddress)
+            let gate = UpgradeGate(admission: admission, ticket: ticket, requestTimeout: TimeAmount(limits.firstRequestTimeout))
             let upgrader = try pipeline.handler(type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self)
             try pipeline.addHandler(gate, position: .before(upgrader))
+            // Runs on the event loop when the upgrader decides, before it replays what it
+            // buffered: the handlers below see every byte that follows.
+            upgrader.upgradeResultFuture.whenSuccess { result in
+                let pipeline = channel.pipeline.syncOperations
+                switch result {
+                case .websocket:
+                    admission.upgraded(ticket)
+                    guard let decoder = try? pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self) else { return }
+                    let limit = PreHelloMessageLimit(ticket: ticket, helloLimit: limits.helloMessageSize, echoLimit: limits.echoMessageSize)
+                    try? pipeline.addHandler(limit, position: .before(decoder))
+                    try? pipeline.addHandler(AdmissionTicketHandler(ticket: ticket), position: .last)
+                case .notUpgraded, .failedUpgrade:
+                    // No WebSocket on this connection: it keeps only its HTTP slot.
+                    admission.releaseWebSocketSlot(ticket)
+                    guard let state = try? pipeline.handler(type: HTTPConnectionStateHandler.self) else { return }
+                    try? pipeline.addHandler(HTTPRequestDeadline(deadline: TimeAmount(limits.requestDeadline)), position: .before(state))
+                }
+            }
             return value
         }
     }
@@ -31,27 +67,47 @@ struct AdmissionChannel: ServerChildChannel {
     }
 }
 
+/// Carries a connection's ``AdmissionTicket`` in its pipeline, where the relay finds it
+/// (``AdmissionTicketHandler/ticket(of:)``). Passes everything through.
+final class AdmissionTicketHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    let ticket: AdmissionTicket
+
+    init(ticket: AdmissionTicket) {
+        self.ticket = ticket
+    }
+
+    /// The ticket of an upgraded connection (nil for connections made without the broker's
+    /// admission channel).
+    static func ticket(of channel: any Channel) async -> AdmissionTicket? {
+        try? await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: AdmissionTicketHandler.self).ticket
+        }.get()
+    }
+}
+
 /// Looks at the first request of a connection before the WebSocket upgrade handler does.
 ///
-/// An upgrade from a page whose `Origin` is not allowed gets 403, one over the per-address
-/// connection cap 429, each with a one-line body and `Connection: close`. A connection that
-/// has sent no request head within `requestTimeout` (a silent TCP client, a stalled TLS
-/// handshake) is closed. After the first request the gate removes itself.
+/// An upgrade from a page whose `Origin` is not allowed gets 403, one over the per-network
+/// anonymous WebSocket cap 429, each with a one-line body and `Connection: close`; an
+/// admitted upgrade has reserved its slot. A connection that has sent no request head within
+/// `requestTimeout` (a silent TCP client, a stalled TLS handshake) is closed. After the
+/// first request the gate removes itself (later requests on the connection cannot upgrade).
 final class UpgradeGate: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let admission: WebSocketAdmission
+    private let ticket: AdmissionTicket
     private let requestTimeout: TimeAmount
-    private let address: String?
     private var timer: Scheduled<Void>?
     private var refusing = false
 
-    init(admission: WebSocketAdmission, requestTimeout: TimeAmount, address: SocketAddress?) {
+    init(admission: WebSocketAdmission, ticket: AdmissionTicket, requestTimeout: TimeAmount) {
         self.admission = admission
+        self.ticket = ticket
         self.requestTimeout = requestTimeout
-        self.address = address?.ipAddress
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -75,10 +131,16 @@ final class UpgradeGate: ChannelInboundHandler, RemovableChannelHandler {
         timer?.cancel()
         timer = nil
         let isUpgrade = head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" }
-        if isUpgrade, let refusal = admission.refusal(origin: head.headers.first(name: "origin"), host: head.headers.first(name: "host"), address: address) {
-            refusing = true
-            refuse(context: context, status: HTTPResponseStatus(statusCode: refusal.status.code), body: refusal.message + "\n")
-            return
+        if isUpgrade {
+            let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+            ticket.state.withLockedValue {
+                $0.endpoint = path == TandemWire.echoPath ? .echo : path == TandemWire.webSocketPath ? .relay : .other
+            }
+            if let refusal = admission.admit(ticket, origin: head.headers.first(name: "origin"), host: head.headers.first(name: "host")) {
+                refusing = true
+                refuse(context: context, status: HTTPResponseStatus(statusCode: refusal.status.code), body: refusal.message + "\n")
+                return
+            }
         }
         context.fireChannelRead(data)
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)

@@ -69,14 +69,11 @@ enum AuditExport {
         return text
     }
 
-    /// RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; CRLF line ends.
+    /// RFC 4180 (fields with a comma, quote or line break quoted, quotes doubled; CRLF line
+    /// ends), and a cell starting like a formula (`=`, `+`, `-`, `@`, TAB, CR) is prefixed
+    /// with `'` and quoted, so a spreadsheet shows customer-chosen text instead of running it.
     static func csv(_ rows: [[String]]) -> String {
-        rows.map { row in
-            row.map { field in
-                guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-                return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            }.joined(separator: ",")
-        }.joined(separator: "\r\n") + "\r\n"
+        CSVTable.encode(rows)
     }
 
     private static func time(_ date: Date?) -> String {

@@ -15,6 +15,8 @@ public struct AuditSigningKey: Sendable {
     public let signer: AuditSigner
     public let privateKeyPath: String
     public let publicKeyPath: String
+    /// The last checkpoint this key signed, kept next to it (§11.7).
+    public let head: AuditHeadFile
 
     public var publicKey: AuditPublicKey { signer.publicKey }
 
@@ -30,26 +32,24 @@ public struct AuditSigningKey: Sendable {
                 throw TandemBroker.Error(description: "\(privatePath) is not a Tandem audit signing key (base64 of 32 bytes)")
             }
             signer = loaded
+            // A key saved by an older broker (or copied in) that others may read is tightened.
+            try? PrivateFile.restrict(privatePath)
         } else {
-            try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try PrivateFile.makeDirectory(directory)
             signer = AuditSigner()
-            // Written under a temporary name (private from the start), then renamed: a crash
-            // never leaves a half-written key behind.
-            let temporary = privatePath + ".new"
-            try? manager.removeItem(atPath: temporary)
-            guard manager.createFile(
-                atPath: temporary, contents: Data((signer.rawRepresentation.base64EncodedString() + "\n").utf8),
-                attributes: [.posixPermissions: 0o600]
-            ) else {
-                throw TandemBroker.Error(description: "cannot write the audit signing key to \(privatePath)")
+            // Created 0600 under a temporary name, written, flushed, then renamed: the key is
+            // never readable by others, and a crash never leaves a half-written key behind.
+            do {
+                try PrivateFile.write(Data((signer.rawRepresentation.base64EncodedString() + "\n").utf8), to: privatePath)
+            } catch {
+                throw TandemBroker.Error(description: "cannot write the audit signing key to \(privatePath): \(error)")
             }
-            try manager.moveItem(atPath: temporary, toPath: privatePath)
             logger.notice("Made a new audit signing key", metadata: ["tandem.audit.key": "\(signer.publicKey.fingerprint)"])
         }
         let pem = Data(signer.publicKey.pem.utf8)
         if manager.contents(atPath: publicPath) != pem {
-            _ = manager.createFile(atPath: publicPath, contents: pem)
+            try? PrivateFile.write(pem, to: publicPath, permissions: 0o644)
         }
-        return AuditSigningKey(signer: signer, privateKeyPath: privatePath, publicKeyPath: publicPath)
+        return AuditSigningKey(signer: signer, privateKeyPath: privatePath, publicKeyPath: publicPath, head: AuditHeadFile(directory: directory))
     }
 }

@@ -26,7 +26,9 @@ extension BrokerAPI {
     func verify(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let user = try await authenticate(request)
         guard user.role.canReadAllSessions else { throw APIError.forbidden("only auditors and admins verify the audit log") }
-        return try json(try await store.verifyAuditLog(publicKey: signingKey.publicKey))
+        // What this broker signed last, kept outside the database (§11.7): a log behind it is rolled-back.
+        let signedHead: AuditCheckpoint? = try? signingKey.head.load()
+        return try json(try await store.verifyAuditLog(publicKey: signingKey.publicKey, signedHead: signedHead))
     }
 
     func stats(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -80,7 +82,9 @@ extension BrokerAPI {
         guard user.role.canPruneAuditLog else { throw APIError.forbidden("only admins prune the audit log") }
         let prune = try await decodeBody(PruneRequest.self, of: request, upTo: 4 << 10, shape: "{\"before\": \"2026-01-01T00:00:00Z\"}")
         guard prune.before <= Date() else { throw APIError.badRequest("before must not be in the future") }
-        return try json(try await store.prune(before: prune.before, actor: user.name, at: Date(), signer: signingKey.signer))
+        let result = try await store.prune(before: prune.before, actor: user.name, at: Date(), signer: signingKey.signer)
+        if let checkpoint = result.checkpoint { try? signingKey.head.record(checkpoint) }
+        return try json(result)
     }
 
     /// Filters from the query (`ticket`, `agent`, `outcome`, `since`, `until`, `limit`);

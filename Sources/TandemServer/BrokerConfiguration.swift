@@ -28,19 +28,16 @@ public struct BrokerConfiguration: Sendable {
     public var joinLimits = JoinAttemptLimiter.Limits()
     /// Upper bound on a requested code lifetime.
     public var maxCodeTTLSeconds: Int = 3600
-    /// A connection that has sent no HTTP request within this time (a silent TCP client, a
-    /// stalled TLS handshake) is closed.
-    public var requestTimeout: Duration = .seconds(10)
-    /// A connection that sends no `hello` within this time is closed with 4408.
-    public var helloTimeout: Duration = .seconds(10)
-    /// Largest WebSocket message (frame header + payload, or control JSON) accepted.
-    public var maxMessageSize: Int = 4 << 20
-    /// Largest control (text) message accepted.
-    public var maxControlMessageSize: Int = 64 << 10
+    /// What one connection and one network may use (protocol/README.md §13).
+    public var limits = Limits()
     /// Media frames queued per recipient before the oldest is dropped.
     public var mediaQueueCapacity: Int = 8
     /// Control messages queued per recipient before it is disconnected as too slow (4503).
     public var controlQueueCapacity: Int = 1024
+    /// Bytes of annotations a session keeps across all its overlays, counted as
+    /// protocol/README.md §5.10 says (256 a shape + 16 a point + its id and text); beyond it
+    /// `error` `overlay-full`. Default 2 MiB (`serve --max-overlay-bytes`).
+    public var maxOverlayBytesPerSession: Int = 2 << 20
     /// How often waiting sessions are checked for expiry.
     public var sweepInterval: Duration = .seconds(1)
     /// How often live sessions are recorded as active: after a crash, a session is closed
@@ -48,12 +45,25 @@ public struct BrokerConfiguration: Sendable {
     public var activityRecordInterval: Duration = .seconds(5)
     /// How often a signed checkpoint of the audit log is written (when events were added).
     public var checkpointInterval: Duration = .seconds(60)
+    /// Start even if the audit log is behind the last checkpoint this broker signed (kept in
+    /// `DATA/audit-head.json`, §11.7); the loss is recorded as `audit.rollback-accepted`.
+    /// Default false: the broker refuses to start (`serve --accept-rolled-back-log`).
+    public var acceptRolledBackLog = false
     /// How long a participant whose connection dropped (without `session.end`) may reconnect
     /// with its resume token before the session ends; zero ends it at once.
     public var reconnectGrace: Duration = .seconds(60)
     /// Customers and transferred sessions waiting for an agent at once (§16); one more is
     /// refused with 1013 `queue-full`.
     public var maxQueueLength: Int = 1000
+    /// Entries one network (an IPv4 address, an IPv6 /64) may hold in the queue at once (§16);
+    /// one more is refused with 4431 `queue-limit`.
+    public var maxQueueEntriesPerNetwork: Int = 2
+    /// What anonymous clients may add to the audit log: failed resumes and queue entries per
+    /// network, and for the whole broker (protocol/README.md §13.1).
+    public var anonymousWriteLimits = AnonymousWriteLimiter.Limits()
+    /// A help link's lifetime (§16.1) when none is asked for, and the longest one issued.
+    public var defaultHelpLinkLifetime: Duration = .seconds(24 * 3600)
+    public var maxHelpLinkLifetime: Duration = .seconds(7 * 24 * 3600)
     /// How long a transferred session waits for an agent before it ends `transfer-unanswered` (§17).
     public var transferWait: Duration = .seconds(300)
     /// Recording entries (frames, annotations) queued for the disk across all recorded
@@ -80,8 +90,14 @@ public struct BrokerConfiguration: Sendable {
     }
 
     public var webhooks: [WebhookTarget] = []
-    /// HMAC-SHA256 key of the `X-Tandem-Signature` header. Never logged.
-    public var webhookSecret: String?
+    /// HMAC-SHA256 key of the `X-Tandem-Signature` header. Never logged: it is kept as
+    /// ``Redacted``, so printing or reflecting the configuration (the service lifecycle logs
+    /// its services at debug) shows `<redacted>`.
+    public var webhookSecret: String? {
+        get { redactedWebhookSecret?.value }
+        set { redactedWebhookSecret = newValue.map { Redacted($0) } }
+    }
+    private var redactedWebhookSecret: Redacted<String>?
     /// How often the log is checked for new deliveries, and the waits after failures.
     public var webhookPollInterval: Duration = .seconds(1)
     public var webhookFirstBackoff: Duration = .seconds(2)
@@ -89,19 +105,9 @@ public struct BrokerConfiguration: Sendable {
     /// WebSocket ping interval; a peer that does not answer a ping before the next one is
     /// disconnected, so a half-open connection is found within two intervals.
     public var pingInterval: Duration = .seconds(20)
-    /// Largest message `/v1/echo` sends back.
-    public var maxEchoMessageSize: Int = 1 << 20
     /// Origins (`https://support.example.com`) whose pages may open WebSockets besides the
     /// broker's own origin; `*` allows any. Clients that send no Origin (CLI, apps) are not affected.
     public var allowedOrigins: [String] = []
-    /// Concurrent WebSocket connections from one address; more get HTTP 429 before the upgrade.
-    public var maxConnectionsPerAddress: Int = 32
-    /// Control messages per second a connection may send on average, and in a burst.
-    public var controlRate: (perSecond: Double, burst: Double) = (50, 200)
-    /// Media frames per second a connection may send on average, and in a burst.
-    public var frameRate: (perSecond: Double, burst: Double) = (120, 240)
-    /// A relay connection with no message in either direction for this long is closed (4413).
-    public var idleTimeout: Duration = .seconds(15 * 60)
     /// Graceful shutdown gets this long (sessions ended, log checkpointed, connections
     /// drained); whatever still runs then is cancelled, so a stuck client cannot hold the
     /// broker up.

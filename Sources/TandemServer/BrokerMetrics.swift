@@ -22,6 +22,10 @@ public final class BrokerMetrics: Sendable {
     let auditWrites: CoreMetrics.Timer
     private let joinFailures: [TandemCloseCodeKey: CoreMetrics.Counter]
     private let refusedUpgrades: [String: CoreMetrics.Counter]
+    /// Failed resumes (§5.13) by `reason`: `refused` (checked and logged), `throttled` (§13.1).
+    private let resumeFailures: [String: CoreMetrics.Counter]
+    /// Queue entries refused (§16) by `reason`: `throttled`, `queue-limit`, `queue-full`, `help-link`.
+    private let queueRefusals: [String: CoreMetrics.Counter]
 
     /// Join refusals by close code, as label values.
     enum TandemCloseCodeKey: String, CaseIterable {
@@ -54,6 +58,12 @@ public final class BrokerMetrics: Sendable {
         refusedUpgrades = Dictionary(uniqueKeysWithValues: ["forbidden-origin", "too-many-connections"].map {
             ($0, CoreMetrics.Counter(label: "tandem_upgrades_refused_total", dimensions: [("reason", $0)], factory: factory))
         })
+        resumeFailures = Dictionary(uniqueKeysWithValues: ["refused", "throttled"].map {
+            ($0, CoreMetrics.Counter(label: "tandem_resume_failures_total", dimensions: [("reason", $0)], factory: factory))
+        })
+        queueRefusals = Dictionary(uniqueKeysWithValues: ["throttled", "queue-limit", "queue-full", "help-link"].map {
+            ($0, CoreMetrics.Counter(label: "tandem_queue_refusals_total", dimensions: [("reason", $0)], factory: factory))
+        })
     }
 
     func joinFailed(_ key: TandemCloseCodeKey) {
@@ -62,6 +72,14 @@ public final class BrokerMetrics: Sendable {
 
     func upgradeRefused(_ reason: String) {
         refusedUpgrades[reason]?.increment()
+    }
+
+    func resumeFailed(_ reason: String) {
+        resumeFailures[reason]?.increment()
+    }
+
+    func queueRefused(_ reason: String) {
+        queueRefusals[reason]?.increment()
     }
 
     func relayed(from role: String, bytes: Int) {

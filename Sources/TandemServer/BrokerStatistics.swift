@@ -1,4 +1,5 @@
 import Atomics
+import NIOConcurrencyHelpers
 
 /// Live counters of the relay, shared by every connection without locks.
 ///
@@ -7,6 +8,8 @@ public final class BrokerStatistics: Sendable {
     private let queuedMediaBytesNow = ManagedAtomic<Int>(0)
     private let queuedMediaBytesMax = ManagedAtomic<Int>(0)
     private let framesDroppedTotal = ManagedAtomic<Int>(0)
+    /// Reads the live sessions' overlay bytes; set by the running broker.
+    private let overlaySource = NIOLockedValueBox<(@Sendable () async -> Int)?>(nil)
     /// The Prometheus metrics of `GET /metrics`.
     public let metrics: BrokerMetrics
 
@@ -20,6 +23,17 @@ public final class BrokerStatistics: Sendable {
     public var peakQueuedMediaBytes: Int { queuedMediaBytesMax.load(ordering: .relaxed) }
     /// Frames not delivered to slow receivers, in total.
     public var framesDropped: Int { framesDroppedTotal.load(ordering: .relaxed) }
+
+    /// Budget bytes of the annotations every live session keeps now (protocol/README.md
+    /// §5.10); 0 before the broker runs.
+    public func overlayBytes() async -> Int {
+        guard let source = overlaySource.withLockedValue({ $0 }) else { return 0 }
+        return await source()
+    }
+
+    func readOverlayBytes(from source: @escaping @Sendable () async -> Int) {
+        overlaySource.withLockedValue { $0 = source }
+    }
 
     func mediaQueued(_ bytes: Int) {
         let now = queuedMediaBytesNow.wrappingIncrementThenLoad(by: bytes, ordering: .relaxed)

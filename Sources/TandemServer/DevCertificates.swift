@@ -18,7 +18,8 @@ import Foundation
 /// made with swift-certificates the first time `tandem serve` runs without `--cert`.
 ///
 /// Files in `directory`: `ca.pem` (give this to clients), `ca.key.pem`, `server.pem`
-/// (server certificate followed by the CA), `server.key.pem`. Keys are written `0600`.
+/// (server certificate followed by the CA), `server.key.pem`. Keys are created `0600` (never
+/// readable by others, even briefly) and the folder is `0700`.
 public struct DevCertificates: Sendable {
     public var directory: String
     public var caPath: String { directory + "/ca.pem" }
@@ -38,7 +39,9 @@ public struct DevCertificates: Sendable {
     /// missing, expiring within a week, or not covering every name in `hostnames`.
     public mutating func ensure(hostnames: [String], now: Date = Date(), logger: Logger) throws {
         let fileManager = FileManager.default
-        try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try PrivateFile.makeDirectory(directory)
+        // Keys saved by an older broker that others may read are tightened to 0600.
+        for path in [caKeyPath, keyPath] { try? PrivateFile.restrict(path) }
 
         let caKey: P256.Signing.PrivateKey
         let caCertificate: Certificate
@@ -173,12 +176,9 @@ public struct DevCertificates: Sendable {
         return nil
     }
 
+    /// Keys (`secret`) are created 0600 from the start, certificates (public) 0644, whatever
+    /// the umask; each is renamed into place once on disk.
     static func write(_ text: String, to path: String, secret: Bool) throws {
-        let fileManager = FileManager.default
-        if fileManager.fileExists(atPath: path) { try fileManager.removeItem(atPath: path) }
-        let attributes: [FileAttributeKey: Any]? = secret ? [.posixPermissions: 0o600] : nil
-        guard fileManager.createFile(atPath: path, contents: Data(text.utf8), attributes: attributes) else {
-            throw CocoaError(.fileWriteUnknown)
-        }
+        try PrivateFile.write(Data(text.utf8), to: path, permissions: secret ? 0o600 : 0o644)
     }
 }

@@ -13,7 +13,7 @@ struct EchoConnection {
     /// RFC 6455 asks for (1002, 1007, 1009).
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         do {
-            for try await message in inbound.messages(maxSize: configuration.maxEchoMessageSize) {
+            for try await message in inbound.messages(maxSize: configuration.limits.echoMessageSize) {
                 switch message {
                 case .text(let text): try await outbound.write(.text(text))
                 case .binary(let buffer): try await outbound.write(.binary(buffer))

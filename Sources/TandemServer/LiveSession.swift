@@ -37,7 +37,10 @@ final class LiveSession: Sendable {
 
     let state: NIOLockedValueBox<State>
 
-    init(record: SessionRecord, tier: SupportTier = .standard, recording: SessionRecording? = nil, agentOutbox: ParticipantOutbox) {
+    init(
+        record: SessionRecord, tier: SupportTier = .standard, recording: SessionRecording? = nil, overlayLimits: OverlayLimits = OverlayLimits(),
+        agentOutbox: ParticipantOutbox
+    ) {
         self.id = record.id
         self.recording = recording
         self.ticket = record.ticket
@@ -46,7 +49,10 @@ final class LiveSession: Sendable {
         self.createdAt = record.createdAt
         self.expiresAt = record.expiresAt
         self.state = NIOLockedValueBox(
-            State(machine: SessionStateMachine(expiresAt: record.expiresAt), outboxes: [.agent: agentOutbox], agent: record.agent)
+            State(
+                machine: SessionStateMachine(expiresAt: record.expiresAt), activity: SessionActivity(overlayLimits: overlayLimits),
+                outboxes: [.agent: agentOutbox], agent: record.agent
+            )
         )
     }
 
@@ -219,6 +225,8 @@ final class LiveSession: Sendable {
     }
 
     var traffic: SessionTraffic { state.withLockedValue { $0.machine.traffic } }
+    /// Budget bytes of the annotations the session keeps (protocol/README.md §5.10).
+    var overlayBytes: Int { state.withLockedValue { $0.activity.overlayBytes } }
     /// Who a message from `role` is attributed to in the audit log.
     func actor(_ role: ParticipantRole) -> String { role == .agent ? agentName : "customer" }
     /// Whether the session can be handed over now: live with a customer, its agent connected,

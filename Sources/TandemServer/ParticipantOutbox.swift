@@ -17,7 +17,8 @@ final class ParticipantOutbox: Sendable {
     enum Item: Sendable {
         case text(String)
         case binary(ByteBuffer)
-        case close(TandemCloseCode)
+        /// Close with this code and reason text.
+        case close(TandemCloseCode, String)
     }
 
     enum EnqueueResult: Sendable, Equatable {
@@ -52,6 +53,8 @@ final class ParticipantOutbox: Sendable {
         var awaitingKeyframe = Set<UInt16>()
         var lastKeyframeRequest: [UInt16: ContinuousClock.Instant] = [:]
         var closeCode: TandemCloseCode?
+        /// The close frame's reason text when it is not the code's own (``TandemCloseCode/reason``).
+        var closeReason: String?
         /// Close at once, discarding what is queued.
         var abandon = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -59,6 +62,9 @@ final class ParticipantOutbox: Sendable {
 
     private let limits: Limits
     private let statistics: BrokerStatistics
+    /// The connection's place in the admission budgets; told when the participant is
+    /// welcomed (``ControlMessage/isWelcome``), before the welcome can reach it.
+    let ticket: AdmissionTicket?
     private let state = NIOLockedValueBox(State())
 
     /// Yields once when the recipient overflows its control queue, so the connection can be
@@ -66,14 +72,16 @@ final class ParticipantOutbox: Sendable {
     let overflowed: AsyncStream<Void>
     private let overflowedSink: AsyncStream<Void>.Continuation
 
-    init(limits: Limits, statistics: BrokerStatistics = BrokerStatistics()) {
+    init(limits: Limits, statistics: BrokerStatistics = BrokerStatistics(), ticket: AdmissionTicket? = nil) {
         self.limits = limits
         self.statistics = statistics
+        self.ticket = ticket
         (overflowed, overflowedSink) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     func enqueue(_ message: ControlMessage) -> EnqueueResult {
-        enqueue(control: message.jsonText)
+        if message.isWelcome { ticket?.welcome() }
+        return enqueue(control: message.jsonText)
     }
 
     func enqueue(control text: String) -> EnqueueResult {
@@ -195,10 +203,14 @@ final class ParticipantOutbox: Sendable {
     /// Frames currently queued (for tests and metrics).
     var queuedFrames: Int { state.withLockedValue { $0.media.count } }
 
-    /// Delivers what is queued, then closes with `code`. Later calls keep the first code.
-    func finish(_ code: TandemCloseCode) {
+    /// Delivers what is queued, then closes with `code` (and `reason` instead of the code's
+    /// own text). Later calls keep the first code.
+    func finish(_ code: TandemCloseCode, reason: String? = nil) {
         let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
-            if state.closeCode == nil { state.closeCode = code }
+            if state.closeCode == nil {
+                state.closeCode = code
+                state.closeReason = reason
+            }
             return state.takeWaiter()
         }
         waiter?.resume()
@@ -242,10 +254,10 @@ extension ParticipantOutbox.State {
     var hasItem: Bool { closeCode != nil || !control.isEmpty || !media.isEmpty }
 
     mutating func popItem() -> ParticipantOutbox.Item? {
-        if abandon, let closeCode { return .close(closeCode) }
+        if abandon, let closeCode { return .close(closeCode, closeReason ?? closeCode.reason) }
         if let text = control.popFirst() { return .text(text) }
         if let frame = media.popFirst() { return .binary(frame.buffer) }
-        if let closeCode { return .close(closeCode) }
+        if let closeCode { return .close(closeCode, closeReason ?? closeCode.reason) }
         return nil
     }
 }

@@ -15,16 +15,19 @@ final class QueueWaiter: Sendable {
     let line: String
     let client: String?
     let address: String?
+    /// Its network (§3.1), which may hold at most a few queue entries at once.
+    let network: String?
     let enteredAt: Date
     let outbox: ParticipantOutbox
     private let taken = NIOLockedValueBox<LiveSession?>(nil)
 
-    init(id: String, request: Hello.QueueRequest, client: String?, address: String?, enteredAt: Date, outbox: ParticipantOutbox) {
+    init(id: String, request: Hello.QueueRequest, client: String?, address: String?, network: String? = nil, enteredAt: Date, outbox: ParticipantOutbox) {
         self.id = id
         self.request = request
         self.line = request.line ?? SupportLine.first
         self.client = client
         self.address = address
+        self.network = network
         self.enteredAt = enteredAt
         self.outbox = outbox
     }

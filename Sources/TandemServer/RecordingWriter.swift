@@ -50,7 +50,9 @@ final class RecordingWriter: Service, Sendable {
     }
 
     func run() async throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Recordings show customers' screens: the folder is the broker user's only (0700),
+        // and each file is created 0600.
+        try PrivateFile.makeDirectory(directory)
         let files = OpenFiles()
         await withGracefulShutdownHandler {
             // After shutdown starts the queue still drains: sessions ended by the shutdown

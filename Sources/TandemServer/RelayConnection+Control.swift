@@ -247,10 +247,11 @@ extension SessionActivity.Rejection {
         switch self {
         case .tooManyStreams:
             ErrorMessage(code: "too-many-streams", message: "at most \(SessionActivity.maxStreamsPerParticipant) streams per participant")
-        case .unknownStream: ErrorMessage(code: "unknown-stream", message: "no such stream was started")
+        case .unknownStream: ErrorMessage(code: "unknown-stream", message: "no such stream was started (or it stopped)")
         case .invalidField(let field), .overlay(.invalidField(let field)): ErrorMessage(code: "invalid-field", message: "invalid \(field)")
         case .overlay(.unknownShape): ErrorMessage(code: "unknown-shape", message: "no shape with that id")
         case .overlay(.overlayFull): ErrorMessage(code: "overlay-full", message: "at most \(OverlayState.maxShapes) shapes per stream")
+        case .overlay(.overBudget): ErrorMessage(code: "overlay-full", message: "the session's annotations have reached their size limit; remove or clear some first")
         case .overlay(.notAuthor): ErrorMessage(code: "not-author", message: "only the author of a shape can change it")
         case .consentRequired: ErrorMessage(code: "consent-required", message: "the customer has not agreed to share (send consent first)")
         }
@@ -280,6 +281,8 @@ extension TandemCloseCode {
         case .replaced: "replaced"
         case .otherBroker: "other-broker"
         case .joinThrottled: "join-throttled"
+        case .queueLimit: "queue-limit"
+        case .helpLinkRefused: "help-link-invalid"
         case .unsupportedVersion: "unsupported-version"
         case .slowConsumer: "slow-consumer"
         case .queueEmpty: "queue-empty"

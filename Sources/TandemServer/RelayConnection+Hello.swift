@@ -28,6 +28,11 @@ extension RelayConnection {
             refuse(.forbidden, outbox: outbox, message: "role \(user.role.rawValue) cannot start sessions")
             return nil
         }
+        // Proven: the connection leaves the anonymous budget of its network for the agents' one.
+        if let ticket = outbox.ticket, !admission.authenticate(ticket) {
+            refuse(.rateLimited, outbox: outbox, message: "too many agent connections from this network", identifier: "too-many-connections")
+            return nil
+        }
         return user
     }
 
@@ -52,8 +57,10 @@ extension RelayConnection {
 
     func joinSession(_ hello: Hello, outbox: ParticipantOutbox, address: ClientAddress, logger: inout Logger) async throws -> Binding? {
         let code = hello.code.flatMap(JoinCodeFormat.normalize)
+        // The key of the join link (§3.1); a malformed one is ignored like a wrong one.
+        let key = hello.key.flatMap { JoinLink.isWellFormedKey($0) ? $0 : nil }
         let client = hello.client.map { String($0.prefix(128)) }
-        switch try await hub.join(code: code, client: client, address: address.ip, network: address.network, customerOutbox: outbox) {
+        switch try await hub.join(code: code, key: key, client: client, address: address.ip, network: address.network, customerOutbox: outbox) {
         case .rejected(let closeCode):
             refuse(closeCode, outbox: outbox, message: closeCode.reason)
             return nil
@@ -119,10 +126,27 @@ extension RelayConnection {
             return nil
         }
         let client = hello.client.map { String($0.prefix(128)) }
-        guard let waiter = try await hub.enterQueue(request, client: client, address: address.ip, outbox: outbox) else {
+        switch try await hub.enterQueue(request, client: client, address: address, outbox: outbox) {
+        case .entered(let waiter):
+            return waiter
+        case .full:
             refuse(.tryAgainLater, outbox: outbox, message: "the queue is full; please try again in a few minutes", identifier: "queue-full")
-            return nil
+        case .networkLimit(let cap):
+            refuse(.queueLimit, outbox: outbox, message: "your network already holds \(cap) places in the queue; wait in one of them")
+        case .badLink(let verdict):
+            let expired = verdict == .expired
+            refuse(
+                .helpLinkRefused, outbox: outbox,
+                message: expired ? "this help link has expired; ask your helpdesk for a new one" : "this help link is not valid; ask your helpdesk for a new one",
+                identifier: expired ? "help-link-expired" : "help-link-invalid"
+            )
+        case .throttled(let retryAfter, let scope):
+            let who = scope == .network ? "from your network" : "on this service"
+            refuse(
+                .joinThrottled, outbox: outbox, message: "too many queue entries \(who) lately; try again in \(retryAfter) s",
+                retryAfter: retryAfter, identifier: "queue-throttled"
+            )
         }
-        return waiter
+        return nil
     }
 }

@@ -21,6 +21,7 @@ import Foundation
 struct RelayConnection {
     let hub: SessionHub
     let configuration: BrokerConfiguration
+    let admission: WebSocketAdmission
     let statistics: BrokerStatistics
     var logger: Logger
 
@@ -42,7 +43,8 @@ struct RelayConnection {
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
         let outbox = ParticipantOutbox(
             limits: .init(mediaCapacity: configuration.mediaQueueCapacity, controlCapacity: configuration.controlQueueCapacity),
-            statistics: statistics
+            statistics: statistics,
+            ticket: await AdmissionTicketHandler.ticket(of: channel)
         )
         hub.connectionOpened(outbox)
         defer { hub.connectionClosed(outbox) }
@@ -55,7 +57,7 @@ struct RelayConnection {
                 await Self.drain(outbox, into: outbound, activity: activity)
                 drainedSink.finish()
             }
-            group.addTask { [idleTimeout = configuration.idleTimeout] in
+            group.addTask { [idleTimeout = configuration.limits.idleTimeout] in
                 // Closes the connection (4413) when nothing moved either way for the idle timeout.
                 await withTaskGroup(of: Void.self) { watch in
                     watch.addTask { for await _ in readEnded {} }
@@ -93,7 +95,7 @@ struct RelayConnection {
                 logger.debug("Cutting the connection of a participant that read too slowly")
                 channel.close(mode: .all, promise: nil)
             }
-            group.addTask { [helloTimeout = configuration.helloTimeout] in
+            group.addTask { [helloTimeout = configuration.limits.helloTimeout] in
                 // Whichever ends first: the timeout, or the signal that the hello was handled.
                 let timedOut = await withTaskGroup(of: Bool.self) { timer in
                     timer.addTask { (try? await Task.sleep(for: helloTimeout)) != nil }
@@ -104,7 +106,9 @@ struct RelayConnection {
                     defer { timer.cancelAll() }
                     return await timer.next() ?? false
                 }
-                if timedOut { outbox.abandon(.helloTimeout) }
+                if timedOut {
+                    refuse(.helloTimeout, outbox: outbox, message: "no hello within \(helloTimeout.components.seconds) s (protocol/README.md §2)")
+                }
             }
             var (binding, waiter, violation) = await read(
                 inbound: inbound, outbox: outbox, client: ClientAddress(channel.remoteAddress), activity: activity, helloDone: helloDone
@@ -155,10 +159,10 @@ struct RelayConnection {
                     try await outbound.write(.text(text))
                 case .binary(let buffer):
                     try await outbound.write(.binary(buffer))
-                case .close(let code):
+                case .close(let code, let reason):
                     // After a WebSocket violation the library sends the close (1002/1007).
                     if code != .protocolError {
-                        try await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: code.reason)
+                        try await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: reason)
                     }
                     return
                 }
@@ -188,10 +192,11 @@ struct RelayConnection {
         var binding: Binding?
         var waiter: QueueWaiter?
         var logger = self.logger
-        var controlBucket = TokenBucket(rate: configuration.controlRate.perSecond, burst: configuration.controlRate.burst)
-        var frameBucket = TokenBucket(rate: configuration.frameRate.perSecond, burst: configuration.frameRate.burst)
+        let limits = configuration.limits
+        var controlRate = limits.controlRate.guardState
+        var frameRate = limits.frameRate.guardState
         do {
-            reading: for try await message in inbound.messages(maxSize: configuration.maxMessageSize) {
+            reading: for try await message in inbound.messages(maxSize: limits.maxMessageSize) {
                 activity.touch()
                 // The broker is closing this connection (the session ended, or was handed over): read no more.
                 if outbox.closeCode != nil { break reading }
@@ -221,18 +226,28 @@ struct RelayConnection {
                 let now = activity.seconds
                 switch message {
                 case .binary(let buffer):
-                    guard frameBucket.take(now: now) else {
-                        refuse(.rateLimited, outbox: outbox, message: "more than \(Int(configuration.frameRate.perSecond)) frames per second")
+                    switch frameRate.message(now: now) {
+                    case .accept:
+                        relayMedia(buffer, binding: bound, outbox: outbox)
+                    case .drop(let notify):
+                        if notify { rateNotice(outbox: outbox, what: "frames", limit: limits.frameRate) }
+                    case .close:
+                        refuse(.rateLimited, outbox: outbox, message: "frames kept coming faster than \(Int(limits.frameRate.perSecond)) per second")
                         break reading
                     }
-                    relayMedia(buffer, binding: bound, outbox: outbox)
                 case .text(let text):
-                    guard controlBucket.take(now: now) else {
-                        refuse(.rateLimited, outbox: outbox, message: "more than \(Int(configuration.controlRate.perSecond)) control messages per second")
+                    switch controlRate.message(now: now) {
+                    case .accept:
+                        break
+                    case .drop(let notify):
+                        if notify { rateNotice(outbox: outbox, what: "control messages", limit: limits.controlRate) }
+                        continue reading
+                    case .close:
+                        refuse(.rateLimited, outbox: outbox, message: "control messages kept coming faster than \(Int(limits.controlRate.perSecond)) per second")
                         break reading
                     }
-                    guard text.utf8.count <= configuration.maxControlMessageSize else {
-                        refuse(.messageTooBig, outbox: outbox, message: "control messages are limited to \(configuration.maxControlMessageSize) bytes")
+                    guard text.utf8.count <= limits.maxControlMessageSize else {
+                        refuse(.messageTooBig, outbox: outbox, message: "control messages are limited to \(limits.maxControlMessageSize) bytes")
                         break reading
                     }
                     await control(text, binding: bound, outbox: outbox)
@@ -243,7 +258,9 @@ struct RelayConnection {
             logger.debug("Connection read ended", metadata: ["error": "\(type)"])
             // Errors of the WebSocket layer are the peer's violations; transport errors
             // (reset, unclean TLS shutdown) are a dropped connection.
-            if type.hasPrefix("WSCore.") { return (binding, waiter, error) }
+            // NIOWebSocket's own errors (a frame over the size limit) are the peer's too: its
+            // protocol handler has already sent the close.
+            if type.hasPrefix("WSCore.") || error is NIOWebSocketError { return (binding, waiter, error) }
         }
         return (binding, waiter, nil)
     }
@@ -251,7 +268,7 @@ struct RelayConnection {
     // MARK: hello
 
     private func hello(_ message: WebSocketMessage, outbox: ParticipantOutbox, client: ClientAddress, logger: inout Logger) async -> Greeting {
-        guard case .text(let text) = message, text.utf8.count <= configuration.maxControlMessageSize,
+        guard case .text(let text) = message, text.utf8.count <= configuration.limits.helloMessageSize,
             case .hello(let hello) = try? ControlMessage.decode(text: text)
         else {
             refuse(.badRequest, outbox: outbox, message: "the first message must be a hello (protocol/README.md §5.1)")
@@ -263,13 +280,20 @@ struct RelayConnection {
         }
         do {
             if let token = hello.resume {
-                switch try await hub.resume(token: token, role: hello.role, address: client.ip, outbox: outbox) {
+                switch try await hub.resume(token: token, role: hello.role, client: client, outbox: outbox) {
                 case .resumed(let session):
                     logger[metadataKey: "tandem.session.id"] = "\(session.id)"
                     logger[metadataKey: "tandem.ticket"] = "\(session.ticket)"
                     return .bound(Binding(session: session, role: hello.role))
                 case .rejected:
                     refuse(.resumeRefused, outbox: outbox, message: "the session cannot be resumed: it ended, the grace period passed, or the token is unknown")
+                    return .refused
+                case .throttled(let retryAfter, let scope):
+                    let who = scope == .network ? "from your network" : "on this service"
+                    refuse(
+                        .joinThrottled, outbox: outbox, message: "too many failed resumes \(who) lately; try again in \(retryAfter) s",
+                        retryAfter: retryAfter, identifier: "resume-throttled"
+                    )
                     return .refused
                 }
             }
@@ -292,10 +316,18 @@ struct RelayConnection {
         }
     }
 
-    /// Sends an `error` explaining the refusal, then closes with `code`.
+    /// Sends an `error` explaining the refusal, then closes with `code`. With an `identifier`
+    /// other than the code's own (e.g. `queue-full` for 1013), the close reason is that
+    /// identifier in words rather than the code's usual reason.
     func refuse(_ code: TandemCloseCode, outbox: ParticipantOutbox, message: String, retryAfter: Int? = nil, redirect: String? = nil, identifier: String? = nil) {
         _ = outbox.enqueue(.error(ErrorMessage(code: identifier ?? code.identifier, message: message, retryAfter: retryAfter, redirect: redirect)))
-        outbox.finish(code)
+        outbox.finish(code, reason: identifier.map { $0.replacingOccurrences(of: "-", with: " ") })
+    }
+
+    /// Tells a sender over its rate that messages are being dropped (at most once a second).
+    private func rateNotice(outbox: ParticipantOutbox, what: String, limit: RateLimit) {
+        let message = "\(what) beyond \(Int(limit.perSecond)) per second (burst \(Int(limit.burst))) are dropped; keep it up and the connection is closed"
+        _ = outbox.enqueue(.error(ErrorMessage(code: "rate-limited", message: message)))
     }
 
     // MARK: relaying

@@ -12,28 +12,84 @@ import Foundation
 /// agents take the next by tier, then waiting time. Entering, leaving and being answered are
 /// logged with the wait, so `tandem audit stats` can report how fast the queue was answered.
 extension SessionHub {
-    /// Puts a customer without a code in the queue. Nil when the queue is full.
-    func enterQueue(_ request: Hello.QueueRequest, client: String?, address: String?, outbox: ParticipantOutbox) async throws -> QueueWaiter? {
+    enum QueueEntryResult: Sendable {
+        case entered(QueueWaiter)
+        /// The queue holds its most entries.
+        case full
+        /// The customer's network already holds this many entries (§16).
+        case networkLimit(Int)
+        /// The help link's signature is invalid, or it expired (§16.1).
+        case badLink(HelpLinkSigner.Verdict)
+        /// Too many queue entries from this network, or on the broker, lately (§13.1).
+        case throttled(retryAfter: Int, scope: AnonymousWriteLimiter.Scope)
+    }
+
+    /// Puts a customer without a code in the queue. With a help link (`expires` and
+    /// `signature`) the signed ticket, tier and line are used once the signature checks out;
+    /// without one the customer waits as `basic`, whatever tier it asked for.
+    func enterQueue(_ request: Hello.QueueRequest, client: String?, address: ClientAddress, outbox: ParticipantOutbox) async throws -> QueueEntryResult {
         let now = Date()
+        var request = request
+        let signed = request.signature != nil || request.expires != nil
+        if signed {
+            let link = HelpLink(ticket: request.ticket, tier: request.tier, line: request.line ?? SupportLine.first, expires: request.expires ?? 0)
+            let verdict = helpLinks.verify(link, signature: request.signature ?? "", now: now)
+            guard verdict == .valid else {
+                metrics.queueRefused("help-link")
+                return .badLink(verdict)
+            }
+        } else {
+            request.tier = .basic
+        }
+        let cap = configuration.maxQueueEntriesPerNetwork
+        if let network = address.network, waiters.values.lazy.filter({ $0.network == network }).count >= cap {
+            metrics.queueRefused("queue-limit")
+            return .networkLimit(cap)
+        }
+        guard queue.count < queue.capacity else {
+            metrics.queueRefused("queue-full")
+            return .full
+        }
+        // Only a refusal suspends here, so nothing else enters between the checks above and
+        // the entry below.
+        if let throttled = try await spendAnonymousWrite(.queue, kind: "queue.throttled", address: address, pool: signed ? .signedLinks : .anonymous, at: now) {
+            metrics.queueRefused("throttled")
+            return .throttled(retryAfter: throttled.retryAfter, scope: throttled.scope)
+        }
         let waiter = QueueWaiter(
-            id: "q_" + SessionID.generate().dropFirst(2), request: request, client: client, address: address, enteredAt: now, outbox: outbox
+            id: "q_" + SessionID.generate().dropFirst(2), request: request, client: client, address: address.ip, network: address.network,
+            enteredAt: now, outbox: outbox
         )
         let entry = SupportQueue.Entry(
             id: waiter.id, kind: .customer, ticket: request.ticket, tier: request.tier, mode: request.mode, line: waiter.line, enteredAt: now
         )
-        guard queue.add(entry) else { return nil }
-        var detail = ["queueId": waiter.id, "ticket": request.ticket, "tier": request.tier.rawValue, "line": waiter.line, "mode": request.mode.rawValue]
-        if let address { detail["address"] = address }
+        guard queue.add(entry) else {
+            metrics.queueRefused("queue-full")
+            return .full
+        }
+        // Counted against its network from now on, also while the entry is being logged.
+        waiters[waiter.id] = waiter
+        var detail = [
+            "queueId": waiter.id, "ticket": request.ticket, "tier": request.tier.rawValue, "line": waiter.line, "mode": request.mode.rawValue,
+            "signed": signed ? "true" : "false",
+        ]
+        if let ip = address.ip { detail["address"] = ip }
         do {
             try await store.recordEvent(sessionID: nil, kind: "queue.entered", actor: "customer", detail: detail, at: now)
         } catch {
             queue.remove(id: waiter.id)
+            waiters[waiter.id] = nil
             throw error
         }
-        waiters[waiter.id] = waiter
-        logger.info("Customer queued", metadata: ["tandem.queue.id": "\(waiter.id)", "tandem.ticket": "\(request.ticket)", "tandem.queue.line": "\(waiter.line)"])
+        logger.info(
+            "Customer queued",
+            metadata: [
+                "tandem.queue.id": "\(waiter.id)", "tandem.ticket": "\(request.ticket)", "tandem.queue.line": "\(waiter.line)",
+                "tandem.queue.tier": "\(request.tier.rawValue)", "tandem.queue.signed": "\(signed)",
+            ]
+        )
         publishQueueStatus()
-        return waiter
+        return .entered(waiter)
     }
 
     /// The customer's connection closed before an agent took it (`reason`: `customer-left`,
@@ -101,7 +157,10 @@ extension SessionHub {
         metrics.sessionsStarted.increment()
         // The state machine admits the customer before this (nominal) expiry.
         record.expiresAt = now.addingTimeInterval(60)
-        let session = LiveSession(record: record, tier: entry.tier, recording: recording(for: record.id, requested: take.record), agentOutbox: outbox)
+        let session = LiveSession(
+            record: record, tier: entry.tier, recording: recording(for: record.id, requested: take.record), overlayLimits: configuration.overlayLimits,
+            agentOutbox: outbox
+        )
         _ = session.admit(at: now)
         sessions[record.id] = session
         let assigned = SessionAssigned(

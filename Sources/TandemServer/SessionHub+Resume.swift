@@ -50,17 +50,28 @@ extension SessionHub {
     enum ResumeResult: Sendable {
         case resumed(LiveSession)
         case rejected
+        /// Too many failed resumes from this network, or on the broker, lately (§13.1): refused
+        /// without a log entry; try again after this many seconds.
+        case throttled(retryAfter: Int, scope: AnonymousWriteLimiter.Scope)
     }
 
-    /// Reattaches a participant that presents a resume token of `role`.
-    func resume(token: String, role: ParticipantRole, address: String?, outbox: ParticipantOutbox) async throws -> ResumeResult {
+    /// Reattaches a participant that presents a resume token of `role` from `client`. A valid
+    /// token always works; a failed one is logged while the network's and the broker's
+    /// budgets for failed resumes last.
+    func resume(token: String, role: ParticipantRole, client: ClientAddress, outbox: ParticipantOutbox) async throws -> ResumeResult {
         let now = Date()
+        let address = client.ip
         guard ResumeToken.isWellFormed(token), let entry = resumeTokens[APIToken.hash(token)], entry.role == role,
             let session = sessions[entry.sessionID]
         else {
+            if let throttled = try await spendAnonymousWrite(.resume, kind: "resume.throttled", address: client, at: now) {
+                metrics.resumeFailed("throttled")
+                return .throttled(retryAfter: throttled.retryAfter, scope: throttled.scope)
+            }
             var detail = ["role": role.rawValue]
             if let address { detail["address"] = address }
             metrics.joinFailed(.resumeRefused)
+            metrics.resumeFailed("refused")
             try await store.recordEvent(sessionID: nil, kind: "resume.failed", actor: role.rawValue, detail: detail, at: now)
             return .rejected
         }

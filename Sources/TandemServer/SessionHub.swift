@@ -39,12 +39,21 @@ actor SessionHub {
     /// The position each waiting customer was last told, and when the last periodic status went out.
     var toldPositions: [String: Int] = [:]
     var lastQueueStatus = Date.distantPast
+    /// Budgets for what anonymous clients write to the log: failed resumes, queue entries (§13.1).
+    var anonymousWrites: AnonymousWriteLimiter
+    /// Signs and checks help links (§16.1).
+    let helpLinks: HelpLinkSigner
     let shuttingDown = NIOLockedValueBox(false)
     /// Every open participant connection, hello or not, so shutdown can close them all.
     let connections = NIOLockedValueBox([ObjectIdentifier: ParticipantOutbox]())
 
-    init(store: any TandemStore, configuration: BrokerConfiguration, logger: Logger, metrics: BrokerMetrics, recorder: RecordingWriter? = nil) {
+    init(
+        store: any TandemStore, configuration: BrokerConfiguration, logger: Logger, metrics: BrokerMetrics, recorder: RecordingWriter? = nil,
+        helpLinks: HelpLinkSigner = HelpLinkSigner(deriving: AuditSigner())
+    ) {
         self.recorder = recorder
+        self.helpLinks = helpLinks
+        self.anonymousWrites = AnonymousWriteLimiter(limits: configuration.anonymousWriteLimits)
         self.metrics = metrics
         self.store = store
         self.configuration = configuration
@@ -80,7 +89,8 @@ actor SessionHub {
             expiresAt: now.addingTimeInterval(TimeInterval(ttl))
         )
         // Issued before the write so that concurrent starts cannot pass the cap.
-        let code = codes.issue(sessionID: record.id, expiresAt: record.expiresAt)
+        let issued = codes.issue(sessionID: record.id, expiresAt: record.expiresAt)
+        let code = issued.code
         do {
             try await store.insertSession(record)
         } catch {
@@ -88,23 +98,27 @@ actor SessionHub {
             throw error
         }
         if let registry {
-            // Other brokers send customers with this code here (§14). Without it the code
-            // still works on this broker, so a failure is logged, not fatal.
+            // Other brokers send customers with this code here (§14), and holders of the link
+            // (the code with its key) without spending their guessing budget. Without it the
+            // code still works on this broker, so a failure is logged, not fatal.
             do {
                 try await registry.publishCode(hash: JoinCodeRegistry.hash(code), sessionID: record.id, expiresAt: record.expiresAt)
+                try await registry.publishCode(hash: JoinCodeRegistry.hash(code, key: issued.key), sessionID: record.id, expiresAt: record.expiresAt)
             } catch {
                 logger.warning("Could not publish a join code to the other brokers", metadata: ["tandem.session.id": "\(record.id)"])
             }
         }
         metrics.sessionsStarted.increment()
-        let session = LiveSession(record: record, recording: recording(for: record.id, requested: start.record), agentOutbox: agentOutbox)
+        let session = LiveSession(
+            record: record, recording: recording(for: record.id, requested: start.record), overlayLimits: configuration.overlayLimits, agentOutbox: agentOutbox
+        )
         sessions[record.id] = session
         let created = SessionCreated(
             sessionID: record.id,
             ticket: record.ticket,
             mode: record.mode,
             joinCode: JoinCodeFormat.grouped(code),
-            joinURL: joinBaseURL + TandemWire.joinPathPrefix + code,
+            joinURL: joinBaseURL + JoinLink.path(code: code, key: issued.key),
             expiresAt: record.expiresAt,
             resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: record.id, role: .agent),
             recording: session.recording != nil ? true : nil
@@ -127,48 +141,87 @@ actor SessionHub {
     }
 
     /// Redeems a join code (canonical digits; nil when malformed) for a customer whose
-    /// address is `address` and whose network, for guessing limits, is `network`.
-    func join(code: String?, client: String?, address: String?, network: String?, customerOutbox: ParticipantOutbox) async throws -> JoinResult {
+    /// address is `address` and whose network, for guessing limits, is `network`. With the
+    /// key of the code's link (§3.1) the join spends no guessing budget and waits for no
+    /// back-off; a key that does not match changes nothing (the code is then checked as if
+    /// typed).
+    func join(code: String?, key: String? = nil, client: String?, address: String?, network: String?, customerOutbox: ParticipantOutbox) async throws -> JoinResult {
         let now = Date()
+        if let code, let key {
+            if let sessionID = codes.redeemLink(code, key: key, now: now) {
+                return try await seatCustomer(sessionID: sessionID, pool: nil, client: client, address: address, network: network, outbox: customerOutbox, now: now)
+            }
+            // The link of a session on another broker (§14): published with its key, so finding
+            // it needs the key, and sending the customer on costs no budget.
+            if let registry,
+                let url = try await registry.broker(
+                    holdingCodeHash: JoinCodeRegistry.hash(code, key: key), aliveSince: now.addingTimeInterval(-configuration.brokerLostAfter.seconds), now: now
+                )
+            {
+                logger.info("Join link held by another broker", metadata: ["tandem.broker.url": "\(url)"])
+                return .elsewhere(url)
+            }
+        }
         let tick = limiterNow
-        if case .refuse(let retryAfter, let scope) = guesses.check(network: network, now: tick) {
+        let pool: JoinAttemptLimiter.Pool
+        switch guesses.check(network: network, now: tick) {
+        case .refuse(let retryAfter, let scope):
             metrics.joinFailed(.throttled)
             return .throttled(retryAfter: max(1, Int(retryAfter.rounded(.up))), scope: scope)
+        case .allow(let paidFrom):
+            pool = paidFrom
         }
-        let redemption = code.map { codes.redeem($0, now: now) } ?? .reject(.unknownCode)
-        if case .reject(.unknownCode) = redemption, let code, let registry,
+        let redemption = code.map { codes.redeem($0, now: now) } ?? .reject(.unknownCode, sessionID: nil)
+        if case .reject(.unknownCode, _) = redemption, let code, let registry,
             let url = try await registry.broker(holdingCodeHash: JoinCodeRegistry.hash(code), aliveSince: now.addingTimeInterval(-configuration.brokerLostAfter.seconds), now: now)
         {
+            // Not a wrong code: the check's token goes back.
+            guesses.refund(pool, now: limiterNow)
             logger.info("Join code held by another broker", metadata: ["tandem.broker.url": "\(url)"])
             return .elsewhere(url)
         }
         switch redemption {
-        case .reject(let closeCode):
+        case .reject(let closeCode, let sessionID):
             let counted = guesses.failed(network: network, now: tick)
             logger.info("Join refused", metadata: ["tandem.close.code": "\(closeCode.rawValue)"])
             metrics.joinFailed(closeCode == .codeUsed ? .codeUsed : closeCode == .codeExpired ? .codeExpired : .unknownCode)
-            // Logged without the code that was tried.
-            try await recordJoinFailure(sessionID: nil, closeCode: closeCode, address: address, counted: counted, at: now)
+            // Logged without the code that was tried; a used or expired code's attempt goes
+            // on its session's timeline (§11).
+            try await recordJoinFailure(sessionID: sessionID, closeCode: closeCode, address: address, counted: counted, at: now)
             return .rejected(closeCode)
         case .admit(let sessionID):
-            guard let session = sessions[sessionID] else { return .rejected(.codeExpired) }
-            switch session.admit(at: now) {
-            case .admitCustomer:
-                guesses.succeeded(network: network)
-                await withdrawPublishedCode(sessionID: sessionID)
-                try await store.recordCustomerJoined(sessionID: sessionID, at: now, client: client, address: address)
-                welcomeCustomer(session, outbox: customerOutbox, client: client, now: now)
-                logger.info("Customer joined", metadata: ["tandem.session.id": "\(sessionID)", "tandem.ticket": "\(session.ticket)"])
-                return .joined(session)
-            case .rejectJoin(let closeCode):
-                let counted = guesses.failed(network: network, now: tick)
-                metrics.joinFailed(closeCode == .codeUsed ? .codeUsed : .codeExpired)
-                // The code belonged to this session: the failed attempt goes on its timeline.
-                try await recordJoinFailure(sessionID: sessionID, closeCode: closeCode, address: address, counted: counted, at: now)
-                return .rejected(closeCode)
-            default:
-                return .rejected(.codeExpired)
-            }
+            return try await seatCustomer(sessionID: sessionID, pool: pool, client: client, address: address, network: network, outbox: customerOutbox, now: now)
+        }
+    }
+
+    /// Lets the customer into the session its code (or link) was redeemed for. `pool` is the
+    /// guessing budget the check was paid from (nil for a link), given back unless the join
+    /// is refused as a failure.
+    private func seatCustomer(
+        sessionID: String, pool: JoinAttemptLimiter.Pool?, client: String?, address: String?, network: String?, outbox: ParticipantOutbox, now: Date
+    ) async throws -> JoinResult {
+        guard let session = sessions[sessionID] else {
+            if let pool { guesses.refund(pool, now: limiterNow) }
+            return .rejected(.codeExpired)
+        }
+        switch session.admit(at: now) {
+        case .admitCustomer:
+            guesses.succeeded(network: network, pool: pool, now: limiterNow)
+            await withdrawPublishedCode(sessionID: sessionID)
+            try await store.recordCustomerJoined(sessionID: sessionID, at: now, client: client, address: address)
+            welcomeCustomer(session, outbox: outbox, client: client, now: now)
+            logger.info("Customer joined", metadata: ["tandem.session.id": "\(sessionID)", "tandem.ticket": "\(session.ticket)"])
+            return .joined(session)
+        case .rejectJoin(let closeCode):
+            // A typed code's check counts as a failure; a link's costs nothing.
+            let counted: JoinAttemptLimiter.FailureResult = pool == nil ? .counted(failures: 0) : guesses.failed(network: network, now: limiterNow)
+            metrics.joinFailed(closeCode == .codeUsed ? .codeUsed : .codeExpired)
+            // The code belonged to this session: the failed attempt goes on its timeline.
+            try await recordJoinFailure(sessionID: sessionID, closeCode: closeCode, address: address, counted: counted, at: now)
+            return .rejected(closeCode)
+        default:
+            if let pool { guesses.refund(pool, now: limiterNow) }
+            return .rejected(.codeExpired)
         }
     }
 
@@ -301,6 +354,7 @@ actor SessionHub {
         codes.prune(now: now)
         if now.timeIntervalSince(lastQueueStatus) >= configuration.queueStatusInterval.seconds { publishQueueStatus(everyone: true, now: now) }
         guesses.prune(now: limiterNow)
+        anonymousWrites.prune(now: anonymousClock)
         consoleTokens.prune(now: now)
     }
 

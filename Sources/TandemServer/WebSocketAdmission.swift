@@ -2,14 +2,32 @@ import HTTPTypes
 import Hummingbird
 import NIOConcurrencyHelpers
 
-/// Who may open a WebSocket: browsers only from allowed origins, and at most
-/// `maxConnectionsPerAddress` connections per address. The ``UpgradeGate`` refuses before
-/// the upgrade with 403 or 429. Clients that are not web pages (no `Origin`, or a `ws(s)://`
-/// one) pass the origin check.
+/// Who may connect, and how many at once from one network (an IPv4 address or an IPv6 /64):
+///
+/// - HTTP connections that have not upgraded to a WebSocket (this covers requests that
+///   drip their body): at most ``BrokerConfiguration/Limits/httpConnectionsPerNetwork``;
+///   more are closed as soon as they are accepted.
+/// - WebSockets before a hello proves an agent or admin (customers, the echo endpoint,
+///   anyone): ``BrokerConfiguration/Limits/anonymousWebSocketsPerNetwork``; the upgrade
+///   beyond it gets HTTP 429. The slot is reserved atomically when the upgrade request is
+///   checked and released when the connection closes, so concurrent upgrades cannot pass it.
+/// - WebSockets of authenticated agents and admins move to their own budget,
+///   ``BrokerConfiguration/Limits/authenticatedWebSocketsPerNetwork`` (a helpdesk behind
+///   one NAT address), and leave the anonymous one.
+///
+/// Browsers only from allowed origins (HTTP 403). Clients that are not web pages (no
+/// `Origin`, or a `ws(s)://` one) pass the origin check.
 final class WebSocketAdmission: Sendable {
     let configuration: BrokerConfiguration
     let metrics: BrokerMetrics
-    private let perAddress = NIOLockedValueBox([String: Int]())
+
+    private struct Counts {
+        var http: [String: Int] = [:]
+        var anonymous: [String: Int] = [:]
+        var authenticated: [String: Int] = [:]
+    }
+
+    private let counts = NIOLockedValueBox(Counts())
 
     init(configuration: BrokerConfiguration, metrics: BrokerMetrics) {
         self.configuration = configuration
@@ -22,25 +40,125 @@ final class WebSocketAdmission: Sendable {
         var message: String
     }
 
-    /// Why a WebSocket upgrade with these headers from `address` is refused (403 for a
-    /// page's Origin, 429 over the per-address cap), or nil. Counts the refusal in /metrics.
-    func refusal(origin: String?, host: String?, address: String?) -> Refusal? {
+    // MARK: HTTP connections
+
+    /// Counts a newly accepted connection; false (the caller closes it) when its network
+    /// already holds the maximum of connections that have not upgraded.
+    func accept(_ ticket: AdmissionTicket) -> Bool {
+        guard let network = ticket.network else { return true }
+        let accepted = counts.withLockedValue { counts -> Bool in
+            guard counts.http[network, default: 0] < configuration.limits.httpConnectionsPerNetwork else { return false }
+            counts.http[network, default: 0] += 1
+            ticket.state.withLockedValue { $0.httpCounted = true }
+            return true
+        }
+        if !accepted { metrics.upgradeRefused("too-many-http-connections") }
+        return accepted
+    }
+
+    /// The connection upgraded to a WebSocket: it no longer counts as an HTTP connection.
+    func upgraded(_ ticket: AdmissionTicket) {
+        guard let network = ticket.network else { return }
+        counts.withLockedValue { counts in
+            ticket.state.withLockedValue { state in
+                if state.httpCounted {
+                    state.httpCounted = false
+                    Self.decrement(&counts.http, network)
+                }
+            }
+        }
+    }
+
+    // MARK: WebSocket upgrades
+
+    /// Why a WebSocket upgrade with these headers is refused (403 for a page's Origin, 429
+    /// over the anonymous cap of its network), or nil after reserving the connection's slot.
+    /// Counts the refusal in /metrics.
+    func admit(_ ticket: AdmissionTicket, origin: String?, host: String?) -> Refusal? {
         if let origin, !isAllowed(origin: origin, host: host) {
             metrics.upgradeRefused("forbidden-origin")
             return Refusal(status: .forbidden, code: "forbidden-origin", message: "pages from this origin may not connect")
         }
-        if let address, perAddress.withLockedValue({ $0[address, default: 0] }) >= configuration.maxConnectionsPerAddress {
+        guard let network = ticket.network else { return nil }
+        let reserved = counts.withLockedValue { counts -> Bool in
+            ticket.state.withLockedValue { state -> Bool in
+                // A second upgrade attempt on the same connection keeps the slot it has.
+                if state.pool != .none { return true }
+                guard counts.anonymous[network, default: 0] < configuration.limits.anonymousWebSocketsPerNetwork else { return false }
+                counts.anonymous[network, default: 0] += 1
+                state.pool = .anonymous
+                return true
+            }
+        }
+        if !reserved {
             metrics.upgradeRefused("too-many-connections")
-            return Refusal(status: .tooManyRequests, code: "too-many-connections", message: "too many connections from this address")
+            return Refusal(status: .tooManyRequests, code: "too-many-connections", message: "too many connections from this network")
         }
         return nil
     }
 
-    /// The same check inside the upgrade, for a request the ``UpgradeGate`` did not see
-    /// (a later request on a kept-alive connection); hummingbird-websocket answers it with 400.
-    func check(_ request: Request, address: String?) throws {
-        if let refusal = refusal(origin: request.headers[.origin], host: request.head.authority, address: address) {
-            throw APIError(status: refusal.status, code: refusal.code, message: refusal.message)
+    /// The hello proved an agent or admin: the connection leaves the anonymous budget for the
+    /// authenticated one. False when the network already holds the authenticated maximum.
+    func authenticate(_ ticket: AdmissionTicket) -> Bool {
+        guard let network = ticket.network else { return true }
+        return counts.withLockedValue { counts -> Bool in
+            ticket.state.withLockedValue { state -> Bool in
+                switch state.pool {
+                case .authenticated:
+                    return true
+                case .none, .anonymous:
+                    guard counts.authenticated[network, default: 0] < configuration.limits.authenticatedWebSocketsPerNetwork else { return false }
+                    if state.pool == .anonymous { Self.decrement(&counts.anonymous, network) }
+                    counts.authenticated[network, default: 0] += 1
+                    state.pool = .authenticated
+                    return true
+                }
+            }
+        }
+    }
+
+    /// The upgrade did not happen after all: the connection gives its WebSocket slot back.
+    func releaseWebSocketSlot(_ ticket: AdmissionTicket) {
+        guard let network = ticket.network else { return }
+        counts.withLockedValue { counts in
+            ticket.state.withLockedValue { state in
+                if state.pool == .anonymous { Self.decrement(&counts.anonymous, network) }
+                if state.pool == .authenticated { Self.decrement(&counts.authenticated, network) }
+                state.pool = .none
+            }
+        }
+    }
+
+    /// The connection closed: whatever it counted in is released, once.
+    func release(_ ticket: AdmissionTicket) {
+        guard let network = ticket.network else { return }
+        counts.withLockedValue { counts in
+            ticket.state.withLockedValue { state in
+                guard !state.released else { return }
+                state.released = true
+                if state.httpCounted { Self.decrement(&counts.http, network) }
+                switch state.pool {
+                case .none: break
+                case .anonymous: Self.decrement(&counts.anonymous, network)
+                case .authenticated: Self.decrement(&counts.authenticated, network)
+                }
+                state.httpCounted = false
+                state.pool = .none
+            }
+        }
+    }
+
+    /// Connections a network holds now: HTTP, anonymous and authenticated WebSockets (tests, metrics).
+    func held(network: String) -> (http: Int, anonymous: Int, authenticated: Int) {
+        counts.withLockedValue { ($0.http[network, default: 0], $0.anonymous[network, default: 0], $0.authenticated[network, default: 0]) }
+    }
+
+    /// The origin check inside the upgrade, for a request the ``UpgradeGate`` did not see;
+    /// hummingbird-websocket answers it with 400. (The connection count is the gate's.)
+    func check(_ request: Request) throws {
+        if let origin = request.headers[.origin], !isAllowed(origin: origin, host: request.head.authority) {
+            metrics.upgradeRefused("forbidden-origin")
+            throw APIError(status: .forbidden, code: "forbidden-origin", message: "pages from this origin may not connect")
         }
     }
 
@@ -55,16 +173,8 @@ final class WebSocketAdmission: Sendable {
         return origin[schemeEnd.upperBound...].lowercased() == host.lowercased()
     }
 
-    func opened(_ address: String?) {
-        guard let address else { return }
-        perAddress.withLockedValue { $0[address, default: 0] += 1 }
-    }
-
-    func closed(_ address: String?) {
-        guard let address else { return }
-        perAddress.withLockedValue { counts in
-            let left = counts[address, default: 1] - 1
-            counts[address] = left > 0 ? left : nil
-        }
+    private static func decrement(_ counts: inout [String: Int], _ network: String) {
+        let left = counts[network, default: 1] - 1
+        counts[network] = left > 0 ? left : nil
     }
 }

@@ -70,6 +70,7 @@ struct OverlayStateTests {
         var activity = SessionActivity()
         let start = StreamStart(streamID: 2, source: .screen, codec: .jpeg, width: 1280, height: 720, fps: 10)
         #expect(try activity.start(start, by: .agent).get().owner == .agent)
+        _ = try activity.start(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 640, height: 480, fps: 10), by: .customer).get()
         _ = try activity.annotate(add("a1"), by: .agent, now: t0).get()
         _ = try activity.freeze(Freeze(owner: .customer, streamID: 1, sequence: 42), by: .agent, freezing: true).get()
         let messages = activity.catchUp(for: .customer, now: t0)
@@ -80,7 +81,8 @@ struct OverlayStateTests {
         #expect(snapshot.shapes.map(\.id) == ["a1"])
         #expect(activity.annotations == 1)
         #expect(activity.freezes == 1)
-        #expect(activity.catchUp(for: .agent, now: t0).count == 1)
+        // The agent gets the customer's stream and its overlay.
+        #expect(activity.catchUp(for: .agent, now: t0).count == 2)
         _ = try activity.freeze(Freeze(owner: .customer, streamID: 1), by: .customer, freezing: false).get()
         #expect(activity.overlays[StreamKey(owner: .customer, streamID: 1)]?.frozenSequence == nil)
     }

@@ -35,13 +35,36 @@ final class BrokerProcess: @unchecked Sendable {
     }
 
     /// Starts `tandem serve` on `directory` and returns once it printed its listening line.
-    static func start(directory: String, arguments: [String] = []) async throws -> BrokerProcess {
+    /// - Parameters:
+    ///   - logLevel: `--log-level`; the log (standard error) goes to `logFile`, else nowhere.
+    ///   - environment: added to this process's environment.
+    ///   - umask: run the broker under this umask (octal, e.g. `000`), to show that the modes
+    ///     of what it creates do not depend on it.
+    static func start(
+        directory: String, arguments: [String] = [], logLevel: String = "critical", logFile: String? = nil,
+        environment: [String: String] = [:], umask: String? = nil
+    ) async throws -> BrokerProcess {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try binary)
-        process.arguments = ["serve", "--data-dir", directory, "--port", "0", "--log-level", "critical"] + arguments
+        let binary = try Self.binary
+        let serve = ["serve", "--data-dir", directory, "--port", "0", "--log-level", logLevel] + arguments
+        if let umask {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "umask \(umask) && exec \"$0\" \"$@\"", binary] + serve
+        } else {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = serve
+        }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        if let logFile {
+            FileManager.default.createFile(atPath: logFile, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: logFile)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         let handle = output.fileHandleForReading
         // Read on a thread of its own (blocking reads), and keep draining until the broker exits.

@@ -92,7 +92,7 @@ struct LimitsTests {
 
     @Test("more connections from one address than allowed get 429")
     func connectionsPerAddress() async throws {
-        try await LiveBroker.run(configure: { $0.maxConnectionsPerAddress = 2 }) { broker in
+        try await LiveBroker.run(configure: { $0.limits.anonymousWebSocketsPerNetwork = 2 }) { broker in
             let (release, releaseSink) = AsyncStream<Void>.makeStream()
             let (opened, openedSink) = AsyncStream<Void>.makeStream()
             let holders = (0..<2).map { _ in
@@ -118,7 +118,7 @@ struct LimitsTests {
 
     @Test("a connection that sends no request in time is closed, over TCP and after the TLS handshake")
     func silentConnections() async throws {
-        try await LiveBroker.run(configure: { $0.requestTimeout = .milliseconds(500) }) { broker in
+        try await LiveBroker.run(configure: { $0.limits.firstRequestTimeout = .milliseconds(500) }) { broker in
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("interop/silent_connection.py").path
             for mode in ["tcp", "tls"] {
                 let child = try await ChildProcess.run(["python3", script, "127.0.0.1", String(broker.port), mode, broker.caFile])
@@ -128,16 +128,33 @@ struct LimitsTests {
         }
     }
 
-    @Test("too many control messages per second close the connection with 4429 and end the session as a protocol violation")
+    @Test("a burst over the control rate is dropped with an error and the session goes on; a sustained flood closes with 4429 and ends it as a protocol violation")
     func rateLimit() async throws {
-        try await LiveBroker.run(configure: { $0.controlRate = (10, 20) }) { broker in
+        try await LiveBroker.run(configure: { $0.limits.controlRate = RateLimit(perSecond: 10, burst: 20, sustainedSeconds: 5) }) { broker in
             let alice = try await broker.addUser("alice", role: .agent)
-            let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .agent(token: alice, start: .init(ticket: "HD-RL", mode: .screen)), logger: logger) { inbound, outbound in
+            let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .agent(token: alice, start: .init(ticket: "HD-RL", mode: .screen)), logger: logger) { inbound, outbound -> [String] in
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.nextControl()
-                for index in 0..<100 { try await outbound.send(.annotation(.add(Shape(id: "s\(index)", kind: .pointer, points: [[0.5, 0.5]]), owner: .agent, streamID: 1))) }
-                while try await events.next() != nil {}
+                // 40 at once: 20 pass (the burst), 20 are dropped, well under 5 s of excess (50).
+                for index in 0..<40 { try await outbound.send(.chat(Chat(text: "burst \(index)"))) }
+                var seen: [String] = []
+                // (Chat without a customer also gets its own error; only the rate's count here.)
+                while let event = try await events.next() {
+                    if case .control(.error(let error)) = event, error.code == "rate-limited" {
+                        seen.append(error.code)
+                        break
+                    }
+                }
+                // The connection is still open and usable after the burst: a flood now closes it.
+                for index in 0..<400 { try await outbound.send(.chat(Chat(text: "flood \(index)"))) }
+                while let event = try await events.next() {
+                    if case .control(.error(let error)) = event, error.code == "rate-limited" { seen.append(error.code) }
+                }
+                return seen
             }
+            let codes = try #require(run.result)
+            // One notice for the burst, then the refusal before the close.
+            #expect(codes.count >= 2)
             #expect(run.closure.code == 4429)
             let record = try #require(try await broker.store.sessions(matching: SessionFilter(ticket: "HD-RL")).first)
             #expect(record.endReason == .protocolViolation)
@@ -146,7 +163,7 @@ struct LimitsTests {
 
     @Test("a control message over its limit closes with 1009")
     func controlTooBig() async throws {
-        try await LiveBroker.run(configure: { $0.maxControlMessageSize = 1024 }) { broker in
+        try await LiveBroker.run(configure: { $0.limits.maxControlMessageSize = 1024 }) { broker in
             let alice = try await broker.addUser("alice", role: .agent)
             let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .agent(token: alice, start: .init(ticket: "HD-BIG", mode: .screen)), logger: logger) { inbound, outbound in
                 var events = inbound.makeAsyncIterator()
@@ -160,7 +177,7 @@ struct LimitsTests {
 
     @Test("a connection with no traffic either way for the idle timeout is closed with 4413")
     func idle() async throws {
-        try await LiveBroker.run(configure: { $0.idleTimeout = .milliseconds(800) }) { broker in
+        try await LiveBroker.run(configure: { $0.limits.idleTimeout = .milliseconds(800) }) { broker in
             let alice = try await broker.addUser("alice", role: .agent)
             let waiting = try await broker.startWaitingAgent(token: alice, ticket: "HD-IDLE")
             let (_, closure) = try await waiting.ending.value

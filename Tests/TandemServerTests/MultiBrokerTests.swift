@@ -58,6 +58,16 @@ struct MultiBrokerTests {
         var createdIterator = created.makeAsyncIterator()
         let session = try #require(await createdIterator.next())
 
+        // The link (code and key, §3.1) reaching B is sent on to A too, before any guessing limit.
+        let linkKey = try #require(JoinLink.key(fromLink: session.joinURL))
+        let linkAtB = try await TandemConnection.run(configuration: clientB, hello: .customer(code: session.joinCode, key: linkKey), logger: logger) { inbound, _ in
+            var errors: [ErrorMessage] = []
+            for try await event in inbound { if case .control(.error(let error)) = event { errors.append(error) } }
+            return errors
+        }
+        #expect(linkAtB.closure.code == 4421)
+        #expect(linkAtB.result?.first?.redirect == "https://127.0.0.1:\(a.port)")
+
         // The customer reaches B with A's code: B names A.
         let atB = try await TandemConnection.run(configuration: clientB, hello: .customer(code: session.joinCode), logger: logger) { inbound, _ in
             var errors: [ErrorMessage] = []

@@ -107,23 +107,27 @@ struct OverlayTests {
             ) { inbound, outbound -> [ControlMessage] in
                 var events = inbound.makeAsyncIterator()
                 guard case .sessionCreated(let created) = try await events.nextControl() else { return [] }
-                // Prepared before the customer arrives: the agent's own screen stream with a
-                // rectangle on it, and an arrow plus a freeze on the customer's stream 1.
+                // Prepared before the customer arrives: the agent's own screen streams 7, with
+                // a rectangle, and 8, with an arrow and a freeze. The customer's stream 1 does
+                // not exist yet: an arrow on it is refused and not kept (§5.10).
                 try await outbound.send(.streamStart(StreamStart(streamID: 7, source: .screen, codec: .png, width: 800, height: 600, fps: 2)))
+                try await outbound.send(.streamStart(StreamStart(streamID: 8, source: .screen, codec: .png, width: 800, height: 600, fps: 2)))
                 try await outbound.send(.annotation(.add(Shape(id: "r", kind: .rect, points: [[0.1, 0.1], [0.3, 0.3]]), owner: .agent, streamID: 7)))
-                try await outbound.send(.annotation(arrow("a1")))
-                try await outbound.send(.annotation(arrow("gone")))
-                try await outbound.send(.annotation(Annotation(op: .undo, owner: .customer, streamID: 1)))
-                try await outbound.send(.freeze(Freeze(owner: .customer, streamID: 1, sequence: 99)))
+                try await outbound.send(.annotation(arrow("a1", owner: .agent, stream: 8)))
+                try await outbound.send(.annotation(arrow("gone", owner: .agent, stream: 8)))
+                try await outbound.send(.annotation(Annotation(op: .undo, owner: .agent, streamID: 8)))
+                try await outbound.send(.freeze(Freeze(owner: .agent, streamID: 8, sequence: 99)))
+                try await outbound.send(.annotation(arrow("unannounced")))
                 // Wait until the broker applied them: a chat with nobody there is refused after them, in order.
                 try await outbound.send(.chat(Chat(text: "ping")))
                 var errors: [String] = []
-                while errors.isEmpty, let event = try await events.next() {
+                while errors.count < 2, let event = try await events.next() {
                     if case .control(.error(let error)) = event { errors.append(error.code) }
                 }
+                guard errors == ["unknown-stream", "no-peer"] else { throw TestFailure("expected unknown-stream then no-peer, got \(errors)") }
                 codeSink.yield(created.joinCode)
                 _ = try await events.nextControl()  // peer.joined
-                try await outbound.send(.annotation(arrow("live")))
+                try await outbound.send(.annotation(arrow("live", owner: .agent, stream: 7)))
                 for await _ in finished {}
                 try await outbound.send(.sessionEnd(SessionEnd(outcome: .resolved)))
                 _ = try await events.untilEnded()
@@ -134,7 +138,7 @@ struct OverlayTests {
             let customer = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, _ -> [ControlMessage] in
                 var events = inbound.makeAsyncIterator()
                 var seen: [ControlMessage] = []
-                while seen.count < 5, let event = try await events.next() {
+                while seen.count < 6, let event = try await events.next() {
                     if case .control(let message) = event { seen.append(message) }
                 }
                 finishedSink.finish()
@@ -143,20 +147,21 @@ struct OverlayTests {
             }
             _ = try await agent
             let seen = try #require(customer.result)
-            #expect(seen.count == 5)
-            guard seen.count == 5 else { return }
+            #expect(seen.count == 6)
+            guard seen.count == 6 else { return }
             guard case .sessionJoined = seen[0] else { Issue.record("welcome first, got \(seen[0])"); return }
             #expect(seen[1] == .streamStart(StreamStart(streamID: 7, source: .screen, codec: .png, width: 800, height: 600, fps: 2, owner: .agent)))
-            guard case .overlaySnapshot(let agentStream) = seen[2], case .overlaySnapshot(let customerStream) = seen[3] else {
+            #expect(seen[2] == .streamStart(StreamStart(streamID: 8, source: .screen, codec: .png, width: 800, height: 600, fps: 2, owner: .agent)))
+            guard case .overlaySnapshot(let rectangle) = seen[3], case .overlaySnapshot(let frozen) = seen[4] else {
                 Issue.record("expected two snapshots, got \(seen)")
                 return
             }
-            #expect(agentStream.owner == .agent && agentStream.streamID == 7)
-            #expect(agentStream.shapes.map(\.id) == ["r"])
-            #expect(customerStream.owner == .customer && customerStream.streamID == 1)
-            #expect(customerStream.shapes.map(\.id) == ["a1"])
-            #expect(customerStream.frozenSequence == 99)
-            guard case .annotation(let live) = seen[4] else { Issue.record("then the live annotation, got \(seen[4])"); return }
+            #expect(rectangle.owner == .agent && rectangle.streamID == 7)
+            #expect(rectangle.shapes.map(\.id) == ["r"])
+            #expect(frozen.owner == .agent && frozen.streamID == 8)
+            #expect(frozen.shapes.map(\.id) == ["a1"])
+            #expect(frozen.frozenSequence == 99)
+            guard case .annotation(let live) = seen[5] else { Issue.record("then the live annotation, got \(seen[5])"); return }
             #expect(live.shape?.id == "live")
         }
     }

@@ -17,7 +17,10 @@ struct QueueTests {
             let audrey = try await broker.addUser("audrey", role: .auditor)
             let basic = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-Q1", tier: .basic), client: "test-basic"))
             try await basic.waitFor("position 1", Self.isStatus(1))
-            let premium = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-Q2", tier: .premium, mode: .camera), client: "test-premium"))
+            // Only a signed help link (§16.1) gives a customer a tier above basic.
+            let link = try await broker.api(alice) { try await $0.helpLink(HelpLinkRequest(ticket: "HD-Q2", tier: .premium)) }
+            let request = try #require(try QueueAbuseTests.hello(link: link.url, mode: .camera).queue)
+            let premium = LiveParticipant.connect(broker, hello: .queue(request, client: "test-premium"))
             let first = try await premium.waitFor("position 1", Self.isStatus(1))
             #expect(first.tier == .premium)
             #expect(first.line == "line1")
@@ -106,7 +109,10 @@ struct QueueTests {
             let waiting = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-1", tier: .standard)))
             try await waiting.waitFor("position 1", Self.isStatus(1))
             let full = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-2", tier: .premium)))
-            #expect(try await full.closure.value.tandemCode == .tryAgainLater)
+            let fullClosure = try await full.closure.value
+            #expect(fullClosure.tandemCode == .tryAgainLater)
+            // The close reason is the queue's, not the join-code cap's (same close code).
+            #expect(fullClosure.reason == "queue full")
             #expect(full.messages.contains { if case .error(let error) = $0 { error.code == "queue-full" } else { false } })
 
             try await waiting.send(.chat(Chat(text: "hello?")))

@@ -31,6 +31,30 @@ struct RefusalTests {
         try await rawAttempt(broker, frames: first.map { [$0] } ?? [])
     }
 
+    /// Connects without the Tandem client, sends `frames` and returns the text messages the
+    /// broker sent and its close code.
+    func rawExchange(_ broker: LiveBroker, frames: [WebSocketOutboundWriter.OutboundFrame]) async throws -> ([String], UInt16?) {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.additionalTrustRoots = [.file(broker.caFile)]
+        var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 20)
+        configuration.sniHostname = "localhost"
+        let texts = NIOLockedValueBoxHolder()
+        let close = try await WebSocketClient.connect(
+            url: "wss://127.0.0.1:\(broker.port)\(TandemWire.webSocketPath)",
+            configuration: configuration,
+            tlsConfiguration: tls,
+            logger: logger
+        ) { inbound, outbound, _ in
+            for frame in frames { try await outbound.write(frame) }
+            var seen: [String] = []
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                if case .text(let text) = message { seen.append(text) }
+            }
+            texts.set(seen)
+        }
+        return (texts.get(), close.map { UInt16(webSocketErrorCode: $0.closeCode) })
+    }
+
     /// Connects without the Tandem client, sends `frames` and reads until the broker closes.
     func rawAttempt(_ broker: LiveBroker, frames: [WebSocketOutboundWriter.OutboundFrame]) async throws -> UInt16? {
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -176,17 +200,21 @@ struct RefusalTests {
         }
     }
 
-    @Test("a connection that never says hello gets 4408")
+    @Test("a connection that never says hello gets error hello-timeout, then 4408")
     func silent() async throws {
-        try await LiveBroker.run(configure: { $0.helloTimeout = .milliseconds(300) }) { broker in
-            let silent = try await rawAttempt(broker, first: nil)
-            #expect(silent == 4408)
+        try await LiveBroker.run(configure: { $0.limits.helloTimeout = .milliseconds(300) }) { broker in
+            let (messages, close) = try await rawExchange(broker, frames: [])
+            #expect(close == 4408)
+            let errors = messages.compactMap { text -> ErrorMessage? in
+                if case .error(let error) = try? ControlMessage.decode(text: text) { error } else { nil }
+            }
+            #expect(errors.map(\.code) == ["hello-timeout"])
         }
     }
 
     @Test("a message over the size limit is closed with 1009")
     func tooBig() async throws {
-        try await LiveBroker.run(configure: { $0.maxMessageSize = 64 << 10 }) { broker in
+        try await LiveBroker.run(configure: { $0.limits.maxMessageSize = 64 << 10 }) { broker in
             let big = ByteBuffer(repeating: 0x20, count: 100 << 10)
             let closed = try await rawAttempt(broker, first: .binary(big))
             #expect(closed == 1009)

@@ -4,6 +4,7 @@ import NIOCore
 import TandemClient
 import TandemCore
 import TandemProtocol
+import TandemServer
 import Testing
 
 @Suite("Live TLS broker: a receiver that stops reading", .timeLimit(.minutes(3)))
@@ -72,6 +73,8 @@ struct SlowConsumerTests {
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.nextControl()
                 try await outbound.send(.consent(Consent(granted: true)))
+                // Annotations need a started stream (§5.10).
+                try await outbound.send(.streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 640, height: 480, fps: 30)))
                 let frames = Int(pushSeconds * 30)
                 let payload = ByteBuffer(repeating: 0xEE, count: 200_000)
                 let clock = ContinuousClock()
@@ -117,7 +120,7 @@ struct SlowConsumerTests {
     @Test("a receiver whose control queue passes the hard limit is disconnected with 4503 and the ending says why")
     func controlOverflow() async throws {
         // The sender's rate limit is lifted: this test is about the receiver.
-        try await LiveBroker.run(configure: { $0.controlQueueCapacity = 16; $0.controlRate = (100_000, 100_000) }) { broker in
+        try await LiveBroker.run(configure: { $0.controlQueueCapacity = 16; $0.limits.controlRate = RateLimit(perSecond: 100_000, burst: 100_000) }) { broker in
             let alice = try await broker.addUser("alice", role: .agent)
             let (codes, codeSink) = AsyncStream<String>.makeStream()
             let (stall, stallOver) = AsyncStream<Void>.makeStream()

@@ -237,11 +237,20 @@ def queue_test(base, data, client_env, alice):
     page = chromium(1280, 900)
     agents = []
     try:
+        # A tier in the address alone is not believed: unsigned, the customer waits as basic (§16.1).
         page.get(f"{base}/help?ticket=HD-WEB-Q&tier=premium")
         wait(page, lambda d: state(d) == "ask", what="the ask-for-help form")
-        check("/help asks for the ticket and support plan, prefilled from the link",
+        check("an unsigned /help?tier=premium offers the basic plan",
+              page.find_element(By.ID, "ask-tier").get_attribute("value") == "basic"
+              and "basic" in page.find_element(By.ID, "ask-plan").text, page.find_element(By.ID, "ask-plan").text)
+        made = tandem("help-link", "--ticket", "HD-WEB-Q", "--tier", "premium", token=alice, env_extra=client_env)
+        link = made.stdout.strip().splitlines()[-1] if made.returncode == 0 else "/help"
+        page.get(base + link[link.index("/help"):])
+        wait(page, lambda d: state(d) == "ask", what="the ask-for-help form of the signed link")
+        check("a signed help link opens /help with its ticket and the premium plan shown",
               page.find_element(By.ID, "ask-ticket").get_attribute("value") == "HD-WEB-Q"
-              and page.find_element(By.ID, "ask-tier").get_attribute("value") == "premium")
+              and page.find_element(By.ID, "ask-tier").get_attribute("value") == "premium"
+              and "premium" in page.find_element(By.ID, "ask-plan").text, made.stdout + made.stderr)
         page.find_element(By.CSS_SELECTOR, "#ask-form button").click()
         wait(page, lambda d: state(d) == "queued", what="the queue position")
         status = page.find_element(By.ID, "status").text

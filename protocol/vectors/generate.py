@@ -79,7 +79,7 @@ control_valid = [
      "start": {"ticket": "HD-1042", "mode": "camera", "ttlSeconds": 600}},
     {"type": "hello", "protocol": 1, "role": "customer", "client": "browser/1", "code": "482-913-557-301"},
     {"type": "session.created", "sessionId": "s_abcdefghijkmnpqr", "ticket": "HD-1042", "mode": "camera",
-     "joinCode": "482-913-557-301", "joinUrl": "https://127.0.0.1:8443/j/482913557301", "expiresAt": "2026-11-22T10:10:00Z"},
+     "joinCode": "482-913-557-301", "joinUrl": "https://127.0.0.1:8443/j/482913557301#k=q2Zt0d3X9vYc8Lw1RkP5_A", "expiresAt": "2026-11-22T10:10:00Z"},
     {"type": "session.joined", "sessionId": "s_abcdefghijkmnpqr", "ticket": "HD-1042", "mode": "screen", "agent": "alice"},
     {"type": "peer.joined", "role": "customer", "client": "tandem-swift/0.1"},
     {"type": "chat", "text": "Can you point the camera at the back of the router?"},
@@ -117,6 +117,9 @@ control_valid = [
      "shapes": [{"id": "r1", "kind": "rect", "color": "#34c759", "width": 4, "points": [[0.1, 0.2], [0.3, 0.4]], "author": "agent"},
                 {"id": "e1", "kind": "ellipse", "color": "#34c759", "width": 4, "points": [[0.5, 0.5], [0.75, 0.625]], "author": "customer"}]},
     {"type": "overlay.snapshot", "owner": "agent", "streamId": 9, "shapes": []},
+    # The rest of an overlay too large for one message (§5.10): added after the shapes before.
+    {"type": "overlay.snapshot", "owner": "customer", "streamId": 1, "continued": True,
+     "shapes": [{"id": "s2", "kind": "stroke", "color": "#ff3b30", "width": 4, "points": [[0, 1], [0.5, 0.25]], "author": "customer"}]},
     {"type": "consent", "granted": True, "source": "camera"},
     {"type": "consent", "granted": False},
     {"type": "hello", "protocol": 1, "role": "customer", "client": "tandem-web/1", "resume": "tdr_" + "B" * 43},
@@ -147,6 +150,12 @@ control_valid = [
     {"type": "hello", "protocol": 1, "role": "agent", "token": "tdm_" + "A" * 43, "start": {"ticket": "HD-1042", "mode": "camera", "record": True}},
     {"type": "session.joined", "sessionId": "s_abcdefghijkmnpqr", "ticket": "HD-1042", "mode": "camera", "agent": "alice", "recording": True},
     {"type": "consent", "granted": True, "source": "camera", "recording": True},
+    # From a signed help link (§16.1): the signature covers ticket, tier, line and expires.
+    {"type": "hello", "protocol": 1, "role": "customer", "client": "tandem-web/1",
+     "queue": {"ticket": "HD-2002", "tier": "premium", "mode": "screen", "line": "line2", "expires": 1795430000,
+               "signature": "Xb3" + "A" * 40}},
+    # From a join link (§3.1): the code and the link's key, 22 base64url characters.
+    {"type": "hello", "protocol": 1, "role": "customer", "client": "tandem-web/1", "code": "482913557301", "key": "q2Zt0d3X9vYc8Lw1RkP5_A"},
 ]
 control_invalid = [
     ("not JSON", "hello", "malformed-message"),
@@ -163,7 +172,9 @@ control_invalid = [
     ("unknown codec name", '{"type":"stream.start","streamId":1,"source":"camera","codec":"gif","width":1,"height":1,"fps":1}', "invalid-field"),
     ("consent without answer", '{"type":"consent","source":"screen"}', "invalid-field"),
     ("peer.away without role", '{"type":"peer.away","until":"2026-11-22T10:01:00Z"}', "invalid-field"),
+    ("link key not a string", '{"type":"hello","protocol":1,"role":"customer","code":"482913557301","key":7}', "invalid-field"),
     ("unknown tier", '{"type":"hello","protocol":1,"role":"customer","queue":{"ticket":"HD-1","tier":"gold","mode":"screen"}}', "invalid-field"),
+    ("help link expiry not a number", '{"type":"hello","protocol":1,"role":"customer","queue":{"ticket":"HD-1","tier":"basic","mode":"screen","expires":"soon","signature":"x"}}', "invalid-field"),
     ("queue.status without position", '{"type":"queue.status","line":"line1","tier":"basic","waitedSeconds":1}', "invalid-field"),
     ("unknown transfer state", '{"type":"session.transferred","sessionId":"s_abcdefghijkmnpqr","state":"maybe","from":"alice"}', "invalid-field"),
     ("presence with an unknown role", '{"type":"session.presence","present":[{"name":"x","role":"boss"}]}', "invalid-field"),

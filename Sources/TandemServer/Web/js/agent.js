@@ -77,6 +77,9 @@ function handle(message) {
       $("join-code").textContent = message.joinCode;
       $("join-link").textContent = message.joinUrl;
       $("join-link").href = message.joinUrl;
+      // The link carries a key after # (§3.1): it lets the customer in even while someone
+      // floods the service with wrong codes. Send it to the customer only; opening it here uses it up.
+      $("join-link").title = "Send this link to the customer only: it admits whoever opens it first.";
       $("expires").textContent = new Date(message.expiresAt).toLocaleTimeString();
       document.body.dataset.joinCode = message.joinCode;
       document.body.dataset.sessionId = message.sessionId;

@@ -12,6 +12,11 @@ import { Resumer } from "./resume.js";
 const $ = (id) => document.getElementById(id);
 const queued = location.pathname === "/help";
 const code = queued ? "" : decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() ?? "");
+// The link's key (/j/CODE#k=KEY, §3.1) spares the join the guessing limits. It is in the
+// fragment, which the browser never sends to a server; a code typed by hand has none.
+const linkKey = queued ? null : new URLSearchParams(location.hash.slice(1)).get("k");
+const joinHello = () => ({ role: "customer", code, key: linkKey ?? undefined, client: CLIENT });
+const notBeforeKey = `tandem.notBefore.${code}`;
 const preview = new FrameView($("preview"), $("preview-overlay"));
 const agentView = new FrameView($("agent-view"), $("agent-overlay"));
 let joined = null;
@@ -30,7 +35,7 @@ function setState(state, text) {
 const what = () => (joined?.mode === "screen" ? "screen" : "camera");
 
 const socket = new TandemSocket(
-  resumer.token ? { role: "customer", resume: resumer.token, client: CLIENT } : { role: "customer", code, client: CLIENT },
+  resumer.token ? { role: "customer", resume: resumer.token, client: CLIENT } : joinHello(),
   {
     onControl: handle,
     onFrame(frame) {
@@ -38,7 +43,21 @@ const socket = new TandemSocket(
     },
     onClose({ code, message, final }) {
       if (ended) return;
-      if (code === 4430 && retryAfter) message = `Too many wrong codes were tried. Please try again in ${waitText(retryAfter)}.`;
+      if (code === 4430 && retryAfter) {
+        message = queued
+          ? `Too many requests for help came from your network or reached this service lately. Please try again in ${waitText(retryAfter)}.`
+          : `Too many wrong codes were tried. Please try again in ${waitText(retryAfter)}.`;
+      }
+      if (code === 4430 && retryAfter && !queued && !joined && !resumer.token) {
+        // The code was not checked (§3.1). Try again when told, not sooner: coming back early
+        // loses the place in line. A reload waits out the rest too.
+        const wait = retryAfter * 1000 + 250;
+        retryAfter = null;
+        sessionStorage.setItem(notBeforeKey, String(Date.now() + wait));
+        setState("throttled", `Too many wrong codes were tried on this service lately. Trying again by itself in ${waitText(Math.ceil(wait / 1000))}…`);
+        setTimeout(() => socket.reconnect(joinHello()), wait);
+        return;
+      }
       if (!final && resumer.token && resumer.schedule(() => socket.reconnect({ role: "customer", resume: resumer.token, client: CLIENT }))) {
         setState("reconnecting", "The connection was lost. Reconnecting…");
         return;
@@ -170,12 +189,12 @@ function handle(message) {
       chat.note("The session has ended.");
       break;
     case "error":
-      if (message.code === "join-throttled") retryAfter = message.retryAfter;
+      if (["join-throttled", "queue-throttled", "resume-throttled"].includes(message.code)) retryAfter = message.retryAfter;
       if (message.code === "other-broker" && message.redirect) {
         // Another broker of the service holds this session (§14): continue there.
         ended = true;
         setState("redirecting", CLOSE_MESSAGES[4421]);
-        location.replace(new URL(`/j/${encodeURIComponent(code)}`, message.redirect).href);
+        location.replace(new URL(`/j/${encodeURIComponent(code)}${linkKey ? `#k=${encodeURIComponent(linkKey)}` : ""}`, message.redirect).href);
       }
       console.warn("Tandem broker:", message.code, message.message);
       break;
@@ -249,22 +268,40 @@ $("leave").addEventListener("click", () => socket.send({ type: "session.end" }))
 
 if (queued && !resumer.token) {
   // Ask first: the ticket, the support plan, and what the customer will show.
+  // A help link signed by the broker (§16.1) sets the ticket, tier and line; without one the
+  // customer waits as basic, whatever tier the address names.
   const params = new URLSearchParams(location.search);
+  const link = params.get("sig") && params.get("expires") && ["basic", "standard", "premium"].includes(params.get("tier"))
+    ? { tier: params.get("tier"), line: params.get("line"), expires: Number(params.get("expires")), signature: params.get("sig") }
+    : null;
   if (params.get("ticket")) $("ask-ticket").value = params.get("ticket");
-  if (["basic", "standard", "premium"].includes(params.get("tier"))) $("ask-tier").value = params.get("tier");
+  $("ask-tier").value = link ? link.tier : "basic";
+  $("ask-ticket").readOnly = Boolean(link && params.get("ticket"));
+  $("ask-plan").textContent = link
+    ? `Support plan: ${link.tier}, from your helpdesk's link.`
+    : "Support plan: basic. A help link from your helpdesk gives you the place in line of your plan.";
   $("ask").hidden = false;
   setState("ask", "Tell us your ticket, and we connect you with the next free agent.");
   $("ask-form").addEventListener("submit", (event) => {
     event.preventDefault();
     $("ask-form").querySelector("button").disabled = true;
     setState("queueing", "Asking for an agent…");
-    socket.reconnect({
-      role: "customer", client: CLIENT,
-      queue: { ticket: $("ask-ticket").value.trim(), tier: $("ask-tier").value, mode: $("ask-mode").value },
-    });
+    const queue = { ticket: $("ask-ticket").value.trim(), tier: $("ask-tier").value, mode: $("ask-mode").value };
+    if (link) {
+      if (link.line) queue.line = link.line;
+      queue.expires = link.expires;
+      queue.signature = link.signature;
+    }
+    socket.reconnect({ role: "customer", client: CLIENT, queue });
   });
 } else {
-  socket.connect();
+  const notBefore = Number(sessionStorage.getItem(notBeforeKey) ?? 0);
+  if (!resumer.token && notBefore > Date.now()) {
+    setState("throttled", "Too many wrong codes were tried on this service lately. Trying again in a moment…");
+    setTimeout(() => socket.connect(), notBefore - Date.now());
+  } else {
+    socket.connect();
+  }
 }
 
 // "Test my connection" (/v1/echo): works before, during and after a session.

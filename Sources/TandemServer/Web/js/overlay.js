@@ -52,10 +52,21 @@ export class Overlay {
     return last;
   }
 
-  /** Replaces everything with a snapshot from the broker. */
+  /**
+   * Replaces everything with a snapshot from the broker; a `continued` one (the rest of a
+   * large overlay, §5.10) adds its shapes after those already there.
+   */
   load(snapshot, now = performance.now()) {
-    this.shapes = new Map(snapshot.shapes.map((shape) => [shape.id, { ...shape, drawnAt: now }]));
-    this.frozenSequence = snapshot.frozenSequence ?? null;
+    const shapes = snapshot.shapes.map((shape) => [shape.id, { ...shape, drawnAt: now }]);
+    if (snapshot.continued) {
+      for (const [id, shape] of shapes) {
+        this.shapes.delete(id);
+        this.shapes.set(id, shape);
+      }
+    } else {
+      this.shapes = new Map(shapes);
+      this.frozenSequence = snapshot.frozenSequence ?? null;
+    }
     this.version += 1;
   }
 

@@ -93,9 +93,9 @@ const SHAPE = {
 export const MESSAGES = {
   "hello": {
     protocol: { int: [0, Number.MAX_SAFE_INTEGER], required: true }, role: { enum: ROLE, required: true },
-    client: { string: true }, token: { string: true }, code: { string: true }, resume: { string: true },
+    client: { string: true }, token: { string: true }, code: { string: true }, key: { string: true }, resume: { string: true },
     start: { object: { ticket: { string: true, required: true }, mode: { enum: MODE, required: true }, ttlSeconds: { int: [0, Number.MAX_SAFE_INTEGER] }, record: { boolean: true } } },
-    queue: { object: { ticket: { string: true, required: true }, tier: { enum: TIER, required: true }, mode: { enum: MODE, required: true }, line: { string: true } } },
+    queue: { object: { ticket: { string: true, required: true }, tier: { enum: TIER, required: true }, mode: { enum: MODE, required: true }, line: { string: true }, expires: { int: [0, Number.MAX_SAFE_INTEGER] }, signature: { string: true } } },
     take: { object: { line: { string: true }, record: { boolean: true } } },
     watch: { object: { sessionId: { string: true, required: true }, participate: { boolean: true, required: true } } },
   },
@@ -131,7 +131,7 @@ export const MESSAGES = {
   },
   "overlay.snapshot": {
     owner: { enum: ROLE, required: true }, streamId: { ...STREAM_ID, required: true },
-    shapes: { array: SHAPE, required: true }, frozenSequence: SEQUENCE,
+    shapes: { array: SHAPE, required: true }, frozenSequence: SEQUENCE, continued: { boolean: true },
   },
   "freeze": { owner: { enum: ROLE, required: true }, streamId: { ...STREAM_ID, required: true }, sequence: { ...SEQUENCE, required: true }, author: { enum: ROLE } },
   "unfreeze": { owner: { enum: ROLE, required: true }, streamId: { ...STREAM_ID, required: true }, author: { enum: ROLE } },
@@ -260,6 +260,8 @@ export const CLOSE_MESSAGES = {
   4429: "Too many messages were sent too quickly.",
   4421: "This code belongs to another support server; taking you there…",
   4430: "Too many wrong codes were tried. Please wait a few minutes, then try again.",
+  4431: "Your network already has the most places in the queue it may hold. Please wait in the window you already opened.",
+  4432: "This help link is not valid or has expired. Please ask your helpdesk for a new one.",
   4426: "This page is out of date. Please reload it.",
   4503: "Your connection is too slow to keep up.",
   4204: "Nobody is waiting in that line.",

@@ -1,0 +1,23 @@
+import Foundation
+import TandemCore
+import TandemProtocol
+
+/// `tandem join --link URL`: the signed help link of protocol/README.md §16.1.
+extension Join {
+    /// The broker's base URL, the link's values and its signature; nil when `text` is not a
+    /// help link (`https://host[:port]/help?ticket=…&tier=…&line=…&expires=…&sig=…`).
+    static func helpLink(_ text: String) -> (server: String, link: HelpLink, signature: String)? {
+        guard let components = URLComponents(string: text), let scheme = components.scheme, ["https", "http"].contains(scheme),
+            let host = components.host, components.path == "/help"
+        else { return nil }
+        var values: [String: String] = [:]
+        for item in components.queryItems ?? [] { values[item.name] = item.value }
+        guard let ticket = values["ticket"], TicketID.isValid(ticket), let tier = values["tier"].flatMap(SupportTier.init(rawValue:)),
+            let expires = values["expires"].flatMap({ Int($0) }), let signature = values["sig"]
+        else { return nil }
+        let line = values["line"] ?? SupportLine.first
+        guard SupportLine.isValid(line) else { return nil }
+        let server = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host)" + (components.port.map { ":\($0)" } ?? "")
+        return (server, HelpLink(ticket: ticket, tier: tier, line: line, expires: expires), signature)
+    }
+}

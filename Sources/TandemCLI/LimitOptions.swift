@@ -1,0 +1,91 @@
+import ArgumentParser
+import TandemServer
+
+/// Every limit of protocol/README.md §13 as a `tandem serve` option (defaults are
+/// ``BrokerConfiguration/Limits``'s; SECURITY.md lists what each protects).
+struct LimitOptions: ParsableArguments {
+    @Option(help: "Largest WebSocket message in bytes (frame header + payload).")
+    var maxMessageSize: Int = BrokerConfiguration.Limits().maxMessageSize
+
+    @Option(help: "Largest control (JSON) message in bytes.")
+    var maxControlMessageSize: Int = BrokerConfiguration.Limits().maxControlMessageSize
+
+    @Option(help: "Largest message in bytes before the broker has welcomed a connection (the hello); larger closes with 1009.")
+    var helloMessageSize: Int = BrokerConfiguration.Limits().helloMessageSize
+
+    @Option(help: "Largest message in bytes /v1/echo takes.")
+    var echoMessageSize: Int = BrokerConfiguration.Limits().echoMessageSize
+
+    @Option(help: "Control messages per second per connection (average); beyond it they are dropped with an error.")
+    var controlRate: Double = BrokerConfiguration.Limits().controlRate.perSecond
+
+    @Option(help: "Control messages a connection may send in one burst.")
+    var controlBurst: Double = BrokerConfiguration.Limits().controlRate.burst
+
+    @Option(help: "Media frames per second per connection (average); beyond it they are dropped with an error.")
+    var frameRate: Double = BrokerConfiguration.Limits().frameRate.perSecond
+
+    @Option(help: "Media frames a connection may send in one burst.")
+    var frameBurst: Double = BrokerConfiguration.Limits().frameRate.burst
+
+    @Option(help: "Seconds' worth of the rate a connection may send beyond it before it is closed (4429).")
+    var rateExcessSeconds: Double = BrokerConfiguration.Limits().controlRate.sustainedSeconds
+
+    @Option(help: "Seconds without a message either way before a relay connection is closed (4413).")
+    var idleTimeout: Int = Int(BrokerConfiguration.Limits().idleTimeout.components.seconds)
+
+    @Option(help: "Seconds a new WebSocket has to send its hello (4408).")
+    var helloTimeout: Int = Int(BrokerConfiguration.Limits().helloTimeout.components.seconds)
+
+    @Option(help: "Seconds a new connection has to send its first HTTP request (covers the TLS handshake).")
+    var firstRequestTimeout: Int = Int(BrokerConfiguration.Limits().firstRequestTimeout.components.seconds)
+
+    @Option(help: "Seconds one HTTP request may take from its head to its last body byte.")
+    var requestDeadline: Int = Int(BrokerConfiguration.Limits().requestDeadline.components.seconds)
+
+    @Option(help: "HTTP connections (not WebSockets) one network (IPv4 address, IPv6 /64) may hold.")
+    var httpConnectionsPerNetwork: Int = BrokerConfiguration.Limits().httpConnectionsPerNetwork
+
+    @Option(help: "WebSockets one network may hold before a hello proves an agent (customers, echo); more get HTTP 429.")
+    var websocketsPerNetwork: Int = BrokerConfiguration.Limits().anonymousWebSocketsPerNetwork
+
+    @Option(help: "WebSockets of signed-in agents and admins one network may hold (a helpdesk behind one NAT).")
+    var agentWebsocketsPerNetwork: Int = BrokerConfiguration.Limits().authenticatedWebSocketsPerNetwork
+
+    func validate() throws {
+        let sizes = [maxMessageSize, maxControlMessageSize, helloMessageSize, echoMessageSize]
+        guard sizes.allSatisfy({ (1024...(64 << 20)).contains($0) }) else {
+            throw ValidationError("message sizes must be 1 KiB to 64 MiB")
+        }
+        guard maxControlMessageSize <= maxMessageSize, helloMessageSize <= maxMessageSize, echoMessageSize <= maxMessageSize else {
+            throw ValidationError("--max-control-message-size, --hello-message-size and --echo-message-size cannot exceed --max-message-size")
+        }
+        guard [controlRate, controlBurst, frameRate, frameBurst, rateExcessSeconds].allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("rates, bursts and --rate-excess-seconds must be positive")
+        }
+        guard [idleTimeout, helloTimeout, firstRequestTimeout, requestDeadline].allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("timeouts must be at least 1 second")
+        }
+        guard [httpConnectionsPerNetwork, websocketsPerNetwork, agentWebsocketsPerNetwork].allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("connection caps must be at least 1")
+        }
+    }
+
+    var limits: BrokerConfiguration.Limits {
+        var limits = BrokerConfiguration.Limits()
+        limits.maxMessageSize = maxMessageSize
+        limits.maxControlMessageSize = maxControlMessageSize
+        limits.helloMessageSize = helloMessageSize
+        limits.echoMessageSize = echoMessageSize
+        limits.controlRate = RateLimit(perSecond: controlRate, burst: controlBurst, sustainedSeconds: rateExcessSeconds)
+        limits.frameRate = RateLimit(perSecond: frameRate, burst: frameBurst, sustainedSeconds: rateExcessSeconds)
+        limits.idleTimeout = .seconds(idleTimeout)
+        limits.helloTimeout = .seconds(helloTimeout)
+        limits.firstRequestTimeout = .seconds(firstRequestTimeout)
+        limits.requestDeadline = .seconds(requestDeadline)
+        limits.httpConnectionsPerNetwork = httpConnectionsPerNetwork
+        limits.anonymousWebSocketsPerNetwork = websocketsPerNetwork
+        limits.authenticatedWebSocketsPerNetwork = agentWebsocketsPerNetwork
+        return limits
+    }
+}

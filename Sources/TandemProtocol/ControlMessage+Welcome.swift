@@ -1,0 +1,16 @@
+extension ControlMessage {
+    /// Whether the broker sends this to say a hello was accepted and the connection now takes
+    /// part in a session (`session.created`, `session.joined`, `session.resumed`,
+    /// `session.assigned`, `session.watching`). Until one of them, a connection's messages
+    /// are held to the hello size limit (§13).
+    public var isWelcome: Bool {
+        switch self {
+        case .sessionCreated, .sessionJoined, .sessionResumed, .sessionAssigned, .sessionWatching:
+            true
+        case .hello, .peerJoined, .chat, .sessionEnd, .sessionEnded, .error, .streamStart, .streamStop, .streamPause,
+            .streamResume, .streamControl, .annotation, .overlaySnapshot, .freeze, .unfreeze, .consent, .peerAway, .peerBack,
+            .queueStatus, .sessionTransfer, .sessionTransferred, .sessionPresence:
+            false
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import TandemCore
+
+extension BrokerConfiguration {
+    /// The budgets of one connection and one network, each a `tandem serve` option
+    /// (protocol/README.md §13, SECURITY.md). Networks are IPv4 addresses or IPv6 /64s.
+    public struct Limits: Sendable, Equatable {
+        /// Largest WebSocket message (frame header + payload, or control JSON) accepted.
+        public var maxMessageSize: Int = 4 << 20
+        /// Largest control (text) message accepted.
+        public var maxControlMessageSize: Int = 64 << 10
+        /// Largest message before the broker has welcomed the participant (the hello, and
+        /// anything sent before the answer): larger closes at once with 1009.
+        public var helloMessageSize: Int = 64 << 10
+        /// Largest message `/v1/echo` takes and sends back.
+        public var echoMessageSize: Int = 1 << 20
+        /// Control messages per second a connection may send on average, and in a burst.
+        public var controlRate = RateLimit(perSecond: 50, burst: 200)
+        /// Media frames per second a connection may send on average, and in a burst.
+        public var frameRate = RateLimit(perSecond: 120, burst: 240)
+        /// A relay connection with no message in either direction for this long is closed (4413).
+        public var idleTimeout: Duration = .seconds(15 * 60)
+        /// A connection that sends no `hello` within this time gets `error` `hello-timeout`
+        /// and is closed with 4408.
+        public var helloTimeout: Duration = .seconds(10)
+        /// A connection that has sent no HTTP request within this time (a silent TCP client,
+        /// a stalled TLS handshake) is closed.
+        public var firstRequestTimeout: Duration = .seconds(10)
+        /// One HTTP request, head to last body byte, on a connection that did not upgrade.
+        public var requestDeadline: Duration = .seconds(30)
+        /// HTTP connections (not upgraded to a WebSocket) one network holds at once; more
+        /// are closed when accepted.
+        public var httpConnectionsPerNetwork: Int = 64
+        /// WebSockets one network holds before a hello proves an agent or admin (customers,
+        /// `/v1/echo`); the upgrade beyond gets HTTP 429.
+        public var anonymousWebSocketsPerNetwork: Int = 32
+        /// WebSockets of authenticated agents and admins one network holds (a helpdesk
+        /// behind one NAT address); one more is refused with 4429 after its hello.
+        public var authenticatedWebSocketsPerNetwork: Int = 512
+
+        public init() {}
+    }
+}
+
+/// A message rate: `perSecond` on average, `burst` at once. Beyond it messages are dropped
+/// with an `error`; a connection whose excess passes `sustainedSeconds` of the rate is
+/// closed with 4429 (``RateGuard``).
+public struct RateLimit: Sendable, Equatable {
+    public var perSecond: Double
+    public var burst: Double
+    /// How much excess is tolerated, in seconds' worth of the rate, before the connection is closed.
+    public var sustainedSeconds: Double = 5
+
+    public init(perSecond: Double, burst: Double, sustainedSeconds: Double = 5) {
+        self.perSecond = perSecond
+        self.burst = burst
+        self.sustainedSeconds = sustainedSeconds
+    }
+
+    var guardState: RateGuard {
+        RateGuard(perSecond: perSecond, burst: burst, sustainedExcess: perSecond * sustainedSeconds)
+    }
+}
