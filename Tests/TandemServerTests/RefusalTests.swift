@@ -57,20 +57,7 @@ struct RefusalTests {
 
     /// Connects without the Tandem client, sends `frames` and reads until the broker closes.
     func rawAttempt(_ broker: LiveBroker, frames: [WebSocketOutboundWriter.OutboundFrame]) async throws -> UInt16? {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.additionalTrustRoots = [.file(broker.caFile)]
-        var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 20)
-        configuration.sniHostname = "localhost"
-        let close = try await WebSocketClient.connect(
-            url: "wss://127.0.0.1:\(broker.port)\(TandemWire.webSocketPath)",
-            configuration: configuration,
-            tlsConfiguration: tls,
-            logger: logger
-        ) { inbound, outbound, _ in
-            for frame in frames { try await outbound.write(frame) }
-            for try await _ in inbound {}
-        }
-        return close.map { UInt16(webSocketErrorCode: $0.closeCode) }
+        try await rawExchange(broker, frames: frames).1
     }
 
     /// Opens a session as `token` and hands its join code to `body` while the agent stays connected.
