@@ -43,6 +43,15 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "Seconds one HTTP request may take from its head to its last body byte.")
     var requestDeadline: Int = Int(BrokerConfiguration.Limits().requestDeadline.components.seconds)
 
+    @Option(help: "Seconds an HTTP keep-alive connection may stay idle after a request.")
+    var httpIdleTimeout: Int = Int(BrokerConfiguration.Limits().httpIdleTimeout.components.seconds)
+
+    @Option(help: "Seconds a /v1/echo connection (a customer's connection test) may stay open.")
+    var echoLifetime: Int = Int(BrokerConfiguration.Limits().echoLifetime.components.seconds)
+
+    @Option(help: "Seconds a graceful shutdown (SIGTERM) may take before what still runs is cancelled.")
+    var shutdownTimeout: Int = Int(BrokerConfiguration().shutdownTimeout.components.seconds)
+
     @Option(help: "HTTP connections (not WebSockets) one network (IPv4 address, IPv6 /64) may hold.")
     var httpConnectionsPerNetwork: Int = BrokerConfiguration.Limits().httpConnectionsPerNetwork
 
@@ -63,7 +72,7 @@ struct LimitOptions: ParsableArguments {
         guard [controlRate, controlBurst, frameRate, frameBurst, rateExcessSeconds].allSatisfy({ $0 > 0 }) else {
             throw ValidationError("rates, bursts and --rate-excess-seconds must be positive")
         }
-        guard [idleTimeout, helloTimeout, firstRequestTimeout, requestDeadline].allSatisfy({ $0 >= 1 }) else {
+        guard [idleTimeout, helloTimeout, firstRequestTimeout, requestDeadline, httpIdleTimeout, echoLifetime, shutdownTimeout].allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("timeouts must be at least 1 second")
         }
         guard [httpConnectionsPerNetwork, websocketsPerNetwork, agentWebsocketsPerNetwork].allSatisfy({ $0 >= 1 }) else {
@@ -83,6 +92,8 @@ struct LimitOptions: ParsableArguments {
         limits.helloTimeout = .seconds(helloTimeout)
         limits.firstRequestTimeout = .seconds(firstRequestTimeout)
         limits.requestDeadline = .seconds(requestDeadline)
+        limits.httpIdleTimeout = .seconds(httpIdleTimeout)
+        limits.echoLifetime = .seconds(echoLifetime)
         limits.httpConnectionsPerNetwork = httpConnectionsPerNetwork
         limits.anonymousWebSocketsPerNetwork = websocketsPerNetwork
         limits.authenticatedWebSocketsPerNetwork = agentWebsocketsPerNetwork

@@ -15,6 +15,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup(title: "Limits (protocol/README.md §13)") var limitOptions: LimitOptions
 
+    @OptionGroup(title: "Join-code guessing (protocol/README.md §3.1)") var joinLimitOptions: JoinLimitOptions
+
     @Option(help: "Address to listen on (env TANDEM_HOST).")
     var host: String = ProcessInfo.processInfo.environment["TANDEM_HOST"] ?? "127.0.0.1"
 
@@ -113,6 +115,8 @@ struct Serve: AsyncParsableCommand {
         configuration.defaultCodeTTLSeconds = codeTTL
         configuration.allowedOrigins = allowOrigin
         configuration.limits = limitOptions.limits
+        joinLimitOptions.apply(to: &configuration.joinLimits)
+        configuration.shutdownTimeout = .seconds(limitOptions.shutdownTimeout)
         configuration.maxPendingJoinCodes = maxPendingCodes
         configuration.maxOverlayBytesPerSession = maxOverlayBytes
         configuration.brokerLostAfter = .seconds(brokerLostAfter)

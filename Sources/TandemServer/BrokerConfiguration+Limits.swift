@@ -27,6 +27,11 @@ extension BrokerConfiguration {
         public var firstRequestTimeout: Duration = .seconds(10)
         /// One HTTP request, head to last body byte, on a connection that did not upgrade.
         public var requestDeadline: Duration = .seconds(30)
+        /// An HTTP keep-alive connection idle this long after a request is closed.
+        public var httpIdleTimeout: Duration = .seconds(30)
+        /// A `/v1/echo` connection (the customer page's connection test, a few seconds) is
+        /// closed with 1000 after this long; its messages are held to ``frameRate``.
+        public var echoLifetime: Duration = .seconds(60)
         /// HTTP connections (not upgraded to a WebSocket) one network holds at once; more
         /// are closed when accepted.
         public var httpConnectionsPerNetwork: Int = 64

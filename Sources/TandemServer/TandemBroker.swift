@@ -58,7 +58,7 @@ public struct TandemBroker: Service {
         let webSocketResponder = webSocketRouter.buildResponder()
         let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
             // An idle HTTPS connection (after a request) is closed after 30 s.
-            http1: .init(idleTimeout: .seconds(30)),
+            http1: .init(idleTimeout: TimeAmount(configuration.limits.httpIdleTimeout)),
             ws: .init(maxFrameSize: configuration.limits.maxMessageSize, autoPing: .enabled(timePeriod: configuration.pingInterval), validateUTF8: true)
         )
         let upgrade = HTTPServerBuilder { responder in

@@ -56,6 +56,33 @@ struct LimitsTests {
         }
     }
 
+    @Test("a /v1/echo connection is closed with 1000 when its lifetime is over; a flood of messages is closed with 1008")
+    func echoBudgets() async throws {
+        try await LiveBroker.run(configure: {
+            $0.limits.echoLifetime = .seconds(1)
+            $0.limits.frameRate = RateLimit(perSecond: 10, burst: 10, sustainedSeconds: 1)
+        }) { broker in
+            let (_, lifetimeClose) = try await webSocket(broker, path: TandemWire.echoPath) { inbound, _ in
+                do { for try await _ in inbound {} } catch {}
+                return []
+            }
+            #expect(lifetimeClose == 1000)
+            let (echoed, floodClose) = try await webSocket(broker, path: TandemWire.echoPath) { inbound, outbound in
+                for index in 0..<200 { try? await outbound.write(.text("flood \(index)")) }
+                var echoed = 0
+                do {
+                    for try await message in inbound.messages(maxSize: 1 << 16) {
+                        if case .text = message { echoed += 1 }
+                    }
+                } catch {}
+                return ["\(echoed)"]
+            }
+            #expect(floodClose == 1008)
+            // The burst came back; the flood beyond it did not.
+            #expect((10...30).contains(Int(echoed.first ?? "") ?? -1))
+        }
+    }
+
     /// The status line a web page's upgrade request with `origin` gets.
     func upgradeStatus(_ broker: LiveBroker, origin: String) async throws -> String {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("interop/upgrade_status.py").path
