@@ -50,9 +50,10 @@ struct Bench: AsyncParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            say(String(decoding: try encoder.encode(report), as: UTF8.self))
+            // The tool's own report, no peer text: written as is (say escapes line breaks).
+            try? FileHandle.standardOutput.write(contentsOf: try encoder.encode(report) + Data("\n".utf8))
         } else {
-            say(report.text)
+            for line in report.text.split(separator: "\n", omittingEmptySubsequences: false) { say(String(line)) }
         }
     }
 

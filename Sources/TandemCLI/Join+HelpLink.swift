@@ -17,7 +17,9 @@ extension Join {
         else { return nil }
         let line = values["line"] ?? SupportLine.first
         guard SupportLine.isValid(line) else { return nil }
-        let server = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host)" + (components.port.map { ":\($0)" } ?? "")
+        // URLComponents keeps an IPv6 host's brackets on some Foundations and not on others.
+        let bracketed = host.hasPrefix("[") || !host.contains(":") ? host : "[\(host)]"
+        let server = "\(scheme)://\(bracketed)" + (components.port.map { ":\($0)" } ?? "")
         return (server, HelpLink(ticket: ticket, tier: tier, line: line, expires: expires), signature)
     }
 }

@@ -171,7 +171,8 @@ struct Join: AsyncParsableCommand {
         // Too many wrong codes were tried lately (§3.1): the code was not checked. Try again
         // when told, not sooner (coming back early loses the place in line), for up to 10 minutes.
         var waited = 0
-        while run.closure.tandemCode == .joinThrottled, let wait = throttledFor.withLock({ $0 }), waited + wait <= 600 {
+        while run.closure.tandemCode == .joinThrottled, let told = throttledFor.withLock({ $0 }), waited + max(told, 1) <= 600 {
+            let wait = max(told, 1)
             say("Too many attempts were made on this service lately; trying again in \(wait) s.")
             try await Task.sleep(for: .seconds(wait))
             waited += wait

@@ -44,8 +44,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Unused join codes held at once; more starts are refused until customers join or codes expire.")
     var maxPendingCodes: Int = 100
 
-    @Option(help: "Bytes of annotations a session keeps (256 a shape + 16 a point + id and text); more are refused (overlay-full). At most 256 × --max-control-message-size.")
-    var maxOverlayBytes: Int = BrokerConfiguration().maxOverlayBytesPerSession
+    @Option(help: "Bytes of annotations a session keeps (256 a shape + 16 a point + id and text); more are refused (overlay-full). At most 256 × --max-control-message-size. (default: 2 MiB, or less with a small control message size)")
+    var maxOverlayBytes: Int?
+
+    /// The budget in force: the option, or the default lowered to fit a small control message size.
+    var overlayBytes: Int {
+        maxOverlayBytes ?? min(BrokerConfiguration().maxOverlayBytesPerSession, 256 * limitOptions.maxControlMessageSize)
+    }
 
     @Option(help: "Customers and transferred sessions waiting for an agent at once; more are refused (1013 queue-full).")
     var maxQueue: Int = 1000
@@ -99,7 +104,7 @@ struct Serve: AsyncParsableCommand {
         if maxPendingCodes < 1 { throw ValidationError("--max-pending-codes must be at least 1") }
         // A full overlay's catch-up (about 2 × budget / message size messages) must stay well
         // inside the 1024-message control queue of the participant who (re)joins.
-        if maxOverlayBytes < 64 << 10 || maxOverlayBytes > 256 * limitOptions.maxControlMessageSize {
+        if let maxOverlayBytes, maxOverlayBytes < 64 << 10 || maxOverlayBytes > 256 * limitOptions.maxControlMessageSize {
             throw ValidationError("--max-overlay-bytes must be 64 KiB to 256 × --max-control-message-size")
         }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -118,7 +123,7 @@ struct Serve: AsyncParsableCommand {
         joinLimitOptions.apply(to: &configuration.joinLimits)
         configuration.shutdownTimeout = .seconds(limitOptions.shutdownTimeout)
         configuration.maxPendingJoinCodes = maxPendingCodes
-        configuration.maxOverlayBytesPerSession = maxOverlayBytes
+        configuration.maxOverlayBytesPerSession = overlayBytes
         configuration.brokerLostAfter = .seconds(brokerLostAfter)
         configuration.checkpointInterval = .seconds(checkpointInterval)
         configuration.acceptRolledBackLog = acceptRolledBackLog

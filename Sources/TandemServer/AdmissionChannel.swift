@@ -16,8 +16,9 @@ import TandemProtocol
 ///   their own status (403, 429) instead of the library's blanket 400, a connection that
 ///   sends no request in time is closed, and the upgrade reserves its WebSocket slot;
 /// - after an upgrade, ``PreHelloMessageLimit`` in front of the frame decoder refuses large
-///   messages before the hello (1009); without an upgrade, ``HTTPRequestDeadline`` bounds
-///   each request including its body.
+///   messages before the hello (1009) and ``WebSocketUnmasker`` behind it unmasks each frame
+///   eight bytes at a time; without an upgrade, ``HTTPRequestDeadline`` bounds each request
+///   including its body.
 struct AdmissionChannel: ServerChildChannel {
     typealias Value = HTTP1WebSocketUpgradeChannel.Value
 
@@ -47,14 +48,24 @@ struct AdmissionChannel: ServerChildChannel {
                 switch result {
                 case .websocket:
                     admission.upgraded(ticket)
-                    guard let decoder = try? pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self) else { return }
+                    guard let decoder = try? pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self) else {
+                        // NIOWebSocket changed its pipeline: refuse rather than run without the limits.
+                        logger.error("WebSocket pipeline without NIOWebSocket's frame decoder; closing the connection")
+                        channel.close(promise: nil)
+                        return
+                    }
                     let limit = PreHelloMessageLimit(ticket: ticket, helloLimit: limits.helloMessageSize, echoLimit: limits.echoMessageSize)
                     try? pipeline.addHandler(limit, position: .before(decoder))
+                    try? pipeline.addHandler(WebSocketUnmasker(), position: .after(decoder))
                     try? pipeline.addHandler(AdmissionTicketHandler(ticket: ticket), position: .last)
                 case .notUpgraded, .failedUpgrade:
                     // No WebSocket on this connection: it keeps only its HTTP slot.
                     admission.releaseWebSocketSlot(ticket)
-                    guard let state = try? pipeline.handler(type: HTTPConnectionStateHandler.self) else { return }
+                    guard let state = try? pipeline.handler(type: HTTPConnectionStateHandler.self) else {
+                        logger.error("HTTP pipeline without Hummingbird's connection state handler; closing the connection")
+                        channel.close(promise: nil)
+                        return
+                    }
                     try? pipeline.addHandler(HTTPRequestDeadline(deadline: TimeAmount(limits.requestDeadline)), position: .before(state))
                 }
             }

@@ -55,7 +55,7 @@ public final class BrokerMetrics: Sendable {
         joinFailures = Dictionary(uniqueKeysWithValues: TandemCloseCodeKey.allCases.map {
             ($0, CoreMetrics.Counter(label: "tandem_join_failures_total", dimensions: [("reason", $0.rawValue)], factory: factory))
         })
-        refusedUpgrades = Dictionary(uniqueKeysWithValues: ["forbidden-origin", "too-many-connections"].map {
+        refusedUpgrades = Dictionary(uniqueKeysWithValues: ["forbidden-origin", "too-many-connections", "too-many-http-connections", "too-many-agent-connections"].map {
             ($0, CoreMetrics.Counter(label: "tandem_upgrades_refused_total", dimensions: [("reason", $0)], factory: factory))
         })
         resumeFailures = Dictionary(uniqueKeysWithValues: ["refused", "throttled"].map {

@@ -163,6 +163,18 @@ final class LiveSession: Sendable {
         }
     }
 
+    /// A frame `role` sent on `streamID` was dropped on the way in (over its rate): its
+    /// receivers skip the stream to its next keyframe, and the drop is counted as theirs would be.
+    func mediaLost(from role: ParticipantRole, sender: ParticipantOutbox, streamID: UInt16) {
+        let receivers = state.withLockedValue { state -> [ParticipantOutbox] in
+            guard state.outboxes[role] === sender else { return [] }
+            return [state.outboxes[role.peer]].compactMap { $0 } + state.watchers.map(\.outbox)
+        }
+        guard !receivers.isEmpty else { return }
+        for receiver in receivers { receiver.skipToKeyframe(streamID: streamID) }
+        framesDropped(owner: role, [streamID: 1])
+    }
+
     /// The customer answers the consent question. Returns what to relay to the agent (the
     /// consent, and stops of the customer's streams when consent is withdrawn), whether it
     /// had been granted before, or nil when the session is not live.

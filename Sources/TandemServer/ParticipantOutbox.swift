@@ -178,6 +178,13 @@ final class ParticipantOutbox: Sendable {
         return result
     }
 
+    /// A frame of `streamID` never reached this outbox (the sender went over its rate): the
+    /// stream delivers nothing more until its next keyframe, which the next frame's enqueue
+    /// asks the publisher for, as after a drop here.
+    func skipToKeyframe(streamID: UInt16) {
+        state.withLockedValue { _ = $0.awaitingKeyframe.insert(streamID) }
+    }
+
     /// The close code once the outbox is closing.
     var closeCode: TandemCloseCode? { state.withLockedValue { $0.closeCode } }
 

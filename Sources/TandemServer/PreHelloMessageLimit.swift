@@ -18,29 +18,34 @@ final class PreHelloMessageLimit: ChannelInboundHandler, RemovableChannelHandler
     typealias InboundOut = ByteBuffer
 
     private let ticket: AdmissionTicket
-    private let helloLimit: Int
-    private let echoLimit: Int
+    /// The echo endpoint's limit is for the connection's life; the relay's hello limit ends
+    /// with the welcome.
+    private let limit: Int
+    private let untilWelcomed: Bool
     private var scanner = WebSocketLengthScanner()
     private var refused = false
 
     init(ticket: AdmissionTicket, helloLimit: Int, echoLimit: Int) {
         self.ticket = ticket
-        self.helloLimit = helloLimit
-        self.echoLimit = echoLimit
-    }
-
-    /// The limit in force now; nil once the participant was welcomed on the relay.
-    private var limit: Int? {
         switch ticket.endpoint {
-        case .echo: echoLimit
-        case .relay, .other: ticket.isWelcomed ? nil : helloLimit
+        case .echo:
+            (limit, untilWelcomed) = (echoLimit, false)
+        case .relay, .other:
+            (limit, untilWelcomed) = (helloLimit, true)
         }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if refused { return }
+        if untilWelcomed, ticket.isWelcomed {
+            // The welcome went out before any byte of a larger message can have been sent in
+            // answer: from here the decoder's own limit applies, and this handler leaves.
+            context.fireChannelRead(data)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
+        }
         let buffer = unwrapInboundIn(data)
-        if let limit, let announced = scanner.scan(buffer), announced > limit {
+        if let announced = scanner.scan(buffer), announced > limit {
             refused = true
             context.fireErrorCaught(NIOWebSocketError.invalidFrameLength)
             return

@@ -30,6 +30,7 @@ extension RelayConnection {
         }
         // Proven: the connection leaves the anonymous budget of its network for the agents' one.
         if let ticket = outbox.ticket, !admission.authenticate(ticket) {
+            statistics.metrics.upgradeRefused("too-many-agent-connections")
             refuse(.rateLimited, outbox: outbox, message: "too many agent connections from this network", identifier: "too-many-connections")
             return nil
         }

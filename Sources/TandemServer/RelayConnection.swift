@@ -231,6 +231,10 @@ struct RelayConnection {
                         relayMedia(buffer, binding: bound, outbox: outbox)
                     case .drop(let notify):
                         if notify { rateNotice(outbox: outbox, what: "frames", limit: limits.frameRate) }
+                        // The frames after it may depend on it: receivers wait for a keyframe.
+                        if let header = try? MediaFrameHeader.validate(message: buffer) {
+                            bound.session.mediaLost(from: bound.role, sender: outbox, streamID: header.streamID)
+                        }
                     case .close:
                         refuse(.rateLimited, outbox: outbox, message: "frames kept coming faster than \(Int(limits.frameRate.perSecond)) per second")
                         break reading
@@ -241,6 +245,9 @@ struct RelayConnection {
                         break
                     case .drop(let notify):
                         if notify { rateNotice(outbox: outbox, what: "control messages", limit: limits.controlRate) }
+                        // Consent, streams starting or stopping, the end: never dropped, or the
+                        // two sides would disagree about the session.
+                        if case .some(let decoded) = try? ControlMessage.decode(text: text), decoded.changesSessionState { break }
                         continue reading
                     case .close:
                         refuse(.rateLimited, outbox: outbox, message: "control messages kept coming faster than \(Int(limits.controlRate.perSecond)) per second")
@@ -282,6 +289,9 @@ struct RelayConnection {
             if let token = hello.resume {
                 switch try await hub.resume(token: token, role: hello.role, client: client, outbox: outbox) {
                 case .resumed(let session):
+                    // A returning agent leaves the anonymous budget as at its first hello (its
+                    // resume token proved it); if the agents' budget is full it keeps its slot.
+                    if hello.role == .agent, let ticket = outbox.ticket { _ = admission.authenticate(ticket) }
                     logger[metadataKey: "tandem.session.id"] = "\(session.id)"
                     logger[metadataKey: "tandem.ticket"] = "\(session.ticket)"
                     return .bound(Binding(session: session, role: hello.role))

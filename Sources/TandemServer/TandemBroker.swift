@@ -104,8 +104,9 @@ public struct TandemBroker: Service {
     public func run() async throws {
         // One broker per data directory: a second one would close this one's live sessions
         // as broker-crash. Taken before anything is read or written; held until run returns.
-        let lock = try dataDirectoryLock ?? DataDirectoryLock.acquire(directory: configuration.dataDirectory, logger: logger)
-        defer { lock.release() }
+        // Released here only when taken here: a caller that passed its lock keeps it.
+        let ownLock = dataDirectoryLock == nil ? try DataDirectoryLock.acquire(directory: configuration.dataDirectory, logger: logger) : nil
+        defer { ownLock?.release() }
         // Before anything is written: the log must hold what this broker signed (§11.7).
         let key = try AuditSigningKey.loadOrCreate(directory: configuration.dataDirectory, logger: logger)
         try await key.head.checkAtStart(store: store, signer: key.signer, acceptRollback: configuration.acceptRolledBackLog, logger: logger)

@@ -103,6 +103,8 @@ final class WebSocketAdmission: Sendable {
         guard let network = ticket.network else { return true }
         return counts.withLockedValue { counts -> Bool in
             ticket.state.withLockedValue { state -> Bool in
+                // Closed while its hello was being checked: nothing to move, nothing to count.
+                guard !state.released else { return false }
                 switch state.pool {
                 case .authenticated:
                     return true

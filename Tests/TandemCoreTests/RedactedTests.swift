@@ -31,5 +31,7 @@ struct RedactedTests {
         dump(signer, to: &dumped)
         #expect(!dumped.contains(secret))
         #expect(!String(reflecting: signer).contains(secret))
+        // Reflection reaches the public fingerprint only, in whatever encoding it is printed.
+        #expect(Mirror(reflecting: signer).children.map(\.label) == ["publicKey"])
     }
 }

@@ -54,7 +54,11 @@ struct AdmissionTests {
     @Test("before the hello, a message announced over the hello limit closes with 1009 at once instead of being held")
     func preHelloMessageLimit() async throws {
         // The hello timeout is long, so only the size check can close these in time.
-        try await LiveBroker.run(configure: { $0.limits.helloTimeout = .seconds(60) }) { broker in
+        try await LiveBroker.run(configure: {
+            $0.limits.helloTimeout = .seconds(60)
+            // 40 at once from one address: the connection cap is not what this is about.
+            $0.limits.anonymousWebSocketsPerNetwork = 64
+        }) { broker in
             let relay = try await attack(broker, "prehello", [TandemWire.webSocketPath, "40", String(4 << 20)])
             let results = try #require(relay.results)
             #expect(results.count == 40)
@@ -74,21 +78,39 @@ struct AdmissionTests {
             let report = try await attack(broker, "upgrades", [TandemWire.echoPath, "60", "127.0.0.1"])
             #expect(report.upgraded == 8)
             #expect(report.refused == 52)
-            // Every slot came back when those connections closed.
-            let again = try await attack(broker, "upgrades", [TandemWire.echoPath, "8", "127.0.0.1"])
+            // Every slot comes back when those connections close (released as each channel closes).
+            var again = try await attack(broker, "upgrades", [TandemWire.echoPath, "8", "127.0.0.1"])
+            for _ in 0..<50 where again.upgraded != 8 {
+                try await Task.sleep(for: .milliseconds(100))
+                again = try await attack(broker, "upgrades", [TandemWire.echoPath, "8", "127.0.0.1"])
+            }
             #expect(again.upgraded == 8)
         }
     }
 
     @Test("agents behind one NAT address are not held to the anonymous cap; anonymous connections still are")
     func agentsBehindOneAddress() async throws {
-        try await LiveBroker.run(configure: { $0.limits.anonymousWebSocketsPerNetwork = 2 }) { broker in
+        try await LiveBroker.run(configure: {
+            $0.limits.anonymousWebSocketsPerNetwork = 2
+            $0.limits.authenticatedWebSocketsPerNetwork = 5
+        }) { broker in
             let alice = try await broker.addUser("alice", role: .agent)
             var agents: [WaitingAgent] = []
+            // Five agents from one address, more than the anonymous cap: each got its session.
             for index in 0..<5 {
                 agents.append(try await broker.startWaitingAgent(token: alice, ticket: "HD-NAT\(index)"))
             }
-            #expect(agents.count == 5)
+            #expect(Set(agents.map(\.created.sessionID)).count == 5)
+            // The sixth passes the anonymous cap at its upgrade but not the agents' budget.
+            let sixth = try await TandemConnection.run(
+                configuration: broker.clientConfiguration, hello: .agent(token: alice, start: .init(ticket: "HD-NAT6", mode: .screen)), logger: logger
+            ) { inbound, _ -> [String] in
+                var codes: [String] = []
+                for try await event in inbound { if case .control(.error(let error)) = event { codes.append(error.code) } }
+                return codes
+            }
+            #expect(sixth.closure.code == 4429)
+            #expect(sixth.result == ["too-many-connections"])
             // Two anonymous connections fill the anonymous budget; a third is refused.
             let report = try await attack(broker, "upgrades", [TandemWire.echoPath, "3", "127.0.0.1"])
             #expect(report.upgraded == 2)

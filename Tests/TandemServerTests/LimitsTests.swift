@@ -188,20 +188,6 @@ struct LimitsTests {
         }
     }
 
-    @Test("a control message over its limit closes with 1009")
-    func controlTooBig() async throws {
-        try await LiveBroker.run(configure: { $0.limits.maxControlMessageSize = 1024 }) { broker in
-            let alice = try await broker.addUser("alice", role: .agent)
-            let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .agent(token: alice, start: .init(ticket: "HD-BIG", mode: .screen)), logger: logger) { inbound, outbound in
-                var events = inbound.makeAsyncIterator()
-                _ = try await events.nextControl()
-                try await outbound.send(.chat(Chat(text: String(repeating: "x", count: 2000))))
-                while try await events.next() != nil {}
-            }
-            #expect(run.closure.code == 1009)
-        }
-    }
-
     @Test("a connection with no traffic either way for the idle timeout is closed with 4413")
     func idle() async throws {
         try await LiveBroker.run(configure: { $0.limits.idleTimeout = .milliseconds(800) }) { broker in

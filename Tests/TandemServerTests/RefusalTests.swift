@@ -199,12 +199,24 @@ struct RefusalTests {
         }
     }
 
-    @Test("a message over the size limit is closed with 1009")
+    @Test("after the welcome, a message over the size limit is closed with 1009 and ends the session as a protocol violation")
     func tooBig() async throws {
-        try await LiveBroker.run(configure: { $0.limits.maxMessageSize = 64 << 10 }) { broker in
-            let big = ByteBuffer(repeating: 0x20, count: 100 << 10)
-            let closed = try await rawAttempt(broker, first: .binary(big))
+        try await LiveBroker.run(configure: { $0.limits.maxMessageSize = 128 << 10 }) { broker in
+            let token = try await broker.addUser("alice", role: .agent)
+            let agent = try await broker.startWaitingAgent(token: token, ticket: "HD-BIG")
+            // Above the hello limit (64 KiB) is fine once welcomed; above the message limit is not.
+            let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: agent.created.joinCode), logger: logger) { inbound, outbound in
+                var events = inbound.makeAsyncIterator()
+                while let event = try await events.next() {
+                    if case .control(.sessionJoined) = event { break }
+                }
+                try await outbound.send(testFrame(stream: 1, sequence: 1, size: 200 << 10, fill: 1))
+                while try await events.next() != nil {}
+            }
+            let closed = run.closure.code
             #expect(closed == 1009)
+            let (ended, _) = try await agent.ending.value
+            #expect(ended?.reason == .protocolViolation)
         }
     }
 

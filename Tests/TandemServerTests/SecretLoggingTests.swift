@@ -107,6 +107,7 @@ struct SecretLoggingTests {
             let created = try #require(await createdIterator.next(), "no session.created")
             secrets["join code"] = created.joinCode
             secrets["join code (digits)"] = created.joinCode.filter(\.isNumber)
+            if let key = JoinLink.key(fromLink: created.joinURL) { secrets["link key"] = key }
             if let resume = created.resumeToken { secrets["agent resume token"] = resume }
 
             // A customer without a client name opens the link, joins with the code, leaves.

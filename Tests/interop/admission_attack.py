@@ -19,6 +19,7 @@ usage:
       status and whether the broker closed the connection after answering.
 """
 import base64
+import ipaddress
 import json
 import os
 import socket
@@ -118,7 +119,7 @@ def prehello(host, port, ca, path, count, announce):
         except Exception as error:  # noqa: BLE001 - reported, not hidden
             results[index] = {"error": repr(error)}
 
-    threads = [threading.Thread(target=attack, args=(i,)) for i in range(count)]
+    threads = [threading.Thread(target=attack, args=(i,), daemon=True) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -151,7 +152,7 @@ def upgrades(host, port, ca, path, count, source):
         if sock:
             sock.close()
 
-    threads = [threading.Thread(target=attack, args=(i,)) for i in range(count)]
+    threads = [threading.Thread(target=attack, args=(i,), daemon=True) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -197,7 +198,7 @@ def slowhttp(host, port, ca, count, source, seconds, token=None):
         except Exception:  # noqa: BLE001 - refused connections are the point
             pass
 
-    threads = [threading.Thread(target=hold) for _ in range(count)]
+    threads = [threading.Thread(target=hold, daemon=True) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -263,6 +264,7 @@ def early401(host, port, ca):
 
 if __name__ == "__main__":
     mode, host, port, ca = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    assert ipaddress.ip_address(host).is_loopback, "loopback only"
     rest = sys.argv[5:]
     if mode == "prehello":
         prehello(host, port, ca, rest[0], int(rest[1]), int(rest[2]))

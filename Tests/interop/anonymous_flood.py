@@ -16,6 +16,7 @@ An outcome is {"queued": tier} or {"close": code, "error": identifier, "retryAft
 """
 import asyncio
 import base64
+import ipaddress
 import json
 import os
 import ssl
@@ -55,6 +56,9 @@ async def attempt(url, context, source, hello, leave=True):
                 await ws.send(json.dumps({"type": "session.end"}))
     except websockets.ConnectionClosed:
         pass
+    except asyncio.TimeoutError:
+        outcome["timeout"] = True
+        await ws.close()
     outcome["close"] = ws.close_code
     return outcome, None
 
@@ -98,6 +102,7 @@ async def flood(url, context, sources, seconds, make_hello):
 
 async def main():
     mode, host, port, ca_file, sources = sys.argv[1:6]
+    assert ipaddress.ip_address(host).is_loopback, "loopback only"
     sources = sources.split(",")
     url = f"wss://{host}:{port}/v1/ws"
     context = ssl.create_default_context(cafile=ca_file)

@@ -10,6 +10,8 @@ seconds, addresses. Loopback only, bounded in time.
 usage: join_flood.py WSS_URL CA_FILE ADDRESSES WORKERS MAX_SECONDS STOP_FILE
 """
 import asyncio
+import ipaddress
+import urllib.parse
 import json
 import os
 import ssl
@@ -72,4 +74,5 @@ async def main(url, ca_file, addresses, workers, max_seconds, stop_file):
 
 if __name__ == "__main__":
     url, ca_file, addresses, workers, max_seconds, stop_file = sys.argv[1:7]
+    assert ipaddress.ip_address(urllib.parse.urlsplit(url).hostname).is_loopback, "loopback only"
     asyncio.run(main(url, ca_file, int(addresses), int(workers), float(max_seconds), stop_file))

@@ -15,6 +15,8 @@ const code = queued ? "" : decodeURIComponent(location.pathname.split("/").filte
 // The link's key (/j/CODE#k=KEY, §3.1) spares the join the guessing limits. It is in the
 // fragment, which the browser never sends to a server; a code typed by hand has none.
 const linkKey = queued ? null : new URLSearchParams(location.hash.slice(1)).get("k");
+// Kept in memory only: the address bar (often on a shared screen) no longer shows it.
+if (linkKey) history.replaceState(null, "", location.pathname + location.search);
 const joinHello = () => ({ role: "customer", code, key: linkKey ?? undefined, client: CLIENT });
 const notBeforeKey = `tandem.notBefore.${code}`;
 const preview = new FrameView($("preview"), $("preview-overlay"));
@@ -24,6 +26,8 @@ let ended = false;
 let publisher = null;
 let agentStream = null;
 let retryAfter = null;
+// Seconds spent waiting as told after 4430; the page gives up after 10 minutes, as the CLI does.
+let throttledWaited = 0;
 const resumer = new Resumer(queued ? "help" : code);
 const CLIENT = "tandem-web/1";
 
@@ -48,17 +52,19 @@ const socket = new TandemSocket(
           ? `Too many requests for help came from your network or reached this service lately. Please try again in ${waitText(retryAfter)}.`
           : `Too many wrong codes were tried. Please try again in ${waitText(retryAfter)}.`;
       }
-      if (code === 4430 && retryAfter && !queued && !joined && !resumer.token) {
+      if (code === 4430 && retryAfter && !queued && !joined && !resumer.token && throttledWaited + Math.max(retryAfter, 1) <= 600) {
         // The code was not checked (§3.1). Try again when told, not sooner: coming back early
         // loses the place in line. A reload waits out the rest too.
-        const wait = retryAfter * 1000 + 250;
+        const wait = Math.max(retryAfter, 1) * 1000 + 250;
+        throttledWaited += Math.max(retryAfter, 1);
         retryAfter = null;
         sessionStorage.setItem(notBeforeKey, String(Date.now() + wait));
         setState("throttled", `Too many wrong codes were tried on this service lately. Trying again by itself in ${waitText(Math.ceil(wait / 1000))}…`);
         setTimeout(() => socket.reconnect(joinHello()), wait);
         return;
       }
-      if (!final && resumer.token && resumer.schedule(() => socket.reconnect({ role: "customer", resume: resumer.token, client: CLIENT }))) {
+      // A refused or throttled resume (4411, 4430) is final: the token is no longer any good.
+      if (!final && code !== 4430 && resumer.token && resumer.schedule(() => socket.reconnect({ role: "customer", resume: resumer.token, client: CLIENT }))) {
         setState("reconnecting", "The connection was lost. Reconnecting…");
         return;
       }

@@ -14,3 +14,19 @@ extension ControlMessage {
         }
     }
 }
+
+extension ControlMessage {
+    /// Whether dropping this message would leave the two sides disagreeing about the session
+    /// (consent, streams starting or stopping, ending, handing over). A connection over its
+    /// control rate still gets these through; they count against its excess all the same (§13).
+    public var changesSessionState: Bool {
+        switch self {
+        case .consent, .streamStart, .streamStop, .sessionEnd, .sessionTransfer:
+            true
+        case .hello, .sessionCreated, .sessionJoined, .peerJoined, .chat, .sessionEnded, .error, .streamPause, .streamResume,
+            .streamControl, .annotation, .overlaySnapshot, .freeze, .unfreeze, .sessionResumed, .peerAway, .peerBack,
+            .queueStatus, .sessionAssigned, .sessionTransferred, .sessionWatching, .sessionPresence:
+            false
+        }
+    }
+}
