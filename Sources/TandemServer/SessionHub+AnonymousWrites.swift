@@ -13,19 +13,13 @@ import Foundation
 /// (``AnonymousWriteLimiter``); refusals are counted in the metrics, and only the start of a
 /// refusal period is logged (`resume.throttled`, `queue.throttled`).
 extension SessionHub {
-    /// Where ``anonymousClock`` counts from.
-    static let anonymousClockOrigin = ContinuousClock.now
-
-    /// The anonymous-write limiter's clock: seconds on a clock that never goes back.
-    var anonymousClock: Double { (ContinuousClock.now - Self.anonymousClockOrigin).seconds }
-
     /// Spends one action of `path` for `network`. Nil when it may go ahead (and be logged);
     /// else the whole seconds to wait and the budget that ran out, after logging the start
     /// of the refusal period as `kind` (once per period).
     func spendAnonymousWrite(
         _ path: AnonymousWriteLimiter.Path, kind: String, address: ClientAddress, pool: AnonymousWriteLimiter.Pool = .anonymous, at now: Date
     ) async throws -> (retryAfter: Int, scope: AnonymousWriteLimiter.Scope)? {
-        guard case .refuse(let wait, let scope, let started) = anonymousWrites.spend(path, network: address.network, pool: pool, now: anonymousClock) else {
+        guard case .refuse(let wait, let scope, let started) = anonymousWrites.spend(path, network: address.network, pool: pool, now: limiterNow) else {
             return nil
         }
         let retryAfter = max(1, Int(wait.rounded(.up)))

@@ -50,7 +50,9 @@ const socket = new TandemSocket(
       if (code === 4430 && retryAfter) {
         message = queued
           ? `Too many requests for help came from your network or reached this service lately. Please try again in ${waitText(retryAfter)}.`
-          : `Too many wrong codes were tried. Please try again in ${waitText(retryAfter)}.`;
+          : resumer.token
+            ? `Too many reconnections came from your network or reached this service lately. Please try again in ${waitText(retryAfter)}.`
+            : `Too many wrong codes were tried. Please try again in ${waitText(retryAfter)}.`;
       }
       if (code === 4430 && retryAfter && !queued && !joined && !resumer.token && throttledWaited + Math.max(retryAfter, 1) <= 600) {
         // The code was not checked (§3.1). Try again when told, not sooner: coming back early

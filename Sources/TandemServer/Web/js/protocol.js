@@ -259,7 +259,7 @@ export const CLOSE_MESSAGES = {
   4413: "The connection was idle for too long.",
   4429: "Too many messages were sent too quickly.",
   4421: "This code belongs to another support server; taking you there…",
-  4430: "Too many wrong codes were tried. Please wait a few minutes, then try again.",
+  4430: "Too many attempts came from your network or reached this service lately. Please wait a few minutes, then try again.",
   4431: "Your network already has the most places in the queue it may hold. Please wait in the window you already opened.",
   4432: "This help link is not valid or has expired. Please ask your helpdesk for a new one.",
   4426: "This page is out of date. Please reload it.",
