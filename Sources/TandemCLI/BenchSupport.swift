@@ -19,7 +19,14 @@ struct BenchBroker: Sendable {
         _ = try await store.addUser(UserRecord(name: "bench", role: .agent, tokenHash: APIToken.hash(token), createdAt: Date()))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
-        process.arguments = ["serve", "--port", "0", "--data-dir", directory, "--log-level", "error"]
+        // Every client runs from 127.0.0.1: one network, far beyond the per-network caps a
+        // real broker keeps for anonymous clients (§13). The relay itself is what is measured.
+        process.arguments = [
+            "serve", "--port", "0", "--data-dir", directory, "--log-level", "error",
+            "--websockets-per-network", "100000", "--agent-websockets-per-network", "100000",
+            "--http-connections-per-network", "100000", "--max-pending-codes", "100000",
+            "--join-budget", "100000", "--join-failures-before-wait", "100000",
+        ]
         let output = Pipe()
         process.standardOutput = output
         try process.run()
