@@ -41,22 +41,22 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
 
 
     /// The stable identifier used in `error` messages and close reasons, e.g. `bad-frame-length`.
-    public var identifier: String {
+    public var identifier: ErrorCode {
         switch code {
-        case .truncatedFrame: "truncated-frame"
-        case .payloadLengthMismatch: "payload-length-mismatch"
-        case .unsupportedFrameVersion: "unsupported-frame-version"
-        case .badHeaderLength: "bad-header-length"
-        case .unknownFrameKind: "unknown-frame-kind"
-        case .unknownCodec: "unknown-codec"
-        case .malformedControlMessage: "malformed-message"
-        case .unknownMessageType: "unknown-type"
-        case .invalidField: "invalid-field"
-        case .malformedRecording: "malformed-recording"
+        case .truncatedFrame: .truncatedFrame
+        case .payloadLengthMismatch: .payloadLengthMismatch
+        case .unsupportedFrameVersion: .unsupportedFrameVersion
+        case .badHeaderLength: .badHeaderLength
+        case .unknownFrameKind: .unknownFrameKind
+        case .unknownCodec: .unknownCodec
+        case .malformedControlMessage: .malformedMessage
+        case .unknownMessageType: .unknownType
+        case .invalidField: .invalidField
+        case .malformedRecording: .malformedRecording
         }
     }
 
     public var description: String {
-        if let detail { "\(identifier): \(detail)" } else { identifier }
+        if let detail { "\(identifier): \(detail)" } else { identifier.rawValue }
     }
 }

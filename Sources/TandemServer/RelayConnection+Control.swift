@@ -75,11 +75,11 @@ extension RelayConnection {
             await recordConsent(consent, binding: binding, outbox: outbox)
         case .sessionEnd(let end):
             if role == .customer, end.outcome != nil || end.note != nil {
-                _ = outbox.enqueue(.error(ErrorMessage(code: "forbidden-field", message: "only the agent records an outcome")))
+                _ = outbox.enqueue(.error(ErrorMessage(code: .forbiddenField, message: "only the agent records an outcome")))
                 return
             }
             if let note = end.note, note.count > SessionEnd.maxNoteLength {
-                _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "note is limited to \(SessionEnd.maxNoteLength) characters")))
+                _ = outbox.enqueue(.error(ErrorMessage(code: .invalidField, message: "note is limited to \(SessionEnd.maxNoteLength) characters")))
                 return
             }
             // A connection that was replaced or handed the session over no longer ends it.
@@ -90,7 +90,7 @@ extension RelayConnection {
             await transfer(request, binding: binding, outbox: outbox)
         case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnded, .error, .overlaySnapshot, .sessionResumed, .peerAway, .peerBack,
             .queueStatus, .sessionAssigned, .sessionTransferred, .sessionWatching, .sessionPresence:
-            _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "\(message.type) is not accepted here")))
+            _ = outbox.enqueue(.error(ErrorMessage(code: .unexpectedMessage, message: "\(message.type) is not accepted here")))
         }
     }
 
@@ -114,16 +114,16 @@ extension RelayConnection {
             if case .accepted(let message, _, _) = result { binding.session.recording?.control(from: .agent, message) }
             deliver(result, outbox)
         case .chat, .annotation:
-            _ = outbox.enqueue(.error(ErrorMessage(code: "observer", message: "you joined as an observer: you see everything but cannot draw or chat")))
+            _ = outbox.enqueue(.error(ErrorMessage(code: .observer, message: "you joined as an observer: you see everything but cannot draw or chat")))
         default:
-            _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "\(message.type) is not accepted from a supervisor")))
+            _ = outbox.enqueue(.error(ErrorMessage(code: .unexpectedMessage, message: "\(message.type) is not accepted from a supervisor")))
         }
     }
 
     /// Whether a chat line is within its size limit; if not, the sender is told.
     private static func acceptable(_ chat: Chat, outbox: ParticipantOutbox) -> Bool {
         guard chat.text.count > Chat.maxLength else { return true }
-        _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-field", message: "chat text is limited to \(Chat.maxLength) characters")))
+        _ = outbox.enqueue(.error(ErrorMessage(code: .invalidField, message: "chat text is limited to \(Chat.maxLength) characters")))
         return false
     }
 
@@ -164,7 +164,7 @@ extension RelayConnection {
             _ = peer?.enqueue(message)
             for watcher in watchers { _ = watcher.outbox.enqueue(message) }
         case .noPeer:
-            _ = outbox.enqueue(.error(ErrorMessage(code: "no-peer", message: "nobody has joined yet")))
+            _ = outbox.enqueue(.error(ErrorMessage(code: .noPeer, message: "nobody has joined yet")))
         case .rejected(let rejection):
             _ = outbox.enqueue(.error(rejection.errorMessage))
         case .ended:
@@ -176,7 +176,7 @@ extension RelayConnection {
     /// `session.transferred` and closes with 4302.
     private func transfer(_ request: TransferRequest, binding: Binding, outbox: ParticipantOutbox) async {
         guard binding.role == .agent, binding.session.outbox(for: .agent) === outbox else {
-            _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "only the session's agent transfers it")))
+            _ = outbox.enqueue(.error(ErrorMessage(code: .unexpectedMessage, message: "only the session's agent transfers it")))
             return
         }
         do {
@@ -184,21 +184,21 @@ extension RelayConnection {
             case .pending:
                 break
             case .invalid(let reason):
-                _ = outbox.enqueue(.error(ErrorMessage(code: "invalid-transfer", message: reason)))
+                _ = outbox.enqueue(.error(ErrorMessage(code: .invalidTransfer, message: reason)))
             case .notTransferable:
-                _ = outbox.enqueue(.error(ErrorMessage(code: "not-transferable", message: "only a live session with a customer, not already being transferred, can be handed over")))
+                _ = outbox.enqueue(.error(ErrorMessage(code: .notTransferable, message: "only a live session with a customer, not already being transferred, can be handed over")))
             case .queueFull:
-                _ = outbox.enqueue(.error(ErrorMessage(code: "queue-full", message: "the queue is full; try again later")))
+                _ = outbox.enqueue(.error(ErrorMessage(code: .queueFull, message: "the queue is full; try again later")))
             }
         } catch {
             logger.error("Could not transfer a session", metadata: ["tandem.session.id": "\(binding.session.id)"])
-            _ = outbox.enqueue(.error(ErrorMessage(code: "internal-error", message: "the broker could not log the transfer; nothing changed")))
+            _ = outbox.enqueue(.error(ErrorMessage(code: .internalError, message: "the broker could not log the transfer; nothing changed")))
         }
     }
 
     private func recordConsent(_ consent: Consent, binding: Binding, outbox: ParticipantOutbox) async {
         guard binding.role == .customer else {
-            _ = outbox.enqueue(.error(ErrorMessage(code: "unexpected-message", message: "only the customer gives consent")))
+            _ = outbox.enqueue(.error(ErrorMessage(code: .unexpectedMessage, message: "only the customer gives consent")))
             return
         }
         guard let (messages, wasGranted) = binding.session.consent(consent) else { return }
@@ -235,7 +235,7 @@ extension RelayConnection {
             return true
         } catch {
             logger.error("Could not record an audit event", metadata: ["tandem.session.id": "\(binding.session.id)", "tandem.event": "\(kind)"])
-            _ = outbox.enqueue(.error(ErrorMessage(code: "internal-error", message: "the broker could not log this; it was not relayed")))
+            _ = outbox.enqueue(.error(ErrorMessage(code: .internalError, message: "the broker could not log this; it was not relayed")))
             return false
         }
     }
@@ -246,48 +246,48 @@ extension SessionActivity.Rejection {
     var errorMessage: ErrorMessage {
         switch self {
         case .tooManyStreams:
-            ErrorMessage(code: "too-many-streams", message: "at most \(SessionActivity.maxStreamsPerParticipant) streams per participant")
-        case .unknownStream: ErrorMessage(code: "unknown-stream", message: "no such stream was started (or it stopped)")
-        case .invalidField(let field), .overlay(.invalidField(let field)): ErrorMessage(code: "invalid-field", message: "invalid \(field)")
-        case .overlay(.unknownShape): ErrorMessage(code: "unknown-shape", message: "no shape with that id")
-        case .overlay(.overlayFull): ErrorMessage(code: "overlay-full", message: "at most \(OverlayState.maxShapes) shapes per stream")
-        case .overlay(.overBudget): ErrorMessage(code: "overlay-full", message: "the session's annotations have reached their size limit; remove or clear some first")
-        case .overlay(.notAuthor): ErrorMessage(code: "not-author", message: "only the author of a shape can change it")
-        case .consentRequired: ErrorMessage(code: "consent-required", message: "the customer has not agreed to share (send consent first)")
+            ErrorMessage(code: .tooManyStreams, message: "at most \(SessionActivity.maxStreamsPerParticipant) streams per participant")
+        case .unknownStream: ErrorMessage(code: .unknownStream, message: "no such stream was started (or it stopped)")
+        case .invalidField(let field), .overlay(.invalidField(let field)): ErrorMessage(code: .invalidField, message: "invalid \(field)")
+        case .overlay(.unknownShape): ErrorMessage(code: .unknownShape, message: "no shape with that id")
+        case .overlay(.overlayFull): ErrorMessage(code: .overlayFull, message: "at most \(OverlayState.maxShapes) shapes per stream")
+        case .overlay(.overBudget): ErrorMessage(code: .overlayFull, message: "the session's annotations have reached their size limit; remove or clear some first")
+        case .overlay(.notAuthor): ErrorMessage(code: .notAuthor, message: "only the author of a shape can change it")
+        case .consentRequired: ErrorMessage(code: .consentRequired, message: "the customer has not agreed to share (send consent first)")
         }
     }
 }
 
 extension TandemCloseCode {
     /// The identifier used in `error` messages, e.g. `unknown-code`.
-    var identifier: String {
+    var identifier: ErrorCode {
         switch self {
-        case .normal: "session-ended"
-        case .goingAway: "going-away"
-        case .protocolError: "protocol-error"
-        case .messageTooBig: "message-too-big"
-        case .tryAgainLater: "too-many-pending-codes"
-        case .internalError: "internal-error"
-        case .badRequest: "bad-request"
-        case .unauthorized: "unauthorized"
-        case .forbidden: "forbidden"
-        case .unknownCode: "unknown-code"
-        case .helloTimeout: "hello-timeout"
-        case .codeUsed: "code-used"
-        case .codeExpired: "code-expired"
-        case .idle: "idle"
-        case .rateLimited: "rate-limited"
-        case .resumeRefused: "resume-refused"
-        case .replaced: "replaced"
-        case .otherBroker: "other-broker"
-        case .joinThrottled: "join-throttled"
-        case .queueLimit: "queue-limit"
-        case .helpLinkRefused: "help-link-invalid"
-        case .unsupportedVersion: "unsupported-version"
-        case .slowConsumer: "slow-consumer"
-        case .queueEmpty: "queue-empty"
-        case .unknownSession: "unknown-session"
-        case .handedOver: "handed-over"
+        case .normal: .sessionEnded
+        case .goingAway: .goingAway
+        case .protocolError: .protocolError
+        case .messageTooBig: .messageTooBig
+        case .tryAgainLater: .tooManyPendingCodes
+        case .internalError: .internalError
+        case .badRequest: .badRequest
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .unknownCode: .unknownCode
+        case .helloTimeout: .helloTimeout
+        case .codeUsed: .codeUsed
+        case .codeExpired: .codeExpired
+        case .idle: .idle
+        case .rateLimited: .rateLimited
+        case .resumeRefused: .resumeRefused
+        case .replaced: .replaced
+        case .otherBroker: .otherBroker
+        case .joinThrottled: .joinThrottled
+        case .queueLimit: .queueLimit
+        case .helpLinkRefused: .helpLinkInvalid
+        case .unsupportedVersion: .unsupportedVersion
+        case .slowConsumer: .slowConsumer
+        case .queueEmpty: .queueEmpty
+        case .unknownSession: .unknownSession
+        case .handedOver: .handedOver
         }
     }
 }

@@ -31,7 +31,7 @@ extension RelayConnection {
         // Proven: the connection leaves the anonymous budget of its network for the agents' one.
         if let ticket = outbox.ticket, !admission.authenticate(ticket) {
             statistics.metrics.upgradeRefused("too-many-agent-connections")
-            refuse(.rateLimited, outbox: outbox, message: "too many agent connections from this network", identifier: "too-many-connections")
+            refuse(.rateLimited, outbox: outbox, message: "too many agent connections from this network", identifier: .tooManyConnections)
             return nil
         }
         return user
@@ -131,7 +131,7 @@ extension RelayConnection {
         case .entered(let waiter):
             return waiter
         case .full:
-            refuse(.tryAgainLater, outbox: outbox, message: "the queue is full; please try again in a few minutes", identifier: "queue-full")
+            refuse(.tryAgainLater, outbox: outbox, message: "the queue is full; please try again in a few minutes", identifier: .queueFull)
         case .networkLimit(let cap):
             refuse(.queueLimit, outbox: outbox, message: "your network already holds \(cap) places in the queue; wait in one of them")
         case .badLink(let verdict):
@@ -145,7 +145,7 @@ extension RelayConnection {
             let who = scope == .network ? "from your network" : "on this service"
             refuse(
                 .joinThrottled, outbox: outbox, message: "too many queue entries \(who) lately; try again in \(retryAfter) s",
-                retryAfter: retryAfter, identifier: "queue-throttled"
+                retryAfter: retryAfter, identifier: .queueThrottled
             )
         }
         return nil

@@ -210,7 +210,7 @@ struct RelayConnection {
                         // Waiting for an agent: only session.end (leave the queue) means something.
                         if case .text(let text) = message, case .sessionEnd = try? ControlMessage.decode(text: text) { break reading }
                         if case .text = message {
-                            _ = outbox.enqueue(.error(ErrorMessage(code: "queued", message: "still waiting for an agent; messages are accepted once one takes the session")))
+                            _ = outbox.enqueue(.error(ErrorMessage(code: .queued, message: "still waiting for an agent; messages are accepted once one takes the session")))
                         }
                         continue
                     }
@@ -302,7 +302,7 @@ struct RelayConnection {
                     let who = scope == .network ? "from your network" : "on this service"
                     refuse(
                         .joinThrottled, outbox: outbox, message: "too many failed resumes \(who) lately; try again in \(retryAfter) s",
-                        retryAfter: retryAfter, identifier: "resume-throttled"
+                        retryAfter: retryAfter, identifier: .resumeThrottled
                     )
                     return .refused
                 }
@@ -329,15 +329,15 @@ struct RelayConnection {
     /// Sends an `error` explaining the refusal, then closes with `code`. With an `identifier`
     /// other than the code's own (e.g. `queue-full` for 1013), the close reason is that
     /// identifier in words rather than the code's usual reason.
-    func refuse(_ code: TandemCloseCode, outbox: ParticipantOutbox, message: String, retryAfter: Int? = nil, redirect: String? = nil, identifier: String? = nil) {
+    func refuse(_ code: TandemCloseCode, outbox: ParticipantOutbox, message: String, retryAfter: Int? = nil, redirect: String? = nil, identifier: ErrorCode? = nil) {
         _ = outbox.enqueue(.error(ErrorMessage(code: identifier ?? code.identifier, message: message, retryAfter: retryAfter, redirect: redirect)))
-        outbox.finish(code, reason: identifier.map { $0.replacingOccurrences(of: "-", with: " ") })
+        outbox.finish(code, reason: identifier.map { $0.rawValue.replacingOccurrences(of: "-", with: " ") })
     }
 
     /// Tells a sender over its rate that messages are being dropped (at most once a second).
     private func rateNotice(outbox: ParticipantOutbox, what: String, limit: RateLimit) {
         let message = "\(what) beyond \(Int(limit.perSecond)) per second (burst \(Int(limit.burst))) are dropped; keep it up and the connection is closed"
-        _ = outbox.enqueue(.error(ErrorMessage(code: "rate-limited", message: message)))
+        _ = outbox.enqueue(.error(ErrorMessage(code: .rateLimited, message: message)))
     }
 
     // MARK: relaying
@@ -351,7 +351,7 @@ struct RelayConnection {
             return
         }
         guard binding.watcher == nil else {
-            _ = outbox.enqueue(.error(ErrorMessage(code: "supervisor", message: "supervisors do not send media")))
+            _ = outbox.enqueue(.error(ErrorMessage(code: .supervisor, message: "supervisors do not send media")))
             return
         }
         let route: LiveSession.MediaRoute

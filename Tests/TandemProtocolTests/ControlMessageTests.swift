@@ -20,7 +20,7 @@ struct ControlMessageTests {
             let message = try ControlMessage.decode(text: vector.json)
             Issue.record("accepted \(message.type)")
         } catch {
-            #expect(error.identifier == vector.error)
+            #expect(error.identifier.rawValue == vector.error)
         }
     }
 

@@ -27,7 +27,7 @@ struct MediaFrameTests {
             _ = try MediaFrameHeader.validate(message: message)
             Issue.record("validate accepted \(vector.name)")
         } catch {
-            #expect(error.identifier == vector.error)
+            #expect(error.identifier.rawValue == vector.error)
         }
     }
 

@@ -68,7 +68,7 @@ struct RecordingEntryTests {
         #expect(RecordingEntry.readMagic(from: &buffer))
         #expect(throws: ProtocolError.malformedRecording) { try RecordingEntry.decode(from: &buffer) }
         #expect(buffer.readerIndex == RecordingEntry.magic.count, "a damaged entry consumes nothing")
-        #expect(vector.error == ProtocolError.malformedRecording.identifier)
+        #expect(vector.error == ProtocolError.malformedRecording.identifier.rawValue)
     }
 
     @Test("a cut entry is not decoded", arguments: try vectors().truncated)

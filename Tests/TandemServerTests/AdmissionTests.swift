@@ -106,7 +106,7 @@ struct AdmissionTests {
                 configuration: broker.clientConfiguration, hello: .agent(token: alice, start: .init(ticket: "HD-NAT6", mode: .screen)), logger: logger
             ) { inbound, _ -> [String] in
                 var codes: [String] = []
-                for try await event in inbound { if case .control(.error(let error)) = event { codes.append(error.code) } }
+                for try await event in inbound { if case .control(.error(let error)) = event { codes.append(error.code.rawValue) } }
                 return codes
             }
             #expect(sixth.closure.code == 4429)

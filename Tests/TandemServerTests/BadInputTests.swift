@@ -21,7 +21,7 @@ struct BadInputTests {
                 configuration: broker.clientConfiguration,
                 hello: .agent(token: token, start: .init(ticket: "HD-BAD", mode: .screen)),
                 logger: logger
-            ) { inbound, outbound -> ([String], MediaFrame?, SessionEnded?) in
+            ) { inbound, outbound -> ([ErrorCode], MediaFrame?, SessionEnded?) in
                 var events = inbound.makeAsyncIterator()
                 guard case .sessionCreated(let created) = try await events.nextControl() else { return ([], nil, nil) }
                 // Before anyone joined: chat is refused, frames are dropped silently.
@@ -66,7 +66,7 @@ struct BadInputTests {
                 for await _ in customerDone {}
                 try await outbound.send(.sessionEnd(SessionEnd()))
                 _ = try await events.untilEnded()
-                return [forbidden.code]
+                return [forbidden.code.rawValue]
             }
             #expect(customer.result == ["forbidden-field"])
             let (errors, frame, ended) = try await agent.result ?? ([], nil, nil)

@@ -47,10 +47,10 @@ struct ConsentTests {
                 try await outbound.send(.consent(Consent(granted: false, source: .camera)))
                 _ = await saw.next()
                 try await outbound.send(.streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 64, height: 48, fps: 5)))
-                if case .error(let error) = try await events.nextControl() { errors.append(error.code) }
+                if case .error(let error) = try await events.nextControl() { errors.append(error.code.rawValue) }
                 try await outbound.send(testFrame(stream: 1, sequence: 1, size: 100, fill: 1))
                 try await outbound.send(testFrame(stream: 1, sequence: 2, size: 100, fill: 2))
-                if case .error(let error) = try await events.nextControl() { errors.append(error.code) }
+                if case .error(let error) = try await events.nextControl() { errors.append(error.code.rawValue) }
                 // Granted: the stream and frames flow.
                 try await outbound.send(.consent(Consent(granted: true, source: .camera)))
                 try await outbound.send(.streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 64, height: 48, fps: 5)))
@@ -60,7 +60,7 @@ struct ConsentTests {
                 try await outbound.send(.consent(Consent(granted: false, source: .camera)))
                 for _ in 0..<2 { _ = await saw.next() }
                 try await outbound.send(testFrame(stream: 1, sequence: 4, size: 100, fill: 4))
-                if case .error(let error) = try await events.nextControl() { errors.append(error.code) }
+                if case .error(let error) = try await events.nextControl() { errors.append(error.code.rawValue) }
                 try await outbound.send(.sessionEnd(SessionEnd()))
                 _ = try await events.untilEnded()
                 return errors
@@ -95,7 +95,7 @@ struct ConsentTests {
                 _ = try await events.nextControl()
                 try await outbound.send(.consent(Consent(granted: true)))
                 guard case .error(let error) = try await events.nextControl() else { return nil }
-                return error.code
+                return error.code.rawValue
             }
             #expect(run.result == "unexpected-message")
         }

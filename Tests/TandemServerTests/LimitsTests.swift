@@ -168,14 +168,14 @@ struct LimitsTests {
                 // (Chat without a customer also gets its own error; only the rate's count here.)
                 while let event = try await events.next() {
                     if case .control(.error(let error)) = event, error.code == "rate-limited" {
-                        seen.append(error.code)
+                        seen.append(error.code.rawValue)
                         break
                     }
                 }
                 // The connection is still open and usable after the burst: a flood now closes it.
                 for index in 0..<400 { try await outbound.send(.chat(Chat(text: "flood \(index)"))) }
                 while let event = try await events.next() {
-                    if case .control(.error(let error)) = event, error.code == "rate-limited" { seen.append(error.code) }
+                    if case .control(.error(let error)) = event, error.code == "rate-limited" { seen.append(error.code.rawValue) }
                 }
                 return seen
             }

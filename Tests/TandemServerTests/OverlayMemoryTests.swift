@@ -23,7 +23,7 @@ struct OverlayMemoryTests {
 
     /// Errors with `code` the participant received.
     static func errors(_ participant: LiveParticipant, _ code: String) -> Int {
-        participant.messages.filter { if case .error(let error) = $0 { error.code == code } else { false } }.count
+        participant.messages.filter { if case .error(let error) = $0 { error.code.rawValue == code } else { false } }.count
     }
 
     static func annotations(_ participant: LiveParticipant) -> Int {

@@ -122,7 +122,7 @@ struct OverlayTests {
                 try await outbound.send(.chat(Chat(text: "ping")))
                 var errors: [String] = []
                 while errors.count < 2, let event = try await events.next() {
-                    if case .control(.error(let error)) = event { errors.append(error.code) }
+                    if case .control(.error(let error)) = event { errors.append(error.code.rawValue) }
                 }
                 guard errors == ["unknown-stream", "no-peer"] else { throw TestFailure("expected unknown-stream then no-peer, got \(errors)") }
                 codeSink.yield(created.joinCode)

@@ -30,7 +30,7 @@ struct SpecBehaviourTests {
             let closure = try await agent.closure.value
             #expect(closure.code == 1009)
             let codes = agent.messages.compactMap { (message: ControlMessage) -> String? in
-                if case .error(let error) = message { return error.code }
+                if case .error(let error) = message { return error.code.rawValue }
                 return nil
             }
             #expect(codes == ["message-too-big"])
