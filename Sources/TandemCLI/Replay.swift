@@ -64,8 +64,8 @@ struct Replay: AsyncParsableCommand {
         // The broker logs recording.closed right after the session ends.
         for _ in 0..<50 {
             let timeline = try await api.timeline(sessionID: session)
-            if let closed = timeline.events.last(where: { $0.kind == "recording.closed" }) { return closed }
-            let started = timeline.events.contains { $0.kind == "recording.started" }
+            if let closed = timeline.events.last(where: { $0.kind == .recordingClosed }) { return closed }
+            let started = timeline.events.contains { $0.kind == .recordingStarted }
             guard timeline.session.isEnded else {
                 throw CLIFailure(
                     started

@@ -40,7 +40,7 @@ public protocol TandemStore: Sendable {
 
     /// Appends an event to the audit chain (a failed join, a stream start, consent...).
     /// An event of a live session also counts as its latest activity.
-    func recordEvent(sessionID: String?, kind: String, actor: String?, detail: [String: String], at: Date) async throws
+    func recordEvent(sessionID: String?, kind: AuditEventKind, actor: String?, detail: [String: String], at: Date) async throws
     /// The audit events of one session, in order.
     func events(sessionID: String) async throws -> [AuditEvent]
     /// Events in `seq` order, by time (for export).

@@ -17,7 +17,7 @@ extension PostgresStore {
     /// chain lock), so the event and the change it records commit together.
     @discardableResult
     static func appendEvent(
-        _ connection: PostgresConnection, logger: Logger, at: Date, sessionID: String?, kind: String, actor: String?, detail: [String: String]
+        _ connection: PostgresConnection, logger: Logger, at: Date, sessionID: String?, kind: AuditEventKind, actor: String?, detail: [String: String]
     ) async throws -> AuditEvent {
         let millis = at.epochMilliseconds
         let at = Date(epochMilliseconds: millis)
@@ -28,7 +28,7 @@ extension PostgresStore {
         try await connection.query(
             """
             INSERT INTO audit_events (seq, at_ms, session_id, kind, actor, detail, previous_hash, hash)
-            VALUES (\(seq), \(millis), \(sessionID), \(kind), \(actor), \(detailJSON), \(head.hash), \(hash))
+            VALUES (\(seq), \(millis), \(sessionID), \(kind.rawValue), \(actor), \(detailJSON), \(head.hash), \(hash))
             """,
             logger: logger
         )
@@ -67,7 +67,7 @@ extension PostgresStore {
                 continue
             }
             events.append(AuditEvent(
-                seq: seq, at: Date(epochMilliseconds: millis), sessionID: sessionID, kind: kind, actor: actor,
+                seq: seq, at: Date(epochMilliseconds: millis), sessionID: sessionID, kind: AuditEventKind(rawValue: kind), actor: actor,
                 detail: detail, previousHash: previousHash, hash: hash
             ))
         }
@@ -95,7 +95,7 @@ extension PostgresStore {
         return checkpoints
     }
 
-    public func recordEvent(sessionID: String?, kind: String, actor: String?, detail: [String: String], at: Date) async throws {
+    public func recordEvent(sessionID: String?, kind: AuditEventKind, actor: String?, detail: [String: String], at: Date) async throws {
         try await write { connection in
             try await Self.appendEvent(connection, logger: logger, at: at, sessionID: sessionID, kind: kind, actor: actor, detail: detail)
             if let sessionID {
@@ -213,7 +213,7 @@ extension PostgresStore {
             )
             let removed = Int64(try await Self.count(connection, logger: logger, "DELETE FROM audit_events WHERE seq <= \(through) RETURNING 1"))
             try await Self.appendEvent(
-                connection, logger: logger, at: at, sessionID: nil, kind: "audit.pruned", actor: actor,
+                connection, logger: logger, at: at, sessionID: nil, kind: .auditPruned, actor: actor,
                 detail: [
                     "before": before.formatted(.iso8601), "removedEvents": String(removed),
                     "prunedThroughSeq": String(through), "checkpoint": String(checkpoint.id),

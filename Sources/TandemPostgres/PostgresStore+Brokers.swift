@@ -91,7 +91,7 @@ extension PostgresStore {
                     logger: logger
                 )
                 try await Self.appendEvent(
-                    connection, logger: logger, at: now, sessionID: id, kind: "session.ended", actor: "broker",
+                    connection, logger: logger, at: now, sessionID: id, kind: .sessionEnded, actor: "broker",
                     detail: ["reason": reason.rawValue, "lostBroker": lostBroker, "closedBy": brokerID,
                              "lastActivityAt": Date(epochMilliseconds: last).formatted(.iso8601)]
                 )

@@ -39,7 +39,7 @@ extension PostgresStore {
             ]
             if let outcome = ending.outcome { detail["outcome"] = outcome.rawValue }
             if let note = ending.note { detail["note"] = note }
-            try await Self.appendEvent(connection, logger: logger, at: ending.endedAt, sessionID: sessionID, kind: "session.ended", actor: ending.endedBy, detail: detail)
+            try await Self.appendEvent(connection, logger: logger, at: ending.endedAt, sessionID: sessionID, kind: .sessionEnded, actor: ending.endedBy, detail: detail)
             for stream in ending.streams {
                 try await connection.query(
                     """
@@ -96,7 +96,7 @@ extension PostgresStore {
                     logger: logger
                 )
                 try await Self.appendEvent(
-                    connection, logger: logger, at: Date(epochMilliseconds: last), sessionID: id, kind: "session.ended", actor: "broker",
+                    connection, logger: logger, at: Date(epochMilliseconds: last), sessionID: id, kind: .sessionEnded, actor: "broker",
                     detail: ["reason": reason.rawValue, "closedAt": Date().formatted(.iso8601)]
                 )
             }

@@ -129,7 +129,7 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
                 )
                 var stored = user
                 for try await id in rows.decode(Int64.self) { stored.id = id }
-                try await Self.appendEvent(connection, logger: logger, at: user.createdAt, sessionID: nil, kind: "user.added", actor: nil, detail: ["user": user.name, "role": user.role.rawValue])
+                try await Self.appendEvent(connection, logger: logger, at: user.createdAt, sessionID: nil, kind: .userAdded, actor: nil, detail: ["user": user.name, "role": user.role.rawValue])
                 return stored
             }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
@@ -159,7 +159,7 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
         try await write { connection in
             let changed = try await Self.count(connection, logger: logger, "UPDATE users SET revoked_ms = \(at.epochMilliseconds) WHERE name = \(name) AND revoked_ms IS NULL RETURNING 1")
             guard changed > 0 else { return false }
-            try await Self.appendEvent(connection, logger: logger, at: at, sessionID: nil, kind: "user.revoked", actor: nil, detail: ["user": name])
+            try await Self.appendEvent(connection, logger: logger, at: at, sessionID: nil, kind: .userRevoked, actor: nil, detail: ["user": name])
             return true
         }
     }
@@ -174,7 +174,7 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
                 logger: logger
             )
             try await Self.appendEvent(
-                connection, logger: logger, at: session.createdAt, sessionID: session.id, kind: "session.created", actor: session.agent,
+                connection, logger: logger, at: session.createdAt, sessionID: session.id, kind: .sessionCreated, actor: session.agent,
                 detail: session.creationDetail
             )
         }
@@ -194,7 +194,7 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
             var detail: [String: String] = [:]
             if let client { detail["client"] = client }
             if let address { detail["address"] = address }
-            try await Self.appendEvent(connection, logger: logger, at: at, sessionID: sessionID, kind: "customer.joined", actor: "customer", detail: detail)
+            try await Self.appendEvent(connection, logger: logger, at: at, sessionID: sessionID, kind: .customerJoined, actor: "customer", detail: detail)
         }
     }
 
@@ -204,7 +204,7 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
                 connection, logger: logger, "UPDATE sessions SET agent = \(agent) WHERE id = \(sessionID) AND ended_ms IS NULL RETURNING 1"
             )
             if changed == 0 { throw StoreError.notFound }
-            try await Self.appendEvent(connection, logger: logger, at: at, sessionID: sessionID, kind: "transfer.answered", actor: agent, detail: detail)
+            try await Self.appendEvent(connection, logger: logger, at: at, sessionID: sessionID, kind: .transferAnswered, actor: agent, detail: detail)
         }
     }
 
@@ -220,7 +220,7 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
             guard changed > 0 else { return false }
             var detail = ["outcome": outcome.rawValue]
             if let note { detail["note"] = note }
-            try await Self.appendEvent(connection, logger: logger, at: Date(), sessionID: sessionID, kind: "outcome.recorded", actor: nil, detail: detail)
+            try await Self.appendEvent(connection, logger: logger, at: Date(), sessionID: sessionID, kind: .outcomeRecorded, actor: nil, detail: detail)
             return true
         }
     }

@@ -13,7 +13,7 @@ public struct AuditEvent: Sendable, Equatable, Codable {
     public var seq: Int64
     public var at: Date
     public var sessionID: String?
-    public var kind: String
+    public var kind: AuditEventKind
     /// Who caused it: a user name, `customer`, or `broker`.
     public var actor: String?
     /// Facts of the event (never tokens, join codes or chat text).
@@ -27,7 +27,7 @@ public struct AuditEvent: Sendable, Equatable, Codable {
         case kind, actor, detail, previousHash, hash
     }
 
-    public init(seq: Int64, at: Date, sessionID: String?, kind: String, actor: String?, detail: [String: String], previousHash: String, hash: String) {
+    public init(seq: Int64, at: Date, sessionID: String?, kind: AuditEventKind, actor: String?, detail: [String: String], previousHash: String, hash: String) {
         self.seq = seq
         self.at = at
         self.sessionID = sessionID
@@ -47,7 +47,7 @@ public struct AuditEvent: Sendable, Equatable, Codable {
             seq: try container.decode(Int64.self, forKey: .seq),
             at: try millis.map(Date.init(epochMilliseconds:)) ?? container.decode(Date.self, forKey: .at),
             sessionID: try container.decodeIfPresent(String.self, forKey: .sessionID),
-            kind: try container.decode(String.self, forKey: .kind),
+            kind: try container.decode(AuditEventKind.self, forKey: .kind),
             actor: try container.decodeIfPresent(String.self, forKey: .actor),
             detail: try container.decode([String: String].self, forKey: .detail),
             previousHash: try container.decode(String.self, forKey: .previousHash),

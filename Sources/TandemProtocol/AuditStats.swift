@@ -67,7 +67,7 @@ extension AuditStats {
     public init(sessions records: [SessionRecord], since: Date?, until: Date?, transfers: [AuditEvent] = [], queue: QueueStats? = nil) {
         let ended = records.filter(\.isEnded)
         let ids = Set(records.map(\.id))
-        let transferEvents = transfers.filter { $0.kind == "session.transferred" && $0.sessionID.map(ids.contains) == true }
+        let transferEvents = transfers.filter { $0.kind == .sessionTransferred && $0.sessionID.map(ids.contains) == true }
         let transferredIDs = Set(transferEvents.compactMap(\.sessionID))
         var outcomes: [String: Int] = [:]
         var reasons: [String: Int] = [:]

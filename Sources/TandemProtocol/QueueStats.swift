@@ -32,9 +32,9 @@ public struct QueueStats: Sendable, Equatable, Codable {
             let tier = event.detail["tier"] ?? "unknown"
             let waited = event.detail["waitedMs"].flatMap(Double.init).map { $0 / 1000 }
             switch event.kind {
-            case "queue.entered": entered += 1
-            case "queue.answered": answeredWaits[tier, default: []].append(waited ?? 0)
-            case "queue.left": abandoned[tier, default: 0] += 1
+            case .queueEntered: entered += 1
+            case .queueAnswered: answeredWaits[tier, default: []].append(waited ?? 0)
+            case .queueLeft: abandoned[tier, default: 0] += 1
             default: break
             }
         }

@@ -16,7 +16,7 @@ extension SQLiteStore {
         _ db: Database,
         at: Date,
         sessionID: String?,
-        kind: String,
+        kind: AuditEventKind,
         actor: String?,
         detail: [String: String]
     ) throws -> AuditEvent {
@@ -32,7 +32,7 @@ extension SQLiteStore {
                 INSERT INTO audit_events (seq, at_ms, session_id, kind, actor, detail, previous_hash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [seq, millis, sessionID, kind, actor, detailJSON, previousHash, hash]
+            arguments: [seq, millis, sessionID, kind.rawValue, actor, detailJSON, previousHash, hash]
         )
         return AuditEvent(seq: seq, at: at, sessionID: sessionID, kind: kind, actor: actor, detail: detail, previousHash: previousHash, hash: hash)
     }
@@ -45,7 +45,7 @@ extension SQLiteStore {
             seq: row["seq"],
             at: Date(epochMilliseconds: millis),
             sessionID: row["session_id"],
-            kind: row["kind"],
+            kind: AuditEventKind(rawValue: row["kind"]),
             actor: row["actor"],
             detail: detail,
             previousHash: row["previous_hash"],
@@ -53,7 +53,7 @@ extension SQLiteStore {
         )
     }
 
-    public func recordEvent(sessionID: String?, kind: String, actor: String?, detail: [String: String], at: Date) async throws {
+    public func recordEvent(sessionID: String?, kind: AuditEventKind, actor: String?, detail: [String: String], at: Date) async throws {
         try await write { db in
             try Self.appendEvent(db, at: at, sessionID: sessionID, kind: kind, actor: actor, detail: detail)
             if let sessionID {

@@ -88,7 +88,7 @@ extension SQLiteStore {
             try db.execute(sql: "DELETE FROM audit_events WHERE seq <= ?", arguments: [through])
             let removed = Int64(db.changesCount)
             try Self.appendEvent(
-                db, at: at, sessionID: nil, kind: "audit.pruned", actor: actor,
+                db, at: at, sessionID: nil, kind: .auditPruned, actor: actor,
                 detail: [
                     "before": before.formatted(.iso8601), "removedEvents": String(removed),
                     "prunedThroughSeq": String(through), "checkpoint": String(checkpoint.id),

@@ -48,7 +48,7 @@ public final class SQLiteStore: TandemStore {
                 )
                 var stored = user
                 stored.id = db.lastInsertedRowID
-                try Self.appendEvent(db, at: user.createdAt, sessionID: nil, kind: "user.added", actor: nil, detail: ["user": user.name, "role": user.role.rawValue])
+                try Self.appendEvent(db, at: user.createdAt, sessionID: nil, kind: .userAdded, actor: nil, detail: ["user": user.name, "role": user.role.rawValue])
                 return stored
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
@@ -78,7 +78,7 @@ public final class SQLiteStore: TandemStore {
         try await write { db in
             try db.execute(sql: "UPDATE users SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", arguments: [at, name])
             guard db.changesCount > 0 else { return false }
-            try Self.appendEvent(db, at: at, sessionID: nil, kind: "user.revoked", actor: nil, detail: ["user": name])
+            try Self.appendEvent(db, at: at, sessionID: nil, kind: .userRevoked, actor: nil, detail: ["user": name])
             return true
         }
     }
@@ -93,7 +93,7 @@ public final class SQLiteStore: TandemStore {
                 arguments: [session.id, session.ticket, session.agent, session.mode.rawValue, session.createdAt, session.expiresAt]
             )
             try Self.appendEvent(
-                db, at: session.createdAt, sessionID: session.id, kind: "session.created", actor: session.agent,
+                db, at: session.createdAt, sessionID: session.id, kind: .sessionCreated, actor: session.agent,
                 detail: session.creationDetail
             )
         }
@@ -112,7 +112,7 @@ public final class SQLiteStore: TandemStore {
             var detail: [String: String] = [:]
             if let client { detail["client"] = client }
             if let address { detail["address"] = address }
-            try Self.appendEvent(db, at: at, sessionID: sessionID, kind: "customer.joined", actor: "customer", detail: detail)
+            try Self.appendEvent(db, at: at, sessionID: sessionID, kind: .customerJoined, actor: "customer", detail: detail)
         }
     }
 
@@ -141,7 +141,7 @@ public final class SQLiteStore: TandemStore {
             ]
             if let outcome = ending.outcome { detail["outcome"] = outcome.rawValue }
             if let note = ending.note { detail["note"] = note }
-            try Self.appendEvent(db, at: ending.endedAt, sessionID: sessionID, kind: "session.ended", actor: ending.endedBy, detail: detail)
+            try Self.appendEvent(db, at: ending.endedAt, sessionID: sessionID, kind: .sessionEnded, actor: ending.endedBy, detail: detail)
             for stream in ending.streams {
                 try db.execute(
                     sql: """
@@ -162,7 +162,7 @@ public final class SQLiteStore: TandemStore {
         try await write { db in
             try db.execute(sql: "UPDATE sessions SET agent = ? WHERE id = ? AND ended_at IS NULL", arguments: [agent, sessionID])
             if db.changesCount == 0 { throw StoreError.notFound }
-            try Self.appendEvent(db, at: at, sessionID: sessionID, kind: "transfer.answered", actor: agent, detail: detail)
+            try Self.appendEvent(db, at: at, sessionID: sessionID, kind: .transferAnswered, actor: agent, detail: detail)
         }
     }
 
@@ -178,7 +178,7 @@ public final class SQLiteStore: TandemStore {
             guard db.changesCount > 0 else { return false }
             var detail = ["outcome": outcome.rawValue]
             if let note { detail["note"] = note }
-            try Self.appendEvent(db, at: Date(), sessionID: sessionID, kind: "outcome.recorded", actor: nil, detail: detail)
+            try Self.appendEvent(db, at: Date(), sessionID: sessionID, kind: .outcomeRecorded, actor: nil, detail: detail)
             return true
         }
     }
@@ -249,7 +249,7 @@ public final class SQLiteStore: TandemStore {
                     arguments: [last, reason.rawValue, row["id"] as String]
                 )
                 try Self.appendEvent(
-                    db, at: last, sessionID: row["id"], kind: "session.ended", actor: "broker",
+                    db, at: last, sessionID: row["id"], kind: .sessionEnded, actor: "broker",
                     detail: ["reason": reason.rawValue, "closedAt": Date().formatted(.iso8601)]
                 )
             }

@@ -53,7 +53,7 @@ enum AuditExport {
             for event in events {
                 let detail = String(decoding: try encoder.encode(event.detail), as: UTF8.self)
                 rows.append([
-                    String(event.seq), time(event.at), event.sessionID ?? "", event.kind, event.actor ?? "", detail, event.previousHash, event.hash,
+                    String(event.seq), time(event.at), event.sessionID ?? "", event.kind.rawValue, event.actor ?? "", detail, event.previousHash, event.hash,
                 ])
             }
             return csv(rows)

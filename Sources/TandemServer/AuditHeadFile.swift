@@ -133,7 +133,7 @@ extension AuditHeadFile {
     private func accept(detail: [String: String], store: any TandemStore, signer: AuditSigner, logger: Logger) async throws {
         var detail = detail
         detail["override"] = "accept-rolled-back-log"
-        try await store.recordEvent(sessionID: nil, kind: "audit.rollback-accepted", actor: "broker", detail: detail, at: Date())
+        try await store.recordEvent(sessionID: nil, kind: .auditRollbackAccepted, actor: "broker", detail: detail, at: Date())
         if let checkpoint = try await store.writeCheckpoint(kind: .periodic, actor: "broker", at: Date(), signer: signer, onlyIfNew: false) {
             try record(checkpoint, replacing: true)
         }

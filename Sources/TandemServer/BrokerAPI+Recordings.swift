@@ -18,7 +18,7 @@ extension BrokerAPI {
         let user = try await authenticate(request)
         let record = try await readableSession(try context.parameters.require("id"), by: user)
         guard record.isEnded else { throw APIError.conflict("session \(record.id) is live: its recording is closed and hashed when it ends") }
-        let hashLogged = try await store.events(sessionID: record.id).contains(where: { $0.kind == "recording.closed" })
+        let hashLogged = try await store.events(sessionID: record.id).contains(where: { $0.kind == .recordingClosed })
         let path = RecordingWriter.path(directory: recordings, sessionID: record.id)
         guard FileManager.default.fileExists(atPath: path) else {
             let message = hashLogged

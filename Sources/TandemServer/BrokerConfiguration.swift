@@ -86,7 +86,7 @@ public struct BrokerConfiguration: Sendable {
             self.onStart = onStart
         }
 
-        func wants(_ kind: String) -> Bool { kind == "session.ended" || (onStart && kind == "session.created") }
+        func wants(_ kind: AuditEventKind) -> Bool { kind == .sessionEnded || (onStart && kind == .sessionCreated) }
     }
 
     public var webhooks: [WebhookTarget] = []

@@ -53,7 +53,7 @@ struct RecordingRecovery {
             // A live session's recording is still being written (not by this broker, which has
             // just started: it belongs to another one on a shared log).
             guard session.isEnded else { continue }
-            let hashLogged = try await store.events(sessionID: sessionID).contains(where: { $0.kind == "recording.closed" })
+            let hashLogged = try await store.events(sessionID: sessionID).contains(where: { $0.kind == .recordingClosed })
             guard !hashLogged else { continue }
             let path = directory + "/" + name
             let sealed: Sealed
@@ -64,7 +64,7 @@ struct RecordingRecovery {
                 continue
             }
             try await store.recordEvent(
-                sessionID: sessionID, kind: "recording.closed", actor: "broker",
+                sessionID: sessionID, kind: .recordingClosed, actor: "broker",
                 detail: [
                     "file": name, "bytes": String(sealed.bytes), "sha256": sealed.sha256, "frames": String(sealed.frames),
                     "controls": String(sealed.controls), "recovered": "broker-crash", "truncatedBytes": String(sealed.truncatedBytes),

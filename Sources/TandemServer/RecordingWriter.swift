@@ -110,7 +110,7 @@ final class RecordingWriter: Service, Sendable {
                 }
                 let digest = file.hasher.finalize().map { String(format: "%02x", $0) }.joined()
                 try await store.recordEvent(
-                    sessionID: sessionID, kind: "recording.closed", actor: "broker",
+                    sessionID: sessionID, kind: .recordingClosed, actor: "broker",
                     detail: [
                         "file": sessionID + ".tdrec", "bytes": String(file.bytes), "sha256": digest, "frames": String(file.frames),
                         "controls": String(file.controls), "dropped": String(dropped),

@@ -38,19 +38,19 @@ extension RelayConnection {
                 "owner": role.rawValue, "streamId": String(start.streamID), "source": start.source.rawValue, "codec": start.codec.name,
                 "size": "\(start.width)x\(start.height)", "fps": String(start.fps),
             ]
-            await relayRecorded(binding, outbox, kind: "stream.started", detail: detail, requiresConsent: true) {
+            await relayRecorded(binding, outbox, kind: .streamStarted, detail: detail, requiresConsent: true) {
                 $0.start(start, by: role).map(ControlMessage.streamStart)
             }
         case .streamStop(let ref):
-            await relayRecorded(binding, outbox, kind: "stream.stopped", detail: ["owner": role.rawValue, "streamId": String(ref.streamID)]) {
+            await relayRecorded(binding, outbox, kind: .streamStopped, detail: ["owner": role.rawValue, "streamId": String(ref.streamID)]) {
                 $0.change(ref, by: role, stopping: true).map(ControlMessage.streamStop)
             }
         case .streamPause(let ref):
-            await relayRecorded(binding, outbox, kind: "stream.paused", detail: ["owner": role.rawValue, "streamId": String(ref.streamID)]) {
+            await relayRecorded(binding, outbox, kind: .streamPaused, detail: ["owner": role.rawValue, "streamId": String(ref.streamID)]) {
                 $0.change(ref, by: role, stopping: false).map(ControlMessage.streamPause)
             }
         case .streamResume(let ref):
-            await relayRecorded(binding, outbox, kind: "stream.resumed", detail: ["owner": role.rawValue, "streamId": String(ref.streamID)], requiresConsent: true) {
+            await relayRecorded(binding, outbox, kind: .streamResumed, detail: ["owner": role.rawValue, "streamId": String(ref.streamID)], requiresConsent: true) {
                 $0.change(ref, by: role, stopping: false).map(ControlMessage.streamResume)
             }
         case .streamControl(var control):
@@ -64,11 +64,11 @@ extension RelayConnection {
             relay(binding, outbox) { $0.annotate(annotation, by: role, now: Date()).map(ControlMessage.annotation) }
         case .freeze(let freeze):
             let detail = ["owner": freeze.owner.rawValue, "streamId": String(freeze.streamID), "sequence": freeze.sequence.map(String.init) ?? "-"]
-            await relayRecorded(binding, outbox, kind: "freeze.started", detail: detail) {
+            await relayRecorded(binding, outbox, kind: .freezeStarted, detail: detail) {
                 $0.freeze(freeze, by: role, freezing: true).map(ControlMessage.freeze)
             }
         case .unfreeze(let freeze):
-            await relayRecorded(binding, outbox, kind: "freeze.ended", detail: ["owner": freeze.owner.rawValue, "streamId": String(freeze.streamID)]) {
+            await relayRecorded(binding, outbox, kind: .freezeEnded, detail: ["owner": freeze.owner.rawValue, "streamId": String(freeze.streamID)]) {
                 $0.freeze(freeze, by: role, freezing: false).map(ControlMessage.unfreeze)
             }
         case .consent(let consent):
@@ -145,7 +145,7 @@ extension RelayConnection {
     private func relayRecorded(
         _ binding: Binding,
         _ outbox: ParticipantOutbox,
-        kind: String,
+        kind: AuditEventKind,
         detail: [String: String],
         requiresConsent: Bool = false,
         _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
@@ -206,13 +206,13 @@ extension RelayConnection {
         if wasGranted, !consent.granted { detail["withdrawn"] = "true" }
         let recording = binding.session.recording
         if recording != nil { detail["recording"] = consent.granted && consent.recording == true ? "agreed" : "refused" }
-        let kind = consent.granted ? "consent.granted" : "consent.denied"
+        let kind: AuditEventKind = consent.granted ? .consentGranted : .consentDenied
         guard await record(binding, kind: kind, detail: detail, outbox: outbox) else { return }
         if let recording {
             if consent.granted, consent.recording == true {
                 // Logged before the first entry is written.
                 if !recording.wasStarted {
-                    guard await record(binding, kind: "recording.started", detail: ["file": binding.session.id + ".tdrec"], outbox: outbox) else { return }
+                    guard await record(binding, kind: .recordingStarted, detail: ["file": binding.session.id + ".tdrec"], outbox: outbox) else { return }
                 }
                 binding.session.startRecording()
             } else {
@@ -229,7 +229,7 @@ extension RelayConnection {
     }
 
     /// Commits an audit event of the binding's session; on failure tells the sender and returns false.
-    private func record(_ binding: Binding, kind: String, detail: [String: String], outbox: ParticipantOutbox) async -> Bool {
+    private func record(_ binding: Binding, kind: AuditEventKind, detail: [String: String], outbox: ParticipantOutbox) async -> Bool {
         do {
             try await hub.store.recordEvent(sessionID: binding.session.id, kind: kind, actor: binding.session.actor(binding.role), detail: detail, at: Date())
             return true

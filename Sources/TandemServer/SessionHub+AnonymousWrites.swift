@@ -17,7 +17,7 @@ extension SessionHub {
     /// else the whole seconds to wait and the budget that ran out, after logging the start
     /// of the refusal period as `kind` (once per period).
     func spendAnonymousWrite(
-        _ path: AnonymousWriteLimiter.Path, kind: String, address: ClientAddress, pool: AnonymousWriteLimiter.Pool = .anonymous, at now: Date
+        _ path: AnonymousWriteLimiter.Path, kind: AuditEventKind, address: ClientAddress, pool: AnonymousWriteLimiter.Pool = .anonymous, at now: Date
     ) async throws -> (retryAfter: Int, scope: AnonymousWriteLimiter.Scope)? {
         guard case .refuse(let wait, let scope, let started) = anonymousWrites.spend(path, network: address.network, pool: pool, now: limiterNow) else {
             return nil

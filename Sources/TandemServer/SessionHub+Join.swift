@@ -113,7 +113,7 @@ extension SessionHub {
     ) async throws {
         var detail = ["closeCode": String(closeCode.rawValue), "reason": closeCode.reason]
         if let address { detail["address"] = address }
-        try await store.recordEvent(sessionID: sessionID, kind: "join.failed", actor: "customer", detail: detail, at: now)
+        try await store.recordEvent(sessionID: sessionID, kind: .joinFailed, actor: "customer", detail: detail, at: now)
         guard case .backoffStarted(let scope, let failures, let seconds) = counted else { return }
         var throttled = ["scope": scope.rawValue, "seconds": String(Int(seconds.rounded(.up)))]
         if scope == .network {
@@ -121,6 +121,6 @@ extension SessionHub {
             if let address { throttled["address"] = address }
         }
         logger.notice("Join attempts throttled", metadata: ["tandem.throttle.scope": "\(scope.rawValue)", "tandem.throttle.seconds": "\(Int(seconds))"])
-        try await store.recordEvent(sessionID: nil, kind: "join.throttled", actor: "broker", detail: throttled, at: now)
+        try await store.recordEvent(sessionID: nil, kind: .joinThrottled, actor: "broker", detail: throttled, at: now)
     }
 }

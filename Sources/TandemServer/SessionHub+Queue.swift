@@ -52,7 +52,7 @@ extension SessionHub {
         }
         // Only a refusal suspends here, so nothing else enters between the checks above and
         // the entry below.
-        if let throttled = try await spendAnonymousWrite(.queue, kind: "queue.throttled", address: address, pool: signed ? .signedLinks : .anonymous, at: now) {
+        if let throttled = try await spendAnonymousWrite(.queue, kind: .queueThrottled, address: address, pool: signed ? .signedLinks : .anonymous, at: now) {
             metrics.queueRefused("throttled")
             return .throttled(retryAfter: throttled.retryAfter, scope: throttled.scope)
         }
@@ -75,7 +75,7 @@ extension SessionHub {
         ]
         if let ip = address.ip { detail["address"] = ip }
         do {
-            try await store.recordEvent(sessionID: nil, kind: "queue.entered", actor: "customer", detail: detail, at: now)
+            try await store.recordEvent(sessionID: nil, kind: .queueEntered, actor: "customer", detail: detail, at: now)
         } catch {
             queue.remove(id: waiter.id)
             waiters[waiter.id] = nil
@@ -104,7 +104,7 @@ extension SessionHub {
             "waitedMs": String(now.epochMilliseconds - waiter.enteredAt.epochMilliseconds), "reason": reason,
         ]
         do {
-            try await store.recordEvent(sessionID: nil, kind: "queue.left", actor: "customer", detail: detail, at: now)
+            try await store.recordEvent(sessionID: nil, kind: .queueLeft, actor: "customer", detail: detail, at: now)
         } catch {
             logger.error("Could not record a customer leaving the queue", metadata: ["tandem.queue.id": "\(waiter.id)"])
         }
@@ -145,7 +145,7 @@ extension SessionHub {
         do {
             try await store.insertSession(record)
             try await store.recordEvent(
-                sessionID: record.id, kind: "queue.answered", actor: agent.name,
+                sessionID: record.id, kind: .queueAnswered, actor: agent.name,
                 detail: ["queueId": waiter.id, "tier": entry.tier.rawValue, "line": entry.line, "waitedMs": String(waitedMs)], at: now
             )
             try await store.recordCustomerJoined(sessionID: record.id, at: now, client: waiter.client, address: waiter.address)

@@ -31,7 +31,7 @@ extension SessionHub {
         case .awaitReturn(let role, let until):
             do {
                 try await store.recordEvent(
-                    sessionID: session.id, kind: "participant.disconnected", actor: session.actor(role),
+                    sessionID: session.id, kind: .participantDisconnected, actor: session.actor(role),
                     detail: ["role": role.rawValue, "graceSeconds": String(Int(configuration.reconnectGrace.seconds))], at: now
                 )
             } catch {
@@ -64,7 +64,7 @@ extension SessionHub {
         guard ResumeToken.isWellFormed(token), let entry = resumeTokens[APIToken.hash(token)], entry.role == role,
             let session = sessions[entry.sessionID]
         else {
-            if let throttled = try await spendAnonymousWrite(.resume, kind: "resume.throttled", address: client, at: now) {
+            if let throttled = try await spendAnonymousWrite(.resume, kind: .resumeThrottled, address: client, at: now) {
                 metrics.resumeFailed("throttled")
                 return .throttled(retryAfter: throttled.retryAfter, scope: throttled.scope)
             }
@@ -72,13 +72,13 @@ extension SessionHub {
             if let address { detail["address"] = address }
             metrics.joinFailed(.resumeRefused)
             metrics.resumeFailed("refused")
-            try await store.recordEvent(sessionID: nil, kind: "resume.failed", actor: role.rawValue, detail: detail, at: now)
+            try await store.recordEvent(sessionID: nil, kind: .resumeFailed, actor: role.rawValue, detail: detail, at: now)
             return .rejected
         }
         let next = ResumeToken.generate()
         var detail = ["role": role.rawValue]
         if let address { detail["address"] = address }
-        try await store.recordEvent(sessionID: session.id, kind: "participant.reconnected", actor: session.actor(role), detail: detail, at: now)
+        try await store.recordEvent(sessionID: session.id, kind: .participantReconnected, actor: session.actor(role), detail: detail, at: now)
         let grace = now.addingTimeInterval(configuration.reconnectGrace.seconds)
         let (action, replaced) = session.resume(role, outbox: outbox, at: now, grace: grace) { peerPresent, agent in
             SessionResumed(

@@ -22,7 +22,7 @@ extension SessionHub {
         let now = Date()
         let watcher = SessionWatcher(name: user.name, participate: request.participate, outbox: outbox)
         try await store.recordEvent(
-            sessionID: session.id, kind: "supervisor.joined", actor: user.name,
+            sessionID: session.id, kind: .supervisorJoined, actor: user.name,
             detail: ["supervisor": user.name, "mode": request.participate ? "participant" : "observer"], at: now
         )
         let added = session.addWatcher(watcher, now: now) { agent, customerPresent in
@@ -41,7 +41,7 @@ extension SessionHub {
     func unwatch(_ session: LiveSession, _ watcher: SessionWatcher) async {
         guard session.removeWatcher(watcher), !session.isEnded else { return }
         do {
-            try await store.recordEvent(sessionID: session.id, kind: "supervisor.left", actor: watcher.name, detail: ["supervisor": watcher.name], at: Date())
+            try await store.recordEvent(sessionID: session.id, kind: .supervisorLeft, actor: watcher.name, detail: ["supervisor": watcher.name], at: Date())
         } catch {
             logger.error("Could not record a supervisor leaving", metadata: ["tandem.session.id": "\(session.id)"])
         }

@@ -52,7 +52,7 @@ extension SessionHub {
         if let note = request.note { detail["note"] = note }
         do {
             // Logged before anyone is told.
-            try await store.recordEvent(sessionID: session.id, kind: "session.transferred", actor: actor, detail: detail, at: now)
+            try await store.recordEvent(sessionID: session.id, kind: .sessionTransferred, actor: actor, detail: detail, at: now)
         } catch {
             queue.remove(id: session.id)
             throw error

@@ -85,7 +85,7 @@ struct WebhookDispatcher: Service {
 
     /// POSTs one summary; true on a 2xx answer.
     func post(event: AuditEvent, session: SessionRecord, to target: BrokerConfiguration.WebhookTarget, client: HTTPClient) async -> Bool {
-        let payload = WebhookPayload(event: event.kind, delivery: String(event.seq), occurredAt: event.at, session: session)
+        let payload = WebhookPayload(event: event.kind.rawValue, delivery: String(event.seq), occurredAt: event.at, session: session)
         let host = URL(string: target.url)?.host ?? "?"
         do {
             let body = try TandemJSON.makeEncoder().encode(payload)
@@ -94,7 +94,7 @@ struct WebhookDispatcher: Service {
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
             request.headers.add(name: "User-Agent", value: "tandem-webhook/1")
-            request.headers.add(name: "X-Tandem-Event", value: event.kind)
+            request.headers.add(name: "X-Tandem-Event", value: event.kind.rawValue)
             request.headers.add(name: "X-Tandem-Delivery", value: payload.delivery)
             request.headers.add(name: "X-Tandem-Timestamp", value: timestamp)
             if let secret = configuration.webhookSecret {

@@ -54,7 +54,7 @@ struct AuditStatsTests {
 struct QueueStatsTests {
     let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
-    func event(_ kind: String, session: String? = nil, _ detail: [String: String]) -> AuditEvent {
+    func event(_ kind: AuditEventKind, session: String? = nil, _ detail: [String: String]) -> AuditEvent {
         AuditEvent(seq: 1, at: t0, sessionID: session, kind: kind, actor: nil, detail: detail, previousHash: "", hash: "")
     }
 

@@ -35,7 +35,7 @@ struct AuditChainTests {
         let other = try await queue.read { db in try String.fetchOne(db, sql: "SELECT hash FROM audit_events WHERE seq = 2")! }
         let detail = try JSONDecoder().decode([String: String].self, from: Data((row["detail"] as String).utf8))
         let millis: Int64 = row["at_ms"]
-        let hash = AuditChain.hash(seq: 6, at: Date(timeIntervalSince1970: Double(millis) / 1000), sessionID: row["session_id"], kind: row["kind"], actor: row["actor"], detail: detail, previousHash: other)
+        let hash = AuditChain.hash(seq: 6, at: Date(timeIntervalSince1970: Double(millis) / 1000), sessionID: row["session_id"], kind: AuditEventKind(rawValue: row["kind"]), actor: row["actor"], detail: detail, previousHash: other)
         try tamper("UPDATE audit_events SET previous_hash = ?, hash = ? WHERE seq = 6", [other, hash])
         let result = try await verify()
         #expect(result.status == .inserted)

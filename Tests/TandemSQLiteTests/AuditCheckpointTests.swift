@@ -41,7 +41,7 @@ struct AuditCheckpointTests {
             for row in try Row.fetchAll(db, sql: "SELECT * FROM audit_events WHERE seq >= ? ORDER BY seq", arguments: [seq]) {
                 let detail = try JSONDecoder().decode([String: String].self, from: Data((row["detail"] as String).utf8))
                 let millis: Int64 = row["at_ms"]
-                let hash = AuditChain.hash(seq: row["seq"], at: Date(timeIntervalSince1970: Double(millis) / 1000), sessionID: row["session_id"], kind: row["kind"], actor: row["actor"], detail: detail, previousHash: previous)
+                let hash = AuditChain.hash(seq: row["seq"], at: Date(timeIntervalSince1970: Double(millis) / 1000), sessionID: row["session_id"], kind: AuditEventKind(rawValue: row["kind"]), actor: row["actor"], detail: detail, previousHash: previous)
                 try db.execute(sql: "UPDATE audit_events SET previous_hash = ?, hash = ? WHERE seq = ?", arguments: [previous, hash, row["seq"] as Int64])
                 previous = hash
             }

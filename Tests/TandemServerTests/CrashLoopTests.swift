@@ -65,7 +65,7 @@ struct CrashLoopTests {
             let events = try await store.events(sessionID: session.id)
             let kinds = Set(events.map(\.kind))
             for ack in acks where ack.sessionID == session.id {
-                #expect(kinds.contains(ack.kind), "\(ack.kind) of \(session.id) was acknowledged but is not in the log")
+                #expect(kinds.contains(AuditEventKind(rawValue: ack.kind)), "\(ack.kind) of \(session.id) was acknowledged but is not in the log")
             }
             #expect(events.last?.kind == "session.ended")
             if session.endReason == .brokerCrash {

@@ -43,7 +43,7 @@ struct QueueAbuseTests {
         return try JSONDecoder().decode(T.self, from: child.stdout)
     }
 
-    func events(_ broker: LiveBroker, kind: String) async throws -> [AuditEvent] {
+    func events(_ broker: LiveBroker, kind: AuditEventKind) async throws -> [AuditEvent] {
         try await broker.store.auditEvents(since: nil, until: nil, limit: 10_000).filter { $0.kind == kind }
     }
 

@@ -97,7 +97,7 @@ struct RecordingTests {
             _ = try await ended(customer)
             let events = try await broker.store.events(sessionID: created.sessionID)
             #expect(events.first { $0.kind == "consent.granted" }?.detail["recording"] == "refused")
-            #expect(!events.contains { $0.kind.hasPrefix("recording.") })
+            #expect(!events.contains { $0.kind.rawValue.hasPrefix("recording.") })
             #expect(!FileManager.default.fileExists(atPath: broker.directory + "/recordings/\(created.sessionID).tdrec"))
             await #expect(throws: TandemAPIClient.Failure.self) { try await broker.api(alice) { try await $0.recording(sessionID: created.sessionID) } }
 

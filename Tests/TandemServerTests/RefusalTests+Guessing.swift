@@ -35,7 +35,7 @@ extension RefusalTests {
         return (run.closure.code, run.result?.0 ?? [], run.result?.1 ?? false)
     }
 
-    func events(_ broker: LiveBroker, kind: String) async throws -> [AuditEvent] {
+    func events(_ broker: LiveBroker, kind: AuditEventKind) async throws -> [AuditEvent] {
         try await broker.store.auditEvents(since: nil, until: nil, limit: 1000).filter { $0.kind == kind }
     }
 
