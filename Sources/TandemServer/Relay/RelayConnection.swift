@@ -261,13 +261,8 @@ struct RelayConnection {
                 }
             }
         } catch {
-            let type = String(reflecting: type(of: error))
-            logger.debug("Connection read ended", metadata: ["error": "\(type)"])
-            // Errors of the WebSocket layer are the peer's violations; transport errors
-            // (reset, unclean TLS shutdown) are a dropped connection.
-            // NIOWebSocket's own errors (a frame over the size limit) are the peer's too: its
-            // protocol handler has already sent the close.
-            if type.hasPrefix("WSCore.") || error is NIOWebSocketError { return (binding, waiter, error) }
+            logger.debug("Connection read ended", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            if Self.isWebSocketViolation(error) { return (binding, waiter, error) }
         }
         return (binding, waiter, nil)
     }
