@@ -53,6 +53,7 @@ let package = Package(
             dependencies: [
                 "TandemProtocol",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: swiftSettings
         ),

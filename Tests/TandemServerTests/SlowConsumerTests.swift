@@ -153,10 +153,19 @@ struct SlowConsumerTests {
                 stallOver.finish()
                 return ended
             }
+            // Whatever the customer saw, the agent stops stalling (a failure must not hang the test).
+            stallOver.finish()
             let ended = try #require(customer.result ?? nil)
             #expect(ended.reason == .slowConsumer)
-            let agentRun = try await agent
-            #expect(agentRun.closure.code == 4503)
+            // The agent is cut off: it gets the 4503 close when the broker's blocked write got
+            // through before the 2-second grace ended, else its TLS connection is simply cut
+            // (a receiver that does not read cannot be made to read the close frame).
+            do {
+                let agentRun = try await agent
+                #expect(agentRun.closure.code == 4503)
+            } catch {
+                #expect(String(describing: error).contains("uncleanShutdown"), "\(error)")
+            }
             let record = try #require(try await broker.store.session(id: ended.sessionID))
             #expect(record.endReason == .slowConsumer)
         }

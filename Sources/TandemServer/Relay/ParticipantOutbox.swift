@@ -1,6 +1,7 @@
 import DequeModule
 import NIOConcurrencyHelpers
 import NIOCore
+import TandemCore
 import TandemProtocol
 
 /// The bounded queue between the relay and one participant's WebSocket writer.
@@ -31,12 +32,6 @@ final class ParticipantOutbox: Sendable {
         case closed
     }
 
-    fileprivate struct QueuedFrame {
-        var buffer: ByteBuffer
-        var streamID: UInt16
-        var keyframe: Bool
-    }
-
     /// What happened to a frame handed to ``enqueue(media:streamID:keyframe:)``.
     struct MediaResult: Sendable, Equatable {
         var outcome: EnqueueResult = .queued
@@ -48,10 +43,8 @@ final class ParticipantOutbox: Sendable {
 
     fileprivate struct State {
         var control = Deque<String>()
-        var media = Deque<QueuedFrame>()
-        /// Streams that lost a frame and wait for a keyframe before anything is delivered.
-        var awaitingKeyframe = Set<UInt16>()
-        var lastKeyframeRequest: [UInt16: ContinuousClock.Instant] = [:]
+        /// The media policy (TandemCore's ``MediaQueue``): bounded, latest frames win, keyframe-aware.
+        var media: MediaQueue<ByteBuffer>
         var closeCode: TandemCloseCode?
         /// The close frame's reason text when it is not the code's own (``TandemCloseCode/reason``).
         var closeReason: String?
@@ -65,7 +58,7 @@ final class ParticipantOutbox: Sendable {
     /// The connection's place in the admission budgets; told when the participant is
     /// welcomed (``ControlMessage/isWelcome``), before the welcome can reach it.
     let ticket: AdmissionTicket?
-    private let state = NIOLockedValueBox(State())
+    private let state: NIOLockedValueBox<State>
 
     /// Yields once when the recipient overflows its control queue, so the connection can be
     /// cut even if a write to the stalled recipient is blocked.
@@ -76,6 +69,7 @@ final class ParticipantOutbox: Sendable {
         self.limits = limits
         self.statistics = statistics
         self.ticket = ticket
+        self.state = NIOLockedValueBox(State(media: MediaQueue(capacity: limits.mediaCapacity, keyframeRequestInterval: Self.keyframeRequestInterval)))
         (overflowed, overflowedSink) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -101,88 +95,29 @@ final class ParticipantOutbox: Sendable {
         return result
     }
 
-    /// Queues a frame. Latest frames win: when the queue is full the oldest frame is dropped,
-    /// together with the queued frames of its stream that depended on it (up to that
-    /// stream's next queued keyframe). A stream that lost a frame with no keyframe queued
-    /// after it delivers nothing until its next keyframe, and its publisher is asked for one
-    /// (at most every ``keyframeRequestInterval``, so a slow receiver causes no keyframe storm).
+    /// Queues a frame under ``MediaQueue``'s policy (latest frames win; a stream that lost a
+    /// frame waits for its next keyframe, asked for at most every ``keyframeRequestInterval``)
+    /// and keeps the statistics of what it queued and dropped.
     func enqueue(media buffer: ByteBuffer, streamID: UInt16, keyframe: Bool) -> MediaResult {
-        var removedBytes = 0
-        var added = false
-        let (result, waiter) = state.withLockedValue { state -> (MediaResult, CheckedContinuation<Void, Never>?) in
-            var result = MediaResult()
-            guard state.closeCode == nil else {
-                result.outcome = .closed
-                return (result, nil)
-            }
-            let now = ContinuousClock.now
-            func requestKeyframe(_ stream: UInt16) {
-                if let last = state.lastKeyframeRequest[stream], now - last < Self.keyframeRequestInterval { return }
-                state.lastKeyframeRequest[stream] = now
-                result.keyframeRequests.append(stream)
-            }
-            if state.awaitingKeyframe.contains(streamID) {
-                guard keyframe else {
-                    result.dropped[streamID, default: 0] += 1
-                    result.outcome = .droppedOldest
-                    requestKeyframe(streamID)
-                    return (result, nil)
-                }
-                state.awaitingKeyframe.remove(streamID)
-            }
-            if state.media.count >= limits.mediaCapacity {
-                let victim = state.media.removeFirst()
-                removedBytes += victim.buffer.readableBytes
-                result.dropped[victim.streamID, default: 0] += 1
-                result.outcome = .droppedOldest
-                // Frames of the victim's stream up to its next queued keyframe depended on it.
-                if let next = state.media.firstIndex(where: { $0.streamID == victim.streamID && $0.keyframe }) {
-                    let dependants = state.media.prefix(next).filter { $0.streamID == victim.streamID }.count
-                    if dependants > 0 {
-                        result.dropped[victim.streamID, default: 0] += dependants
-                        var index = 0
-                        state.media.removeAll { frame in
-                            defer { index += 1 }
-                            let remove = index < next && frame.streamID == victim.streamID
-                            if remove { removedBytes += frame.buffer.readableBytes }
-                            return remove
-                        }
-                    }
-                } else {
-                    let dependants = state.media.filter { $0.streamID == victim.streamID }.count
-                    result.dropped[victim.streamID, default: 0] += dependants
-                    state.media.removeAll { frame in
-                        let remove = frame.streamID == victim.streamID
-                        if remove { removedBytes += frame.buffer.readableBytes }
-                        return remove
-                    }
-                    if !(victim.streamID == streamID && keyframe) {
-                        state.awaitingKeyframe.insert(victim.streamID)
-                        requestKeyframe(victim.streamID)
-                        if victim.streamID == streamID {
-                            result.dropped[streamID, default: 0] += 1
-                            return (result, state.takeWaiter())
-                        }
-                    }
-                }
-            }
-            state.media.append(QueuedFrame(buffer: buffer, streamID: streamID, keyframe: keyframe))
-            added = true
-            return (result, state.takeWaiter())
+        let (queued, waiter) = state.withLockedValue { state -> (MediaQueue<ByteBuffer>.EnqueueResult?, CheckedContinuation<Void, Never>?) in
+            guard state.closeCode == nil else { return (nil, nil) }
+            let queued = state.media.enqueue(buffer, bytes: buffer.readableBytes, streamID: streamID, keyframe: keyframe, now: .now)
+            return (queued, queued.queued ? state.takeWaiter() : nil)
         }
-        if removedBytes > 0 { statistics.mediaLeft(removedBytes) }
-        if added { statistics.mediaQueued(buffer.readableBytes) }
-        let dropped = result.dropped.values.reduce(0, +)
+        guard let queued else { return MediaResult(outcome: .closed) }
+        if queued.removedBytes > 0 { statistics.mediaLeft(queued.removedBytes) }
+        if queued.queued { statistics.mediaQueued(buffer.readableBytes) }
+        let dropped = queued.dropped.values.reduce(0, +)
         if dropped > 0 { statistics.dropped(dropped) }
         waiter?.resume()
-        return result
+        return MediaResult(outcome: queued.dropped.isEmpty ? .queued : .droppedOldest, dropped: queued.dropped, keyframeRequests: queued.keyframeRequests)
     }
 
     /// A frame of `streamID` never reached this outbox (the sender went over its rate): the
     /// stream delivers nothing more until its next keyframe, which the next frame's enqueue
     /// asks the publisher for, as after a drop here.
     func skipToKeyframe(streamID: UInt16) {
-        state.withLockedValue { _ = $0.awaitingKeyframe.insert(streamID) }
+        state.withLockedValue { $0.media.skipToKeyframe(streamID: streamID) }
     }
 
     /// The close code once the outbox is closing.
@@ -190,16 +125,7 @@ final class ParticipantOutbox: Sendable {
 
     /// Discards every queued frame (the session ended) and returns how many, per stream.
     func discardMedia() -> [UInt16: Int] {
-        let (discarded, bytes) = state.withLockedValue { state -> ([UInt16: Int], Int) in
-            var discarded: [UInt16: Int] = [:]
-            var bytes = 0
-            for frame in state.media {
-                discarded[frame.streamID, default: 0] += 1
-                bytes += frame.buffer.readableBytes
-            }
-            state.media.removeAll()
-            return (discarded, bytes)
-        }
+        let (discarded, bytes) = state.withLockedValue { $0.media.removeAll() }
         statistics.mediaLeft(bytes)
         statistics.dropped(discarded.values.reduce(0, +))
         return discarded
@@ -263,7 +189,7 @@ extension ParticipantOutbox.State {
     mutating func popItem() -> ParticipantOutbox.Item? {
         if abandon, let closeCode { return .close(closeCode, closeReason ?? closeCode.reason) }
         if let text = control.popFirst() { return .text(text) }
-        if let frame = media.popFirst() { return .binary(frame.buffer) }
+        if let entry = media.popFirst() { return .binary(entry.frame) }
         if let closeCode { return .close(closeCode, closeReason ?? closeCode.reason) }
         return nil
     }
