@@ -2,27 +2,12 @@
 /// that add to it), one constant each, so the broker never spells one by hand. Stored and
 /// hashed as the plain string (§11.2); a kind this version does not know (written by a
 /// newer broker on a shared database) reads as itself.
-public struct AuditEventKind: RawRepresentable, Hashable, Sendable, Codable, ExpressibleByStringLiteral, CustomStringConvertible {
+public struct AuditEventKind: WireIdentifier {
     public let rawValue: String
 
     public init(rawValue: String) {
         self.rawValue = rawValue
     }
-
-    public init(stringLiteral value: String) {
-        self.rawValue = value
-    }
-
-    public init(from decoder: any Decoder) throws {
-        self.rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-
-    public var description: String { rawValue }
 
     public static let auditPruned: AuditEventKind = "audit.pruned"
     public static let auditRollbackAccepted: AuditEventKind = "audit.rollback-accepted"

@@ -1,27 +1,12 @@
 /// The `code` of an `error` message: the identifiers of protocol/README.md §8, one constant
 /// each, so the broker never spells one by hand. On the wire it is the plain string; a code
 /// this version does not know (from a newer broker) decodes as itself.
-public struct ErrorCode: RawRepresentable, Hashable, Sendable, Codable, ExpressibleByStringLiteral, CustomStringConvertible {
+public struct ErrorCode: WireIdentifier {
     public let rawValue: String
 
     public init(rawValue: String) {
         self.rawValue = rawValue
     }
-
-    public init(stringLiteral value: String) {
-        self.rawValue = value
-    }
-
-    public init(from decoder: any Decoder) throws {
-        self.rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-
-    public var description: String { rawValue }
 
     public static let badHeaderLength: ErrorCode = "bad-header-length"
     public static let badRequest: ErrorCode = "bad-request"
