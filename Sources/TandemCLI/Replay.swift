@@ -34,7 +34,7 @@ struct Replay: AsyncParsableCommand {
                 )
             }
         }
-        let digest = SHA256.hash(data: data.readableBytesView).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(data: data.readableBytesView).lowercaseHex
         guard digest == closed.detail["sha256"], String(data.readableBytes) == closed.detail["bytes"] else {
             throw CLIFailure("the recording does not match the audit log (sha256 \(digest), logged \(closed.detail["sha256"] ?? "-")): it was altered or cut")
         }

@@ -16,11 +16,7 @@ public enum APIToken {
     public static func generate<G: RandomNumberGenerator>(using generator: inout G) -> String {
         var bytes = [UInt8](repeating: 0, count: 32)
         for index in bytes.indices { bytes[index] = UInt8.random(in: .min ... .max, using: &generator) }
-        let encoded = Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-        return prefix + encoded
+        return prefix + Data(bytes).base64URLEncodedString
     }
 
     public static func generate() -> String {
@@ -40,10 +36,7 @@ public enum APIToken {
 
     /// Lowercase hex SHA-256 of `bytes`.
     static func sha256Hex(bytes: some DataProtocol) -> String {
-        SHA256.hash(data: bytes).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        SHA256.hash(data: bytes).lowercaseHex
     }
 
     /// Whether `token` has the shape of a Tandem token (checked before any lookup).

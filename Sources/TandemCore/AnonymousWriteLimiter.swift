@@ -66,12 +66,7 @@ public struct AnonymousWriteLimiter: Sendable {
         case signedLinks = "signed-links"
     }
 
-    public enum Scope: String, Sendable {
-        /// This network used its own budget.
-        case network
-        /// The broker as a whole used its budget.
-        case broker
-    }
+    public typealias Scope = ThrottleScope
 
     public enum Decision: Equatable, Sendable {
         case allow

@@ -39,10 +39,7 @@ extension AuditChain {
         }
 
         // 2. The chain, from the newest prune anchor.
-        let anchor = checkpoints.filter { $0.kind == .prune }.compactMap { checkpoint -> (seq: Int64, hash: String)? in
-            guard let seq = checkpoint.prunedThroughSeq, let hash = checkpoint.prunedThroughHash else { return nil }
-            return (seq, hash)
-        }.max { $0.seq < $1.seq }
+        let anchor = checkpoints.pruneAnchor
         let events = snapshot.events.filter { $0.seq > (anchor?.seq ?? 0) }
         let count = Int64(events.count)
         if let unreadable = snapshot.unreadableSeq, unreadable > (anchor?.seq ?? 0) {
@@ -93,5 +90,15 @@ extension AuditChain {
         return result(
             .intact, count: count, head: chain.headHash, "intact", unsigned: max(unsigned, 0), pruned: anchor?.seq
         )
+    }
+}
+
+extension [AuditCheckpoint] {
+    /// The newest prune's last removed event (its seq and hash): where the chain restarts.
+    var pruneAnchor: (seq: Int64, hash: String)? {
+        filter { $0.kind == .prune }.compactMap { checkpoint -> (seq: Int64, hash: String)? in
+            guard let seq = checkpoint.prunedThroughSeq, let hash = checkpoint.prunedThroughHash else { return nil }
+            return (seq, hash)
+        }.max { $0.seq < $1.seq }
     }
 }

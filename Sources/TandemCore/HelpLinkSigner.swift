@@ -41,30 +41,18 @@ public struct HelpLinkSigner: Sendable {
     /// The signature of `link` (base64url, 43 characters).
     public func signature(for link: HelpLink) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(link.signedText.utf8), using: SymmetricKey(data: key))
-        return Data(mac).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Data(mac).base64URLEncodedString
     }
 
     /// Whether `signature` is this broker's for exactly these values, and the link has not
     /// expired at `now`. The comparison takes constant time.
     public func verify(_ link: HelpLink, signature: String, now: Date) -> Verdict {
-        guard signature.utf8.count == Self.signatureLength, let mac = Self.base64URLDecoded(signature),
+        guard signature.utf8.count == Self.signatureLength, let mac = Data(base64URLEncoded: signature),
             HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data(link.signedText.utf8), using: SymmetricKey(data: key))
         else { return .invalid }
         return now.timeIntervalSince1970 < Double(link.expires) ? .valid : .expired
     }
 
-    static func base64URLDecoded(_ text: String) -> Data? {
-        guard text.utf8.allSatisfy({ byte in
-            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-        }) else { return nil }
-        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base64.utf8.count % 4 != 0 { base64 += "=" }
-        return Data(base64Encoded: base64)
-    }
 }
 
 extension HelpLinkSigner: CustomStringConvertible, CustomReflectable {

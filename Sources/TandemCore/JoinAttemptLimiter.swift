@@ -74,12 +74,7 @@ public struct JoinAttemptLimiter: Sendable {
         }
     }
 
-    public enum Scope: String, Sendable {
-        /// This network made too many failed attempts.
-        case network
-        /// The broker as a whole checked too many wrong codes lately.
-        case broker
-    }
+    public typealias Scope = ThrottleScope
 
     /// The budget a check was paid from; a check that was not a wrong code gives it back.
     public enum Pool: String, Sendable {

@@ -93,10 +93,7 @@ public struct JoinCodeRegistry: Sendable {
     static func generateKey<G: RandomNumberGenerator>(using generator: inout G) -> String {
         var bytes = [UInt8](repeating: 0, count: 16)
         for index in bytes.indices { bytes[index] = UInt8.random(in: .min ... .max, using: &generator) }
-        return Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-")
-            .replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return Data(bytes).base64URLEncodedString
     }
 
     /// Redeems `code` (canonical digits). Succeeds at most once per code.

@@ -8,10 +8,7 @@ extension TandemStore {
     /// Reads one event in the usual case; only a log that was rolled back is read to its end
     /// (for the message's numbers).
     public func rollback(behind signed: AuditCheckpoint) async throws -> AuditRollback? {
-        let anchor = try await checkpoints().filter { $0.kind == .prune }.compactMap { checkpoint -> (seq: Int64, hash: String)? in
-            guard let seq = checkpoint.prunedThroughSeq, let hash = checkpoint.prunedThroughHash else { return nil }
-            return (seq, hash)
-        }.max { $0.seq < $1.seq }
+        let anchor = try await checkpoints().pruneAnchor
         let first = try await auditEvents(afterSeq: max(signed.seq - 1, 0), limit: 1).first
         let hash = first?.seq == signed.seq ? first?.hash : nil
         // Any event at or after the signed seq means the log reaches it.

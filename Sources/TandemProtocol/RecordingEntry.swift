@@ -14,7 +14,7 @@ public enum RecordingEntry: Sendable, Equatable {
 
     /// `TDREC` 0x01 `\r\n` 0x1A: the first 8 bytes of every recording.
     public static let magic: [UInt8] = [0x54, 0x44, 0x52, 0x45, 0x43, 0x01, 0x0D, 0x0A]
-    static let headerLength = 14
+    public static let headerLength = 14
     /// Entries larger than this are refused as corrupt.
     public static let maxPayload = 64 << 20
 

@@ -75,10 +75,7 @@ final class WebSocketAdmission: Sendable {
     /// over the anonymous cap of its network), or nil after reserving the connection's slot.
     /// Counts the refusal in /metrics.
     func admit(_ ticket: AdmissionTicket, origin: String?, host: String?) -> Refusal? {
-        if let origin, !isAllowed(origin: origin, host: host) {
-            metrics.upgradeRefused("forbidden-origin")
-            return Refusal(status: .forbidden, code: "forbidden-origin", message: "pages from this origin may not connect")
-        }
+        if let refusal = originRefusal(origin: origin, host: host) { return refusal }
         guard let network = ticket.network else { return nil }
         let reserved = counts.withLockedValue { counts -> Bool in
             ticket.state.withLockedValue { state -> Bool in
@@ -158,10 +155,16 @@ final class WebSocketAdmission: Sendable {
     /// The origin check inside the upgrade, for a request the ``UpgradeGate`` did not see;
     /// hummingbird-websocket answers it with 400. (The connection count is the gate's.)
     func check(_ request: Request) throws {
-        if let origin = request.headers[.origin], !isAllowed(origin: origin, host: request.head.authority) {
-            metrics.upgradeRefused("forbidden-origin")
-            throw APIError(status: .forbidden, code: "forbidden-origin", message: "pages from this origin may not connect")
+        if let refusal = originRefusal(origin: request.headers[.origin], host: request.head.authority) {
+            throw APIError(status: refusal.status, code: refusal.code, message: refusal.message)
         }
+    }
+
+    /// 403 for a page whose Origin is not allowed (counted in /metrics), or nil.
+    private func originRefusal(origin: String?, host: String?) -> Refusal? {
+        guard let origin, !isAllowed(origin: origin, host: host) else { return nil }
+        metrics.upgradeRefused("forbidden-origin")
+        return Refusal(status: .forbidden, code: "forbidden-origin", message: "pages from this origin may not connect")
     }
 
     /// Same origin (the Origin's host and port are the request's Host), or configured.

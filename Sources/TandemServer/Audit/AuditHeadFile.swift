@@ -51,38 +51,8 @@ public struct AuditHeadFile: Sendable {
     public func record(_ checkpoint: AuditCheckpoint, replacing: Bool = false) throws {
         try lock.withLock {
             if !replacing, let current = try? load(), current.seq > checkpoint.seq { return }
-            try Self.writeAtomically(try TandemJSON.makeEncoder().encode(checkpoint), to: path)
-        }
-    }
-
-    /// Written to `path.new` (0600 from the start), synced, renamed over `path`, and the
-    /// directory synced: a crash leaves the old file or the new one, never a torn one.
-    private static func writeAtomically(_ data: Data, to path: String) throws {
-        let temporary = path + ".new"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw FileError(description: "cannot write \(temporary): errno \(errno)") }
-        var failure: Int32 = 0
-        data.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                offset += written
-            }
-        }
-        if failure == 0, fsync(descriptor) != 0 { failure = errno }
-        close(descriptor)
-        guard failure == 0 else { throw FileError(description: "cannot write \(temporary): errno \(failure)") }
-        guard rename(temporary, path) == 0 else { throw FileError(description: "cannot rename \(temporary) to \(path): errno \(errno)") }
-        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        let directoryDescriptor = open(directory.isEmpty ? "." : directory, O_RDONLY | O_CLOEXEC)
-        if directoryDescriptor >= 0 {
-            _ = fsync(directoryDescriptor)
-            close(directoryDescriptor)
+            // Created 0600, synced, renamed over the old one: a crash leaves either, never a torn one.
+            try PrivateFile.write(try TandemJSON.makeEncoder().encode(checkpoint), to: path)
         }
     }
 }

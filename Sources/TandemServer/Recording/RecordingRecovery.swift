@@ -1,5 +1,6 @@
 import Crypto
 import Logging
+import NIOCore
 import NIOPosix
 import TandemCore
 import TandemProtocol
@@ -100,22 +101,19 @@ struct RecordingRecovery {
         var end = Int64(magic.count)
         var frames = 0
         var controls = 0
-        let headerLength = 14
+        // Entry by entry, with the reader's own decoder (§19): the first entry it would refuse
+        // or that is not whole ends what is kept.
+        let headerLength = RecordingEntry.headerLength
         while end + Int64(headerLength) <= size {
             let header = try read(descriptor, at: end, count: headerLength)
             guard header.count == headerLength else { break }
-            let kind = header[0]
             let length = header[10..<14].reduce(0 as Int) { ($0 << 8) | Int($1) }
-            guard kind == 1 || kind == 2, header[1] <= 1, length <= RecordingEntry.maxPayload,
-                end + Int64(headerLength + length) <= size
-            else { break }
-            if kind == 2 {
-                // A control entry is UTF-8 JSON (the reader refuses anything else).
-                let payload = try read(descriptor, at: end + Int64(headerLength), count: length)
-                guard payload.count == length, String(validating: payload, as: UTF8.self) != nil else { break }
-                controls += 1
-            } else {
-                frames += 1
+            guard length <= RecordingEntry.maxPayload, end + Int64(headerLength + length) <= size else { break }
+            var buffer = ByteBuffer(bytes: header + (try read(descriptor, at: end + Int64(headerLength), count: length)))
+            guard case .some(let entry) = try? RecordingEntry.decode(from: &buffer) else { break }
+            switch entry {
+            case .media: frames += 1
+            case .control: controls += 1
             }
             end += Int64(headerLength + length)
         }
@@ -134,11 +132,7 @@ struct RecordingRecovery {
             chunk.withUnsafeBytes { hasher.update(bufferPointer: $0) }
             offset += Int64(chunk.count)
         }
-        let hex = hasher.finalize().map { byte -> String in
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
-        }.joined()
-        return Sealed(bytes: kept, sha256: hex, frames: frames, controls: controls, truncatedBytes: truncated)
+        return Sealed(bytes: kept, sha256: hasher.finalize().lowercaseHex, frames: frames, controls: controls, truncatedBytes: truncated)
     }
 
     /// Up to `count` bytes at `offset` (fewer at the end of the file).

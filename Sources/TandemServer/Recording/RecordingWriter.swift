@@ -108,7 +108,7 @@ final class RecordingWriter: Service, Sendable {
                     fsync(descriptor)
                     close(descriptor)
                 }
-                let digest = file.hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                let digest = file.hasher.finalize().lowercaseHex
                 try await store.recordEvent(
                     sessionID: sessionID, kind: .recordingClosed, actor: "broker",
                     detail: [
