@@ -200,12 +200,6 @@ public struct OverlayState: Sendable, Equatable {
         frozenSequence = nil
     }
 
-    /// The whole overlay in one snapshot, however large (see
-    /// ``snapshotMessages(owner:streamID:now:maxMessageSize:)`` for what is sent).
-    public func snapshot(owner: ParticipantRole, streamID: UInt16, now: Date) -> OverlaySnapshot {
-        OverlaySnapshot(owner: owner, streamID: streamID, shapes: shapes(at: now), frozenSequence: frozenSequence)
-    }
-
     /// Drops the shapes whose time-to-live has passed.
     public mutating func dropExpired(now: Date) {
         var removed = 0

@@ -39,7 +39,7 @@ enum AuditExport {
                     String(record.chatMessages), String(record.annotations), String(record.freezes),
                 ])
             }
-            return csv(rows)
+            return CSVTable.encode(rows)
         }
     }
 
@@ -56,7 +56,7 @@ enum AuditExport {
                     String(event.seq), time(event.at), event.sessionID ?? "", event.kind.rawValue, event.actor ?? "", detail, event.previousHash, event.hash,
                 ])
             }
-            return csv(rows)
+            return CSVTable.encode(rows)
         }
     }
 
@@ -67,13 +67,6 @@ enum AuditExport {
             text += String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
         }
         return text
-    }
-
-    /// RFC 4180 (fields with a comma, quote or line break quoted, quotes doubled; CRLF line
-    /// ends), and a cell starting like a formula (`=`, `+`, `-`, `@`, TAB, CR) is prefixed
-    /// with `'` and quoted, so a spreadsheet shows customer-chosen text instead of running it.
-    static func csv(_ rows: [[String]]) -> String {
-        CSVTable.encode(rows)
     }
 
     private static func time(_ date: Date?) -> String {
