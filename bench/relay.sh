@@ -3,15 +3,19 @@
 # turned into CPU-seconds per GB relayed. Release builds only.
 #
 #   bash bench/relay.sh [TANDEM_BINARY] [SECONDS]
+#   LEAN=1 bash bench/relay.sh ...   # the bench's own load generator (`--lean`, newer builds only)
 #
 # Prints one line per case: sessions × fps × bytes, delivered, MB/s, broker CPU %, CPU-s/GB,
 # frame latency p50/p99 (ms), peak RSS. Run it twice on an idle machine and keep the medians.
+# bench/table.sh runs every case of issue 14's table, these included.
 set -euo pipefail
 binary=${1:-.build/release/tandem}
 seconds=${2:-15}
+lean=()
+if [ "${LEAN:-0}" = 1 ]; then lean=(--lean); fi
 run_case() {
   local sessions=$1 fps=$2 size=$3
-  "$binary" bench --sessions "$sessions" --fps "$fps" --size "$size" --duration "$seconds" --json | python3 -c '
+  "$binary" bench ${lean[@]+"${lean[@]}"} --sessions "$sessions" --fps "$fps" --size "$size" --duration "$seconds" --json | python3 -c '
 import json, sys
 # (Builds before 34e8848 printed the JSON with its line breaks escaped.)
 r = json.loads(sys.stdin.read().replace("\\n", "\n"))

@@ -11,7 +11,9 @@ struct BenchBroker: Sendable {
     let directory: String
     let agentToken: String
 
-    static func start() async throws -> BenchBroker {
+    /// Starts `tandem serve` (this very binary) with the bench's caps, plus `extraArguments`
+    /// (later options win: ArgumentParser keeps the last value of a repeated option).
+    static func start(extraArguments: [String] = []) async throws -> BenchBroker {
         let directory = NSTemporaryDirectory() + "tandem-bench-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let store = try SQLiteStore(path: directory + "/tandem.sqlite", logger: Logger(label: "tandem.bench") { _ in SwiftLogNoOpLogHandler() })
@@ -26,7 +28,11 @@ struct BenchBroker: Sendable {
             "--websockets-per-network", "100000", "--agent-websockets-per-network", "100000",
             "--http-connections-per-network", "100000", "--max-pending-codes", "100000",
             "--join-budget", "100000", "--join-failures-before-wait", "100000",
-        ]
+            // Thousands of connections set up at once (idle, setup, rounds) may wait for the
+            // CPU longer than a real client would; nothing here measures these timeouts.
+            "--hello-timeout", "120", "--first-request-timeout", "120", "--idle-timeout", "86400",
+            "--shutdown-timeout", "5",
+        ] + extraArguments
         let output = Pipe()
         process.standardOutput = output
         try process.run()
@@ -51,20 +57,81 @@ struct BenchBroker: Sendable {
 
     /// User + system CPU time of the broker, in clock ticks.
     func cpuTicks() -> Int {
-        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+        Self.cpuTicks(pid: process.processIdentifier)
+    }
+
+    /// User + system CPU time of process `pid` (this one: `getpid()`), in clock ticks.
+    static func cpuTicks(pid: Int32) -> Int {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")
         else { return 0 }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         // After the command: state is field 3; utime and stime are fields 14 and 15.
+        guard fields.count > 12 else { return 0 }
         return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
     }
 
+    /// Clock ticks per second (`/proc/PID/stat` counts CPU time in them).
+    static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+
     /// The broker's peak resident set size in bytes.
     func peakRSS() -> Int {
+        statusField("VmHWM:")
+    }
+
+    /// The broker's resident set size now, in bytes.
+    func rss() -> Int {
+        statusField("VmRSS:")
+    }
+
+    /// A `kB` line of `/proc/PID/status`, in bytes (0 when unreadable).
+    private func statusField(_ name: String) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name) })
         else { return 0 }
         return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+
+    /// Sockets the broker holds open (listening ones included), from `/proc/PID/fd`.
+    func openSockets() -> Int {
+        let directory = "/proc/\(process.processIdentifier)/fd"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return 0 }
+        return entries.filter { entry in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + entry))?.hasPrefix("socket:") == true
+        }.count
+    }
+}
+
+/// CPU time of the broker and of the load generator (this process) over a stretch of wall time.
+struct BenchCPUWindow: Sendable {
+    let broker: BenchBroker
+    let brokerTicks: Int
+    let generatorTicks: Int
+    let started: ContinuousClock.Instant
+
+    init(_ broker: BenchBroker) {
+        self.broker = broker
+        self.brokerTicks = broker.cpuTicks()
+        self.generatorTicks = BenchBroker.cpuTicks(pid: getpid())
+        self.started = ContinuousClock.now
+    }
+
+    struct Reading: Sendable {
+        /// Wall seconds since the window opened.
+        var seconds: Double
+        var brokerCPUSeconds: Double
+        var generatorCPUSeconds: Double
+        /// Percent of one core.
+        var brokerPercent: Double { seconds > 0 ? brokerCPUSeconds / seconds * 100 : 0 }
+        var generatorPercent: Double { seconds > 0 ? generatorCPUSeconds / seconds * 100 : 0 }
+    }
+
+    func read() -> Reading {
+        Reading(
+            seconds: (ContinuousClock.now - started).seconds,
+            brokerCPUSeconds: Double(broker.cpuTicks() - brokerTicks) / BenchBroker.ticksPerSecond,
+            generatorCPUSeconds: Double(BenchBroker.cpuTicks(pid: getpid()) - generatorTicks) / BenchBroker.ticksPerSecond
+        )
     }
 }
 
@@ -118,24 +185,35 @@ struct BenchResults: Sendable {
         var brokerPeakRSSMegabytes: Double
         var frameLatencyMs: Percentiles
         var annotationLatencyMs: Percentiles
+        /// `lean` (``LoadSocket``) or absent (TandemClient).
+        var loadGenerator: String?
+        /// The load generator's own CPU, % of one core (lean only).
+        var generatorCPUPercent: Double?
+        /// Frames the lean sender skipped because its socket took no more (a capture loop
+        /// drops those frames; TandemClient's sender waits instead).
+        var framesSkipped: Int?
 
         var text: String {
-            """
-            tandem bench: \(sessions) sessions × \(fps) fps × \(frameBytes) bytes for \(seconds) s over TLS (one host, loopback)
-              frames:        \(framesReceived) of \(framesSent) delivered, \(String(format: "%.1f", framesPerSecond)) frames/s
-              relayed:       \(String(format: "%.1f", relayedMegabytesPerSecond)) MB/s
-              broker:        \(String(format: "%.0f", brokerCPUPercent)) % CPU (of one core), peak RSS \(String(format: "%.1f", brokerPeakRSSMegabytes)) MB
-              frame latency: \(frameLatencyMs.line)
-              annotation latency (while frames flow the same way): \(annotationLatencyMs.line)
-            """
+            var text = """
+                tandem bench: \(sessions) sessions × \(fps) fps × \(frameBytes) bytes for \(seconds) s over TLS (one host, loopback)
+                  frames:        \(framesReceived) of \(framesSent) delivered, \(String(format: "%.1f", framesPerSecond)) frames/s
+                  relayed:       \(String(format: "%.1f", relayedMegabytesPerSecond)) MB/s
+                  broker:        \(String(format: "%.0f", brokerCPUPercent)) % CPU (of one core), peak RSS \(String(format: "%.1f", brokerPeakRSSMegabytes)) MB
+                  frame latency: \(frameLatencyMs.line)
+                  annotation latency (while frames flow the same way): \(annotationLatencyMs.line)
+                """
+            if let generatorCPUPercent {
+                text += "\n  load generator (lean): \(String(format: "%.0f", generatorCPUPercent)) % CPU, \(framesSkipped ?? 0) frames skipped (socket full)"
+            }
+            return text
         }
     }
 
-    func report(elapsed: Double, wall: Double, cpuSeconds: Double, peakRSS: Int, bench: Bench) -> Report {
+    func report(elapsed: Double, wall: Double, cpuSeconds: Double, peakRSS: Int, sessions: Int, fps: Double, frameBytes: Int) -> Report {
         Report(
-            sessions: bench.sessions,
-            fps: bench.fps,
-            frameBytes: bench.size,
+            sessions: sessions,
+            fps: fps,
+            frameBytes: frameBytes,
             seconds: elapsed,
             framesSent: sent,
             framesReceived: frameLatencies.count,

@@ -61,7 +61,17 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "WebSockets of signed-in agents and admins one network may hold (a helpdesk behind one NAT).")
     var agentWebsocketsPerNetwork: Int = BrokerConfiguration.Limits().authenticatedWebSocketsPerNetwork
 
+    @Option(help: "Milliseconds a media frame may wait in a recipient's queue before it is dropped as stale.")
+    var mediaMaxAgeMs: Int = Int(BrokerConfiguration.Limits().mediaMaxAge.components.seconds * 1000)
+
+    @Option(help: "Kernel send buffer per connection in bytes (SO_SNDBUF), 0 for the kernel's autotuning.")
+    var sendBufferBytes: Int = BrokerConfiguration.Limits().sendBufferSize
+
     func validate() throws {
+        guard (50...60_000).contains(mediaMaxAgeMs) else { throw ValidationError("--media-max-age-ms must be 50-60000") }
+        guard sendBufferBytes == 0 || (4096...(64 << 20)).contains(sendBufferBytes) else {
+            throw ValidationError("--send-buffer-bytes must be 0 (autotuning) or 4 KiB to 64 MiB")
+        }
         let sizes = [maxMessageSize, maxControlMessageSize, helloMessageSize, echoMessageSize]
         guard sizes.allSatisfy({ (1024...(64 << 20)).contains($0) }) else {
             throw ValidationError("message sizes must be 1 KiB to 64 MiB")
@@ -89,6 +99,8 @@ struct LimitOptions: ParsableArguments {
         limits.controlRate = RateLimit(perSecond: controlRate, burst: controlBurst, sustainedSeconds: rateExcessSeconds)
         limits.frameRate = RateLimit(perSecond: frameRate, burst: frameBurst, sustainedSeconds: rateExcessSeconds)
         limits.idleTimeout = .seconds(idleTimeout)
+        limits.mediaMaxAge = .milliseconds(mediaMaxAgeMs)
+        limits.sendBufferSize = sendBufferBytes
         limits.helloTimeout = .seconds(helloTimeout)
         limits.firstRequestTimeout = .seconds(firstRequestTimeout)
         limits.requestDeadline = .seconds(requestDeadline)

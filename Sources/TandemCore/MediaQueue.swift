@@ -16,6 +16,8 @@ public struct MediaQueue<Frame: Sendable>: Sendable {
         public var bytes: Int
         public var streamID: UInt16
         public var keyframe: Bool
+        /// When the frame was queued (for ``maxAge``).
+        public var queuedAt: ContinuousClock.Instant
     }
 
     /// What one ``enqueue(_:bytes:streamID:keyframe:now:)`` did.
@@ -37,16 +39,31 @@ public struct MediaQueue<Frame: Sendable>: Sendable {
         }
     }
 
+    /// What one ``popFirst(now:)`` did.
+    public struct PopResult: Sendable {
+        /// The frame to deliver, if any is fresh enough.
+        public var entry: Entry?
+        /// Frames dropped because they waited longer than ``maxAge``, per stream (with the
+        /// queued frames of their stream that depended on them).
+        public var dropped: [UInt16: Int] = [:]
+        /// Bytes of the dropped frames.
+        public var removedBytes = 0
+    }
+
     public let capacity: Int
     public let keyframeRequestInterval: Duration
+    /// A frame that waited longer than this is stale: it is dropped instead of delivered, so
+    /// a receiver that stalled and resumes gets live frames, not a backlog.
+    public let maxAge: Duration
     private var entries = Deque<Entry>()
     /// Streams that lost a frame and wait for a keyframe before anything is delivered.
     private var awaitingKeyframe = Set<UInt16>()
     private var lastKeyframeRequest: [UInt16: ContinuousClock.Instant] = [:]
 
-    public init(capacity: Int, keyframeRequestInterval: Duration = .milliseconds(500)) {
+    public init(capacity: Int, keyframeRequestInterval: Duration = .milliseconds(500), maxAge: Duration = .seconds(1)) {
         self.capacity = capacity
         self.keyframeRequestInterval = keyframeRequestInterval
+        self.maxAge = maxAge
     }
 
     public var count: Int { entries.count }
@@ -81,14 +98,32 @@ public struct MediaQueue<Frame: Sendable>: Sendable {
                 }
             }
         }
-        entries.append(Entry(frame: frame, bytes: bytes, streamID: streamID, keyframe: keyframe))
+        entries.append(Entry(frame: frame, bytes: bytes, streamID: streamID, keyframe: keyframe, queuedAt: now))
         result.queued = true
         return result
     }
 
-    /// The next frame to deliver.
-    public mutating func popFirst() -> Entry? {
-        entries.popFirst()
+    /// The next frame to deliver, after dropping those that waited longer than ``maxAge``
+    /// (and the frames of their streams that depended on them; such a stream then waits for
+    /// its next keyframe, asked for at its next frame).
+    public mutating func popFirst(now: ContinuousClock.Instant) -> PopResult {
+        var result = PopResult()
+        while let first = entries.first, now - first.queuedAt > maxAge {
+            entries.removeFirst()
+            result.removedBytes += first.bytes
+            result.dropped[first.streamID, default: 0] += 1
+            var dependents = EnqueueResult()
+            if let next = entries.firstIndex(where: { $0.streamID == first.streamID && $0.keyframe }) {
+                removeFrames(of: first.streamID, before: next, into: &dependents)
+            } else {
+                removeFrames(of: first.streamID, before: entries.endIndex, into: &dependents)
+                awaitingKeyframe.insert(first.streamID)
+            }
+            result.removedBytes += dependents.removedBytes
+            for (stream, count) in dependents.dropped { result.dropped[stream, default: 0] += count }
+        }
+        result.entry = entries.popFirst()
+        return result
     }
 
     /// A frame of `streamID` never reached this queue (the sender went over its rate): the

@@ -107,7 +107,12 @@ public enum ControlMessage: Sendable, Equatable {
 
     /// Decodes one control message from the UTF-8 text of a WebSocket text message.
     public static func decode(text: String) throws(ProtocolError) -> ControlMessage {
-        try decode(bytes: Array(text.utf8))
+        do {
+            return try ControlMessage.decoder.decode(ControlMessage.self, from: Data(text.utf8))
+        } catch {
+            // The error path: classify it the one way (decode(bytes:)).
+            return try decode(bytes: Array(text.utf8))
+        }
     }
 
     static func decode(bytes: [UInt8]) throws(ProtocolError) -> ControlMessage {
@@ -144,6 +149,11 @@ public enum ControlMessage: Sendable, Equatable {
     /// The canonical JSON text of this message.
     public var jsonText: String {
         String(decoding: encodedBytes(), as: UTF8.self)
+    }
+
+    /// The canonical JSON encoding in a buffer: encode once, send the same buffer to every recipient.
+    public var jsonBuffer: ByteBuffer {
+        ByteBuffer(bytes: encodedBytes())
     }
 
     private func encodedBytes() -> Data {

@@ -35,6 +35,9 @@ struct LiveBroker: Sendable {
         var configuration = BrokerConfiguration()
         configuration.port = 0
         configuration.dataDirectory = directory
+        // The suite runs in parallel on 2 cores in a debug build: a frame can wait over the
+        // default second without its receiver being slow. Tests of staleness set their own.
+        configuration.limits.mediaMaxAge = .seconds(30)
         configure(&configuration)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let statistics = BrokerStatistics()

@@ -13,7 +13,7 @@ struct ParticipantOutboxTests {
         var items: [String] = []
         while true {
             switch await outbox.next() {
-            case .text(let text): items.append(text)
+            case .text(let text): items.append(String(buffer: text))
             case .binary(let buffer): items.append("frame \(buffer.getInteger(at: 0, as: UInt8.self)!)")
             case .close: return items
             }

@@ -1,18 +1,25 @@
 import NIOCore
 import NIOWebSocket
+import TandemProtocol
 @testable import TandemServer
 import Testing
 
-/// The eight-bytes-at-a-time unmask against NIOWebSocket's own (byte-wise) one and the
-/// RFC 6455 example; Autobahn (scripts/autobahn.sh) runs it on every case over the wire.
+/// The eight-bytes-at-a-time unmask (TandemProtocol's ``WebSocketMasking``, which
+/// ``WebSocketUnmasker`` calls) against NIOWebSocket's own (byte-wise) one and the RFC 6455
+/// example; Autobahn (scripts/autobahn.sh) runs it on every case over the wire.
 @Suite("WebSocket unmasking")
 struct WebSocketUnmaskerTests {
     @Test("RFC 6455 §5.7: the masked \"Hello\"")
     func rfcExample() throws {
-        let key = try #require(WebSocketMaskingKey([0x37, 0xfa, 0x21, 0x3d]))
         var buffer = ByteBuffer(bytes: [0x7f, 0x9f, 0x4d, 0x51, 0x58])
-        buffer.unmaskWebSocketPayload(key)
+        WebSocketMasking.unmask(&buffer, maskKey: 0x37fa_213d)
         #expect(String(buffer: buffer) == "Hello")
+    }
+
+    @Test("the handler's key conversion: the four key bytes in wire order, the first most significant")
+    func keyConversion() throws {
+        let key = try #require(WebSocketMaskingKey([0x37, 0xfa, 0x21, 0x3d]))
+        #expect(key.wireValue == 0x37fa_213d)
     }
 
     @Test("every length from 0 to 100 and every offset give NIOWebSocket's bytes, also at an odd reader index")
@@ -25,7 +32,7 @@ struct WebSocketUnmaskerTests {
                 var mine = ByteBuffer(bytes: bytes)
                 mine.moveReaderIndex(forwardBy: 3)
                 var theirs = mine
-                mine.unmaskWebSocketPayload(key, indexOffset: offset)
+                WebSocketMasking.unmask(&mine, maskKey: key.wireValue, indexOffset: offset)
                 theirs.webSocketUnmask(key, indexOffset: offset)
                 #expect(mine == theirs, "length \(length) offset \(offset)")
             }
@@ -37,11 +44,11 @@ struct WebSocketUnmaskerTests {
         let key = try #require(WebSocketMaskingKey([1, 2, 3, 4]))
         let original = ByteBuffer(bytes: (0..<200_003).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         var buffer = original
-        buffer.unmaskWebSocketPayload(key)
+        WebSocketMasking.unmask(&buffer, maskKey: key.wireValue)
         var reference = original
         reference.webSocketUnmask(key)
         #expect(buffer == reference)
-        buffer.unmaskWebSocketPayload(key)
+        WebSocketMasking.unmask(&buffer, maskKey: key.wireValue)
         #expect(buffer == original)
     }
 }

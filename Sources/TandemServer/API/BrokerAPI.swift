@@ -69,8 +69,8 @@ struct BrokerAPI {
             throw APIError.forbidden("only the session's agent or an admin can end it")
         }
         if !record.isEnded, let live = await hub.session(id: id) {
-            let event = SessionStateMachine.Event.endRequested(reason: .endedViaAPI, outcome: end.outcome, note: end.note, at: Date())
-            if let ending = await hub.end(live, event: event, by: user.name), ending.outcome == end.outcome, ending.reason == .endedViaAPI {
+            let ending = await hub.end(live, reason: .endedViaAPI, outcome: end.outcome, note: end.note, by: user.name)
+            if ending.outcome == end.outcome, ending.reason == .endedViaAPI {
                 return try json(try await store.session(id: id) ?? record)
             }
         }

@@ -36,6 +36,10 @@ struct AdmissionChannel: ServerChildChannel {
         }
         channel.closeFuture.whenComplete { [admission] _ in admission.release(ticket) }
         let limits = configuration.limits
+        if limits.sendBufferSize > 0 {
+            // Best effort: a platform that refuses keeps its default.
+            _ = channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: SocketOptionValue(limits.sendBufferSize))
+        }
         return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
             let gate = UpgradeGate(admission: admission, ticket: ticket, requestTimeout: TimeAmount(limits.firstRequestTimeout))

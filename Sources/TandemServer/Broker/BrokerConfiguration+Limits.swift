@@ -17,6 +17,14 @@ extension BrokerConfiguration {
         public var controlRate = RateLimit(perSecond: 50, burst: 200)
         /// Media frames per second a connection may send on average, and in a burst.
         public var frameRate = RateLimit(perSecond: 120, burst: 240)
+        /// A media frame that waited longer than this in a recipient's queue is dropped, not
+        /// delivered: a receiver that stalled and resumes gets live frames, not a backlog.
+        public var mediaMaxAge: Duration = .seconds(1)
+        /// The kernel send buffer of each accepted connection (`SO_SNDBUF`; Linux doubles
+        /// it), 0 for the kernel's autotuning. Small, so that frames for a slow receiver wait
+        /// in its droppable media queue, where the policy decides what is stale, rather than
+        /// in socket buffers; large enough for about 4 MB/s per connection at 100 ms RTT.
+        public var sendBufferSize: Int = 256 << 10
         /// A relay connection with no message in either direction for this long is closed (4413).
         public var idleTimeout: Duration = .seconds(15 * 60)
         /// A connection that sends no `hello` within this time gets `error` `hello-timeout`

@@ -101,81 +101,34 @@ public struct TandemBroker: Service {
         }
     }
 
+    /// Runs the broker until graceful shutdown: prepares the data directory and the log,
+    /// then serves the application of ``buildApplication()`` together with the sweeper, the
+    /// checkpointer, the recording writer (and the heartbeat and webhook dispatcher when used).
     public func run() async throws {
         // One broker per data directory: a second one would close this one's live sessions
         // as broker-crash. Taken before anything is read or written; held until run returns.
         // Released here only when taken here: a caller that passed its lock keeps it.
         let ownLock = dataDirectoryLock == nil ? try DataDirectoryLock.acquire(directory: configuration.dataDirectory, logger: logger) : nil
         defer { ownLock?.release() }
-        // Before anything is written: the log must hold what this broker signed (§11.7).
-        let key = try AuditSigningKey.loadOrCreate(directory: configuration.dataDirectory, logger: logger)
-        try await key.head.checkAtStart(store: store, signer: key.signer, acceptRollback: configuration.acceptRolledBackLog, logger: logger)
-        let closed = try await store.closeOpenSessions(reason: .brokerCrash)
-        if closed > 0 {
-            logger.warning("Closed sessions left open by an earlier broker", metadata: ["tandem.sessions.closed": "\(closed)"])
-        }
-        // Their recordings (and any whose close was lost) are closed and hashed into the log (§19).
-        try await RecordingRecovery(directory: configuration.dataDirectory + "/recordings", store: store, logger: logger).run()
-        try await WebhookDispatcher.startCursors(store: store, targets: configuration.webhooks)
-        let recorder = RecordingWriter(
-            directory: configuration.dataDirectory + "/recordings", store: store, capacity: configuration.recordingQueueCapacity, logger: logger
-        )
-        let hub = SessionHub(
-            store: store, configuration: configuration, logger: logger, metrics: statistics.metrics, recorder: recorder,
-            helpLinks: HelpLinkSigner(deriving: key.signer)
-        )
-        statistics.readOverlayBytes { await hub.overlayBytes() }
-        let router = Router(context: BasicRequestContext.self)
-        BrokerAPI(hub: hub, signingKey: key, web: try WebPages(root: configuration.webRoot), recordings: recorder.directory).register(on: router)
-
-        let webSocketRouter = Router(context: RelayRequestContext.self)
-        let admission = WebSocketAdmission(configuration: configuration, metrics: statistics.metrics)
-        let relay = RelayConnection(hub: hub, configuration: configuration, admission: admission, statistics: statistics, logger: logger)
-        webSocketRouter.ws(RouterPath(TandemWire.webSocketPath)) { request, context in
-            try admission.check(request)
-            let offered = request.headers[values: .secWebSocketProtocol].flatMap { $0.split(separator: ",") }
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            return offered.contains(TandemWire.subprotocol) ? .upgrade([.secWebSocketProtocol: TandemWire.subprotocol]) : .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
-            try await relay.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
-        }
-        let echo = EchoConnection(configuration: configuration, logger: logger)
-        webSocketRouter.ws(RouterPath(TandemWire.echoPath)) { request, context in
-            try admission.check(request)
-            return .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
-            try await echo.run(inbound: inbound, outbound: outbound)
-        }
-
-        let scheme = configuration.transportSecurity == .insecurePlaintext ? "http" : "https"
-        let configuration = self.configuration
-        let onServerRunning = self.onServerRunning
-        let app = Application(
-            router: router,
-            server: try makeServer(webSocketRouter: webSocketRouter, admission: admission),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? configuration.port
-                let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
-                await hub.setJoinBaseURL(configuration.publicURL ?? "\(scheme)://\(host):\(port)")
-                await onServerRunning(port)
-            },
-            logger: Self.serverLogger(logger)
-        )
+        let runtime = try await prepare()
+        let app = try buildApplication(runtime)
         // Services stop in reverse order. The sweeper stops first: sessions end with
         // broker-shutdown and participants get close 1001 while the server still runs;
         // then the checkpointer signs the final head; then the server drains.
-        let sweeper = SessionSweeper(hub: hub, interval: configuration.sweepInterval, activityInterval: configuration.activityRecordInterval)
-        let checkpointer = AuditCheckpointer(store: store, signer: key.signer, head: key.head, interval: configuration.checkpointInterval, logger: logger)
+        let sweeper = SessionSweeper(hub: runtime.hub, interval: configuration.sweepInterval, activityInterval: configuration.activityRecordInterval)
+        let checkpointer = AuditCheckpointer(
+            store: store, signer: runtime.key.signer, head: runtime.key.head, interval: configuration.checkpointInterval, logger: logger
+        )
         // The recorder stops after the sweeper (recordings of sessions ended by the shutdown
         // are closed) and before the checkpointer (their hashes are under the last checkpoint).
-        var services: [any Service] = [app, checkpointer, recorder]
+        var services: [any Service] = [app, checkpointer, runtime.recorder]
         if let registry = store as? any BrokerRegistry {
-            services.append(BrokerHeartbeat(registry: registry, hub: hub, configuration: configuration, logger: logger))
+            services.append(BrokerHeartbeat(registry: registry, hub: runtime.hub, configuration: configuration, logger: logger))
         }
         if !configuration.webhooks.isEmpty {
             services.append(WebhookDispatcher(store: store, configuration: configuration, logger: logger))
         }
+        services.append(MemoryReclaimer(connectionCount: { [hub = runtime.hub] in hub.connectionCount }, logger: logger))
         services.append(sweeper)
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout

@@ -14,7 +14,11 @@ extension LiveSession {
     /// transferred now (not live, no agent connected, a transfer already pending).
     func beginTransfer(at: Date, until: Date, notice: SessionTransferred) -> ParticipantOutbox? {
         state.withLockedValue { state in
-            guard let agent = state.outboxes[.agent], case .awaitAgent = state.machine.event(.transferRequested(at: at, until: until)) else { return nil }
+            guard let agent = state.outboxes[.agent] else { return nil }
+            switch state.machine.transferRequested(at: at, until: until) {
+            case .awaitAgent: break
+            case .reject: return nil
+            }
             state.outboxes[.agent] = nil
             let customer = state.outboxes[.customer]
             // The next agent shares its own streams; the customer stops showing the old ones.
@@ -33,7 +37,11 @@ extension LiveSession {
     /// taken (ended, or the transfer's wait ran out).
     func assignAgent(_ name: String, outbox: ParticipantOutbox, at: Date, welcome: (_ customerPresent: Bool) -> SessionAssigned, notice: SessionTransferred) -> Date? {
         state.withLockedValue { state in
-            guard case .assignAgent(let since) = state.machine.event(.agentAssigned(at: at)) else { return nil }
+            let since: Date
+            switch state.machine.agentAssigned(at: at) {
+            case .assign(let waitingSince): since = waitingSince
+            case .reject: return nil
+            }
             state.agent = name
             let customer = state.outboxes[.customer]
             _ = outbox.enqueue(.sessionAssigned(welcome(customer != nil)))

@@ -45,9 +45,10 @@ extension LiveSession {
             if state.outboxes[.agent] != nil { present.append(.init(name: state.agent, role: .agent)) }
             if state.outboxes[.customer] != nil { present.append(.init(name: "customer", role: .customer)) }
             present += state.watchers.map(\.person)
-            let message = ControlMessage.sessionPresence(SessionPresence(present: present))
-            for outbox in state.outboxes.values { _ = outbox.enqueue(message) }
-            for watcher in state.watchers { _ = watcher.outbox.enqueue(message) }
+            // Encoded once for everyone.
+            let message = ControlMessage.sessionPresence(SessionPresence(present: present)).jsonBuffer
+            for outbox in state.outboxes.values { _ = outbox.enqueue(control: message) }
+            for watcher in state.watchers { _ = watcher.outbox.enqueue(control: message) }
         }
     }
 
@@ -60,8 +61,9 @@ extension LiveSession {
             case .failure(let rejection):
                 return .rejected(rejection)
             case .success(let message):
-                for outbox in state.outboxes.values { _ = outbox.enqueue(message) }
-                for watcher in state.watchers where watcher !== sender { _ = watcher.outbox.enqueue(message) }
+                let encoded = message.jsonBuffer
+                for outbox in state.outboxes.values { _ = outbox.enqueue(control: encoded) }
+                for watcher in state.watchers where watcher !== sender { _ = watcher.outbox.enqueue(control: encoded) }
                 return .accepted(message, peer: nil, watchers: [])
             }
         }

@@ -37,9 +37,11 @@ final class LiveSession: Sendable {
 
     let state: NIOLockedValueBox<State>
 
+    /// `customerJoinedAt` is set for a customer taken from the queue (§16): the session is
+    /// live from the start, without a join code.
     init(
         record: SessionRecord, tier: SupportTier = .standard, recording: SessionRecording? = nil, overlayLimits: OverlayLimits = OverlayLimits(),
-        agentOutbox: ParticipantOutbox
+        customerJoinedAt: Date? = nil, agentOutbox: ParticipantOutbox
     ) {
         self.id = record.id
         self.recording = recording
@@ -48,9 +50,10 @@ final class LiveSession: Sendable {
         self.mode = record.mode
         self.createdAt = record.createdAt
         self.expiresAt = record.expiresAt
+        let machine = customerJoinedAt.map { SessionStateMachine(customerJoinedAt: $0) } ?? SessionStateMachine(expiresAt: record.expiresAt)
         self.state = NIOLockedValueBox(
             State(
-                machine: SessionStateMachine(expiresAt: record.expiresAt), activity: SessionActivity(overlayLimits: overlayLimits),
+                machine: machine, activity: SessionActivity(overlayLimits: overlayLimits),
                 outboxes: [.agent: agentOutbox], agent: record.agent
             )
         )
@@ -59,20 +62,40 @@ final class LiveSession: Sendable {
     /// The agent in the session now.
     var agentName: String { state.withLockedValue { $0.agent } }
 
-    /// Feeds `event` to the state machine. An ending carries the session's activity counts.
-    func handle(_ event: SessionStateMachine.Event) -> SessionStateMachine.Action {
+    /// Someone asks to end the session for `reason`. An ending carries the session's activity counts.
+    func end(reason: EndReason, outcome: SessionOutcome?, note: String?, at: Date) -> SessionStateMachine.EndRequestedAction {
         state.withLockedValue { state in
-            let action = state.machine.event(event)
-            guard case .end(var ending) = action else { return action }
-            ending.include(state.activity)
-            return .end(ending)
+            let action = state.machine.endRequested(reason: reason, outcome: outcome, note: note, at: at)
+            switch action {
+            case .end(var ending):
+                ending.include(state.activity)
+                return .end(ending)
+            case .alreadyEnded:
+                return action
+            }
         }
     }
 
-    /// The customer asks to join. On `.admitCustomer`, call ``attachCustomer(_:welcome:now:)``
+    /// Time passed (the sweeper): the session may end because its code expired, an away
+    /// participant did not come back or nobody took its transfer. An ending carries the
+    /// session's activity counts.
+    func tick(now: Date) -> SessionStateMachine.TickAction {
+        state.withLockedValue { state in
+            let action = state.machine.tick(now: now)
+            switch action {
+            case .end(var ending):
+                ending.include(state.activity)
+                return .end(ending)
+            case .none:
+                return action
+            }
+        }
+    }
+
+    /// The customer asks to join. On `.admit`, call ``attachCustomer(_:welcome:now:)``
     /// once the join is logged.
-    func admit(at: Date) -> SessionStateMachine.Action {
-        state.withLockedValue { $0.machine.event(.customerJoined(at: at)) }
+    func admit(at: Date) -> SessionStateMachine.CustomerJoinedAction {
+        state.withLockedValue { $0.machine.customerJoined(at: at) }
     }
 
     /// Starts delivering to the customer: the welcome, then the agent's streams and every
@@ -89,10 +112,10 @@ final class LiveSession: Sendable {
     /// `outbox`'s connection of `role` dropped without `session.end`. Returns the machine's
     /// action (`.awaitReturn` detaches the outbox), or nil when `outbox` is no longer the
     /// role's connection (a newer one replaced it).
-    func drop(_ role: ParticipantRole, outbox: ParticipantOutbox, at: Date, until: Date) -> SessionStateMachine.Action? {
+    func drop(_ role: ParticipantRole, outbox: ParticipantOutbox, at: Date, until: Date) -> SessionStateMachine.ParticipantDroppedAction? {
         state.withLockedValue { state in
             guard state.outboxes[role] === outbox else { return nil }
-            let action = state.machine.event(.participantDropped(role, at: at, until: until))
+            let action = state.machine.participantDropped(role, at: at, until: until)
             switch action {
             case .awaitReturn:
                 state.outboxes[role] = nil
@@ -100,7 +123,7 @@ final class LiveSession: Sendable {
             case .end(var ending):
                 ending.include(state.activity)
                 return .end(ending)
-            default:
+            case .alreadyEnded:
                 return action
             }
         }
@@ -108,28 +131,35 @@ final class LiveSession: Sendable {
 
     /// A participant of `role` reconnected with its resume token. If its old connection is
     /// still attached (not yet found dead), the new one takes over and the old outbox is
-    /// returned to be closed. On `.resume`, `welcome` and then the peer's streams and every
-    /// overlay are queued before any live message.
+    /// returned to be closed. On success `welcome` and then the peer's streams and every
+    /// overlay are queued before any live message, and the result says since when the
+    /// participant was away (`at` when it replaced a live connection); nil when the resume
+    /// is refused.
     func resume(
         _ role: ParticipantRole,
         outbox: ParticipantOutbox,
         at: Date,
-        grace: Date,
         welcome: (_ peerPresent: Bool, _ agent: String) -> SessionResumed
-    ) -> (action: SessionStateMachine.Action, replaced: ParticipantOutbox?) {
+    ) -> (awaySince: Date, replaced: ParticipantOutbox?)? {
         state.withLockedValue { state in
-            var replaced: ParticipantOutbox?
-            if let old = state.outboxes[role], case .awaitReturn = state.machine.event(.participantDropped(role, at: at, until: grace)) {
-                replaced = old
-                state.outboxes[role] = nil
+            let replaced = state.outboxes[role]
+            let awaySince: Date
+            if replaced != nil {
+                switch state.machine.participantReplaced(role) {
+                case .takeOver: awaySince = at
+                case .reject: return nil
+                }
+            } else {
+                switch state.machine.participantReturned(role, at: at) {
+                case .resume(let since): awaySince = since
+                case .reject: return nil
+                }
             }
-            let action = state.machine.event(.participantReturned(role, at: at))
-            guard case .resume = action else { return (action, replaced) }
             // Called under the session's lock: it gets the agent's name rather than reading it.
             _ = outbox.enqueue(.sessionResumed(welcome(state.outboxes[role.peer] != nil, state.agent)))
             for message in state.activity.catchUp(for: role, now: at) { _ = outbox.enqueue(message) }
             state.outboxes[role] = outbox
-            return (action, replaced)
+            return (awaySince: awaySince, replaced: replaced)
         }
     }
 
@@ -149,7 +179,12 @@ final class LiveSession: Sendable {
         state.withLockedValue { state in
             // A connection that was replaced or handed the session over no longer speaks for `role`.
             guard state.outboxes[role] === sender else { return .failure(.ended) }
-            switch state.forward(state.machine.event(.media(from: role, bytes: bytes))) {
+            let route: Result<ParticipantOutbox, SessionStateMachine.DropReason> =
+                switch state.machine.mediaReceived(from: role, bytes: bytes) {
+                case .forward(let peer): state.forward(to: peer)
+                case .drop(let reason): .failure(reason)
+                }
+            switch route {
             case .success(let peer):
                 state.activity.frameRelayed(StreamKey(owner: role, streamID: streamID), bytes: bytes)
                 return .success(MediaRoute(peer: peer, watchers: state.watchers))
@@ -181,7 +216,10 @@ final class LiveSession: Sendable {
     func consent(_ consent: Consent) -> (messages: [ControlMessage], wasGranted: Bool)? {
         state.withLockedValue { state in
             let wasGranted = state.machine.customerMayShare
-            guard case .forward = state.machine.event(.consent(granted: consent.granted)) else { return nil }
+            switch state.machine.consentReceived(granted: consent.granted) {
+            case .forwardToAgent: break
+            case .noPeer, .ended: return nil
+            }
             if consent.granted { state.toldNoConsent = false }
             let stops = consent.granted ? [] : state.activity.stopAll(owner: .customer).map(ControlMessage.streamStop)
             return ([.consent(consent)] + stops, wasGranted)
@@ -216,10 +254,10 @@ final class LiveSession: Sendable {
             case .failure(let rejection):
                 return .rejected(rejection)
             case .success(let message):
-                switch state.forward(state.machine.event(.control(from: role))) {
-                case .success(let peer): return .accepted(message, peer: peer, watchers: state.watchers)
-                case .failure(.noPeer): return .accepted(message, peer: nil, watchers: state.watchers)
-                case .failure(.ended), .failure(.noConsent): return .ended
+                switch state.machine.controlReceived(from: role) {
+                case .forward(let peer): return .accepted(message, peer: state.outboxes[peer], watchers: state.watchers)
+                case .noPeer: return .accepted(message, peer: nil, watchers: state.watchers)
+                case .ended: return .ended
                 }
             }
         }
@@ -255,16 +293,9 @@ final class LiveSession: Sendable {
 }
 
 extension LiveSession.State {
-    /// The outbox a `.forward` action points at.
-    fileprivate func forward(_ action: SessionStateMachine.Action) -> Result<ParticipantOutbox, SessionStateMachine.DropReason> {
-        switch action {
-        case .forward(let role):
-            guard let outbox = outboxes[role] else { return .failure(.noPeer) }
-            return .success(outbox)
-        case .drop(let reason):
-            return .failure(reason)
-        default:
-            return .failure(.ended)
-        }
+    /// The outbox a `.forward(to:)` action points at, or `.noPeer` when `role` is not connected.
+    fileprivate func forward(to role: ParticipantRole) -> Result<ParticipantOutbox, SessionStateMachine.DropReason> {
+        guard let outbox = outboxes[role] else { return .failure(.noPeer) }
+        return .success(outbox)
     }
 }

@@ -26,7 +26,7 @@ extension SessionHub {
     func shutDown(drainTimeout: Duration = .seconds(5)) async {
         shuttingDown.withLockedValue { $0 = true }
         for session in sessions.values {
-            await end(session, event: .endRequested(reason: .brokerShutdown, outcome: nil, note: nil, at: Date()))
+            await end(session, reason: .brokerShutdown)
         }
         for outbox in connections.withLockedValue({ Array($0.values) }) {
             outbox.finish(.goingAway)

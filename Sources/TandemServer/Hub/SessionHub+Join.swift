@@ -86,23 +86,20 @@ extension SessionHub {
             return .rejected(.codeExpired)
         }
         switch session.admit(at: now) {
-        case .admitCustomer:
+        case .admit:
             guesses.succeeded(network: network, pool: pool, now: limiterNow)
             await withdrawPublishedCode(sessionID: sessionID)
             try await store.recordCustomerJoined(sessionID: sessionID, at: now, client: client, address: address)
             welcomeCustomer(session, outbox: outbox, client: client, now: now)
             logger.info("Customer joined", metadata: ["tandem.session.id": "\(sessionID)", "tandem.ticket": "\(session.ticket)"])
             return .joined(session)
-        case .rejectJoin(let closeCode):
+        case .reject(let closeCode):
             // A typed code's check counts as a failure; a link's costs nothing.
             let counted: JoinAttemptLimiter.FailureResult = pool == nil ? .counted(failures: 0) : guesses.failed(network: network, now: limiterNow)
             metrics.joinFailed(closeCode == .codeUsed ? .codeUsed : .codeExpired)
             // The code belonged to this session: the failed attempt goes on its timeline.
             try await recordJoinFailure(sessionID: sessionID, closeCode: closeCode, address: address, counted: counted, at: now)
             return .rejected(closeCode)
-        default:
-            if let pool { guesses.refund(pool, now: limiterNow) }
-            return .rejected(.codeExpired)
         }
     }
 

@@ -140,7 +140,7 @@ extension SessionHub {
     /// is issued (`expiresAt` = `createdAt`); the time in the queue is in `queue.answered`.
     private func answer(_ waiter: QueueWaiter, entry: SupportQueue.Entry, agent: UserRecord, take: Hello.Take, outbox: ParticipantOutbox) async throws -> LiveSession {
         let now = Date()
-        var record = SessionRecord(id: SessionID.generate(), ticket: entry.ticket, agent: agent.name, mode: entry.mode, createdAt: now, expiresAt: now)
+        let record = SessionRecord(id: SessionID.generate(), ticket: entry.ticket, agent: agent.name, mode: entry.mode, createdAt: now, expiresAt: now)
         let waitedMs = now.epochMilliseconds - waiter.enteredAt.epochMilliseconds
         do {
             try await store.insertSession(record)
@@ -155,13 +155,11 @@ extension SessionHub {
             throw error
         }
         metrics.sessionsStarted.increment()
-        // The state machine admits the customer before this (nominal) expiry.
-        record.expiresAt = now.addingTimeInterval(60)
+        // Live from the start: the customer is in, no code to redeem.
         let session = LiveSession(
             record: record, tier: entry.tier, recording: recording(for: record.id, requested: take.record), overlayLimits: configuration.overlayLimits,
-            agentOutbox: outbox
+            customerJoinedAt: now, agentOutbox: outbox
         )
-        _ = session.admit(at: now)
         sessions[record.id] = session
         let assigned = SessionAssigned(
             sessionID: record.id, ticket: record.ticket, mode: record.mode, line: entry.line, tier: entry.tier,

@@ -28,7 +28,7 @@ extension SessionHub {
         let until = now.addingTimeInterval(configuration.reconnectGrace.seconds)
         guard let action = session.drop(role, outbox: outbox, at: now, until: until) else { return }
         switch action {
-        case .awaitReturn(let role, let until):
+        case .awaitReturn(let until):
             do {
                 try await store.recordEvent(
                     sessionID: session.id, kind: .participantDisconnected, actor: session.actor(role),
@@ -42,7 +42,7 @@ extension SessionHub {
             logger.info("Participant disconnected; waiting for it to resume", metadata: ["tandem.session.id": "\(session.id)", "tandem.role": "\(role.rawValue)"])
         case .end(let ending):
             await finish(session, ending: ending)
-        default:
+        case .alreadyEnded:
             break
         }
     }
@@ -79,14 +79,13 @@ extension SessionHub {
         var detail = ["role": role.rawValue]
         if let address { detail["address"] = address }
         try await store.recordEvent(sessionID: session.id, kind: .participantReconnected, actor: session.actor(role), detail: detail, at: now)
-        let grace = now.addingTimeInterval(configuration.reconnectGrace.seconds)
-        let (action, replaced) = session.resume(role, outbox: outbox, at: now, grace: grace) { peerPresent, agent in
+        let resumed = session.resume(role, outbox: outbox, at: now) { peerPresent, agent in
             SessionResumed(
                 sessionID: session.id, role: role, ticket: session.ticket, mode: session.mode, agent: agent,
                 peerPresent: peerPresent, resumeToken: next
             )
         }
-        guard case .resume(_, let since) = action else { return .rejected }
+        guard let (since, replaced) = resumed else { return .rejected }
         _ = registerResumeToken(next, sessionID: session.id, role: role)
         replaced?.finish(.replaced)
         _ = session.outbox(for: role.peer)?.enqueue(.peerBack(PeerPresence(role: role)))

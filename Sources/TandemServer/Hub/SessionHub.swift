@@ -212,19 +212,31 @@ actor SessionHub {
         )
     }
 
-    /// Feeds an ending event to `session` and carries out the result. Returns the ending
-    /// this event caused, or the earlier one when the session had already ended.
+    /// Asks `session` to end for `reason` (with the agent's `outcome` and `note`) and carries
+    /// out the result. Returns the ending this request caused, or the earlier one when the
+    /// session had already ended.
     @discardableResult
-    func end(_ session: LiveSession, event: SessionStateMachine.Event, by actor: String? = nil) async -> SessionEnding? {
-        switch session.handle(event) {
+    func end(
+        _ session: LiveSession, reason: EndReason, outcome: SessionOutcome? = nil, note: String? = nil, at: Date = Date(), by actor: String? = nil
+    ) async -> SessionEnding {
+        switch session.end(reason: reason, outcome: outcome, note: note, at: at) {
         case .end(var ending):
             await finish(session, ending: ending, by: actor, closeCode: ending.reason == .brokerShutdown ? .goingAway : .normal)
             ending.endedBy = actor ?? SessionEnding.defaultActor(for: ending.reason, agent: session.agentName)
             return ending
         case .alreadyEnded(let ending):
             return ending
-        default:
-            return nil
+        }
+    }
+
+    /// Time passed for `session`: carries out the ending it caused, if any (its code expired,
+    /// an away participant did not come back, or nobody took its transfer).
+    private func endIfDue(_ session: LiveSession, now: Date) async {
+        switch session.tick(now: now) {
+        case .end(let ending):
+            await finish(session, ending: ending)
+        case .none:
+            break
         }
     }
 
@@ -233,10 +245,10 @@ actor SessionHub {
     func sweep(now: Date = Date()) async {
         for sessionID in codes.expire(now: now) {
             guard let session = sessions[sessionID] else { continue }
-            await end(session, event: .tick(now: now))
+            await endIfDue(session, now: now)
         }
         for session in sessions.values {
-            if let deadline = session.awayDeadline, deadline <= now { await end(session, event: .tick(now: now)) }
+            if let deadline = session.awayDeadline, deadline <= now { await endIfDue(session, now: now) }
         }
         codes.prune(now: now)
         if now.timeIntervalSince(lastQueueStatus) >= configuration.queueStatusInterval.seconds { publishQueueStatus(everyone: true, now: now) }
@@ -263,7 +275,7 @@ actor SessionHub {
         do {
             let revoked = Set(try await store.users().filter { !$0.isActive && agents.contains($0.name) }.map(\.name))
             for session in sessions.values where revoked.contains(session.agentName) {
-                await end(session, event: .endRequested(reason: .accessRevoked, outcome: nil, note: nil, at: now))
+                await end(session, reason: .accessRevoked, at: now)
             }
         } catch {
             logger.error("Could not check for revoked users", metadata: ["error": "\(String(reflecting: type(of: error)))"])

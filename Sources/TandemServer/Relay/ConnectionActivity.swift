@@ -1,7 +1,7 @@
 import Atomics
 import NIOCore
 
-/// When a connection last moved a message, either way; read without locks.
+/// When anything last moved on a connection, either way (for the idle timeout).
 final class ConnectionActivity: Sendable {
     private let start = ContinuousClock.now
     private let lastNanoseconds = ManagedAtomic<Int64>(0)
@@ -13,9 +13,8 @@ final class ConnectionActivity: Sendable {
         lastNanoseconds.store(TimeAmount(ContinuousClock.now - start).nanoseconds, ordering: .relaxed)
     }
 
-    func idle(for timeout: Duration) -> Bool {
-        let last = Duration.nanoseconds(lastNanoseconds.load(ordering: .relaxed))
-        return ContinuousClock.now - start - last >= timeout
+    /// When something last moved (the opening, if nothing has).
+    var lastActive: ContinuousClock.Instant {
+        start + .nanoseconds(lastNanoseconds.load(ordering: .relaxed))
     }
 }
-

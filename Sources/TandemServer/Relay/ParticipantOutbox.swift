@@ -4,19 +4,28 @@ import NIOCore
 import TandemCore
 import TandemProtocol
 
-/// The bounded queue between the relay and one participant's WebSocket writer.
+/// The bounded queue between the relay and one participant's WebSocket.
 ///
 /// Control messages are never dropped: past ``Limits/controlCapacity`` the recipient is
 /// too slow and is disconnected. Media frames are droppable: past ``Limits/mediaCapacity``
-/// the oldest queued frame is dropped. Frame buffers are queued as received, never copied.
+/// the oldest queued frame is dropped, and a frame that waited longer than
+/// ``Limits/mediaMaxAge`` is dropped instead of delivered. Buffers are queued as received
+/// (frames) or as encoded once for every recipient (control), never copied.
+///
+/// Items leave through an ``OutboxWriter`` on the connection's event loop, which writes
+/// only while the channel is writable and flushes once per batch; a close is handed to the
+/// connection's task (``closing()``), which sends it through the WebSocket library. Without
+/// a writer (tests), ``next()`` hands out the items one by one.
 final class ParticipantOutbox: Sendable {
     struct Limits: Sendable {
         var mediaCapacity: Int
         var controlCapacity: Int
+        var mediaMaxAge: Duration = .seconds(1)
     }
 
     enum Item: Sendable {
-        case text(String)
+        /// A control message: UTF-8 JSON, sent as a text frame.
+        case text(ByteBuffer)
         case binary(ByteBuffer)
         /// Close with this code and reason text.
         case close(TandemCloseCode, String)
@@ -42,7 +51,7 @@ final class ParticipantOutbox: Sendable {
     }
 
     fileprivate struct State {
-        var control = Deque<String>()
+        var control = Deque<ByteBuffer>()
         /// The media policy (TandemCore's ``MediaQueue``): bounded, latest frames win, keyframe-aware.
         var media: MediaQueue<ByteBuffer>
         var closeCode: TandemCloseCode?
@@ -50,7 +59,31 @@ final class ParticipantOutbox: Sendable {
         var closeReason: String?
         /// Close at once, discarding what is queued.
         var abandon = false
+        /// ``next()`` waiting for an item (no writer attached).
         var waiter: CheckedContinuation<Void, Never>?
+        /// The event-loop writer, once attached.
+        var writer: OutboxWriter?
+        /// A drain of the writer is scheduled and has not yet found the outbox empty.
+        var drainScheduled = false
+        /// The close the writer reached after everything queued before it, for ``closing()``.
+        var reachedClose: (TandemCloseCode, String)?
+        var closeWaiter: CheckedContinuation<(TandemCloseCode, String), Never>?
+        /// Frames dropped as stale when the writer reached them, per stream, not yet reported
+        /// (the next enqueue's ``MediaResult/dropped`` carries them to the session).
+        var staleDrops: [UInt16: Int] = [:]
+        /// Called once when the recipient overflows its control queue.
+        var onOverflow: (@Sendable () -> Void)?
+    }
+
+    /// Who to wake after a change, outside the lock.
+    fileprivate struct WakeUp {
+        var waiter: CheckedContinuation<Void, Never>?
+        var writer: OutboxWriter?
+
+        func run() {
+            waiter?.resume()
+            writer?.scheduleDrain()
+        }
     }
 
     private let limits: Limits
@@ -60,38 +93,54 @@ final class ParticipantOutbox: Sendable {
     let ticket: AdmissionTicket?
     private let state: NIOLockedValueBox<State>
 
-    /// Yields once when the recipient overflows its control queue, so the connection can be
-    /// cut even if a write to the stalled recipient is blocked.
-    let overflowed: AsyncStream<Void>
-    private let overflowedSink: AsyncStream<Void>.Continuation
-
     init(limits: Limits, statistics: BrokerStatistics = BrokerStatistics(), ticket: AdmissionTicket? = nil) {
         self.limits = limits
         self.statistics = statistics
         self.ticket = ticket
-        self.state = NIOLockedValueBox(State(media: MediaQueue(capacity: limits.mediaCapacity, keyframeRequestInterval: Self.keyframeRequestInterval)))
-        (overflowed, overflowedSink) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.state = NIOLockedValueBox(
+            State(media: MediaQueue(capacity: limits.mediaCapacity, keyframeRequestInterval: Self.keyframeRequestInterval, maxAge: limits.mediaMaxAge))
+        )
+    }
+
+    /// Calls `handler` once when the recipient overflows its control queue, so the connection
+    /// can be cut even if the recipient never reads its close.
+    func onOverflow(_ handler: @escaping @Sendable () -> Void) {
+        state.withLockedValue { $0.onOverflow = handler }
+    }
+
+    /// Hands the queue to `writer` from now on; what is queued already is drained.
+    func attach(_ writer: OutboxWriter) {
+        let wakeUp = state.withLockedValue { state -> WakeUp in
+            state.writer = writer
+            return state.wakeUp()
+        }
+        wakeUp.run()
     }
 
     func enqueue(_ message: ControlMessage) -> EnqueueResult {
         if message.isWelcome { ticket?.welcome() }
-        return enqueue(control: message.jsonText)
+        return enqueue(control: message.jsonBuffer)
     }
 
     func enqueue(control text: String) -> EnqueueResult {
-        let (result, waiter) = state.withLockedValue { state -> (EnqueueResult, CheckedContinuation<Void, Never>?) in
-            guard state.closeCode == nil else { return (.closed, nil) }
+        enqueue(control: ByteBuffer(string: text))
+    }
+
+    /// Queues an encoded control message. The same buffer may go to several recipients.
+    func enqueue(control buffer: ByteBuffer) -> EnqueueResult {
+        let (result, wakeUp, overflowed) = state.withLockedValue { state -> (EnqueueResult, WakeUp, (@Sendable () -> Void)?) in
+            guard state.closeCode == nil else { return (.closed, WakeUp(), nil) }
             guard state.control.count < limits.controlCapacity else {
                 state.closeCode = .slowConsumer
                 state.abandon = true
-                overflowedSink.yield()
-                overflowedSink.finish()
-                return (.overflow, state.takeWaiter())
+                defer { state.onOverflow = nil }
+                return (.overflow, state.wakeUp(), state.onOverflow)
             }
-            state.control.append(text)
-            return (.queued, state.takeWaiter())
+            state.control.append(buffer)
+            return (.queued, state.wakeUp(), nil)
         }
-        waiter?.resume()
+        wakeUp.run()
+        overflowed?()
         return result
     }
 
@@ -99,18 +148,22 @@ final class ParticipantOutbox: Sendable {
     /// frame waits for its next keyframe, asked for at most every ``keyframeRequestInterval``)
     /// and keeps the statistics of what it queued and dropped.
     func enqueue(media buffer: ByteBuffer, streamID: UInt16, keyframe: Bool) -> MediaResult {
-        let (queued, waiter) = state.withLockedValue { state -> (MediaQueue<ByteBuffer>.EnqueueResult?, CheckedContinuation<Void, Never>?) in
-            guard state.closeCode == nil else { return (nil, nil) }
+        let (queued, stale, wakeUp) = state.withLockedValue { state -> (MediaQueue<ByteBuffer>.EnqueueResult?, [UInt16: Int], WakeUp) in
+            guard state.closeCode == nil else { return (nil, [:], WakeUp()) }
             let queued = state.media.enqueue(buffer, bytes: buffer.readableBytes, streamID: streamID, keyframe: keyframe, now: .now)
-            return (queued, queued.queued ? state.takeWaiter() : nil)
+            let stale = state.staleDrops
+            if !stale.isEmpty { state.staleDrops = [:] }
+            return (queued, stale, queued.queued ? state.wakeUp() : WakeUp())
         }
         guard let queued else { return MediaResult(outcome: .closed) }
         if queued.removedBytes > 0 { statistics.mediaLeft(queued.removedBytes) }
         if queued.queued { statistics.mediaQueued(buffer.readableBytes) }
-        let dropped = queued.dropped.values.reduce(0, +)
-        if dropped > 0 { statistics.dropped(dropped) }
-        waiter?.resume()
-        return MediaResult(outcome: queued.dropped.isEmpty ? .queued : .droppedOldest, dropped: queued.dropped, keyframeRequests: queued.keyframeRequests)
+        if !queued.dropped.isEmpty { statistics.dropped(queued.dropped.values.reduce(0, +)) }
+        wakeUp.run()
+        var dropped = queued.dropped
+        // Stale frames the writer dropped since the last enqueue (already in the statistics).
+        for (stream, count) in stale { dropped[stream, default: 0] += count }
+        return MediaResult(outcome: dropped.isEmpty ? .queued : .droppedOldest, dropped: dropped, keyframeRequests: queued.keyframeRequests)
     }
 
     /// A frame of `streamID` never reached this outbox (the sender went over its rate): the
@@ -125,10 +178,14 @@ final class ParticipantOutbox: Sendable {
 
     /// Discards every queued frame (the session ended) and returns how many, per stream.
     func discardMedia() -> [UInt16: Int] {
-        let (discarded, bytes) = state.withLockedValue { $0.media.removeAll() }
+        let (discarded, bytes, stale) = state.withLockedValue { state in
+            let (discarded, bytes) = state.media.removeAll()
+            defer { state.staleDrops = [:] }
+            return (discarded, bytes, state.staleDrops)
+        }
         statistics.mediaLeft(bytes)
         statistics.dropped(discarded.values.reduce(0, +))
-        return discarded
+        return discarded.merging(stale, uniquingKeysWith: +)
     }
 
     static let keyframeRequestInterval: Duration = .milliseconds(500)
@@ -139,33 +196,30 @@ final class ParticipantOutbox: Sendable {
     /// Delivers what is queued, then closes with `code` (and `reason` instead of the code's
     /// own text). Later calls keep the first code.
     func finish(_ code: TandemCloseCode, reason: String? = nil) {
-        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+        let wakeUp = state.withLockedValue { state -> WakeUp in
             if state.closeCode == nil {
                 state.closeCode = code
                 state.closeReason = reason
             }
-            return state.takeWaiter()
+            return state.wakeUp()
         }
-        waiter?.resume()
+        wakeUp.run()
     }
 
     /// Closes with `code` at once, discarding what is queued.
     func abandon(_ code: TandemCloseCode) {
-        let waiter = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+        let wakeUp = state.withLockedValue { state -> WakeUp in
             if state.closeCode == nil { state.closeCode = code }
             state.abandon = true
-            return state.takeWaiter()
+            return state.wakeUp()
         }
-        waiter?.resume()
+        wakeUp.run()
     }
 
-    /// The next item for the writer: control first, then media, then the close.
+    /// The next item (used without a writer): control first, then media, then the close.
     func next() async -> Item {
         while true {
-            if let item = state.withLockedValue({ $0.popItem() }) {
-                if case .binary(let buffer) = item { statistics.mediaLeft(buffer.readableBytes) }
-                return item
-            }
+            if let item = pop() { return item }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let ready = state.withLockedValue { state -> Bool in
                     if state.hasItem { return true }
@@ -176,21 +230,74 @@ final class ParticipantOutbox: Sendable {
             }
         }
     }
+
+    /// Takes the next item for the writer, or returns nil and marks the drain finished, so
+    /// the next enqueue schedules another.
+    func pop() -> Item? {
+        let (item, stale) = state.withLockedValue { state -> (Item?, MediaQueue<ByteBuffer>.PopResult?) in
+            let (item, stale) = state.popItem()
+            if item == nil { state.drainScheduled = false }
+            if let stale { state.staleDrops.merge(stale.dropped, uniquingKeysWith: +) }
+            return (item, stale)
+        }
+        if let stale, !stale.dropped.isEmpty {
+            statistics.mediaLeft(stale.removedBytes)
+            statistics.dropped(stale.dropped.values.reduce(0, +))
+        }
+        if case .binary(let buffer) = item { statistics.mediaLeft(buffer.readableBytes) }
+        return item
+    }
+
+    /// The writer reached the close after everything queued before it.
+    func reached(close code: TandemCloseCode, reason: String) {
+        let waiter = state.withLockedValue { state -> CheckedContinuation<(TandemCloseCode, String), Never>? in
+            state.reachedClose = (code, reason)
+            defer { state.closeWaiter = nil }
+            return state.closeWaiter
+        }
+        waiter?.resume(returning: (code, reason))
+    }
+
+    /// Waits until the writer has written everything queued before the close, and returns
+    /// the close to send.
+    func closing() async -> (TandemCloseCode, String) {
+        await withCheckedContinuation { continuation in
+            let reached = state.withLockedValue { state -> (TandemCloseCode, String)? in
+                if let reached = state.reachedClose { return reached }
+                state.closeWaiter = continuation
+                return nil
+            }
+            if let reached { continuation.resume(returning: reached) }
+        }
+    }
 }
 
 extension ParticipantOutbox.State {
-    mutating func takeWaiter() -> CheckedContinuation<Void, Never>? {
-        defer { waiter = nil }
-        return waiter
+    /// Whom to wake now that there may be something to deliver.
+    mutating func wakeUp() -> ParticipantOutbox.WakeUp {
+        var wakeUp = ParticipantOutbox.WakeUp()
+        wakeUp.waiter = waiter
+        waiter = nil
+        if let writer, !drainScheduled, hasItem {
+            drainScheduled = true
+            wakeUp.writer = writer
+        }
+        return wakeUp
     }
 
     var hasItem: Bool { closeCode != nil || !control.isEmpty || !media.isEmpty }
 
-    mutating func popItem() -> ParticipantOutbox.Item? {
-        if abandon, let closeCode { return .close(closeCode, closeReason ?? closeCode.reason) }
-        if let text = control.popFirst() { return .text(text) }
-        if let entry = media.popFirst() { return .binary(entry.frame) }
-        if let closeCode { return .close(closeCode, closeReason ?? closeCode.reason) }
-        return nil
+    mutating func popItem() -> (ParticipantOutbox.Item?, MediaQueue<ByteBuffer>.PopResult?) {
+        if reachedClose != nil { return (nil, nil) }
+        if abandon, let closeCode { return (.close(closeCode, closeReason ?? closeCode.reason), nil) }
+        if let text = control.popFirst() { return (.text(text), nil) }
+        if !media.isEmpty {
+            let popped = media.popFirst(now: .now)
+            if let entry = popped.entry { return (.binary(entry.frame), popped) }
+            if let closeCode { return (.close(closeCode, closeReason ?? closeCode.reason), popped) }
+            return (nil, popped)
+        }
+        if let closeCode { return (.close(closeCode, closeReason ?? closeCode.reason), nil) }
+        return (nil, nil)
     }
 }

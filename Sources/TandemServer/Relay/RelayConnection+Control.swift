@@ -85,7 +85,7 @@ extension RelayConnection {
             // A connection that was replaced or handed the session over no longer ends it.
             guard binding.session.outbox(for: role) === outbox else { return }
             let reason: EndReason = role == .agent ? .agentEnded : .customerLeft
-            await hub.end(binding.session, event: .endRequested(reason: reason, outcome: end.outcome, note: end.note, at: Date()))
+            await hub.end(binding.session, reason: reason, outcome: end.outcome, note: end.note)
         case .sessionTransfer(let request):
             await transfer(request, binding: binding, outbox: outbox)
         case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnded, .error, .overlaySnapshot, .sessionResumed, .peerAway, .peerBack,
@@ -161,8 +161,10 @@ extension RelayConnection {
     private func deliver(_ result: LiveSession.ControlRelay, _ outbox: ParticipantOutbox) {
         switch result {
         case .accepted(let message, let peer, let watchers):
-            _ = peer?.enqueue(message)
-            for watcher in watchers { _ = watcher.outbox.enqueue(message) }
+            // Encoded once, the same buffer for every recipient.
+            let encoded = message.jsonBuffer
+            _ = peer?.enqueue(control: encoded)
+            for watcher in watchers { _ = watcher.outbox.enqueue(control: encoded) }
         case .noPeer:
             _ = outbox.enqueue(.error(ErrorMessage(code: .noPeer, message: "nobody has joined yet")))
         case .rejected(let rejection):

@@ -40,81 +40,62 @@ struct RelayConnection {
     /// Runs the connection. Throws the WebSocket library's error when the peer broke the
     /// WebSocket protocol (bad framing, invalid UTF-8 text), so the library closes with the
     /// code RFC 6455 asks for (1002, 1007) instead of the relay's own close.
+    ///
+    /// This task reads. The participant's ``ParticipantOutbox`` is written by an
+    /// ``OutboxWriter`` on the channel's event loop; the hello, idle and slow-consumer
+    /// deadlines are one ``ConnectionTimer`` there. One child task waits for the close.
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel) async throws {
-        let outbox = ParticipantOutbox(
-            limits: .init(mediaCapacity: configuration.mediaQueueCapacity, controlCapacity: configuration.controlQueueCapacity),
-            statistics: statistics,
-            ticket: await AdmissionTicketHandler.ticket(of: channel)
-        )
-        hub.connectionOpened(outbox)
-        defer { hub.connectionClosed(outbox) }
-        let (helloSignal, helloDone) = AsyncStream<Never>.makeStream()
-        let (drained, drainedSink) = AsyncStream<Never>.makeStream()
-        let (readEnded, readEndedSink) = AsyncStream<Never>.makeStream()
         let activity = ConnectionActivity()
+        let limits = configuration.limits
+        let mediaLimits = ParticipantOutbox.Limits(
+            mediaCapacity: configuration.mediaQueueCapacity, controlCapacity: configuration.controlQueueCapacity, mediaMaxAge: limits.mediaMaxAge
+        )
+        guard
+            let outbox = try? await channel.eventLoop.submit({ [statistics] in
+                let ticket = try? channel.pipeline.syncOperations.handler(type: AdmissionTicketHandler.self).ticket
+                let outbox = ParticipantOutbox(limits: mediaLimits, statistics: statistics, ticket: ticket)
+                let writer = OutboxWriter(eventLoop: channel.eventLoop, outbox: outbox, activity: activity)
+                try channel.pipeline.syncOperations.addHandler(writer, position: .last)
+                outbox.attach(writer)
+                return outbox
+            }).get()
+        else { return }  // Closed before it started.
+        let timer = ConnectionTimer(
+            eventLoop: channel.eventLoop,
+            activity: activity,
+            deadlines: ConnectionDeadlines(openedAt: .now, helloTimeout: limits.helloTimeout, idleTimeout: limits.idleTimeout, cutGrace: Self.slowConsumerGrace),
+            actions: .init(
+                refuseHello: { [self] in
+                    refuse(.helloTimeout, outbox: outbox, message: "no hello within \(limits.helloTimeout.components.seconds) s (protocol/README.md §2)")
+                },
+                closeIdle: { outbox.abandon(.idle) },
+                cutConnection: { [logger] in
+                    // The recipient never took its close frame: cut the connection.
+                    logger.debug("Cutting the connection of a participant that read too slowly")
+                    channel.close(mode: .all, promise: nil)
+                }
+            )
+        )
+        outbox.onOverflow { timer.overflowed() }
+        timer.start()
+        hub.connectionOpened(outbox)
+        defer {
+            timer.connectionEnded()
+            hub.connectionClosed(outbox)
+        }
         let violation = await withTaskGroup(of: Void.self) { group -> (any Error)? in
             group.addTask {
-                await Self.drain(outbox, into: outbound, activity: activity)
-                drainedSink.finish()
-            }
-            group.addTask { [idleTimeout = configuration.limits.idleTimeout] in
-                // Closes the connection (4413) when nothing moved either way for the idle timeout.
-                await withTaskGroup(of: Void.self) { watch in
-                    watch.addTask { for await _ in readEnded {} }
-                    watch.addTask {
-                        while !Task.isCancelled {
-                            try? await Task.sleep(for: min(idleTimeout / 4, .seconds(30)))
-                            if activity.idle(for: idleTimeout) {
-                                outbox.abandon(.idle)
-                                return
-                            }
-                        }
-                    }
-                    await watch.next()
-                    watch.cancelAll()
-                }
-            }
-            group.addTask {
-                // A stalled recipient blocks the writer: cut the connection after a grace period.
-                let overflowed = await withTaskGroup(of: Bool.self) { watch in
-                    watch.addTask {
-                        for await _ in outbox.overflowed { return true }
-                        return false
-                    }
-                    watch.addTask {
-                        for await _ in drained {}
-                        return false
-                    }
-                    defer { watch.cancelAll() }
-                    return await watch.next() ?? false
-                }
-                guard overflowed else { return }
-                // The writer may be blocked on the stalled recipient and never send the close
-                // frame: cut the connection after the grace period (closing twice is harmless).
-                try? await Task.sleep(for: Self.slowConsumerGrace)
-                logger.debug("Cutting the connection of a participant that read too slowly")
-                channel.close(mode: .all, promise: nil)
-            }
-            group.addTask { [helloTimeout = configuration.limits.helloTimeout] in
-                // Whichever ends first: the timeout, or the signal that the hello was handled.
-                let timedOut = await withTaskGroup(of: Bool.self) { timer in
-                    timer.addTask { (try? await Task.sleep(for: helloTimeout)) != nil }
-                    timer.addTask {
-                        for await _ in helloSignal {}
-                        return false
-                    }
-                    defer { timer.cancelAll() }
-                    return await timer.next() ?? false
-                }
-                if timedOut {
-                    refuse(.helloTimeout, outbox: outbox, message: "no hello within \(helloTimeout.components.seconds) s (protocol/README.md §2)")
+                // Sends the close once the writer has written everything queued before it.
+                // After a WebSocket violation the library sends the close (1002/1007).
+                let (code, reason) = await outbox.closing()
+                if code != .protocolError {
+                    try? await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: reason)
                 }
             }
             var (binding, waiter, violation) = await read(
-                inbound: inbound, outbox: outbox, client: ClientAddress(channel.remoteAddress), activity: activity, helloDone: helloDone
+                inbound: inbound, outbox: outbox, client: ClientAddress(channel.remoteAddress), activity: activity, timer: timer
             )
-            helloDone.finish()
-            readEndedSink.finish()
+            timer.connectionEnded()
             if let waiter {
                 // Still in the queue: it leaves. Taken just as it closed: it dropped out of its session.
                 if let session = waiter.session {
@@ -130,12 +111,12 @@ struct RelayConnection {
                 await hub.unwatch(binding.session, watcher)
             } else if let binding {
                 if hub.isShuttingDown {
-                    await hub.end(binding.session, event: .endRequested(reason: .brokerShutdown, outcome: nil, note: nil, at: Date()))
+                    await hub.end(binding.session, reason: .brokerShutdown)
                 } else if outbox.closeCode == .slowConsumer {
                     logger.warning("Disconnected a participant that read too slowly", metadata: ["tandem.role": "\(binding.role.rawValue)"])
-                    await hub.end(binding.session, event: .endRequested(reason: .slowConsumer, outcome: nil, note: nil, at: Date()))
+                    await hub.end(binding.session, reason: .slowConsumer)
                 } else if [.rateLimited, .messageTooBig, .protocolError].contains(outbox.closeCode) {
-                    await hub.end(binding.session, event: .endRequested(reason: .protocolViolation, outcome: nil, note: nil, at: Date()))
+                    await hub.end(binding.session, reason: .protocolViolation)
                 } else if outbox.closeCode != .replaced, outbox.closeCode != .handedOver {
                     // Dropped without session.end: away for the grace period (§5.13).
                     await hub.disconnected(binding.session, role: binding.role, outbox: outbox)
@@ -143,33 +124,10 @@ struct RelayConnection {
             }
             // Let the writer deliver what is queued (a refusal, session.ended) and the close frame.
             outbox.finish(.normal)
+            await group.waitForAll()
             return violation
         }
         if let violation { throw violation }
-    }
-
-    /// Writes what the relay queued for this participant until the outbox closes.
-    private static func drain(_ outbox: ParticipantOutbox, into outbound: WebSocketOutboundWriter, activity: ConnectionActivity) async {
-        do {
-            while true {
-                let item = await outbox.next()
-                activity.touch()
-                switch item {
-                case .text(let text):
-                    try await outbound.write(.text(text))
-                case .binary(let buffer):
-                    try await outbound.write(.binary(buffer))
-                case .close(let code, let reason):
-                    // After a WebSocket violation the library sends the close (1002/1007).
-                    if code != .protocolError {
-                        try await outbound.close(.init(codeNumber: Int(code.rawValue)), reason: reason)
-                    }
-                    return
-                }
-            }
-        } catch {
-            // The connection is gone; the reader sees the end of its inbound stream.
-        }
     }
 
     /// What a hello led to.
@@ -187,7 +145,7 @@ struct RelayConnection {
         outbox: ParticipantOutbox,
         client: ClientAddress,
         activity: ConnectionActivity,
-        helloDone: AsyncStream<Never>.Continuation
+        timer: ConnectionTimer
     ) async -> (Binding?, QueueWaiter?, violation: (any Error)?) {
         var binding: Binding?
         var waiter: QueueWaiter?
@@ -219,7 +177,7 @@ struct RelayConnection {
                     case .queued(let queued): waiter = queued
                     case .refused: break
                     }
-                    helloDone.finish()
+                    timer.helloHandled()
                     if binding == nil, waiter == nil { break }
                     continue
                 }

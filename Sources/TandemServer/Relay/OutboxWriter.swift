@@ -1,0 +1,95 @@
+import NIOCore
+import NIOWebSocket
+
+/// Writes a participant's ``ParticipantOutbox`` into its channel, on the channel's event loop.
+///
+/// The last handler of a relay connection's pipeline. An enqueue schedules one drain on the
+/// event loop (not one per message); the drain writes queued items as WebSocket frames while
+/// the channel is writable and flushes once at the end. When the channel stops being
+/// writable it stops, and resumes when the channel says it is writable again, so frames wait
+/// in the droppable media queue rather than in socket buffers, and the queue's policy
+/// decides what is stale. The close goes back to the connection's task
+/// (``ParticipantOutbox/closing()``), which sends it through the WebSocket library.
+///
+/// State is confined to the event loop; only ``scheduleDrain()`` is called from elsewhere.
+final class OutboxWriter: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = NIOAny
+
+    private let eventLoop: any EventLoop
+    private let outbox: ParticipantOutbox
+    private let activity: ConnectionActivity
+    private var context: ChannelHandlerContext?
+    private var closed = false
+
+    init(eventLoop: any EventLoop, outbox: ParticipantOutbox, activity: ConnectionActivity) {
+        self.eventLoop = eventLoop
+        self.outbox = outbox
+        self.activity = activity
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { drain() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        drainAfterClose()
+        context.fireChannelInactive()
+    }
+
+    /// Called by the outbox (any thread) when it has items and no drain is scheduled.
+    func scheduleDrain() {
+        // Deferred even on the event loop: a batch forms meanwhile.
+        eventLoop.execute { self.drain() }
+    }
+
+    /// Writes queued items while the channel is writable; one flush for the batch.
+    private func drain() {
+        guard let context, !closed else {
+            // The connection is gone: let the task waiting for the close go on.
+            drainAfterClose()
+            return
+        }
+        var wrote = false
+        while context.channel.isWritable, let item = outbox.pop() {
+            switch item {
+            case .text(let buffer):
+                context.write(NIOAny(WebSocketFrame(fin: true, opcode: .text, data: buffer)), promise: nil)
+                wrote = true
+            case .binary(let buffer):
+                context.write(NIOAny(WebSocketFrame(fin: true, opcode: .binary, data: buffer)), promise: nil)
+                wrote = true
+            case .close(let code, let reason):
+                if wrote { context.flush() }
+                activity.touch()
+                outbox.reached(close: code, reason: reason)
+                return
+            }
+        }
+        if wrote {
+            context.flush()
+            activity.touch()
+        }
+        // Not writable: what is left waits for channelWritabilityChanged. The outbox still
+        // believes a drain is scheduled, so enqueues do not wake us for nothing.
+    }
+
+    /// Discards what is queued up to the close after the channel closed.
+    private func drainAfterClose() {
+        while let item = outbox.pop() {
+            if case .close(let code, let reason) = item {
+                outbox.reached(close: code, reason: reason)
+                return
+            }
+        }
+    }
+}
