@@ -1,8 +1,8 @@
 import NIOCore
 
 /// `--scenario control` and `control-paced`: small control messages (``ControlKind``: ~200
-/// bytes of chat or pointer annotation, encoded and masked once, the same bytes sent every
-/// time) from each customer to its agent.
+/// bytes of chat or pointer annotation, encoded and framed once, the same frame sent every
+/// time; NIO's WebSocket encoder masks each send) from each customer to its agent.
 ///
 /// - `control`: flat out within an in-flight window of `--window` messages per session
 ///   (``ControlDriver``), with the broker's rate caps raised. Measured: messages/s delivered,

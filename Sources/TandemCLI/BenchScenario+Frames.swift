@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOWebSocket
 import TandemClient
 import TandemProtocol
 
@@ -158,13 +159,13 @@ final class LeanFramesDriver: @unchecked Sendable {
     let pair: LoadPair
     let sender: PacedFrameSender
     let counter = FrameCounter()
-    let annotation: ByteBuffer
+    let annotation: WebSocketFrame
     let annotationEvery: Int
     private var sendTimes = CircularBuffer<UInt64>(initialCapacity: 16)
     /// Microseconds.
     private(set) var annotationLatencies: [UInt64] = []
 
-    init(pair: LoadPair, frames: LoadMediaFrames, fps: Double, annotation: ByteBuffer, annotationEvery: Int) {
+    init(pair: LoadPair, frames: LoadMediaFrames, fps: Double, annotation: WebSocketFrame, annotationEvery: Int) {
         self.pair = pair
         self.sender = PacedFrameSender(socket: pair.customer, frames: frames, fps: fps)
         self.annotation = annotation

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NIOCore
+import NIOWebSocket
 import TandemProtocol
 
 /// What `tandem bench` measures (`--scenario`; bench/README.md describes each).
@@ -60,8 +61,8 @@ enum ControlKind: String, CaseIterable, ExpressibleByArgument, Sendable {
     /// Chat and pointer annotations in turn.
     case mixed
 
-    /// The messages, each encoded, framed and masked once (``LoadFrame``), sent in turn.
-    var frames: [ByteBuffer] {
+    /// The messages, each encoded and framed once (``LoadFrame``), sent in turn.
+    var frames: [WebSocketFrame] {
         messages.map(LoadFrame.text)
     }
 

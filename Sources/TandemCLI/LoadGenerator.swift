@@ -1,14 +1,17 @@
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import NIOWebSocket
 import TandemProtocol
 
-/// One WebSocket connection of the load generator: RFC 6455 over TLS, written for the bench
-/// (bench/README.md). It frames, masks and parses by itself and hands whole messages to hooks
-/// on its event loop, so a message costs the generator little besides TLS: no JSON, no task
-/// hop, no copy of received payloads. Outgoing messages are encoded and masked once by the
-/// caller (``LoadFrame``) and the same buffer is written again and again.
+/// One WebSocket connection of the load generator, written for the bench (bench/README.md) on
+/// SwiftNIO: NIOSSL for TLS, NIOHTTP1's client codec with NIOWebSocket's upgrader for the
+/// handshake, then NIOWebSocket's frame decoder and encoder. It hands whole messages to hooks
+/// on its event loop, so a message costs the generator little besides TLS and masking: no
+/// JSON, no task hop, no copy of received payloads. Outgoing messages are built once by the
+/// caller (``LoadFrame``, ``LoadMediaFrames``) and the same frame is written again and again.
 ///
 /// Without hooks, text messages are decoded into ``ControlMessage``s and queued for
 /// ``waitFor(_:timeout:_:)`` (the setup), binary ones are counted and dropped. Pings are
@@ -17,27 +20,22 @@ import TandemProtocol
 /// Everything except the `async` methods, ``send(_:)`` and ``close()`` runs on ``eventLoop``
 /// (hence `@unchecked Sendable`: the state is confined to that loop).
 final class LoadSocket: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    /// The largest message taken from the broker: four times its default message limit
+    /// (`tandem bench --size` is at most 4 MB).
+    static let maxFrameSize = 16 << 20
 
     let eventLoop: any EventLoop
-    private let hostHeader: String
     private let upgraded: EventLoopPromise<Void>
     private let closed: EventLoopPromise<Void>
+    /// Set once the upgrade added this handler behind NIO's WebSocket handlers.
     private var context: ChannelHandlerContext?
-    /// The HTTP response head being read; nil once upgraded.
-    private var handshake: ByteBuffer? = ByteBuffer()
     private var isUpgraded = false
-    /// Received bytes not yet parsed into frames.
-    private var buffer = ByteBuffer()
-    /// Whether ``buffer`` is the load generator's own copy (not the read's buffer).
-    private var ownsBuffer = false
-    private var fragments: ByteBuffer?
-    private var fragmentOpcode: UInt8 = 0
     private var inbox: [ControlMessage] = []
     private var waiter: EventLoopPromise<ControlMessage>?
     private var waiterTimer: Scheduled<Void>?
-    private var upgradeTimer: Scheduled<Void>?
     private var sentClose = false
     private(set) var isClosed = false
     /// The close code of the broker's close frame, if it sent one.
@@ -55,9 +53,8 @@ final class LoadSocket: ChannelInboundHandler, @unchecked Sendable {
     /// Succeeds when the connection has closed (never fails).
     var closeFuture: EventLoopFuture<Void> { closed.futureResult }
 
-    private init(eventLoop: any EventLoop, hostHeader: String) {
+    private init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
-        self.hostHeader = hostHeader
         self.upgraded = eventLoop.makePromise(of: Void.self)
         self.closed = eventLoop.makePromise(of: Void.self)
     }
@@ -67,8 +64,9 @@ final class LoadSocket: ChannelInboundHandler, @unchecked Sendable {
     ///
     /// `receiveBuffer` sets `SO_RCVBUF` before connecting (0: the kernel's autotuning).
     static func connect(to target: LoadTarget, on eventLoop: any EventLoop, receiveBuffer: Int = 0) async throws -> LoadSocket {
-        let socket = LoadSocket(eventLoop: eventLoop, hostHeader: "\(target.host):\(target.port)")
+        let socket = LoadSocket(eventLoop: eventLoop)
         let sslContext = target.sslContext
+        let authority = "\(target.host):\(target.port)"
         var bootstrap = ClientBootstrap(group: eventLoop).connectTimeout(.seconds(30))
         if receiveBuffer > 0 {
             bootstrap = bootstrap.channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
@@ -77,7 +75,7 @@ final class LoadSocket: ChannelInboundHandler, @unchecked Sendable {
             channel.eventLoop.makeCompletedFuture {
                 let tls = try NIOSSLClientHandler(context: sslContext, serverHostname: "localhost")
                 try channel.pipeline.syncOperations.addHandler(tls)
-                try channel.pipeline.syncOperations.addHandler(socket)
+                try socket.addUpgrade(to: channel, authority: authority)
             }
         }
         do {
@@ -91,14 +89,79 @@ final class LoadSocket: ChannelInboundHandler, @unchecked Sendable {
         return socket
     }
 
+    /// Adds NIO's HTTP/1 client codec and WebSocket upgrader behind TLS (on the channel's
+    /// event loop). The upgrade request is sent once TLS is up; on 101 the upgrader swaps the
+    /// HTTP handlers for NIO's frame encoder and decoder (and its protocol error handler),
+    /// behind which this handler goes, after an aggregator that joins fragmented messages.
+    /// No `Origin` header: the load generator is not a web page.
+    private func addUpgrade(to channel: any Channel, authority: String) throws {
+        let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(
+            maxFrameSize: LoadSocket.maxFrameSize,
+            upgradePipelineHandler: { channel, _ in
+                channel.eventLoop.makeCompletedFuture {
+                    let aggregator = NIOWebSocketFrameAggregator(
+                        minNonFinalFragmentSize: 0,
+                        maxAccumulatedFrameCount: 1024,
+                        maxAccumulatedFrameSize: LoadSocket.maxFrameSize
+                    )
+                    try channel.pipeline.syncOperations.addHandler(aggregator)
+                    try channel.pipeline.syncOperations.addHandler(self)
+                    return true
+                }
+            }
+        )
+        let request = HTTPRequestHead(
+            version: .http1_1,
+            method: .GET,
+            uri: TandemWire.webSocketPath,
+            headers: ["Host": authority, "Sec-WebSocket-Protocol": TandemWire.subprotocol]
+        )
+        let upgrade = NIOTypedHTTPClientUpgradeConfiguration<Bool>(
+            upgradeRequestHead: request,
+            upgraders: [upgrader],
+            notUpgradingCompletionHandler: { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // The HTTP codec stays; the refusal reads the broker's status from the response head.
+                    try channel.pipeline.syncOperations.addHandler(LoadUpgradeRefusal(socket: self))
+                    return false
+                }
+            }
+        )
+        var configuration = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: upgrade)
+        // Bytes that came in the same read as the 101 are WebSocket frames: hand them on.
+        configuration.leftOverBytesStrategy = .forwardBytes
+        let outcome = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: configuration)
+        // The TCP connect has its own timeout; this one bounds TLS and the upgrade.
+        let timeout = channel.eventLoop.scheduleTask(in: .seconds(60)) {
+            channel.close(promise: nil)
+        }
+        outcome.whenComplete { result in
+            timeout.cancel()
+            switch result {
+            case .success(true):
+                self.upgradeSucceeded()
+            case .success(false):
+                break  // LoadUpgradeRefusal reports the broker's answer.
+            case .failure(let error):
+                // NIO's upgrade handler fails the upgrade so when it leaves a closing pipeline.
+                if let channelError = error as? ChannelError, channelError == .inappropriateOperationForState {
+                    self.finish(LoadError("the connection closed before the WebSocket upgrade"))
+                } else {
+                    self.finish(LoadError("the WebSocket upgrade failed: \(error)"))
+                }
+                channel.close(promise: nil)
+            }
+        }
+    }
+
     // MARK: Off the event loop
 
-    /// Writes and flushes a complete, already masked frame (``LoadFrame``), from anywhere.
-    func send(_ frame: ByteBuffer) {
+    /// Writes and flushes a frame built once (``LoadFrame``), from anywhere.
+    func send(_ frame: WebSocketFrame) {
         eventLoop.execute { self.writeAndFlush(frame) }
     }
 
-    /// Encodes, masks and sends one control message (setup traffic; hot paths pre-encode).
+    /// Encodes and sends one control message (setup traffic; hot paths build their frames once).
     func send(_ message: ControlMessage) {
         send(LoadFrame.text(message))
     }
@@ -126,8 +189,10 @@ final class LoadSocket: ChannelInboundHandler, @unchecked Sendable {
     /// high-water mark).
     var isWritable: Bool { context?.channel.isWritable ?? false }
 
-    /// Queues an already masked frame; nothing goes out before ``flush()``.
-    func write(_ frame: ByteBuffer) {
+    /// Queues a frame; nothing goes out before ``flush()``. NIO's `WebSocketFrameEncoder`
+    /// writes its header and masks its payload with the frame's key (into a copy: the frame's
+    /// buffer is shared and stays as it is).
+    func write(_ frame: WebSocketFrame) {
         context?.write(wrapOutboundOut(frame), promise: nil)
     }
 
@@ -135,7 +200,7 @@ final class LoadSocket: ChannelInboundHandler, @unchecked Sendable {
         context?.flush()
     }
 
-    func writeAndFlush(_ frame: ByteBuffer) {
+    func writeAndFlush(_ frame: WebSocketFrame) {
         context?.writeAndFlush(wrapOutboundOut(frame), promise: nil)
     }
 
@@ -162,11 +227,15 @@ final class LoadSocket: ChannelInboundHandler, @unchecked Sendable {
         return promise.futureResult
     }
 
-    private func finish(_ error: LoadError) {
+    private func upgradeSucceeded() {
+        guard !isClosed else { return }
+        isUpgraded = true
+        upgraded.succeed(())
+    }
+
+    fileprivate func finish(_ error: LoadError) {
         guard !isClosed else { return }
         isClosed = true
-        upgradeTimer?.cancel()
-        upgradeTimer = nil
         if !isUpgraded { upgraded.fail(error) }
         if let waiter {
             self.waiter = nil
@@ -187,28 +256,14 @@ final class LoadSocket: ChannelInboundHandler, @unchecked Sendable {
         self.context = nil
     }
 
-    func channelActive(context: ChannelHandlerContext) {
-        // NIOSSL holds this until its handshake is done. No Origin header: not a web page.
-        let request =
-            "GET \(TandemWire.webSocketPath) HTTP/1.1\r\nHost: \(hostHeader)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-            + "Sec-WebSocket-Protocol: \(TandemWire.subprotocol)\r\n\r\n"
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: request)), promise: nil)
-        // The TCP connect has its own timeout; this one bounds TLS and the upgrade.
-        upgradeTimer = context.eventLoop.scheduleTask(in: .seconds(60)) {
-            guard !self.isUpgraded else { return }
-            self.context?.close(promise: nil)
-        }
-        context.fireChannelActive()
-    }
-
     func channelInactive(context: ChannelHandlerContext) {
-        finish(LoadError(isUpgraded ? "the connection closed" : "the connection closed before the WebSocket upgrade"))
+        finish(LoadError("the connection closed"))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // A TLS connection the broker closed without close_notify, a reset: it is over.
+        // A TLS connection the broker closed without close_notify, a reset, a frame NIO's
+        // decoder refused: it is over.
         context.close(promise: nil)
     }
 
@@ -218,136 +273,29 @@ final class LoadSocket: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var incoming = unwrapInboundIn(data)
-        if var head = handshake {
-            head.writeBuffer(&incoming)
-            guard let end = Self.endOfHead(head) else {
-                handshake = head
-                return
-            }
-            handshake = nil
-            let statusLine = head.getString(at: head.readerIndex, length: min(end, 80)) ?? ""
-            head.moveReaderIndex(forwardBy: end + 4)
-            guard statusLine.hasPrefix("HTTP/1.1 101") else {
-                let status = statusLine.prefix { !$0.isNewline }
-                finish(LoadError("the broker refused the WebSocket upgrade: \(status)"))
-                context.close(promise: nil)
-                return
-            }
-            isUpgraded = true
-            upgradeTimer?.cancel()
-            upgradeTimer = nil
-            upgraded.succeed(())
-            incoming = head
-        }
-        if buffer.readableBytes == 0 {
-            // The common case: the last read ended on a frame boundary. Parse the read's buffer
-            // itself; payloads are handed on as slices of it, never copied.
-            buffer = incoming
-            ownsBuffer = false
-        } else {
-            if buffer.readerIndex >= 1 << 16 { buffer.discardReadBytes() }
-            buffer.writeBuffer(&incoming)
-        }
-        let needed = parseFrames(context: context)
-        // Keep nothing of the read's buffer: NIOSSL writes the next read into the same storage,
-        // which it would have to copy if it were still referenced here.
-        if buffer.readableBytes == 0 {
-            buffer = ByteBuffer()
-        } else if !ownsBuffer {
-            var own = context.channel.allocator.buffer(capacity: max(needed, buffer.readableBytes))
-            own.writeBuffer(&buffer)
-            buffer = own
-            ownsBuffer = true
-        } else if needed > buffer.readableBytes {
-            buffer.reserveCapacity(minimumWritableBytes: needed - buffer.readableBytes)
-        }
-    }
-
-    /// Offset of the blank line ending the HTTP head, from the reader index.
-    private static func endOfHead(_ buffer: ByteBuffer) -> Int? {
-        let view = buffer.readableBytesView
-        var index = view.startIndex
-        while index + 3 < view.endIndex {
-            if view[index] == 13, view[index + 1] == 10, view[index + 2] == 13, view[index + 3] == 10 {
-                return index - view.startIndex
-            }
-            index += 1
-        }
-        return nil
-    }
-
-    /// Hands on every complete frame in ``buffer``; returns the bytes the incomplete frame at
-    /// its front needs in all (header included), when that is known, else 0.
-    private func parseFrames(context: ChannelHandlerContext) -> Int {
-        while !isClosed {
-            let readable = buffer.readableBytes
-            guard readable >= 2 else { return 0 }
-            let base = buffer.readerIndex
-            let first = buffer.getInteger(at: base, as: UInt8.self)!
-            let second = buffer.getInteger(at: base + 1, as: UInt8.self)!
-            var headerLength = 2
-            var length = Int(second & 0x7F)
-            if length == 126 {
-                guard readable >= 4 else { return 0 }
-                length = Int(buffer.getInteger(at: base + 2, as: UInt16.self)!)
-                headerLength = 4
-            } else if length == 127 {
-                guard readable >= 10 else { return 0 }
-                length = Int(truncatingIfNeeded: buffer.getInteger(at: base + 2, as: UInt64.self)!)
-                headerLength = 10
-            }
-            guard second & 0x80 == 0, (0...(1 << 30)).contains(length) else {
-                // Servers never mask (RFC 6455 §5.1); a masked or absurd frame ends the connection.
-                finish(LoadError("the broker sent a malformed WebSocket frame"))
-                context.close(promise: nil)
-                return 0
-            }
-            guard readable >= headerLength + length else { return headerLength + length }
-            buffer.moveReaderIndex(forwardBy: headerLength)
-            let payload = buffer.readSlice(length: length)!
-            frame(fin: first & 0x80 != 0, opcode: first & 0x0F, payload: payload, context: context)
-        }
-        return 0
-    }
-
-    private func frame(fin: Bool, opcode: UInt8, payload: ByteBuffer, context: ChannelHandlerContext) {
-        switch opcode {
-        case 0x0:
-            guard var message = fragments else { return }
-            var more = payload
-            message.writeBuffer(&more)
-            if fin {
-                fragments = nil
-                deliver(opcode: fragmentOpcode, payload: message)
-            } else {
-                fragments = message
-            }
-        case 0x1, 0x2:
-            if fin {
-                deliver(opcode: opcode, payload: payload)
-            } else {
-                fragments = payload
-                fragmentOpcode = opcode
-            }
-        case 0x8:
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .binary:
+            // The payload is a slice of NIO's read buffer, not a copy.
+            if let onBinary { onBinary(frame.unmaskedData) } else { unhandledBinary += 1 }
+        case .text:
+            deliverText(frame.unmaskedData)
+        case .ping:
+            context.writeAndFlush(wrapOutboundOut(LoadFrame.control(.pong, data: frame.unmaskedData)), promise: nil)
+        case .connectionClose:
+            let payload = frame.unmaskedData
             if payload.readableBytes >= 2 { closeCode = payload.getInteger(at: payload.readerIndex, as: UInt16.self) }
             if !sentClose {
                 sentClose = true
-                context.writeAndFlush(wrapOutboundOut(LoadFrame.frame(opcode: 0x8, payload: payload)), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(LoadFrame.control(.connectionClose, data: payload)), promise: nil)
             }
-        case 0x9:
-            context.writeAndFlush(wrapOutboundOut(LoadFrame.frame(opcode: 0xA, payload: payload)), promise: nil)
         default:
+            // Pongs. No continuation frame gets here: NIOWebSocketFrameAggregator joins them.
             break
         }
     }
 
-    private func deliver(opcode: UInt8, payload: ByteBuffer) {
-        if opcode == 0x2 {
-            if let onBinary { onBinary(payload) } else { unhandledBinary += 1 }
-            return
-        }
+    private func deliverText(_ payload: ByteBuffer) {
         if let onText {
             onText(payload)
             return
@@ -362,5 +310,28 @@ final class LoadSocket: ChannelInboundHandler, @unchecked Sendable {
         } else {
             inbox.append(message)
         }
+    }
+}
+
+/// Added when the broker answers the upgrade request with anything but 101 (NIO's HTTP codec
+/// is still in place then): fails the connect with the broker's status and closes.
+private final class LoadUpgradeRefusal: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    private let socket: LoadSocket
+
+    init(socket: LoadSocket) {
+        self.socket = socket
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(let head) = unwrapInboundIn(data) else { return }
+        socket.finish(LoadError("the broker refused the WebSocket upgrade: HTTP \(head.status.code) \(head.status.reasonPhrase)"))
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        socket.finish(LoadError("the broker refused the WebSocket upgrade"))
+        context.fireChannelInactive()
     }
 }

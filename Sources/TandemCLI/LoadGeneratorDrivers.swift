@@ -1,4 +1,5 @@
 import NIOCore
+import NIOWebSocket
 import TandemProtocol
 
 // What the load generator does per message, on the event loops. Each class is confined to
@@ -176,7 +177,7 @@ final class ControlDriver: @unchecked Sendable {
     }
 
     let pair: LoadPair
-    let messages: [ByteBuffer]
+    let messages: [WebSocketFrame]
     private var running = false
     private var window = Int.max
     private var sendTimes = CircularBuffer<UInt64>(initialCapacity: 1024)
@@ -189,7 +190,7 @@ final class ControlDriver: @unchecked Sendable {
     /// Microseconds.
     private(set) var latencies: [UInt64] = []
 
-    init(pair: LoadPair, messages: [ByteBuffer]) {
+    init(pair: LoadPair, messages: [WebSocketFrame]) {
         self.pair = pair
         self.messages = messages
     }

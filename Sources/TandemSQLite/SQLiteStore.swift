@@ -15,6 +15,8 @@ public final class SQLiteStore: TandemStore {
     let pool: DatabasePool
     let logger: Logger
     let onWrite: (@Sendable (Duration) -> Void)?
+    /// Every write transaction goes through it: concurrent writes share one commit.
+    let writer: GroupCommitWriter
 
     /// Opens (creating if needed) and migrates the database at `path`. `onWrite` hears how
     /// long each committed write transaction took (for metrics).
@@ -26,17 +28,17 @@ public final class SQLiteStore: TandemStore {
         }
         configuration.busyMode = .timeout(5)
         Self.restrictFileModes(path)
-        self.pool = try DatabasePool(path: path, configuration: configuration)
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        self.pool = pool
+        self.writer = GroupCommitWriter(pool: pool) { duration, _ in onWrite?(duration) }
         self.logger = logger
         try Self.migrator.migrate(pool)
     }
 
-    /// A write transaction, timed.
+    /// A write, committed with the writes that arrive while the previous batch commits
+    /// (``GroupCommitWriter``); returns once it is on disk. Timed per batch.
     func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        let start = ContinuousClock.now
-        let result = try await pool.write(updates)
-        onWrite?(ContinuousClock.now - start)
-        return result
+        try await writer.write(updates)
     }
 
     public func addUser(_ user: UserRecord) async throws -> UserRecord {

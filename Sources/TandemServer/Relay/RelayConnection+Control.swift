@@ -10,26 +10,26 @@ import Foundation
 
 extension RelayConnection {
     /// Handles one control message after the hello. Refusals are `error` replies; the connection stays open.
-    func control(_ text: String, binding: Binding, outbox: ParticipantOutbox) async {
+    func control(_ text: String, _ connection: ParticipantConnection, bound binding: Binding) async {
         let message: ControlMessage
         do {
             message = try ControlMessage.decode(text: text)
         } catch let error as ProtocolError {
-            _ = outbox.enqueue(.error(ErrorMessage(code: error.identifier, message: "control message refused: \(error)")))
+            connection.sendError(error.identifier, "control message refused: \(error)")
             return
         } catch {
             return
         }
         if let watcher = binding.watcher {
-            await supervisorControl(message, watcher: watcher, binding: binding, outbox: outbox)
+            await supervisorControl(message, connection, bound: binding, watcher: watcher)
             return
         }
         let role = binding.role
         switch message {
         case .chat(var chat):
-            guard Self.acceptable(chat, outbox: outbox) else { return }
+            guard Self.acceptable(chat, connection) else { return }
             chat.from = role
-            relay(binding, outbox, requiresPeer: true) { activity in
+            relay(binding, connection, requiresPeer: true) { activity in
                 activity.chatRelayed()
                 return .success(.chat(chat))
             }
@@ -38,92 +38,92 @@ extension RelayConnection {
                 "owner": role.rawValue, "streamId": String(start.streamID), "source": start.source.rawValue, "codec": start.codec.name,
                 "size": "\(start.width)x\(start.height)", "fps": String(start.fps),
             ]
-            await relayRecorded(binding, outbox, kind: .streamStarted, detail: detail, requiresConsent: true) {
+            await relayRecorded(binding, connection, kind: .streamStarted, detail: detail, requiresConsent: true) {
                 $0.start(start, by: role).map(ControlMessage.streamStart)
             }
         case .streamStop(let ref):
-            await relayRecorded(binding, outbox, kind: .streamStopped, detail: ["owner": role.rawValue, "streamId": String(ref.streamID)]) {
+            await relayRecorded(binding, connection, kind: .streamStopped, detail: ["owner": role.rawValue, "streamId": String(ref.streamID)]) {
                 $0.change(ref, by: role, stopping: true).map(ControlMessage.streamStop)
             }
         case .streamPause(let ref):
-            await relayRecorded(binding, outbox, kind: .streamPaused, detail: ["owner": role.rawValue, "streamId": String(ref.streamID)]) {
+            await relayRecorded(binding, connection, kind: .streamPaused, detail: ["owner": role.rawValue, "streamId": String(ref.streamID)]) {
                 $0.change(ref, by: role, stopping: false).map(ControlMessage.streamPause)
             }
         case .streamResume(let ref):
-            await relayRecorded(binding, outbox, kind: .streamResumed, detail: ["owner": role.rawValue, "streamId": String(ref.streamID)], requiresConsent: true) {
+            await relayRecorded(binding, connection, kind: .streamResumed, detail: ["owner": role.rawValue, "streamId": String(ref.streamID)], requiresConsent: true) {
                 $0.change(ref, by: role, stopping: false).map(ControlMessage.streamResume)
             }
         case .streamControl(var control):
             control.origin = role == .agent ? .agent : .customer
-            relay(binding, outbox, requiresPeer: true) { _ in
+            relay(binding, connection, requiresPeer: true) { _ in
                 if let fps = control.fps, !(fps > 0 && fps <= 240) { return .failure(.invalidField("fps")) }
                 if let quality = control.quality, !(quality > 0 && quality <= 1) { return .failure(.invalidField("quality")) }
                 return .success(.streamControl(control))
             }
         case .annotation(let annotation):
-            relay(binding, outbox) { $0.annotate(annotation, by: role, now: Date()).map(ControlMessage.annotation) }
+            relay(binding, connection) { $0.annotate(annotation, by: role, now: Date()).map(ControlMessage.annotation) }
         case .freeze(let freeze):
             let detail = ["owner": freeze.owner.rawValue, "streamId": String(freeze.streamID), "sequence": freeze.sequence.map(String.init) ?? "-"]
-            await relayRecorded(binding, outbox, kind: .freezeStarted, detail: detail) {
+            await relayRecorded(binding, connection, kind: .freezeStarted, detail: detail) {
                 $0.freeze(freeze, by: role, freezing: true).map(ControlMessage.freeze)
             }
         case .unfreeze(let freeze):
-            await relayRecorded(binding, outbox, kind: .freezeEnded, detail: ["owner": freeze.owner.rawValue, "streamId": String(freeze.streamID)]) {
+            await relayRecorded(binding, connection, kind: .freezeEnded, detail: ["owner": freeze.owner.rawValue, "streamId": String(freeze.streamID)]) {
                 $0.freeze(freeze, by: role, freezing: false).map(ControlMessage.unfreeze)
             }
         case .consent(let consent):
-            await recordConsent(consent, binding: binding, outbox: outbox)
+            await recordConsent(consent, connection, bound: binding)
         case .sessionEnd(let end):
             if role == .customer, end.outcome != nil || end.note != nil {
-                _ = outbox.enqueue(.error(ErrorMessage(code: .forbiddenField, message: "only the agent records an outcome")))
+                connection.sendError(.forbiddenField, "only the agent records an outcome")
                 return
             }
             if let note = end.note, note.count > SessionEnd.maxNoteLength {
-                _ = outbox.enqueue(.error(ErrorMessage(code: .invalidField, message: "note is limited to \(SessionEnd.maxNoteLength) characters")))
+                connection.sendError(.invalidField, "note is limited to \(SessionEnd.maxNoteLength) characters")
                 return
             }
             // A connection that was replaced or handed the session over no longer ends it.
-            guard binding.session.outbox(for: role) === outbox else { return }
+            guard binding.session.outbox(for: role) === connection.outbox else { return }
             let reason: EndReason = role == .agent ? .agentEnded : .customerLeft
             await hub.end(binding.session, reason: reason, outcome: end.outcome, note: end.note)
         case .sessionTransfer(let request):
-            await transfer(request, binding: binding, outbox: outbox)
+            await transfer(request, connection, bound: binding)
         case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnded, .error, .overlaySnapshot, .sessionResumed, .peerAway, .peerBack,
             .queueStatus, .sessionAssigned, .sessionTransferred, .sessionWatching, .sessionPresence:
-            _ = outbox.enqueue(.error(ErrorMessage(code: .unexpectedMessage, message: "\(message.type) is not accepted here")))
+            connection.sendError(.unexpectedMessage, "\(message.type) is not accepted here")
         }
     }
 
     /// A supervisor's message (§18): an observer only leaves (`session.end`); a participant
     /// also chats and draws, on the agent's side.
-    private func supervisorControl(_ message: ControlMessage, watcher: SessionWatcher, binding: Binding, outbox: ParticipantOutbox) async {
+    private func supervisorControl(_ message: ControlMessage, _ connection: ParticipantConnection, bound binding: Binding, watcher: SessionWatcher) async {
         switch message {
         case .sessionEnd:
             // Leaves; the session goes on.
-            outbox.finish(.normal)
+            connection.outbox.finish(.normal)
         case .chat(var chat) where watcher.participate:
-            guard Self.acceptable(chat, outbox: outbox) else { return }
+            guard Self.acceptable(chat, connection) else { return }
             chat.from = .agent
             chat.supervisor = watcher.name
             deliver(binding.session.relayFromSupervisor(watcher) { activity in
                 activity.chatRelayed()
                 return .success(.chat(chat))
-            }, outbox)
+            }, connection)
         case .annotation(let annotation) where watcher.participate:
             let result = binding.session.relayFromSupervisor(watcher) { $0.annotate(annotation, by: .agent, now: Date()).map(ControlMessage.annotation) }
             if case .accepted(let message, _, _) = result { binding.session.recording?.control(from: .agent, message) }
-            deliver(result, outbox)
+            deliver(result, connection)
         case .chat, .annotation:
-            _ = outbox.enqueue(.error(ErrorMessage(code: .observer, message: "you joined as an observer: you see everything but cannot draw or chat")))
+            connection.sendError(.observer, "you joined as an observer: you see everything but cannot draw or chat")
         default:
-            _ = outbox.enqueue(.error(ErrorMessage(code: .unexpectedMessage, message: "\(message.type) is not accepted from a supervisor")))
+            connection.sendError(.unexpectedMessage, "\(message.type) is not accepted from a supervisor")
         }
     }
 
     /// Whether a chat line is within its size limit; if not, the sender is told.
-    private static func acceptable(_ chat: Chat, outbox: ParticipantOutbox) -> Bool {
+    private static func acceptable(_ chat: Chat, _ connection: ParticipantConnection) -> Bool {
         guard chat.text.count > Chat.maxLength else { return true }
-        _ = outbox.enqueue(.error(ErrorMessage(code: .invalidField, message: "chat text is limited to \(Chat.maxLength) characters")))
+        connection.sendError(.invalidField, "chat text is limited to \(Chat.maxLength) characters")
         return false
     }
 
@@ -131,34 +131,34 @@ extension RelayConnection {
     /// go back to the sender as `error`.
     private func relay(
         _ binding: Binding,
-        _ outbox: ParticipantOutbox,
+        _ connection: ParticipantConnection,
         requiresPeer: Bool = false,
         _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
     ) {
-        let result = binding.session.relayControl(from: binding.role, sender: outbox, requiresPeer: requiresPeer, update)
+        let result = binding.session.relayControl(from: binding.role, sender: connection.outbox, requiresPeer: requiresPeer, update)
         if case .accepted(let message, _, _) = result { binding.session.recording?.control(from: binding.role, message) }
-        deliver(result, outbox)
+        deliver(result, connection)
     }
 
     /// Like ``relay(_:_:requiresPeer:_:)`` for messages that go into the audit log: the
     /// event is committed before the peer sees the message.
     private func relayRecorded(
         _ binding: Binding,
-        _ outbox: ParticipantOutbox,
+        _ connection: ParticipantConnection,
         kind: AuditEventKind,
         detail: [String: String],
         requiresConsent: Bool = false,
         _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
     ) async {
-        let result = binding.session.relayControl(from: binding.role, sender: outbox, requiresConsent: requiresConsent, update)
+        let result = binding.session.relayControl(from: binding.role, sender: connection.outbox, requiresConsent: requiresConsent, update)
         if case .accepted(let message, _, _) = result {
-            guard await record(binding, kind: kind, detail: detail, outbox: outbox) else { return }
+            guard await record(binding, connection, kind: kind, detail: detail) else { return }
             binding.session.recording?.control(from: binding.role, message)
         }
-        deliver(result, outbox)
+        deliver(result, connection)
     }
 
-    private func deliver(_ result: LiveSession.ControlRelay, _ outbox: ParticipantOutbox) {
+    private func deliver(_ result: LiveSession.ControlRelay, _ connection: ParticipantConnection) {
         switch result {
         case .accepted(let message, let peer, let watchers):
             // Encoded once, the same buffer for every recipient.
@@ -166,9 +166,9 @@ extension RelayConnection {
             _ = peer?.enqueue(control: encoded)
             for watcher in watchers { _ = watcher.outbox.enqueue(control: encoded) }
         case .noPeer:
-            _ = outbox.enqueue(.error(ErrorMessage(code: .noPeer, message: "nobody has joined yet")))
+            connection.sendError(.noPeer, "nobody has joined yet")
         case .rejected(let rejection):
-            _ = outbox.enqueue(.error(rejection.errorMessage))
+            connection.send(.error(rejection.errorMessage))
         case .ended:
             break
         }
@@ -176,9 +176,9 @@ extension RelayConnection {
 
     /// `session.transfer` from the agent (§17). On success the agent's connection gets
     /// `session.transferred` and closes with 4302.
-    private func transfer(_ request: TransferRequest, binding: Binding, outbox: ParticipantOutbox) async {
-        guard binding.role == .agent, binding.session.outbox(for: .agent) === outbox else {
-            _ = outbox.enqueue(.error(ErrorMessage(code: .unexpectedMessage, message: "only the session's agent transfers it")))
+    private func transfer(_ request: TransferRequest, _ connection: ParticipantConnection, bound binding: Binding) async {
+        guard binding.role == .agent, binding.session.outbox(for: .agent) === connection.outbox else {
+            connection.sendError(.unexpectedMessage, "only the session's agent transfers it")
             return
         }
         do {
@@ -186,21 +186,21 @@ extension RelayConnection {
             case .pending:
                 break
             case .invalid(let reason):
-                _ = outbox.enqueue(.error(ErrorMessage(code: .invalidTransfer, message: reason)))
+                connection.sendError(.invalidTransfer, reason)
             case .notTransferable:
-                _ = outbox.enqueue(.error(ErrorMessage(code: .notTransferable, message: "only a live session with a customer, not already being transferred, can be handed over")))
+                connection.sendError(.notTransferable, "only a live session with a customer, not already being transferred, can be handed over")
             case .queueFull:
-                _ = outbox.enqueue(.error(ErrorMessage(code: .queueFull, message: "the queue is full; try again later")))
+                connection.sendError(.queueFull, "the queue is full; try again later")
             }
         } catch {
             logger.error("Could not transfer a session", metadata: ["tandem.session.id": "\(binding.session.id)"])
-            _ = outbox.enqueue(.error(ErrorMessage(code: .internalError, message: "the broker could not log the transfer; nothing changed")))
+            connection.sendError(.internalError, "the broker could not log the transfer; nothing changed")
         }
     }
 
-    private func recordConsent(_ consent: Consent, binding: Binding, outbox: ParticipantOutbox) async {
+    private func recordConsent(_ consent: Consent, _ connection: ParticipantConnection, bound binding: Binding) async {
         guard binding.role == .customer else {
-            _ = outbox.enqueue(.error(ErrorMessage(code: .unexpectedMessage, message: "only the customer gives consent")))
+            connection.sendError(.unexpectedMessage, "only the customer gives consent")
             return
         }
         guard let (messages, wasGranted) = binding.session.consent(consent) else { return }
@@ -209,12 +209,12 @@ extension RelayConnection {
         let recording = binding.session.recording
         if recording != nil { detail["recording"] = consent.granted && consent.recording == true ? "agreed" : "refused" }
         let kind: AuditEventKind = consent.granted ? .consentGranted : .consentDenied
-        guard await record(binding, kind: kind, detail: detail, outbox: outbox) else { return }
+        guard await record(binding, connection, kind: kind, detail: detail) else { return }
         if let recording {
             if consent.granted, consent.recording == true {
                 // Logged before the first entry is written.
                 if !recording.wasStarted {
-                    guard await record(binding, kind: .recordingStarted, detail: ["file": binding.session.id + ".tdrec"], outbox: outbox) else { return }
+                    guard await record(binding, connection, kind: .recordingStarted, detail: ["file": binding.session.id + ".tdrec"]) else { return }
                 }
                 binding.session.startRecording()
             } else {
@@ -231,13 +231,13 @@ extension RelayConnection {
     }
 
     /// Commits an audit event of the binding's session; on failure tells the sender and returns false.
-    private func record(_ binding: Binding, kind: AuditEventKind, detail: [String: String], outbox: ParticipantOutbox) async -> Bool {
+    private func record(_ binding: Binding, _ connection: ParticipantConnection, kind: AuditEventKind, detail: [String: String]) async -> Bool {
         do {
             try await hub.store.recordEvent(sessionID: binding.session.id, kind: kind, actor: binding.session.actor(binding.role), detail: detail, at: Date())
             return true
         } catch {
             logger.error("Could not record an audit event", metadata: ["tandem.session.id": "\(binding.session.id)", "tandem.event": "\(kind)"])
-            _ = outbox.enqueue(.error(ErrorMessage(code: .internalError, message: "the broker could not log this; it was not relayed")))
+            connection.sendError(.internalError, "the broker could not log this; it was not relayed")
             return false
         }
     }
