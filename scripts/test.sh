@@ -2,7 +2,7 @@
 # Runs every Tandem test, installing what the tests need on a fresh machine:
 #   1. prerequisites (openssl, chromium and chromium-driver from Debian; websockets,
 #      jsonschema and selenium from PyPI)
-#   2. the protocol vectors against the JSON Schemas
+#   2. the protocol vectors against the JSON Schemas, and the source format (.swift-format)
 #   3. swift build, then the CLI walkthrough of README.md against a real broker
 #   4. the browser pages in real Chromium (codec against the vectors, pairing, annotations,
 #      consent, expired codes; screenshots in test-artifacts/browser)
@@ -33,6 +33,10 @@ python3 -c 'import websockets; print("python websockets", websockets.__version__
 
 log "protocol vectors against the schemas"
 python3 protocol/vectors/check_schemas.py
+
+log "source format (.swift-format: swift format lint --strict)"
+# The formatter ships with the toolchain; `swift format format --in-place FILES` fixes most findings.
+git ls-files -z '*.swift' | xargs -0 swift format lint --strict --parallel
 
 log "swift build"
 swift build

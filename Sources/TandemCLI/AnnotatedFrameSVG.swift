@@ -21,7 +21,9 @@ enum AnnotatedFrameSVG {
             let stroke = "stroke=\"\(color)\" stroke-width=\(format(line)) stroke-linecap=\"round\" stroke-linejoin=\"round\" fill=\"none\""
             switch shape.kind {
             case .stroke:
-                let path = points.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(number($0.element.x)) \(number($0.element.y))" }.joined(separator: " ")
+                let path = points.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(number($0.element.x)) \(number($0.element.y))" }.joined(
+                    separator: " "
+                )
                 svg += "<path d=\"\(path)\" \(stroke)/>\n"
             case .arrow where points.count >= 2:
                 let (x1, y1, x2, y2) = (points[0].x, points[0].y, points[1].x, points[1].y)
@@ -30,14 +32,18 @@ enum AnnotatedFrameSVG {
                 let left = (x2 - head * cos(angle - .pi / 7), y2 - head * sin(angle - .pi / 7))
                 let right = (x2 - head * cos(angle + .pi / 7), y2 - head * sin(angle + .pi / 7))
                 svg += "<line x1=\(format(x1)) y1=\(format(y1)) x2=\(format(x2)) y2=\(format(y2)) \(stroke)/>\n"
-                svg += "<polygon points=\"\(number(x2)),\(number(y2)) \(number(left.0)),\(number(left.1)) \(number(right.0)),\(number(right.1))\" fill=\"\(color)\"/>\n"
+                svg +=
+                    "<polygon points=\"\(number(x2)),\(number(y2)) \(number(left.0)),\(number(left.1)) \(number(right.0)),\(number(right.1))\" fill=\"\(color)\"/>\n"
             case .rect where points.count >= 2:
-                svg += "<rect x=\(format(min(points[0].x, points[1].x))) y=\(format(min(points[0].y, points[1].y))) width=\(format(abs(points[1].x - points[0].x))) height=\(format(abs(points[1].y - points[0].y))) \(stroke)/>\n"
+                svg +=
+                    "<rect x=\(format(min(points[0].x, points[1].x))) y=\(format(min(points[0].y, points[1].y))) width=\(format(abs(points[1].x - points[0].x))) height=\(format(abs(points[1].y - points[0].y))) \(stroke)/>\n"
             case .ellipse where points.count >= 2:
-                svg += "<ellipse cx=\(format((points[0].x + points[1].x) / 2)) cy=\(format((points[0].y + points[1].y) / 2)) rx=\(format(abs(points[1].x - points[0].x) / 2)) ry=\(format(abs(points[1].y - points[0].y) / 2)) \(stroke)/>\n"
+                svg +=
+                    "<ellipse cx=\(format((points[0].x + points[1].x) / 2)) cy=\(format((points[0].y + points[1].y) / 2)) rx=\(format(abs(points[1].x - points[0].x) / 2)) ry=\(format(abs(points[1].y - points[0].y) / 2)) \(stroke)/>\n"
             case .text:
                 let size = max(14, line * 6)
-                svg += "<text x=\(format(first.x)) y=\(format(first.y)) dominant-baseline=\"hanging\" font-family=\"system-ui, sans-serif\" font-size=\(format(size)) fill=\"\(color)\" stroke=\"rgba(0,0,0,0.6)\" stroke-width=\(format(max(2, line / 2))) paint-order=\"stroke\">\(escape(shape.text ?? ""))</text>\n"
+                svg +=
+                    "<text x=\(format(first.x)) y=\(format(first.y)) dominant-baseline=\"hanging\" font-family=\"system-ui, sans-serif\" font-size=\(format(size)) fill=\"\(color)\" stroke=\"rgba(0,0,0,0.6)\" stroke-width=\(format(max(2, line / 2))) paint-order=\"stroke\">\(escape(shape.text ?? ""))</text>\n"
             case .pointer:
                 svg += "<circle cx=\(format(first.x)) cy=\(format(first.y)) r=\(format(max(6, line * 2))) fill=\"\(color)\" fill-opacity=\"0.85\"/>\n"
             default:

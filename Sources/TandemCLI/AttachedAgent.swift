@@ -11,7 +11,10 @@ struct AttachedAgent: ParsableArguments {
     @Option(help: "Share your own frames back: 'pattern' or a folder of images.") var source: String?
     @Option(help: "Frames per second when sharing with --source.") var fps: Double = 5
     @Option(help: "Save received frames to this folder.") var saveFrames: String?
-    @Option(help: "Send control messages (annotations, freeze, chat) from a JSON-lines file, or - for standard input, once the customer joined and started sharing (or 5 s after the join).") var annotations: String?
+    @Option(
+        help:
+            "Send control messages (annotations, freeze, chat) from a JSON-lines file, or - for standard input, once the customer joined and started sharing (or 5 s after the join)."
+    ) var annotations: String?
 
     /// Connects with `hello`, shows what happens, and records the outcome when the session ends.
     /// Returns normally when the session ended or was handed over (§17).
@@ -24,7 +27,9 @@ struct AttachedAgent: ParsableArguments {
         let (outcome, note, fps) = (self.outcome, self.note, self.fps)
         let run: (result: SessionEnded??, closure: TandemClosure)
         do {
-            run = try await TandemConnection.run(configuration: configuration, hello: hello, logger: CLILog.logger("tandem.cli")) { inbound, outbound -> SessionEnded? in
+            run = try await TandemConnection.run(configuration: configuration, hello: hello, logger: CLILog.logger("tandem.cli")) {
+                inbound,
+                outbound -> SessionEnded? in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for await _ in await UnixSignalsSequence(trapping: .sigint) {
@@ -52,7 +57,18 @@ struct AttachedAgent: ParsableArguments {
                         group.addTask {
                             await status.waitForCustomer()
                             let format = frames.format
-                            try await outbound.send(.streamStart(StreamStart(streamID: 1, source: .screen, codec: format.codec, width: format.width, height: format.height, fps: fps)))
+                            try await outbound.send(
+                                .streamStart(
+                                    StreamStart(
+                                        streamID: 1,
+                                        source: .screen,
+                                        codec: format.codec,
+                                        width: format.width,
+                                        height: format.height,
+                                        fps: fps
+                                    )
+                                )
+                            )
                             var index = 0
                             while true {
                                 try await outbound.send(frames.frame(index))

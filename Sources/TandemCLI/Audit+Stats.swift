@@ -25,16 +25,26 @@ extension Audit {
                 return
             }
             let period = [since.map { "since \($0)" }, until.map { "until \($0)" }].compactMap { $0 }.joined(separator: " ")
-            say("Sessions\(period.isEmpty ? "" : " " + period): \(stats.sessions) (\(stats.live) live) on \(stats.tickets) ticket\(stats.tickets == 1 ? "" : "s"); answered \(stats.answered), unanswered \(stats.unanswered)")
+            say(
+                "Sessions\(period.isEmpty ? "" : " " + period): \(stats.sessions) (\(stats.live) live) on \(stats.tickets) ticket\(stats.tickets == 1 ? "" : "s"); answered \(stats.answered), unanswered \(stats.unanswered)"
+            )
             say("first-contact resolution: \(Self.percent(stats.firstContactResolutionRate))")
-            say("escalation rate:          \(Self.percent(stats.escalationRate)) (transferred \(stats.transferred) session\(stats.transferred == 1 ? "" : "s"), \(stats.transfers) hand-over\(stats.transfers == 1 ? "" : "s"))")
+            say(
+                "escalation rate:          \(Self.percent(stats.escalationRate)) (transferred \(stats.transferred) session\(stats.transferred == 1 ? "" : "s"), \(stats.transfers) hand-over\(stats.transfers == 1 ? "" : "s"))"
+            )
             say("median wait:              \(Formatting.seconds(stats.medianWaitSeconds))")
             say("median handle time:       \(Formatting.seconds(stats.medianHandleSeconds))")
             if let queue = stats.queue {
-                say("queue:                    \(queue.entered) entered, \(queue.answered) answered, \(queue.abandoned) left unanswered; median wait \(Formatting.seconds(queue.medianWaitSeconds))")
-                say("answered within \(QueueStats.targetSeconds) s:      \(Self.percent(queue.shareAnsweredWithinTarget)) (\(queue.answeredWithinTarget) of \(queue.answered + queue.abandoned))")
+                say(
+                    "queue:                    \(queue.entered) entered, \(queue.answered) answered, \(queue.abandoned) left unanswered; median wait \(Formatting.seconds(queue.medianWaitSeconds))"
+                )
+                say(
+                    "answered within \(QueueStats.targetSeconds) s:      \(Self.percent(queue.shareAnsweredWithinTarget)) (\(queue.answeredWithinTarget) of \(queue.answered + queue.abandoned))"
+                )
                 for (tier, counts) in queue.byTier.sorted(by: { $0.key < $1.key }) {
-                    say("  \(tier.padding(toLength: 24, withPad: " ", startingAt: 0))\(Self.percent(counts.shareAnsweredWithinTarget)) within \(QueueStats.targetSeconds) s, \(counts.answered) answered, \(counts.abandoned) left, median wait \(Formatting.seconds(counts.medianWaitSeconds))")
+                    say(
+                        "  \(tier.padding(toLength: 24, withPad: " ", startingAt: 0))\(Self.percent(counts.shareAnsweredWithinTarget)) within \(QueueStats.targetSeconds) s, \(counts.answered) answered, \(counts.abandoned) left, median wait \(Formatting.seconds(counts.medianWaitSeconds))"
+                    )
                 }
             }
             say("outcomes:    " + Self.breakdown(stats.outcomes))

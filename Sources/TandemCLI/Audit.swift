@@ -59,8 +59,12 @@ struct Audit: AsyncParsableCommand {
             }
             let session = timeline.session
             say("Session \(session.id) · ticket \(session.ticket) · agent \(session.agent) · \(session.mode.rawValue)")
-            say("started \(Formatting.timestamp(session.createdAt)) · wait \(Formatting.seconds(session.waitSeconds)) · duration \(Formatting.seconds(session.durationSeconds)) · customer connected \(Formatting.seconds(session.connectedSeconds))")
-            say("outcome \(session.outcome?.rawValue ?? "-") · end \(session.endReason?.rawValue ?? "live")\(session.endedBy.map { " by \($0)" } ?? "")\(session.note.map { " · note: \($0)" } ?? "")")
+            say(
+                "started \(Formatting.timestamp(session.createdAt)) · wait \(Formatting.seconds(session.waitSeconds)) · duration \(Formatting.seconds(session.durationSeconds)) · customer connected \(Formatting.seconds(session.connectedSeconds))"
+            )
+            say(
+                "outcome \(session.outcome?.rawValue ?? "-") · end \(session.endReason?.rawValue ?? "live")\(session.endedBy.map { " by \($0)" } ?? "")\(session.note.map { " · note: \($0)" } ?? "")"
+            )
             for event in timeline.events {
                 let detail = event.detail.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
                 say("\(Formatting.timestamp(event.at))  #\(event.seq)  \(event.kind)  \(event.actor ?? "-")  \(detail)")
@@ -83,7 +87,9 @@ struct Audit: AsyncParsableCommand {
             var outcomes: [String: Int] = [:]
             for session in ended { outcomes[session.outcome?.rawValue ?? "not recorded", default: 0] += 1 }
             let agents = Set(sessions.map(\.agent)).sorted()
-            say("Ticket \(ticket): \(sessions.count) session\(sessions.count == 1 ? "" : "s") (\(sessions.count - ended.count) live), agents \(agents.joined(separator: ", "))")
+            say(
+                "Ticket \(ticket): \(sessions.count) session\(sessions.count == 1 ? "" : "s") (\(sessions.count - ended.count) live), agents \(agents.joined(separator: ", "))"
+            )
             say("first \(Formatting.timestamp(sessions.last!.createdAt)), last \(Formatting.timestamp(sessions.first!.createdAt))")
             say("total duration \(Formatting.seconds(total)), customer connected \(Formatting.seconds(connected))")
             say("outcomes: " + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
@@ -94,7 +100,8 @@ struct Audit: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Recompute the audit log's hash chain and signed checkpoints; report the first broken event.",
-            discussion: "Exits 0 when intact, 1 when altered, deleted, inserted/reordered, truncated, a checkpoint is bad, or the log was rolled back behind what the broker signed (an older database copy, a lost WAL)."
+            discussion:
+                "Exits 0 when intact, 1 when altered, deleted, inserted/reordered, truncated, a checkpoint is bad, or the log was rolled back behind what the broker signed (an older database copy, a lost WAL)."
         )
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var tokenOptions: TokenOptions
@@ -111,7 +118,9 @@ struct Audit: AsyncParsableCommand {
             guard !json else { return }
             say("intact: \(result.count) events, head \(result.headHash ?? "-")")
             if let seq = result.lastCheckpointSeq, let at = result.lastCheckpointAt {
-                say("\(result.checkpoints) signed checkpoints, the last at event #\(seq) (\(Formatting.timestamp(at))); \(result.unsignedEvents) events after it")
+                say(
+                    "\(result.checkpoints) signed checkpoints, the last at event #\(seq) (\(Formatting.timestamp(at))); \(result.unsignedEvents) events after it"
+                )
             } else {
                 say("no signed checkpoint yet; \(result.unsignedEvents) events not yet covered by one")
             }

@@ -62,7 +62,10 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Rounds (rounds).")
     var rounds: Int = 10
 
-    @Option(help: "Seconds the receiver stops reading its socket (stall; --warmup + this at most 38: the broker pings every 20 s and closes after a missed pong).")
+    @Option(
+        help:
+            "Seconds the receiver stops reading its socket (stall; --warmup + this at most 38: the broker pings every 20 s and closes after a missed pong)."
+    )
     var stallSeconds: Double = 20
 
     @Option(help: "Seconds of streaming before the stall (stall).")
@@ -81,7 +84,9 @@ struct Bench: AsyncParsableCommand {
         let sessions = self.sessions ?? scenario.defaultSessions
         let maxSessions = scenario == .frames && !lean ? 500 : 5000
         guard (1...maxSessions).contains(sessions) else {
-            throw ValidationError("--sessions must be 1-\(maxSessions) with --scenario \(scenario.rawValue)\(scenario == .frames && !lean ? " (without --lean)" : "")")
+            throw ValidationError(
+                "--sessions must be 1-\(maxSessions) with --scenario \(scenario.rawValue)\(scenario == .frames && !lean ? " (without --lean)" : "")"
+            )
         }
         guard fps > 0, fps <= 240 else { throw ValidationError("--fps must be 0-240") }
         if let size, !(1...4_000_000).contains(size) { throw ValidationError("--size must be 1-4000000") }

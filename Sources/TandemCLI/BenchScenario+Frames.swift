@@ -25,7 +25,14 @@ extension Bench {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<sessions {
                 group.addTask {
-                    try await runSession(index: index, size: size, token: broker.agentToken, configuration: configuration, logger: logger, results: results)
+                    try await runSession(
+                        index: index,
+                        size: size,
+                        token: broker.agentToken,
+                        configuration: configuration,
+                        logger: logger,
+                        results: results
+                    )
                 }
             }
             try await group.waitForAll()
@@ -33,7 +40,15 @@ extension Bench {
         let elapsed = (ContinuousClock.now - started).seconds
         let cpuSeconds = Double(broker.cpuTicks() - cpuBefore) / BenchBroker.ticksPerSecond
         let report = results.withLockedValue {
-            $0.report(elapsed: duration, wall: elapsed, cpuSeconds: cpuSeconds, peakRSS: broker.peakRSS(), sessions: sessions, fps: fps, frameBytes: size)
+            $0.report(
+                elapsed: duration,
+                wall: elapsed,
+                cpuSeconds: cpuSeconds,
+                peakRSS: broker.peakRSS(),
+                sessions: sessions,
+                fps: fps,
+                frameBytes: size
+            )
         }
         if json {
             let encoder = JSONEncoder()
@@ -46,7 +61,12 @@ extension Bench {
     }
 
     func runSession(
-        index: Int, size: Int, token: String, configuration: TandemClientConfiguration, logger: Logger, results: NIOLockedValueBox<BenchResults>
+        index: Int,
+        size: Int,
+        token: String,
+        configuration: TandemClientConfiguration,
+        logger: Logger,
+        results: NIOLockedValueBox<BenchResults>
     ) async throws {
         let (codes, codeSink) = AsyncStream<String>.makeStream()
         let (fps, duration, annotationRate) = (self.fps, self.duration, self.annotationRate)
@@ -88,7 +108,14 @@ extension Bench {
             let annotationEvery = annotationRate > 0 ? max(1, Int(fps / annotationRate)) : Int.max
             for sequence in 0..<total {
                 try await clock.sleep(until: start.advanced(by: .seconds(Double(sequence) / fps)))
-                let frame = MediaFrame(streamID: 1, sequence: UInt32(sequence), codec: .jpeg, keyframe: true, timestampMicros: Bench.nowMicros(), payload: payload)
+                let frame = MediaFrame(
+                    streamID: 1,
+                    sequence: UInt32(sequence),
+                    codec: .jpeg,
+                    keyframe: true,
+                    timestampMicros: Bench.nowMicros(),
+                    payload: payload
+                )
                 try await outbound.send(frame)
                 if sequence % annotationEvery == 0 {
                     let shape = Shape(id: "t\(Bench.nowMicros())", kind: .pointer, points: [[0.5, 0.5]])
@@ -143,8 +170,13 @@ extension Bench {
             results.add(frames: frameLatencies, annotations: annotationLatencies, bytes: bytes)
         }
         var report = results.report(
-            elapsed: duration, wall: cpu.seconds, cpuSeconds: cpu.brokerCPUSeconds, peakRSS: bench.broker.peakRSS(),
-            sessions: sessions, fps: fps, frameBytes: size
+            elapsed: duration,
+            wall: cpu.seconds,
+            cpuSeconds: cpu.brokerCPUSeconds,
+            peakRSS: bench.broker.peakRSS(),
+            sessions: sessions,
+            fps: fps,
+            frameBytes: size
         )
         report.loadGenerator = "lean"
         report.generatorCPUPercent = cpu.generatorPercent

@@ -73,18 +73,27 @@ extension Bench {
         for round in 0..<rounds {
             let started = ContinuousClock.now
             let opened = try await bench.openPairs(
-                sessions, concurrency: concurrency, placement: .split, stream: true, firstIndex: round * sessions
+                sessions,
+                concurrency: concurrency,
+                placement: .split,
+                stream: true,
+                firstIndex: round * sessions
             )
             try await exchange(opened.pairs, frames: frames)
             await bench.end(opened.pairs, concurrency: concurrency)
             let seconds = (ContinuousClock.now - started).seconds
             try await Task.sleep(for: .seconds(settle))
             let entry = RoundsReport.Round(
-                round: round + 1, seconds: seconds, rssMegabytes: BenchMath.megabytes(bench.broker.rss()), brokerSockets: bench.broker.openSockets()
+                round: round + 1,
+                seconds: seconds,
+                rssMegabytes: BenchMath.megabytes(bench.broker.rss()),
+                brokerSockets: bench.broker.openSockets()
             )
             results.append(entry)
             if !json {
-                say("  round \(entry.round): \(BenchMath.format(entry.rssMegabytes, 1)) MB RSS, \(entry.brokerSockets) broker sockets (\(BenchMath.format(entry.seconds, 1)) s)")
+                say(
+                    "  round \(entry.round): \(BenchMath.format(entry.rssMegabytes, 1)) MB RSS, \(entry.brokerSockets) broker sockets (\(BenchMath.format(entry.seconds, 1)) s)"
+                )
             }
         }
         let growth = (results.last?.rssMegabytes ?? 0) - (results.first?.rssMegabytes ?? 0)

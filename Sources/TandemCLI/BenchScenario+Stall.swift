@@ -20,7 +20,11 @@ extension Bench {
     func runStall(_ bench: BenchContext) async throws {
         let size = self.size ?? scenario.defaultSize
         let opened = try await bench.openPairs(
-            1, concurrency: 1, placement: .split, stream: true, agentReceiveBuffer: receiveBuffer
+            1,
+            concurrency: 1,
+            placement: .split,
+            stream: true,
+            agentReceiveBuffer: receiveBuffer
         )
         let pair = opened.pairs[0]
         defer { pair.close() }
@@ -39,8 +43,16 @@ extension Bench {
         let cpu = window.read()
         let received = try await pair.agent.eventLoop.submit { receiver.stats }.get()
         let report = StallReport(
-            fps: fps, frameBytes: size, warmupSeconds: warmup, stallSeconds: stallSeconds, recoverySeconds: recovery,
-            receiveBufferBytes: receiveBuffer, sender: sent, receiver: received, cpu: cpu, peakRSS: bench.broker.peakRSS()
+            fps: fps,
+            frameBytes: size,
+            warmupSeconds: warmup,
+            stallSeconds: stallSeconds,
+            recoverySeconds: recovery,
+            receiveBufferBytes: receiveBuffer,
+            sender: sent,
+            receiver: received,
+            cpu: cpu,
+            peakRSS: bench.broker.peakRSS()
         )
         try emit(report, text: report.text)
     }
@@ -163,8 +175,16 @@ struct StallReport: Encodable {
     var brokerPeakRSSMegabytes: Double
 
     init(
-        fps: Double, frameBytes: Int, warmupSeconds: Double, stallSeconds: Double, recoverySeconds: Double, receiveBufferBytes: Int,
-        sender: PacedFrameSender.Stats, receiver: StallReceiver.Stats, cpu: BenchCPUWindow.Reading, peakRSS: Int
+        fps: Double,
+        frameBytes: Int,
+        warmupSeconds: Double,
+        stallSeconds: Double,
+        recoverySeconds: Double,
+        receiveBufferBytes: Int,
+        sender: PacedFrameSender.Stats,
+        receiver: StallReceiver.Stats,
+        cpu: BenchCPUWindow.Reading,
+        peakRSS: Int
     ) {
         self.fps = fps
         self.frameBytes = frameBytes

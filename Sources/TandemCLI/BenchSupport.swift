@@ -23,18 +23,28 @@ struct BenchBroker: Sendable {
         process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0])
         // Every client runs from 127.0.0.1: one network, far beyond the per-network caps a
         // real broker keeps for anonymous clients (§13). The relay itself is what is measured.
-        process.arguments = [
-            "serve", "--port", "0", "--data-dir", directory, "--log-level", "error",
-            "--websockets-per-network", "100000", "--agent-websockets-per-network", "100000",
-            "--http-connections-per-network", "100000", "--max-pending-codes", "100000",
-            "--join-budget", "100000", "--join-failures-before-wait", "100000",
-            // Thousands of connections set up at once (idle, setup, rounds) may wait for the
-            // CPU longer than a real client would; nothing here measures these timeouts.
-            "--hello-timeout", "120", "--first-request-timeout", "120", "--idle-timeout", "86400",
-            "--shutdown-timeout", "5",
-        ] + extraArguments
+        process.arguments =
+            [
+                "serve", "--port", "0", "--data-dir", directory, "--log-level", "error",
+                "--websockets-per-network", "100000", "--agent-websockets-per-network", "100000",
+                "--http-connections-per-network", "100000", "--max-pending-codes", "100000",
+                "--join-budget", "100000", "--join-failures-before-wait", "100000",
+                // Thousands of connections set up at once (idle, setup, rounds) may wait for the
+                // CPU longer than a real client would; nothing here measures these timeouts.
+                "--hello-timeout", "120", "--first-request-timeout", "120", "--idle-timeout", "86400",
+                "--shutdown-timeout", "5",
+            ] + extraArguments
         let output = Pipe()
         process.standardOutput = output
+        // TANDEM_BENCH_BROKER_PREFIX runs the broker under a tool, e.g. "heaptrack -o /tmp/heap"
+        // or "valgrind --tool=callgrind" (its CPU and memory figures are then the tool's).
+        if let prefix = ProcessInfo.processInfo.environment["TANDEM_BENCH_BROKER_PREFIX"]?.split(separator: " ").map(String.init),
+            let tool = prefix.first
+        {
+            let path = ProcessInfo.processInfo.environment["PATH"]?.split(separator: ":").map { "\($0)/\(tool)" }
+            process.arguments = prefix.dropFirst() + [ProcessInfo.processInfo.arguments[0]] + (process.arguments ?? [])
+            process.executableURL = URL(fileURLWithPath: path?.first { FileManager.default.isExecutableFile(atPath: $0) } ?? tool)
+        }
         try process.run()
         var port: Int?
         var buffer = ""
@@ -203,7 +213,8 @@ struct BenchResults: Sendable {
                   annotation latency (while frames flow the same way): \(annotationLatencyMs.line)
                 """
             if let generatorCPUPercent {
-                text += "\n  load generator (lean): \(String(format: "%.0f", generatorCPUPercent)) % CPU, \(framesSkipped ?? 0) frames skipped (socket full)"
+                text +=
+                    "\n  load generator (lean): \(String(format: "%.0f", generatorCPUPercent)) % CPU, \(framesSkipped ?? 0) frames skipped (socket full)"
             }
             return text
         }

@@ -9,7 +9,10 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Data directory (env TANDEM_DATA_DIR).")
     var dataDirectory: String = ProcessInfo.processInfo.environment["TANDEM_DATA_DIR"] ?? "./tandem-data"
 
-    @Option(help: "postgres://user[:password]@host[:port]/database to keep the log in PostgreSQL (env TANDEM_DATABASE); default the SQLite file in --data-dir.")
+    @Option(
+        help:
+            "postgres://user[:password]@host[:port]/database to keep the log in PostgreSQL (env TANDEM_DATABASE); default the SQLite file in --data-dir."
+    )
     var database: String? = ProcessInfo.processInfo.environment["TANDEM_DATABASE"]
 
     var databasePath: String { dataDirectory + "/tandem.sqlite" }
@@ -78,4 +81,3 @@ func sayJSON(_ value: some Encodable) throws {
     let json = TerminalText.escapedJSON(String(decoding: try encoder.encode(value), as: UTF8.self))
     try? FileHandle.standardOutput.write(contentsOf: Data((json + "\n").utf8))
 }
-

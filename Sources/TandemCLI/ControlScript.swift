@@ -97,17 +97,25 @@ func describe(_ message: ControlMessage) -> String? {
         case .undo: return "\(who) undid \(annotation.id ?? "a shape") on \(target)"
         case .clear: return "\(who) cleared \(target)"
         }
-    case .freeze(let freeze): return "\(freeze.author?.rawValue ?? "peer") froze \(freeze.owner.rawValue) stream \(freeze.streamID) at frame \(freeze.sequence ?? 0)"
+    case .freeze(let freeze):
+        return "\(freeze.author?.rawValue ?? "peer") froze \(freeze.owner.rawValue) stream \(freeze.streamID) at frame \(freeze.sequence ?? 0)"
     case .unfreeze(let freeze): return "\(freeze.author?.rawValue ?? "peer") unfroze \(freeze.owner.rawValue) stream \(freeze.streamID)"
-    case .streamStart(let start): return "\(start.owner?.rawValue ?? "peer") started stream \(start.streamID): \(start.source.rawValue) \(start.codec.name) \(start.width)x\(start.height) @ \(start.fps) fps"
+    case .streamStart(let start):
+        return
+            "\(start.owner?.rawValue ?? "peer") started stream \(start.streamID): \(start.source.rawValue) \(start.codec.name) \(start.width)x\(start.height) @ \(start.fps) fps"
     case .streamStop(let ref): return "\(ref.owner?.rawValue ?? "peer") stopped stream \(ref.streamID)"
     case .streamPause(let ref): return "\(ref.owner?.rawValue ?? "peer") paused stream \(ref.streamID)"
     case .streamResume(let ref): return "\(ref.owner?.rawValue ?? "peer") resumed stream \(ref.streamID)"
     case .streamControl(let control): return "\(control.origin?.rawValue ?? "peer") asks for \(control.action.rawValue) on stream \(control.streamID)"
     case .consent(let consent):
-        let recording = consent.recording == true ? " and to the recording" : consent.recording == false && consent.granted ? " but not to the recording" : ""
-        return consent.granted ? "the customer agreed to share its \(consent.source?.rawValue ?? "view")\(recording)" : "the customer declined to share (no media will arrive)"
-    case .overlaySnapshot(let snapshot): return "overlay of \(snapshot.owner.rawValue) stream \(snapshot.streamID): \(snapshot.shapes.count) shapes" + (snapshot.frozenSequence.map { ", frozen at \($0)" } ?? "")
+        let recording =
+            consent.recording == true ? " and to the recording" : consent.recording == false && consent.granted ? " but not to the recording" : ""
+        return consent.granted
+            ? "the customer agreed to share its \(consent.source?.rawValue ?? "view")\(recording)"
+            : "the customer declined to share (no media will arrive)"
+    case .overlaySnapshot(let snapshot):
+        return "overlay of \(snapshot.owner.rawValue) stream \(snapshot.streamID): \(snapshot.shapes.count) shapes"
+            + (snapshot.frozenSequence.map { ", frozen at \($0)" } ?? "")
     default: return nil
     }
 }

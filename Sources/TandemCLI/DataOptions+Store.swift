@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import TandemCore
 import TandemPostgres
-import TandemServer
 import TandemSQLite
+import TandemServer
 
 extension DataOptions {
     /// Whether `--database` names a PostgreSQL server.

@@ -21,7 +21,9 @@ struct HelpLinkCommand: AsyncParsableCommand {
 
     func validate() throws {
         if !TicketID.isValid(ticket) { throw ValidationError("'\(ticket)' is not a ticket: 1-64 printable characters without spaces.") }
-        if let line, !SupportLine.isValid(line) { throw ValidationError("'\(line)' is not a line name: lower-case letters, digits and -, like line1.") }
+        if let line, !SupportLine.isValid(line) {
+            throw ValidationError("'\(line)' is not a line name: lower-case letters, digits and -, like line1.")
+        }
         if let expires, Self.seconds(expires) == nil { throw ValidationError("'\(expires)' is not a duration: e.g. 3600, 90m, 24h or 7d.") }
     }
 

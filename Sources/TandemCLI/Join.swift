@@ -11,8 +11,10 @@ struct Join: AsyncParsableCommand {
     )
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "Join code (482-913-557-301) or join link (https://host:port/j/482913557301); or use --queue.") var code: String?
-    @Flag(help: "No code: wait in the support queue until an agent takes you (needs --ticket, or --link). Without a help link you wait as basic.") var queue = false
-    @Option(help: "The help link your helpdesk sent (https://host/help?ticket=…&sig=…): wait in the queue with its ticket, support tier and line.") var link: String?
+    @Flag(help: "No code: wait in the support queue until an agent takes you (needs --ticket, or --link). Without a help link you wait as basic.")
+    var queue = false
+    @Option(help: "The help link your helpdesk sent (https://host/help?ticket=…&sig=…): wait in the queue with its ticket, support tier and line.")
+    var link: String?
     @Option(help: "With --queue: your helpdesk ticket, e.g. HD-1042.") var ticket: String?
     @Option(help: "With --queue: the line to wait for.") var line: String?
     @Option(help: "With --queue: what you offer to share, screen or camera.") var mode: SessionMode = .screen
@@ -20,8 +22,10 @@ struct Join: AsyncParsableCommand {
     @Option(help: "Frames per second.") var fps: Double = 5
     @Option(help: "Leave after sending this many frames (default: stay until the agent ends the session or Ctrl-C).") var maxFrames: Int?
     @Option(help: "Save the agent's frames to this folder.") var saveFrames: String?
-    @Option(help: "Send control messages (annotations, freeze, chat) from a JSON-lines file, or - for standard input, after joining.") var annotations: String?
-    @Option(help: "Consent to share: 'ask' (prompt on the terminal), 'yes', or 'no' (join for chat and the agent's view only).") var consent: ConsentChoice = .ask
+    @Option(help: "Send control messages (annotations, freeze, chat) from a JSON-lines file, or - for standard input, after joining.")
+    var annotations: String?
+    @Option(help: "Consent to share: 'ask' (prompt on the terminal), 'yes', or 'no' (join for chat and the agent's view only).") var consent:
+        ConsentChoice = .ask
     @Flag(help: "In a recorded session: share, but do not agree to the recording (nothing is recorded).") var noRecording = false
 
     enum ConsentChoice: String, ExpressibleByArgument, CaseIterable { case ask, yes, no }
@@ -29,11 +33,17 @@ struct Join: AsyncParsableCommand {
     func validate() throws {
         let queued = queue || link != nil
         guard (code == nil) == queued else { throw ValidationError("Give a join code or link, or --queue with --ticket or --link (not both).") }
-        if queued, link == nil, ticket == nil { throw ValidationError("--queue needs --ticket, the helpdesk ticket you are calling about (or --link, your helpdesk's help link).") }
-        if let link, Self.helpLink(link) == nil { throw ValidationError("'\(link)' is not a help link: https://host/help?ticket=…&tier=…&expires=…&sig=…") }
+        if queued, link == nil, ticket == nil {
+            throw ValidationError("--queue needs --ticket, the helpdesk ticket you are calling about (or --link, your helpdesk's help link).")
+        }
+        if let link, Self.helpLink(link) == nil {
+            throw ValidationError("'\(link)' is not a help link: https://host/help?ticket=…&tier=…&expires=…&sig=…")
+        }
         if link != nil, ticket != nil || line != nil { throw ValidationError("--link sets the ticket and line; leave out --ticket and --line.") }
         if let ticket, !TicketID.isValid(ticket) { throw ValidationError("'\(ticket)' is not a ticket: 1-64 printable characters without spaces.") }
-        if let line, !SupportLine.isValid(line) { throw ValidationError("'\(line)' is not a line name: lower-case letters, digits and -, like line1.") }
+        if let line, !SupportLine.isValid(line) {
+            throw ValidationError("'\(line)' is not a line name: lower-case letters, digits and -, like line1.")
+        }
     }
 
     func run() async throws {
@@ -52,17 +62,25 @@ struct Join: AsyncParsableCommand {
         // Without a help link the broker queues the customer as basic (§16.1).
         let signed = link.flatMap(Self.helpLink)
         if let signed { configuration.serverURL = signed.server }
-        let queueRequest: Hello.QueueRequest? = if let signed {
-            Hello.QueueRequest(
-                ticket: signed.link.ticket, tier: signed.link.tier, mode: mode, line: signed.link.line, expires: signed.link.expires, signature: signed.signature
-            )
-        } else if queue {
-            Hello.QueueRequest(ticket: ticket ?? "", tier: .basic, mode: mode, line: line)
-        } else {
-            nil
-        }
+        let queueRequest: Hello.QueueRequest? =
+            if let signed {
+                Hello.QueueRequest(
+                    ticket: signed.link.ticket,
+                    tier: signed.link.tier,
+                    mode: mode,
+                    line: signed.link.line,
+                    expires: signed.link.expires,
+                    signature: signed.signature
+                )
+            } else if queue {
+                Hello.QueueRequest(ticket: ticket ?? "", tier: .basic, mode: mode, line: line)
+            } else {
+                nil
+            }
         if consent == .ask, isatty(STDIN_FILENO) == 0 || annotations == "-" {
-            throw CLIFailure("cannot ask for consent: standard input is not a terminal (or carries --annotations -); pass --consent yes or --consent no")
+            throw CLIFailure(
+                "cannot ask for consent: standard input is not a terminal (or carries --annotations -); pass --consent yes or --consent no"
+            )
         }
         let consent = self.consent
         let frames = try FrameSource(source)
@@ -74,98 +92,128 @@ struct Join: AsyncParsableCommand {
         let joinCodeValue = joinCode
         let linkKeyValue = linkKey
         @Sendable func connect(_ configuration: TandemClientConfiguration) async throws -> (result: SessionEnded??, closure: TandemClosure) {
-          do {
-            return try await TandemConnection.run(
-                configuration: configuration,
-                hello: queueRequest.map { .queue($0, client: configuration.clientName) } ?? .customer(code: joinCodeValue, key: linkKeyValue, client: configuration.clientName),
-                logger: CLILog.logger("tandem.cli")
-            ) { inbound, outbound -> SessionEnded? in
-                var iterator = inbound.makeAsyncIterator()
-                var welcome: SessionJoined?
-                var lastPosition = 0
-                // Before the welcome the broker may only refuse: read on until it closes.
-                while welcome == nil, let event = try await iterator.next() {
-                    if case .control(.sessionJoined(let joined)) = event { welcome = joined }
-                    if case .control(.queueStatus(let status)) = event, status.position != lastPosition {
-                        lastPosition = status.position
-                        say("Waiting for an agent (\(status.line), \(status.tier.rawValue)): you are number \(status.position) in line, waited \(status.waitedSeconds) s.")
-                    }
-                    // Another broker of the deployment holds the session (§14).
-                    if case .control(.error(let error)) = event, let url = error.redirect { redirect.withLock { $0 = url } }
-                    if case .control(.error(let error)) = event, let wait = error.retryAfter { throttledFor.withLock { $0 = wait } }
-                }
-                guard let joined = welcome else { return nil }
-                say("Joined \(joined.agent)'s session for ticket \(joined.ticket). \(joined.agent) asks to see your \(joined.mode.rawValue).")
-                if joined.recording == true {
-                    say("This session is recorded (what you share and the agent's drawings) for the ticket's record, if you agree.")
-                }
-                let granted: Bool
-                switch consent {
-                case .yes: granted = true
-                case .no: granted = false
-                case .ask:
-                    let recorded = joined.recording == true && !noRecording ? " (recorded)" : ""
-                    FileHandle.standardOutput.write(Data(TerminalText.escaped("Share your \(joined.mode.rawValue) with \(joined.agent)\(recorded)? [y/N] ").utf8))
-                    granted = ["y", "yes"].contains(readLine()?.lowercased().trimmingCharacters(in: .whitespaces) ?? "")
-                }
-                let recording: Bool? = joined.recording == true ? granted && !noRecording : nil
-                try await outbound.send(.consent(Consent(granted: granted, source: joined.mode == .camera ? .camera : .screen, recording: recording)))
-                if recording == true { say("You agreed to the recording.") } else if joined.recording == true { say("Nothing of this session is recorded.") }
-                say(granted ? "Sharing your \(joined.mode.rawValue) (\(fps) fps). Ctrl-C leaves." : "Not sharing anything; chat and the agent's view only. Ctrl-C leaves.")
-                // Annotations need a started stream (§5.10): a script that draws on ours runs after its stream.start.
-                let (announced, streamAnnounced) = AsyncStream<Never>.makeStream()
-                if !granted { streamAnnounced.finish() }
-                return try await withThrowingTaskGroup(of: SessionEnded?.self) { group in
-                    if let script {
-                        group.addTask {
-                            for await _ in announced {}
-                            try await script.runThenStay(on: outbound)
-                            return nil
+            do {
+                return try await TandemConnection.run(
+                    configuration: configuration,
+                    hello: queueRequest.map { .queue($0, client: configuration.clientName) }
+                        ?? .customer(code: joinCodeValue, key: linkKeyValue, client: configuration.clientName),
+                    logger: CLILog.logger("tandem.cli")
+                ) { inbound, outbound -> SessionEnded? in
+                    var iterator = inbound.makeAsyncIterator()
+                    var welcome: SessionJoined?
+                    var lastPosition = 0
+                    // Before the welcome the broker may only refuse: read on until it closes.
+                    while welcome == nil, let event = try await iterator.next() {
+                        if case .control(.sessionJoined(let joined)) = event { welcome = joined }
+                        if case .control(.queueStatus(let status)) = event, status.position != lastPosition {
+                            lastPosition = status.position
+                            say(
+                                "Waiting for an agent (\(status.line), \(status.tier.rawValue)): you are number \(status.position) in line, waited \(status.waitedSeconds) s."
+                            )
                         }
+                        // Another broker of the deployment holds the session (§14).
+                        if case .control(.error(let error)) = event, let url = error.redirect { redirect.withLock { $0 = url } }
+                        if case .control(.error(let error)) = event, let wait = error.retryAfter { throttledFor.withLock { $0 = wait } }
                     }
-                    if granted { group.addTask {
-                        let format = frames.format
-                        let source: StreamSource = joined.mode == .camera ? .camera : .screen
-                        try await outbound.send(.streamStart(StreamStart(streamID: 1, source: source, codec: format.codec, width: format.width, height: format.height, fps: fps)))
-                        streamAnnounced.finish()
-                        var index = 0
-                        while maxFrames.map({ index < $0 }) ?? true {
-                            try await outbound.send(frames.frame(index))
-                            index += 1
-                            try await Task.sleep(for: .seconds(1 / max(fps, 0.1)))
+                    guard let joined = welcome else { return nil }
+                    say("Joined \(joined.agent)'s session for ticket \(joined.ticket). \(joined.agent) asks to see your \(joined.mode.rawValue).")
+                    if joined.recording == true {
+                        say("This session is recorded (what you share and the agent's drawings) for the ticket's record, if you agree.")
+                    }
+                    let granted: Bool
+                    switch consent {
+                    case .yes: granted = true
+                    case .no: granted = false
+                    case .ask:
+                        let recorded = joined.recording == true && !noRecording ? " (recorded)" : ""
+                        FileHandle.standardOutput.write(
+                            Data(TerminalText.escaped("Share your \(joined.mode.rawValue) with \(joined.agent)\(recorded)? [y/N] ").utf8)
+                        )
+                        granted = ["y", "yes"].contains(readLine()?.lowercased().trimmingCharacters(in: .whitespaces) ?? "")
+                    }
+                    let recording: Bool? = joined.recording == true ? granted && !noRecording : nil
+                    try await outbound.send(
+                        .consent(Consent(granted: granted, source: joined.mode == .camera ? .camera : .screen, recording: recording))
+                    )
+                    if recording == true {
+                        say("You agreed to the recording.")
+                    } else if joined.recording == true {
+                        say("Nothing of this session is recorded.")
+                    }
+                    say(
+                        granted
+                            ? "Sharing your \(joined.mode.rawValue) (\(fps) fps). Ctrl-C leaves."
+                            : "Not sharing anything; chat and the agent's view only. Ctrl-C leaves."
+                    )
+                    // Annotations need a started stream (§5.10): a script that draws on ours runs after its stream.start.
+                    let (announced, streamAnnounced) = AsyncStream<Never>.makeStream()
+                    if !granted { streamAnnounced.finish() }
+                    return try await withThrowingTaskGroup(of: SessionEnded?.self) { group in
+                        if let script {
+                            group.addTask {
+                                for await _ in announced {}
+                                try await script.runThenStay(on: outbound)
+                                return nil
+                            }
                         }
-                        say("Sent \(index) frames; leaving.")
-                        try await outbound.send(.sessionEnd(SessionEnd()))
+                        if granted {
+                            group.addTask {
+                                let format = frames.format
+                                let source: StreamSource = joined.mode == .camera ? .camera : .screen
+                                try await outbound.send(
+                                    .streamStart(
+                                        StreamStart(
+                                            streamID: 1,
+                                            source: source,
+                                            codec: format.codec,
+                                            width: format.width,
+                                            height: format.height,
+                                            fps: fps
+                                        )
+                                    )
+                                )
+                                streamAnnounced.finish()
+                                var index = 0
+                                while maxFrames.map({ index < $0 }) ?? true {
+                                    try await outbound.send(frames.frame(index))
+                                    index += 1
+                                    try await Task.sleep(for: .seconds(1 / max(fps, 0.1)))
+                                }
+                                say("Sent \(index) frames; leaving.")
+                                try await outbound.send(.sessionEnd(SessionEnd()))
+                                return nil
+                            }
+                        }
+                        defer { group.cancelAll() }
+                        var received = 0
+                        while let event = try await iterator.next() {
+                            switch event {
+                            case .frame(let frame):
+                                received += 1
+                                if received == 1 { say("Receiving the agent's frames.") }
+                                saver?.save(frame, from: .agent)
+                            case .control(.chat(let chat)):
+                                say("\(chat.supervisor.map { "supervisor \($0)" } ?? "agent"): \(chat.text)")
+                            case .control(.sessionEnded(let ended)):
+                                return ended
+                            case .control(.sessionPresence(let presence)):
+                                say("Present in this session: " + presence.present.map(\.summary).joined(separator: ", ") + ".")
+                            case .control(.sessionTransferred(let notice)) where notice.state == .pending:
+                                say(
+                                    "\(notice.from) is handing you over to \(notice.toAgent ?? "a colleague in " + (notice.line ?? "another line")); please stay connected."
+                                )
+                            case .control(.sessionTransferred(let notice)):
+                                say("You are now talking to \(notice.agent ?? "another agent").")
+                            case .control(let message):
+                                if let line = describe(message) { say(line) }
+                            }
+                        }
                         return nil
-                    } }
-                    defer { group.cancelAll() }
-                    var received = 0
-                    while let event = try await iterator.next() {
-                        switch event {
-                        case .frame(let frame):
-                            received += 1
-                            if received == 1 { say("Receiving the agent's frames.") }
-                            saver?.save(frame, from: .agent)
-                        case .control(.chat(let chat)):
-                            say("\(chat.supervisor.map { "supervisor \($0)" } ?? "agent"): \(chat.text)")
-                        case .control(.sessionEnded(let ended)):
-                            return ended
-                        case .control(.sessionPresence(let presence)):
-                            say("Present in this session: " + presence.present.map(\.summary).joined(separator: ", ") + ".")
-                        case .control(.sessionTransferred(let notice)) where notice.state == .pending:
-                            say("\(notice.from) is handing you over to \(notice.toAgent ?? "a colleague in " + (notice.line ?? "another line")); please stay connected.")
-                        case .control(.sessionTransferred(let notice)):
-                            say("You are now talking to \(notice.agent ?? "another agent").")
-                        case .control(let message):
-                            if let line = describe(message) { say(line) }
-                        }
                     }
-                    return nil
                 }
+            } catch {
+                throw CLIFailure("cannot connect to the broker at \(configuration.serverURL): \(error)")
             }
-          } catch {
-            throw CLIFailure("cannot connect to the broker at \(configuration.serverURL): \(error)")
-          }
         }
         var run = try await connect(configuration)
         // Too many wrong codes were tried lately (§3.1): the code was not checked. Try again

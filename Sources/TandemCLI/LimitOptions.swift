@@ -82,7 +82,9 @@ struct LimitOptions: ParsableArguments {
         guard [controlRate, controlBurst, frameRate, frameBurst, rateExcessSeconds].allSatisfy({ $0 > 0 }) else {
             throw ValidationError("rates, bursts and --rate-excess-seconds must be positive")
         }
-        guard [idleTimeout, helloTimeout, firstRequestTimeout, requestDeadline, httpIdleTimeout, echoLifetime, shutdownTimeout].allSatisfy({ $0 >= 1 }) else {
+        guard
+            [idleTimeout, helloTimeout, firstRequestTimeout, requestDeadline, httpIdleTimeout, echoLifetime, shutdownTimeout].allSatisfy({ $0 >= 1 })
+        else {
             throw ValidationError("timeouts must be at least 1 second")
         }
         guard [httpConnectionsPerNetwork, websocketsPerNetwork, agentWebsocketsPerNetwork].allSatisfy({ $0 >= 1 }) else {

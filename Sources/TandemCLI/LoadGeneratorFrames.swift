@@ -74,7 +74,11 @@ struct LoadMediaFrames: Sendable {
     func frame(sequence: UInt32, timestampMicros: UInt64) -> WebSocketFrame {
         var media = ByteBufferAllocator().buffer(capacity: MediaFrameHeader.size)
         MediaFrameHeader(
-            flags: [.keyframe], codec: .jpeg, streamID: streamID, sequence: sequence, timestampMicros: timestampMicros,
+            flags: [.keyframe],
+            codec: .jpeg,
+            streamID: streamID,
+            sequence: sequence,
+            timestampMicros: timestampMicros,
             payloadLength: UInt32(payloadLength)
         ).encode(into: &media)
         return WebSocketFrame(fin: true, opcode: .binary, maskKey: LoadFrame.maskKey, data: payload, extensionData: media)

@@ -151,8 +151,13 @@ struct BenchContext: Sendable {
                     group.addTask {
                         let begun = LoadClock.nanos()
                         let pair = try await LoadPair.open(
-                            index: index, target: target, token: token, agentLoop: agentLoop, customerLoop: customerLoop,
-                            stream: stream, agentReceiveBuffer: agentReceiveBuffer
+                            index: index,
+                            target: target,
+                            token: token,
+                            agentLoop: agentLoop,
+                            customerLoop: customerLoop,
+                            stream: stream,
+                            agentReceiveBuffer: agentReceiveBuffer
                         )
                         return (pair, (LoadClock.nanos() - begun) / 1000)
                     }

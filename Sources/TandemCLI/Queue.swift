@@ -60,7 +60,9 @@ struct Queue: AsyncParsableCommand {
         @OptionGroup var attached: AttachedAgent
 
         func validate() throws {
-            guard SupportLine.isValid(line) else { throw ValidationError("'\(line)' is not a line name: lower-case letters, digits and -, like line2.") }
+            guard SupportLine.isValid(line) else {
+                throw ValidationError("'\(line)' is not a line name: lower-case letters, digits and -, like line2.")
+            }
         }
 
         func run() async throws {

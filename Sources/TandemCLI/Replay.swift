@@ -9,7 +9,8 @@ import TandemProtocol
 /// `tandem replay`: export a session's recording (§19), checked against the audit log.
 struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export a recorded session: its frames, and each frame with the annotations drawn on it (SVG), after checking the recording against the audit log.",
+        abstract:
+            "Export a recorded session: its frames, and each frame with the annotations drawn on it (SVG), after checking the recording against the audit log.",
         discussion: """
             Writes DIR/SESSION.tdrec (the recording), DIR/frames/ (the frames as sent) and DIR/annotated/ (one SVG per frame: the \
             frame with the overlay of that moment). Open the .tdrec in the broker's player page, /replay. Auditors, admins and \
@@ -23,7 +24,8 @@ struct Replay: AsyncParsableCommand {
 
     func run() async throws {
         let session = self.session
-        let (closed, data) = try await withAPI(connection, tokenOptions, refusal: "cannot read the recording of \(session)") { api -> (AuditEvent, ByteBuffer) in
+        let (closed, data) = try await withAPI(connection, tokenOptions, refusal: "cannot read the recording of \(session)") {
+            api -> (AuditEvent, ByteBuffer) in
             let closed = try await Self.closedEvent(api, session: session)
             do {
                 return (closed, try await api.recording(sessionID: session))
@@ -36,7 +38,9 @@ struct Replay: AsyncParsableCommand {
         }
         let digest = SHA256.hash(data: data.readableBytesView).lowercaseHex
         guard digest == closed.detail["sha256"], String(data.readableBytes) == closed.detail["bytes"] else {
-            throw CLIFailure("the recording does not match the audit log (sha256 \(digest), logged \(closed.detail["sha256"] ?? "-")): it was altered or cut")
+            throw CLIFailure(
+                "the recording does not match the audit log (sha256 \(digest), logged \(closed.detail["sha256"] ?? "-")): it was altered or cut"
+            )
         }
         try FileManager.default.createDirectory(atPath: out + "/frames", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: out + "/annotated", withIntermediateDirectories: true)
@@ -45,8 +49,12 @@ struct Replay: AsyncParsableCommand {
         }
         let counts = try export(data)
         say("Recording of \(session) matches the audit log (sha256 \(digest), event #\(closed.seq)).")
-        say("Wrote \(counts.frames) frames to \(out)/frames and \(counts.frames) annotated frames (\(counts.annotated) with annotations) to \(out)/annotated.")
-        if let dropped = closed.detail["dropped"], dropped != "0" { say("Note: \(dropped) entries were dropped while recording (the disk was too slow).") }
+        say(
+            "Wrote \(counts.frames) frames to \(out)/frames and \(counts.frames) annotated frames (\(counts.annotated) with annotations) to \(out)/annotated."
+        )
+        if let dropped = closed.detail["dropped"], dropped != "0" {
+            say("Note: \(dropped) entries were dropped while recording (the disk was too slow).")
+        }
         if let recovered = closed.detail["recovered"] {
             let cut = closed.detail["truncatedBytes"].flatMap { $0 == "0" ? nil : " (a torn last entry of \($0) bytes was cut off)" } ?? ""
             say(
@@ -105,7 +113,12 @@ struct Replay: AsyncParsableCommand {
                 FileManager.default.createFile(atPath: "\(out)/frames/\(image)", contents: Data(frame.payload.readableBytesView))
                 let stream = activity.streams[key]
                 let shapes = activity.overlays[key]?.shapes(at: time) ?? []
-                let svg = AnnotatedFrameSVG.render(imageHref: "../frames/\(image)", width: stream?.width ?? 1280, height: stream?.height ?? 720, shapes: shapes)
+                let svg = AnnotatedFrameSVG.render(
+                    imageHref: "../frames/\(image)",
+                    width: stream?.width ?? 1280,
+                    height: stream?.height ?? 720,
+                    shapes: shapes
+                )
                 FileManager.default.createFile(atPath: "\(out)/annotated/\(name).svg", contents: Data(svg.utf8))
                 frames += 1
                 if !shapes.isEmpty { annotated += 1 }

@@ -4,8 +4,8 @@ import Logging
 import ServiceLifecycle
 import TandemCore
 import TandemProtocol
-import TandemServer
 import TandemSQLite
+import TandemServer
 import UnixSignals
 
 struct Serve: AsyncParsableCommand {
@@ -44,7 +44,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Unused join codes held at once; more starts are refused until customers join or codes expire.")
     var maxPendingCodes: Int = 100
 
-    @Option(help: "Bytes of annotations a session keeps (256 a shape + 16 a point + id and text); more are refused (overlay-full). At most 256 × --max-control-message-size. (default: 2 MiB, or less with a small control message size)")
+    @Option(
+        help:
+            "Bytes of annotations a session keeps (256 a shape + 16 a point + id and text); more are refused (overlay-full). At most 256 × --max-control-message-size. (default: 2 MiB, or less with a small control message size)"
+    )
     var maxOverlayBytes: Int?
 
     /// The budget in force: the option, or the default lowered to fit a small control message size.
@@ -61,7 +64,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Queue entries one network (IPv4 address, IPv6 /64) may hold at once; more are refused (4431 queue-limit).")
     var maxQueuePerNetwork: Int = 2
 
-    @Option(help: "Anonymous actions (unsigned queue entries, failed resumes) the broker logs per hour, all networks together; the rest are refused (4430).")
+    @Option(
+        help:
+            "Anonymous actions (unsigned queue entries, failed resumes) the broker logs per hour, all networks together; the rest are refused (4430)."
+    )
     var anonymousAuditPerHour: Int = 60
 
     @Option(help: "With --database postgres://: this broker's id among those sharing the database (default: kept in DATA/broker-id).")
@@ -82,7 +88,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between signed checkpoints of the audit log (when events were added).")
     var checkpointInterval: Int = 60
 
-    @Flag(help: "Start even though the audit log is behind what this broker signed (DATA/audit-head.json): after restoring an old backup on purpose. The loss is recorded in the log (audit.rollback-accepted).")
+    @Flag(
+        help:
+            "Start even though the audit log is behind what this broker signed (DATA/audit-head.json): after restoring an old backup on purpose. The loss is recorded in the log (audit.rollback-accepted)."
+    )
     var acceptRolledBackLog = false
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
@@ -137,7 +146,9 @@ struct Serve: AsyncParsableCommand {
         configuration.anonymousWriteLimits.anonymous = .init(burst: Double(anonymousAuditPerHour), perHour: Double(anonymousAuditPerHour))
         configuration.webhooks = webhook.map { BrokerConfiguration.WebhookTarget(url: $0, onStart: webhookOnStart) }
         if let webhookSecretFile {
-            guard let secret = try? String(contentsOfFile: webhookSecretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !secret.isEmpty else {
+            guard let secret = try? String(contentsOfFile: webhookSecretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+                !secret.isEmpty
+            else {
                 throw ValidationError("cannot read a secret from --webhook-secret-file")
             }
             configuration.webhookSecret = secret
@@ -182,13 +193,21 @@ struct Serve: AsyncParsableCommand {
         }
         let scheme = insecurePlaintext ? "http" : "https"
         let broker = TandemBroker(
-            configuration: configuration, store: store, logger: logger, statistics: BrokerStatistics(metrics: metrics), dataDirectoryLock: dataLock
+            configuration: configuration,
+            store: store,
+            logger: logger,
+            statistics: BrokerStatistics(metrics: metrics),
+            dataDirectoryLock: dataLock
         ) { boundPort in
             say("Tandem broker listening on \(scheme)://\(host):\(boundPort) (database \(data.databaseDescription))")
         }
         let group = ServiceGroup(
             // The store's connection pool (PostgreSQL) starts first and stops after the broker.
-            configuration: .init(services: (store as? any Service).map { [$0, broker] } ?? [broker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(
+                services: (store as? any Service).map { [$0, broker] } ?? [broker],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
         )
         let deadline = configuration.shutdownTimeout + .seconds(10)
         try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -25,7 +25,9 @@ struct SessionEndCommand: AsyncParsableCommand {
         let record = try await withAPI(connection, tokenOptions, refusal: "cannot end session \(id)") {
             try await $0.endSession(id: id, outcome: outcome, note: note)
         }
-        say("Session \(record.id) (ticket \(record.ticket)) ended: \(record.endReason?.rawValue ?? "-"), outcome \(record.outcome?.rawValue ?? "-"), duration \(Formatting.seconds(record.durationSeconds)).")
+        say(
+            "Session \(record.id) (ticket \(record.ticket)) ended: \(record.endReason?.rawValue ?? "-"), outcome \(record.outcome?.rawValue ?? "-"), duration \(Formatting.seconds(record.durationSeconds))."
+        )
     }
 }
 

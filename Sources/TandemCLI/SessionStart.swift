@@ -21,7 +21,10 @@ struct SessionStart: AsyncParsableCommand {
     /// `--console`: a console sign-in from the API, with the ticket and mode in the link's fragment.
     func printConsoleLink() async throws {
         let grant = try await withAPI(connection, tokenOptions, refusal: "console sign-in refused") { try await $0.consoleToken() }
-        var url = grant.url + "&ticket=" + (ticket.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ticket) + "&mode=" + mode.rawValue
+        var url =
+            grant.url + "&ticket="
+            + (ticket.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ticket) + "&mode="
+            + mode.rawValue
         if let expires { url += "&ttl=\(expires)" }
         if record { url += "&record=1" }
         say("Open the agent console (the link signs you in until \(Formatting.timestamp(grant.expiresAt)); do not share it):")
@@ -34,7 +37,11 @@ struct SessionStart: AsyncParsableCommand {
             try await printConsoleLink()
             return
         }
-        let hello = Hello.agent(token: token, start: .init(ticket: ticket, mode: mode, ttlSeconds: expires, record: record ? true : nil), client: connection.clientConfiguration.clientName)
+        let hello = Hello.agent(
+            token: token,
+            start: .init(ticket: ticket, mode: mode, ttlSeconds: expires, record: record ? true : nil),
+            client: connection.clientConfiguration.clientName
+        )
         try await attached.run(hello: hello, token: token, connection: connection)
     }
 }
@@ -77,7 +84,9 @@ final class AgentStatus: Sendable {
             say("[\(Formatting.clock())] customer joined (\(peer.client ?? "unknown client"))")
             customerArrived()
         case .control(.sessionAssigned(let assigned)):
-            say("Session \(assigned.sessionID) for ticket \(assigned.ticket) (\(assigned.mode.rawValue)), \(assigned.tier.rawValue) tier, from \(assigned.line)")
+            say(
+                "Session \(assigned.sessionID) for ticket \(assigned.ticket) (\(assigned.mode.rawValue)), \(assigned.tier.rawValue) tier, from \(assigned.line)"
+            )
             if let from = assigned.transferredFrom {
                 say("Transferred by \(from) after \(assigned.waitedSeconds) s in the queue" + (assigned.note.map { ": \($0)" } ?? ""))
                 say("[\(Formatting.clock())] " + (assigned.customerPresent ? "the customer is connected" : "the customer is reconnecting…"))
@@ -86,7 +95,9 @@ final class AgentStatus: Sendable {
                 say("The customer waited \(assigned.waitedSeconds) s in the queue.")
             }
         case .control(.sessionWatching(let watching)):
-            say("Supervising session \(watching.sessionID) for ticket \(watching.ticket) (\(watching.mode.rawValue)) of \(watching.agent) as \(watching.participate ? "a participant" : "an observer")")
+            say(
+                "Supervising session \(watching.sessionID) for ticket \(watching.ticket) (\(watching.mode.rawValue)) of \(watching.agent) as \(watching.participate ? "a participant" : "an observer")"
+            )
             say("[\(Formatting.clock())] " + (watching.customerPresent ? "the customer is connected" : "the customer is not connected"))
             if watching.customerPresent { customerArrived() }
         case .control(.sessionPresence(let presence)):
@@ -124,7 +135,7 @@ final class AgentStatus: Sendable {
             defer { state.waiters = [] }
             return state.waiters
         }
-        waiters.forEach { $0.resume() }
+        for waiter in waiters { waiter.resume() }
     }
 
     func sent(frames: Int) {
@@ -165,7 +176,12 @@ final class AgentStatus: Sendable {
             let streams = state.streams.sorted { $0.key < $1.key }.map { "stream \($0.key) \($0.value.name)" }.joined(separator: ", ")
             return String(
                 format: "streaming: in %.1f fps (%@), %d frames, %@ · out %.1f fps, %d frames",
-                fpsIn, streams.isEmpty ? "no stream yet" : streams, state.framesIn, Formatting.bytes(state.bytesIn), fpsOut, state.framesOut
+                fpsIn,
+                streams.isEmpty ? "no stream yet" : streams,
+                state.framesIn,
+                Formatting.bytes(state.bytesIn),
+                fpsOut,
+                state.framesOut
             )
         }
     }

@@ -8,7 +8,8 @@ struct SessionTransferCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transfer",
         abstract: "Hand a live session to another line (--to line2) or agent (--to-agent NAME); the customer stays connected.",
-        discussion: "The next agent takes it with `tandem queue take --line LINE` (a named agent: any line). Definitions: protocol/README.md § Transfer."
+        discussion:
+            "The next agent takes it with `tandem queue take --line LINE` (a named agent: any line). Definitions: protocol/README.md § Transfer."
     )
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var tokenOptions: TokenOptions
@@ -28,6 +29,8 @@ struct SessionTransferCommand: AsyncParsableCommand {
             try await $0.transferSession(id: id, request)
         }
         let target = notice.toAgent.map { "agent \($0)" } ?? "line \(notice.line ?? "-")"
-        say("Session \(notice.sessionID) handed over by \(notice.from) to \(target); it waits until \(Formatting.timestamp(notice.until ?? Date())) for an agent to take it.")
+        say(
+            "Session \(notice.sessionID) handed over by \(notice.from) to \(target); it waits until \(Formatting.timestamp(notice.until ?? Date())) for an agent to take it."
+        )
     }
 }

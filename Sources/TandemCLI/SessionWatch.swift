@@ -27,7 +27,9 @@ struct LiveSessionsCommand: AsyncParsableCommand {
         for session in list.sessions {
             var state = session.transferring ? "being transferred" : session.customerPresent ? "customer connected" : "waiting for the customer"
             if !session.supervisors.isEmpty { state += "; supervisors " + session.supervisors.joined(separator: ", ") }
-            say("\(session.id)  \(session.ticket)  \(session.agent)  \(session.mode.rawValue)  since \(Formatting.timestamp(session.createdAt))  \(state)")
+            say(
+                "\(session.id)  \(session.ticket)  \(session.agent)  \(session.mode.rawValue)  since \(Formatting.timestamp(session.createdAt))  \(state)"
+            )
         }
     }
 }
@@ -54,7 +56,9 @@ struct SessionWatch: AsyncParsableCommand {
         let hello = Hello.watch(token: token, .init(sessionID: id, participate: participate), client: configuration.clientName)
         let run: (result: SessionEnded??, closure: TandemClosure)
         do {
-            run = try await TandemConnection.run(configuration: configuration, hello: hello, logger: CLILog.logger("tandem.cli")) { inbound, outbound -> SessionEnded? in
+            run = try await TandemConnection.run(configuration: configuration, hello: hello, logger: CLILog.logger("tandem.cli")) {
+                inbound,
+                outbound -> SessionEnded? in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for await _ in await UnixSignalsSequence(trapping: .sigint) {

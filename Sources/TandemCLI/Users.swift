@@ -52,7 +52,9 @@ struct Users: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            let revoked = try await data.withStore(logger: CLILog.logger("tandem.users")) { [name] store in try await store.revokeUser(name: name, at: Date()) }
+            let revoked = try await data.withStore(logger: CLILog.logger("tandem.users")) { [name] store in
+                try await store.revokeUser(name: name, at: Date())
+            }
             guard revoked else { throw ValidationError("no active user named \(name)") }
             print("Revoked \(name).")
         }

@@ -1,6 +1,5 @@
-import TandemProtocol
-
 import Foundation
+import TandemProtocol
 
 /// Which sessions an audit call is about. Dates are `2026-11-22` or RFC 3339 times.
 public struct AuditQuery: Sendable, Equatable {
@@ -11,7 +10,14 @@ public struct AuditQuery: Sendable, Equatable {
     public var until: String?
     public var limit: Int?
 
-    public init(ticket: String? = nil, agent: String? = nil, outcome: SessionOutcome? = nil, since: String? = nil, until: String? = nil, limit: Int? = nil) {
+    public init(
+        ticket: String? = nil,
+        agent: String? = nil,
+        outcome: SessionOutcome? = nil,
+        since: String? = nil,
+        until: String? = nil,
+        limit: Int? = nil
+    ) {
         self.ticket = ticket
         self.agent = agent
         self.outcome = outcome

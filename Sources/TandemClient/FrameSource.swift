@@ -1,7 +1,6 @@
+import Foundation
 import NIOCore
 import TandemProtocol
-
-import Foundation
 
 /// Where a client's outgoing frames come from: image files in a folder, played in a loop,
 /// or a generated test pattern.

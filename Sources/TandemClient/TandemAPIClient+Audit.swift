@@ -1,7 +1,6 @@
+import Foundation
 import NIOCore
 import TandemProtocol
-
-import Foundation
 
 /// The auditors' calls: statistics, export, checkpoints, the signing key, pruning.
 extension TandemAPIClient {

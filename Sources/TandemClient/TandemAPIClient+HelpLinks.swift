@@ -1,7 +1,6 @@
+import Foundation
 import NIOHTTP1
 import TandemProtocol
-
-import Foundation
 
 /// Signed help links (protocol/README.md §16.1).
 extension TandemAPIClient {

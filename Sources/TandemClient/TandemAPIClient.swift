@@ -1,10 +1,9 @@
 import AsyncHTTPClient
+import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import TandemProtocol
-
-import Foundation
 
 /// The broker's HTTPS API, as the CLI uses it. Call ``shutdown()`` when done.
 public final class TandemAPIClient: Sendable {
@@ -83,7 +82,9 @@ public final class TandemAPIClient: Sendable {
     public func transferSession(id: String, _ transfer: TransferRequest) async throws -> SessionTransferred {
         let body = try TandemJSON.makeEncoder().encode(transfer)
         let message = try await call(.POST, "/v1/sessions/\(Self.escape(id))/transfer", body: body, as: ControlMessage.self)
-        guard case .sessionTransferred(let notice) = message else { throw Failure(status: 200, code: "unexpected-body", message: "not a session.transferred") }
+        guard case .sessionTransferred(let notice) = message else {
+            throw Failure(status: 200, code: "unexpected-body", message: "not a session.transferred")
+        }
         return notice
     }
 

@@ -1,8 +1,8 @@
 import HTTPTypes
 import Logging
 import NIOConcurrencyHelpers
-import TandemProtocol
 import NIOWebSocket
+import TandemProtocol
 import WSClient
 
 /// A participant's WebSocket connection to the broker.
@@ -38,6 +38,8 @@ public enum TandemConnection {
             )
             box.withLockedValue { $0 = result }
         }
-        return (box.withLockedValue { $0 }, TandemClosure(code: closeFrame.map { UInt16(webSocketErrorCode: $0.closeCode) }, reason: closeFrame?.reason))
+        return (
+            box.withLockedValue { $0 }, TandemClosure(code: closeFrame.map { UInt16(webSocketErrorCode: $0.closeCode) }, reason: closeFrame?.reason)
+        )
     }
 }

@@ -20,7 +20,7 @@ public struct TandemInbound: AsyncSequence, Sendable {
                 case .text(let text):
                     do {
                         return .control(try ControlMessage.decode(text: text))
-                    } catch where error.identifier == "unknown-type" {
+                    } catch  where error.identifier == "unknown-type" {
                         continue
                     }
                 case .binary(let buffer):

@@ -8,15 +8,34 @@ extension AuditChain {
     /// (the last checkpoint this broker signed, kept outside the database, §11.7), a log
     /// that is behind it, or differs from it at its seq, is `rolled-back`.
     public static func verify(
-        _ snapshot: AuditLogSnapshot, publicKey: String, fingerprint: String? = nil, signedHead: AuditCheckpoint? = nil
+        _ snapshot: AuditLogSnapshot,
+        publicKey: String,
+        fingerprint: String? = nil,
+        signedHead: AuditCheckpoint? = nil
     ) -> AuditVerification {
         let checkpoints = snapshot.checkpoints
         let last = checkpoints.last
-        func result(_ status: AuditVerification.Status, count: Int64, head: String? = nil, firstBad: Int64? = nil, _ message: String, unsigned: Int64 = 0, pruned: Int64? = nil) -> AuditVerification {
+        func result(
+            _ status: AuditVerification.Status,
+            count: Int64,
+            head: String? = nil,
+            firstBad: Int64? = nil,
+            _ message: String,
+            unsigned: Int64 = 0,
+            pruned: Int64? = nil
+        ) -> AuditVerification {
             AuditVerification(
-                status: status, count: count, headHash: head, firstBadSeq: firstBad, message: message,
-                checkpoints: checkpoints.count, lastCheckpointSeq: last?.seq, lastCheckpointAt: last?.at,
-                unsignedEvents: unsigned, prunedThroughSeq: pruned, publicKeyFingerprint: fingerprint,
+                status: status,
+                count: count,
+                headHash: head,
+                firstBadSeq: firstBad,
+                message: message,
+                checkpoints: checkpoints.count,
+                lastCheckpointSeq: last?.seq,
+                lastCheckpointAt: last?.at,
+                unsignedEvents: unsigned,
+                prunedThroughSeq: pruned,
+                publicKeyFingerprint: fingerprint,
                 signedHeadSeq: signedHead?.seq
             )
         }
@@ -33,7 +52,9 @@ extension AuditChain {
 
         if let signedHead, !AuditSigner.isValid(signedHead, publicKey: publicKey) {
             return result(
-                .badCheckpoint, count: 0, firstBad: signedHead.seq,
+                .badCheckpoint,
+                count: 0,
+                firstBad: signedHead.seq,
                 "the signed head kept in the data directory (checkpoint #\(signedHead.id), event #\(signedHead.seq)) is not signed by this broker's key"
             )
         }
@@ -63,14 +84,18 @@ extension AuditChain {
         for checkpoint in checkpoints.sorted(by: { $0.seq < $1.seq }) where checkpoint.seq > (anchor?.seq ?? 0) {
             guard checkpoint.seq <= headSeq else {
                 return result(
-                    .truncated, count: count, firstBad: headSeq + 1,
+                    .truncated,
+                    count: count,
+                    firstBad: headSeq + 1,
                     "the log ends at event #\(headSeq) but checkpoint #\(checkpoint.id) signed events up to #\(checkpoint.seq)",
                     pruned: anchor?.seq
                 )
             }
             guard bySeq[checkpoint.seq] == checkpoint.headHash else {
                 return result(
-                    .altered, count: count, firstBad: lastGood + 1,
+                    .altered,
+                    count: count,
+                    firstBad: lastGood + 1,
                     "the chain was recomputed: event #\(checkpoint.seq) differs from checkpoint #\(checkpoint.id), so an event in #\(lastGood + 1)...#\(checkpoint.seq) was changed",
                     pruned: anchor?.seq
                 )
@@ -79,16 +104,26 @@ extension AuditChain {
         }
 
         // 4. The log still holds what this broker signed last (kept outside the database).
-        if let signedHead, let rollback = AuditRollback.check(
-            signed: signedHead, headSeq: headSeq, hashAtSignedSeq: bySeq[signedHead.seq], prunedThrough: anchor
-        ) {
+        if let signedHead,
+            let rollback = AuditRollback.check(
+                signed: signedHead,
+                headSeq: headSeq,
+                hashAtSignedSeq: bySeq[signedHead.seq],
+                prunedThrough: anchor
+            )
+        {
             var report = result(.rolledBack, count: count, firstBad: rollback.firstBadSeq, rollback.description, pruned: anchor?.seq)
             report.headSeq = headSeq
             return report
         }
         let unsigned = headSeq - max(last?.seq ?? 0, anchor?.seq ?? 0)
         return result(
-            .intact, count: count, head: chain.headHash, "intact", unsigned: max(unsigned, 0), pruned: anchor?.seq
+            .intact,
+            count: count,
+            head: chain.headHash,
+            "intact",
+            unsigned: max(unsigned, 0),
+            pruned: anchor?.seq
         )
     }
 }

@@ -17,14 +17,32 @@ public enum AuditChain {
     /// Canonical form: the fields joined by newlines — seq, time in milliseconds since the
     /// epoch, session id, kind, actor, detail as `key=value` pairs sorted by key and joined
     /// by `&` with `%`, `&`, `=` and newlines percent-encoded, previous hash.
-    public static func hash(seq: Int64, at: Date, sessionID: String?, kind: AuditEventKind, actor: String?, detail: [String: String], previousHash: String) -> String {
+    public static func hash(
+        seq: Int64,
+        at: Date,
+        sessionID: String?,
+        kind: AuditEventKind,
+        actor: String?,
+        detail: [String: String],
+        previousHash: String
+    ) -> String {
         let pairs = detail.sorted { $0.key < $1.key }.map { escape($0.key) + "=" + escape($0.value) }.joined(separator: "&")
-        let canonical = [String(seq), String(at.epochMilliseconds), sessionID ?? "", kind.rawValue, actor ?? "", pairs, previousHash].joined(separator: "\n")
+        let canonical = [String(seq), String(at.epochMilliseconds), sessionID ?? "", kind.rawValue, actor ?? "", pairs, previousHash].joined(
+            separator: "\n"
+        )
         return APIToken.sha256Hex(canonical)
     }
 
     public static func hash(of event: AuditEvent) -> String {
-        hash(seq: event.seq, at: event.at, sessionID: event.sessionID, kind: event.kind, actor: event.actor, detail: event.detail, previousHash: event.previousHash)
+        hash(
+            seq: event.seq,
+            at: event.at,
+            sessionID: event.sessionID,
+            kind: event.kind,
+            actor: event.actor,
+            detail: event.detail,
+            previousHash: event.previousHash
+        )
     }
 
     /// Checks events in ascending `seq` order, starting after `previous` (seq and hash of the

@@ -46,7 +46,10 @@ public struct AuditRollback: Sendable, Equatable, CustomStringConvertible {
     ///   - prunedThrough: the newest prune anchor of the log: events up to its seq were
     ///     removed by a signed prune (§11.6), so an older signed event is legitimately gone.
     public static func check(
-        signed: AuditCheckpoint, headSeq: Int64, hashAtSignedSeq: String?, prunedThrough: (seq: Int64, hash: String)?
+        signed: AuditCheckpoint,
+        headSeq: Int64,
+        hashAtSignedSeq: String?,
+        prunedThrough: (seq: Int64, hash: String)?
     ) -> AuditRollback? {
         // An empty log was signed: there is nothing to lose.
         guard signed.seq > 0 else { return nil }

@@ -33,7 +33,9 @@ extension OverlayState {
         var messages: [ControlMessage] = []
         var chunk = OverlaySnapshot(owner: owner, streamID: streamID, shapes: [], frozenSequence: frozenSequence)
         var used = size(.overlaySnapshot(chunk))
-        let continuedBase = size(.overlaySnapshot(OverlaySnapshot(owner: owner, streamID: streamID, shapes: [], frozenSequence: nil, continued: true)))
+        let continuedBase = size(
+            .overlaySnapshot(OverlaySnapshot(owner: owner, streamID: streamID, shapes: [], frozenSequence: nil, continued: true))
+        )
         func flush() {
             messages.append(.overlaySnapshot(chunk))
             chunk = OverlaySnapshot(owner: owner, streamID: streamID, shapes: [], frozenSequence: nil, continued: true)
@@ -65,12 +67,16 @@ extension OverlayState {
             chunk.shapes.append(head)
             flush()
             var rest = shape.points.dropFirst(headCount)
-            let appendBase = size(.annotation(Annotation(op: .append, owner: owner, streamID: streamID, id: shape.id, points: [], author: shape.author)))
+            let appendBase = size(
+                .annotation(Annotation(op: .append, owner: owner, streamID: streamID, id: shape.id, points: [], author: shape.author))
+            )
             let perAppend = max(1, (maxMessageSize - appendBase) / Self.snapshotBytesPerPoint)
             while !rest.isEmpty {
                 let points = Array(rest.prefix(perAppend))
                 rest = rest.dropFirst(points.count)
-                messages.append(.annotation(Annotation(op: .append, owner: owner, streamID: streamID, id: shape.id, points: points, author: shape.author)))
+                messages.append(
+                    .annotation(Annotation(op: .append, owner: owner, streamID: streamID, id: shape.id, points: points, author: shape.author))
+                )
             }
         }
         if !chunk.shapes.isEmpty || chunk.continued != true { flush() }

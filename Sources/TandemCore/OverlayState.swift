@@ -135,7 +135,8 @@ public struct OverlayState: Sendable, Equatable {
     /// be relayed (with its author set and its points rounded to the grid), or why it was
     /// refused. Pointer shapes are relayed but never kept. The overlay may hold at most
     /// `maxBytes` (see ``cost(of:)``) afterwards, else `overBudget` and nothing changes.
-    public mutating func apply(_ annotation: Annotation, by author: ParticipantRole, now: Date, maxBytes: Int = .max) -> Result<Annotation, Rejection> {
+    public mutating func apply(_ annotation: Annotation, by author: ParticipantRole, now: Date, maxBytes: Int = .max) -> Result<Annotation, Rejection>
+    {
         var relayed = annotation
         relayed.author = author
         dropExpired(now: now)

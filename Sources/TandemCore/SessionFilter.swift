@@ -17,7 +17,14 @@ public struct SessionFilter: Sendable, Equatable {
     public var until: Date?
     public var limit: Int
 
-    public init(ticket: String? = nil, agent: String? = nil, outcome: SessionOutcome? = nil, since: Date? = nil, until: Date? = nil, limit: Int = 1000) {
+    public init(
+        ticket: String? = nil,
+        agent: String? = nil,
+        outcome: SessionOutcome? = nil,
+        since: Date? = nil,
+        until: Date? = nil,
+        limit: Int = 1000
+    ) {
         self.ticket = ticket
         self.agent = agent
         self.outcome = outcome

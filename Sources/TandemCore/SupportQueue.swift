@@ -33,8 +33,15 @@ public struct SupportQueue: Sendable {
         public var note: String?
 
         public init(
-            id: String, kind: Kind, ticket: String, tier: SupportTier, mode: SessionMode, line: String,
-            forAgent: String? = nil, enteredAt: Date, note: String? = nil
+            id: String,
+            kind: Kind,
+            ticket: String,
+            tier: SupportTier,
+            mode: SessionMode,
+            line: String,
+            forAgent: String? = nil,
+            enteredAt: Date,
+            note: String? = nil
         ) {
             self.id = id
             self.kind = kind

@@ -17,7 +17,13 @@ extension PostgresStore {
     /// chain lock), so the event and the change it records commit together.
     @discardableResult
     static func appendEvent(
-        _ connection: PostgresConnection, logger: Logger, at: Date, sessionID: String?, kind: AuditEventKind, actor: String?, detail: [String: String]
+        _ connection: PostgresConnection,
+        logger: Logger,
+        at: Date,
+        sessionID: String?,
+        kind: AuditEventKind,
+        actor: String?,
+        detail: [String: String]
     ) async throws -> AuditEvent {
         let millis = at.epochMilliseconds
         let at = Date(epochMilliseconds: millis)
@@ -55,7 +61,12 @@ extension PostgresStore {
 
     /// Events of `query`; with `lenient`, rows that do not parse are skipped and the first
     /// such seq is returned (they count as altered).
-    static func events(_ connection: PostgresConnection, logger: Logger, _ query: PostgresQuery, lenient: Bool = false) async throws -> ([AuditEvent], Int64?) {
+    static func events(
+        _ connection: PostgresConnection,
+        logger: Logger,
+        _ query: PostgresQuery,
+        lenient: Bool = false
+    ) async throws -> ([AuditEvent], Int64?) {
         var events: [AuditEvent] = []
         var unreadable: Int64?
         for try await (seq, millis, sessionID, kind, actor, detailJSON, previousHash, hash) in try await connection.query(query, logger: logger)
@@ -66,10 +77,18 @@ extension PostgresStore {
                 unreadable = unreadable ?? seq
                 continue
             }
-            events.append(AuditEvent(
-                seq: seq, at: Date(epochMilliseconds: millis), sessionID: sessionID, kind: AuditEventKind(rawValue: kind), actor: actor,
-                detail: detail, previousHash: previousHash, hash: hash
-            ))
+            events.append(
+                AuditEvent(
+                    seq: seq,
+                    at: Date(epochMilliseconds: millis),
+                    sessionID: sessionID,
+                    kind: AuditEventKind(rawValue: kind),
+                    actor: actor,
+                    detail: detail,
+                    previousHash: previousHash,
+                    hash: hash
+                )
+            )
         }
         return (events, unreadable)
     }
@@ -79,18 +98,20 @@ extension PostgresStore {
         for try await row in try await connection.query(query, logger: logger) {
             let cells = row.makeRandomAccess()
             guard let kind = AuditCheckpoint.Kind(rawValue: try cells["kind"].decode(String.self)) else { throw StoreError.notFound }
-            checkpoints.append(AuditCheckpoint(
-                id: try cells["id"].decode(Int64.self),
-                at: Date(epochMilliseconds: try cells["at_ms"].decode(Int64.self)),
-                kind: kind,
-                seq: try cells["seq"].decode(Int64.self),
-                headHash: try cells["head_hash"].decode(String.self),
-                actor: try cells["actor"].decode(String.self),
-                prunedThroughSeq: try cells["pruned_through_seq"].decode(Int64?.self),
-                prunedThroughHash: try cells["pruned_through_hash"].decode(String?.self),
-                publicKey: try cells["public_key"].decode(String.self),
-                signature: try cells["signature"].decode(String.self)
-            ))
+            checkpoints.append(
+                AuditCheckpoint(
+                    id: try cells["id"].decode(Int64.self),
+                    at: Date(epochMilliseconds: try cells["at_ms"].decode(Int64.self)),
+                    kind: kind,
+                    seq: try cells["seq"].decode(Int64.self),
+                    headHash: try cells["head_hash"].decode(String.self),
+                    actor: try cells["actor"].decode(String.self),
+                    prunedThroughSeq: try cells["pruned_through_seq"].decode(Int64?.self),
+                    prunedThroughHash: try cells["pruned_through_hash"].decode(String?.self),
+                    publicKey: try cells["public_key"].decode(String.self),
+                    signature: try cells["signature"].decode(String.self)
+                )
+            )
         }
         return checkpoints
     }
@@ -109,14 +130,19 @@ extension PostgresStore {
 
     public func events(sessionID: String) async throws -> [AuditEvent] {
         try await read { connection in
-            try await Self.events(connection, logger: logger, "SELECT \(unescaped: Self.eventColumns) FROM audit_events WHERE session_id = \(sessionID) ORDER BY seq").0
+            try await Self.events(
+                connection,
+                logger: logger,
+                "SELECT \(unescaped: Self.eventColumns) FROM audit_events WHERE session_id = \(sessionID) ORDER BY seq"
+            ).0
         }
     }
 
     public func auditEvents(since: Date?, until: Date?, limit: Int) async throws -> [AuditEvent] {
         try await read { connection in
             try await Self.events(
-                connection, logger: logger,
+                connection,
+                logger: logger,
                 """
                 SELECT \(unescaped: Self.eventColumns) FROM audit_events
                 WHERE (\(since?.epochMilliseconds)::bigint IS NULL OR at_ms >= \(since?.epochMilliseconds))
@@ -129,7 +155,11 @@ extension PostgresStore {
 
     public func auditEvents(afterSeq seq: Int64, limit: Int) async throws -> [AuditEvent] {
         try await read { connection in
-            try await Self.events(connection, logger: logger, "SELECT \(unescaped: Self.eventColumns) FROM audit_events WHERE seq > \(seq) ORDER BY seq LIMIT \(limit)").0
+            try await Self.events(
+                connection,
+                logger: logger,
+                "SELECT \(unescaped: Self.eventColumns) FROM audit_events WHERE seq > \(seq) ORDER BY seq LIMIT \(limit)"
+            ).0
         }
     }
 
@@ -156,8 +186,17 @@ extension PostgresStore {
 
     public func auditSnapshot() async throws -> AuditLogSnapshot {
         try await read { connection in
-            let (events, unreadable) = try await Self.events(connection, logger: logger, "SELECT \(unescaped: Self.eventColumns) FROM audit_events ORDER BY seq", lenient: true)
-            let checkpoints = try await Self.checkpoints(connection, logger: logger, "SELECT \(unescaped: Self.checkpointColumns) FROM audit_checkpoints ORDER BY id")
+            let (events, unreadable) = try await Self.events(
+                connection,
+                logger: logger,
+                "SELECT \(unescaped: Self.eventColumns) FROM audit_events ORDER BY seq",
+                lenient: true
+            )
+            let checkpoints = try await Self.checkpoints(
+                connection,
+                logger: logger,
+                "SELECT \(unescaped: Self.checkpointColumns) FROM audit_checkpoints ORDER BY id"
+            )
             return AuditLogSnapshot(events: events, unreadableSeq: unreadable, checkpoints: checkpoints)
         }
     }
@@ -168,13 +207,24 @@ extension PostgresStore {
         }
     }
 
-    public func writeCheckpoint(kind: AuditCheckpoint.Kind, actor: String, at: Date, signer: AuditSigner, onlyIfNew: Bool) async throws -> AuditCheckpoint? {
+    public func writeCheckpoint(
+        kind: AuditCheckpoint.Kind,
+        actor: String,
+        at: Date,
+        signer: AuditSigner,
+        onlyIfNew: Bool
+    ) async throws -> AuditCheckpoint? {
         try await write { connection in
             let head = try await Self.head(connection, logger: logger)
-            let last = try await Self.checkpoints(connection, logger: logger, "SELECT \(unescaped: Self.checkpointColumns) FROM audit_checkpoints ORDER BY id DESC LIMIT 1").first
+            let last = try await Self.checkpoints(
+                connection,
+                logger: logger,
+                "SELECT \(unescaped: Self.checkpointColumns) FROM audit_checkpoints ORDER BY id DESC LIMIT 1"
+            ).first
             if onlyIfNew, let last, last.seq == head.seq { return nil }
             return try await Self.insertCheckpoint(
-                connection, logger: logger,
+                connection,
+                logger: logger,
                 AuditCheckpoint(id: (last?.id ?? 0) + 1, at: at, kind: kind, seq: head.seq, headHash: head.hash, actor: actor),
                 signer: signer
             )
@@ -195,7 +245,9 @@ extension PostgresStore {
             let through = firstKept.map { $0 - 1 } ?? head.seq
             guard let oldest, through >= oldest else { return PruneResult(removedEvents: 0, prunedThroughSeq: nil, checkpoint: nil) }
             var throughHash: String?
-            for try await hash in try await connection.query("SELECT hash FROM audit_events WHERE seq = \(through)", logger: logger).decode(String.self) {
+            for try await hash in try await connection.query("SELECT hash FROM audit_events WHERE seq = \(through)", logger: logger).decode(
+                String.self
+            ) {
                 throughHash = hash
             }
             guard let throughHash else { throw StoreError.notFound }
@@ -204,16 +256,28 @@ extension PostgresStore {
                 lastID = id
             }
             let checkpoint = try await Self.insertCheckpoint(
-                connection, logger: logger,
+                connection,
+                logger: logger,
                 AuditCheckpoint(
-                    id: lastID + 1, at: at, kind: .prune, seq: head.seq, headHash: head.hash, actor: actor,
-                    prunedThroughSeq: through, prunedThroughHash: throughHash
+                    id: lastID + 1,
+                    at: at,
+                    kind: .prune,
+                    seq: head.seq,
+                    headHash: head.hash,
+                    actor: actor,
+                    prunedThroughSeq: through,
+                    prunedThroughHash: throughHash
                 ),
                 signer: signer
             )
             let removed = Int64(try await Self.count(connection, logger: logger, "DELETE FROM audit_events WHERE seq <= \(through) RETURNING 1"))
             try await Self.appendEvent(
-                connection, logger: logger, at: at, sessionID: nil, kind: .auditPruned, actor: actor,
+                connection,
+                logger: logger,
+                at: at,
+                sessionID: nil,
+                kind: .auditPruned,
+                actor: actor,
                 detail: [
                     "before": before.formatted(.iso8601), "removedEvents": String(removed),
                     "prunedThroughSeq": String(through), "checkpoint": String(checkpoint.id),
@@ -223,7 +287,12 @@ extension PostgresStore {
         }
     }
 
-    private static func insertCheckpoint(_ connection: PostgresConnection, logger: Logger, _ unsigned: AuditCheckpoint, signer: AuditSigner) async throws -> AuditCheckpoint {
+    private static func insertCheckpoint(
+        _ connection: PostgresConnection,
+        logger: Logger,
+        _ unsigned: AuditCheckpoint,
+        signer: AuditSigner
+    ) async throws -> AuditCheckpoint {
         let signed = try signer.sign(unsigned)
         try await connection.query(
             """

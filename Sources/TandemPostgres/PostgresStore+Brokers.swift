@@ -91,9 +91,16 @@ extension PostgresStore {
                     logger: logger
                 )
                 try await Self.appendEvent(
-                    connection, logger: logger, at: now, sessionID: id, kind: .sessionEnded, actor: "broker",
-                    detail: ["reason": reason.rawValue, "lostBroker": lostBroker, "closedBy": brokerID,
-                             "lastActivityAt": Date(epochMilliseconds: last).formatted(.iso8601)]
+                    connection,
+                    logger: logger,
+                    at: now,
+                    sessionID: id,
+                    kind: .sessionEnded,
+                    actor: "broker",
+                    detail: [
+                        "reason": reason.rawValue, "lostBroker": lostBroker, "closedBy": brokerID,
+                        "lastActivityAt": Date(epochMilliseconds: last).formatted(.iso8601),
+                    ]
                 )
             }
             // The lost brokers are forgotten, with their codes; a broker that comes back registers again.

@@ -124,7 +124,8 @@ extension PostgresStore {
                 version = found ?? 0
             }
             for (index, statements) in Self.migrations.enumerated() where index + 1 > version {
-                for statement in statements.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
+                for statement in statements.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty
+                {
                     try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
                 try await connection.query("INSERT INTO tandem_schema (version) VALUES (\(index + 1))", logger: logger)

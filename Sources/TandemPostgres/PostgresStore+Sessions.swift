@@ -21,7 +21,8 @@ extension PostgresStore {
         try await write { connection in
             let traffic = ending.traffic
             let changed = try await Self.count(
-                connection, logger: logger,
+                connection,
+                logger: logger,
                 """
                 UPDATE sessions SET ended_ms = \(ending.endedAt.epochMilliseconds), end_reason = \(ending.reason.rawValue),
                     outcome = \(ending.outcome?.rawValue), note = \(ending.note), ended_by = \(ending.endedBy),
@@ -39,7 +40,15 @@ extension PostgresStore {
             ]
             if let outcome = ending.outcome { detail["outcome"] = outcome.rawValue }
             if let note = ending.note { detail["note"] = note }
-            try await Self.appendEvent(connection, logger: logger, at: ending.endedAt, sessionID: sessionID, kind: .sessionEnded, actor: ending.endedBy, detail: detail)
+            try await Self.appendEvent(
+                connection,
+                logger: logger,
+                at: ending.endedAt,
+                sessionID: sessionID,
+                kind: .sessionEnded,
+                actor: ending.endedBy,
+                detail: detail
+            )
             for stream in ending.streams {
                 try await connection.query(
                     """
@@ -63,7 +72,8 @@ extension PostgresStore {
         try await read { connection in
             // Absent filters are NULL parameters, so one statement serves every combination.
             try await Self.sessions(
-                connection, logger: logger,
+                connection,
+                logger: logger,
                 """
                 SELECT \(unescaped: Self.sessionColumns) FROM sessions
                 WHERE (\(filter.ticket)::text IS NULL OR ticket = \(filter.ticket))
@@ -96,7 +106,12 @@ extension PostgresStore {
                     logger: logger
                 )
                 try await Self.appendEvent(
-                    connection, logger: logger, at: Date(epochMilliseconds: last), sessionID: id, kind: .sessionEnded, actor: "broker",
+                    connection,
+                    logger: logger,
+                    at: Date(epochMilliseconds: last),
+                    sessionID: id,
+                    kind: .sessionEnded,
+                    actor: "broker",
                     detail: ["reason": reason.rawValue, "closedAt": Date().formatted(.iso8601)]
                 )
             }
@@ -111,14 +126,16 @@ extension PostgresStore {
         for try await row in try await connection.query(query, logger: logger) {
             let cells = row.makeRandomAccess()
             guard let role = UserRole(rawValue: try cells["role"].decode(String.self)) else { throw StoreError.notFound }
-            users.append(UserRecord(
-                id: try cells["id"].decode(Int64.self),
-                name: try cells["name"].decode(String.self),
-                role: role,
-                tokenHash: try cells["token_hash"].decode(String.self),
-                createdAt: Date(epochMilliseconds: try cells["created_ms"].decode(Int64.self)),
-                revokedAt: try cells["revoked_ms"].decode(Int64?.self).map(Date.init(epochMilliseconds:))
-            ))
+            users.append(
+                UserRecord(
+                    id: try cells["id"].decode(Int64.self),
+                    name: try cells["name"].decode(String.self),
+                    role: role,
+                    tokenHash: try cells["token_hash"].decode(String.self),
+                    createdAt: Date(epochMilliseconds: try cells["created_ms"].decode(Int64.self)),
+                    revokedAt: try cells["revoked_ms"].decode(Int64?.self).map(Date.init(epochMilliseconds:))
+                )
+            )
         }
         return users
     }
@@ -130,30 +147,32 @@ extension PostgresStore {
             func date(_ name: String) throws -> Date? { try cells[name].decode(Int64?.self).map(Date.init(epochMilliseconds:)) }
             func count(_ name: String) throws -> Int64 { try cells[name].decode(Int64.self) }
             guard let mode = SessionMode(rawValue: try cells["mode"].decode(String.self)) else { throw StoreError.notFound }
-            sessions.append(SessionRecord(
-                id: try cells["id"].decode(String.self),
-                ticket: try cells["ticket"].decode(String.self),
-                agent: try cells["agent"].decode(String.self),
-                mode: mode,
-                createdAt: try date("created_ms") ?? Date(),
-                expiresAt: try date("expires_ms") ?? Date(),
-                customerJoinedAt: try date("customer_joined_ms"),
-                customerClient: try cells["customer_client"].decode(String?.self),
-                customerAddress: try cells["customer_address"].decode(String?.self),
-                endedAt: try date("ended_ms"),
-                endReason: try cells["end_reason"].decode(String?.self).flatMap(EndReason.init(rawValue:)),
-                outcome: try cells["outcome"].decode(String?.self).flatMap(SessionOutcome.init(rawValue:)),
-                note: try cells["note"].decode(String?.self),
-                endedBy: try cells["ended_by"].decode(String?.self),
-                lastActivityAt: try date("last_activity_ms"),
-                traffic: SessionTraffic(
-                    agentToCustomer: TrafficCounters(frames: try count("frames_to_customer"), bytes: try count("bytes_to_customer")),
-                    customerToAgent: TrafficCounters(frames: try count("frames_to_agent"), bytes: try count("bytes_to_agent"))
-                ),
-                chatMessages: Int(try count("chat_messages")),
-                annotations: Int(try count("annotations")),
-                freezes: Int(try count("freezes"))
-            ))
+            sessions.append(
+                SessionRecord(
+                    id: try cells["id"].decode(String.self),
+                    ticket: try cells["ticket"].decode(String.self),
+                    agent: try cells["agent"].decode(String.self),
+                    mode: mode,
+                    createdAt: try date("created_ms") ?? Date(),
+                    expiresAt: try date("expires_ms") ?? Date(),
+                    customerJoinedAt: try date("customer_joined_ms"),
+                    customerClient: try cells["customer_client"].decode(String?.self),
+                    customerAddress: try cells["customer_address"].decode(String?.self),
+                    endedAt: try date("ended_ms"),
+                    endReason: try cells["end_reason"].decode(String?.self).flatMap(EndReason.init(rawValue:)),
+                    outcome: try cells["outcome"].decode(String?.self).flatMap(SessionOutcome.init(rawValue:)),
+                    note: try cells["note"].decode(String?.self),
+                    endedBy: try cells["ended_by"].decode(String?.self),
+                    lastActivityAt: try date("last_activity_ms"),
+                    traffic: SessionTraffic(
+                        agentToCustomer: TrafficCounters(frames: try count("frames_to_customer"), bytes: try count("bytes_to_customer")),
+                        customerToAgent: TrafficCounters(frames: try count("frames_to_agent"), bytes: try count("bytes_to_agent"))
+                    ),
+                    chatMessages: Int(try count("chat_messages")),
+                    annotations: Int(try count("annotations")),
+                    freezes: Int(try count("freezes"))
+                )
+            )
         }
         for index in sessions.indices {
             let rows = try await connection.query(
@@ -163,13 +182,21 @@ extension PostgresStore {
                 """,
                 logger: logger
             )
-            for try await (owner, streamID, source, codec, relayed, bytes, dropped) in rows.decode((String, Int64, String?, String?, Int64, Int64, Int64).self) {
+            for try await (owner, streamID, source, codec, relayed, bytes, dropped) in rows.decode(
+                (String, Int64, String?, String?, Int64, Int64, Int64).self
+            ) {
                 guard let owner = ParticipantRole(rawValue: owner) else { throw StoreError.notFound }
-                sessions[index].streams.append(StreamStats(
-                    owner: owner, streamID: UInt16(clamping: streamID),
-                    source: source.flatMap(StreamSource.init(rawValue:)), codec: codec.flatMap { try? MediaCodec(name: $0) },
-                    framesRelayed: relayed, bytesRelayed: bytes, framesDropped: dropped
-                ))
+                sessions[index].streams.append(
+                    StreamStats(
+                        owner: owner,
+                        streamID: UInt16(clamping: streamID),
+                        source: source.flatMap(StreamSource.init(rawValue:)),
+                        codec: codec.flatMap { try? MediaCodec(name: $0) },
+                        framesRelayed: relayed,
+                        bytesRelayed: bytes,
+                        framesDropped: dropped
+                    )
+                )
             }
         }
         return sessions

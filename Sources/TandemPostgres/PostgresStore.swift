@@ -36,7 +36,13 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
     ///   - schema: a schema to keep the tables in (created if missing); nil uses the URL's
     ///     `schema=` parameter, else `public`.
     ///   - brokerID: this broker's stable id (see ``BrokerRegistry``).
-    public init(url: String, schema: String? = nil, brokerID: String = "broker", logger: Logger, onWrite: (@Sendable (Duration) -> Void)? = nil) throws {
+    public init(
+        url: String,
+        schema: String? = nil,
+        brokerID: String = "broker",
+        logger: Logger,
+        onWrite: (@Sendable (Duration) -> Void)? = nil
+    ) throws {
         var (configuration, urlSchema) = try PostgresURL.configuration(url)
         let schema = schema ?? urlSchema
         if let schema {
@@ -129,7 +135,15 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
                 )
                 var stored = user
                 for try await id in rows.decode(Int64.self) { stored.id = id }
-                try await Self.appendEvent(connection, logger: logger, at: user.createdAt, sessionID: nil, kind: .userAdded, actor: nil, detail: ["user": user.name, "role": user.role.rawValue])
+                try await Self.appendEvent(
+                    connection,
+                    logger: logger,
+                    at: user.createdAt,
+                    sessionID: nil,
+                    kind: .userAdded,
+                    actor: nil,
+                    detail: ["user": user.name, "role": user.role.rawValue]
+                )
                 return stored
             }
         } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
@@ -157,7 +171,11 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
 
     public func revokeUser(name: String, at: Date) async throws -> Bool {
         try await write { connection in
-            let changed = try await Self.count(connection, logger: logger, "UPDATE users SET revoked_ms = \(at.epochMilliseconds) WHERE name = \(name) AND revoked_ms IS NULL RETURNING 1")
+            let changed = try await Self.count(
+                connection,
+                logger: logger,
+                "UPDATE users SET revoked_ms = \(at.epochMilliseconds) WHERE name = \(name) AND revoked_ms IS NULL RETURNING 1"
+            )
             guard changed > 0 else { return false }
             try await Self.appendEvent(connection, logger: logger, at: at, sessionID: nil, kind: .userRevoked, actor: nil, detail: ["user": name])
             return true
@@ -174,7 +192,12 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
                 logger: logger
             )
             try await Self.appendEvent(
-                connection, logger: logger, at: session.createdAt, sessionID: session.id, kind: .sessionCreated, actor: session.agent,
+                connection,
+                logger: logger,
+                at: session.createdAt,
+                sessionID: session.id,
+                kind: .sessionCreated,
+                actor: session.agent,
                 detail: session.creationDetail
             )
         }
@@ -183,7 +206,8 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
     public func recordCustomerJoined(sessionID: String, at: Date, client: String?, address: String?) async throws {
         try await write { connection in
             let changed = try await Self.count(
-                connection, logger: logger,
+                connection,
+                logger: logger,
                 """
                 UPDATE sessions SET customer_joined_ms = \(at.epochMilliseconds), customer_client = \(client), customer_address = \(address),
                     last_activity_ms = \(at.epochMilliseconds)
@@ -194,24 +218,43 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
             var detail: [String: String] = [:]
             if let client { detail["client"] = client }
             if let address { detail["address"] = address }
-            try await Self.appendEvent(connection, logger: logger, at: at, sessionID: sessionID, kind: .customerJoined, actor: "customer", detail: detail)
+            try await Self.appendEvent(
+                connection,
+                logger: logger,
+                at: at,
+                sessionID: sessionID,
+                kind: .customerJoined,
+                actor: "customer",
+                detail: detail
+            )
         }
     }
 
     public func recordTakeover(sessionID: String, agent: String, detail: [String: String], at: Date) async throws {
         try await write { connection in
             let changed = try await Self.count(
-                connection, logger: logger, "UPDATE sessions SET agent = \(agent) WHERE id = \(sessionID) AND ended_ms IS NULL RETURNING 1"
+                connection,
+                logger: logger,
+                "UPDATE sessions SET agent = \(agent) WHERE id = \(sessionID) AND ended_ms IS NULL RETURNING 1"
             )
             if changed == 0 { throw StoreError.notFound }
-            try await Self.appendEvent(connection, logger: logger, at: at, sessionID: sessionID, kind: .transferAnswered, actor: agent, detail: detail)
+            try await Self.appendEvent(
+                connection,
+                logger: logger,
+                at: at,
+                sessionID: sessionID,
+                kind: .transferAnswered,
+                actor: agent,
+                detail: detail
+            )
         }
     }
 
     public func recordLateOutcome(sessionID: String, outcome: SessionOutcome, note: String?) async throws -> Bool {
         try await write { connection in
             let changed = try await Self.count(
-                connection, logger: logger,
+                connection,
+                logger: logger,
                 """
                 UPDATE sessions SET outcome = \(outcome.rawValue), note = COALESCE(\(note), note)
                 WHERE id = \(sessionID) AND ended_ms IS NOT NULL AND outcome IS NULL RETURNING 1
@@ -220,7 +263,15 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
             guard changed > 0 else { return false }
             var detail = ["outcome": outcome.rawValue]
             if let note { detail["note"] = note }
-            try await Self.appendEvent(connection, logger: logger, at: Date(), sessionID: sessionID, kind: .outcomeRecorded, actor: nil, detail: detail)
+            try await Self.appendEvent(
+                connection,
+                logger: logger,
+                at: Date(),
+                sessionID: sessionID,
+                kind: .outcomeRecorded,
+                actor: nil,
+                detail: detail
+            )
             return true
         }
     }

@@ -29,8 +29,12 @@ enum PostgresURL {
         default: throw StoreError.invalidConfiguration("sslmode must be disable, prefer or require")
         }
         let configuration = PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: user, password: password,
-            database: database.isEmpty ? nil : database, tls: tls
+            host: host,
+            port: components.port ?? 5432,
+            username: user,
+            password: password,
+            database: database.isEmpty ? nil : database,
+            tls: tls
         )
         return (configuration, components.queryItems?.first { $0.name == "schema" }?.value)
     }

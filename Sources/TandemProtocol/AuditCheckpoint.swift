@@ -38,8 +38,16 @@ public struct AuditCheckpoint: Sendable, Equatable, Codable {
     public var signature: String
 
     public init(
-        id: Int64, at: Date, kind: Kind, seq: Int64, headHash: String, actor: String,
-        prunedThroughSeq: Int64? = nil, prunedThroughHash: String? = nil, publicKey: String = "", signature: String = ""
+        id: Int64,
+        at: Date,
+        kind: Kind,
+        seq: Int64,
+        headHash: String,
+        actor: String,
+        prunedThroughSeq: Int64? = nil,
+        prunedThroughHash: String? = nil,
+        publicKey: String = "",
+        signature: String = ""
     ) {
         self.id = id
         self.at = at

@@ -27,7 +27,16 @@ public struct AuditEvent: Sendable, Equatable, Codable {
         case kind, actor, detail, previousHash, hash
     }
 
-    public init(seq: Int64, at: Date, sessionID: String?, kind: AuditEventKind, actor: String?, detail: [String: String], previousHash: String, hash: String) {
+    public init(
+        seq: Int64,
+        at: Date,
+        sessionID: String?,
+        kind: AuditEventKind,
+        actor: String?,
+        detail: [String: String],
+        previousHash: String,
+        hash: String
+    ) {
         self.seq = seq
         self.at = at
         self.sessionID = sessionID
@@ -115,9 +124,19 @@ public struct AuditVerification: Sendable, Equatable, Codable {
     public var headSeq: Int64?
 
     public init(
-        status: Status, count: Int64, headHash: String?, firstBadSeq: Int64?, message: String? = nil,
-        checkpoints: Int = 0, lastCheckpointSeq: Int64? = nil, lastCheckpointAt: Date? = nil, unsignedEvents: Int64 = 0,
-        prunedThroughSeq: Int64? = nil, publicKeyFingerprint: String? = nil, signedHeadSeq: Int64? = nil, headSeq: Int64? = nil
+        status: Status,
+        count: Int64,
+        headHash: String?,
+        firstBadSeq: Int64?,
+        message: String? = nil,
+        checkpoints: Int = 0,
+        lastCheckpointSeq: Int64? = nil,
+        lastCheckpointAt: Date? = nil,
+        unsignedEvents: Int64 = 0,
+        prunedThroughSeq: Int64? = nil,
+        publicKeyFingerprint: String? = nil,
+        signedHeadSeq: Int64? = nil,
+        headSeq: Int64? = nil
     ) {
         self.status = status
         self.count = count

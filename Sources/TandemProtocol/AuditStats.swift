@@ -37,9 +37,22 @@ public struct AuditStats: Sendable, Equatable, Codable {
     public var endReasons: [String: Int]
 
     public init(
-        since: Date?, until: Date?, sessions: Int, live: Int, tickets: Int, answered: Int, unanswered: Int,
-        firstContactResolutionRate: Double?, escalationRate: Double?, medianWaitSeconds: Double?, medianHandleSeconds: Double?,
-        outcomes: [String: Int], endReasons: [String: Int], transferred: Int = 0, transfers: Int = 0, queue: QueueStats? = nil
+        since: Date?,
+        until: Date?,
+        sessions: Int,
+        live: Int,
+        tickets: Int,
+        answered: Int,
+        unanswered: Int,
+        firstContactResolutionRate: Double?,
+        escalationRate: Double?,
+        medianWaitSeconds: Double?,
+        medianHandleSeconds: Double?,
+        outcomes: [String: Int],
+        endReasons: [String: Int],
+        transferred: Int = 0,
+        transfers: Int = 0,
+        queue: QueueStats? = nil
     ) {
         self.transferred = transferred
         self.transfers = transfers
@@ -83,7 +96,8 @@ extension AuditStats {
         let resolvedFirst = ticketsEnded.filter { $0.count == 1 && $0[0].outcome == .resolved }.count
         let answered = records.filter { $0.customerJoinedAt != nil }
         self.init(
-            since: since, until: until,
+            since: since,
+            until: until,
             sessions: records.count,
             live: records.count - ended.count,
             tickets: byTicket.count,

@@ -34,7 +34,14 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         public var expires: Int?
         public var signature: String?
 
-        public init(ticket: String, tier: SupportTier, mode: SessionMode = .screen, line: String? = nil, expires: Int? = nil, signature: String? = nil) {
+        public init(
+            ticket: String,
+            tier: SupportTier,
+            mode: SessionMode = .screen,
+            line: String? = nil,
+            expires: Int? = nil,
+            signature: String? = nil
+        ) {
             self.ticket = ticket
             self.tier = tier
             self.mode = mode

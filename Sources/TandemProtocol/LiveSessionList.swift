@@ -17,7 +17,16 @@ public struct LiveSessionList: Sendable, Equatable, Codable {
         public var transferring: Bool
         public var supervisors: [String]
 
-        public init(id: String, ticket: String, agent: String, mode: SessionMode, createdAt: Date, customerPresent: Bool, transferring: Bool, supervisors: [String]) {
+        public init(
+            id: String,
+            ticket: String,
+            agent: String,
+            mode: SessionMode,
+            createdAt: Date,
+            customerPresent: Bool,
+            transferring: Bool,
+            supervisors: [String]
+        ) {
             self.id = id
             self.ticket = ticket
             self.agent = agent

@@ -39,7 +39,6 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
     /// A recording file entry with an unknown kind or owner, or an impossible length (§19).
     public static let malformedRecording = ProtocolError(.malformedRecording, detail: nil)
 
-
     /// The stable identifier used in `error` messages and close reasons, e.g. `bad-frame-length`.
     public var identifier: ErrorCode {
         switch code {

@@ -24,8 +24,16 @@ public struct QueueListing: Sendable, Equatable, Codable {
         public var note: String?
 
         public init(
-            id: String, kind: Kind, ticket: String, tier: SupportTier, line: String, toAgent: String?, from: String?,
-            position: Int, waitedSeconds: Int, note: String?
+            id: String,
+            kind: Kind,
+            ticket: String,
+            tier: SupportTier,
+            line: String,
+            toAgent: String?,
+            from: String?,
+            position: Int,
+            waitedSeconds: Int,
+            note: String?
         ) {
             self.id = id
             self.kind = kind

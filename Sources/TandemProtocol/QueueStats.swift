@@ -42,7 +42,9 @@ public struct QueueStats: Sendable, Equatable, Codable {
             let within = waits.filter { $0 <= Double(Self.targetSeconds) }.count
             let decided = waits.count + abandoned
             return Tier(
-                answered: waits.count, abandoned: abandoned, answeredWithinTarget: within,
+                answered: waits.count,
+                abandoned: abandoned,
+                answeredWithinTarget: within,
                 shareAnsweredWithinTarget: decided == 0 ? nil : Double(within) / Double(decided),
                 medianWaitSeconds: AuditStats.median(waits)
             )

@@ -25,8 +25,16 @@ public struct SessionAssigned: Sendable, Equatable, Codable {
     }
 
     public init(
-        sessionID: String, ticket: String, mode: SessionMode, line: String, tier: SupportTier, waitedSeconds: Int,
-        customerPresent: Bool, transferredFrom: String? = nil, note: String? = nil, resumeToken: String
+        sessionID: String,
+        ticket: String,
+        mode: SessionMode,
+        line: String,
+        tier: SupportTier,
+        waitedSeconds: Int,
+        customerPresent: Bool,
+        transferredFrom: String? = nil,
+        note: String? = nil,
+        resumeToken: String
     ) {
         self.sessionID = sessionID
         self.ticket = ticket

@@ -28,7 +28,13 @@ public struct SessionCreated: Sendable, Equatable, Codable, CustomStringConverti
     }
 
     public init(
-        sessionID: String, ticket: String, mode: SessionMode, joinCode: String, joinURL: String, expiresAt: Date, resumeToken: String? = nil,
+        sessionID: String,
+        ticket: String,
+        mode: SessionMode,
+        joinCode: String,
+        joinURL: String,
+        expiresAt: Date,
+        resumeToken: String? = nil,
         recording: Bool? = nil
     ) {
         self.resumeToken = resumeToken

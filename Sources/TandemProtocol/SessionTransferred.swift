@@ -31,7 +31,8 @@ public struct SessionTransferred: Sendable, Equatable, Codable {
         case state, from, line, toAgent, agent, until
     }
 
-    public init(sessionID: String, state: State, from: String, line: String? = nil, toAgent: String? = nil, agent: String? = nil, until: Date? = nil) {
+    public init(sessionID: String, state: State, from: String, line: String? = nil, toAgent: String? = nil, agent: String? = nil, until: Date? = nil)
+    {
         self.sessionID = sessionID
         self.state = state
         self.from = from

@@ -76,6 +76,8 @@ public enum SupportLine {
     /// 1-32 characters of lower-case letters, digits and `-`, starting with a letter or digit.
     public static func isValid(_ line: String) -> Bool {
         guard (1...32).contains(line.utf8.count), let first = line.utf8.first, first != UInt8(ascii: "-") else { return false }
-        return line.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-") }
+        return line.utf8.allSatisfy {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-")
+        }
     }
 }

@@ -33,13 +33,20 @@ extension SQLiteStore {
         }
     }
 
-    public func writeCheckpoint(kind: AuditCheckpoint.Kind, actor: String, at: Date, signer: AuditSigner, onlyIfNew: Bool) async throws -> AuditCheckpoint? {
+    public func writeCheckpoint(
+        kind: AuditCheckpoint.Kind,
+        actor: String,
+        at: Date,
+        signer: AuditSigner,
+        onlyIfNew: Bool
+    ) async throws -> AuditCheckpoint? {
         let checkpoint = try await write { db -> AuditCheckpoint? in
             let head = try Self.head(db)
             let last = try Row.fetchOne(db, sql: "SELECT id, seq FROM audit_checkpoints ORDER BY id DESC LIMIT 1")
             if onlyIfNew, let last, (last["seq"] as Int64) == head.seq { return nil }
             return try Self.insertCheckpoint(
-                db, AuditCheckpoint(id: (last?["id"] as Int64? ?? 0) + 1, at: at, kind: kind, seq: head.seq, headHash: head.hash, actor: actor),
+                db,
+                AuditCheckpoint(id: (last?["id"] as Int64? ?? 0) + 1, at: at, kind: kind, seq: head.seq, headHash: head.hash, actor: actor),
                 signer: signer
             )
         }
@@ -55,7 +62,10 @@ extension SQLiteStore {
         do {
             let (walFrames, copied) = try await pool.writeWithoutTransaction { db in try db.checkpoint(.passive) }
             if copied < walFrames {
-                logger.debug("WAL checkpoint incomplete (readers)", metadata: ["tandem.wal.frames": "\(walFrames)", "tandem.wal.copied": "\(copied)"])
+                logger.debug(
+                    "WAL checkpoint incomplete (readers)",
+                    metadata: ["tandem.wal.frames": "\(walFrames)", "tandem.wal.copied": "\(copied)"]
+                )
             }
         } catch {
             logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
@@ -80,15 +90,25 @@ extension SQLiteStore {
             let checkpoint = try Self.insertCheckpoint(
                 db,
                 AuditCheckpoint(
-                    id: nextID, at: at, kind: .prune, seq: head.seq, headHash: head.hash, actor: actor,
-                    prunedThroughSeq: through, prunedThroughHash: throughHash
+                    id: nextID,
+                    at: at,
+                    kind: .prune,
+                    seq: head.seq,
+                    headHash: head.hash,
+                    actor: actor,
+                    prunedThroughSeq: through,
+                    prunedThroughHash: throughHash
                 ),
                 signer: signer
             )
             try db.execute(sql: "DELETE FROM audit_events WHERE seq <= ?", arguments: [through])
             let removed = Int64(db.changesCount)
             try Self.appendEvent(
-                db, at: at, sessionID: nil, kind: .auditPruned, actor: actor,
+                db,
+                at: at,
+                sessionID: nil,
+                kind: .auditPruned,
+                actor: actor,
                 detail: [
                     "before": before.formatted(.iso8601), "removedEvents": String(removed),
                     "prunedThroughSeq": String(through), "checkpoint": String(checkpoint.id),
@@ -106,7 +126,8 @@ extension SQLiteStore {
             return (row["seq"], row["hash"])
         }
         if let row = try Row.fetchOne(
-            db, sql: "SELECT pruned_through_seq, pruned_through_hash FROM audit_checkpoints WHERE kind = 'prune' ORDER BY pruned_through_seq DESC LIMIT 1"
+            db,
+            sql: "SELECT pruned_through_seq, pruned_through_hash FROM audit_checkpoints WHERE kind = 'prune' ORDER BY pruned_through_seq DESC LIMIT 1"
         ) {
             return (row["pruned_through_seq"], row["pruned_through_hash"])
         }

@@ -50,7 +50,14 @@ public final class SQLiteStore: TandemStore {
                 )
                 var stored = user
                 stored.id = db.lastInsertedRowID
-                try Self.appendEvent(db, at: user.createdAt, sessionID: nil, kind: .userAdded, actor: nil, detail: ["user": user.name, "role": user.role.rawValue])
+                try Self.appendEvent(
+                    db,
+                    at: user.createdAt,
+                    sessionID: nil,
+                    kind: .userAdded,
+                    actor: nil,
+                    detail: ["user": user.name, "role": user.role.rawValue]
+                )
                 return stored
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
@@ -95,7 +102,11 @@ public final class SQLiteStore: TandemStore {
                 arguments: [session.id, session.ticket, session.agent, session.mode.rawValue, session.createdAt, session.expiresAt]
             )
             try Self.appendEvent(
-                db, at: session.createdAt, sessionID: session.id, kind: .sessionCreated, actor: session.agent,
+                db,
+                at: session.createdAt,
+                sessionID: session.id,
+                kind: .sessionCreated,
+                actor: session.agent,
                 detail: session.creationDetail
             )
         }
@@ -251,7 +262,11 @@ public final class SQLiteStore: TandemStore {
                     arguments: [last, reason.rawValue, row["id"] as String]
                 )
                 try Self.appendEvent(
-                    db, at: last, sessionID: row["id"], kind: .sessionEnded, actor: "broker",
+                    db,
+                    at: last,
+                    sessionID: row["id"],
+                    kind: .sessionEnded,
+                    actor: "broker",
                     detail: ["reason": reason.rawValue, "closedAt": Date().formatted(.iso8601)]
                 )
             }

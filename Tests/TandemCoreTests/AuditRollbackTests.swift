@@ -17,7 +17,9 @@ struct AuditRollbackTests {
             let at = Date(epochMilliseconds: 1_800_000_000_000 + seq * 1000)
             let detail = ["n": "\(seq)\(seq > 3 ? salt : "")"]
             let hash = AuditChain.hash(seq: seq, at: at, sessionID: nil, kind: "test.event", actor: "broker", detail: detail, previousHash: previous)
-            events.append(AuditEvent(seq: seq, at: at, sessionID: nil, kind: "test.event", actor: "broker", detail: detail, previousHash: previous, hash: hash))
+            events.append(
+                AuditEvent(seq: seq, at: at, sessionID: nil, kind: "test.event", actor: "broker", detail: detail, previousHash: previous, hash: hash)
+            )
             previous = hash
         }
         return events
@@ -25,7 +27,9 @@ struct AuditRollbackTests {
 
     func checkpoint(id: Int64, of events: [AuditEvent], at seq: Int64) throws -> AuditCheckpoint {
         let event = try #require(events.first { $0.seq == seq })
-        return try signer.sign(AuditCheckpoint(id: id, at: Date(epochMilliseconds: 1_800_000_100_000), kind: .periodic, seq: seq, headHash: event.hash, actor: "broker"))
+        return try signer.sign(
+            AuditCheckpoint(id: id, at: Date(epochMilliseconds: 1_800_000_100_000), kind: .periodic, seq: seq, headHash: event.hash, actor: "broker")
+        )
     }
 
     @Test("the pure check, step by step: whole, behind, rewritten, pruned, empty")
@@ -48,7 +52,10 @@ struct AuditRollbackTests {
         #expect(AuditRollback.check(signed: signed, headSeq: 9, hashAtSignedSeq: nil, prunedThrough: (7, events[6].hash)) == nil)
         // The prune anchor is #6 itself: its hash is compared.
         #expect(AuditRollback.check(signed: signed, headSeq: 9, hashAtSignedSeq: nil, prunedThrough: (6, events[5].hash)) == nil)
-        #expect(AuditRollback.check(signed: signed, headSeq: 9, hashAtSignedSeq: nil, prunedThrough: (6, String(repeating: "f", count: 64)))?.kind == .rewritten)
+        #expect(
+            AuditRollback.check(signed: signed, headSeq: 9, hashAtSignedSeq: nil, prunedThrough: (6, String(repeating: "f", count: 64)))?.kind
+                == .rewritten
+        )
         // A signed empty log: nothing can be lost.
         let empty = try signer.sign(AuditCheckpoint(id: 1, at: Date(), kind: .shutdown, seq: 0, headHash: AuditChain.genesis, actor: "broker"))
         #expect(AuditRollback.check(signed: empty, headSeq: 0, hashAtSignedSeq: nil, prunedThrough: nil) == nil)
@@ -89,6 +96,9 @@ struct AuditRollbackTests {
         #expect(rewritten.firstBadSeq == 8)
         // A kept head signed by another key is not trusted.
         let foreign = try AuditSigner().sign(AuditCheckpoint(id: 2, at: Date(), kind: .periodic, seq: 8, headHash: events[7].hash, actor: "broker"))
-        #expect(AuditChain.verify(AuditLogSnapshot(events: events, checkpoints: [first, kept]), publicKey: key, signedHead: foreign).status == .badCheckpoint)
+        #expect(
+            AuditChain.verify(AuditLogSnapshot(events: events, checkpoints: [first, kept]), publicKey: key, signedHead: foreign).status
+                == .badCheckpoint
+        )
     }
 }

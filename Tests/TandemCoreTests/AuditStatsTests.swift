@@ -11,8 +11,16 @@ struct AuditStatsTests {
         let joined = wait.map { t0.addingTimeInterval($0) }
         let ended: Date? = reason == nil ? nil : (joined ?? t0).addingTimeInterval(handle ?? 60)
         return SessionRecord(
-            id: "s_\(UUID().uuidString.prefix(8))", ticket: ticket, agent: "alice", mode: .camera, createdAt: t0, expiresAt: t0.addingTimeInterval(600),
-            customerJoinedAt: joined, endedAt: ended, endReason: reason, outcome: outcome
+            id: "s_\(UUID().uuidString.prefix(8))",
+            ticket: ticket,
+            agent: "alice",
+            mode: .camera,
+            createdAt: t0,
+            expiresAt: t0.addingTimeInterval(600),
+            customerJoinedAt: joined,
+            endedAt: ended,
+            endReason: reason,
+            outcome: outcome
         )
     }
 
@@ -84,16 +92,53 @@ struct QueueStatsTests {
     @Test("a transferred session counts as escalated; transfers of other sessions do not count")
     func escalation() {
         let sessions = [
-            SessionRecord(id: "s_a", ticket: "HD-1", agent: "bob", mode: .screen, createdAt: t0, expiresAt: t0, customerJoinedAt: t0, endedAt: t0.addingTimeInterval(60), endReason: .agentEnded, outcome: .resolved),
-            SessionRecord(id: "s_b", ticket: "HD-2", agent: "alice", mode: .screen, createdAt: t0, expiresAt: t0, customerJoinedAt: t0, endedAt: t0.addingTimeInterval(60), endReason: .agentEnded, outcome: .resolved),
-            SessionRecord(id: "s_c", ticket: "HD-3", agent: "alice", mode: .screen, createdAt: t0, expiresAt: t0, customerJoinedAt: t0, endedAt: t0.addingTimeInterval(60), endReason: .transferUnanswered),
+            SessionRecord(
+                id: "s_a",
+                ticket: "HD-1",
+                agent: "bob",
+                mode: .screen,
+                createdAt: t0,
+                expiresAt: t0,
+                customerJoinedAt: t0,
+                endedAt: t0.addingTimeInterval(60),
+                endReason: .agentEnded,
+                outcome: .resolved
+            ),
+            SessionRecord(
+                id: "s_b",
+                ticket: "HD-2",
+                agent: "alice",
+                mode: .screen,
+                createdAt: t0,
+                expiresAt: t0,
+                customerJoinedAt: t0,
+                endedAt: t0.addingTimeInterval(60),
+                endReason: .agentEnded,
+                outcome: .resolved
+            ),
+            SessionRecord(
+                id: "s_c",
+                ticket: "HD-3",
+                agent: "alice",
+                mode: .screen,
+                createdAt: t0,
+                expiresAt: t0,
+                customerJoinedAt: t0,
+                endedAt: t0.addingTimeInterval(60),
+                endReason: .transferUnanswered
+            ),
         ]
-        let stats = AuditStats(sessions: sessions, since: nil, until: nil, transfers: [
-            event("session.transferred", session: "s_a", ["line": "line2"]),
-            event("session.transferred", session: "s_a", ["toAgent": "bob"]),
-            event("session.transferred", session: "s_c", ["line": "line2"]),
-            event("session.transferred", session: "s_zzz", ["line": "line2"]),
-        ])
+        let stats = AuditStats(
+            sessions: sessions,
+            since: nil,
+            until: nil,
+            transfers: [
+                event("session.transferred", session: "s_a", ["line": "line2"]),
+                event("session.transferred", session: "s_a", ["toAgent": "bob"]),
+                event("session.transferred", session: "s_c", ["line": "line2"]),
+                event("session.transferred", session: "s_zzz", ["line": "line2"]),
+            ]
+        )
         #expect(stats.transferred == 2)
         #expect(stats.transfers == 3)
         #expect(stats.escalationRate == 2.0 / 3)

@@ -32,9 +32,15 @@ struct MediaQueueTests {
     func waitsForKeyframe() {
         var queue = MediaQueue<String>(capacity: 1, keyframeRequestInterval: .milliseconds(500))
         _ = queue.enqueue("a-k1", bytes: 10, streamID: 1, keyframe: true, now: t0)
-        #expect(queue.enqueue("b-d1", bytes: 10, streamID: 2, keyframe: false, now: t0) == .init(queued: true, dropped: [1: 1], keyframeRequests: [1], removedBytes: 10))
+        #expect(
+            queue.enqueue("b-d1", bytes: 10, streamID: 2, keyframe: false, now: t0)
+                == .init(queued: true, dropped: [1: 1], keyframeRequests: [1], removedBytes: 10)
+        )
         #expect(queue.enqueue("a-d2", bytes: 10, streamID: 1, keyframe: false, now: t0 + .milliseconds(100)) == .init(dropped: [1: 1]))
-        #expect(queue.enqueue("a-d3", bytes: 10, streamID: 1, keyframe: false, now: t0 + .milliseconds(600)) == .init(dropped: [1: 1], keyframeRequests: [1]))
+        #expect(
+            queue.enqueue("a-d3", bytes: 10, streamID: 1, keyframe: false, now: t0 + .milliseconds(600))
+                == .init(dropped: [1: 1], keyframeRequests: [1])
+        )
         #expect(queue.enqueue("a-k4", bytes: 10, streamID: 1, keyframe: true, now: t0 + .milliseconds(700)).queued)
         #expect(queue.popFirst(now: t0).entry?.frame == "a-k4")
     }
@@ -76,7 +82,9 @@ struct MediaQueueTests {
         var queue = MediaQueue<String>(capacity: 8, maxAge: .seconds(1))
         _ = queue.enqueue("a-k1", bytes: 10, streamID: 1, keyframe: true, now: t0)
         #expect(queue.popFirst(now: t0 + .seconds(2)).dropped == [1: 1])
-        #expect(queue.enqueue("a-d2", bytes: 10, streamID: 1, keyframe: false, now: t0 + .seconds(2)) == .init(dropped: [1: 1], keyframeRequests: [1]))
+        #expect(
+            queue.enqueue("a-d2", bytes: 10, streamID: 1, keyframe: false, now: t0 + .seconds(2)) == .init(dropped: [1: 1], keyframeRequests: [1])
+        )
         #expect(queue.enqueue("a-k3", bytes: 10, streamID: 1, keyframe: true, now: t0 + .seconds(2)).queued)
         #expect(queue.popFirst(now: t0 + .seconds(2)).entry?.frame == "a-k3")
     }

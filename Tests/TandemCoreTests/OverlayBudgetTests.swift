@@ -20,14 +20,26 @@ struct OverlayBudgetTests {
     @Test("points are kept on a 1/10000 grid and relayed so; a shape costs 256 + 16 a point + its id and text")
     func compactStorage() throws {
         var overlay = OverlayState()
-        let added = try overlay.apply(.add(Shape(id: "s", kind: .stroke, points: [[0.12344, 0.5], [1, 0]]), owner: .customer, streamID: 1), by: .agent, now: t0).get()
+        let added = try overlay.apply(
+            .add(Shape(id: "s", kind: .stroke, points: [[0.12344, 0.5], [1, 0]]), owner: .customer, streamID: 1),
+            by: .agent,
+            now: t0
+        ).get()
         #expect(added.shape?.points == [[0.1234, 0.5], [1, 0]])
         #expect(overlay.bytes == 256 + 2 * 16 + 1)
-        let appended = try overlay.apply(Annotation(op: .append, owner: .customer, streamID: 1, id: "s", points: [[0.33336, 0.2]]), by: .agent, now: t0).get()
+        let appended = try overlay.apply(
+            Annotation(op: .append, owner: .customer, streamID: 1, id: "s", points: [[0.33336, 0.2]]),
+            by: .agent,
+            now: t0
+        ).get()
         #expect(appended.points == [[0.3334, 0.2]])
         #expect(overlay.bytes == 256 + 3 * 16 + 1)
         #expect(overlay.shapes(at: t0).first?.points == [[0.1234, 0.5], [1, 0], [0.3334, 0.2]])
-        _ = try overlay.apply(.add(Shape(id: "t", kind: .text, points: [[0.5, 0.5]], text: "héllo"), owner: .customer, streamID: 1), by: .customer, now: t0).get()
+        _ = try overlay.apply(
+            .add(Shape(id: "t", kind: .text, points: [[0.5, 0.5]], text: "héllo"), owner: .customer, streamID: 1),
+            by: .customer,
+            now: t0
+        ).get()
         #expect(overlay.bytes == (256 + 3 * 16 + 1) + (256 + 16 + 1 + 6))
         #expect(OverlayState.cost(of: Shape(id: "t", kind: .text, points: [[0.5, 0.5]], text: "héllo")) == 256 + 16 + 1 + 6)
         _ = try overlay.apply(Annotation(op: .remove, owner: .customer, streamID: 1, id: "s"), by: .customer, now: t0).get()
@@ -104,7 +116,10 @@ struct OverlayBudgetTests {
         _ = try activity.annotate(.add(escaped, owner: .customer, streamID: 1), by: .agent, now: t0).get()
 
         let messages = activity.catchUp(for: .agent, now: t0)
-        #expect(messages.first == .streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 640, height: 480, fps: 10, owner: .customer)))
+        #expect(
+            messages.first
+                == .streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 640, height: 480, fps: 10, owner: .customer))
+        )
         #expect(messages.allSatisfy { $0.jsonText.utf8.count <= limit })
         #expect(messages.contains { if case .annotation(let append) = $0 { append.op == .append && append.author == .customer } else { false } })
         guard case .overlaySnapshot(let first) = messages.dropFirst().first else {
@@ -135,7 +150,11 @@ struct OverlayBudgetTests {
         var activity = SessionActivity()
         _ = try activity.start(camera, by: .customer).get()
         _ = try activity.freeze(Freeze(owner: .customer, streamID: 1, sequence: 3), by: .agent, freezing: true).get()
-        #expect(activity.catchUp(for: .customer, now: t0) == [.overlaySnapshot(OverlaySnapshot(owner: .customer, streamID: 1, shapes: [], frozenSequence: 3))])
+        #expect(
+            activity.catchUp(for: .customer, now: t0) == [
+                .overlaySnapshot(OverlaySnapshot(owner: .customer, streamID: 1, shapes: [], frozenSequence: 3))
+            ]
+        )
         _ = try activity.annotate(arrow("a"), by: .agent, now: t0).get()
         let messages = activity.catchUp(for: .customer, now: t0)
         #expect(messages.count == 1)

@@ -7,7 +7,13 @@ import Testing
 struct OverlayStateTests {
     let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
-    func add(_ id: String, _ kind: Shape.Kind = .arrow, points: [[Double]] = [[0.1, 0.1], [0.2, 0.2]], ttlMs: Int? = nil, text: String? = nil) -> Annotation {
+    func add(
+        _ id: String,
+        _ kind: Shape.Kind = .arrow,
+        points: [[Double]] = [[0.1, 0.1], [0.2, 0.2]],
+        ttlMs: Int? = nil,
+        text: String? = nil
+    ) -> Annotation {
         .add(Shape(id: id, kind: kind, points: points, text: text, ttlMs: ttlMs), owner: .customer, streamID: 1)
     }
 
@@ -18,7 +24,11 @@ struct OverlayStateTests {
         #expect(arrow.author == .agent)
         #expect(arrow.shape?.author == .agent)
         _ = try overlay.apply(add("s1", .stroke, points: [[0.5, 0.5]]), by: .agent, now: t0).get()
-        _ = try overlay.apply(Annotation(op: .append, owner: .customer, streamID: 1, id: "s1", points: [[0.6, 0.6], [0.7, 0.7]]), by: .agent, now: t0).get()
+        _ = try overlay.apply(
+            Annotation(op: .append, owner: .customer, streamID: 1, id: "s1", points: [[0.6, 0.6], [0.7, 0.7]]),
+            by: .agent,
+            now: t0
+        ).get()
         #expect(overlay.shapes(at: t0).map(\.id) == ["a1", "s1"])
         #expect(overlay.shapes(at: t0).last?.points.count == 3)
         _ = try overlay.apply(add("c1", .ellipse), by: .customer, now: t0).get()
@@ -41,7 +51,10 @@ struct OverlayStateTests {
         badColor.shape?.color = "red"
         #expect(overlay.apply(badColor, by: .agent, now: t0) == .failure(.invalidField("shape.color")))
         #expect(overlay.apply(add("s", .stroke, points: [[0.5, 0.5]]), by: .agent, now: t0).map(\.op) == .success(.add))
-        #expect(overlay.apply(Annotation(op: .append, owner: .customer, streamID: 1, id: "s", points: [[0.1, 0.1]]), by: .customer, now: t0) == .failure(.notAuthor))
+        #expect(
+            overlay.apply(Annotation(op: .append, owner: .customer, streamID: 1, id: "s", points: [[0.1, 0.1]]), by: .customer, now: t0)
+                == .failure(.notAuthor)
+        )
         #expect(overlay.apply(Annotation(op: .remove, owner: .customer, streamID: 1, id: "nope"), by: .agent, now: t0) == .failure(.unknownShape))
         #expect(overlay.apply(Annotation(op: .undo, owner: .customer, streamID: 1), by: .customer, now: t0) == .failure(.unknownShape))
     }
@@ -75,8 +88,13 @@ struct OverlayStateTests {
         _ = try activity.freeze(Freeze(owner: .customer, streamID: 1, sequence: 42), by: .agent, freezing: true).get()
         let messages = activity.catchUp(for: .customer, now: t0)
         #expect(messages.count == 2)
-        #expect(messages.first == .streamStart(StreamStart(streamID: 2, source: .screen, codec: .jpeg, width: 1280, height: 720, fps: 10, owner: .agent)))
-        guard case .overlaySnapshot(let snapshot) = messages.last else { Issue.record("no snapshot"); return }
+        #expect(
+            messages.first == .streamStart(StreamStart(streamID: 2, source: .screen, codec: .jpeg, width: 1280, height: 720, fps: 10, owner: .agent))
+        )
+        guard case .overlaySnapshot(let snapshot) = messages.last else {
+            Issue.record("no snapshot")
+            return
+        }
         #expect(snapshot.frozenSequence == 42)
         #expect(snapshot.shapes.map(\.id) == ["a1"])
         #expect(activity.annotations == 1)
@@ -93,13 +111,22 @@ struct OverlayStateTests {
         for id in 0..<UInt16(SessionActivity.maxStreamsPerParticipant) {
             _ = activity.start(StreamStart(streamID: id, source: .camera, codec: .jpeg, width: 10, height: 10, fps: 1), by: .customer)
         }
-        #expect(activity.start(StreamStart(streamID: 99, source: .camera, codec: .jpeg, width: 10, height: 10, fps: 1), by: .customer) == .failure(.tooManyStreams))
-        #expect(activity.start(StreamStart(streamID: 99, source: .camera, codec: .jpeg, width: 0, height: 10, fps: 1), by: .agent) == .failure(.invalidField("width")))
+        #expect(
+            activity.start(StreamStart(streamID: 99, source: .camera, codec: .jpeg, width: 10, height: 10, fps: 1), by: .customer)
+                == .failure(.tooManyStreams)
+        )
+        #expect(
+            activity.start(StreamStart(streamID: 99, source: .camera, codec: .jpeg, width: 0, height: 10, fps: 1), by: .agent)
+                == .failure(.invalidField("width"))
+        )
         #expect(activity.change(StreamRef(streamID: 50), by: .agent, stopping: true) == .failure(.unknownStream))
         let key = StreamKey(owner: .customer, streamID: 0)
         activity.frameRelayed(key, bytes: 100)
         activity.frameRelayed(key, bytes: 50)
         activity.framesDropped(key, count: 3)
-        #expect(activity.stats[key] == StreamStats(owner: .customer, streamID: 0, source: .camera, codec: .jpeg, framesRelayed: 2, bytesRelayed: 150, framesDropped: 3))
+        #expect(
+            activity.stats[key]
+                == StreamStats(owner: .customer, streamID: 0, source: .camera, codec: .jpeg, framesRelayed: 2, bytesRelayed: 150, framesDropped: 3)
+        )
     }
 }

@@ -87,11 +87,17 @@ struct SessionStateMachineTests {
     @Test("either side leaving ends the session with its end reason")
     func leaving() {
         var agentLeaves = SessionStateMachine(expiresAt: expiry)
-        #expect(agentLeaves.participantLeft(.agent, at: t0) == .end(SessionEnding(endedAt: t0, reason: .agentLeft, outcome: nil, note: nil, traffic: .init())))
+        #expect(
+            agentLeaves.participantLeft(.agent, at: t0)
+                == .end(SessionEnding(endedAt: t0, reason: .agentLeft, outcome: nil, note: nil, traffic: .init()))
+        )
         #expect(agentLeaves.isEnded)
         var customerLeaves = SessionStateMachine(expiresAt: expiry)
         #expect(customerLeaves.customerJoined(at: t0) == .admit)
-        #expect(customerLeaves.participantLeft(.customer, at: t0) == .end(SessionEnding(endedAt: t0, reason: .customerLeft, outcome: nil, note: nil, traffic: .init())))
+        #expect(
+            customerLeaves.participantLeft(.customer, at: t0)
+                == .end(SessionEnding(endedAt: t0, reason: .customerLeft, outcome: nil, note: nil, traffic: .init()))
+        )
         #expect(customerLeaves.isEnded)
     }
 

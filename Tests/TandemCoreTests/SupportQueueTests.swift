@@ -8,7 +8,15 @@ struct SupportQueueTests {
     let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
     func customer(_ id: String, _ tier: SupportTier, at seconds: Double, line: String = "line1") -> SupportQueue.Entry {
-        SupportQueue.Entry(id: id, kind: .customer, ticket: "HD-\(id)", tier: tier, mode: .screen, line: line, enteredAt: t0.addingTimeInterval(seconds))
+        SupportQueue.Entry(
+            id: id,
+            kind: .customer,
+            ticket: "HD-\(id)",
+            tier: tier,
+            mode: .screen,
+            line: line,
+            enteredAt: t0.addingTimeInterval(seconds)
+        )
     }
 
     @Test("take order, positions, leaving, capacity")
@@ -38,7 +46,16 @@ struct SupportQueueTests {
         var queue = SupportQueue()
         #expect(queue.add(customer("late", .premium, at: 10)) == true)
         #expect(queue.add(customer("early", .premium, at: 5)) == true)
-        let named = SupportQueue.Entry(id: "s_1", kind: .transfer(from: "alice"), ticket: "HD-9", tier: .basic, mode: .camera, line: "line1", forAgent: "bob", enteredAt: t0.addingTimeInterval(20))
+        let named = SupportQueue.Entry(
+            id: "s_1",
+            kind: .transfer(from: "alice"),
+            ticket: "HD-9",
+            tier: .basic,
+            mode: .camera,
+            line: "line1",
+            forAgent: "bob",
+            enteredAt: t0.addingTimeInterval(20)
+        )
         #expect(queue.add(named) == true)
         #expect(queue.add(named) == false)
         #expect(queue.position(of: "s_1") == 1)

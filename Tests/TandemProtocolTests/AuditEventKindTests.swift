@@ -35,7 +35,16 @@ struct AuditEventKindTests {
 
     @Test("stored, hashed and exported as the plain string")
     func plainString() throws {
-        let event = AuditEvent(seq: 1, at: Date(timeIntervalSince1970: 0), sessionID: nil, kind: .joinFailed, actor: nil, detail: [:], previousHash: "", hash: "")
+        let event = AuditEvent(
+            seq: 1,
+            at: Date(timeIntervalSince1970: 0),
+            sessionID: nil,
+            kind: .joinFailed,
+            actor: nil,
+            detail: [:],
+            previousHash: "",
+            hash: ""
+        )
         let json = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
         #expect(json.contains(#""kind":"join.failed""#))
         #expect(AuditEventKind(rawValue: "from.a-newer-broker").rawValue == "from.a-newer-broker")

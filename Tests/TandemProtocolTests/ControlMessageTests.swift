@@ -31,10 +31,12 @@ struct ControlMessageTests {
         let customer = Hello.customer(code: "482913557301")
         #expect(!String(describing: customer).contains("482913557301"))
         let vectors = try Vectors.control().valid
-        let created = try #require(vectors.compactMap { vector -> SessionCreated? in
-            if case .sessionCreated(let created) = try? ControlMessage.decode(text: vector.json) { return created }
-            return nil
-        }.first)
+        let created = try #require(
+            vectors.compactMap { vector -> SessionCreated? in
+                if case .sessionCreated(let created) = try? ControlMessage.decode(text: vector.json) { return created }
+                return nil
+            }.first
+        )
         #expect(!String(describing: created).contains(created.joinCode))
     }
 

@@ -31,7 +31,10 @@ struct MediaFrameTests {
         }
     }
 
-    @Test("decoding fed byte by byte needs the whole frame and consumes nothing before", arguments: try Vectors.frames().valid + Vectors.frames().extendedHeader)
+    @Test(
+        "decoding fed byte by byte needs the whole frame and consumes nothing before",
+        arguments: try Vectors.frames().valid + Vectors.frames().extendedHeader
+    )
     func byteByByte(_ vector: Vectors.FrameVector) throws {
         let bytes = Vectors.bytes(vector.hex)
         var buffer = ByteBuffer()

@@ -35,7 +35,15 @@ struct AuditChainTests {
         let other = try await queue.read { db in try String.fetchOne(db, sql: "SELECT hash FROM audit_events WHERE seq = 2")! }
         let detail = try JSONDecoder().decode([String: String].self, from: Data((row["detail"] as String).utf8))
         let millis: Int64 = row["at_ms"]
-        let hash = AuditChain.hash(seq: 6, at: Date(timeIntervalSince1970: Double(millis) / 1000), sessionID: row["session_id"], kind: AuditEventKind(rawValue: row["kind"]), actor: row["actor"], detail: detail, previousHash: other)
+        let hash = AuditChain.hash(
+            seq: 6,
+            at: Date(timeIntervalSince1970: Double(millis) / 1000),
+            sessionID: row["session_id"],
+            kind: AuditEventKind(rawValue: row["kind"]),
+            actor: row["actor"],
+            detail: detail,
+            previousHash: other
+        )
         try tamper("UPDATE audit_events SET previous_hash = ?, hash = ? WHERE seq = 6", [other, hash])
         let result = try await verify()
         #expect(result.status == .inserted)
@@ -92,7 +100,15 @@ struct AuditChainTests {
         try tamper("UPDATE audit_events SET seq = seq - 99 WHERE seq >= 106")
         let queue = try DatabaseQueue(path: path)
         let previous = try await queue.read { db in try String.fetchOne(db, sql: "SELECT hash FROM audit_events WHERE seq = 5")! }
-        let forged = AuditChain.hash(seq: 6, at: t0, sessionID: "s_1", kind: "consent.granted", actor: "customer", detail: [:], previousHash: previous)
+        let forged = AuditChain.hash(
+            seq: 6,
+            at: t0,
+            sessionID: "s_1",
+            kind: "consent.granted",
+            actor: "customer",
+            detail: [:],
+            previousHash: previous
+        )
         try tamper(
             "INSERT INTO audit_events (seq, at_ms, session_id, kind, actor, detail, previous_hash, hash) VALUES (6, ?, 's_1', 'consent.granted', 'customer', '{}', ?, ?)",
             [Int64(t0.timeIntervalSince1970 * 1000), previous, forged]

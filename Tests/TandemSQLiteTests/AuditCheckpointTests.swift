@@ -19,7 +19,13 @@ struct AuditCheckpointTests {
         let signer = AuditSigner()
         self.signer = signer
         (path, store) = try await AuditFixture.make("checkpoint") { store in
-            _ = try await store.writeCheckpoint(kind: .periodic, actor: "broker", at: AuditFixture.t0.addingTimeInterval(61), signer: signer, onlyIfNew: true)
+            _ = try await store.writeCheckpoint(
+                kind: .periodic,
+                actor: "broker",
+                at: AuditFixture.t0.addingTimeInterval(61),
+                signer: signer,
+                onlyIfNew: true
+            )
         }
         _ = try await store.writeCheckpoint(kind: .periodic, actor: "broker", at: t0.addingTimeInterval(401), signer: signer, onlyIfNew: true)
     }
@@ -41,8 +47,19 @@ struct AuditCheckpointTests {
             for row in try Row.fetchAll(db, sql: "SELECT * FROM audit_events WHERE seq >= ? ORDER BY seq", arguments: [seq]) {
                 let detail = try JSONDecoder().decode([String: String].self, from: Data((row["detail"] as String).utf8))
                 let millis: Int64 = row["at_ms"]
-                let hash = AuditChain.hash(seq: row["seq"], at: Date(timeIntervalSince1970: Double(millis) / 1000), sessionID: row["session_id"], kind: AuditEventKind(rawValue: row["kind"]), actor: row["actor"], detail: detail, previousHash: previous)
-                try db.execute(sql: "UPDATE audit_events SET previous_hash = ?, hash = ? WHERE seq = ?", arguments: [previous, hash, row["seq"] as Int64])
+                let hash = AuditChain.hash(
+                    seq: row["seq"],
+                    at: Date(timeIntervalSince1970: Double(millis) / 1000),
+                    sessionID: row["session_id"],
+                    kind: AuditEventKind(rawValue: row["kind"]),
+                    actor: row["actor"],
+                    detail: detail,
+                    previousHash: previous
+                )
+                try db.execute(
+                    sql: "UPDATE audit_events SET previous_hash = ?, hash = ? WHERE seq = ?",
+                    arguments: [previous, hash, row["seq"] as Int64]
+                )
                 previous = hash
             }
         }

@@ -8,7 +8,9 @@ import Testing
 /// What agents and admins ask the broker to make (help links, console sign-ins), and the
 /// request body limits of the routes that read one.
 extension APIRouteTests {
-    @Test("POST /v1/help-links: a link signed with the broker's key for agents and admins; line1 and 24 h by default; 400 for bad values, 403 for auditors")
+    @Test(
+        "POST /v1/help-links: a link signed with the broker's key for agents and admins; line1 and 24 h by default; 400 for bad values, 403 for auditors"
+    )
     func helpLinks() async throws {
         try await RouterHarness.run { api in
             let key = try AuditSigningKey.loadOrCreate(directory: api.directory, logger: api.logger)
@@ -28,9 +30,15 @@ extension APIRouteTests {
             let expires = try #require(query["expires"].flatMap { Int($0) })
             #expect(expires == Int(grant.expiresAt.timeIntervalSince1970))
             let signature = query["sig"] ?? ""
-            #expect(signer.verify(HelpLink(ticket: "HD-1042", tier: .premium, line: "line2", expires: expires), signature: signature, now: Date()) == .valid)
+            #expect(
+                signer.verify(HelpLink(ticket: "HD-1042", tier: .premium, line: "line2", expires: expires), signature: signature, now: Date())
+                    == .valid
+            )
             // The signature covers the tier: the same link as basic does not verify.
-            #expect(signer.verify(HelpLink(ticket: "HD-1042", tier: .basic, line: "line2", expires: expires), signature: signature, now: Date()) == .invalid)
+            #expect(
+                signer.verify(HelpLink(ticket: "HD-1042", tier: .basic, line: "line2", expires: expires), signature: signature, now: Date())
+                    == .invalid
+            )
 
             let defaults = try await api.request(.post, "/v1/help-links", token: api.ada, body: #"{"ticket":"HD-7","tier":"basic"}"#)
             #expect(defaults.status == .ok)

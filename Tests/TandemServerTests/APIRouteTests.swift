@@ -36,7 +36,10 @@ struct APIRouteTests {
                 expectAPIError(try await api.get("/v1/audit/sessions", token: token), .unauthorized, "unauthorized")
             }
             let basic = try await api.client.executeRequest(
-                uri: "/v1/audit/sessions", method: .get, headers: [.authorization: "Basic YWxpY2U6c2VjcmV0"], body: nil
+                uri: "/v1/audit/sessions",
+                method: .get,
+                headers: [.authorization: "Basic YWxpY2U6c2VjcmV0"],
+                body: nil
             )
             expectAPIError(basic, .unauthorized, "unauthorized")
             let bare = try await api.client.executeRequest(uri: "/v1/audit/sessions", method: .get, headers: [.authorization: api.audrey], body: nil)

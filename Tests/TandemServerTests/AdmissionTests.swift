@@ -1,11 +1,12 @@
 import Foundation
 import Logging
 import NIOCore
-@testable import TandemServer
 import TandemClient
 import TandemCore
 import TandemProtocol
 import Testing
+
+@testable import TandemServer
 
 /// Anonymous parties attacking the connection budgets (protocol/README.md §13, SECURITY.md):
 /// each test performs the attack from loopback addresses and checks the safe outcome.
@@ -103,7 +104,9 @@ struct AdmissionTests {
             #expect(Set(agents.map(\.created.sessionID)).count == 5)
             // The sixth passes the anonymous cap at its upgrade but not the agents' budget.
             let sixth = try await TandemConnection.run(
-                configuration: broker.clientConfiguration, hello: .agent(token: alice, start: .init(ticket: "HD-NAT6", mode: .screen)), logger: logger
+                configuration: broker.clientConfiguration,
+                hello: .agent(token: alice, start: .init(ticket: "HD-NAT6", mode: .screen)),
+                logger: logger
             ) { inbound, _ -> [String] in
                 var codes: [String] = []
                 for try await event in inbound { if case .control(.error(let error)) = event { codes.append(error.code.rawValue) } }

@@ -16,14 +16,20 @@ struct AuditReviewTests {
         let agent = try await broker.startWaitingAgent(token: token, ticket: ticket)
         let customer = Task {
             guard answered else { return }
-            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: agent.created.joinCode), logger: logger) { inbound, _ in
+            _ = try await TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .customer(code: agent.created.joinCode),
+                logger: logger
+            ) { inbound, _ in
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.untilEnded()
             }
         }
         if answered {
             // Wait until the join is logged.
-            while try await broker.store.session(id: agent.created.sessionID)?.customerJoinedAt == nil { try await Task.sleep(for: .milliseconds(10)) }
+            while try await broker.store.session(id: agent.created.sessionID)?.customerJoinedAt == nil {
+                try await Task.sleep(for: .milliseconds(10))
+            }
         }
         let api = try TandemAPIClient(configuration: broker.clientConfiguration, token: token)
         _ = try await api.endSession(id: agent.created.sessionID, outcome: outcome, note: "note, with \"quotes\"\nand a line")

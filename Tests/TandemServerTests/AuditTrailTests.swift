@@ -17,10 +17,16 @@ struct AuditTrailTests {
             // A wrong code first, then the right one.
             let digits = JoinCodeFormat.normalize(agent.created.joinCode)!
             let wrong = digits == "739215846012" ? "739215846013" : "739215846012"
-            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: wrong), logger: logger) { inbound, _ in
+            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: wrong), logger: logger) {
+                inbound,
+                _ in
                 for try await _ in inbound {}
             }
-            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: agent.created.joinCode, client: "t/1"), logger: logger) { inbound, outbound in
+            _ = try await TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .customer(code: agent.created.joinCode, client: "t/1"),
+                logger: logger
+            ) { inbound, outbound in
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.nextControl()
                 try await outbound.send(.sessionEnd(SessionEnd()))
@@ -42,7 +48,8 @@ struct AuditTrailTests {
 
             let failed = try await broker.store.events(sessionID: agent.created.sessionID)
             #expect(!failed.contains { $0.kind == "join.failed" })
-            let logFile = try String(contentsOfFile: broker.directory + "/tandem.sqlite", encoding: .isoLatin1)
+            let logFile =
+                try String(contentsOfFile: broker.directory + "/tandem.sqlite", encoding: .isoLatin1)
                 + ((try? String(contentsOfFile: broker.directory + "/tandem.sqlite-wal", encoding: .isoLatin1)) ?? "")
             #expect(logFile.contains("join.failed"))
             #expect(!logFile.contains(wrong))

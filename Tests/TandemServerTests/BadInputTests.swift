@@ -56,7 +56,9 @@ struct BadInputTests {
             }
             var iterator = codes.makeAsyncIterator()
             let code = try #require(await iterator.next())
-            let customer = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, outbound -> [String] in
+            let customer = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) {
+                inbound,
+                outbound -> [String] in
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.nextControl()
                 try await outbound.send(.sessionEnd(SessionEnd(outcome: .resolved)))
@@ -70,10 +72,12 @@ struct BadInputTests {
             }
             #expect(customer.result == ["forbidden-field"])
             let (errors, frame, ended) = try await agent.result ?? ([], nil, nil)
-            #expect(errors == [
-                "no-peer", "malformed-message", "unknown-type", "invalid-field", "unexpected-message",
-                "unknown-codec", "truncated-frame", "invalid-field",
-            ])
+            #expect(
+                errors == [
+                    "no-peer", "malformed-message", "unknown-type", "invalid-field", "unexpected-message",
+                    "unknown-codec", "truncated-frame", "invalid-field",
+                ]
+            )
             #expect(frame?.header.streamID == 4)
             #expect(ended?.reason == .customerLeft)
             let sessionID = try #require(ended?.sessionID)

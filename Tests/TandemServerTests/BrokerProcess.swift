@@ -41,8 +41,12 @@ final class BrokerProcess: @unchecked Sendable {
     ///   - umask: run the broker under this umask (octal, e.g. `000`), to show that the modes
     ///     of what it creates do not depend on it.
     static func start(
-        directory: String, arguments: [String] = [], logLevel: String = "critical", logFile: String? = nil,
-        environment: [String: String] = [:], umask: String? = nil
+        directory: String,
+        arguments: [String] = [],
+        logLevel: String = "critical",
+        logFile: String? = nil,
+        environment: [String: String] = [:],
+        umask: String? = nil
     ) async throws -> BrokerProcess {
         let process = Process()
         let binary = try Self.binary
@@ -88,7 +92,9 @@ final class BrokerProcess: @unchecked Sendable {
                 if !resumed { continuation.resume(returning: nil) }
             }
         }
-        guard let port else { throw TestFailure("tandem serve exited without listening (status \(process.isRunning ? -1 : process.terminationStatus))") }
+        guard let port else {
+            throw TestFailure("tandem serve exited without listening (status \(process.isRunning ? -1 : process.terminationStatus))")
+        }
         return BrokerProcess(process: process, port: port, directory: directory)
     }
 

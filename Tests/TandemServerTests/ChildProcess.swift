@@ -20,7 +20,10 @@ struct ChildProcess {
         return await withCheckedContinuation { continuation in
             Thread.detachNewThread {
                 let stderrBox = DataBox()
-                let reader = Thread { stderrBox.data = errors.fileHandleForReading.readDataToEndOfFile(); stderrBox.done.signal() }
+                let reader = Thread {
+                    stderrBox.data = errors.fileHandleForReading.readDataToEndOfFile()
+                    stderrBox.done.signal()
+                }
                 reader.start()
                 let stdout = output.fileHandleForReading.readDataToEndOfFile()
                 stderrBox.done.wait()

@@ -16,7 +16,11 @@ struct ConsentTests {
             let (codes, codeSink) = AsyncStream<String>.makeStream()
             let (agentSaw, agentSawSink) = AsyncStream<Void>.makeStream()
             let agent = Task {
-                try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .agent(token: alice, start: .init(ticket: "HD-C", mode: .camera)), logger: logger) { inbound, _ -> [String] in
+                try await TandemConnection.run(
+                    configuration: broker.clientConfiguration,
+                    hello: .agent(token: alice, start: .init(ticket: "HD-C", mode: .camera)),
+                    logger: logger
+                ) { inbound, _ -> [String] in
                     var events = inbound.makeAsyncIterator()
                     guard case .sessionCreated(let created) = try await events.nextControl() else { return [] }
                     codeSink.yield(created.joinCode)
@@ -37,7 +41,11 @@ struct ConsentTests {
             }
             var codeIterator = codes.makeAsyncIterator()
             let code = try #require(await codeIterator.next())
-            let customer = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code, client: "t/1"), logger: logger) { inbound, outbound -> [String] in
+            let customer = try await TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .customer(code: code, client: "t/1"),
+                logger: logger
+            ) { inbound, outbound -> [String] in
                 var events = inbound.makeAsyncIterator()
                 var saw = agentSaw.makeAsyncIterator()
                 guard case .sessionJoined(let joined) = try await events.nextControl() else { return [] }
@@ -74,9 +82,11 @@ struct ConsentTests {
             #expect(session.customerAddress == "127.0.0.1")
             #expect(session.endedBy == "customer")
             let events = try await broker.store.events(sessionID: session.id)
-            #expect(events.map(\.kind) == [
-                "session.created", "customer.joined", "consent.denied", "consent.granted", "stream.started", "consent.denied", "session.ended",
-            ])
+            #expect(
+                events.map(\.kind) == [
+                    "session.created", "customer.joined", "consent.denied", "consent.granted", "stream.started", "consent.denied", "session.ended",
+                ]
+            )
             #expect(events[1].detail["address"] == "127.0.0.1")
             #expect(events[1].detail["client"] == "t/1")
             #expect(events[2].detail["withdrawn"] == nil)
@@ -90,7 +100,11 @@ struct ConsentTests {
     func agentCannotConsent() async throws {
         try await LiveBroker.run { broker in
             let alice = try await broker.addUser("alice", role: .agent)
-            let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .agent(token: alice, start: .init(ticket: "HD-C2", mode: .screen)), logger: logger) { inbound, outbound -> String? in
+            let run = try await TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .agent(token: alice, start: .init(ticket: "HD-C2", mode: .screen)),
+                logger: logger
+            ) { inbound, outbound -> String? in
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.nextControl()
                 try await outbound.send(.consent(Consent(granted: true)))

@@ -4,8 +4,8 @@ import NIOConcurrencyHelpers
 import TandemClient
 import TandemCore
 import TandemProtocol
-import TandemServer
 import TandemSQLite
+import TandemServer
 import Testing
 
 /// Something a client was told, so the broker must have committed it: (session, event kind).
@@ -78,7 +78,9 @@ struct CrashLoopTests {
         }
         #expect(Set(acks.map(\.sessionID)).isSubset(of: Set(sessions.map(\.id))))
         #expect(crashed > 0, "no kill hit a live session")
-        print("crash loop: \(iterations) kills, \(sessions.count) sessions, \(crashed) closed as broker-crash, \(acks.count) acknowledged events checked")
+        print(
+            "crash loop: \(iterations) kills, \(sessions.count) sessions, \(crashed) closed as broker-crash, \(acks.count) acknowledged events checked"
+        )
         let key = try AuditSigningKey.loadOrCreate(directory: directory, logger: logger)
         let verification = try await store.verifyAuditLog(publicKey: key.publicKey)
         #expect(verification.status == .intact, "\(verification.message ?? "")")
@@ -87,13 +89,20 @@ struct CrashLoopTests {
     }
 
     /// One session from start to end; `ack` is called for each thing a client was told.
-    static func oneSession(_ configuration: TandemClientConfiguration, token: String, logger: Logger, ack: @escaping @Sendable (Acknowledged) -> Void) async throws {
+    static func oneSession(
+        _ configuration: TandemClientConfiguration,
+        token: String,
+        logger: Logger,
+        ack: @escaping @Sendable (Acknowledged) -> Void
+    ) async throws {
         let (codes, codeSink) = AsyncStream<String>.makeStream()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 defer { codeSink.finish() }
                 _ = try await TandemConnection.run(
-                    configuration: configuration, hello: .agent(token: token, start: .init(ticket: "HD-CRASH", mode: .camera)), logger: logger
+                    configuration: configuration,
+                    hello: .agent(token: token, start: .init(ticket: "HD-CRASH", mode: .camera)),
+                    logger: logger
                 ) { inbound, outbound in
                     var events = inbound.makeAsyncIterator()
                     guard case .sessionCreated(let created) = try await events.nextControl() else { return }

@@ -101,7 +101,9 @@ struct DataDirectoryTests {
         let agent = Task { [logger] in
             defer { createdSink.finish() }
             return try await TandemConnection.run(
-                configuration: configuration, hello: .agent(token: token, start: .init(ticket: "HD-MODES", mode: .camera, record: true)), logger: logger
+                configuration: configuration,
+                hello: .agent(token: token, start: .init(ticket: "HD-MODES", mode: .camera, record: true)),
+                logger: logger
             ) { inbound, outbound -> SessionEnded? in
                 var events = inbound.makeAsyncIterator()
                 guard case .sessionCreated(let created) = try await events.nextControl() else { return nil }
@@ -118,7 +120,9 @@ struct DataDirectoryTests {
         }
         var iterator = createdStream.makeAsyncIterator()
         let created = try #require(await iterator.next(), "no session.created")
-        _ = try await TandemConnection.run(configuration: configuration, hello: .customer(code: created.joinCode), logger: logger) { inbound, outbound in
+        _ = try await TandemConnection.run(configuration: configuration, hello: .customer(code: created.joinCode), logger: logger) {
+            inbound,
+            outbound in
             var events = inbound.makeAsyncIterator()
             guard case .sessionJoined = try await events.nextControl() else { return }
             try await outbound.send(.consent(Consent(granted: true, source: .camera, recording: true)))

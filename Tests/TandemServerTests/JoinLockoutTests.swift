@@ -62,7 +62,9 @@ struct JoinLockoutTests {
                 outcome.joined = true
                 break
             }
-            guard run.closure.tandemCode == .joinThrottled, let wait = run.result?.1, Date().timeIntervalSince(start) + Double(wait) < limit else { break }
+            guard run.closure.tandemCode == .joinThrottled, let wait = run.result?.1, Date().timeIntervalSince(start) + Double(wait) < limit else {
+                break
+            }
             try await Task.sleep(for: .seconds(wait))
         }
         outcome.seconds = Date().timeIntervalSince(start)

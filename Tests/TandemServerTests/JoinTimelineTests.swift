@@ -13,7 +13,9 @@ struct JoinTimelineTests {
 
     /// Joins with `code`; a customer that gets in leaves at once. Returns the close code.
     func join(_ broker: LiveBroker, code: String) async throws -> (close: UInt16?, joined: Bool) {
-        let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, outbound in
+        let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) {
+            inbound,
+            outbound in
             var joined = false
             for try await event in inbound {
                 if case .control(.sessionJoined) = event {

@@ -29,7 +29,12 @@ struct LimitsTests {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(broker.caFile)
         let box = NIOLockedValueBoxHolder()
-        let close = try await WebSocketClient.connect(url: "wss://127.0.0.1:\(broker.port)\(path)", configuration: configuration, tlsConfiguration: tls, logger: logger) { inbound, outbound, _ in
+        let close = try await WebSocketClient.connect(
+            url: "wss://127.0.0.1:\(broker.port)\(path)",
+            configuration: configuration,
+            tlsConfiguration: tls,
+            logger: logger
+        ) { inbound, outbound, _ in
             box.set(try await body(inbound, outbound))
         }
         return (box.get(), close.map { UInt16(webSocketErrorCode: $0.closeCode) })
@@ -85,7 +90,9 @@ struct LimitsTests {
 
     /// The status line a web page's upgrade request with `origin` gets.
     func upgradeStatus(_ broker: LiveBroker, origin: String) async throws -> String {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("interop/upgrade_status.py").path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+            "interop/upgrade_status.py"
+        ).path
         let child = try await ChildProcess.run(["python3", script, "127.0.0.1", String(broker.port), TandemWire.echoPath, origin, broker.caFile])
         return String(decoding: child.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -146,7 +153,9 @@ struct LimitsTests {
     @Test("a connection that sends no request in time is closed, over TCP and after the TLS handshake")
     func silentConnections() async throws {
         try await LiveBroker.run(configure: { $0.limits.firstRequestTimeout = .milliseconds(500) }) { broker in
-            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("interop/silent_connection.py").path
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+                "interop/silent_connection.py"
+            ).path
             for mode in ["tcp", "tls"] {
                 let child = try await ChildProcess.run(["python3", script, "127.0.0.1", String(broker.port), mode, broker.caFile])
                 let output = String(decoding: child.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -155,11 +164,17 @@ struct LimitsTests {
         }
     }
 
-    @Test("a burst over the control rate is dropped with an error and the session goes on; a sustained flood closes with 4429 and ends it as a protocol violation")
+    @Test(
+        "a burst over the control rate is dropped with an error and the session goes on; a sustained flood closes with 4429 and ends it as a protocol violation"
+    )
     func rateLimit() async throws {
         try await LiveBroker.run(configure: { $0.limits.controlRate = RateLimit(perSecond: 10, burst: 20, sustainedSeconds: 5) }) { broker in
             let alice = try await broker.addUser("alice", role: .agent)
-            let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .agent(token: alice, start: .init(ticket: "HD-RL", mode: .screen)), logger: logger) { inbound, outbound -> [String] in
+            let run = try await TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .agent(token: alice, start: .init(ticket: "HD-RL", mode: .screen)),
+                logger: logger
+            ) { inbound, outbound -> [String] in
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.nextControl()
                 // 40 at once: 20 pass (the burst), 20 are dropped, well under 5 s of excess (50).
@@ -200,7 +215,10 @@ struct LimitsTests {
 
     @Test("revoking a user ends that agent's live sessions")
     func revocation() async throws {
-        try await LiveBroker.run(configure: { $0.sweepInterval = .milliseconds(100); $0.activityRecordInterval = .milliseconds(100) }) { broker in
+        try await LiveBroker.run(configure: {
+            $0.sweepInterval = .milliseconds(100)
+            $0.activityRecordInterval = .milliseconds(100)
+        }) { broker in
             let alice = try await broker.addUser("alice", role: .agent)
             let waiting = try await broker.startWaitingAgent(token: alice, ticket: "HD-REV")
             #expect(try await broker.store.revokeUser(name: "alice", at: Date()))
@@ -215,7 +233,9 @@ struct LimitsTests {
         try await LiveBroker.run { broker in
             let alice = try await broker.addUser("alice", role: .agent)
             let waiting = try await broker.startWaitingAgent(token: alice, ticket: "HD-M")
-            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: "000-000-000-001"), logger: logger) { inbound, _ in
+            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: "000-000-000-001"), logger: logger) {
+                inbound,
+                _ in
                 var events = inbound.makeAsyncIterator()
                 while try await events.next() != nil {}
             }
@@ -251,6 +271,14 @@ struct LimitsTests {
 final class NIOLockedValueBoxHolder: @unchecked Sendable {
     private let lock = NSLock()
     private var value: [String] = []
-    func set(_ value: [String]) { lock.lock(); self.value = value; lock.unlock() }
-    func get() -> [String] { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ value: [String]) {
+        lock.lock()
+        self.value = value
+        lock.unlock()
+    }
+    func get() -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
 }

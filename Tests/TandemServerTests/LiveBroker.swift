@@ -5,8 +5,8 @@ import ServiceLifecycle
 import TandemClient
 import TandemCore
 import TandemProtocol
-import TandemServer
 import TandemSQLite
+import TandemServer
 
 /// A real broker for a test: TLS with a freshly made development CA, 127.0.0.1 port 0,
 /// a real SQLite file in a temporary directory. Stopped gracefully when the body returns.

@@ -18,7 +18,9 @@ final class LiveParticipant: Sendable {
         let (leave, leaving) = AsyncStream<Never>.makeStream()
         let configuration = broker.clientConfiguration
         let closure = Task {
-            try await TandemConnection.run(configuration: configuration, hello: hello, logger: Logger(label: "tandem.test.participant")) { inbound, out in
+            try await TandemConnection.run(configuration: configuration, hello: hello, logger: Logger(label: "tandem.test.participant")) {
+                inbound,
+                out in
                 outbound.withLockedValue { $0 = out }
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
@@ -33,7 +35,12 @@ final class LiveParticipant: Sendable {
         return LiveParticipant(shared: received, outbound: outbound, leaving: leaving, closure: closure)
     }
 
-    private init(shared: NIOLockedValueBox<[TandemEvent]>, outbound: NIOLockedValueBox<TandemOutbound?>, leaving: AsyncStream<Never>.Continuation, closure: Task<TandemClosure, any Error>) {
+    private init(
+        shared: NIOLockedValueBox<[TandemEvent]>,
+        outbound: NIOLockedValueBox<TandemOutbound?>,
+        leaving: AsyncStream<Never>.Continuation,
+        closure: Task<TandemClosure, any Error>
+    ) {
         self.sharedEvents = shared
         self.sharedOutbound = outbound
         self.leaving = leaving

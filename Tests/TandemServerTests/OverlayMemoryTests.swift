@@ -3,8 +3,8 @@ import Logging
 import TandemClient
 import TandemCore
 import TandemProtocol
-import TandemServer
 import TandemSQLite
+import TandemServer
 import Testing
 
 /// Issue 13: a participant cannot make the broker keep unbounded annotations, nor make a
@@ -40,7 +40,8 @@ struct OverlayMemoryTests {
     }
 
     /// An agent's session with a customer who joined and agreed to share.
-    static func pair(_ broker: LiveBroker, ticket: String) async throws -> (agent: LiveParticipant, customer: LiveParticipant, joined: SessionJoined) {
+    static func pair(_ broker: LiveBroker, ticket: String) async throws -> (agent: LiveParticipant, customer: LiveParticipant, joined: SessionJoined)
+    {
         let alice = try await broker.addUser("alice", role: .agent)
         let agent = LiveParticipant.connect(broker, hello: .agent(token: alice, start: .init(ticket: ticket, mode: .camera)))
         let created = try await agent.waitFor("session.created") { if case .sessionCreated(let created) = $0 { created } else { nil } }
@@ -51,7 +52,9 @@ struct OverlayMemoryTests {
         return (agent, customer, joined)
     }
 
-    @Test("10,000-point shapes on streams never started are refused and kept nowhere; on a live stream they stop at the session's budget (overlay-full) and the session goes on")
+    @Test(
+        "10,000-point shapes on streams never started are refused and kept nowhere; on a live stream they stop at the session's budget (overlay-full) and the session goes on"
+    )
     func budget() async throws {
         try await LiveBroker.run { broker in
             let (agent, customer, joined) = try await Self.pair(broker, ticket: "HD-OVL")
@@ -103,7 +106,9 @@ struct OverlayMemoryTests {
             let (agent, customer, joined) = try await Self.pair(broker, ticket: "HD-OVL-RESUME")
             try await customer.send(.streamStart(Self.camera))
             try await agent.waitFor("stream.start") { if case .streamStart = $0 { true } else { nil } }
-            try await agent.send(.annotation(.add(Shape(id: "arrow", kind: .arrow, points: [[0.2, 0.2], [0.6, 0.5]]), owner: .customer, streamID: 1)))
+            try await agent.send(
+                .annotation(.add(Shape(id: "arrow", kind: .arrow, points: [[0.2, 0.2], [0.6, 0.5]]), owner: .customer, streamID: 1))
+            )
             try await agent.send(.freeze(Freeze(owner: .customer, streamID: 1, sequence: 5)))
             try await customer.waitFor("the freeze") { if case .freeze = $0 { true } else { nil } }
             for index in 0..<14 { try await customer.send(Self.stroke("s\(100 + index)", owner: .customer, stream: 1)) }
@@ -115,7 +120,9 @@ struct OverlayMemoryTests {
             let limit = BrokerConfiguration().limits.maxControlMessageSize
             let agentRef = agent
             let resumed = try await TandemConnection.run(
-                configuration: broker.clientConfiguration, hello: .resume(token, role: .customer), logger: Logger(label: "tandem.test.client")
+                configuration: broker.clientConfiguration,
+                hello: .resume(token, role: .customer),
+                logger: Logger(label: "tandem.test.client")
             ) { inbound, outbound -> [ControlMessage] in
                 var events = inbound.makeAsyncIterator()
                 guard case .sessionResumed = try await events.nextControl() else { return [] }

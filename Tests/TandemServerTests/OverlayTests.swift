@@ -45,12 +45,16 @@ struct OverlayTests {
             }
             var codeIterator = codes.makeAsyncIterator()
             let code = try #require(await codeIterator.next())
-            let customer = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, outbound -> [ControlMessage] in
+            let customer = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) {
+                inbound,
+                outbound -> [ControlMessage] in
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.nextControl()  // session.joined
                 try await outbound.send(.consent(Consent(granted: true)))
                 try await outbound.send(.streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 640, height: 480, fps: 15)))
-                try await outbound.send(.annotation(.add(Shape(id: "c-stroke", kind: .stroke, color: "#00aaff", points: [[0.1, 0.1]]), owner: .customer, streamID: 1)))
+                try await outbound.send(
+                    .annotation(.add(Shape(id: "c-stroke", kind: .stroke, color: "#00aaff", points: [[0.1, 0.1]]), owner: .customer, streamID: 1))
+                )
                 try await outbound.send(.annotation(Annotation(op: .append, owner: .customer, streamID: 1, id: "c-stroke", points: [[0.2, 0.2]])))
                 var seen: [ControlMessage] = []
                 while seen.count < 3, let event = try await events.next() {
@@ -65,7 +69,10 @@ struct OverlayTests {
             let customerSeen = try #require(customer.result)
             #expect(agentSeen.count >= 6)
             #expect(agentSeen.first == .consent(Consent(granted: true)))
-            #expect(agentSeen.dropFirst().first == .streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 640, height: 480, fps: 15, owner: .customer)))
+            #expect(
+                agentSeen.dropFirst().first
+                    == .streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 640, height: 480, fps: 15, owner: .customer))
+            )
             guard agentSeen.count >= 4, case .annotation(let stroke) = agentSeen[2], case .annotation(let append) = agentSeen[3] else {
                 Issue.record("agent did not get the stroke: \(agentSeen)")
                 return
@@ -112,7 +119,9 @@ struct OverlayTests {
                 // not exist yet: an arrow on it is refused and not kept (§5.10).
                 try await outbound.send(.streamStart(StreamStart(streamID: 7, source: .screen, codec: .png, width: 800, height: 600, fps: 2)))
                 try await outbound.send(.streamStart(StreamStart(streamID: 8, source: .screen, codec: .png, width: 800, height: 600, fps: 2)))
-                try await outbound.send(.annotation(.add(Shape(id: "r", kind: .rect, points: [[0.1, 0.1], [0.3, 0.3]]), owner: .agent, streamID: 7)))
+                try await outbound.send(
+                    .annotation(.add(Shape(id: "r", kind: .rect, points: [[0.1, 0.1], [0.3, 0.3]]), owner: .agent, streamID: 7))
+                )
                 try await outbound.send(.annotation(arrow("a1", owner: .agent, stream: 8)))
                 try await outbound.send(.annotation(arrow("gone", owner: .agent, stream: 8)))
                 try await outbound.send(.annotation(Annotation(op: .undo, owner: .agent, streamID: 8)))
@@ -135,7 +144,9 @@ struct OverlayTests {
             }
             var codeIterator = codes.makeAsyncIterator()
             let code = try #require(await codeIterator.next())
-            let customer = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, _ -> [ControlMessage] in
+            let customer = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) {
+                inbound,
+                _ -> [ControlMessage] in
                 var events = inbound.makeAsyncIterator()
                 var seen: [ControlMessage] = []
                 while seen.count < 6, let event = try await events.next() {
@@ -149,7 +160,10 @@ struct OverlayTests {
             let seen = try #require(customer.result)
             #expect(seen.count == 6)
             guard seen.count == 6 else { return }
-            guard case .sessionJoined = seen[0] else { Issue.record("welcome first, got \(seen[0])"); return }
+            guard case .sessionJoined = seen[0] else {
+                Issue.record("welcome first, got \(seen[0])")
+                return
+            }
             #expect(seen[1] == .streamStart(StreamStart(streamID: 7, source: .screen, codec: .png, width: 800, height: 600, fps: 2, owner: .agent)))
             #expect(seen[2] == .streamStart(StreamStart(streamID: 8, source: .screen, codec: .png, width: 800, height: 600, fps: 2, owner: .agent)))
             guard case .overlaySnapshot(let rectangle) = seen[3], case .overlaySnapshot(let frozen) = seen[4] else {
@@ -161,7 +175,10 @@ struct OverlayTests {
             #expect(frozen.owner == .agent && frozen.streamID == 8)
             #expect(frozen.shapes.map(\.id) == ["a1"])
             #expect(frozen.frozenSequence == 99)
-            guard case .annotation(let live) = seen[5] else { Issue.record("then the live annotation, got \(seen[5])"); return }
+            guard case .annotation(let live) = seen[5] else {
+                Issue.record("then the live annotation, got \(seen[5])")
+                return
+            }
             #expect(live.shape?.id == "live")
         }
     }
@@ -203,14 +220,18 @@ struct TypedStreamTests {
             }
             var iterator = codes.makeAsyncIterator()
             let code = try #require(await iterator.next())
-            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, outbound in
+            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) {
+                inbound,
+                outbound in
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.nextControl()
                 try await outbound.send(.consent(Consent(granted: true)))
                 try await outbound.send(.streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 10, height: 10, fps: 1)))
                 for index in 0..<3 {
                     try await outbound.send(testFrame(stream: 1, sequence: UInt32(index), size: 100, fill: 1))
-                    try await outbound.send(.annotation(.add(Shape(id: "a\(index)", kind: .arrow, points: [[0, 0], [1, 1]]), owner: .customer, streamID: 1)))
+                    try await outbound.send(
+                        .annotation(.add(Shape(id: "a\(index)", kind: .arrow, points: [[0, 0], [1, 1]]), owner: .customer, streamID: 1))
+                    )
                 }
                 // Leave only once the agent has the frames (frames still queued at the end are dropped).
                 while let event = try await events.next() {

@@ -76,7 +76,10 @@ struct ParticipantOutboxTests {
         _ = slow.enqueue(control: "b")
         #expect(slow.enqueue(control: "c") == .overflow)
         #expect(slow.enqueue(control: "d") == .closed)
-        guard case .close(let code, _) = await slow.next() else { Issue.record("expected the close"); return }
+        guard case .close(let code, _) = await slow.next() else {
+            Issue.record("expected the close")
+            return
+        }
         #expect(code == .slowConsumer)
     }
 }

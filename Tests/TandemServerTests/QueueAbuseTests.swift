@@ -3,8 +3,9 @@ import Logging
 import TandemClient
 import TandemCore
 import TandemProtocol
-@testable import TandemServer
 import Testing
+
+@testable import TandemServer
 
 /// Anonymous customers against the queue and the audit log (protocol/README.md §13.1, §16,
 /// §16.1): per-network queue entries, tiers only from signed help links, and budgets for what
@@ -38,7 +39,9 @@ struct QueueAbuseTests {
     }
 
     func python<T: Decodable>(_ broker: LiveBroker, _ arguments: [String], as type: T.Type) async throws -> T {
-        let child = try await ChildProcess.run(["python3", Self.script, arguments[0], "127.0.0.1", String(broker.port), broker.caFile] + arguments.dropFirst())
+        let child = try await ChildProcess.run(
+            ["python3", Self.script, arguments[0], "127.0.0.1", String(broker.port), broker.caFile] + arguments.dropFirst()
+        )
         guard child.status == 0 else { throw TestFailure("anonymous_flood.py failed: \(String(decoding: child.stderr, as: UTF8.self))") }
         return try JSONDecoder().decode(T.self, from: child.stdout)
     }
@@ -57,10 +60,16 @@ struct QueueAbuseTests {
     static func hello(link url: String, mode: SessionMode = .screen) throws -> Hello {
         let items = try #require(URLComponents(string: url)?.queryItems)
         func value(_ name: String) throws -> String { try #require(items.first { $0.name == name }?.value) }
-        return .queue(.init(
-            ticket: try value("ticket"), tier: try #require(SupportTier(rawValue: try value("tier"))), mode: mode, line: try value("line"),
-            expires: try #require(Int(try value("expires"))), signature: try value("sig")
-        ))
+        return .queue(
+            .init(
+                ticket: try value("ticket"),
+                tier: try #require(SupportTier(rawValue: try value("tier"))),
+                mode: mode,
+                line: try value("line"),
+                expires: try #require(Int(try value("expires"))),
+                signature: try value("sig")
+            )
+        )
     }
 
     @Test("two networks try to fill the queue: each holds at most 2 entries; a customer from a third network still gets in")
@@ -113,7 +122,9 @@ struct QueueAbuseTests {
         try await LiveBroker.run { broker in
             let alice = try await broker.addUser("alice", role: .agent)
             let audrey = try await broker.addUser("audrey", role: .auditor)
-            let grant = try await broker.api(alice) { try await $0.helpLink(HelpLinkRequest(ticket: "HD-B1", tier: .basic, line: "line2", expiresInSeconds: 600)) }
+            let grant = try await broker.api(alice) {
+                try await $0.helpLink(HelpLinkRequest(ticket: "HD-B1", tier: .basic, line: "line2", expiresInSeconds: 600))
+            }
             var tampered = try #require(try Self.hello(link: grant.url).queue)
             #expect(tampered.line == "line2")
             tampered.tier = .premium
@@ -126,7 +137,8 @@ struct QueueAbuseTests {
             let old = HelpLink(ticket: "HD-B2", tier: .premium, expires: Int(Date().timeIntervalSince1970) - 3600)
             let signature = HelpLinkSigner(deriving: key.signer).signature(for: old)
             let late = LiveParticipant.connect(
-                broker, hello: .queue(.init(ticket: old.ticket, tier: old.tier, line: old.line, expires: old.expires, signature: signature))
+                broker,
+                hello: .queue(.init(ticket: old.ticket, tier: old.tier, line: old.line, expires: old.expires, signature: signature))
             )
             #expect(try await late.closure.value.tandemCode == .helpLinkRefused)
             #expect(late.messages.contains { if case .error(let error) = $0 { error.code == "help-link-expired" } else { false } })
@@ -137,7 +149,9 @@ struct QueueAbuseTests {
                 _ = try await broker.api(audrey) { try await $0.helpLink(HelpLinkRequest(ticket: "HD-B3", tier: .premium)) }
             }
             await #expect(throws: TandemAPIClient.Failure.self) {
-                _ = try await broker.api(alice) { try await $0.helpLink(HelpLinkRequest(ticket: "HD-B4", tier: .premium, expiresInSeconds: 30 * 86_400)) }
+                _ = try await broker.api(alice) {
+                    try await $0.helpLink(HelpLinkRequest(ticket: "HD-B4", tier: .premium, expiresInSeconds: 30 * 86_400))
+                }
             }
         }
     }

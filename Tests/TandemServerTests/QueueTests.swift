@@ -10,7 +10,9 @@ struct QueueTests {
         { if case .queueStatus(let status) = $0, status.position == position { status } else { nil } }
     }
 
-    @Test("customers without a code wait by tier then time; an agent takes the next; the log has each wait; stats report the share answered within 20 s")
+    @Test(
+        "customers without a code wait by tier then time; an agent takes the next; the log has each wait; stats report the share answered within 20 s"
+    )
     func tiersThenWaitingTime() async throws {
         try await LiveBroker.run { broker in
             let alice = try await broker.addUser("alice", role: .agent)
@@ -98,7 +100,9 @@ struct QueueTests {
         }
     }
 
-    @Test("bad queue requests are refused with documented codes: no ticket 4400, bad line 4400, full queue 1013, customer messages before an agent get an error")
+    @Test(
+        "bad queue requests are refused with documented codes: no ticket 4400, bad line 4400, full queue 1013, customer messages before an agent get an error"
+    )
     func badRequests() async throws {
         try await LiveBroker.run(configure: { $0.maxQueueLength = 1 }) { broker in
             let badTicket = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "has space", tier: .basic)))

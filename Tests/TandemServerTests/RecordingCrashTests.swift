@@ -5,8 +5,8 @@ import NIOCore
 import TandemClient
 import TandemCore
 import TandemProtocol
-import TandemServer
 import TandemSQLite
+import TandemServer
 import Testing
 
 /// Recordings of sessions whose broker was killed (protocol/README.md §19): closed, cut
@@ -32,7 +32,9 @@ struct RecordingCrashTests {
 
     func replay(_ broker: LiveBroker, session: String, token: String, out: String) throws -> CLIProcess {
         try CLIProcess.start(
-            ["replay", session, "--out", out, "--server", "https://127.0.0.1:\(broker.port)", "--ca", broker.caFile], token: token, in: broker.directory
+            ["replay", session, "--out", out, "--server", "https://127.0.0.1:\(broker.port)", "--ca", broker.caFile],
+            token: token,
+            in: broker.directory
         )
     }
 
@@ -42,7 +44,12 @@ struct RecordingCrashTests {
 
     /// Starts a recorded session the customer agreed to record and that streams `frames`
     /// frames of 2000 bytes; returns the agent, the customer and the session id.
-    func recordedSession(_ broker: LiveBroker, agentToken: String, ticket: String, frames: Int) async throws -> (LiveParticipant, LiveParticipant, String) {
+    func recordedSession(
+        _ broker: LiveBroker,
+        agentToken: String,
+        ticket: String,
+        frames: Int
+    ) async throws -> (LiveParticipant, LiveParticipant, String) {
         let agent = LiveParticipant.connect(broker, hello: .agent(token: agentToken, start: .init(ticket: ticket, mode: .camera, record: true)))
         let created = try await agent.waitFor("session.created") { if case .sessionCreated(let created) = $0 { created } else { nil } }
         let customer = LiveParticipant.connect(broker, hello: .customer(code: created.joinCode))
@@ -50,12 +57,16 @@ struct RecordingCrashTests {
         try await customer.send(.consent(Consent(granted: true, source: .camera, recording: true)))
         try await customer.send(.streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 320, height: 240, fps: 5)))
         try await agent.waitFor("stream.start") { if case .streamStart(let start) = $0 { start } else { nil } }
-        for sequence in 0..<frames { try await customer.send(testFrame(stream: 1, sequence: UInt32(sequence + 1), size: 2000, fill: UInt8(sequence + 1))) }
+        for sequence in 0..<frames {
+            try await customer.send(testFrame(stream: 1, sequence: UInt32(sequence + 1), size: 2000, fill: UInt8(sequence + 1)))
+        }
         try await agent.waitForFrames(frames)
         return (agent, customer, created.sessionID)
     }
 
-    @Test("a recorded session on a broker killed with SIGKILL: at restart the torn file is cut, hashed into the log, served and replayed with a note; a live one is still recording; a deleted one is missing")
+    @Test(
+        "a recorded session on a broker killed with SIGKILL: at restart the torn file is cut, hashed into the log, served and replayed with a note; a live one is still recording; a deleted one is missing"
+    )
     func crashedRecording() async throws {
         let directory = try RollbackTests.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -55,7 +55,9 @@ struct RecordingTests {
             let kinds = try await broker.store.events(sessionID: created.sessionID).map(\.kind)
             #expect(kinds.firstIndex(of: "recording.started")! < kinds.firstIndex(of: "stream.started")!)
             #expect(kinds.firstIndex(of: "session.ended")! < kinds.firstIndex(of: "recording.closed")!)
-            #expect(try await broker.store.verifyAuditLog(publicKey: try await broker.api(audrey) { try await $0.auditPublicKey() }).status == .intact)
+            #expect(
+                try await broker.store.verifyAuditLog(publicKey: try await broker.api(audrey) { try await $0.auditPublicKey() }).status == .intact
+            )
 
             // The file: magic, then the entries in order, frames byte for byte as relayed.
             var buffer = ByteBuffer(bytes: data)
@@ -63,7 +65,9 @@ struct RecordingTests {
             var entries: [RecordingEntry] = []
             while let entry = try RecordingEntry.decode(from: &buffer) { entries.append(entry) }
             #expect(buffer.readableBytes == 0)
-            let frames = entries.compactMap { if case .media(let owner, _, let message) = $0 { (owner, try? MediaFrame.decodeMessage(message)) } else { nil } }
+            let frames = entries.compactMap {
+                if case .media(let owner, _, let message) = $0 { (owner, try? MediaFrame.decodeMessage(message)) } else { nil }
+            }
             #expect(frames.map { $0.1?.header.sequence } == [1, 2, 3, 4])
             #expect(frames.allSatisfy { $0.0 == .customer })
             #expect(frames.last?.1?.payload == ByteBuffer(repeating: 4, count: 3000))
@@ -99,7 +103,9 @@ struct RecordingTests {
             #expect(events.first { $0.kind == "consent.granted" }?.detail["recording"] == "refused")
             #expect(!events.contains { $0.kind.rawValue.hasPrefix("recording.") })
             #expect(!FileManager.default.fileExists(atPath: broker.directory + "/recordings/\(created.sessionID).tdrec"))
-            await #expect(throws: TandemAPIClient.Failure.self) { try await broker.api(alice) { try await $0.recording(sessionID: created.sessionID) } }
+            await #expect(throws: TandemAPIClient.Failure.self) {
+                try await broker.api(alice) { try await $0.recording(sessionID: created.sessionID) }
+            }
 
             let plain = try await broker.startWaitingAgent(token: alice, ticket: "HD-PLAIN")
             #expect(plain.created.recording == nil)

@@ -1,11 +1,12 @@
 import Foundation
 import Logging
 import NIOCore
-@testable import TandemServer
 import TandemClient
 import TandemCore
 import TandemProtocol
 import Testing
+
+@testable import TandemServer
 
 /// Join-code guessing limits (protocol/README.md §3.1) on a live broker.
 extension RefusalTests {
@@ -18,7 +19,9 @@ extension RefusalTests {
     /// Joins with `code`; a customer that gets in ends the session at once, so a join that
     /// should have been refused fails the test instead of hanging it.
     func tryJoin(_ broker: LiveBroker, code: String) async throws -> (code: UInt16?, errors: [ErrorMessage], joined: Bool) {
-        let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, outbound in
+        let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) {
+            inbound,
+            outbound in
             var errors: [ErrorMessage] = []
             var joined = false
             for try await event in inbound {
@@ -115,7 +118,12 @@ extension RefusalTests {
     @Test("join attempts count against an IPv4 address or an IPv6 /64")
     func networks() {
         var v6 = [UInt8](repeating: 0, count: 16)
-        v6[0] = 0x20; v6[1] = 0x01; v6[2] = 0x0d; v6[3] = 0xb8; v6[7] = 0x05; v6[15] = 0x99
+        v6[0] = 0x20
+        v6[1] = 0x01
+        v6[2] = 0x0d
+        v6[3] = 0xb8
+        v6[7] = 0x05
+        v6[15] = 0x99
         #expect(ClientAddress.network(ipv6: v6) == "2001:db8:0:5::/64")
         let mapped: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 7]
         #expect(ClientAddress.network(ipv6: mapped) == "192.0.2.7")

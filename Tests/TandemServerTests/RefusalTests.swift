@@ -16,7 +16,9 @@ struct RefusalTests {
 
     /// Connects, sends `hello`, reads until the broker closes; returns the close and any error messages.
     func attempt(_ broker: LiveBroker, _ hello: Hello) async throws -> (TandemClosure, [ErrorMessage]) {
-        let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: hello, logger: logger) { inbound, _ -> [ErrorMessage] in
+        let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: hello, logger: logger) {
+            inbound,
+            _ -> [ErrorMessage] in
             var errors: [ErrorMessage] = []
             for try await event in inbound {
                 if case .control(.error(let error)) = event { errors.append(error) }
@@ -119,7 +121,9 @@ struct RefusalTests {
             let (second, ended) = try await withSession(broker, token: token) { code in
                 let (firstJoined, firstOut) = AsyncStream<Void>.makeStream()
                 let (release, releaseSink) = AsyncStream<Void>.makeStream()
-                async let first = TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, _ in
+                async let first = TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) {
+                    inbound,
+                    _ in
                     var events = inbound.makeAsyncIterator()
                     _ = try await events.nextControl()
                     firstOut.finish()
@@ -205,7 +209,11 @@ struct RefusalTests {
             let token = try await broker.addUser("alice", role: .agent)
             let agent = try await broker.startWaitingAgent(token: token, ticket: "HD-BIG")
             // Above the hello limit (64 KiB) is fine once welcomed; above the message limit is not.
-            let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: agent.created.joinCode), logger: logger) { inbound, outbound in
+            let run = try await TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .customer(code: agent.created.joinCode),
+                logger: logger
+            ) { inbound, outbound in
                 var events = inbound.makeAsyncIterator()
                 while let event = try await events.next() {
                     if case .control(.sessionJoined) = event { break }

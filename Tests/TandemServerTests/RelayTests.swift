@@ -123,7 +123,9 @@ struct RelayTests {
             let token = try await broker.addUser("alice", role: .agent)
             let agent = try await broker.startWaitingAgent(token: token, ticket: "HD-7")
             let code = agent.created.joinCode
-            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: self.logger) { inbound, outbound in
+            _ = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: self.logger) {
+                inbound,
+                outbound in
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.nextControl()
                 try await outbound.send(.sessionEnd(SessionEnd()))

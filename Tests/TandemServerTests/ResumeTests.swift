@@ -17,9 +17,18 @@ struct ResumeTests {
         let (events, sink) = AsyncStream<ControlMessage>.makeStream()
     }
 
-    func agent(_ broker: LiveBroker, token: String, log: AgentLog, outbound: NIOLockedValueBox<TandemOutbound?> = .init(nil)) -> Task<TandemClosure, any Error> {
+    func agent(
+        _ broker: LiveBroker,
+        token: String,
+        log: AgentLog,
+        outbound: NIOLockedValueBox<TandemOutbound?> = .init(nil)
+    ) -> Task<TandemClosure, any Error> {
         Task {
-            try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .agent(token: token, start: .init(ticket: "HD-R", mode: .camera)), logger: logger) { inbound, out in
+            try await TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .agent(token: token, start: .init(ticket: "HD-R", mode: .camera)),
+                logger: logger
+            ) { inbound, out in
                 outbound.withLockedValue { $0 = out }
                 for try await event in inbound {
                     guard case .control(let message) = event else { continue }
@@ -48,11 +57,16 @@ struct ResumeTests {
             let agentOut = NIOLockedValueBox<TandemOutbound?>(nil)
             let agentRun = agent(broker, token: alice, log: log, outbound: agentOut)
             var agentEvents = log.events.makeAsyncIterator()
-            guard case .sessionCreated(let created) = try await next(&agentEvents, where: { if case .sessionCreated = $0 { true } else { false } }) else { return }
+            guard case .sessionCreated(let created) = try await next(&agentEvents, where: { if case .sessionCreated = $0 { true } else { false } })
+            else { return }
             #expect(created.resumeToken.map(ResumeToken.isWellFormed) == true)
 
             // First connection: join, consent, announce the camera, then drop (no session.end).
-            let first = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: created.joinCode), logger: logger) { inbound, outbound -> SessionJoined? in
+            let first = try await TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .customer(code: created.joinCode),
+                logger: logger
+            ) { inbound, outbound -> SessionJoined? in
                 var events = inbound.makeAsyncIterator()
                 guard case .sessionJoined(let joined) = try await events.nextControl() else { return nil }
                 try await outbound.send(.consent(Consent(granted: true)))
@@ -67,13 +81,18 @@ struct ResumeTests {
 
             // While the customer is away the agent draws on its stream; chat has nobody to go to.
             let outbound = try #require(agentOut.withLockedValue { $0 })
-            try await outbound.send(.annotation(.add(Shape(id: "port", kind: .arrow, color: "#ff3b30", points: [[0.2, 0.2], [0.6, 0.5]]), owner: .customer, streamID: 1)))
+            try await outbound.send(
+                .annotation(
+                    .add(Shape(id: "port", kind: .arrow, color: "#ff3b30", points: [[0.2, 0.2], [0.6, 0.5]]), owner: .customer, streamID: 1)
+                )
+            )
             try await outbound.send(.chat(Chat(text: "are you there?")))
             _ = try await next(&agentEvents) { if case .error(let error) = $0 { error.code == "no-peer" } else { false } }
 
             // Second connection with the token: resumed, caught up, and frames flow again.
             let token = try #require(joined.resumeToken)
-            async let second = TandemConnection.run(configuration: broker.clientConfiguration, hello: .resume(token, role: .customer), logger: logger) { inbound, outbound -> (SessionResumed?, [ControlMessage]) in
+            async let second = TandemConnection.run(configuration: broker.clientConfiguration, hello: .resume(token, role: .customer), logger: logger)
+            { inbound, outbound -> (SessionResumed?, [ControlMessage]) in
                 var events = inbound.makeAsyncIterator()
                 guard case .sessionResumed(let resumed) = try await events.nextControl() else { return (nil, []) }
                 let caughtUp = [try await events.nextControl()]
@@ -98,7 +117,11 @@ struct ResumeTests {
             #expect(snapshot.shapes.map(\.id) == ["port"])
 
             // A used token does not work twice.
-            let again = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .resume(token, role: .customer), logger: logger) { inbound, _ in
+            let again = try await TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .resume(token, role: .customer),
+                logger: logger
+            ) { inbound, _ in
                 for try await _ in inbound {}
             }
             #expect(again.closure.code == 4411)
@@ -107,10 +130,12 @@ struct ResumeTests {
             #expect(record.endReason == .agentEnded)
             #expect(record.traffic.customerToAgent.frames == 1)
             let kinds = try await broker.store.events(sessionID: created.sessionID).map(\.kind)
-            #expect(kinds == [
-                "session.created", "customer.joined", "consent.granted", "stream.started", "participant.disconnected",
-                "participant.reconnected", "session.ended",
-            ])
+            #expect(
+                kinds == [
+                    "session.created", "customer.joined", "consent.granted", "stream.started", "participant.disconnected",
+                    "participant.reconnected", "session.ended",
+                ]
+            )
         }
     }
 
@@ -119,7 +144,11 @@ struct ResumeTests {
         try await LiveBroker.run(configure: { $0.reconnectGrace = .milliseconds(400) }) { broker in
             let alice = try await broker.addUser("alice", role: .agent)
             let waiting = try await broker.startWaitingAgent(token: alice, ticket: "HD-G")
-            let run = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: waiting.created.joinCode), logger: logger) { inbound, _ -> String? in
+            let run = try await TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .customer(code: waiting.created.joinCode),
+                logger: logger
+            ) { inbound, _ -> String? in
                 var events = inbound.makeAsyncIterator()
                 guard case .sessionJoined(let joined) = try await events.nextControl() else { return nil }
                 return joined.resumeToken
@@ -132,7 +161,11 @@ struct ResumeTests {
             let dropped = try #require(events.first { $0.kind == "participant.disconnected" }?.at)
             #expect(abs(record.endedAt!.timeIntervalSince(dropped)) < 0.002)
             #expect(events.last?.kind == "session.ended")
-            let late = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .resume(try #require(run.result ?? nil), role: .customer), logger: logger) { inbound, _ in
+            let late = try await TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .resume(try #require(run.result ?? nil), role: .customer),
+                logger: logger
+            ) { inbound, _ in
                 for try await _ in inbound {}
             }
             #expect(late.closure.code == 4411)
@@ -147,9 +180,14 @@ struct ResumeTests {
             let agentOut = NIOLockedValueBox<TandemOutbound?>(nil)
             let agentRun = agent(broker, token: alice, log: log, outbound: agentOut)
             var agentEvents = log.events.makeAsyncIterator()
-            guard case .sessionCreated(let created) = try await next(&agentEvents, where: { if case .sessionCreated = $0 { true } else { false } }) else { return }
+            guard case .sessionCreated(let created) = try await next(&agentEvents, where: { if case .sessionCreated = $0 { true } else { false } })
+            else { return }
             let (tokens, tokenSink) = AsyncStream<String>.makeStream()
-            async let first = TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: created.joinCode), logger: logger) { inbound, _ in
+            async let first = TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .customer(code: created.joinCode),
+                logger: logger
+            ) { inbound, _ in
                 var events = inbound.makeAsyncIterator()
                 guard case .sessionJoined(let joined) = try await events.nextControl(), let token = joined.resumeToken else { return }
                 tokenSink.yield(token)
@@ -157,7 +195,11 @@ struct ResumeTests {
             }
             var tokenIterator = tokens.makeAsyncIterator()
             let token = try #require(await tokenIterator.next())
-            let second = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .resume(token, role: .customer), logger: logger) { inbound, outbound -> Bool in
+            let second = try await TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .resume(token, role: .customer),
+                logger: logger
+            ) { inbound, outbound -> Bool in
                 var events = inbound.makeAsyncIterator()
                 guard case .sessionResumed = try await events.nextControl() else { return false }
                 try await outbound.send(.sessionEnd(SessionEnd()))
@@ -177,7 +219,11 @@ struct ResumeTests {
             let alice = try await broker.addUser("alice", role: .agent)
             let (createdStream, createdSink) = AsyncStream<SessionCreated>.makeStream()
             let firstAgent = Task {
-                try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .agent(token: alice, start: .init(ticket: "HD-A", mode: .camera)), logger: logger) { inbound, _ in
+                try await TandemConnection.run(
+                    configuration: broker.clientConfiguration,
+                    hello: .agent(token: alice, start: .init(ticket: "HD-A", mode: .camera)),
+                    logger: logger
+                ) { inbound, _ in
                     var events = inbound.makeAsyncIterator()
                     guard case .sessionCreated(let created) = try await events.nextControl() else { return }
                     createdSink.yield(created)
@@ -190,7 +236,9 @@ struct ResumeTests {
             var createdIterator = createdStream.makeAsyncIterator()
             let created = try #require(await createdIterator.next())
             let customer = Task {
-                try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: created.joinCode), logger: logger) { inbound, outbound -> [String] in
+                try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: created.joinCode), logger: logger) {
+                    inbound,
+                    outbound -> [String] in
                     var events = inbound.makeAsyncIterator()
                     _ = try await events.nextControl()
                     try await outbound.send(.consent(Consent(granted: true)))
@@ -206,7 +254,11 @@ struct ResumeTests {
             }
             _ = try await firstAgent.value
             let token = try #require(created.resumeToken)
-            let resumed = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .resume(token, role: .agent), logger: logger) { inbound, outbound -> (SessionResumed?, ControlMessage?) in
+            let resumed = try await TandemConnection.run(
+                configuration: broker.clientConfiguration,
+                hello: .resume(token, role: .agent),
+                logger: logger
+            ) { inbound, outbound -> (SessionResumed?, ControlMessage?) in
                 var events = inbound.makeAsyncIterator()
                 guard case .sessionResumed(let welcome) = try await events.nextControl() else { return (nil, nil) }
                 let catchUp = try await events.nextControl()
@@ -235,8 +287,11 @@ struct ResumeTests {
             let agentOut = NIOLockedValueBox<TandemOutbound?>(nil)
             let agentRun = agent(broker, token: alice, log: log, outbound: agentOut)
             var agentEvents = log.events.makeAsyncIterator()
-            guard case .sessionCreated(let created) = try await next(&agentEvents, where: { if case .sessionCreated = $0 { true } else { false } }) else { return }
-            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("interop/silent_customer.py").path
+            guard case .sessionCreated(let created) = try await next(&agentEvents, where: { if case .sessionCreated = $0 { true } else { false } })
+            else { return }
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+                "interop/silent_customer.py"
+            ).path
             let python = Process()
             python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             python.arguments = ["python3", script, "127.0.0.1", String(broker.port), created.joinCode, broker.caFile, "30"]

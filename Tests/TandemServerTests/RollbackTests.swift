@@ -4,8 +4,8 @@ import NIOConcurrencyHelpers
 import TandemClient
 import TandemCore
 import TandemProtocol
-import TandemServer
 import TandemSQLite
+import TandemServer
 import Testing
 
 /// The log survives operator mistakes (protocol/README.md §11.7): a deleted `-wal` file and
@@ -110,7 +110,9 @@ struct RollbackTests {
         #expect(timeline.session.endReason != .brokerCrash)
     }
 
-    @Test("the database replaced by an older copy: the broker refuses to start naming both numbers; --accept-rolled-back-log starts it and logs the loss")
+    @Test(
+        "the database replaced by an older copy: the broker refuses to start naming both numbers; --accept-rolled-back-log starts it and logs the loss"
+    )
     func olderCopy() async throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -205,7 +207,9 @@ struct RollbackTests {
             #expect(report.message?.contains("up to event #\(kept.seq) (") == true)
 
             let cli = try CLIProcess.start(
-                ["audit", "verify", "--server", "https://127.0.0.1:\(broker.port)", "--ca", broker.caFile], token: audrey, in: broker.directory
+                ["audit", "verify", "--server", "https://127.0.0.1:\(broker.port)", "--ca", broker.caFile],
+                token: audrey,
+                in: broker.directory
             )
             #expect(try await cli.waitForExit(seconds: 30) == 1)
             #expect(cli.text.contains("rolled-back"), "\(cli.text)")

@@ -6,8 +6,8 @@ import Logging
 import NIOCore
 import TandemCore
 import TandemProtocol
-import TandemServer
 import TandemSQLite
+import TandemServer
 import Testing
 
 /// The broker's HTTP routes without a socket: the application of
@@ -66,8 +66,17 @@ struct RouterHarness: Sendable {
         return try await app.test(.router) { client in
             try await body(
                 RouterHarness(
-                    directory: directory, store: store, configuration: configuration, logger: logger, client: client, start: start,
-                    alice: alice, bob: bob, audrey: audrey, ada: ada, rex: rex
+                    directory: directory,
+                    store: store,
+                    configuration: configuration,
+                    logger: logger,
+                    client: client,
+                    start: start,
+                    alice: alice,
+                    bob: bob,
+                    audrey: audrey,
+                    ada: ada,
+                    rex: rex
                 )
             )
         }
@@ -111,27 +120,65 @@ struct RouterHarness: Sendable {
     func seedSessions() async throws -> Sessions {
         let sessions = Sessions(resolved: SessionID.generate(), noOutcome: SessionID.generate(), open: SessionID.generate())
         try await store.insertSession(
-            SessionRecord(id: sessions.resolved, ticket: "HD-1", agent: "alice", mode: .screen, createdAt: start, expiresAt: start.addingTimeInterval(600))
+            SessionRecord(
+                id: sessions.resolved,
+                ticket: "HD-1",
+                agent: "alice",
+                mode: .screen,
+                createdAt: start,
+                expiresAt: start.addingTimeInterval(600)
+            )
         )
-        try await store.recordCustomerJoined(sessionID: sessions.resolved, at: start.addingTimeInterval(42), client: "tandem-swift/0.1", address: "198.51.100.4")
+        try await store.recordCustomerJoined(
+            sessionID: sessions.resolved,
+            at: start.addingTimeInterval(42),
+            client: "tandem-swift/0.1",
+            address: "198.51.100.4"
+        )
         var resolved = SessionEnding(
-            endedAt: start.addingTimeInterval(300), reason: .agentEnded, outcome: .resolved, note: Self.formulaNote,
-            traffic: SessionTraffic(agentToCustomer: TrafficCounters(frames: 1, bytes: 1024), customerToAgent: TrafficCounters(frames: 90, bytes: 18_000_000))
+            endedAt: start.addingTimeInterval(300),
+            reason: .agentEnded,
+            outcome: .resolved,
+            note: Self.formulaNote,
+            traffic: SessionTraffic(
+                agentToCustomer: TrafficCounters(frames: 1, bytes: 1024),
+                customerToAgent: TrafficCounters(frames: 90, bytes: 18_000_000)
+            )
         )
         resolved.endedBy = "alice"
         try await store.recordEnding(sessionID: sessions.resolved, ending: resolved)
 
         let secondDay = start.addingTimeInterval(86_400)
         try await store.insertSession(
-            SessionRecord(id: sessions.noOutcome, ticket: "HD-2", agent: "bob", mode: .camera, createdAt: secondDay, expiresAt: secondDay.addingTimeInterval(600))
+            SessionRecord(
+                id: sessions.noOutcome,
+                ticket: "HD-2",
+                agent: "bob",
+                mode: .camera,
+                createdAt: secondDay,
+                expiresAt: secondDay.addingTimeInterval(600)
+            )
         )
-        var left = SessionEnding(endedAt: secondDay.addingTimeInterval(120), reason: .customerLeft, outcome: nil, note: nil, traffic: SessionTraffic())
+        var left = SessionEnding(
+            endedAt: secondDay.addingTimeInterval(120),
+            reason: .customerLeft,
+            outcome: nil,
+            note: nil,
+            traffic: SessionTraffic()
+        )
         left.endedBy = "customer"
         try await store.recordEnding(sessionID: sessions.noOutcome, ending: left)
 
         let thirdDay = start.addingTimeInterval(2 * 86_400)
         try await store.insertSession(
-            SessionRecord(id: sessions.open, ticket: "HD-3", agent: "alice", mode: .screen, createdAt: thirdDay, expiresAt: thirdDay.addingTimeInterval(600))
+            SessionRecord(
+                id: sessions.open,
+                ticket: "HD-3",
+                agent: "alice",
+                mode: .screen,
+                createdAt: thirdDay,
+                expiresAt: thirdDay.addingTimeInterval(600)
+            )
         )
         return sessions
     }
@@ -153,7 +200,10 @@ extension TestResponse {
 /// Expects the documented API error (protocol/README.md §9): `status`, and a JSON body
 /// `{"error":{"code": code, "message": …}}` with a message.
 func expectAPIError(
-    _ response: TestResponse, _ status: HTTPResponse.Status, _ code: String, sourceLocation: SourceLocation = #_sourceLocation
+    _ response: TestResponse,
+    _ status: HTTPResponse.Status,
+    _ code: String,
+    sourceLocation: SourceLocation = #_sourceLocation
 ) {
     #expect(response.status == status, "\(response.status.code) \(response.text)", sourceLocation: sourceLocation)
     #expect(response.headers[.contentType] == "application/json", sourceLocation: sourceLocation)

@@ -46,7 +46,10 @@ struct SecretLoggingTests {
         // when asked for): what matters is that the broker holds one.
         let password = "pgpw" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         url.password = password
-        url.queryItems = (url.queryItems ?? []) + [URLQueryItem(name: "schema", value: "sl_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())]
+        url.queryItems =
+            (url.queryItems ?? []) + [
+                URLQueryItem(name: "schema", value: "sl_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())
+            ]
         try await runSession(database: try #require(url.string), databasePassword: password)
     }
 
@@ -65,7 +68,9 @@ struct SecretLoggingTests {
         let databaseArguments = database.map { ["--database", $0] } ?? []
 
         // The agent's API token, made by the CLI as an operator would.
-        let added = try await ChildProcess.run([try BrokerProcess.binary, "users", "add", "alice", "--role", "agent", "--data-dir", directory] + databaseArguments)
+        let added = try await ChildProcess.run(
+            [try BrokerProcess.binary, "users", "add", "alice", "--role", "agent", "--data-dir", directory] + databaseArguments
+        )
         let token = try #require(
             String(decoding: added.stdout, as: UTF8.self).split(separator: "\n").map(String.init).last { $0.hasPrefix("tdm_") },
             "users add: \(String(decoding: added.stderr, as: UTF8.self))"
@@ -73,8 +78,11 @@ struct SecretLoggingTests {
 
         // Nothing listens on port 9: deliveries fail and are retried, which is logged too.
         let broker = try await BrokerProcess.start(
-            directory: directory, arguments: ["--webhook", "http://127.0.0.1:9/hook", "--webhook-on-start"] + databaseArguments,
-            logLevel: "trace", logFile: logFile, environment: ["TANDEM_WEBHOOK_SECRET": webhookSecret]
+            directory: directory,
+            arguments: ["--webhook", "http://127.0.0.1:9/hook", "--webhook-on-start"] + databaseArguments,
+            logLevel: "trace",
+            logFile: logFile,
+            environment: ["TANDEM_WEBHOOK_SECRET": webhookSecret]
         )
         var secrets = ["webhook secret": webhookSecret, "API token": token]
         if let databasePassword { secrets["database password"] = databasePassword }
@@ -95,7 +103,9 @@ struct SecretLoggingTests {
             let agent = Task { [logger] in
                 defer { createdSink.finish() }
                 return try await TandemConnection.run(
-                    configuration: configuration, hello: .agent(token: console.token, start: .init(ticket: "HD-SECRETS", mode: .camera)), logger: logger
+                    configuration: configuration,
+                    hello: .agent(token: console.token, start: .init(ticket: "HD-SECRETS", mode: .camera)),
+                    logger: logger
                 ) { inbound, _ -> SessionEnded? in
                     var events = inbound.makeAsyncIterator()
                     guard case .sessionCreated(let created) = try await events.nextControl() else { return nil }
@@ -123,7 +133,9 @@ struct SecretLoggingTests {
             let (resumedStream, resumedSink) = AsyncStream<SessionResumed>.makeStream()
             let customer = Task { [logger] in
                 defer { resumedSink.finish() }
-                return try await TandemConnection.run(configuration: configuration, hello: .resume(customerResume, role: .customer), logger: logger) { inbound, _ -> SessionEnded? in
+                return try await TandemConnection.run(configuration: configuration, hello: .resume(customerResume, role: .customer), logger: logger) {
+                    inbound,
+                    _ -> SessionEnded? in
                     var events = inbound.makeAsyncIterator()
                     while let event = try await events.next() {
                         if case .control(.sessionResumed(let resumed)) = event { resumedSink.yield(resumed) }

@@ -69,7 +69,9 @@ struct SlowConsumerTests {
                 return (run.result, try await waiting.ending.value.0)
             }
 
-            let customer = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, outbound -> Int in
+            let customer = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) {
+                inbound,
+                outbound -> Int in
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.nextControl()
                 try await outbound.send(.consent(Consent(granted: true)))
@@ -83,7 +85,11 @@ struct SlowConsumerTests {
                     let frame = MediaFrame(streamID: 1, sequence: UInt32(index), codec: .jpeg, keyframe: true, timestampMicros: 0, payload: payload)
                     try await outbound.send(frame)
                     if index % 3 == 0, index / 3 < annotationCount {
-                        try await outbound.send(.annotation(.add(Shape(id: "a\(index / 3)", kind: .arrow, points: [[0.1, 0.1], [0.2, 0.2]]), owner: .customer, streamID: 1)))
+                        try await outbound.send(
+                            .annotation(
+                                .add(Shape(id: "a\(index / 3)", kind: .arrow, points: [[0.1, 0.1], [0.2, 0.2]]), owner: .customer, streamID: 1)
+                            )
+                        )
                     }
                     try await clock.sleep(until: start.advanced(by: .milliseconds(33 * (index + 1))))
                 }
@@ -120,7 +126,10 @@ struct SlowConsumerTests {
     @Test("a receiver whose control queue passes the hard limit is disconnected with 4503 and the ending says why")
     func controlOverflow() async throws {
         // The sender's rate limit is lifted: this test is about the receiver.
-        try await LiveBroker.run(configure: { $0.controlQueueCapacity = 16; $0.limits.controlRate = RateLimit(perSecond: 100_000, burst: 100_000) }) { broker in
+        try await LiveBroker.run(configure: {
+            $0.controlQueueCapacity = 16
+            $0.limits.controlRate = RateLimit(perSecond: 100_000, burst: 100_000)
+        }) { broker in
             let alice = try await broker.addUser("alice", role: .agent)
             let (codes, codeSink) = AsyncStream<String>.makeStream()
             let (stall, stallOver) = AsyncStream<Void>.makeStream()
@@ -138,7 +147,9 @@ struct SlowConsumerTests {
             }
             var codeIterator = codes.makeAsyncIterator()
             let code = try #require(await codeIterator.next())
-            let customer = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) { inbound, outbound -> SessionEnded? in
+            let customer = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: code), logger: logger) {
+                inbound,
+                outbound -> SessionEnded? in
                 var events = inbound.makeAsyncIterator()
                 _ = try await events.nextControl()
                 let text = String(repeating: "z", count: Chat.maxLength)

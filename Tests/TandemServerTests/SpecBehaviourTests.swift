@@ -64,10 +64,12 @@ struct SpecBehaviourTests {
             try await customer.send(testFrame(stream: 7, sequence: 1, size: 500, fill: 7))
             try await agent.waitForFrames(1, seconds: 10)
             #expect(agent.frames.map(\.header.streamID) == [7])
-            #expect(!agent.messages.contains { (message: ControlMessage) -> Bool in
-                if case .streamStart = message { return true }
-                return false
-            })
+            #expect(
+                !agent.messages.contains { (message: ControlMessage) -> Bool in
+                    if case .streamStart = message { return true }
+                    return false
+                }
+            )
 
             try await agent.send(.sessionEnd(SessionEnd(outcome: .resolved)))
             _ = try await agent.closure.value

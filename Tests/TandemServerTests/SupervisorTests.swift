@@ -23,7 +23,11 @@ struct SupervisorTests {
             try await customer.send(.consent(Consent(granted: true, source: .camera)))
             try await customer.send(.streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 64, height: 48, fps: 5)))
             try await agent.waitFor("stream.start") { if case .streamStart(let start) = $0 { start } else { nil } }
-            try await agent.send(.annotation(.add(Shape(id: "port", kind: .arrow, color: "#ff3b30", points: [[0.1, 0.1], [0.5, 0.5]]), owner: .customer, streamID: 1)))
+            try await agent.send(
+                .annotation(
+                    .add(Shape(id: "port", kind: .arrow, color: "#ff3b30", points: [[0.1, 0.1], [0.5, 0.5]]), owner: .customer, streamID: 1)
+                )
+            )
             try await customer.waitFor("the arrow") { if case .annotation(let annotation) = $0 { annotation } else { nil } }
 
             // An agent may not supervise; an unknown session is refused.
@@ -41,7 +45,10 @@ struct SupervisorTests {
             #expect(start.owner == .customer)
             let snapshot = try await observer.waitFor("overlay.snapshot") { if case .overlaySnapshot(let snapshot) = $0 { snapshot } else { nil } }
             #expect(snapshot.shapes.map(\.id) == ["port"])
-            let told = try await customer.waitFor("presence with root", { Self.presence($0).flatMap { $0.present.contains { $0.name == "root" } ? $0 : nil } })
+            let told = try await customer.waitFor(
+                "presence with root",
+                { Self.presence($0).flatMap { $0.present.contains { $0.name == "root" } ? $0 : nil } }
+            )
             #expect(told.present.contains(.init(name: "alice", role: .agent)))
             #expect(told.present.contains(.init(name: "root", role: .supervisor, participating: false)))
 
@@ -53,18 +60,34 @@ struct SupervisorTests {
             try await agent.send(.chat(Chat(text: "see the yellow port")))
             try await observer.waitFor("the agent's chat") { if case .chat(let chat) = $0, chat.from == .agent { chat } else { nil } }
             // The observer cannot draw or chat.
-            try await observer.send(.annotation(.add(Shape(id: "nope", kind: .rect, color: "#000000", points: [[0, 0], [1, 1]]), owner: .customer, streamID: 1)))
+            try await observer.send(
+                .annotation(.add(Shape(id: "nope", kind: .rect, color: "#000000", points: [[0, 0], [1, 1]]), owner: .customer, streamID: 1))
+            )
             try await observer.waitFor("observer error") { if case .error(let error) = $0, error.code == "observer" { error } else { nil } }
             try await observer.send(testFrame(stream: 1, sequence: 1, size: 10, fill: 1))
-            try await observer.waitFor("no media from supervisors") { if case .error(let error) = $0, error.code == "supervisor" { error } else { nil } }
+            try await observer.waitFor("no media from supervisors") {
+                if case .error(let error) = $0, error.code == "supervisor" { error } else { nil }
+            }
 
             // A participating supervisor draws and chats; both sides see it.
             let participant = LiveParticipant.connect(broker, hello: .watch(token: carol, .init(sessionID: created.sessionID, participate: true)))
-            try await participant.waitFor("session.watching") { if case .sessionWatching(let watching) = $0, watching.participate { watching } else { nil } }
-            try await participant.send(.annotation(.add(Shape(id: "cable", kind: .ellipse, color: "#00aaff", points: [[0.2, 0.2], [0.4, 0.4]]), owner: .customer, streamID: 1)))
-            try await customer.waitFor("carol's ellipse") { if case .annotation(let annotation) = $0, annotation.shape?.id == "cable" { annotation } else { nil } }
-            try await agent.waitFor("carol's ellipse") { if case .annotation(let annotation) = $0, annotation.shape?.id == "cable" { annotation } else { nil } }
-            try await observer.waitFor("carol's ellipse") { if case .annotation(let annotation) = $0, annotation.shape?.id == "cable" { annotation } else { nil } }
+            try await participant.waitFor("session.watching") {
+                if case .sessionWatching(let watching) = $0, watching.participate { watching } else { nil }
+            }
+            try await participant.send(
+                .annotation(
+                    .add(Shape(id: "cable", kind: .ellipse, color: "#00aaff", points: [[0.2, 0.2], [0.4, 0.4]]), owner: .customer, streamID: 1)
+                )
+            )
+            try await customer.waitFor("carol's ellipse") {
+                if case .annotation(let annotation) = $0, annotation.shape?.id == "cable" { annotation } else { nil }
+            }
+            try await agent.waitFor("carol's ellipse") {
+                if case .annotation(let annotation) = $0, annotation.shape?.id == "cable" { annotation } else { nil }
+            }
+            try await observer.waitFor("carol's ellipse") {
+                if case .annotation(let annotation) = $0, annotation.shape?.id == "cable" { annotation } else { nil }
+            }
             try await participant.send(.chat(Chat(text: "try the other cable")))
             let chat = try await customer.waitFor("carol's chat") { if case .chat(let chat) = $0, chat.supervisor != nil { chat } else { nil } }
             #expect(chat.supervisor == "carol")
@@ -74,7 +97,14 @@ struct SupervisorTests {
             // The observer leaves: everyone is told; the session goes on.
             try await observer.send(.sessionEnd(SessionEnd()))
             #expect(try await observer.closure.value.code == 1000)
-            try await customer.waitFor("presence without root", { Self.presence($0).flatMap { $0.present.contains { $0.name == "root" } ? nil : ($0.present.contains { $0.name == "carol" } ? $0 : nil) } })
+            try await customer.waitFor(
+                "presence without root",
+                {
+                    Self.presence($0).flatMap {
+                        $0.present.contains { $0.name == "root" } ? nil : ($0.present.contains { $0.name == "carol" } ? $0 : nil)
+                    }
+                }
+            )
             try await customer.send(testFrame(stream: 1, sequence: 2, size: 100, fill: 2))
             try await agent.waitForFrames(2)
 
@@ -86,7 +116,9 @@ struct SupervisorTests {
             try await agent.send(.sessionEnd(SessionEnd(outcome: .resolved)))
             let ended = try await participant.waitFor("session.ended") { if case .sessionEnded(let ended) = $0 { ended } else { nil } }
             #expect(ended.outcome == .resolved)
-            let events = try await broker.store.events(sessionID: created.sessionID).map { "\($0.kind) \($0.actor ?? "-") \($0.detail["mode"] ?? "")" }
+            let events = try await broker.store.events(sessionID: created.sessionID).map {
+                "\($0.kind) \($0.actor ?? "-") \($0.detail["mode"] ?? "")"
+            }
             #expect(events.contains("supervisor.joined root observer"))
             #expect(events.contains("supervisor.joined carol participant"))
             #expect(events.contains("supervisor.left root "))

@@ -7,7 +7,10 @@ import Testing
 @Suite("Live TLS broker: transfer and escalation (protocol/README.md §17)", .timeLimit(.minutes(2)))
 struct TransferTests {
     /// alice's session with a customer who consented and shows its camera (stream 1).
-    func liveSession(_ broker: LiveBroker, agentToken: String) async throws -> (agent: LiveParticipant, customer: LiveParticipant, created: SessionCreated) {
+    func liveSession(
+        _ broker: LiveBroker,
+        agentToken: String
+    ) async throws -> (agent: LiveParticipant, customer: LiveParticipant, created: SessionCreated) {
         let agent = LiveParticipant.connect(broker, hello: .agent(token: agentToken, start: .init(ticket: "HD-T", mode: .camera)))
         let created = try await agent.waitFor("session.created") { if case .sessionCreated(let created) = $0 { created } else { nil } }
         let customer = LiveParticipant.connect(broker, hello: .customer(code: created.joinCode, client: "test-customer"))
@@ -64,7 +67,9 @@ struct TransferTests {
             #expect(start.streamID == 1)
             let snapshot = try await second.waitFor("overlay.snapshot") { if case .overlaySnapshot(let snapshot) = $0 { snapshot } else { nil } }
             #expect(snapshot.shapes.map(\.id) == ["port"])
-            let completed = try await customer.waitFor("completed transfer") { if case .sessionTransferred(let notice) = $0, notice.state == .completed { notice } else { nil } }
+            let completed = try await customer.waitFor("completed transfer") {
+                if case .sessionTransferred(let notice) = $0, notice.state == .completed { notice } else { nil }
+            }
             #expect(completed.agent == "bob")
 
             // The customer never reconnected: its frames now reach bob.
@@ -127,7 +132,9 @@ struct TransferTests {
             let assigned = try await second.waitFor("session.assigned") { if case .sessionAssigned(let assigned) = $0 { assigned } else { nil } }
             #expect(assigned.sessionID == id)
             #expect(assigned.note == "over to you")
-            let completed = try await customer.waitFor("completed transfer") { if case .sessionTransferred(let notice) = $0, notice.state == .completed { notice } else { nil } }
+            let completed = try await customer.waitFor("completed transfer") {
+                if case .sessionTransferred(let notice) = $0, notice.state == .completed { notice } else { nil }
+            }
             #expect(completed.toAgent == "bob")
             try await second.send(.sessionEnd(SessionEnd(outcome: .resolved)))
             _ = try await customer.waitFor("session.ended") { if case .sessionEnded(let ended) = $0 { ended } else { nil } }

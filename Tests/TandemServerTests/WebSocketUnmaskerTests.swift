@@ -1,8 +1,9 @@
 import NIOCore
 import NIOWebSocket
 import TandemProtocol
-@testable import TandemServer
 import Testing
+
+@testable import TandemServer
 
 /// The eight-bytes-at-a-time unmask (TandemProtocol's ``WebSocketMasking``, which
 /// ``WebSocketUnmasker`` calls) against NIOWebSocket's own (byte-wise) one and the RFC 6455

@@ -1,7 +1,8 @@
 import NIOCore
 import NIOWebSocket
-@testable import TandemServer
 import Testing
+
+@testable import TandemServer
 
 /// Which read errors end a session as a protocol violation (the live cases are
 /// RefusalTests.invalidUTF8 for WSCore's error and RefusalTests.tooBig for NIOWebSocket's).

@@ -7,8 +7,9 @@ import Synchronization
 import TandemClient
 import TandemCore
 import TandemProtocol
-@testable import TandemServer
 import Testing
+
+@testable import TandemServer
 
 /// A local helpdesk: answers 503 while `failing`, else records each delivery and answers 200.
 final class HelpdeskReceiver: Sendable {
@@ -35,19 +36,27 @@ final class HelpdeskReceiver: Sendable {
             }
             let headers = request.headers
             self.deliveries.withLock {
-                $0.append(Delivery(
-                    event: headers[HTTPField.Name("X-Tandem-Event")!] ?? "", delivery: headers[HTTPField.Name("X-Tandem-Delivery")!] ?? "",
-                    timestamp: headers[HTTPField.Name("X-Tandem-Timestamp")!] ?? "", signature: headers[HTTPField.Name("X-Tandem-Signature")!] ?? "",
-                    body: Data(buffer: bytes)
-                ))
+                $0.append(
+                    Delivery(
+                        event: headers[HTTPField.Name("X-Tandem-Event")!] ?? "",
+                        delivery: headers[HTTPField.Name("X-Tandem-Delivery")!] ?? "",
+                        timestamp: headers[HTTPField.Name("X-Tandem-Timestamp")!] ?? "",
+                        signature: headers[HTTPField.Name("X-Tandem-Signature")!] ?? "",
+                        body: Data(buffer: bytes)
+                    )
+                )
             }
             return Response(status: .ok)
         }
         let (ports, portSink) = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), onServerRunning: { channel in
-            portSink.yield(channel.localAddress?.port ?? 0)
-            portSink.finish()
-        })
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                portSink.yield(channel.localAddress?.port ?? 0)
+                portSink.finish()
+            }
+        )
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService() }
             var iterator = ports.makeAsyncIterator()
@@ -103,7 +112,11 @@ struct WebhookTests {
             try await LiveBroker.run(configure: configure(url)) { broker in
                 let alice = try await broker.addUser("alice", role: .agent)
                 let agent = try await broker.startWaitingAgent(token: alice, ticket: "HD-WH-1")
-                let ended = try await TandemConnection.run(configuration: broker.clientConfiguration, hello: .customer(code: agent.created.joinCode), logger: Logger(label: "test")) { inbound, outbound in
+                let ended = try await TandemConnection.run(
+                    configuration: broker.clientConfiguration,
+                    hello: .customer(code: agent.created.joinCode),
+                    logger: Logger(label: "test")
+                ) { inbound, outbound in
                     var events = inbound.makeAsyncIterator()
                     _ = try await events.nextControl()
                     try await outbound.send(.sessionEnd(SessionEnd()))

@@ -1,8 +1,8 @@
 import Foundation
 import Logging
 import TandemCore
-import TandemProtocol
 import TandemPostgres
+import TandemProtocol
 import TandemSQLite
 import Testing
 
@@ -12,13 +12,26 @@ import Testing
 struct StoreTests {
     let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
-    @Test("PostgreSQL is part of this run", .enabled(if: StoreKind.postgresURL != nil, "TANDEM_TEST_POSTGRES_URL is not set: the suite ran on SQLite only (scripts/test.sh starts PostgreSQL)"))
+    @Test(
+        "PostgreSQL is part of this run",
+        .enabled(
+            if: StoreKind.postgresURL != nil,
+            "TANDEM_TEST_POSTGRES_URL is not set: the suite ran on SQLite only (scripts/test.sh starts PostgreSQL)"
+        )
+    )
     func postgresConfigured() {
         #expect(StoreKind.available.contains(.postgres))
     }
 
     func session(_ id: String, ticket: String = "HD-1042", agent: String = "alice", at offset: TimeInterval = 0) -> SessionRecord {
-        SessionRecord(id: id, ticket: ticket, agent: agent, mode: .camera, createdAt: t0.addingTimeInterval(offset), expiresAt: t0.addingTimeInterval(offset + 600))
+        SessionRecord(
+            id: id,
+            ticket: ticket,
+            agent: agent,
+            mode: .camera,
+            createdAt: t0.addingTimeInterval(offset),
+            expiresAt: t0.addingTimeInterval(offset + 600)
+        )
     }
 
     @Test("users: add, look up by token hash, refuse duplicates, revoke", arguments: StoreKind.available)
@@ -44,7 +57,13 @@ struct StoreTests {
             try await store.insertSession(session("s_1"))
             try await store.recordCustomerJoined(sessionID: "s_1", at: t0.addingTimeInterval(42), client: "tandem-swift/0.1", address: "192.0.2.7")
             let traffic = SessionTraffic(agentToCustomer: .init(frames: 3, bytes: 300), customerToAgent: .init(frames: 90, bytes: 18_000_000))
-            let ending = SessionEnding(endedAt: t0.addingTimeInterval(342), reason: .agentEnded, outcome: .escalated, note: "to line 2", traffic: traffic)
+            let ending = SessionEnding(
+                endedAt: t0.addingTimeInterval(342),
+                reason: .agentEnded,
+                outcome: .escalated,
+                note: "to line 2",
+                traffic: traffic
+            )
             try await store.recordEnding(sessionID: "s_1", ending: ending)
             let record = try #require(try await store.session(id: "s_1"))
             #expect(record.customerClient == "tandem-swift/0.1")
@@ -58,25 +77,39 @@ struct StoreTests {
             #expect(record.traffic == traffic)
             // An ending is written once: a second one is refused and changes nothing.
             await #expect(throws: StoreError.notFound) {
-                try await store.recordEnding(sessionID: "s_1", ending: SessionEnding(endedAt: t0, reason: .customerLeft, outcome: nil, note: nil, traffic: .init()))
+                try await store.recordEnding(
+                    sessionID: "s_1",
+                    ending: SessionEnding(endedAt: t0, reason: .customerLeft, outcome: nil, note: nil, traffic: .init())
+                )
             }
             #expect(try await store.session(id: "s_1")?.endReason == .agentEnded)
         }
     }
 
-    @Test("a takeover makes the live session the new agent's and logs transfer.answered; an ended session cannot be taken over", arguments: StoreKind.available)
+    @Test(
+        "a takeover makes the live session the new agent's and logs transfer.answered; an ended session cannot be taken over",
+        arguments: StoreKind.available
+    )
     func takeover(kind: StoreKind) async throws {
         try await StoreHarness.with(kind) { store, harness in
             try await store.insertSession(session("s_t"))
             try await store.recordCustomerJoined(sessionID: "s_t", at: t0.addingTimeInterval(5), client: nil, address: nil)
-            try await store.recordTakeover(sessionID: "s_t", agent: "bob", detail: ["from": "alice", "line": "line2", "waitedMs": "1500"], at: t0.addingTimeInterval(60))
+            try await store.recordTakeover(
+                sessionID: "s_t",
+                agent: "bob",
+                detail: ["from": "alice", "line": "line2", "waitedMs": "1500"],
+                at: t0.addingTimeInterval(60)
+            )
             #expect(try await store.session(id: "s_t")?.agent == "bob")
             #expect(try await store.sessions(matching: SessionFilter(agent: "bob")).map(\.id) == ["s_t"])
             let event = try #require(try await store.events(sessionID: "s_t").last)
             #expect(event.kind == "transfer.answered")
             #expect(event.actor == "bob")
             #expect(event.detail == ["from": "alice", "line": "line2", "waitedMs": "1500"])
-            try await store.recordEnding(sessionID: "s_t", ending: SessionEnding(endedAt: t0.addingTimeInterval(90), reason: .agentEnded, outcome: .resolved, note: nil, traffic: .init()))
+            try await store.recordEnding(
+                sessionID: "s_t",
+                ending: SessionEnding(endedAt: t0.addingTimeInterval(90), reason: .agentEnded, outcome: .resolved, note: nil, traffic: .init())
+            )
             await #expect(throws: StoreError.notFound) {
                 try await store.recordTakeover(sessionID: "s_t", agent: "carol", detail: [:], at: t0.addingTimeInterval(100))
             }
@@ -94,7 +127,10 @@ struct StoreTests {
         try await StoreHarness.with(kind) { store, harness in
             try await store.insertSession(session("s_2"))
             #expect(try await store.recordLateOutcome(sessionID: "s_2", outcome: .resolved, note: nil) == false)
-            try await store.recordEnding(sessionID: "s_2", ending: SessionEnding(endedAt: t0.addingTimeInterval(9), reason: .customerLeft, outcome: nil, note: nil, traffic: .init()))
+            try await store.recordEnding(
+                sessionID: "s_2",
+                ending: SessionEnding(endedAt: t0.addingTimeInterval(9), reason: .customerLeft, outcome: nil, note: nil, traffic: .init())
+            )
             #expect(try await store.recordLateOutcome(sessionID: "s_2", outcome: .resolved, note: "called back") == true)
             #expect(try await store.recordLateOutcome(sessionID: "s_2", outcome: .unresolved, note: nil) == false)
             let record = try #require(try await store.session(id: "s_2"))
@@ -115,7 +151,10 @@ struct StoreTests {
             #expect(try await store.sessions(matching: SessionFilter(limit: 2)).map(\.id) == ["s_c", "s_b"])
             #expect(try await store.sessions(matching: SessionFilter(since: t0.addingTimeInterval(10))).map(\.id) == ["s_c", "s_b"])
             #expect(try await store.sessions(matching: SessionFilter(until: t0.addingTimeInterval(10))).map(\.id) == ["s_a"])
-            try await store.recordEnding(sessionID: "s_b", ending: SessionEnding(endedAt: t0.addingTimeInterval(90), reason: .agentEnded, outcome: .escalated, note: nil, traffic: .init()))
+            try await store.recordEnding(
+                sessionID: "s_b",
+                ending: SessionEnding(endedAt: t0.addingTimeInterval(90), reason: .agentEnded, outcome: .escalated, note: nil, traffic: .init())
+            )
             #expect(try await store.sessions(matching: SessionFilter(outcome: .escalated)).map(\.id) == ["s_b"])
         }
     }
@@ -130,7 +169,10 @@ struct StoreTests {
             try await store.recordActivity(sessionIDs: ["s_open"], at: t0.addingTimeInterval(30))
             try await store.insertSession(session("s_waiting", at: 1))
             try await store.insertSession(session("s_done"))
-            try await store.recordEnding(sessionID: "s_done", ending: SessionEnding(endedAt: t0.addingTimeInterval(50), reason: .agentEnded, outcome: .resolved, note: nil, traffic: .init()))
+            try await store.recordEnding(
+                sessionID: "s_done",
+                ending: SessionEnding(endedAt: t0.addingTimeInterval(50), reason: .agentEnded, outcome: .resolved, note: nil, traffic: .init())
+            )
             let reopened = try harness.open()
             #expect(try await reopened.closeOpenSessions(reason: .brokerCrash) == 2)
             let open = try #require(try await reopened.session(id: "s_open"))
@@ -141,7 +183,11 @@ struct StoreTests {
             #expect(open.connectedSeconds == 25)
             // Nobody joined and no activity was recorded: closed at its creation.
             #expect(try await reopened.session(id: "s_waiting")?.endedAt == t0.addingTimeInterval(1))
-            #expect(try await reopened.events(sessionID: "s_open").map(\.kind) == ["session.created", "customer.joined", "stream.started", "session.ended"])
+            #expect(
+                try await reopened.events(sessionID: "s_open").map(\.kind) == [
+                    "session.created", "customer.joined", "stream.started", "session.ended",
+                ]
+            )
             #expect(try await reopened.session(id: "s_done")?.endReason == .agentEnded)
             #expect(try await reopened.closeOpenSessions(reason: .brokerCrash) == 0)
         }
@@ -156,14 +202,23 @@ struct StoreTests {
                 for (index, writer) in [store, other].enumerated() {
                     group.addTask {
                         for event in 0..<40 {
-                            try await writer.recordEvent(sessionID: nil, kind: "test.event", actor: "broker-\(index)", detail: ["n": String(event)], at: t0.addingTimeInterval(Double(event)))
+                            try await writer.recordEvent(
+                                sessionID: nil,
+                                kind: "test.event",
+                                actor: "broker-\(index)",
+                                detail: ["n": String(event)],
+                                at: t0.addingTimeInterval(Double(event))
+                            )
                         }
                     }
                 }
                 try await group.waitForAll()
             }
             _ = try await other.writeCheckpoint(kind: .periodic, actor: "broker", at: t0.addingTimeInterval(50), signer: signer, onlyIfNew: true)
-            #expect(try await store.writeCheckpoint(kind: .periodic, actor: "broker", at: t0.addingTimeInterval(51), signer: signer, onlyIfNew: true) == nil)
+            #expect(
+                try await store.writeCheckpoint(kind: .periodic, actor: "broker", at: t0.addingTimeInterval(51), signer: signer, onlyIfNew: true)
+                    == nil
+            )
             let intact = try await store.verifyAuditLog(publicKey: signer.publicKey)
             #expect(intact.status == .intact)
             #expect(intact.count == 80)

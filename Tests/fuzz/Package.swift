@@ -9,7 +9,7 @@ let package = Package(
     name: "tandem-fuzz",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2")
     ],
     targets: [
         .target(
@@ -20,7 +20,10 @@ let package = Package(
         // libFuzzer's driver entry, shared by the targets.
         .target(name: "FuzzDriver"),
         .executableTarget(name: "FuzzMediaFrame", dependencies: ["FuzzDriver", "TandemProtocol", .product(name: "NIOCore", package: "swift-nio")]),
-        .executableTarget(name: "FuzzControlMessage", dependencies: ["FuzzDriver", "TandemProtocol", .product(name: "NIOCore", package: "swift-nio")]),
+        .executableTarget(
+            name: "FuzzControlMessage",
+            dependencies: ["FuzzDriver", "TandemProtocol", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .executableTarget(name: "FuzzRecording", dependencies: ["FuzzDriver", "TandemProtocol", .product(name: "NIOCore", package: "swift-nio")]),
     ]
 )

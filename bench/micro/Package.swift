@@ -27,8 +27,8 @@ let package = Package(
             ],
             path: "Benchmarks/TandemMicro",
             plugins: [
-                .plugin(name: "BenchmarkPlugin", package: "package-benchmark"),
+                .plugin(name: "BenchmarkPlugin", package: "package-benchmark")
             ]
-        ),
+        )
     ]
 )

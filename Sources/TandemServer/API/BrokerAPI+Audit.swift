@@ -95,7 +95,9 @@ extension BrokerAPI {
         filter.ticket = query.get("ticket")
         filter.agent = query.get("agent")
         if let outcome = query.get("outcome") {
-            guard let value = SessionOutcome(rawValue: outcome) else { throw APIError.badRequest("outcome must be resolved, unresolved, escalated or abandoned") }
+            guard let value = SessionOutcome(rawValue: outcome) else {
+                throw APIError.badRequest("outcome must be resolved, unresolved, escalated or abandoned")
+            }
             filter.outcome = value
         }
         for (name, keyPath) in [("since", \SessionFilter.since), ("until", \SessionFilter.until)] {

@@ -17,7 +17,9 @@ extension BrokerAPI {
         let user = try await authenticate(request)
         guard user.role.canStartSessions else { throw APIError.forbidden("role \(user.role.rawValue) cannot issue help links") }
         let asked = try await decodeBody(
-            HelpLinkRequest.self, of: request, upTo: 16 << 10,
+            HelpLinkRequest.self,
+            of: request,
+            upTo: 16 << 10,
             shape: "{\"ticket\": \"HD-1042\", \"tier\": \"basic|standard|premium\", \"line\": \"line1\", \"expiresInSeconds\": 86400}"
         )
         guard TicketID.isValid(asked.ticket) else { throw APIError.badRequest("ticket must be 1-64 printable characters without spaces") }
@@ -31,9 +33,14 @@ extension BrokerAPI {
         let link = HelpLink(ticket: asked.ticket, tier: asked.tier, line: line, expires: expires)
         let signature = hub.helpLinks.signature(for: link)
         let base = await hub.joinBaseURL
-        return try json(HelpLinkGrant(
-            url: base + "/help?" + link.query(signature: signature), ticket: link.ticket, tier: link.tier, line: link.line,
-            expiresAt: Date(timeIntervalSince1970: TimeInterval(expires))
-        ))
+        return try json(
+            HelpLinkGrant(
+                url: base + "/help?" + link.query(signature: signature),
+                ticket: link.ticket,
+                tier: link.tier,
+                line: link.line,
+                expiresAt: Date(timeIntervalSince1970: TimeInterval(expires))
+            )
+        )
     }
 }

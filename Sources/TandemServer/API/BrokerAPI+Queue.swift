@@ -32,7 +32,10 @@ extension BrokerAPI {
         guard user.role.canStartSessions else { throw APIError.forbidden("role \(user.role.rawValue) cannot transfer sessions") }
         let id = try context.parameters.require("id")
         let transfer = try await decodeBody(
-            TransferRequest.self, of: request, upTo: 16 << 10, shape: "{\"line\": \"line2\"} or {\"agent\": \"name\"}, with an optional \"note\""
+            TransferRequest.self,
+            of: request,
+            upTo: 16 << 10,
+            shape: "{\"line\": \"line2\"} or {\"agent\": \"name\"}, with an optional \"note\""
         )
         guard SessionID.isWellFormed(id), let session = await hub.session(id: id) else {
             // Ended, unknown, or held by another broker of the deployment.

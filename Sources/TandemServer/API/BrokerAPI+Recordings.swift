@@ -21,7 +21,8 @@ extension BrokerAPI {
         let hashLogged = try await store.events(sessionID: record.id).contains(where: { $0.kind == .recordingClosed })
         let path = RecordingWriter.path(directory: recordings, sessionID: record.id)
         guard FileManager.default.fileExists(atPath: path) else {
-            let message = hashLogged
+            let message =
+                hashLogged
                 ? "the recording file of session \(record.id) is missing on this broker (its SHA-256 is in the audit log)"
                 : "session \(record.id) has no recording on this broker"
             throw APIError(status: .notFound, code: "not-found", message: message)

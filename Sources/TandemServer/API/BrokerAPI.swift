@@ -58,7 +58,9 @@ struct BrokerAPI {
         guard user.role.canStartSessions else { throw APIError.forbidden("role \(user.role.rawValue) cannot end sessions") }
         let id = try context.parameters.require("id")
         let end = try await decodeBody(
-            EndSessionRequest.self, of: request, upTo: 16 << 10,
+            EndSessionRequest.self,
+            of: request,
+            upTo: 16 << 10,
             shape: "{\"outcome\": \"resolved|unresolved|escalated|abandoned\", \"note\": \"...\"}"
         )
         if let note = end.note, note.count > SessionEnd.maxNoteLength {
@@ -90,7 +92,9 @@ struct BrokerAPI {
     /// `GET /readyz`: 200 when the broker takes sessions (its database answers and it is not
     /// shutting down), else 503.
     func ready() async throws -> Response {
-        guard !hub.isShuttingDown else { return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "shutting down\n"))) }
+        guard !hub.isShuttingDown else {
+            return Response(status: .serviceUnavailable, body: .init(byteBuffer: ByteBuffer(string: "shutting down\n")))
+        }
         do {
             _ = try await store.user(name: "")
         } catch {

@@ -31,8 +31,12 @@ struct AuditCheckpointer: Service {
 
     private func checkpoint(_ kind: AuditCheckpoint.Kind) async {
         do {
-            if let checkpoint = try await store.writeCheckpoint(kind: kind, actor: "broker", at: Date(), signer: signer, onlyIfNew: kind == .periodic) {
-                logger.debug("Audit checkpoint written", metadata: ["tandem.checkpoint": "\(checkpoint.id)", "tandem.audit.seq": "\(checkpoint.seq)"])
+            if let checkpoint = try await store.writeCheckpoint(kind: kind, actor: "broker", at: Date(), signer: signer, onlyIfNew: kind == .periodic)
+            {
+                logger.debug(
+                    "Audit checkpoint written",
+                    metadata: ["tandem.checkpoint": "\(checkpoint.id)", "tandem.audit.seq": "\(checkpoint.seq)"]
+                )
                 do {
                     try head.record(checkpoint)
                 } catch {

@@ -53,7 +53,8 @@ enum AuditExport {
             for event in events {
                 let detail = String(decoding: try encoder.encode(event.detail), as: UTF8.self)
                 rows.append([
-                    String(event.seq), time(event.at), event.sessionID ?? "", event.kind.rawValue, event.actor ?? "", detail, event.previousHash, event.hash,
+                    String(event.seq), time(event.at), event.sessionID ?? "", event.kind.rawValue, event.actor ?? "", detail, event.previousHash,
+                    event.hash,
                 ])
             }
             return CSVTable.encode(rows)

@@ -29,7 +29,11 @@ public final class BrokerMetrics: Sendable {
 
     /// Join refusals by close code, as label values.
     enum TandemCloseCodeKey: String, CaseIterable {
-        case unknownCode = "unknown-code", codeUsed = "code-used", codeExpired = "code-expired", resumeRefused = "resume-refused", throttled = "throttled"
+        case unknownCode = "unknown-code"
+        case codeUsed = "code-used"
+        case codeExpired = "code-expired"
+        case resumeRefused = "resume-refused"
+        case throttled = "throttled"
     }
 
     public init() {
@@ -52,18 +56,26 @@ public final class BrokerMetrics: Sendable {
         framesDropped = CoreMetrics.Counter(label: "tandem_frames_dropped_total", factory: factory)
         sessionsStarted = CoreMetrics.Counter(label: "tandem_sessions_started_total", factory: factory)
         auditWrites = CoreMetrics.Timer(label: "tandem_audit_write_seconds", factory: factory)
-        joinFailures = Dictionary(uniqueKeysWithValues: TandemCloseCodeKey.allCases.map {
-            ($0, CoreMetrics.Counter(label: "tandem_join_failures_total", dimensions: [("reason", $0.rawValue)], factory: factory))
-        })
-        refusedUpgrades = Dictionary(uniqueKeysWithValues: ["forbidden-origin", "too-many-connections", "too-many-http-connections", "too-many-agent-connections"].map {
-            ($0, CoreMetrics.Counter(label: "tandem_upgrades_refused_total", dimensions: [("reason", $0)], factory: factory))
-        })
-        resumeFailures = Dictionary(uniqueKeysWithValues: ["refused", "throttled"].map {
-            ($0, CoreMetrics.Counter(label: "tandem_resume_failures_total", dimensions: [("reason", $0)], factory: factory))
-        })
-        queueRefusals = Dictionary(uniqueKeysWithValues: ["throttled", "queue-limit", "queue-full", "help-link"].map {
-            ($0, CoreMetrics.Counter(label: "tandem_queue_refusals_total", dimensions: [("reason", $0)], factory: factory))
-        })
+        joinFailures = Dictionary(
+            uniqueKeysWithValues: TandemCloseCodeKey.allCases.map {
+                ($0, CoreMetrics.Counter(label: "tandem_join_failures_total", dimensions: [("reason", $0.rawValue)], factory: factory))
+            }
+        )
+        refusedUpgrades = Dictionary(
+            uniqueKeysWithValues: ["forbidden-origin", "too-many-connections", "too-many-http-connections", "too-many-agent-connections"].map {
+                ($0, CoreMetrics.Counter(label: "tandem_upgrades_refused_total", dimensions: [("reason", $0)], factory: factory))
+            }
+        )
+        resumeFailures = Dictionary(
+            uniqueKeysWithValues: ["refused", "throttled"].map {
+                ($0, CoreMetrics.Counter(label: "tandem_resume_failures_total", dimensions: [("reason", $0)], factory: factory))
+            }
+        )
+        queueRefusals = Dictionary(
+            uniqueKeysWithValues: ["throttled", "queue-limit", "queue-full", "help-link"].map {
+                ($0, CoreMetrics.Counter(label: "tandem_queue_refusals_total", dimensions: [("reason", $0)], factory: factory))
+            }
+        )
     }
 
     func joinFailed(_ key: TandemCloseCodeKey) {

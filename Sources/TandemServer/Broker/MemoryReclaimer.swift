@@ -9,26 +9,27 @@ import Glibc
 ///
 /// glibc's allocator keeps what a burst of connections freed in its arenas (one per thread
 /// that allocated, up to 8 per core) rather than returning it, so a broker's resident
-/// memory stays at its peak after the sessions end. This service checks every `interval`
-/// and, when the number of open connections fell by at least `threshold` since the last
-/// check that trimmed (or reached zero), calls `malloc_trim(0)`. Elsewhere it does nothing.
+/// memory stays at its peak after the sessions end. Every `interval` this service looks at
+/// how many connections closed since it last trimmed: at least `threshold`, or any once
+/// none is open, and it calls `malloc_trim(0)`. Elsewhere than glibc it does nothing.
 struct MemoryReclaimer: Service {
-    let connectionCount: @Sendable () -> Int
-    var interval: Duration = .seconds(10)
-    var threshold = 64
+    /// Connections open now, and closed since the broker started.
+    let connections: @Sendable () -> (open: Int, closed: Int)
+    var interval: Duration = .seconds(5)
+    var threshold = 256
     let logger: Logger
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
-            var high = connectionCount()
+            var closedAtTrim = connections().closed
             while !Task.isCancelled {
                 try await Task.sleep(for: interval)
-                let now = connectionCount()
-                high = max(high, now)
-                guard high - now >= threshold || (now == 0 && high > 0) else { continue }
+                let (open, closed) = connections()
+                let closedSince = closed - closedAtTrim
+                guard closedSince >= threshold || (open == 0 && closedSince > 0) else { continue }
                 Self.trim()
-                logger.debug("Returned freed memory to the system", metadata: ["tandem.connections": "\(now)"])
-                high = now
+                logger.debug("Returned freed memory to the system", metadata: ["tandem.connections": "\(open)"])
+                closedAtTrim = closed
             }
         }
     }

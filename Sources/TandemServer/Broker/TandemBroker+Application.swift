@@ -48,10 +48,17 @@ extension TandemBroker {
         try await RecordingRecovery(directory: configuration.dataDirectory + "/recordings", store: store, logger: logger).run()
         try await WebhookDispatcher.startCursors(store: store, targets: configuration.webhooks)
         let recorder = RecordingWriter(
-            directory: configuration.dataDirectory + "/recordings", store: store, capacity: configuration.recordingQueueCapacity, logger: logger
+            directory: configuration.dataDirectory + "/recordings",
+            store: store,
+            capacity: configuration.recordingQueueCapacity,
+            logger: logger
         )
         let hub = SessionHub(
-            store: store, configuration: configuration, logger: logger, metrics: statistics.metrics, recorder: recorder,
+            store: store,
+            configuration: configuration,
+            logger: logger,
+            metrics: statistics.metrics,
+            recorder: recorder,
             helpLinks: HelpLinkSigner(deriving: key.signer)
         )
         statistics.readOverlayBytes { await hub.overlayBytes() }
@@ -59,7 +66,10 @@ extension TandemBroker {
     }
 
     /// The application over `runtime`. `lock`, when given, is kept as long as the application.
-    func buildApplication(_ runtime: BrokerRuntime, holding lock: DataDirectoryLock? = nil) throws -> Application<RouterResponder<BasicRequestContext>> {
+    func buildApplication(
+        _ runtime: BrokerRuntime,
+        holding lock: DataDirectoryLock? = nil
+    ) throws -> Application<RouterResponder<BasicRequestContext>> {
         let router = try buildRouter(runtime)
         let admission = WebSocketAdmission(configuration: configuration, metrics: statistics.metrics)
         let webSocketRouter = buildWebSocketRouter(runtime, admission: admission)

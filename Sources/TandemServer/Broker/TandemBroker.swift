@@ -59,7 +59,11 @@ public struct TandemBroker: Service {
         let channelConfiguration = HTTP1WebSocketUpgradeChannel.Configuration(
             // An idle HTTPS connection (after a request) is closed after 30 s.
             http1: .init(idleTimeout: TimeAmount(configuration.limits.httpIdleTimeout)),
-            ws: .init(maxFrameSize: configuration.limits.maxMessageSize, autoPing: .enabled(timePeriod: configuration.pingInterval), validateUTF8: true)
+            ws: .init(
+                maxFrameSize: configuration.limits.maxMessageSize,
+                autoPing: .enabled(timePeriod: configuration.pingInterval),
+                validateUTF8: true
+            )
         )
         let upgrade = HTTPServerBuilder { responder in
             AdmissionChannel(
@@ -117,7 +121,11 @@ public struct TandemBroker: Service {
         // then the checkpointer signs the final head; then the server drains.
         let sweeper = SessionSweeper(hub: runtime.hub, interval: configuration.sweepInterval, activityInterval: configuration.activityRecordInterval)
         let checkpointer = AuditCheckpointer(
-            store: store, signer: runtime.key.signer, head: runtime.key.head, interval: configuration.checkpointInterval, logger: logger
+            store: store,
+            signer: runtime.key.signer,
+            head: runtime.key.head,
+            interval: configuration.checkpointInterval,
+            logger: logger
         )
         // The recorder stops after the sweeper (recordings of sessions ended by the shutdown
         // are closed) and before the checkpointer (their hashes are under the last checkpoint).
@@ -128,7 +136,12 @@ public struct TandemBroker: Service {
         if !configuration.webhooks.isEmpty {
             services.append(WebhookDispatcher(store: store, configuration: configuration, logger: logger))
         }
-        services.append(MemoryReclaimer(connectionCount: { [hub = runtime.hub] in hub.connectionCount }, logger: logger))
+        services.append(
+            MemoryReclaimer(
+                connections: { [hub = runtime.hub] in (hub.connectionCount, hub.connectionsClosed.load(ordering: .relaxed)) },
+                logger: logger
+            )
+        )
         services.append(sweeper)
         var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout

@@ -17,11 +17,12 @@ extension LiveSession {
             guard !recording.isActive else { return }
             _ = recording.start()
             for message in state.activity.catchUp(for: nil, now: Date()) {
-                let owner: ParticipantRole = switch message {
-                case .streamStart(let start): start.owner ?? .agent
-                case .overlaySnapshot(let snapshot): snapshot.owner
-                default: .agent
-                }
+                let owner: ParticipantRole =
+                    switch message {
+                    case .streamStart(let start): start.owner ?? .agent
+                    case .overlaySnapshot(let snapshot): snapshot.owner
+                    default: .agent
+                    }
                 recording.control(from: owner, message)
             }
         }

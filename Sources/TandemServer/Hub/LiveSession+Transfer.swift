@@ -35,7 +35,13 @@ extension LiveSession {
     /// the customer's streams and every overlay, before any live message; the customer is
     /// told who took it. Returns when the session waited since, or nil when it cannot be
     /// taken (ended, or the transfer's wait ran out).
-    func assignAgent(_ name: String, outbox: ParticipantOutbox, at: Date, welcome: (_ customerPresent: Bool) -> SessionAssigned, notice: SessionTransferred) -> Date? {
+    func assignAgent(
+        _ name: String,
+        outbox: ParticipantOutbox,
+        at: Date,
+        welcome: (_ customerPresent: Bool) -> SessionAssigned,
+        notice: SessionTransferred
+    ) -> Date? {
         state.withLockedValue { state in
             let since: Date
             switch state.machine.agentAssigned(at: at) {

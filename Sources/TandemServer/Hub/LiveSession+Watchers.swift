@@ -54,7 +54,10 @@ extension LiveSession {
 
     /// A participating supervisor's annotation or chat: applied like the agent's (`update`),
     /// then sent to the agent, the customer and the other supervisors.
-    func relayFromSupervisor(_ sender: SessionWatcher, _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>) -> ControlRelay {
+    func relayFromSupervisor(
+        _ sender: SessionWatcher,
+        _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
+    ) -> ControlRelay {
         state.withLockedValue { state in
             guard !state.machine.isEnded else { return .ended }
             switch update(&state.activity) {

@@ -40,8 +40,12 @@ final class LiveSession: Sendable {
     /// `customerJoinedAt` is set for a customer taken from the queue (§16): the session is
     /// live from the start, without a join code.
     init(
-        record: SessionRecord, tier: SupportTier = .standard, recording: SessionRecording? = nil, overlayLimits: OverlayLimits = OverlayLimits(),
-        customerJoinedAt: Date? = nil, agentOutbox: ParticipantOutbox
+        record: SessionRecord,
+        tier: SupportTier = .standard,
+        recording: SessionRecording? = nil,
+        overlayLimits: OverlayLimits = OverlayLimits(),
+        customerJoinedAt: Date? = nil,
+        agentOutbox: ParticipantOutbox
     ) {
         self.id = record.id
         self.recording = recording
@@ -53,8 +57,10 @@ final class LiveSession: Sendable {
         let machine = customerJoinedAt.map { SessionStateMachine(customerJoinedAt: $0) } ?? SessionStateMachine(expiresAt: record.expiresAt)
         self.state = NIOLockedValueBox(
             State(
-                machine: machine, activity: SessionActivity(overlayLimits: overlayLimits),
-                outboxes: [.agent: agentOutbox], agent: record.agent
+                machine: machine,
+                activity: SessionActivity(overlayLimits: overlayLimits),
+                outboxes: [.agent: agentOutbox],
+                agent: record.agent
             )
         )
     }
@@ -175,7 +181,12 @@ final class LiveSession: Sendable {
         var watchers: [SessionWatcher]
     }
 
-    func relayMedia(from role: ParticipantRole, sender: ParticipantOutbox, streamID: UInt16, bytes: Int) -> Result<MediaRoute, SessionStateMachine.DropReason> {
+    func relayMedia(
+        from role: ParticipantRole,
+        sender: ParticipantOutbox,
+        streamID: UInt16,
+        bytes: Int
+    ) -> Result<MediaRoute, SessionStateMachine.DropReason> {
         state.withLockedValue { state in
             // A connection that was replaced or handed the session over no longer speaks for `role`.
             guard state.outboxes[role] === sender else { return .failure(.ended) }

@@ -21,7 +21,15 @@ final class QueueWaiter: Sendable {
     let outbox: ParticipantOutbox
     private let taken = NIOLockedValueBox<LiveSession?>(nil)
 
-    init(id: String, request: Hello.QueueRequest, client: String?, address: String?, network: String? = nil, enteredAt: Date, outbox: ParticipantOutbox) {
+    init(
+        id: String,
+        request: Hello.QueueRequest,
+        client: String?,
+        address: String?,
+        network: String? = nil,
+        enteredAt: Date,
+        outbox: ParticipantOutbox
+    ) {
         self.id = id
         self.request = request
         self.line = request.line ?? SupportLine.first

@@ -17,9 +17,14 @@ extension SessionHub {
     /// else the whole seconds to wait and the budget that ran out, after logging the start
     /// of the refusal period as `kind` (once per period).
     func spendAnonymousWrite(
-        _ path: AnonymousWriteLimiter.Path, kind: AuditEventKind, address: ClientAddress, pool: AnonymousWriteLimiter.Pool = .anonymous, at now: Date
+        _ path: AnonymousWriteLimiter.Path,
+        kind: AuditEventKind,
+        address: ClientAddress,
+        pool: AnonymousWriteLimiter.Pool = .anonymous,
+        at now: Date
     ) async throws -> (retryAfter: Int, scope: AnonymousWriteLimiter.Scope)? {
-        guard case .refuse(let wait, let scope, let started) = anonymousWrites.spend(path, network: address.network, pool: pool, now: limiterNow) else {
+        guard case .refuse(let wait, let scope, let started) = anonymousWrites.spend(path, network: address.network, pool: pool, now: limiterNow)
+        else {
             return nil
         }
         let retryAfter = max(1, Int(wait.rounded(.up)))
@@ -28,7 +33,10 @@ extension SessionHub {
             if scope == .broker { detail["pool"] = pool.rawValue } else if let ip = address.ip { detail["address"] = ip }
             logger.notice(
                 "Anonymous audit writes throttled",
-                metadata: ["tandem.throttle.path": "\(path.rawValue)", "tandem.throttle.scope": "\(scope.rawValue)", "tandem.throttle.seconds": "\(retryAfter)"]
+                metadata: [
+                    "tandem.throttle.path": "\(path.rawValue)", "tandem.throttle.scope": "\(scope.rawValue)",
+                    "tandem.throttle.seconds": "\(retryAfter)",
+                ]
             )
             try await store.recordEvent(sessionID: nil, kind: kind, actor: "broker", detail: detail, at: now)
         }

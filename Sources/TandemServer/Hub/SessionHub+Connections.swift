@@ -19,6 +19,7 @@ extension SessionHub {
 
     nonisolated func connectionClosed(_ outbox: ParticipantOutbox) {
         connections.withLockedValue { $0[ObjectIdentifier(outbox)] = nil }
+        connectionsClosed.wrappingIncrement(ordering: .relaxed)
     }
 
     /// Ends every live session with `broker-shutdown` (written to the log first), closes every

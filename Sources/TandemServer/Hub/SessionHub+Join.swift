@@ -26,17 +26,34 @@ extension SessionHub {
     /// key of the code's link (§3.1) the join spends no guessing budget and waits for no
     /// back-off; a key that does not match changes nothing (the code is then checked as if
     /// typed).
-    func join(code: String?, key: String? = nil, client: String?, address: String?, network: String?, customerOutbox: ParticipantOutbox) async throws -> JoinResult {
+    func join(
+        code: String?,
+        key: String? = nil,
+        client: String?,
+        address: String?,
+        network: String?,
+        customerOutbox: ParticipantOutbox
+    ) async throws -> JoinResult {
         let now = Date()
         if let code, let key {
             if let sessionID = codes.redeemLink(code, key: key, now: now) {
-                return try await seatCustomer(sessionID: sessionID, pool: nil, client: client, address: address, network: network, outbox: customerOutbox, now: now)
+                return try await seatCustomer(
+                    sessionID: sessionID,
+                    pool: nil,
+                    client: client,
+                    address: address,
+                    network: network,
+                    outbox: customerOutbox,
+                    now: now
+                )
             }
             // The link of a session on another broker (§14): published with its key, so finding
             // it needs the key, and sending the customer on costs no budget.
             if let registry,
                 let url = try await registry.broker(
-                    holdingCodeHash: JoinCodeRegistry.hash(code, key: key), aliveSince: now.addingTimeInterval(-configuration.brokerLostAfter.seconds), now: now
+                    holdingCodeHash: JoinCodeRegistry.hash(code, key: key),
+                    aliveSince: now.addingTimeInterval(-configuration.brokerLostAfter.seconds),
+                    now: now
                 )
             {
                 logger.info("Join link held by another broker", metadata: ["tandem.broker.url": "\(url)"])
@@ -54,7 +71,11 @@ extension SessionHub {
         }
         let redemption = code.map { codes.redeem($0, now: now) } ?? .reject(.unknownCode, sessionID: nil)
         if case .reject(.unknownCode, _) = redemption, let code, let registry,
-            let url = try await registry.broker(holdingCodeHash: JoinCodeRegistry.hash(code), aliveSince: now.addingTimeInterval(-configuration.brokerLostAfter.seconds), now: now)
+            let url = try await registry.broker(
+                holdingCodeHash: JoinCodeRegistry.hash(code),
+                aliveSince: now.addingTimeInterval(-configuration.brokerLostAfter.seconds),
+                now: now
+            )
         {
             // Not a wrong code: the check's token goes back.
             guesses.refund(pool, now: limiterNow)
@@ -71,7 +92,15 @@ extension SessionHub {
             try await recordJoinFailure(sessionID: sessionID, closeCode: closeCode, address: address, counted: counted, at: now)
             return .rejected(closeCode)
         case .admit(let sessionID):
-            return try await seatCustomer(sessionID: sessionID, pool: pool, client: client, address: address, network: network, outbox: customerOutbox, now: now)
+            return try await seatCustomer(
+                sessionID: sessionID,
+                pool: pool,
+                client: client,
+                address: address,
+                network: network,
+                outbox: customerOutbox,
+                now: now
+            )
         }
     }
 
@@ -79,7 +108,13 @@ extension SessionHub {
     /// guessing budget the check was paid from (nil for a link), given back unless the join
     /// is refused as a failure.
     private func seatCustomer(
-        sessionID: String, pool: JoinAttemptLimiter.Pool?, client: String?, address: String?, network: String?, outbox: ParticipantOutbox, now: Date
+        sessionID: String,
+        pool: JoinAttemptLimiter.Pool?,
+        client: String?,
+        address: String?,
+        network: String?,
+        outbox: ParticipantOutbox,
+        now: Date
     ) async throws -> JoinResult {
         guard let session = sessions[sessionID] else {
             if let pool { guesses.refund(pool, now: limiterNow) }
@@ -106,7 +141,11 @@ extension SessionHub {
     /// Writes `join.failed` (never with the code tried) and, when this failure started a
     /// wait, `join.throttled` with its scope and length.
     private func recordJoinFailure(
-        sessionID: String?, closeCode: TandemCloseCode, address: String?, counted: JoinAttemptLimiter.FailureResult, at now: Date
+        sessionID: String?,
+        closeCode: TandemCloseCode,
+        address: String?,
+        counted: JoinAttemptLimiter.FailureResult,
+        at now: Date
     ) async throws {
         var detail = ["closeCode": String(closeCode.rawValue), "reason": closeCode.reason]
         if let address { detail["address"] = address }
@@ -117,7 +156,10 @@ extension SessionHub {
             throttled["failures"] = String(failures)
             if let address { throttled["address"] = address }
         }
-        logger.notice("Join attempts throttled", metadata: ["tandem.throttle.scope": "\(scope.rawValue)", "tandem.throttle.seconds": "\(Int(seconds))"])
+        logger.notice(
+            "Join attempts throttled",
+            metadata: ["tandem.throttle.scope": "\(scope.rawValue)", "tandem.throttle.seconds": "\(Int(seconds))"]
+        )
         try await store.recordEvent(sessionID: nil, kind: .joinThrottled, actor: "broker", detail: throttled, at: now)
     }
 }

@@ -27,7 +27,12 @@ extension SessionHub {
     /// Puts a customer without a code in the queue. With a help link (`expires` and
     /// `signature`) the signed ticket, tier and line are used once the signature checks out;
     /// without one the customer waits as `basic`, whatever tier it asked for.
-    func enterQueue(_ request: Hello.QueueRequest, client: String?, address: ClientAddress, outbox: ParticipantOutbox) async throws -> QueueEntryResult {
+    func enterQueue(
+        _ request: Hello.QueueRequest,
+        client: String?,
+        address: ClientAddress,
+        outbox: ParticipantOutbox
+    ) async throws -> QueueEntryResult {
         let now = Date()
         var request = request
         let signed = request.signature != nil || request.expires != nil
@@ -52,16 +57,33 @@ extension SessionHub {
         }
         // Only a refusal suspends here, so nothing else enters between the checks above and
         // the entry below.
-        if let throttled = try await spendAnonymousWrite(.queue, kind: .queueThrottled, address: address, pool: signed ? .signedLinks : .anonymous, at: now) {
+        if let throttled = try await spendAnonymousWrite(
+            .queue,
+            kind: .queueThrottled,
+            address: address,
+            pool: signed ? .signedLinks : .anonymous,
+            at: now
+        ) {
             metrics.queueRefused("throttled")
             return .throttled(retryAfter: throttled.retryAfter, scope: throttled.scope)
         }
         let waiter = QueueWaiter(
-            id: "q_" + SessionID.generate().dropFirst(2), request: request, client: client, address: address.ip, network: address.network,
-            enteredAt: now, outbox: outbox
+            id: "q_" + SessionID.generate().dropFirst(2),
+            request: request,
+            client: client,
+            address: address.ip,
+            network: address.network,
+            enteredAt: now,
+            outbox: outbox
         )
         let entry = SupportQueue.Entry(
-            id: waiter.id, kind: .customer, ticket: request.ticket, tier: request.tier, mode: request.mode, line: waiter.line, enteredAt: now
+            id: waiter.id,
+            kind: .customer,
+            ticket: request.ticket,
+            tier: request.tier,
+            mode: request.mode,
+            line: waiter.line,
+            enteredAt: now
         )
         guard queue.add(entry) else {
             metrics.queueRefused("queue-full")
@@ -128,7 +150,9 @@ extension SessionHub {
                 guard let waiter = waiters.removeValue(forKey: entry.id) else { continue }
                 return .assigned(try await answer(waiter, entry: entry, agent: agent, take: take, outbox: outbox))
             case .transfer(let from):
-                guard let session = sessions[entry.id], let taken = try await takeOver(session, entry: entry, from: from, agent: agent, outbox: outbox) else { continue }
+                guard let session = sessions[entry.id],
+                    let taken = try await takeOver(session, entry: entry, from: from, agent: agent, outbox: outbox)
+                else { continue }
                 publishQueueStatus()
                 return .assigned(taken)
             }
@@ -138,15 +162,31 @@ extension SessionHub {
 
     /// Opens the session of a queued customer with `agent` and puts both in it. No join code
     /// is issued (`expiresAt` = `createdAt`); the time in the queue is in `queue.answered`.
-    private func answer(_ waiter: QueueWaiter, entry: SupportQueue.Entry, agent: UserRecord, take: Hello.Take, outbox: ParticipantOutbox) async throws -> LiveSession {
+    private func answer(
+        _ waiter: QueueWaiter,
+        entry: SupportQueue.Entry,
+        agent: UserRecord,
+        take: Hello.Take,
+        outbox: ParticipantOutbox
+    ) async throws -> LiveSession {
         let now = Date()
-        let record = SessionRecord(id: SessionID.generate(), ticket: entry.ticket, agent: agent.name, mode: entry.mode, createdAt: now, expiresAt: now)
+        let record = SessionRecord(
+            id: SessionID.generate(),
+            ticket: entry.ticket,
+            agent: agent.name,
+            mode: entry.mode,
+            createdAt: now,
+            expiresAt: now
+        )
         let waitedMs = now.epochMilliseconds - waiter.enteredAt.epochMilliseconds
         do {
             try await store.insertSession(record)
             try await store.recordEvent(
-                sessionID: record.id, kind: .queueAnswered, actor: agent.name,
-                detail: ["queueId": waiter.id, "tier": entry.tier.rawValue, "line": entry.line, "waitedMs": String(waitedMs)], at: now
+                sessionID: record.id,
+                kind: .queueAnswered,
+                actor: agent.name,
+                detail: ["queueId": waiter.id, "tier": entry.tier.rawValue, "line": entry.line, "waitedMs": String(waitedMs)],
+                at: now
             )
             try await store.recordCustomerJoined(sessionID: record.id, at: now, client: waiter.client, address: waiter.address)
         } catch {
@@ -157,13 +197,22 @@ extension SessionHub {
         metrics.sessionsStarted.increment()
         // Live from the start: the customer is in, no code to redeem.
         let session = LiveSession(
-            record: record, tier: entry.tier, recording: recording(for: record.id, requested: take.record), overlayLimits: configuration.overlayLimits,
-            customerJoinedAt: now, agentOutbox: outbox
+            record: record,
+            tier: entry.tier,
+            recording: recording(for: record.id, requested: take.record),
+            overlayLimits: configuration.overlayLimits,
+            customerJoinedAt: now,
+            agentOutbox: outbox
         )
         sessions[record.id] = session
         let assigned = SessionAssigned(
-            sessionID: record.id, ticket: record.ticket, mode: record.mode, line: entry.line, tier: entry.tier,
-            waitedSeconds: Int(waitedMs / 1000), customerPresent: true,
+            sessionID: record.id,
+            ticket: record.ticket,
+            mode: record.mode,
+            line: entry.line,
+            tier: entry.tier,
+            waitedSeconds: Int(waitedMs / 1000),
+            customerPresent: true,
             resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: record.id, role: .agent)
         )
         _ = outbox.enqueue(.sessionAssigned(assigned))
@@ -171,7 +220,10 @@ extension SessionHub {
         waiter.assign(session)
         logger.info(
             "Queued customer answered",
-            metadata: ["tandem.session.id": "\(record.id)", "tandem.ticket": "\(record.ticket)", "tandem.agent": "\(agent.name)", "tandem.queue.waited.ms": "\(waitedMs)"]
+            metadata: [
+                "tandem.session.id": "\(record.id)", "tandem.ticket": "\(record.ticket)", "tandem.agent": "\(agent.name)",
+                "tandem.queue.waited.ms": "\(waitedMs)",
+            ]
         )
         publishQueueStatus()
         return session
@@ -186,19 +238,30 @@ extension SessionHub {
             guard everyone || toldPositions[waiter.id] != position else { continue }
             toldPositions[waiter.id] = position
             let waited = Int(now.timeIntervalSince(waiter.enteredAt))
-            _ = waiter.outbox.enqueue(.queueStatus(QueueStatus(position: position, line: waiter.line, tier: waiter.request.tier, waitedSeconds: max(0, waited))))
+            _ = waiter.outbox.enqueue(
+                .queueStatus(QueueStatus(position: position, line: waiter.line, tier: waiter.request.tier, waitedSeconds: max(0, waited)))
+            )
         }
     }
 
     /// What `GET /v1/queue` lists.
     func queueListing(now: Date = Date()) -> QueueListing {
-        QueueListing(entries: queue.ordered.map { entry in
-            let from: String? = if case .transfer(let from) = entry.kind { from } else { nil }
-            return QueueListing.Entry(
-                id: entry.id, kind: from == nil ? .customer : .transfer, ticket: entry.ticket, tier: entry.tier, line: entry.line,
-                toAgent: entry.forAgent, from: from, position: queue.position(of: entry.id) ?? 0,
-                waitedSeconds: max(0, Int(now.timeIntervalSince(entry.enteredAt))), note: entry.note
-            )
-        })
+        QueueListing(
+            entries: queue.ordered.map { entry in
+                let from: String? = if case .transfer(let from) = entry.kind { from } else { nil }
+                return QueueListing.Entry(
+                    id: entry.id,
+                    kind: from == nil ? .customer : .transfer,
+                    ticket: entry.ticket,
+                    tier: entry.tier,
+                    line: entry.line,
+                    toAgent: entry.forAgent,
+                    from: from,
+                    position: queue.position(of: entry.id) ?? 0,
+                    waitedSeconds: max(0, Int(now.timeIntervalSince(entry.enteredAt))),
+                    note: entry.note
+                )
+            }
+        )
     }
 }

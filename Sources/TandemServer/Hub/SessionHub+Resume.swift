@@ -31,15 +31,21 @@ extension SessionHub {
         case .awaitReturn(let until):
             do {
                 try await store.recordEvent(
-                    sessionID: session.id, kind: .participantDisconnected, actor: session.actor(role),
-                    detail: ["role": role.rawValue, "graceSeconds": String(Int(configuration.reconnectGrace.seconds))], at: now
+                    sessionID: session.id,
+                    kind: .participantDisconnected,
+                    actor: session.actor(role),
+                    detail: ["role": role.rawValue, "graceSeconds": String(Int(configuration.reconnectGrace.seconds))],
+                    at: now
                 )
             } catch {
                 logger.error("Could not record a disconnection", metadata: ["tandem.session.id": "\(session.id)"])
             }
             _ = session.outbox(for: role.peer)?.enqueue(.peerAway(PeerPresence(role: role, until: until)))
             session.tellWatchers(.peerAway(PeerPresence(role: role, until: until)))
-            logger.info("Participant disconnected; waiting for it to resume", metadata: ["tandem.session.id": "\(session.id)", "tandem.role": "\(role.rawValue)"])
+            logger.info(
+                "Participant disconnected; waiting for it to resume",
+                metadata: ["tandem.session.id": "\(session.id)", "tandem.role": "\(role.rawValue)"]
+            )
         case .end(let ending):
             await finish(session, ending: ending)
         case .alreadyEnded:
@@ -81,8 +87,13 @@ extension SessionHub {
         try await store.recordEvent(sessionID: session.id, kind: .participantReconnected, actor: session.actor(role), detail: detail, at: now)
         let resumed = session.resume(role, outbox: outbox, at: now) { peerPresent, agent in
             SessionResumed(
-                sessionID: session.id, role: role, ticket: session.ticket, mode: session.mode, agent: agent,
-                peerPresent: peerPresent, resumeToken: next
+                sessionID: session.id,
+                role: role,
+                ticket: session.ticket,
+                mode: session.mode,
+                agent: agent,
+                peerPresent: peerPresent,
+                resumeToken: next
             )
         }
         guard let (since, replaced) = resumed else { return .rejected }
@@ -92,7 +103,10 @@ extension SessionHub {
         session.tellWatchers(.peerBack(PeerPresence(role: role)))
         logger.info(
             "Participant resumed",
-            metadata: ["tandem.session.id": "\(session.id)", "tandem.role": "\(role.rawValue)", "tandem.away.seconds": "\(Int(now.timeIntervalSince(since)))"]
+            metadata: [
+                "tandem.session.id": "\(session.id)", "tandem.role": "\(role.rawValue)",
+                "tandem.away.seconds": "\(Int(now.timeIntervalSince(since)))",
+            ]
         )
         return .resumed(session)
     }

@@ -22,13 +22,20 @@ extension SessionHub {
         let now = Date()
         let watcher = SessionWatcher(name: user.name, participate: request.participate, outbox: outbox)
         try await store.recordEvent(
-            sessionID: session.id, kind: .supervisorJoined, actor: user.name,
-            detail: ["supervisor": user.name, "mode": request.participate ? "participant" : "observer"], at: now
+            sessionID: session.id,
+            kind: .supervisorJoined,
+            actor: user.name,
+            detail: ["supervisor": user.name, "mode": request.participate ? "participant" : "observer"],
+            at: now
         )
         let added = session.addWatcher(watcher, now: now) { agent, customerPresent in
             SessionWatching(
-                sessionID: session.id, ticket: session.ticket, mode: session.mode, agent: agent,
-                customerPresent: customerPresent, participate: request.participate
+                sessionID: session.id,
+                ticket: session.ticket,
+                mode: session.mode,
+                agent: agent,
+                customerPresent: customerPresent,
+                participate: request.participate
             )
         }
         guard added else { return .notFound }
@@ -41,7 +48,13 @@ extension SessionHub {
     func unwatch(_ session: LiveSession, _ watcher: SessionWatcher) async {
         guard session.removeWatcher(watcher), !session.isEnded else { return }
         do {
-            try await store.recordEvent(sessionID: session.id, kind: .supervisorLeft, actor: watcher.name, detail: ["supervisor": watcher.name], at: Date())
+            try await store.recordEvent(
+                sessionID: session.id,
+                kind: .supervisorLeft,
+                actor: watcher.name,
+                detail: ["supervisor": watcher.name],
+                at: Date()
+            )
         } catch {
             logger.error("Could not record a supervisor leaving", metadata: ["tandem.session.id": "\(session.id)"])
         }
@@ -50,12 +63,19 @@ extension SessionHub {
 
     /// What `GET /v1/sessions/live` lists.
     func liveSessions() -> LiveSessionList {
-        LiveSessionList(sessions: sessions.values.sorted { $0.createdAt < $1.createdAt }.map { session in
-            LiveSessionList.Entry(
-                id: session.id, ticket: session.ticket, agent: session.agentName, mode: session.mode, createdAt: session.createdAt,
-                customerPresent: session.outbox(for: .customer) != nil, transferring: session.isTransferring,
-                supervisors: session.watchers.map(\.name)
-            )
-        })
+        LiveSessionList(
+            sessions: sessions.values.sorted { $0.createdAt < $1.createdAt }.map { session in
+                LiveSessionList.Entry(
+                    id: session.id,
+                    ticket: session.ticket,
+                    agent: session.agentName,
+                    mode: session.mode,
+                    createdAt: session.createdAt,
+                    customerPresent: session.outbox(for: .customer) != nil,
+                    transferring: session.isTransferring,
+                    supervisors: session.watchers.map(\.name)
+                )
+            }
+        )
     }
 }

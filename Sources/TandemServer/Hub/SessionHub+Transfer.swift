@@ -42,8 +42,15 @@ extension SessionHub {
         let now = Date()
         let until = now.addingTimeInterval(configuration.transferWait.seconds)
         let entry = SupportQueue.Entry(
-            id: session.id, kind: .transfer(from: from), ticket: session.ticket, tier: session.tier, mode: session.mode,
-            line: request.line ?? SupportLine.first, forAgent: request.agent, enteredAt: now, note: request.note
+            id: session.id,
+            kind: .transfer(from: from),
+            ticket: session.ticket,
+            tier: session.tier,
+            mode: session.mode,
+            line: request.line ?? SupportLine.first,
+            forAgent: request.agent,
+            enteredAt: now,
+            note: request.note
         )
         guard queue.add(entry) else { return .queueFull }
         var detail = ["from": from, "waitSeconds": String(Int(configuration.transferWait.seconds))]
@@ -70,14 +77,22 @@ extension SessionHub {
         session.announcePresence()
         logger.info(
             "Session transferred",
-            metadata: ["tandem.session.id": "\(session.id)", "tandem.ticket": "\(session.ticket)", "tandem.transfer.to": "\(request.line ?? "agent")"]
+            metadata: [
+                "tandem.session.id": "\(session.id)", "tandem.ticket": "\(session.ticket)", "tandem.transfer.to": "\(request.line ?? "agent")",
+            ]
         )
         publishQueueStatus()
         return .pending(notice)
     }
 
     /// `agent` takes the session transferred by `from`. Nil when it can no longer be taken.
-    func takeOver(_ session: LiveSession, entry: SupportQueue.Entry, from: String, agent: UserRecord, outbox: ParticipantOutbox) async throws -> LiveSession? {
+    func takeOver(
+        _ session: LiveSession,
+        entry: SupportQueue.Entry,
+        from: String,
+        agent: UserRecord,
+        outbox: ParticipantOutbox
+    ) async throws -> LiveSession? {
         guard session.isTransferring else { return nil }
         let now = Date()
         let waitedMs = now.epochMilliseconds - entry.enteredAt.epochMilliseconds
@@ -86,19 +101,41 @@ extension SessionHub {
         try await store.recordTakeover(sessionID: session.id, agent: agent.name, detail: detail, at: now)
         let token = ResumeToken.generate()
         let notice = SessionTransferred(
-            sessionID: session.id, state: .completed, from: from, line: entry.forAgent == nil ? entry.line : nil, toAgent: entry.forAgent, agent: agent.name
+            sessionID: session.id,
+            state: .completed,
+            from: from,
+            line: entry.forAgent == nil ? entry.line : nil,
+            toAgent: entry.forAgent,
+            agent: agent.name
         )
-        let since = session.assignAgent(agent.name, outbox: outbox, at: now, welcome: { customerPresent in
-            SessionAssigned(
-                sessionID: session.id, ticket: session.ticket, mode: session.mode, line: entry.line, tier: session.tier,
-                waitedSeconds: Int(waitedMs / 1000), customerPresent: customerPresent, transferredFrom: from, note: entry.note, resumeToken: token
-            )
-        }, notice: notice)
+        let since = session.assignAgent(
+            agent.name,
+            outbox: outbox,
+            at: now,
+            welcome: { customerPresent in
+                SessionAssigned(
+                    sessionID: session.id,
+                    ticket: session.ticket,
+                    mode: session.mode,
+                    line: entry.line,
+                    tier: session.tier,
+                    waitedSeconds: Int(waitedMs / 1000),
+                    customerPresent: customerPresent,
+                    transferredFrom: from,
+                    note: entry.note,
+                    resumeToken: token
+                )
+            },
+            notice: notice
+        )
         guard since != nil else { return nil }
         _ = registerResumeToken(token, sessionID: session.id, role: .agent)
         session.tellWatchers(.sessionTransferred(notice))
         session.announcePresence()
-        logger.info("Transferred session taken", metadata: ["tandem.session.id": "\(session.id)", "tandem.agent": "\(agent.name)", "tandem.queue.waited.ms": "\(waitedMs)"])
+        logger.info(
+            "Transferred session taken",
+            metadata: ["tandem.session.id": "\(session.id)", "tandem.agent": "\(agent.name)", "tandem.queue.waited.ms": "\(waitedMs)"]
+        )
         return session
     }
 }

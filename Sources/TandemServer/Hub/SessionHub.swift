@@ -1,3 +1,4 @@
+import Atomics
 import Logging
 import NIOConcurrencyHelpers
 import TandemCore
@@ -46,9 +47,15 @@ actor SessionHub {
     let shuttingDown = NIOLockedValueBox(false)
     /// Every open participant connection, hello or not, so shutdown can close them all.
     let connections = NIOLockedValueBox([ObjectIdentifier: ParticipantOutbox]())
+    /// Connections closed since the broker started (for ``MemoryReclaimer``).
+    let connectionsClosed = ManagedAtomic<Int>(0)
 
     init(
-        store: any TandemStore, configuration: BrokerConfiguration, logger: Logger, metrics: BrokerMetrics, recorder: RecordingWriter? = nil,
+        store: any TandemStore,
+        configuration: BrokerConfiguration,
+        logger: Logger,
+        metrics: BrokerMetrics,
+        recorder: RecordingWriter? = nil,
         helpLinks: HelpLinkSigner = HelpLinkSigner(deriving: AuditSigner())
     ) {
         self.recorder = recorder
@@ -110,7 +117,10 @@ actor SessionHub {
         }
         metrics.sessionsStarted.increment()
         let session = LiveSession(
-            record: record, recording: recording(for: record.id, requested: start.record), overlayLimits: configuration.overlayLimits, agentOutbox: agentOutbox
+            record: record,
+            recording: recording(for: record.id, requested: start.record),
+            overlayLimits: configuration.overlayLimits,
+            agentOutbox: agentOutbox
         )
         sessions[record.id] = session
         let created = SessionCreated(
@@ -143,7 +153,10 @@ actor SessionHub {
         _ = session.outbox(for: .agent)?.enqueue(joined)
         session.tellWatchers(joined)
         let welcome = SessionJoined(
-            sessionID: session.id, ticket: session.ticket, mode: session.mode, agent: session.agentName,
+            sessionID: session.id,
+            ticket: session.ticket,
+            mode: session.mode,
+            agent: session.agentName,
             resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: session.id, role: .customer),
             recording: session.recording != nil ? true : nil
         )
@@ -217,7 +230,12 @@ actor SessionHub {
     /// session had already ended.
     @discardableResult
     func end(
-        _ session: LiveSession, reason: EndReason, outcome: SessionOutcome? = nil, note: String? = nil, at: Date = Date(), by actor: String? = nil
+        _ session: LiveSession,
+        reason: EndReason,
+        outcome: SessionOutcome? = nil,
+        note: String? = nil,
+        at: Date = Date(),
+        by actor: String? = nil
     ) async -> SessionEnding {
         switch session.end(reason: reason, outcome: outcome, note: note, at: at) {
         case .end(var ending):
@@ -296,7 +314,13 @@ actor SessionHub {
     func sessionCounts() -> (waiting: Int, live: Int, away: Int) {
         var counts = (waiting: 0, live: 0, away: 0)
         for session in sessions.values {
-            if session.awayDeadline != nil { counts.away += 1 } else if session.outbox(for: .customer) == nil { counts.waiting += 1 } else { counts.live += 1 }
+            if session.awayDeadline != nil {
+                counts.away += 1
+            } else if session.outbox(for: .customer) == nil {
+                counts.waiting += 1
+            } else {
+                counts.live += 1
+            }
         }
         return counts
     }

@@ -48,7 +48,10 @@ struct RecordingRecovery {
         for name in names.sorted() where name.hasSuffix(".tdrec") {
             let sessionID = String(name.dropLast(".tdrec".count))
             guard SessionID.isWellFormed(sessionID), let session = try await store.session(id: sessionID) else {
-                logger.warning("A recording file belongs to no session in the log; left as it is", metadata: ["tandem.recording.file": "\(name.debugDescription)"])
+                logger.warning(
+                    "A recording file belongs to no session in the log; left as it is",
+                    metadata: ["tandem.recording.file": "\(name.debugDescription)"]
+                )
                 continue
             }
             // A live session's recording is still being written (not by this broker, which has
@@ -65,7 +68,9 @@ struct RecordingRecovery {
                 continue
             }
             try await store.recordEvent(
-                sessionID: sessionID, kind: .recordingClosed, actor: "broker",
+                sessionID: sessionID,
+                kind: .recordingClosed,
+                actor: "broker",
                 detail: [
                     "file": name, "bytes": String(sealed.bytes), "sha256": sealed.sha256, "frames": String(sealed.frames),
                     "controls": String(sealed.controls), "recovered": "broker-crash", "truncatedBytes": String(sealed.truncatedBytes),
@@ -74,7 +79,10 @@ struct RecordingRecovery {
             )
             logger.warning(
                 "Closed the recording of a session a broker that died left open",
-                metadata: ["tandem.session.id": "\(sessionID)", "tandem.recording.bytes": "\(sealed.bytes)", "tandem.recording.truncated": "\(sealed.truncatedBytes)"]
+                metadata: [
+                    "tandem.session.id": "\(sessionID)", "tandem.recording.bytes": "\(sealed.bytes)",
+                    "tandem.recording.truncated": "\(sealed.truncatedBytes)",
+                ]
             )
             recovered += 1
         }

@@ -110,7 +110,9 @@ final class RecordingWriter: Service, Sendable {
                 }
                 let digest = file.hasher.finalize().lowercaseHex
                 try await store.recordEvent(
-                    sessionID: sessionID, kind: .recordingClosed, actor: "broker",
+                    sessionID: sessionID,
+                    kind: .recordingClosed,
+                    actor: "broker",
                     detail: [
                         "file": sessionID + ".tdrec", "bytes": String(file.bytes), "sha256": digest, "frames": String(file.frames),
                         "controls": String(file.controls), "dropped": String(dropped),

@@ -43,7 +43,12 @@ final class ParticipantConnection {
     var frameRate: RateGuard
 
     init(
-        outbox: ParticipantOutbox, activity: ConnectionActivity, timer: ConnectionTimer, client: ClientAddress, limits: BrokerConfiguration.Limits, logger: Logger
+        outbox: ParticipantOutbox,
+        activity: ConnectionActivity,
+        timer: ConnectionTimer,
+        client: ClientAddress,
+        limits: BrokerConfiguration.Limits,
+        logger: Logger
     ) {
         self.outbox = outbox
         self.activity = activity
@@ -83,7 +88,12 @@ final class ParticipantConnection {
     /// ``refuse(_:message:retryAfter:redirect:identifier:)`` with only the outbox, for the
     /// timer's actions, which run on the event loop and capture nothing else.
     static func refuse(
-        _ code: TandemCloseCode, outbox: ParticipantOutbox, message: String, retryAfter: Int? = nil, redirect: String? = nil, identifier: ErrorCode? = nil
+        _ code: TandemCloseCode,
+        outbox: ParticipantOutbox,
+        message: String,
+        retryAfter: Int? = nil,
+        redirect: String? = nil,
+        identifier: ErrorCode? = nil
     ) {
         _ = outbox.enqueue(.error(ErrorMessage(code: identifier ?? code.identifier, message: message, retryAfter: retryAfter, redirect: redirect)))
         outbox.finish(code, reason: identifier.map { $0.rawValue.replacingOccurrences(of: "-", with: " ") })

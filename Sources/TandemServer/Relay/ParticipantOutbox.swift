@@ -98,7 +98,9 @@ final class ParticipantOutbox: Sendable {
         self.statistics = statistics
         self.ticket = ticket
         self.state = NIOLockedValueBox(
-            State(media: MediaQueue(capacity: limits.mediaCapacity, keyframeRequestInterval: Self.keyframeRequestInterval, maxAge: limits.mediaMaxAge))
+            State(
+                media: MediaQueue(capacity: limits.mediaCapacity, keyframeRequestInterval: Self.keyframeRequestInterval, maxAge: limits.mediaMaxAge)
+            )
         )
     }
 
@@ -106,6 +108,16 @@ final class ParticipantOutbox: Sendable {
     /// can be cut even if the recipient never reads its close.
     func onOverflow(_ handler: @escaping @Sendable () -> Void) {
         state.withLockedValue { $0.onOverflow = handler }
+    }
+
+    /// Forgets the writer and the overflow handler once the connection is over: they hold the
+    /// outbox, and through the timer the channel, so keeping them would keep the whole
+    /// connection (TLS state, buffers) alive after it closed.
+    func detach() {
+        state.withLockedValue { state in
+            state.writer = nil
+            state.onOverflow = nil
+        }
     }
 
     /// Hands the queue to `writer` from now on; what is queued already is drained.

@@ -50,7 +50,13 @@ extension RelayConnection {
                 $0.change(ref, by: role, stopping: false).map(ControlMessage.streamPause)
             }
         case .streamResume(let ref):
-            await relayRecorded(binding, connection, kind: .streamResumed, detail: ["owner": role.rawValue, "streamId": String(ref.streamID)], requiresConsent: true) {
+            await relayRecorded(
+                binding,
+                connection,
+                kind: .streamResumed,
+                detail: ["owner": role.rawValue, "streamId": String(ref.streamID)],
+                requiresConsent: true
+            ) {
                 $0.change(ref, by: role, stopping: false).map(ControlMessage.streamResume)
             }
         case .streamControl(var control):
@@ -68,7 +74,12 @@ extension RelayConnection {
                 $0.freeze(freeze, by: role, freezing: true).map(ControlMessage.freeze)
             }
         case .unfreeze(let freeze):
-            await relayRecorded(binding, connection, kind: .freezeEnded, detail: ["owner": freeze.owner.rawValue, "streamId": String(freeze.streamID)]) {
+            await relayRecorded(
+                binding,
+                connection,
+                kind: .freezeEnded,
+                detail: ["owner": freeze.owner.rawValue, "streamId": String(freeze.streamID)]
+            ) {
                 $0.freeze(freeze, by: role, freezing: false).map(ControlMessage.unfreeze)
             }
         case .consent(let consent):
@@ -96,7 +107,12 @@ extension RelayConnection {
 
     /// A supervisor's message (§18): an observer only leaves (`session.end`); a participant
     /// also chats and draws, on the agent's side.
-    private func supervisorControl(_ message: ControlMessage, _ connection: ParticipantConnection, bound binding: Binding, watcher: SessionWatcher) async {
+    private func supervisorControl(
+        _ message: ControlMessage,
+        _ connection: ParticipantConnection,
+        bound binding: Binding,
+        watcher: SessionWatcher
+    ) async {
         switch message {
         case .sessionEnd:
             // Leaves; the session goes on.
@@ -105,12 +121,17 @@ extension RelayConnection {
             guard Self.acceptable(chat, connection) else { return }
             chat.from = .agent
             chat.supervisor = watcher.name
-            deliver(binding.session.relayFromSupervisor(watcher) { activity in
-                activity.chatRelayed()
-                return .success(.chat(chat))
-            }, connection)
+            deliver(
+                binding.session.relayFromSupervisor(watcher) { activity in
+                    activity.chatRelayed()
+                    return .success(.chat(chat))
+                },
+                connection
+            )
         case .annotation(let annotation) where watcher.participate:
-            let result = binding.session.relayFromSupervisor(watcher) { $0.annotate(annotation, by: .agent, now: Date()).map(ControlMessage.annotation) }
+            let result = binding.session.relayFromSupervisor(watcher) {
+                $0.annotate(annotation, by: .agent, now: Date()).map(ControlMessage.annotation)
+            }
             if case .accepted(let message, _, _) = result { binding.session.recording?.control(from: .agent, message) }
             deliver(result, connection)
         case .chat, .annotation:
@@ -221,7 +242,10 @@ extension RelayConnection {
                 recording.pause()
             }
         }
-        logger.info("Customer answered the consent question", metadata: ["tandem.session.id": "\(binding.session.id)", "tandem.consent": "\(consent.granted)"])
+        logger.info(
+            "Customer answered the consent question",
+            metadata: ["tandem.session.id": "\(binding.session.id)", "tandem.consent": "\(consent.granted)"]
+        )
         let agent = binding.session.outbox(for: .agent)
         for message in messages {
             _ = agent?.enqueue(message)
@@ -233,7 +257,13 @@ extension RelayConnection {
     /// Commits an audit event of the binding's session; on failure tells the sender and returns false.
     private func record(_ binding: Binding, _ connection: ParticipantConnection, kind: AuditEventKind, detail: [String: String]) async -> Bool {
         do {
-            try await hub.store.recordEvent(sessionID: binding.session.id, kind: kind, actor: binding.session.actor(binding.role), detail: detail, at: Date())
+            try await hub.store.recordEvent(
+                sessionID: binding.session.id,
+                kind: kind,
+                actor: binding.session.actor(binding.role),
+                detail: detail,
+                at: Date()
+            )
             return true
         } catch {
             logger.error("Could not record an audit event", metadata: ["tandem.session.id": "\(binding.session.id)", "tandem.event": "\(kind)"])
@@ -253,7 +283,8 @@ extension SessionActivity.Rejection {
         case .invalidField(let field), .overlay(.invalidField(let field)): ErrorMessage(code: .invalidField, message: "invalid \(field)")
         case .overlay(.unknownShape): ErrorMessage(code: .unknownShape, message: "no shape with that id")
         case .overlay(.overlayFull): ErrorMessage(code: .overlayFull, message: "at most \(OverlayState.maxShapes) shapes per stream")
-        case .overlay(.overBudget): ErrorMessage(code: .overlayFull, message: "the session's annotations have reached their size limit; remove or clear some first")
+        case .overlay(.overBudget):
+            ErrorMessage(code: .overlayFull, message: "the session's annotations have reached their size limit; remove or clear some first")
         case .overlay(.notAuthor): ErrorMessage(code: .notAuthor, message: "only the author of a shape can change it")
         case .consentRequired: ErrorMessage(code: .consentRequired, message: "the customer has not agreed to share (send consent first)")
         }

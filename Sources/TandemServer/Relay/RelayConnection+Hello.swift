@@ -42,13 +42,18 @@ extension RelayConnection {
                     if hello.role == .agent, let ticket = connection.outbox.ticket { _ = admission.authenticate(ticket) }
                     return .bound(Binding(session: session, role: hello.role))
                 case .rejected:
-                    connection.refuse(.resumeRefused, message: "the session cannot be resumed: it ended, the grace period passed, or the token is unknown")
+                    connection.refuse(
+                        .resumeRefused,
+                        message: "the session cannot be resumed: it ended, the grace period passed, or the token is unknown"
+                    )
                     return .refused
                 case .throttled(let retryAfter, let scope):
                     let who = scope == .network ? "from your network" : "on this service"
                     connection.refuse(
-                        .joinThrottled, message: "too many failed resumes \(who) lately; try again in \(retryAfter) s",
-                        retryAfter: retryAfter, identifier: .resumeThrottled
+                        .joinThrottled,
+                        message: "too many failed resumes \(who) lately; try again in \(retryAfter) s",
+                        retryAfter: retryAfter,
+                        identifier: .resumeThrottled
                     )
                     return .refused
                 }
@@ -107,7 +112,8 @@ extension RelayConnection {
         guard let (session, created) = try await hub.open(agent: user, start: start, agentOutbox: connection.outbox) else {
             connection.refuse(
                 .tryAgainLater,
-                message: "the broker already holds \(configuration.maxPendingJoinCodes) unused join codes; try again when customers have joined or codes expired"
+                message:
+                    "the broker already holds \(configuration.maxPendingJoinCodes) unused join codes; try again when customers have joined or codes expired"
             )
             return nil
         }
@@ -121,7 +127,14 @@ extension RelayConnection {
         let key = hello.key.flatMap { JoinLink.isWellFormedKey($0) ? $0 : nil }
         let client = hello.client.map { String($0.prefix(128)) }
         let address = connection.client
-        switch try await hub.join(code: code, key: key, client: client, address: address.ip, network: address.network, customerOutbox: connection.outbox) {
+        switch try await hub.join(
+            code: code,
+            key: key,
+            client: client,
+            address: address.ip,
+            network: address.network,
+            customerOutbox: connection.outbox
+        ) {
         case .rejected(let closeCode):
             connection.refuse(closeCode, message: closeCode.reason)
             return nil
@@ -130,7 +143,11 @@ extension RelayConnection {
             return nil
         case .throttled(let retryAfter, let scope):
             let who = scope == .network ? "from your network" : "on this service"
-            connection.refuse(.joinThrottled, message: "too many wrong join codes were tried \(who); try again in \(retryAfter) s", retryAfter: retryAfter)
+            connection.refuse(
+                .joinThrottled,
+                message: "too many wrong join codes were tried \(who); try again in \(retryAfter) s",
+                retryAfter: retryAfter
+            )
             return nil
         case .joined(let session):
             return Binding(session: session, role: .customer)
@@ -192,14 +209,17 @@ extension RelayConnection {
             let expired = verdict == .expired
             connection.refuse(
                 .helpLinkRefused,
-                message: expired ? "this help link has expired; ask your helpdesk for a new one" : "this help link is not valid; ask your helpdesk for a new one",
+                message: expired
+                    ? "this help link has expired; ask your helpdesk for a new one" : "this help link is not valid; ask your helpdesk for a new one",
                 identifier: expired ? "help-link-expired" : "help-link-invalid"
             )
         case .throttled(let retryAfter, let scope):
             let who = scope == .network ? "from your network" : "on this service"
             connection.refuse(
-                .joinThrottled, message: "too many queue entries \(who) lately; try again in \(retryAfter) s",
-                retryAfter: retryAfter, identifier: .queueThrottled
+                .joinThrottled,
+                message: "too many queue entries \(who) lately; try again in \(retryAfter) s",
+                retryAfter: retryAfter,
+                identifier: .queueThrottled
             )
         }
         return nil

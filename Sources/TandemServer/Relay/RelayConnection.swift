@@ -44,7 +44,9 @@ struct RelayConnection {
         let activity = ConnectionActivity()
         let limits = configuration.limits
         let mediaLimits = ParticipantOutbox.Limits(
-            mediaCapacity: configuration.mediaQueueCapacity, controlCapacity: configuration.controlQueueCapacity, mediaMaxAge: limits.mediaMaxAge
+            mediaCapacity: configuration.mediaQueueCapacity,
+            controlCapacity: configuration.controlQueueCapacity,
+            mediaMaxAge: limits.mediaMaxAge
         )
         guard
             let outbox = try? await channel.eventLoop.submit({ [statistics] in
@@ -59,11 +61,18 @@ struct RelayConnection {
         let timer = ConnectionTimer(
             eventLoop: channel.eventLoop,
             activity: activity,
-            deadlines: ConnectionDeadlines(openedAt: .now, helloTimeout: limits.helloTimeout, idleTimeout: limits.idleTimeout, cutGrace: Self.slowConsumerGrace),
+            deadlines: ConnectionDeadlines(
+                openedAt: .now,
+                helloTimeout: limits.helloTimeout,
+                idleTimeout: limits.idleTimeout,
+                cutGrace: Self.slowConsumerGrace
+            ),
             actions: .init(
                 refuseHello: {
                     ParticipantConnection.refuse(
-                        .helloTimeout, outbox: outbox, message: "no hello within \(limits.helloTimeout.components.seconds) s (protocol/README.md §2)"
+                        .helloTimeout,
+                        outbox: outbox,
+                        message: "no hello within \(limits.helloTimeout.components.seconds) s (protocol/README.md §2)"
                     )
                 },
                 closeIdle: { outbox.abandon(.idle) },
@@ -75,7 +84,12 @@ struct RelayConnection {
             )
         )
         let connection = ParticipantConnection(
-            outbox: outbox, activity: activity, timer: timer, client: ClientAddress(channel.remoteAddress), limits: limits, logger: logger
+            outbox: outbox,
+            activity: activity,
+            timer: timer,
+            client: ClientAddress(channel.remoteAddress),
+            limits: limits,
+            logger: logger
         )
         outbox.onOverflow { timer.overflowed() }
         timer.start()
@@ -83,6 +97,8 @@ struct RelayConnection {
         defer {
             timer.connectionEnded()
             hub.connectionClosed(outbox)
+            // Breaks outbox → writer/timer → channel, which would keep the connection alive.
+            outbox.detach()
         }
         let violation = await withTaskGroup(of: Void.self) { group -> (any Error)? in
             group.addTask {
@@ -188,7 +204,10 @@ struct RelayConnection {
                         if case .some(let decoded) = try? ControlMessage.decode(text: text), decoded.changesSessionState { break }
                         continue reading
                     case .close:
-                        connection.refuse(.rateLimited, message: "control messages kept coming faster than \(Int(limits.controlRate.perSecond)) per second")
+                        connection.refuse(
+                            .rateLimited,
+                            message: "control messages kept coming faster than \(Int(limits.controlRate.perSecond)) per second"
+                        )
                         break reading
                     }
                     guard text.utf8.count <= limits.maxControlMessageSize else {
@@ -207,7 +226,8 @@ struct RelayConnection {
 
     /// Tells a sender over its rate that messages are being dropped (at most once a second).
     private func rateNotice(_ connection: ParticipantConnection, what: String, limit: RateLimit) {
-        let message = "\(what) beyond \(Int(limit.perSecond)) per second (burst \(Int(limit.burst))) are dropped; keep it up and the connection is closed"
+        let message =
+            "\(what) beyond \(Int(limit.perSecond)) per second (burst \(Int(limit.burst))) are dropped; keep it up and the connection is closed"
         connection.sendError(.rateLimited, message)
     }
 

@@ -18,12 +18,12 @@ let benchmarks: @Sendable () -> Void = {
 
     /// The malloc count at p90 must equal the stored threshold exactly.
     let exactMallocs: [BenchmarkMetric: BenchmarkThresholds] = [
-        .mallocCountTotal: BenchmarkThresholds(absolute: [.p90: 0]),
+        .mallocCountTotal: BenchmarkThresholds(absolute: [.p90: 0])
     ]
     /// JSON coding allocates through Foundation: compared between baselines, 5 % more mallocs
     /// at p90 is a regression.
     let foundationMallocs: [BenchmarkMetric: BenchmarkThresholds] = [
-        .mallocCountTotal: BenchmarkThresholds(relative: [.p90: 5.0]),
+        .mallocCountTotal: BenchmarkThresholds(relative: [.p90: 5.0])
     ]
 
     func configuration(
@@ -108,18 +108,22 @@ let benchmarks: @Sendable () -> Void = {
 
     // MARK: Control messages (protocol/README.md §5), about 200 bytes of JSON each
 
-    let chat = ControlMessage.chat(Chat(
-        text: "The printer says paper jam in tray 2, but the tray is empty. I opened the back cover "
-            + "twice and restarted it. Which lever should I pull next? Thanks, Sam.",
-        from: .customer
-    ))
-    let annotation = ControlMessage.annotation(Annotation(
-        op: .add,
-        owner: .customer,
-        streamID: 1,
-        shape: Shape(id: "arrow-0042", kind: .arrow, color: "#ff3b30", width: 4, points: [[0.125, 0.25], [0.625, 0.75]], author: .agent),
-        author: .agent
-    ))
+    let chat = ControlMessage.chat(
+        Chat(
+            text: "The printer says paper jam in tray 2, but the tray is empty. I opened the back cover "
+                + "twice and restarted it. Which lever should I pull next? Thanks, Sam.",
+            from: .customer
+        )
+    )
+    let annotation = ControlMessage.annotation(
+        Annotation(
+            op: .add,
+            owner: .customer,
+            streamID: 1,
+            shape: Shape(id: "arrow-0042", kind: .arrow, color: "#ff3b30", width: 4, points: [[0.125, 0.25], [0.625, 0.75]], author: .agent),
+            author: .agent
+        )
+    )
     let chatText = chat.jsonText
     let annotationText = annotation.jsonText
     precondition((try? ControlMessage.decode(text: chatText)) == chat)
