@@ -150,21 +150,26 @@ public struct MediaQueue<Frame: Sendable>: Sendable {
         result.keyframeRequests.append(stream)
     }
 
-    /// Removes the queued frames of `stream` before `end`, counting them as dropped.
+    /// Removes the queued frames of `stream` before `end`, counting them as dropped. A plain
+    /// loop (the queue holds a handful of frames): a closure capturing the counters would
+    /// allocate a box for each of them on every drop.
     private mutating func removeFrames(of stream: UInt16, before end: Int, into result: inout EnqueueResult) {
-        var index = 0
+        var index = entries.startIndex
+        var limit = end
         var removed = 0
         var bytes = 0
-        entries.removeAll { entry in
-            defer { index += 1 }
-            let remove = index < end && entry.streamID == stream
-            if remove {
+        while index < limit {
+            if entries[index].streamID == stream {
+                bytes += entries[index].bytes
+                entries.remove(at: index)
                 removed += 1
-                bytes += entry.bytes
+                limit -= 1
+            } else {
+                index += 1
             }
-            return remove
         }
         if removed > 0 { result.dropped[stream, default: 0] += removed }
         result.removedBytes += bytes
     }
+
 }

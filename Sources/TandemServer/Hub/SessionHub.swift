@@ -47,6 +47,8 @@ actor SessionHub {
     let shuttingDown = NIOLockedValueBox(false)
     /// Every open participant connection, hello or not, so shutdown can close them all.
     let connections = NIOLockedValueBox([ObjectIdentifier: ParticipantOutbox]())
+    /// Graceful shutdown waiting for the last connection to close (``connectionsDrained()``).
+    let drainWaiters = NIOLockedValueBox([UUID: CheckedContinuation<Void, Never>]())
     /// Connections closed since the broker started (for ``MemoryReclaimer``).
     let connectionsClosed = ManagedAtomic<Int>(0)
 
