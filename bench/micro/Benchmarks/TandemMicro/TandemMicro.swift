@@ -161,8 +161,8 @@ let benchmarks: @Sendable () -> Void = {
     let frameBytes = frame.readableBytes
     let now = ContinuousClock.now
 
-    // A receiver that keeps up: each frame is queued and taken out. The queue's storage is
-    // allocated once (in the warm-up), so no allocation per frame.
+    // A receiver that keeps up: each frame is queued and taken out. Measured: 2 mallocs per
+    // enqueue + pop (the gate holds it there; the queue's storage itself is allocated once).
     var keepingUp = MediaQueue<ByteBuffer>(capacity: 8)
     Benchmark("MediaQueue.enqueueThenPop", configuration: configuration(.kilo, thresholds: exactMallocs)) { benchmark in
         for _ in benchmark.scaledIterations {
@@ -172,8 +172,9 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // A receiver that fell behind: the queue is full of keyframes, so each new frame drops the
-    // oldest (nothing depends on it: the next queued frame is a keyframe). One malloc per
-    // frame, for the per-stream dictionary of EnqueueResult.dropped.
+    // oldest (nothing depends on it: the next queued frame is a keyframe). Measured: 3 mallocs
+    // per frame (the per-stream dictionary of EnqueueResult.dropped among them); 17 before
+    // removeFrames stopped capturing its counters in a closure.
     var fallingBehind = MediaQueue<ByteBuffer>(capacity: 8)
     for _ in 0..<8 {
         _ = fallingBehind.enqueue(frame, bytes: frameBytes, streamID: 1, keyframe: true, now: now)
