@@ -113,7 +113,9 @@ extension TandemBroker {
                 .map { $0.trimmingCharacters(in: .whitespaces) }
             return offered.contains(TandemWire.subprotocol) ? .upgrade([.secWebSocketProtocol: TandemWire.subprotocol]) : .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            try await relay.run(inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
+            // Gone already: the connection closed before its handler started.
+            guard let channel = context.requestContext.channel else { return }
+            try await relay.run(inbound: inbound, outbound: outbound, channel: channel)
         }
         let echo = EchoConnection(configuration: configuration, logger: logger)
         webSocketRouter.ws(RouterPath(TandemWire.echoPath)) { request, context in
