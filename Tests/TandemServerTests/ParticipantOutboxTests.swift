@@ -8,14 +8,14 @@ import Testing
 struct ParticipantOutboxTests {
     func frame(_ byte: UInt8) -> ByteBuffer { ByteBuffer(bytes: [byte]) }
 
-    func drain(_ outbox: ParticipantOutbox) async -> [String] {
+    func drain(_ outbox: ParticipantOutbox) -> [String] {
         outbox.finish(.normal)
         var items: [String] = []
         while true {
-            switch await outbox.next() {
+            switch outbox.pop() {
             case .text(let text): items.append(String(buffer: text))
             case .binary(let buffer): items.append("frame \(buffer.getInteger(at: 0, as: UInt8.self)!)")
-            case .close: return items
+            case .close, nil: return items
             }
         }
     }
@@ -28,7 +28,7 @@ struct ParticipantOutboxTests {
             #expect(result.keyframeRequests.isEmpty)
         }
         #expect(outbox.queuedFrames == 3)
-        #expect(await drain(outbox) == ["frame 3", "frame 4", "frame 5"])
+        #expect(drain(outbox) == ["frame 3", "frame 4", "frame 5"])
     }
 
     @Test("losing a delta frame drops its dependants, skips to the next keyframe and asks for one once")
@@ -47,7 +47,7 @@ struct ParticipantOutboxTests {
         #expect(waiting.keyframeRequests.isEmpty)
         #expect(outbox.enqueue(media: frame(6), streamID: 1, keyframe: true).dropped.isEmpty)
         #expect(outbox.enqueue(media: frame(7), streamID: 1, keyframe: false).dropped.isEmpty)
-        #expect(await drain(outbox) == ["frame 6", "frame 7"])
+        #expect(drain(outbox) == ["frame 6", "frame 7"])
     }
 
     @Test("a later queued keyframe limits what is dropped; other streams are untouched")
@@ -60,7 +60,7 @@ struct ParticipantOutboxTests {
         let result = outbox.enqueue(media: frame(5), streamID: 2, keyframe: true)
         #expect(result.dropped == [1: 2])
         #expect(result.keyframeRequests.isEmpty)
-        #expect(await drain(outbox) == ["frame 2", "frame 4", "frame 5"])
+        #expect(drain(outbox) == ["frame 2", "frame 4", "frame 5"])
     }
 
     @Test("control messages are never dropped and go first; past the hard limit the recipient is closed as too slow")
@@ -70,13 +70,13 @@ struct ParticipantOutboxTests {
         #expect(outbox.enqueue(control: "a") == .queued)
         #expect(outbox.enqueue(control: "b") == .queued)
         #expect(outbox.enqueue(control: "c") == .queued)
-        #expect(await drain(outbox) == ["a", "b", "c", "frame 9"])
+        #expect(drain(outbox) == ["a", "b", "c", "frame 9"])
         let slow = ParticipantOutbox(limits: .init(mediaCapacity: 2, controlCapacity: 2))
         _ = slow.enqueue(control: "a")
         _ = slow.enqueue(control: "b")
         #expect(slow.enqueue(control: "c") == .overflow)
         #expect(slow.enqueue(control: "d") == .closed)
-        guard case .close(let code, _) = await slow.next() else {
+        guard case .close(let code, _) = slow.pop() else {
             Issue.record("expected the close")
             return
         }

@@ -14,8 +14,7 @@ import TandemProtocol
 ///
 /// Items leave through an ``OutboxWriter`` on the connection's event loop, which writes
 /// only while the channel is writable and flushes once per batch; a close is handed to the
-/// connection's task (``closing()``), which sends it through the WebSocket library. Without
-/// a writer (tests), ``next()`` hands out the items one by one.
+/// connection's task (``closing()``), which sends it through the WebSocket library.
 final class ParticipantOutbox: Sendable {
     struct Limits: Sendable {
         var mediaCapacity: Int
@@ -59,8 +58,6 @@ final class ParticipantOutbox: Sendable {
         var closeReason: String?
         /// Close at once, discarding what is queued.
         var abandon = false
-        /// ``next()`` waiting for an item (no writer attached).
-        var waiter: CheckedContinuation<Void, Never>?
         /// The event-loop writer, once attached.
         var writer: OutboxWriter?
         /// A drain of the writer is scheduled and has not yet found the outbox empty.
@@ -77,11 +74,9 @@ final class ParticipantOutbox: Sendable {
 
     /// Who to wake after a change, outside the lock.
     fileprivate struct WakeUp {
-        var waiter: CheckedContinuation<Void, Never>?
         var writer: OutboxWriter?
 
         func run() {
-            waiter?.resume()
             writer?.scheduleDrain()
         }
     }
@@ -228,23 +223,8 @@ final class ParticipantOutbox: Sendable {
         wakeUp.run()
     }
 
-    /// The next item (used without a writer): control first, then media, then the close.
-    func next() async -> Item {
-        while true {
-            if let item = pop() { return item }
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let ready = state.withLockedValue { state -> Bool in
-                    if state.hasItem { return true }
-                    state.waiter = continuation
-                    return false
-                }
-                if ready { continuation.resume() }
-            }
-        }
-    }
-
-    /// Takes the next item for the writer, or returns nil and marks the drain finished, so
-    /// the next enqueue schedules another.
+    /// Takes the next item for the writer (control first, then media, then the close), or
+    /// returns nil and marks the drain finished, so the next enqueue schedules another.
     func pop() -> Item? {
         let (item, stale) = state.withLockedValue { state -> (Item?, MediaQueue<ByteBuffer>.PopResult?) in
             let (item, stale) = state.popItem()
@@ -288,8 +268,6 @@ extension ParticipantOutbox.State {
     /// Whom to wake now that there may be something to deliver.
     mutating func wakeUp() -> ParticipantOutbox.WakeUp {
         var wakeUp = ParticipantOutbox.WakeUp()
-        wakeUp.waiter = waiter
-        waiter = nil
         if let writer, !drainScheduled, hasItem {
             drainScheduled = true
             wakeUp.writer = writer
