@@ -1,7 +1,9 @@
 /// The deadlines of one relay connection (protocol/README.md §2, §13): the hello must come
 /// within the hello timeout, a connection where nothing moved either way for the idle
 /// timeout is closed, and a recipient that overflowed its control queue gets a grace period
-/// to take its close before the connection is cut. One timer serves all three: the caller
+/// to take its close before the connection is cut. So do a connection closed as idle and one
+/// whose reading ended: a peer that stopped reading cannot keep it open by never taking the
+/// close. One timer serves all three: the caller
 /// arms it at ``nextDeadline`` and reports when it fires. Pure: the caller passes the time.
 public struct ConnectionDeadlines: Sendable {
     public typealias Instant = ContinuousClock.Instant
@@ -19,11 +21,15 @@ public struct ConnectionDeadlines: Sendable {
     private var state: State
     private let idleTimeout: Duration
     private let cutGrace: Duration
+    private let closeGrace: Duration
 
-    public init(openedAt: Instant, helloTimeout: Duration, idleTimeout: Duration, cutGrace: Duration) {
+    /// `cutGrace`: how long an overflowed or idle recipient gets to take its close;
+    /// `closeGrace`: how long the close may take once reading ended.
+    public init(openedAt: Instant, helloTimeout: Duration, idleTimeout: Duration, cutGrace: Duration, closeGrace: Duration = .seconds(10)) {
         self.state = .awaitingHello(deadline: openedAt + helloTimeout)
         self.idleTimeout = idleTimeout
         self.cutGrace = cutGrace
+        self.closeGrace = closeGrace
     }
 
     /// When the timer must fire next, given the last activity; nil when nothing is timed.
@@ -94,6 +100,26 @@ public struct ConnectionDeadlines: Sendable {
         }
     }
 
+    public enum ReadEndedAction: Sendable, Equatable {
+        /// Re-arm the timer: the connection is cut at this deadline unless it ended before.
+        case armCut(at: Instant)
+        case none
+    }
+
+    /// The connection's reading ended (the peer closed, broke the protocol, or the broker
+    /// refused it): what is queued and the close go out, and the connection ends, within
+    /// the close grace.
+    public mutating func readEnded(now: Instant) -> ReadEndedAction {
+        switch state {
+        case .awaitingHello, .open:
+            let deadline = now + closeGrace
+            state = .cutting(deadline: deadline)
+            return .armCut(at: deadline)
+        case .cutting, .done:
+            return .none
+        }
+    }
+
     /// The connection ended: nothing more is timed.
     public mutating func connectionEnded() {
         state = .done
@@ -101,7 +127,8 @@ public struct ConnectionDeadlines: Sendable {
 
     private mutating func idleCheck(now: Instant, lastActivity: Instant) -> TimerFiredAction? {
         guard now - lastActivity >= idleTimeout else { return nil }
-        state = .done
+        // Closed as idle; cut if the close is not taken within the grace period.
+        state = .cutting(deadline: now + cutGrace)
         return .closeIdle
     }
 }

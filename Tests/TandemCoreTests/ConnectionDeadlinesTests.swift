@@ -49,12 +49,41 @@ struct ConnectionDeadlinesTests {
         #expect(machine.timerFired(now: t0 + .seconds(60), lastActivity: t0) == .closeIdle)
     }
 
-    @Test("after closing as idle nothing more is timed")
-    func idleIsFinal() {
+    @Test("a connection closed as idle is cut if it does not take its close in the grace period")
+    func idleThenCut() {
         var machine = deadlines()
         machine.helloHandled()
         _ = machine.timerFired(now: t0 + .seconds(60), lastActivity: t0)
-        #expect(machine.nextDeadline(lastActivity: t0) == nil)
+        #expect(machine.nextDeadline(lastActivity: t0) == t0 + .seconds(62))
+    }
+
+    @Test("the idle close's grace over: cut")
+    func idleCut() {
+        var machine = deadlines()
+        machine.helloHandled()
+        _ = machine.timerFired(now: t0 + .seconds(60), lastActivity: t0)
+        #expect(machine.timerFired(now: t0 + .seconds(62), lastActivity: t0) == .cutConnection)
+    }
+
+    @Test("reading ended: the connection is cut unless it ends within the close grace")
+    func readEnded() {
+        var machine = deadlines()
+        machine.helloHandled()
+        #expect(machine.readEnded(now: t0 + .seconds(5)) == .armCut(at: t0 + .seconds(15)))
+    }
+
+    @Test("reading ended before the hello: the hello deadline no longer applies")
+    func readEndedBeforeHello() {
+        var machine = deadlines()
+        _ = machine.readEnded(now: t0 + .seconds(1))
+        #expect(machine.timerFired(now: t0 + .seconds(10), lastActivity: t0) == .rearm(at: t0 + .seconds(11)))
+    }
+
+    @Test("reading ended while cutting keeps the earlier cut")
+    func readEndedWhileCutting() {
+        var machine = deadlines()
+        _ = machine.overflowed(now: t0 + .seconds(5))
+        #expect(machine.readEnded(now: t0 + .seconds(6)) == .none)
     }
 
     @Test("an overflowed recipient gets the grace period to take its close")

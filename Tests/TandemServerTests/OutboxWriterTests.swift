@@ -121,4 +121,35 @@ struct OutboxWriterTests {
         let (code, _) = await harness.outbox.closing()
         #expect(code == .normal)
     }
+
+    @Test("a close that discards what is queued is handed back even while the channel is full")
+    func abandonWhileUnwritable() async throws {
+        let harness = try Harness()
+        harness.channel.isWritable = false
+        _ = harness.outbox.enqueue(media: frame(1), streamID: 1, keyframe: true)
+        harness.channel.embeddedEventLoop.run()
+        harness.outbox.abandon(.idle)
+        harness.channel.embeddedEventLoop.run()
+        let (code, _) = await harness.outbox.closing()
+        #expect(code == .idle)
+    }
+
+    @Test("after the peer's close frame nothing more is written")
+    func nothingAfterPeerClose() throws {
+        let harness = try Harness()
+        try harness.channel.writeInbound(WebSocketFrame(fin: true, opcode: .connectionClose, data: ByteBuffer()))
+        _ = harness.outbox.enqueue(control: #"{"type":"session.ended"}"#)
+        harness.channel.embeddedEventLoop.run()
+        #expect(try harness.written().isEmpty)
+    }
+
+    @Test("after the library's close frame nothing more is written")
+    func nothingAfterOwnClose() throws {
+        let harness = try Harness()
+        try harness.channel.writeOutbound(WebSocketFrame(fin: true, opcode: .connectionClose, data: ByteBuffer()))
+        _ = try harness.written()
+        _ = harness.outbox.enqueue(control: #"{"type":"session.ended"}"#)
+        harness.channel.embeddedEventLoop.run()
+        #expect(try harness.written().isEmpty)
+    }
 }

@@ -42,6 +42,16 @@ final class ConnectionTimer: @unchecked Sendable {
         }
     }
 
+    /// The connection's reading ended: it is cut if its close does not go out in time.
+    func readEnded() {
+        eventLoop.execute {
+            switch self.deadlines.readEnded(now: .now) {
+            case .armCut(let deadline): self.arm(at: deadline)
+            case .none: break
+            }
+        }
+    }
+
     func connectionEnded() {
         eventLoop.execute {
             self.deadlines.connectionEnded()
@@ -66,6 +76,7 @@ final class ConnectionTimer: @unchecked Sendable {
             arm(at: deadlines.nextDeadline(lastActivity: activity.lastActive))
         case .closeIdle:
             actions.closeIdle()
+            arm(at: deadlines.nextDeadline(lastActivity: activity.lastActive))
         case .cutConnection:
             actions.cutConnection()
         case .rearm(let deadline):

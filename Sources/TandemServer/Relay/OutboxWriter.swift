@@ -3,7 +3,10 @@ import NIOWebSocket
 
 /// Writes a participant's ``ParticipantOutbox`` into its channel, on the channel's event loop.
 ///
-/// The last handler of a relay connection's pipeline. An enqueue schedules one drain on the
+/// Sits right behind the WebSocket frame decoder (and ``WebSocketUnmasker``), before the
+/// WebSocket library's own handler, so it sees the close frames going either way: once the
+/// peer or the library has sent a close, nothing more is written (RFC 6455 §5.5.1). An
+/// enqueue schedules one drain on the
 /// event loop (not one per message); the drain writes queued items as WebSocket frames while
 /// the channel is writable and flushes once at the end. When the channel stops being
 /// writable it stops, and resumes when the channel says it is writable again, so frames wait
@@ -12,8 +15,9 @@ import NIOWebSocket
 /// (``ParticipantOutbox/closing()``), which sends it through the WebSocket library.
 ///
 /// State is confined to the event loop; only ``scheduleDrain()`` is called from elsewhere.
-final class OutboxWriter: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
-    typealias InboundIn = NIOAny
+final class OutboxWriter: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = WebSocketFrame
 
     private let eventLoop: any EventLoop
     private let outbox: ParticipantOutbox
@@ -33,6 +37,21 @@ final class OutboxWriter: ChannelInboundHandler, RemovableChannelHandler, @unche
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        // The channel may have gone inactive before this handler was added.
+        closed = true
+        drainAfterClose()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // The peer's close: the library answers it; nothing of ours may follow.
+        if unwrapInboundIn(data).opcode == .connectionClose { closed = true }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // The library's close (ours, passed on by the connection's task, or its own).
+        if unwrapOutboundIn(data).opcode == .connectionClose { closed = true }
+        context.write(data, promise: promise)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -52,11 +71,17 @@ final class OutboxWriter: ChannelInboundHandler, RemovableChannelHandler, @unche
         eventLoop.execute { self.drain() }
     }
 
-    /// Writes queued items while the channel is writable; one flush for the batch.
+    /// Writes queued items while the channel is writable; one flush for the batch. A close
+    /// that discards what is queued is handed on at once: it writes nothing here.
     private func drain() {
         guard let context, !closed else {
-            // The connection is gone: let the task waiting for the close go on.
+            // The connection is gone, or a close was sent: let the task waiting for the close go on.
             drainAfterClose()
+            return
+        }
+        if let (code, reason) = outbox.takeAbandonedClose() {
+            activity.touch()
+            outbox.reached(close: code, reason: reason)
             return
         }
         var wrote = false

@@ -240,6 +240,15 @@ final class ParticipantOutbox: Sendable {
         return item
     }
 
+    /// The close, when the outbox is closing at once (``abandon(_:)``): it needs no writing,
+    /// so the writer hands it on even while the channel is full.
+    func takeAbandonedClose() -> (TandemCloseCode, String)? {
+        state.withLockedValue { state in
+            guard state.abandon, state.reachedClose == nil, let code = state.closeCode else { return nil }
+            return (code, state.closeReason ?? code.reason)
+        }
+    }
+
     /// The writer reached the close after everything queued before it.
     func reached(close code: TandemCloseCode, reason: String) {
         let waiter = state.withLockedValue { state -> CheckedContinuation<(TandemCloseCode, String), Never>? in
@@ -268,7 +277,8 @@ extension ParticipantOutbox.State {
     /// Whom to wake now that there may be something to deliver.
     mutating func wakeUp() -> ParticipantOutbox.WakeUp {
         var wakeUp = ParticipantOutbox.WakeUp()
-        if let writer, !drainScheduled, hasItem {
+        // An abandoned close needs no writability: wake a drain parked on a full channel too.
+        if let writer, !drainScheduled || abandon, hasItem {
             drainScheduled = true
             wakeUp.writer = writer
         }

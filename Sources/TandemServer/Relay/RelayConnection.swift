@@ -53,7 +53,13 @@ struct RelayConnection {
                 let ticket = try? channel.pipeline.syncOperations.handler(type: AdmissionTicketHandler.self).ticket
                 let outbox = ParticipantOutbox(limits: mediaLimits, statistics: statistics, ticket: ticket)
                 let writer = OutboxWriter(eventLoop: channel.eventLoop, outbox: outbox, activity: activity)
-                try channel.pipeline.syncOperations.addHandler(writer, position: .last)
+                // Before the WebSocket library's handler, to see the close frames both ways.
+                let pipeline = channel.pipeline.syncOperations
+                if let unmasker = try? pipeline.handler(type: WebSocketUnmasker.self) {
+                    try pipeline.addHandler(writer, position: .after(unmasker))
+                } else {
+                    try pipeline.addHandler(writer, position: .last)
+                }
                 outbox.attach(writer)
                 return outbox
             }).get()
@@ -110,7 +116,7 @@ struct RelayConnection {
                 }
             }
             let violation = await read(inbound: inbound, connection)
-            timer.connectionEnded()
+            timer.readEnded()
             if let waiter = connection.waiter {
                 // Still in the queue: it leaves. Taken just as it closed: it dropped out of its session.
                 if let session = waiter.session {
