@@ -82,22 +82,14 @@ struct AdmissionChannel: ServerChildChannel {
     }
 }
 
-/// Carries a connection's ``AdmissionTicket`` in its pipeline, where the relay finds it
-/// (``AdmissionTicketHandler/ticket(of:)``). Passes everything through.
+/// Carries a connection's ``AdmissionTicket`` in its pipeline, where the relay finds it when
+/// it sets up the connection (``RelayConnection``, on the event loop). Passes everything through.
 final class AdmissionTicketHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
     let ticket: AdmissionTicket
 
     init(ticket: AdmissionTicket) {
         self.ticket = ticket
-    }
-
-    /// The ticket of an upgraded connection (nil for connections made without the broker's
-    /// admission channel).
-    static func ticket(of channel: any Channel) async -> AdmissionTicket? {
-        try? await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.handler(type: AdmissionTicketHandler.self).ticket
-        }.get()
     }
 }
 
