@@ -6,11 +6,13 @@ final class ConnectionActivity: Sendable {
     private let start = ContinuousClock.now
     private let lastNanoseconds = ManagedAtomic<Int64>(0)
 
-    /// Seconds since the connection opened.
-    var seconds: Double { (ContinuousClock.now - start).seconds }
-
-    func touch() {
-        lastNanoseconds.store(TimeAmount(ContinuousClock.now - start).nanoseconds, ordering: .relaxed)
+    /// Records activity now; returns the seconds since the connection opened (the time the
+    /// rate guards take), so the reader reads the clock once per message.
+    @discardableResult
+    func touch() -> Double {
+        let elapsed = ContinuousClock.now - start
+        lastNanoseconds.store(TimeAmount(elapsed).nanoseconds, ordering: .relaxed)
+        return elapsed.seconds
     }
 
     /// When something last moved (the opening, if nothing has).

@@ -159,7 +159,7 @@ struct RelayConnection {
         let outbox = connection.outbox
         do {
             reading: for try await message in inbound.messages(maxSize: limits.maxMessageSize) {
-                connection.activity.touch()
+                let now = connection.activity.touch()
                 // The broker is closing this connection (the session ended, or was handed over): read no more.
                 if outbox.closeCode != nil { break reading }
                 if let queued = connection.waiter, let session = queued.session {
@@ -183,7 +183,6 @@ struct RelayConnection {
                     if connection.binding == nil, connection.waiter == nil { break }
                     continue
                 }
-                let now = connection.activity.seconds
                 switch message {
                 case .binary(let buffer):
                     switch connection.frameRate.message(now: now) {
