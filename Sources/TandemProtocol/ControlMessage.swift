@@ -101,12 +101,21 @@ public enum ControlMessage: Sendable, Equatable {
 
     /// Decodes one control message from all readable bytes of `buffer` (one WebSocket text message).
     public static func decode(from buffer: inout ByteBuffer) throws(ProtocolError) -> ControlMessage {
+        // Bytes may not be UTF-8: `JSONDecoder` checks them (the fast path takes a `String`).
         let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
         return try decode(bytes: bytes)
     }
 
-    /// Decodes one control message from the UTF-8 text of a WebSocket text message.
+    /// Decodes one control message from the UTF-8 text of a WebSocket text message: `chat`
+    /// and `annotation` in their plain form straight from the bytes
+    /// (``fastDecode(text:)``), everything else with `JSONDecoder`.
     public static func decode(text: String) throws(ProtocolError) -> ControlMessage {
+        if let message = fastDecode(text: text) { return message }
+        return try codableDecode(text: text)
+    }
+
+    /// The `Codable` path alone (`JSONDecoder`).
+    @_spi(Codec) public static func codableDecode(text: String) throws(ProtocolError) -> ControlMessage {
         do {
             return try ControlMessage.decoder.decode(ControlMessage.self, from: Data(text.utf8))
         } catch {
@@ -143,22 +152,26 @@ public enum ControlMessage: Sendable, Equatable {
 
     /// Appends the canonical JSON encoding (sorted keys, RFC 3339 dates) to `buffer`.
     public func encode(into buffer: inout ByteBuffer) {
-        buffer.writeBytes(encodedBytes())
+        guard !fastEncode(into: &buffer) else { return }
+        buffer.writeBytes(codableEncoded)
     }
 
     /// The canonical JSON text of this message.
     public var jsonText: String {
-        String(decoding: encodedBytes(), as: UTF8.self)
+        String(buffer: jsonBuffer)
     }
 
     /// The canonical JSON encoding in a buffer: encode once, send the same buffer to every recipient.
     public var jsonBuffer: ByteBuffer {
-        ByteBuffer(bytes: encodedBytes())
+        var buffer = ByteBuffer()
+        encode(into: &buffer)
+        return buffer
     }
 
-    private func encodedBytes() -> Data {
+    /// `JSONEncoder`'s bytes alone.
+    @_spi(Codec) public var codableEncoded: [UInt8] {
         // Every payload is plain strings, numbers and dates: encoding cannot fail.
-        try! ControlMessage.encoder.encode(self)
+        Array(try! ControlMessage.encoder.encode(self))
     }
 
     static let encoder = TandemJSON.makeEncoder()
