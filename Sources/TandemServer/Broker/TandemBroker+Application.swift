@@ -115,7 +115,10 @@ extension TandemBroker {
         } onUpgrade: { inbound, outbound, context in
             // Gone already: the connection closed before its handler started.
             guard let channel = context.requestContext.channel else { return }
-            try await relay.run(inbound: inbound, outbound: outbound, channel: channel)
+            // The reader runs on the channel's event loop (EventLoopTaskExecutor).
+            try await withTaskExecutorPreference(EventLoopTaskExecutor(channel.eventLoop)) {
+                try await relay.run(inbound: inbound, outbound: outbound, channel: channel)
+            }
         }
         let echo = EchoConnection(configuration: configuration, logger: logger)
         webSocketRouter.ws(RouterPath(TandemWire.echoPath)) { request, context in
