@@ -1,3 +1,4 @@
+import DequeModule
 import TandemProtocol
 
 #if canImport(FoundationEssentials)
@@ -46,6 +47,9 @@ public struct JoinCodeRegistry: Sendable {
     private var codeBySession: [String: String] = [:]
     /// Active codes by their link key.
     private var codeByKey: [String: String] = [:]
+    /// Dead and used codes in the order they died: pruning looks only at those due
+    /// (the broker prunes every second; a filter over every code kept for a day was not free).
+    private var tombstones: Deque<(code: String, at: Date)> = []
 
     public init(tombstoneLifetime: TimeInterval = 24 * 3600) {
         self.tombstoneLifetime = tombstoneLifetime
@@ -91,9 +95,7 @@ public struct JoinCodeRegistry: Sendable {
 
     /// 16 random bytes as base64url without padding (``JoinLink/keyLength`` characters).
     static func generateKey<G: RandomNumberGenerator>(using generator: inout G) -> String {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in bytes.indices { bytes[index] = UInt8.random(in: .min ... .max, using: &generator) }
-        return Data(bytes).base64URLEncodedString
+        Data(APIToken.randomBytes(16, using: &generator)).base64URLEncodedString
     }
 
     /// Redeems `code` (canonical digits). Succeeds at most once per code.
@@ -110,10 +112,12 @@ public struct JoinCodeRegistry: Sendable {
             if now >= expiresAt {
                 entry.state = .dead(at: now)
                 entries[code] = entry
+                tombstones.append((code, now))
                 return .reject(.codeExpired, sessionID: entry.sessionID)
             }
             entry.state = .used(at: now)
             entries[code] = entry
+            tombstones.append((code, now))
             return .admit(sessionID: entry.sessionID)
         }
     }
@@ -137,6 +141,7 @@ public struct JoinCodeRegistry: Sendable {
         codeByKey[entry.key] = nil
         entry.state = .dead(at: now)
         entries[code] = entry
+        tombstones.append((code, now))
     }
 
     /// Sessions whose code expired by `now`; their codes are retired.
@@ -153,13 +158,16 @@ public struct JoinCodeRegistry: Sendable {
 
     /// Forgets dead and used codes older than ``tombstoneLifetime``.
     public mutating func prune(now: Date) {
-        entries = entries.filter { _, entry in
-            switch entry.state {
-            case .active: true
-            case .used(let at), .dead(let at): now.timeIntervalSince(at) < tombstoneLifetime
-            }
+        while let oldest = tombstones.first, now.timeIntervalSince(oldest.at) >= tombstoneLifetime {
+            tombstones.removeFirst()
+            // A code dies once, and is not issued again while it is remembered.
+            if case .active? = entries[oldest.code]?.state { continue }
+            entries[oldest.code] = nil
         }
     }
+
+    /// Codes remembered: active ones and tombstones.
+    public var rememberedCount: Int { entries.count }
 
     /// Whether `a` and `b` have the same bytes, in time that depends only on their lengths.
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {

@@ -63,6 +63,29 @@ struct JoinCodeRegistryTests {
         #expect(registry.redeem(code, now: t0.addingTimeInterval(61)) == .reject(.unknownCode, sessionID: nil))
     }
 
+    @Test("pruning forgets each kind of tombstone once it is due, and never an active code")
+    func pruneInOrder() {
+        var registry = JoinCodeRegistry(tombstoneLifetime: 60)
+        let used = registry.issue(sessionID: "used", expiresAt: t0.addingTimeInterval(600)).code
+        let late = registry.issue(sessionID: "late", expiresAt: t0.addingTimeInterval(5)).code
+        let retired = registry.issue(sessionID: "retired", expiresAt: t0.addingTimeInterval(600)).code
+        let active = registry.issue(sessionID: "active", expiresAt: t0.addingTimeInterval(6000)).code
+        #expect(registry.redeem(used, now: t0) == .admit(sessionID: "used"))
+        #expect(registry.redeem(late, now: t0.addingTimeInterval(10)) == .reject(.codeExpired, sessionID: "late"))
+        registry.retire(sessionID: "retired", now: t0.addingTimeInterval(20))
+        #expect(registry.rememberedCount == 4)
+        registry.prune(now: t0.addingTimeInterval(65))
+        #expect(registry.rememberedCount == 3)
+        #expect(registry.redeem(used, now: t0.addingTimeInterval(65)) == .reject(.unknownCode, sessionID: nil))
+        #expect(registry.redeem(late, now: t0.addingTimeInterval(65)) == .reject(.codeExpired, sessionID: "late"))
+        registry.prune(now: t0.addingTimeInterval(85))
+        #expect(registry.rememberedCount == 1)
+        #expect(registry.redeem(retired, now: t0.addingTimeInterval(85)) == .reject(.unknownCode, sessionID: nil))
+        registry.prune(now: t0.addingTimeInterval(5000))
+        #expect(registry.rememberedCount == 1)
+        #expect(registry.redeem(active, now: t0.addingTimeInterval(5000)) == .admit(sessionID: "active"))
+    }
+
     @Test("a new code never repeats an active or remembered one, and keeps leading zeros")
     func noCollision() {
         var registry = JoinCodeRegistry()

@@ -12,10 +12,14 @@ struct OutboxWriterTests {
     final class FlushCounter: ChannelOutboundHandler {
         typealias OutboundIn = WebSocketFrame
         var flushes = 0
+        /// Set: a flush fills the "socket", and the channel stops being writable (as NIO's
+        /// high-water mark does once the TLS handler has encrypted what was flushed).
+        var fillsOnFlush = false
 
         func flush(context: ChannelHandlerContext) {
             flushes += 1
             context.flush()
+            if fillsOnFlush, let channel = context.channel as? EmbeddedChannel { channel.isWritable = false }
         }
     }
 
@@ -51,6 +55,21 @@ struct OutboxWriterTests {
         let frames = try harness.written()
         #expect(frames.map(\.opcode) == [.text, .binary, .binary])
         #expect(harness.counter.flushes == 1)
+    }
+
+    @Test("large frames are flushed as they go, so a socket that fills stops the batch at the first")
+    func flushThreshold() throws {
+        let harness = try Harness()
+        harness.counter.fillsOnFlush = true
+        let large = ByteBuffer(repeating: 7, count: OutboxWriter.flushThreshold)
+        for _ in 0..<3 { _ = harness.outbox.enqueue(media: large, streamID: 1, keyframe: true) }
+        harness.channel.embeddedEventLoop.run()
+        #expect(try harness.written().count == 1)
+        #expect(harness.counter.flushes == 1)
+        harness.channel.isWritable = true
+        harness.channel.pipeline.fireChannelWritabilityChanged()
+        #expect(try harness.written().count == 1)
+        #expect(harness.counter.flushes == 2)
     }
 
     @Test("one control buffer sent to two outboxes is the same bytes in both")

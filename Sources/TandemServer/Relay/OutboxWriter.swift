@@ -8,7 +8,10 @@ import NIOWebSocket
 /// peer or the library has sent a close, nothing more is written (RFC 6455 §5.5.1). An
 /// enqueue schedules one drain on the
 /// event loop (not one per message); the drain writes queued items as WebSocket frames while
-/// the channel is writable and flushes once at the end. When the channel stops being
+/// the channel is writable and flushes once at the end, or as soon as ``flushThreshold``
+/// bytes are unflushed: the TLS handler encrypts only on flush, so until then the channel
+/// looks writable however much is written (one drain used to push the whole media queue,
+/// 1.6 MB of 200 KB frames, past the point where the queue could still drop it). When the channel stops being
 /// writable it stops, and resumes when the channel says it is writable again, so frames wait
 /// in the droppable media queue rather than in socket buffers, and the queue's policy
 /// decides what is stale. The close goes back to the connection's task
@@ -24,6 +27,10 @@ final class OutboxWriter: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     private let activity: ConnectionActivity
     private var context: ChannelHandlerContext?
     private var closed = false
+
+    /// Unflushed bytes after which a drain flushes before it writes more: the channel's
+    /// writability (64 KiB high-water mark) then counts them.
+    static let flushThreshold = 64 * 1024
 
     init(eventLoop: any EventLoop, outbox: ParticipantOutbox, activity: ConnectionActivity) {
         self.eventLoop = eventLoop
@@ -85,25 +92,30 @@ final class OutboxWriter: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             return
         }
         var wrote = false
+        var unflushed = 0
         while context.channel.isWritable, let item = outbox.pop() {
             switch item {
             case .text(let buffer):
                 context.write(NIOAny(WebSocketFrame(fin: true, opcode: .text, data: buffer)), promise: nil)
                 wrote = true
+                unflushed += buffer.readableBytes
             case .binary(let buffer):
                 context.write(NIOAny(WebSocketFrame(fin: true, opcode: .binary, data: buffer)), promise: nil)
                 wrote = true
+                unflushed += buffer.readableBytes
             case .close(let code, let reason):
-                if wrote { context.flush() }
+                if unflushed > 0 { context.flush() }
                 activity.touch()
                 outbox.reached(close: code, reason: reason)
                 return
             }
+            if unflushed >= Self.flushThreshold {
+                context.flush()
+                unflushed = 0
+            }
         }
-        if wrote {
-            context.flush()
-            activity.touch()
-        }
+        if unflushed > 0 { context.flush() }
+        if wrote { activity.touch() }
         // Not writable: what is left waits for channelWritabilityChanged. The outbox still
         // believes a drain is scheduled, so enqueues do not wake us for nothing.
     }

@@ -14,10 +14,8 @@ extension RelayConnection {
         let message: ControlMessage
         do {
             message = try ControlMessage.decode(text: text)
-        } catch let error as ProtocolError {
-            connection.sendError(error.identifier, "control message refused: \(error)")
-            return
         } catch {
+            connection.sendError(error.identifier, "control message refused: \(error)")
             return
         }
         if let watcher = binding.watcher {
