@@ -141,7 +141,8 @@ extension RelayConnection {
 
     /// Whether a chat line is within its size limit; if not, the sender is told.
     private static func acceptable(_ chat: Chat, _ connection: ParticipantConnection) -> Bool {
-        guard chat.text.count > Chat.maxLength else { return true }
+        // A character is at least one byte: most lines need no count of characters (O(n)).
+        guard chat.text.utf8.count > Chat.maxLength, chat.text.count > Chat.maxLength else { return true }
         connection.sendError(.invalidField, "chat text is limited to \(Chat.maxLength) characters")
         return false
     }

@@ -11,7 +11,7 @@ import Benchmark
 import NIOCore
 import NIOWebSocket
 import TandemCore
-import TandemProtocol
+@_spi(Codec) import TandemProtocol
 
 let benchmarks: @Sendable () -> Void = {
     let metrics: [BenchmarkMetric] = [.wallClock, .throughput, .mallocCountTotal, .instructions]
@@ -124,10 +124,23 @@ let benchmarks: @Sendable () -> Void = {
             author: .agent
         )
     )
-    let chatText = chat.jsonText
-    let annotationText = annotation.jsonText
-    precondition((try? ControlMessage.decode(text: chatText)) == chat)
-    precondition((try? ControlMessage.decode(text: annotationText)) == annotation)
+    // What a client sends: no `from`/`author` (the broker sets them). These take the fast
+    // path (ControlFastReader); the `.codable` cases are JSONDecoder's cost for the same text.
+    var chatIn = chat
+    var annotationIn = annotation
+    if case .chat(var payload) = chatIn {
+        payload.from = nil
+        chatIn = .chat(payload)
+    }
+    if case .annotation(var payload) = annotationIn {
+        payload.author = nil
+        payload.shape?.author = nil
+        annotationIn = .annotation(payload)
+    }
+    let chatText = chatIn.jsonText
+    let annotationText = annotationIn.jsonText
+    precondition(ControlMessage.fastDecode(text: chatText) == chatIn)
+    precondition(ControlMessage.fastDecode(text: annotationText) == annotationIn)
 
     Benchmark("ControlMessage.decode.chat", configuration: configuration(.one, thresholds: foundationMallocs)) { benchmark in
         for _ in benchmark.scaledIterations {
@@ -138,6 +151,18 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("ControlMessage.decode.annotation", configuration: configuration(.one, thresholds: foundationMallocs)) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(try? ControlMessage.decode(text: annotationText))
+        }
+    }
+
+    Benchmark("ControlMessage.codableDecode.annotation", configuration: configuration(.one, thresholds: foundationMallocs)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try? ControlMessage.codableDecode(text: annotationText))
+        }
+    }
+
+    Benchmark("ControlMessage.codableEncoded.annotation", configuration: configuration(.one, thresholds: foundationMallocs)) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(annotation.codableEncoded)
         }
     }
 
