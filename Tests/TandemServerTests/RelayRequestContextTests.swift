@@ -2,6 +2,8 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOEmbedded
+import TandemClient
+import TandemProtocol
 import Testing
 
 @testable import TandemServer
@@ -19,5 +21,28 @@ struct RelayRequestContextTests {
         _ = try channel?.finish()
         channel = nil
         #expect(context.channel == nil)
+    }
+}
+
+/// The request contexts of closed WebSockets are released: the relay breaks
+/// hummingbird-websocket's context cycle once a connection's handler returns. Runs in the
+/// serial pass (`scripts/test.sh`): it counts contexts process-wide.
+@Suite("Live TLS broker: closed WebSockets give their request context back", .timeLimit(.minutes(2)))
+struct RequestContextReleaseTests {
+    @Test("eight sessions started and ended leave no request context behind")
+    func released() async throws {
+        try await LiveBroker.run { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            let before = WeakChannel.live.load(ordering: .relaxed)
+            for index in 0..<8 {
+                let agent = LiveParticipant.connect(broker, hello: .agent(token: alice, start: .init(ticket: "HD-CTX-\(index)", mode: .screen)))
+                _ = try await agent.waitFor("session.created") { if case .sessionCreated(let created) = $0 { created } else { nil } }
+                try await agent.send(.sessionEnd(SessionEnd(outcome: .resolved)))
+                #expect(try await agent.closure.value.code == 1000)
+            }
+            try await OverlayMemoryTests.waitUntil("the 8 contexts are released", seconds: 10) {
+                WeakChannel.live.load(ordering: .relaxed) <= before
+            }
+        }
     }
 }

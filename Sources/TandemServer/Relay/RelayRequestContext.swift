@@ -1,24 +1,41 @@
+import Atomics
 import Hummingbird
 import HummingbirdWebSocket
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Request context of the WebSocket router: keeps a weak reference to the connection's
 /// channel, which the relay needs for its event loop, its pipeline and to cut a participant
 /// whose writes are stalled.
 ///
-/// Weak because hummingbird-websocket keeps the context in a cycle that is never broken
+/// hummingbird-websocket keeps the context in a cycle it never breaks
 /// (``WebSocketHandlerReference`` stores a value holding the context, which holds the
-/// reference): a strong channel here kept every WebSocket's channel, with its receive
-/// buffers (about 20 KB), alive after it closed (`bench/results.md`, the rounds soak).
+/// reference): every WebSocket's context stayed alive after it closed, and with it, while
+/// the channel was held strongly here, the channel and its receive buffers (about 20 KB;
+/// `bench/results.md`, the rounds soak). The channel is held weakly, and the reference is
+/// kept in a slot the connection empties once its handler has run
+/// (``releaseWebSocketHandler()``), which breaks the cycle.
 struct RelayRequestContext: RequestContext, WebSocketRequestContext {
     var coreContext: CoreRequestContextStorage
-    let webSocket: WebSocketHandlerReference<RelayRequestContext>
+    private let handlerSlot: NIOLockedValueBox<WebSocketHandlerReference<RelayRequestContext>?>
     private let channelReference: WeakChannel
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.webSocket = .init()
+        self.handlerSlot = NIOLockedValueBox(WebSocketHandlerReference())
         self.channelReference = WeakChannel(source.channel)
+    }
+
+    /// The router puts the route's handler here and the upgrade reads it back, both before
+    /// the connection runs; after ``releaseWebSocketHandler()`` it is an empty reference.
+    var webSocket: WebSocketHandlerReference<RelayRequestContext> {
+        handlerSlot.withLockedValue { $0 } ?? WebSocketHandlerReference()
+    }
+
+    /// Drops this context's hold on its handler reference (which holds a copy of this
+    /// context): call when the WebSocket's handler has returned.
+    func releaseWebSocketHandler() {
+        handlerSlot.withLockedValue { $0 = nil }
     }
 
     /// The connection's channel; nil once it closed and was released.
@@ -28,8 +45,16 @@ struct RelayRequestContext: RequestContext, WebSocketRequestContext {
 /// A weak reference to a channel. Set once, at init.
 final class WeakChannel: @unchecked Sendable {
     private(set) weak var channel: (any Channel)?
+    /// How many exist: one per WebSocket request context still alive (the tests check that
+    /// closed connections give theirs back).
+    static let live = ManagedAtomic(0)
 
     init(_ channel: any Channel) {
         self.channel = channel
+        Self.live.wrappingIncrement(ordering: .relaxed)
+    }
+
+    deinit {
+        Self.live.wrappingDecrement(ordering: .relaxed)
     }
 }
