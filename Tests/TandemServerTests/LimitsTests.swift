@@ -64,7 +64,9 @@ struct LimitsTests {
     @Test("a /v1/echo connection is closed with 1000 when its lifetime is over; a flood of messages is closed with 1008")
     func echoBudgets() async throws {
         try await LiveBroker.run(configure: {
-            $0.limits.echoLifetime = .seconds(1)
+            // 2 s: the flood's close must come first even when a loaded machine reads the 200
+            // messages slowly (a 1 s lifetime raced it).
+            $0.limits.echoLifetime = .seconds(2)
             $0.limits.frameRate = RateLimit(perSecond: 10, burst: 10, sustainedSeconds: 1)
         }) { broker in
             let (_, lifetimeClose) = try await webSocket(broker, path: TandemWire.echoPath) { inbound, _ in

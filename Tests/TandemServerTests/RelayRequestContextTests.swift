@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -41,6 +42,22 @@ struct RequestContextReleaseTests {
                 #expect(try await agent.closure.value.code == 1000)
             }
             try await OverlayMemoryTests.waitUntil("the 8 contexts are released", seconds: 10) {
+                WeakChannel.live.load(ordering: .relaxed) <= before
+            }
+        }
+    }
+
+    @Test("upgrade requests whose peer hangs up before the answer leave no request context behind")
+    func abandonedUpgrades() async throws {
+        try await LiveBroker.run(configure: { $0.limits.anonymousWebSocketsPerNetwork = 64 }) { broker in
+            let before = WeakChannel.live.load(ordering: .relaxed)
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("interop/admission_attack.py").path
+            for path in [TandemWire.webSocketPath, TandemWire.echoPath] {
+                let child = try await ChildProcess.run(["python3", script, "abort", "127.0.0.1", String(broker.port), broker.caFile, path, "20"])
+                #expect(String(decoding: child.stdout, as: UTF8.self).contains(#""sent": 20"#))
+            }
+            try await OverlayMemoryTests.waitUntil("the abandoned upgrades' contexts are released", seconds: 10) {
                 WeakChannel.live.load(ordering: .relaxed) <= before
             }
         }

@@ -8,6 +8,9 @@ usage:
   admission_attack.py upgrades HOST PORT CA PATH COUNT SOURCE
       COUNT upgrades from SOURCE at the same moment (one barrier), held until every answer
       is in; reports how many got 101 and how many 429.
+  admission_attack.py abort HOST PORT CA PATH COUNT
+      COUNT connections each send an upgrade request and close at once, without waiting
+      for the answer; reports how many were sent.
   admission_attack.py slowhttp HOST PORT CA COUNT SOURCE SECONDS [TOKEN]
       SOURCE opens up to COUNT connections that each start a POST and drip a byte a second:
       of its head (no TOKEN), or of its body after a complete head with TOKEN (an agent's,
@@ -164,6 +167,16 @@ def upgrades(host, port, ca, path, count, source):
     }))
 
 
+def abort(host, port, ca, path, count):
+    sent = 0
+    for _ in range(count):
+        sock = connect(host, port, ca)
+        sock.sendall(upgrade_request(host, port, path))
+        sock.close()
+        sent += 1
+    print(json.dumps({"sent": sent}))
+
+
 def is_open(sock):
     sock.setblocking(False)
     try:
@@ -270,6 +283,8 @@ if __name__ == "__main__":
         prehello(host, port, ca, rest[0], int(rest[1]), int(rest[2]))
     elif mode == "upgrades":
         upgrades(host, port, ca, rest[0], int(rest[1]), rest[2])
+    elif mode == "abort":
+        abort(host, port, ca, rest[0], int(rest[1]))
     elif mode == "slowhttp":
         slowhttp(host, port, ca, int(rest[0]), rest[1], float(rest[2]), rest[3] if len(rest) > 3 else None)
     elif mode == "early401":

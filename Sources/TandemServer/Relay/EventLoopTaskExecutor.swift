@@ -5,9 +5,10 @@ import NIOCore
 /// A relay connection's task runs under this preference on its own channel's loop, so a
 /// message read from the channel resumes the reader on the thread that read it, and what the
 /// reader queues for the peer is written there too: no hop to Swift's global executor and
-/// back, no thread wake-up per message (bench/results.md, `control-paced`). Work isolated to
-/// an actor still runs on that actor's executor; code that would block (files, SQLite) is
-/// already on its own threads (GRDB's queues, `NIOThreadPool`).
+/// back, no thread wake-up per message (bench/results.md, `control-paced`). Default actors
+/// the task calls into (``SessionHub``, the WebSocket library's handler) then run on this
+/// loop too (SE-0417), so their methods must stay short and never block; code that would
+/// block (files, SQLite) is already on its own threads (GRDB's queues, `NIOThreadPool`).
 final class EventLoopTaskExecutor: TaskExecutor {
     let eventLoop: any EventLoop
 

@@ -92,19 +92,22 @@ final class OutboxWriter: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             return
         }
         var wrote = false
+        var pending = false
         var unflushed = 0
         while context.channel.isWritable, let item = outbox.pop() {
             switch item {
             case .text(let buffer):
                 context.write(NIOAny(WebSocketFrame(fin: true, opcode: .text, data: buffer)), promise: nil)
                 wrote = true
+                pending = true
                 unflushed += buffer.readableBytes
             case .binary(let buffer):
                 context.write(NIOAny(WebSocketFrame(fin: true, opcode: .binary, data: buffer)), promise: nil)
                 wrote = true
+                pending = true
                 unflushed += buffer.readableBytes
             case .close(let code, let reason):
-                if unflushed > 0 { context.flush() }
+                if pending { context.flush() }
                 activity.touch()
                 outbox.reached(close: code, reason: reason)
                 return
@@ -112,9 +115,10 @@ final class OutboxWriter: ChannelDuplexHandler, RemovableChannelHandler, @unchec
             if unflushed >= Self.flushThreshold {
                 context.flush()
                 unflushed = 0
+                pending = false
             }
         }
-        if unflushed > 0 { context.flush() }
+        if pending { context.flush() }
         if wrote { activity.touch() }
         // Not writable: what is left waits for channelWritabilityChanged. The outbox still
         // believes a drain is scheduled, so enqueues do not wake us for nothing.

@@ -13,8 +13,8 @@ import NIOCore
 /// reference): every WebSocket's context stayed alive after it closed, and with it, while
 /// the channel was held strongly here, the channel and its receive buffers (about 20 KB;
 /// `bench/results.md`, the rounds soak). The channel is held weakly, and the reference is
-/// kept in a slot the connection empties once its handler has run
-/// (``releaseWebSocketHandler()``), which breaks the cycle.
+/// kept in a slot emptied once the connection's handler has run
+/// (``releaseWebSocketHandler()``) or the channel closed, which breaks the cycle.
 struct RelayRequestContext: RequestContext, WebSocketRequestContext {
     var coreContext: CoreRequestContextStorage
     private let handlerSlot: NIOLockedValueBox<WebSocketHandlerReference<RelayRequestContext>?>
@@ -22,8 +22,11 @@ struct RelayRequestContext: RequestContext, WebSocketRequestContext {
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
-        self.handlerSlot = NIOLockedValueBox(WebSocketHandlerReference())
+        let slot = NIOLockedValueBox<WebSocketHandlerReference<RelayRequestContext>?>(WebSocketHandlerReference())
+        self.handlerSlot = slot
         self.channelReference = WeakChannel(source.channel)
+        // An upgrade that never reaches its handler (the peer closed first) is released here.
+        source.channel.closeFuture.whenComplete { _ in slot.withLockedValue { $0 = nil } }
     }
 
     /// The router puts the route's handler here and the upgrade reads it back, both before
