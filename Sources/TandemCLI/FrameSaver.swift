@@ -28,6 +28,11 @@ struct FrameSaver {
         case .png: "png"
         case .webp: "webp"
         case .h264: "h264"
+        // One encoded frame or packet per file, as received (an IVF / Ogg writer is issue 15's).
+        case .vp8: "vp8"
+        case .vp9: "vp9"
+        case .av1: "obu"
+        case .opus: "opus"
         }
     }
 }

@@ -48,6 +48,14 @@ public struct MediaQueue<Frame: Sendable>: Sendable {
         public var dropped: [UInt16: Int] = [:]
         /// Bytes of the dropped frames.
         public var removedBytes = 0
+
+        public init() {}
+
+        /// Counts `other`'s stale drops with these (two queues popped in turn).
+        public mutating func addDrops(of other: PopResult) {
+            dropped.merge(other.dropped, uniquingKeysWith: +)
+            removedBytes += other.removedBytes
+        }
     }
 
     public let capacity: Int

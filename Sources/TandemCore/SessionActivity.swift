@@ -57,8 +57,7 @@ public struct SessionActivity: Sendable, Equatable {
     /// A publisher announces a stream. Returns the announcement to relay (owner set).
     public mutating func start(_ start: StreamStart, by owner: ParticipantRole) -> Result<StreamStart, Rejection> {
         let key = StreamKey(owner: owner, streamID: start.streamID)
-        guard start.width > 0, start.width <= 16_384, start.height > 0, start.height <= 16_384 else { return .failure(.invalidField("width")) }
-        guard start.fps > 0, start.fps <= 240 else { return .failure(.invalidField("fps")) }
+        if let field = start.invalidField { return .failure(.invalidField(field)) }
         if streams[key] == nil, streams.keys.filter({ $0.owner == owner }).count >= Self.maxStreamsPerParticipant {
             return .failure(.tooManyStreams)
         }

@@ -16,4 +16,15 @@ public struct Consent: Sendable, Equatable, Codable {
         self.source = source
         self.recording = recording
     }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        granted = try container.decode(Bool.self, forKey: .granted)
+        source = try container.decodeIfPresent(StreamSource.self, forKey: .source)
+        recording = try container.decodeIfPresent(Bool.self, forKey: .recording)
+        // Consent is to share a screen or a camera (§5.12); the microphone is not asked this way.
+        if source == .microphone {
+            throw DecodingError.dataCorruptedError(forKey: .source, in: container, debugDescription: "not a shared source")
+        }
+    }
 }

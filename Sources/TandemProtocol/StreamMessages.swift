@@ -2,6 +2,8 @@
 public enum StreamSource: String, Sendable, Codable, CaseIterable {
     case screen
     case camera
+    /// Audio: the only source of `opus` streams.
+    case microphone
 }
 
 /// Publisher → broker → peer: a stream begins. Sent before its first frame.
@@ -13,24 +15,76 @@ public struct StreamStart: Sendable, Equatable, Codable {
     public var codec: MediaCodec
     public var width: Int
     public var height: Int
-    /// Nominal frames per second.
+    /// Nominal frames per second (audio: packets per second).
     public var fps: Double
+    /// What the receiver needs to configure its WebCodecs decoder.
+    public var decoderConfig: DecoderConfig?
     /// Set by the broker: who publishes the stream.
     public var owner: ParticipantRole?
 
     enum CodingKeys: String, CodingKey {
         case streamID = "streamId"
-        case source, codec, width, height, fps, owner
+        case source, codec, width, height, fps, decoderConfig, owner
     }
 
-    public init(streamID: UInt16, source: StreamSource, codec: MediaCodec, width: Int, height: Int, fps: Double, owner: ParticipantRole? = nil) {
+    public init(
+        streamID: UInt16,
+        source: StreamSource,
+        codec: MediaCodec,
+        width: Int,
+        height: Int,
+        fps: Double,
+        decoderConfig: DecoderConfig? = nil,
+        owner: ParticipantRole? = nil
+    ) {
         self.streamID = streamID
         self.source = source
         self.codec = codec
         self.width = width
         self.height = height
         self.fps = fps
+        self.decoderConfig = decoderConfig
         self.owner = owner
+    }
+
+    /// The member that breaks §5.9's rules beyond the JSON types (sizes, rates, which source
+    /// goes with which codec, the decoder configuration's limits), or nil.
+    public var invalidField: String? {
+        if codec.isAudio != (source == .microphone) { return codec.isAudio ? "source" : "codec" }
+        if codec.isAudio {
+            if width != 0 || height != 0 { return "width" }
+        } else if !(1...16_384).contains(width) || !(1...16_384).contains(height) {
+            return "width"
+        }
+        if !(fps > 0 && fps <= 240) { return "fps" }
+        return decoderConfig?.invalidField.map { "decoderConfig." + $0 }
+    }
+}
+
+/// `stream.start`'s `decoderConfig`: what a WebCodecs `VideoDecoder` or `AudioDecoder` needs.
+/// See [protocol/README.md § Streams](../../protocol/README.md#59-streams).
+public struct DecoderConfig: Sendable, Equatable, Codable {
+    /// The WebCodecs codec string, e.g. `vp09.00.10.08`.
+    public var codec: String
+    /// The decoder's description in base64 (e.g. an H.264 `avcC`).
+    public var description: String?
+    public var sampleRate: Int?
+    public var numberOfChannels: Int?
+
+    public init(codec: String, description: String? = nil, sampleRate: Int? = nil, numberOfChannels: Int? = nil) {
+        self.codec = codec
+        self.description = description
+        self.sampleRate = sampleRate
+        self.numberOfChannels = numberOfChannels
+    }
+
+    /// The member out of its limits, or nil.
+    public var invalidField: String? {
+        if codec.isEmpty || codec.count > 64 { return "codec" }
+        if let description, description.utf8.count > 4096 { return "description" }
+        if let sampleRate, !(8000...48_000).contains(sampleRate) { return "sampleRate" }
+        if let numberOfChannels, !(1...2).contains(numberOfChannels) { return "numberOfChannels" }
+        return nil
     }
 }
 

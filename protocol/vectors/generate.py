@@ -11,7 +11,8 @@ import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-CODECS = {"jpeg": 1, "png": 2, "webp": 3, "h264": 4}
+# §4.1: the codec byte and its name. opus is audio, the others video (images included).
+CODECS = {"jpeg": 1, "png": 2, "webp": 3, "h264": 4, "vp8": 5, "vp9": 6, "av1": 7, "opus": 8}
 
 
 def frame(codec, keyframe, stream, seq, ts, payload, header_length=24, version=1, kind=1, flags=None, reserved=0, length=None):
@@ -29,6 +30,17 @@ valid = [
     ("webp keyframe, max stream id and sequence", "webp", True, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF, b"RIFF\x00\x00\x00\x00WEBP"),
     ("h264 Annex-B access unit", "h264", True, 7, 1000, 1, bytes.fromhex("0000000167640028acd940780227e5c0") + bytes.fromhex("0000000168ebe3cb22c0")),
     ("empty payload", "jpeg", False, 1, 2, 3, b""),
+    # WebCodecs chunks (§4.1). The payloads are only plausible: nobody on the wire looks inside.
+    # VP8 keyframe: frame tag (key, show_frame, first partition 72 bytes), start code 9d 01 2a, 320×240.
+    ("vp8 keyframe", "vp8", True, 4, 0, 1_732_000_000_000_000, bytes.fromhex("1009009d012a4001f000")),
+    # VP8 interframe: bit 0 of the frame tag set.
+    ("vp8 delta frame", "vp8", False, 4, 1, 1_732_000_000_033_333, bytes.fromhex("110900a0fe")),
+    # VP9 keyframe: frame marker, profile 0, key frame, shown; sync code 49 83 42.
+    ("vp9 keyframe", "vp9", True, 5, 0, 1_732_000_000_000_000, bytes.fromhex("824983420013f00ef6")),
+    # AV1 temporal unit in the low-overhead format: a temporal delimiter OBU, then a frame OBU.
+    ("av1 temporal unit, keyframe", "av1", True, 6, 0, 1_732_000_000_000_000, bytes.fromhex("1200320310c080")),
+    # One 20 ms Opus packet (TOC f8: CELT fullband 20 ms, mono); every audio frame is a keyframe.
+    ("opus packet, keyframe flag set", "opus", True, 7, 50, 1_732_000_001_000_000, bytes.fromhex("f8fffe")),
 ]
 
 frames = {"valid": [], "extendedHeader": [], "invalid": []}
@@ -156,6 +168,15 @@ control_valid = [
                "signature": "Xb3" + "A" * 40}},
     # From a join link (§3.1): the code and the link's key, 22 base64url characters.
     {"type": "hello", "protocol": 1, "role": "customer", "client": "tandem-web/1", "code": "482913557301", "key": "q2Zt0d3X9vYc8Lw1RkP5_A"},
+    # WebCodecs streams (§5.9): decoderConfig carries what the receiver's decoder needs.
+    {"type": "stream.start", "streamId": 4, "source": "camera", "codec": "vp8", "width": 640, "height": 480, "fps": 30,
+     "decoderConfig": {"codec": "vp8"}},
+    # Audio: width and height 0, fps = packets per second.
+    {"type": "stream.start", "streamId": 7, "source": "microphone", "codec": "opus", "width": 0, "height": 0, "fps": 50,
+     "decoderConfig": {"codec": "opus", "sampleRate": 48000, "numberOfChannels": 1}},
+    # h264 frames are Annex-B, so no avcC description.
+    {"type": "stream.start", "streamId": 2, "source": "screen", "codec": "h264", "width": 1920, "height": 1080, "fps": 30,
+     "decoderConfig": {"codec": "avc1.42E01F"}},
 ]
 control_invalid = [
     ("not JSON", "hello", "malformed-message"),
@@ -179,6 +200,12 @@ control_invalid = [
     ("unknown transfer state", '{"type":"session.transferred","sessionId":"s_abcdefghijkmnpqr","state":"maybe","from":"alice"}', "invalid-field"),
     ("presence with an unknown role", '{"type":"session.presence","present":[{"name":"x","role":"boss"}]}', "invalid-field"),
     ("bad date", '{"type":"session.created","sessionId":"s_x","ticket":"T","mode":"screen","joinCode":"1","joinUrl":"u","expiresAt":"yesterday"}', "invalid-field"),
+    # Whether codec and source go together (opus with microphone), and width 0 for audio only, is the
+    # broker's check when relaying (§5.9), not the decoder's: no decode vectors for those.
+    ("decoderConfig without codec", '{"type":"stream.start","streamId":7,"source":"microphone","codec":"opus","width":0,"height":0,"fps":50,"decoderConfig":{"sampleRate":48000,"numberOfChannels":1}}', "invalid-field"),
+    ("decoderConfig not an object", '{"type":"stream.start","streamId":4,"source":"camera","codec":"vp8","width":640,"height":480,"fps":30,"decoderConfig":"vp8"}', "invalid-field"),
+    ("unknown stream source", '{"type":"stream.start","streamId":7,"source":"speaker","codec":"opus","width":0,"height":0,"fps":50}', "invalid-field"),
+    ("unknown codec name vp10", '{"type":"stream.start","streamId":4,"source":"camera","codec":"vp10","width":640,"height":480,"fps":30}', "invalid-field"),
 ]
 control = {
     "valid": [{"name": m["type"] + ("" if i == 0 else f" #{i}"), "json": canonical(m)} for i, m in enumerate(control_valid)],

@@ -20,6 +20,8 @@ final class ParticipantOutbox: Sendable {
         var mediaCapacity: Int
         var controlCapacity: Int
         var mediaMaxAge: Duration = .seconds(1)
+        /// Audio frames queued in their own lane (protocol/README.md §5.9): 200 ms of 20 ms packets.
+        var audioCapacity = 10
     }
 
     enum Item: Sendable {
@@ -53,6 +55,9 @@ final class ParticipantOutbox: Sendable {
         var control = Deque<ByteBuffer>()
         /// The media policy (TandemCore's ``MediaQueue``): bounded, latest frames win, keyframe-aware.
         var media: MediaQueue<ByteBuffer>
+        /// Audio's own lane under the same policy (every audio frame is a keyframe, so it only
+        /// loses its oldest): written before video, not counted against it.
+        var audio: MediaQueue<ByteBuffer>
         var closeCode: TandemCloseCode?
         /// The close frame's reason text when it is not the code's own (``TandemCloseCode/reason``).
         var closeReason: String?
@@ -94,7 +99,8 @@ final class ParticipantOutbox: Sendable {
         self.ticket = ticket
         self.state = NIOLockedValueBox(
             State(
-                media: MediaQueue(capacity: limits.mediaCapacity, keyframeRequestInterval: Self.keyframeRequestInterval, maxAge: limits.mediaMaxAge)
+                media: MediaQueue(capacity: limits.mediaCapacity, keyframeRequestInterval: Self.keyframeRequestInterval, maxAge: limits.mediaMaxAge),
+                audio: MediaQueue(capacity: limits.audioCapacity, keyframeRequestInterval: Self.keyframeRequestInterval, maxAge: limits.mediaMaxAge)
             )
         )
     }
@@ -154,10 +160,14 @@ final class ParticipantOutbox: Sendable {
     /// Queues a frame under ``MediaQueue``'s policy (latest frames win; a stream that lost a
     /// frame waits for its next keyframe, asked for at most every ``keyframeRequestInterval``)
     /// and keeps the statistics of what it queued and dropped.
-    func enqueue(media buffer: ByteBuffer, streamID: UInt16, keyframe: Bool) -> MediaResult {
+    /// `audio` frames go to their own lane (``Limits/audioCapacity``), written before video.
+    func enqueue(media buffer: ByteBuffer, streamID: UInt16, keyframe: Bool, audio: Bool = false) -> MediaResult {
         let (queued, stale, wakeUp) = state.withLockedValue { state -> (MediaQueue<ByteBuffer>.EnqueueResult?, [UInt16: Int], WakeUp) in
             guard state.closeCode == nil else { return (nil, [:], WakeUp()) }
-            let queued = state.media.enqueue(buffer, bytes: buffer.readableBytes, streamID: streamID, keyframe: keyframe, now: .now)
+            let queued =
+                audio
+                ? state.audio.enqueue(buffer, bytes: buffer.readableBytes, streamID: streamID, keyframe: keyframe, now: .now)
+                : state.media.enqueue(buffer, bytes: buffer.readableBytes, streamID: streamID, keyframe: keyframe, now: .now)
             let stale = state.staleDrops
             if !stale.isEmpty { state.staleDrops = [:] }
             return (queued, stale, queued.queued ? state.wakeUp() : WakeUp())
@@ -186,9 +196,10 @@ final class ParticipantOutbox: Sendable {
     /// Discards every queued frame (the session ended) and returns how many, per stream.
     func discardMedia() -> [UInt16: Int] {
         let (discarded, bytes, stale) = state.withLockedValue { state in
-            let (discarded, bytes) = state.media.removeAll()
+            let (video, videoBytes) = state.media.removeAll()
+            let (audio, audioBytes) = state.audio.removeAll()
             defer { state.staleDrops = [:] }
-            return (discarded, bytes, state.staleDrops)
+            return (video.merging(audio, uniquingKeysWith: +), videoBytes + audioBytes, state.staleDrops)
         }
         statistics.mediaLeft(bytes)
         statistics.dropped(discarded.values.reduce(0, +))
@@ -198,7 +209,7 @@ final class ParticipantOutbox: Sendable {
     static let keyframeRequestInterval: Duration = .milliseconds(500)
 
     /// Frames currently queued (for tests and metrics).
-    var queuedFrames: Int { state.withLockedValue { $0.media.count } }
+    var queuedFrames: Int { state.withLockedValue { $0.media.count + $0.audio.count } }
 
     /// Delivers what is queued, then closes with `code` (and `reason` instead of the code's
     /// own text). Later calls keep the first code.
@@ -223,7 +234,7 @@ final class ParticipantOutbox: Sendable {
         wakeUp.run()
     }
 
-    /// Takes the next item for the writer (control first, then media, then the close), or
+    /// Takes the next item for the writer (control first, then audio, then video, then the close), or
     /// returns nil and marks the drain finished, so the next enqueue schedules another.
     func pop() -> Item? {
         let (item, stale) = state.withLockedValue { state -> (Item?, MediaQueue<ByteBuffer>.PopResult?) in
@@ -285,19 +296,25 @@ extension ParticipantOutbox.State {
         return wakeUp
     }
 
-    var hasItem: Bool { closeCode != nil || !control.isEmpty || !media.isEmpty }
+    var hasItem: Bool { closeCode != nil || !control.isEmpty || !media.isEmpty || !audio.isEmpty }
 
     mutating func popItem() -> (ParticipantOutbox.Item?, MediaQueue<ByteBuffer>.PopResult?) {
         if reachedClose != nil { return (nil, nil) }
         if abandon, let closeCode { return (.close(closeCode, closeReason ?? closeCode.reason), nil) }
         if let text = control.popFirst() { return (.text(text), nil) }
+        // Audio before video; what either lane dropped as stale is reported together.
+        var stale = MediaQueue<ByteBuffer>.PopResult()
+        if !audio.isEmpty {
+            let popped = audio.popFirst(now: .now)
+            stale.addDrops(of: popped)
+            if let entry = popped.entry { return (.binary(entry.frame), stale) }
+        }
         if !media.isEmpty {
             let popped = media.popFirst(now: .now)
-            if let entry = popped.entry { return (.binary(entry.frame), popped) }
-            if let closeCode { return (.close(closeCode, closeReason ?? closeCode.reason), popped) }
-            return (nil, popped)
+            stale.addDrops(of: popped)
+            if let entry = popped.entry { return (.binary(entry.frame), stale) }
         }
-        if let closeCode { return (.close(closeCode, closeReason ?? closeCode.reason), nil) }
-        return (nil, nil)
+        if let closeCode { return (.close(closeCode, closeReason ?? closeCode.reason), stale) }
+        return (nil, stale)
     }
 }

@@ -262,14 +262,16 @@ struct RelayConnection {
         }
         statistics.metrics.relayed(from: binding.role.rawValue, bytes: buffer.readableBytes)
         binding.session.recording?.media(from: binding.role, message: buffer)
-        let result = route.peer.enqueue(media: buffer, streamID: header.streamID, keyframe: header.isKeyframe)
+        let audio = header.codec.isAudio
+        let result = route.peer.enqueue(media: buffer, streamID: header.streamID, keyframe: header.isKeyframe, audio: audio)
         if !result.dropped.isEmpty {
             binding.session.framesDropped(owner: binding.role, result.dropped)
         }
         var keyframeRequests = result.keyframeRequests
         // Supervisors get the same buffer (no copy); their drops are not the session's.
         for watcher in route.watchers {
-            for streamID in watcher.outbox.enqueue(media: buffer, streamID: header.streamID, keyframe: header.isKeyframe).keyframeRequests
+            for streamID in watcher.outbox.enqueue(media: buffer, streamID: header.streamID, keyframe: header.isKeyframe, audio: audio)
+                .keyframeRequests
             where !keyframeRequests.contains(streamID) {
                 keyframeRequests.append(streamID)
             }

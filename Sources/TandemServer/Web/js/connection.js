@@ -31,6 +31,8 @@ export class TandemSocket {
         if (typeof event.data === "string") this.callbacks.onControl?.(decodeControl(event.data));
         else this.callbacks.onFrame?.(decodeFrame(event.data));
       } catch (error) {
+        // §4, §10: a frame of a codec this page does not know (a newer peer's stream) is skipped quietly.
+        if (error.code === "unknown-codec") return;
         console.warn("Tandem: ignored a message the page cannot read", error.code ?? error);
       }
     };

@@ -23,10 +23,13 @@ export class FrameView {
 
   /** A decoded frame (protocol.js) or a locally captured blob with its sequence. */
   async showFrame(sequence, blobOrFrame) {
+    // Only images are drawn here: video and audio codecs (protocol/README.md §4.1) are
+    // skipped, not shown as a broken image.
+    if (!(blobOrFrame instanceof Blob) && !MIME[blobOrFrame.codec]) return;
     this.frames += 1;
     this.lastSequence = sequence;
     this.canvas.dataset.frames = String(this.frames);
-    const blob = blobOrFrame instanceof Blob ? blobOrFrame : new Blob([blobOrFrame.payload], { type: MIME[blobOrFrame.codec] ?? "image/jpeg" });
+    const blob = blobOrFrame instanceof Blob ? blobOrFrame : new Blob([blobOrFrame.payload], { type: MIME[blobOrFrame.codec] });
     // Decode one at a time; a frame that arrives meanwhile replaces the waiting one (latest wins).
     if (this.decoding) {
       this.pending = { sequence, blob };

@@ -7,7 +7,8 @@ export const WS_PATH = "/v1/ws";
 /** §9: the diagnostic echo WebSocket (every message comes back unchanged). */
 export const ECHO_PATH = "/v1/echo";
 export const HEADER_LENGTH = 24;
-export const CODECS = { jpeg: 1, png: 2, webp: 3, h264: 4 };
+/** §4.1: codec byte by name. `opus` is audio, the others video (images included). */
+export const CODECS = { jpeg: 1, png: 2, webp: 3, h264: 4, vp8: 5, vp9: 6, av1: 7, opus: 8 };
 const CODEC_NAMES = Object.fromEntries(Object.entries(CODECS).map(([name, id]) => [id, name]));
 
 /** A decoding failure with the protocol's identifier in `code`. */
@@ -44,7 +45,10 @@ export function encodeFrame(header, payload) {
   return buffer;
 }
 
-/** Decodes one binary message. Returns the header fields and `payload` (a view, not a copy). */
+/**
+ * Decodes one binary message. Returns the header fields and `payload` (a view, not a copy).
+ * A codec byte this page does not know throws `unknown-codec`: callers skip such frames (§4, §10).
+ */
 export function decodeFrame(data) {
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
   if (bytes.byteLength < HEADER_LENGTH) throw new ProtocolError("truncated-frame", `${bytes.byteLength} bytes`);
@@ -54,7 +58,7 @@ export function decodeFrame(data) {
   if (headerLength < HEADER_LENGTH) throw new ProtocolError("bad-header-length");
   if (view.getUint8(2) !== 1) throw new ProtocolError("unknown-frame-kind");
   const codec = CODEC_NAMES[view.getUint8(4)];
-  if (!codec) throw new ProtocolError("unknown-codec");
+  if (!codec) throw new ProtocolError("unknown-codec", String(view.getUint8(4)));
   if (bytes.byteLength < headerLength) throw new ProtocolError("truncated-frame");
   const payloadLength = view.getUint32(20);
   const expected = headerLength + payloadLength;
@@ -74,6 +78,7 @@ export function decodeFrame(data) {
 
 const ROLE = ["agent", "customer"];
 const MODE = ["screen", "camera"];
+const SOURCE = ["screen", "camera", "microphone"];
 const OUTCOME = ["resolved", "unresolved", "escalated", "abandoned"];
 const REASON = ["agent-ended", "ended-via-api", "agent-left", "customer-left", "expired", "protocol-violation",
   "slow-consumer", "access-revoked", "broker-shutdown", "broker-crash", "broker-lost", "transfer-unanswered"];
@@ -114,8 +119,14 @@ export const MESSAGES = {
   "session.ended": { sessionId: { string: true, required: true }, reason: { enum: REASON, required: true }, outcome: { enum: OUTCOME } },
   "error": { code: { string: true, required: true }, message: { string: true, required: true }, retryAfter: { int: [0, 86400] }, redirect: { string: true } },
   "stream.start": {
-    streamId: { ...STREAM_ID, required: true }, source: { enum: MODE, required: true }, codec: { enum: Object.keys(CODECS), required: true },
+    streamId: { ...STREAM_ID, required: true }, source: { enum: SOURCE, required: true }, codec: { enum: Object.keys(CODECS), required: true },
     width: { int: [0, 65535], required: true }, height: { int: [0, 65535], required: true }, fps: { number: true, required: true },
+    decoderConfig: {
+      object: {
+        codec: { string: true, required: true }, description: { string: true },
+        sampleRate: { int: [0, Number.MAX_SAFE_INTEGER] }, numberOfChannels: { int: [0, Number.MAX_SAFE_INTEGER] },
+      },
+    },
     owner: { enum: ROLE },
   },
   "stream.stop": { streamId: { ...STREAM_ID, required: true }, owner: { enum: ROLE } },
