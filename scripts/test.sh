@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Tandem test, installing what the tests need on a fresh machine:
-#   1. prerequisites (openssl, chromium and chromium-driver from Debian; websockets,
+#   1. prerequisites (openssl, chromium, chromium-driver and ffmpeg from Debian; websockets,
 #      jsonschema and selenium from PyPI)
 #   2. the protocol vectors against the JSON Schemas, and the source format (.swift-format)
 #   3. swift build, then the CLI walkthrough of README.md against a real broker
@@ -22,6 +22,7 @@ missing=()
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi

@@ -8,7 +8,7 @@ import UnixSignals
 struct AttachedAgent: ParsableArguments {
     @Option(help: "Outcome to record when the session ends (otherwise asked on Ctrl-C).") var outcome: SessionOutcome?
     @Option(help: "Note for the log.") var note: String?
-    @Option(help: "Share your own frames back: 'pattern' or a folder of images.") var source: String?
+    @Option(help: "Share your own frames back: 'pattern', a folder of images, or a VP8/VP9/AV1 .ivf file.") var source: String?
     @Option(help: "Frames per second when sharing with --source.") var fps: Double = 5
     @Option(help: "Save received frames to this folder.") var saveFrames: String?
     @Option(
@@ -57,6 +57,8 @@ struct AttachedAgent: ParsableArguments {
                         group.addTask {
                             await status.waitForCustomer()
                             let format = frames.format
+                            // A video file plays at its own rate.
+                            let rate = frames.framesPerSecond ?? fps
                             try await outbound.send(
                                 .streamStart(
                                     StreamStart(
@@ -65,7 +67,8 @@ struct AttachedAgent: ParsableArguments {
                                         codec: format.codec,
                                         width: format.width,
                                         height: format.height,
-                                        fps: fps
+                                        fps: min(max(rate, 0.1), 240),
+                                        decoderConfig: frames.decoderConfig
                                     )
                                 )
                             )
@@ -74,7 +77,7 @@ struct AttachedAgent: ParsableArguments {
                                 try await outbound.send(frames.frame(index))
                                 status.sent(frames: 1)
                                 index += 1
-                                try await Task.sleep(for: .seconds(1 / max(fps, 0.1)))
+                                try await Task.sleep(for: .seconds(1 / max(rate, 0.1)))
                             }
                         }
                     }

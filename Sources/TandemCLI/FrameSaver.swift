@@ -1,19 +1,74 @@
 import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import TandemClient
 import TandemProtocol
 
-/// Writes received frames to a folder as `<stream>-<sequence>.<ext>` (`--save-frames DIR`).
-struct FrameSaver {
+/// Writes received frames to a folder (`--save-frames DIR`): images as
+/// `<owner>-s<stream>-<sequence>.<ext>`; each VP8, VP9 or AV1 stream as one
+/// `<owner>-s<stream>.ivf` that ffmpeg and VLC play; H.264 (Annex-B) and Opus packets one
+/// file per frame, as received.
+final class FrameSaver: Sendable {
     let directory: String
+    private struct VideoFile {
+        var handle: FileHandle
+        var frames: UInt32
+        var firstTimestamp: UInt64
+    }
+    private let videoFiles = NIOLockedValueBox<[String: VideoFile]>([:])
+    /// Sizes announced by `stream.start`, for the IVF header.
+    private let sizes = NIOLockedValueBox<[String: (width: Int, height: Int)]>([:])
 
     init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.directory = directory
     }
 
+    deinit {
+        for file in videoFiles.withLockedValue({ Array($0.values) }) { try? file.handle.close() }
+    }
+
+    /// A stream's announced size (written into its IVF header).
+    func started(_ start: StreamStart, from owner: ParticipantRole) {
+        sizes.withLockedValue { $0["\(owner.rawValue)-s\(start.streamID)"] = (start.width, start.height) }
+    }
+
     func save(_ frame: MediaFrame, from owner: ParticipantRole) {
+        if IVFFile.fourCC(frame.header.codec) != nil {
+            appendVideo(frame, from: owner)
+            return
+        }
         let name = Self.baseName(frame, from: owner) + "." + Self.fileExtension(frame.header.codec)
         let bytes = frame.payload.readableBytesView
         FileManager.default.createFile(atPath: directory + "/" + name, contents: Data(bytes))
+    }
+
+    /// Appends `frame` to its stream's IVF file (timestamps in µs from the stream's first
+    /// frame), and keeps the header's frame count up to date.
+    private func appendVideo(_ frame: MediaFrame, from owner: ParticipantRole) {
+        let key = "\(owner.rawValue)-s\(frame.header.streamID)"
+        let size = sizes.withLockedValue { $0[key] } ?? (width: 0, height: 0)
+        videoFiles.withLockedValue { files in
+            if files[key] == nil {
+                let path = directory + "/" + key + ".ivf"
+                let header = IVFFile.header(codec: frame.header.codec, width: size.width, height: size.height, frameCount: 0)
+                guard FileManager.default.createFile(atPath: path, contents: Data(header.readableBytesView)),
+                    let handle = FileHandle(forWritingAtPath: path)
+                else { return }
+                files[key] = VideoFile(handle: handle, frames: 0, firstTimestamp: frame.header.timestampMicros)
+            }
+            guard var file = files[key] else { return }
+            let timestamp = frame.header.timestampMicros >= file.firstTimestamp ? frame.header.timestampMicros - file.firstTimestamp : 0
+            let record = IVFFile.frameRecord(frame.payload, timestampMicros: timestamp)
+            file.handle.seekToEndOfFile()
+            file.handle.write(Data(record.readableBytesView))
+            file.frames += 1
+            var count = ByteBuffer()
+            count.writeInteger(file.frames, endianness: .little)
+            file.handle.seek(toFileOffset: 24)
+            file.handle.write(Data(count.readableBytesView))
+            files[key] = file
+        }
     }
 
     /// `OWNER-sSTREAM-SEQUENCE` (ten digits), the name of a frame without its extension.
@@ -28,7 +83,7 @@ struct FrameSaver {
         case .png: "png"
         case .webp: "webp"
         case .h264: "h264"
-        // One encoded frame or packet per file, as received (an IVF / Ogg writer is issue 15's).
+        // As received, one frame or packet per file (streams of these go into IVF files).
         case .vp8: "vp8"
         case .vp9: "vp9"
         case .av1: "obu"

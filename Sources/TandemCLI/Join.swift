@@ -18,7 +18,10 @@ struct Join: AsyncParsableCommand {
     @Option(help: "With --queue: your helpdesk ticket, e.g. HD-1042.") var ticket: String?
     @Option(help: "With --queue: the line to wait for.") var line: String?
     @Option(help: "With --queue: what you offer to share, screen or camera.") var mode: SessionMode = .screen
-    @Option(help: "What to stream: 'pattern' (or pattern:WxH) or a folder of .jpg/.png/.webp images, sent in a loop.") var source: String = "pattern"
+    @Option(
+        help:
+            "What to stream: 'pattern' (or pattern:WxH), a folder of .jpg/.png/.webp images, or a VP8/VP9/AV1 .ivf file (at its own frame rate), sent in a loop."
+    ) var source: String = "pattern"
     @Option(help: "Frames per second.") var fps: Double = 5
     @Option(help: "Leave after sending this many frames (default: stay until the agent ends the session or Ctrl-C).") var maxFrames: Int?
     @Option(help: "Save the agent's frames to this folder.") var saveFrames: String?
@@ -159,6 +162,8 @@ struct Join: AsyncParsableCommand {
                         if granted {
                             group.addTask {
                                 let format = frames.format
+                                // A video file plays at its own rate.
+                                let rate = frames.framesPerSecond ?? fps
                                 let source: StreamSource = joined.mode == .camera ? .camera : .screen
                                 try await outbound.send(
                                     .streamStart(
@@ -168,7 +173,8 @@ struct Join: AsyncParsableCommand {
                                             codec: format.codec,
                                             width: format.width,
                                             height: format.height,
-                                            fps: fps
+                                            fps: min(max(rate, 0.1), 240),
+                                            decoderConfig: frames.decoderConfig
                                         )
                                     )
                                 )
@@ -177,7 +183,7 @@ struct Join: AsyncParsableCommand {
                                 while maxFrames.map({ index < $0 }) ?? true {
                                     try await outbound.send(frames.frame(index))
                                     index += 1
-                                    try await Task.sleep(for: .seconds(1 / max(fps, 0.1)))
+                                    try await Task.sleep(for: .seconds(1 / max(rate, 0.1)))
                                 }
                                 say("Sent \(index) frames; leaving.")
                                 try await outbound.send(.sessionEnd(SessionEnd()))
@@ -192,6 +198,9 @@ struct Join: AsyncParsableCommand {
                                 received += 1
                                 if received == 1 { say("Receiving the agent's frames.") }
                                 saver?.save(frame, from: .agent)
+                            case .control(.streamStart(let start)):
+                                saver?.started(start, from: .agent)
+                                if let line = describe(.streamStart(start)) { say(line) }
                             case .control(.chat(let chat)):
                                 say("\(chat.supervisor.map { "supervisor \($0)" } ?? "agent"): \(chat.text)")
                             case .control(.sessionEnded(let ended)):

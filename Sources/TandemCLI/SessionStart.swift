@@ -116,7 +116,10 @@ final class AgentStatus: Sendable {
         case .control(.sessionEnded(let ended)):
             return ended
         case .control(let message):
-            if case .streamStart(let start) = message, start.owner == .customer { state.withLockedValue { $0.customerStreaming = true } }
+            if case .streamStart(let start) = message, start.owner == .customer {
+                state.withLockedValue { $0.customerStreaming = true }
+                saver?.started(start, from: .customer)
+            }
             if let line = describe(message) { say("[\(Formatting.clock())] \(line)") }
         case .frame(let frame):
             saver?.save(frame, from: .customer)

@@ -2,8 +2,8 @@ import Foundation
 import NIOCore
 import TandemProtocol
 
-/// Where a client's outgoing frames come from: image files in a folder, played in a loop,
-/// or a generated test pattern.
+/// Where a client's outgoing frames come from: image files in a folder or a VP8/VP9/AV1
+/// IVF file, played in a loop, or a generated test pattern.
 public struct FrameSource: Sendable {
     public struct Error: Swift.Error, CustomStringConvertible {
         public let description: String
@@ -12,12 +12,22 @@ public struct FrameSource: Sendable {
     private enum Kind: Sendable {
         case images([(codec: MediaCodec, bytes: ByteBuffer)])
         case pattern(TestPatternPNG)
+        case video(IVFFile)
     }
 
     private let kind: Kind
 
-    /// `pattern` (optionally `pattern:WIDTHxHEIGHT`) or a folder of `.jpg`, `.jpeg`, `.png`, `.webp` files.
+    /// `pattern` (optionally `pattern:WIDTHxHEIGHT`), an `.ivf` file, or a folder of `.jpg`,
+    /// `.jpeg`, `.png`, `.webp` files.
     public init(_ specification: String) throws {
+        if specification.lowercased().hasSuffix(".ivf") {
+            do {
+                self.kind = .video(try IVFFile(contentsOf: specification))
+            } catch {
+                throw Error(description: "--source \(specification): \(error)")
+            }
+            return
+        }
         if specification == "pattern" || specification.hasPrefix("pattern:") {
             let size = specification.dropFirst("pattern".count).drop(while: { $0 == ":" })
             let parts = size.split(separator: "x").compactMap { Int($0) }
@@ -53,6 +63,25 @@ public struct FrameSource: Sendable {
             let first = images[0]
             let size = Self.imageSize(Array(first.bytes.readableBytesView)) ?? (1, 1)
             return (first.codec, size.0, size.1)
+        case .video(let file):
+            return (file.codec, file.width, file.height)
+        }
+    }
+
+    /// A video file's own frame rate; nil for images and the pattern (sent at `--fps`).
+    public var framesPerSecond: Double? {
+        guard case .video(let file) = kind else { return nil }
+        return file.framesPerSecond
+    }
+
+    /// What the receiver's WebCodecs decoder needs (`stream.start`'s `decoderConfig`), for video.
+    public var decoderConfig: DecoderConfig? {
+        guard case .video(let file) = kind else { return nil }
+        switch file.codec {
+        case .vp8: return DecoderConfig(codec: "vp8")
+        case .vp9: return DecoderConfig(codec: "vp09.00.10.08")
+        case .av1: return DecoderConfig(codec: "av01.0.04M.08")
+        case .jpeg, .png, .webp, .h264, .opus: return nil
         }
     }
 
@@ -75,18 +104,21 @@ public struct FrameSource: Sendable {
         return nil
     }
 
-    /// Frame number `index` of stream `streamID`. Every image frame is a keyframe.
+    /// Frame number `index` of stream `streamID`. Every image frame is a keyframe; a video
+    /// file's frames are flagged as their bitstream says (``VideoKeyframe``).
     public func frame(_ index: Int, streamID: UInt16 = 1) -> MediaFrame {
-        let (codec, payload): (MediaCodec, ByteBuffer) =
+        let (codec, payload, keyframe): (MediaCodec, ByteBuffer, Bool) =
             switch kind {
-            case .images(let images): images[index % images.count]
-            case .pattern(let pattern): (.png, ByteBuffer(bytes: pattern.frame(index)))
+            case .images(let images): (images[index % images.count].codec, images[index % images.count].bytes, true)
+            case .pattern(let pattern): (.png, ByteBuffer(bytes: pattern.frame(index)), true)
+            case .video(let file):
+                (file.codec, file.frames[index % file.frames.count].payload, file.frames[index % file.frames.count].keyframe)
             }
         return MediaFrame(
             streamID: streamID,
             sequence: UInt32(truncatingIfNeeded: index),
             codec: codec,
-            keyframe: true,
+            keyframe: keyframe,
             timestampMicros: UInt64(Date().timeIntervalSince1970 * 1_000_000),
             payload: payload
         )
