@@ -57,8 +57,8 @@ struct AttachedAgent: ParsableArguments {
                         group.addTask {
                             await status.waitForCustomer()
                             let format = frames.format
-                            // A video file plays at its own rate.
-                            let rate = frames.framesPerSecond ?? fps
+                            // A video file plays at its own rate; within the protocol's range either way.
+                            let rate = min(max(frames.framesPerSecond ?? fps, 0.1), 240)
                             try await outbound.send(
                                 .streamStart(
                                     StreamStart(
@@ -67,7 +67,7 @@ struct AttachedAgent: ParsableArguments {
                                         codec: format.codec,
                                         width: format.width,
                                         height: format.height,
-                                        fps: min(max(rate, 0.1), 240),
+                                        fps: rate,
                                         decoderConfig: frames.decoderConfig
                                     )
                                 )
@@ -77,7 +77,7 @@ struct AttachedAgent: ParsableArguments {
                                 try await outbound.send(frames.frame(index))
                                 status.sent(frames: 1)
                                 index += 1
-                                try await Task.sleep(for: .seconds(1 / max(rate, 0.1)))
+                                try await Task.sleep(for: .seconds(1 / rate))
                             }
                         }
                     }

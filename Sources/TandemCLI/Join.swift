@@ -162,8 +162,8 @@ struct Join: AsyncParsableCommand {
                         if granted {
                             group.addTask {
                                 let format = frames.format
-                                // A video file plays at its own rate.
-                                let rate = frames.framesPerSecond ?? fps
+                                // A video file plays at its own rate; within the protocol's range either way.
+                                let rate = min(max(frames.framesPerSecond ?? fps, 0.1), 240)
                                 let source: StreamSource = joined.mode == .camera ? .camera : .screen
                                 try await outbound.send(
                                     .streamStart(
@@ -173,7 +173,7 @@ struct Join: AsyncParsableCommand {
                                             codec: format.codec,
                                             width: format.width,
                                             height: format.height,
-                                            fps: min(max(rate, 0.1), 240),
+                                            fps: rate,
                                             decoderConfig: frames.decoderConfig
                                         )
                                     )
@@ -183,7 +183,7 @@ struct Join: AsyncParsableCommand {
                                 while maxFrames.map({ index < $0 }) ?? true {
                                     try await outbound.send(frames.frame(index))
                                     index += 1
-                                    try await Task.sleep(for: .seconds(1 / max(rate, 0.1)))
+                                    try await Task.sleep(for: .seconds(1 / rate))
                                 }
                                 say("Sent \(index) frames; leaving.")
                                 try await outbound.send(.sessionEnd(SessionEnd()))

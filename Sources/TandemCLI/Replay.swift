@@ -111,6 +111,8 @@ struct Replay: AsyncParsableCommand {
                 let name = FrameSaver.baseName(frame, from: owner)
                 let image = "\(name).\(FrameSaver.fileExtension(frame.header.codec))"
                 FileManager.default.createFile(atPath: "\(out)/frames/\(image)", contents: Data(frame.payload.readableBytesView))
+                // Annotated stills for image frames; video and audio frames are kept as received.
+                guard [.jpeg, .png, .webp].contains(frame.header.codec) else { continue }
                 let stream = activity.streams[key]
                 let shapes = activity.overlays[key]?.shapes(at: time) ?? []
                 let svg = AnnotatedFrameSVG.render(

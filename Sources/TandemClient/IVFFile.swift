@@ -41,10 +41,11 @@ public struct IVFFile: Sendable {
 
     /// Reads a whole IVF file (at most `maximumBytes`, 256 MiB by default).
     public init(contentsOf path: String, maximumBytes: Int = 256 << 20) throws {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-            let size = attributes[.size] as? Int, let data = FileManager.default.contents(atPath: path)
-        else { throw Error(description: "cannot read \(path)") }
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), let size = attributes[.size] as? Int else {
+            throw Error(description: "cannot read \(path)")
+        }
         guard size <= maximumBytes else { throw Error(description: "\(path) is larger than \(maximumBytes >> 20) MiB") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw Error(description: "cannot read \(path)") }
         try self.init(bytes: ByteBuffer(bytes: data))
     }
 
@@ -67,12 +68,15 @@ public struct IVFFile: Sendable {
         guard let codec = MediaCodec.allCases.first(where: { Self.fourCC($0) == fourCC }) else {
             throw Error(description: "IVF codec \(fourCC) is not VP8, VP9 or AV1")
         }
+        guard (1...16_384).contains(width), (1...16_384).contains(height) else {
+            throw Error(description: "IVF picture size \(width)x\(height) is outside 1-16384")
+        }
         guard denominator > 0, numerator > 0 else { throw Error(description: "IVF time base \(numerator)/\(denominator) is not valid") }
         var frames: [Frame] = []
         while buffer.readableBytes > 0 {
             guard let length = buffer.readInteger(endianness: .little, as: UInt32.self),
                 let timestamp = buffer.readInteger(endianness: .little, as: UInt64.self),
-                let payload = buffer.readSlice(length: Int(length))
+                let count = Int(exactly: length), let payload = buffer.readSlice(length: count)
             else { throw Error(description: "IVF frame \(frames.count + 1) is truncated") }
             frames.append(Frame(timestamp: timestamp, payload: payload, keyframe: VideoKeyframe.isKeyframe(payload, codec: codec)))
         }

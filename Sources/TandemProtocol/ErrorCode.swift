@@ -8,6 +8,7 @@ public struct ErrorCode: WireIdentifier {
         self.rawValue = rawValue
     }
 
+    public static let audioFrameTooLarge: ErrorCode = "audio-frame-too-large"
     public static let badHeaderLength: ErrorCode = "bad-header-length"
     public static let badRequest: ErrorCode = "bad-request"
     public static let codeExpired: ErrorCode = "code-expired"
@@ -66,6 +67,7 @@ public struct ErrorCode: WireIdentifier {
 
     /// Every code of §8, for checks that the spec and this type agree.
     public static let documented: [ErrorCode] = [
+        .audioFrameTooLarge,
         .badHeaderLength,
         .badRequest,
         .codeExpired,

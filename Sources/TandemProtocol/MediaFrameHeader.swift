@@ -18,6 +18,9 @@ import NIOCore
 /// See [protocol/README.md § Binary media frames](../../protocol/README.md#4-binary-media-frames).
 public struct MediaFrameHeader: Sendable, Equatable {
     public static let size = 24
+    /// The largest audio payload the broker relays (protocol/README.md §4.1): an Opus
+    /// packet is at most 1275 bytes a frame, 120 ms at most 6 frames.
+    public static let maxAudioPayload = 16 * 1024
     public static let version: UInt8 = 1
     public static let mediaKind: UInt8 = 1
 

@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// What a stream shows. See [protocol/README.md § Streams](../../protocol/README.md#59-streams).
 public enum StreamSource: String, Sendable, Codable, CaseIterable {
     case screen
@@ -52,9 +58,11 @@ public struct StreamStart: Sendable, Equatable, Codable {
     public var invalidField: String? {
         if codec.isAudio != (source == .microphone) { return codec.isAudio ? "source" : "codec" }
         if codec.isAudio {
-            if width != 0 || height != 0 { return "width" }
-        } else if !(1...16_384).contains(width) || !(1...16_384).contains(height) {
-            return "width"
+            if width != 0 { return "width" }
+            if height != 0 { return "height" }
+        } else {
+            if !(1...16_384).contains(width) { return "width" }
+            if !(1...16_384).contains(height) { return "height" }
         }
         if !(fps > 0 && fps <= 240) { return "fps" }
         return decoderConfig?.invalidField.map { "decoderConfig." + $0 }
@@ -80,8 +88,8 @@ public struct DecoderConfig: Sendable, Equatable, Codable {
 
     /// The member out of its limits, or nil.
     public var invalidField: String? {
-        if codec.isEmpty || codec.count > 64 { return "codec" }
-        if let description, description.utf8.count > 4096 { return "description" }
+        if codec.isEmpty || codec.unicodeScalars.count > 64 { return "codec" }
+        if let description, description.utf8.count > 4096 || Data(base64Encoded: description) == nil { return "description" }
         if let sampleRate, !(8000...48_000).contains(sampleRate) { return "sampleRate" }
         if let numberOfChannels, !(1...2).contains(numberOfChannels) { return "numberOfChannels" }
         return nil

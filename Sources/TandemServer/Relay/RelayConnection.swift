@@ -250,6 +250,11 @@ struct RelayConnection {
             connection.sendError(.supervisor, "supervisors do not send media")
             return
         }
+        // Audio's lane holds 10 frames per receiver; an Opus packet is a few hundred bytes.
+        if header.codec.isAudio, Int(header.payloadLength) > MediaFrameHeader.maxAudioPayload {
+            connection.sendError(.audioFrameTooLarge, "audio frames are limited to \(MediaFrameHeader.maxAudioPayload / 1024) KiB of payload")
+            return
+        }
         let route: LiveSession.MediaRoute
         switch binding.session.relayMedia(from: binding.role, sender: connection.outbox, streamID: header.streamID, bytes: buffer.readableBytes) {
         case .success(let found):

@@ -2,7 +2,7 @@
 // stream, draw on it, freeze, chat, share back, end with an outcome.
 import { ChatPanel } from "./chat.js";
 import { TandemSocket } from "./connection.js";
-import { FrameView } from "./frame-view.js";
+import { FrameView, IMAGE_CODECS } from "./frame-view.js";
 import { Publisher } from "./publisher.js";
 import { Resumer } from "./resume.js";
 
@@ -119,7 +119,8 @@ function handle(message) {
       chat.note($("customer-state").textContent);
       break;
     case "stream.start":
-      if (message.owner === "customer") {
+      // Only image streams are shown here for now; video and audio codecs are skipped (§4.1).
+      if (message.owner === "customer" && IMAGE_CODECS.has(message.codec)) {
         viewing = message.streamId;
         $("stats").textContent = `${message.source} ${message.width}×${message.height}`;
       }

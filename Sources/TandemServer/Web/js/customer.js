@@ -5,7 +5,7 @@ import { ChatPanel } from "./chat.js";
 import { checkConnection } from "./connection-check.js";
 import { TandemSocket } from "./connection.js";
 import { CLOSE_MESSAGES } from "./protocol.js";
-import { FrameView } from "./frame-view.js";
+import { FrameView, IMAGE_CODECS } from "./frame-view.js";
 import { Publisher } from "./publisher.js";
 import { Resumer } from "./resume.js";
 
@@ -157,7 +157,8 @@ function handle(message) {
       chat.note(`${joined?.agent ?? "Your agent"} is back.`);
       break;
     case "stream.start":
-      if (message.owner === "agent") {
+      // Only image streams are shown here for now; video and audio codecs are skipped (§4.1).
+      if (message.owner === "agent" && IMAGE_CODECS.has(message.codec)) {
         agentStream = message.streamId;
         $("agent-share").hidden = false;
       }

@@ -3,6 +3,8 @@
 import { Overlay, drawShapes } from "./overlay.js";
 
 const MIME = { jpeg: "image/jpeg", png: "image/png", webp: "image/webp" };
+/** The codecs this view draws (protocol/README.md §4.1): images only, for now. */
+export const IMAGE_CODECS = new Set(Object.keys(MIME));
 const KEEP_FRAMES = 90;
 
 export class FrameView {
