@@ -169,11 +169,13 @@ struct SlowConsumerTests {
             let ended = try #require(customer.result ?? nil)
             #expect(ended.reason == .slowConsumer)
             // The agent is cut off: it gets the 4503 close when the broker's blocked write got
-            // through before the 2-second grace ended, else its TLS connection is simply cut
-            // (a receiver that does not read cannot be made to read the close frame).
+            // through before the 2-second grace ended, else its connection is simply cut (a
+            // receiver that does not read cannot be made to read the close frame): no close
+            // frame at all, after TLS's close_notify when that still got through (the agent
+            // reads again once the customer's run is over), or an unclean TLS shutdown.
             do {
                 let agentRun = try await agent
-                #expect(agentRun.closure.code == 4503)
+                #expect([4503, nil].contains(agentRun.closure.code), "\(agentRun.closure)")
             } catch {
                 #expect(String(describing: error).contains("uncleanShutdown"), "\(error)")
             }
