@@ -67,6 +67,21 @@ final class HelpdeskReceiver: Sendable {
     }
 
     /// Waits until `count` deliveries arrived (at most 20 s).
+    /// The first `count` distinct deliveries (by `X-Tandem-Delivery`), as a receiver following
+    /// §15 keeps them: delivery is at least once, so a broker stopped while a request was in
+    /// flight sends that event again after its restart.
+    func waitForDistinct(_ count: Int) async throws -> [Delivery] {
+        let start = ContinuousClock.now
+        while ContinuousClock.now - start < .seconds(20) {
+            var seen = Set<String>()
+            let distinct = deliveries.withLock { $0 }.filter { seen.insert($0.delivery).inserted }
+            if distinct.count >= count { return distinct }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        var seen = Set<String>()
+        return deliveries.withLock { $0 }.filter { seen.insert($0.delivery).inserted }
+    }
+
     func waitFor(_ count: Int) async throws -> [Delivery] {
         let start = ContinuousClock.now
         while ContinuousClock.now - start < .seconds(20) {
@@ -155,7 +170,7 @@ struct WebhookTests {
             }
             receiver.failing.withLock { $0 = false }
             try await LiveBroker.run(directory: directory, configure: configure(url)) { _ in
-                let deliveries = try await receiver.waitFor(2)
+                let deliveries = try await receiver.waitForDistinct(2)
                 #expect(deliveries.map(\.event) == ["session.created", "session.ended"])
                 #expect(try deliveries.map { try payload($0).session.id } == [sessionID, sessionID])
                 #expect(try payload(deliveries[1]).session.endReason == .expired)
