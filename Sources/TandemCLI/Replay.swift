@@ -52,6 +52,9 @@ struct Replay: AsyncParsableCommand {
         say(
             "Wrote \(counts.frames) frames to \(out)/frames and \(counts.frames) annotated frames (\(counts.annotated) with annotations) to \(out)/annotated."
         )
+        if counts.videoFrames > 0 {
+            say("Wrote \(counts.videoFrames) video frames to \(out)/video, one IVF file per stream (ffmpeg and VLC play them).")
+        }
         if let dropped = closed.detail["dropped"], dropped != "0" {
             say("Note: \(dropped) entries were dropped while recording (the disk was too slow).")
         }
@@ -92,25 +95,37 @@ struct Replay: AsyncParsableCommand {
 
     /// Replays the entries into a session activity (streams, overlays) and writes each frame
     /// with the overlay of its moment.
-    private func export(_ data: ByteBuffer) throws -> (frames: Int, annotated: Int) {
+    private func export(_ data: ByteBuffer) throws -> (frames: Int, annotated: Int, videoFrames: Int) {
         var buffer = data
         guard RecordingEntry.readMagic(from: &buffer) else { throw CLIFailure("not a Tandem recording") }
         // The broker bounded the overlays when it recorded them.
         var activity = SessionActivity(overlayLimits: .unlimited)
         var frames = 0
         var annotated = 0
+        var videoFrames = 0
+        // VP8, VP9 and AV1 streams, each as one IVF file (created with the first such stream).
+        var video: FrameSaver?
         while let entry = try RecordingEntry.decode(from: &buffer) {
             let time = Date(timeIntervalSince1970: Double(entry.timeMicros) / 1_000_000)
             switch entry {
             case .control(let owner, _, let json):
                 guard let message = try? ControlMessage.decode(text: json) else { continue }
                 apply(message, from: owner, at: time, to: &activity)
+                if case .streamStart(let start) = message, IVFFile.fourCC(start.codec) != nil {
+                    if video == nil { video = try FrameSaver(directory: "\(out)/video") }
+                    video?.started(start, from: start.owner ?? owner)
+                }
             case .media(let owner, _, let message):
                 guard let frame = try? MediaFrame.decodeMessage(message) else { continue }
                 let key = StreamKey(owner: owner, streamID: frame.header.streamID)
                 let name = FrameSaver.baseName(frame, from: owner)
                 let image = "\(name).\(FrameSaver.fileExtension(frame.header.codec))"
                 FileManager.default.createFile(atPath: "\(out)/frames/\(image)", contents: Data(frame.payload.readableBytesView))
+                if IVFFile.fourCC(frame.header.codec) != nil {
+                    if video == nil { video = try FrameSaver(directory: "\(out)/video") }
+                    video?.save(frame, from: owner)
+                    videoFrames += 1
+                }
                 // Annotated stills for image frames; video and audio frames are kept as received.
                 guard [.jpeg, .png, .webp].contains(frame.header.codec) else { continue }
                 let stream = activity.streams[key]
@@ -127,7 +142,7 @@ struct Replay: AsyncParsableCommand {
             }
         }
         guard buffer.readableBytes == 0 else { throw CLIFailure("the recording ends in the middle of an entry") }
-        return (frames, annotated)
+        return (frames, annotated, videoFrames)
     }
 
     private func apply(_ message: ControlMessage, from owner: ParticipantRole, at time: Date, to activity: inout SessionActivity) {
