@@ -56,28 +56,14 @@ struct AttachedAgent: ParsableArguments {
                     if let frames {
                         group.addTask {
                             await status.waitForCustomer()
-                            let format = frames.format
-                            // A video file plays at its own rate; within the protocol's range either way.
-                            let rate = min(max(frames.framesPerSecond ?? fps, 0.1), 240)
-                            try await outbound.send(
-                                .streamStart(
-                                    StreamStart(
-                                        streamID: 1,
-                                        source: .screen,
-                                        codec: format.codec,
-                                        width: format.width,
-                                        height: format.height,
-                                        fps: rate,
-                                        decoderConfig: frames.decoderConfig
-                                    )
-                                )
-                            )
+                            let start = frames.streamStart(source: .screen, fps: fps)
+                            try await outbound.send(.streamStart(start))
                             var index = 0
                             while true {
                                 try await outbound.send(frames.frame(index))
                                 status.sent(frames: 1)
                                 index += 1
-                                try await Task.sleep(for: .seconds(1 / rate))
+                                try await Task.sleep(for: .seconds(1 / start.fps))
                             }
                         }
                     }

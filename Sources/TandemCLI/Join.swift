@@ -161,29 +161,14 @@ struct Join: AsyncParsableCommand {
                         }
                         if granted {
                             group.addTask {
-                                let format = frames.format
-                                // A video file plays at its own rate; within the protocol's range either way.
-                                let rate = min(max(frames.framesPerSecond ?? fps, 0.1), 240)
-                                let source: StreamSource = joined.mode == .camera ? .camera : .screen
-                                try await outbound.send(
-                                    .streamStart(
-                                        StreamStart(
-                                            streamID: 1,
-                                            source: source,
-                                            codec: format.codec,
-                                            width: format.width,
-                                            height: format.height,
-                                            fps: rate,
-                                            decoderConfig: frames.decoderConfig
-                                        )
-                                    )
-                                )
+                                let start = frames.streamStart(source: joined.mode == .camera ? .camera : .screen, fps: fps)
+                                try await outbound.send(.streamStart(start))
                                 streamAnnounced.finish()
                                 var index = 0
                                 while maxFrames.map({ index < $0 }) ?? true {
                                     try await outbound.send(frames.frame(index))
                                     index += 1
-                                    try await Task.sleep(for: .seconds(1 / rate))
+                                    try await Task.sleep(for: .seconds(1 / start.fps))
                                 }
                                 say("Sent \(index) frames; leaving.")
                                 try await outbound.send(.sessionEnd(SessionEnd()))

@@ -68,6 +68,22 @@ public struct FrameSource: Sendable {
         }
     }
 
+    /// The `stream.start` announcing these frames as stream 1 of `source`: a video file at its
+    /// own rate, images and the pattern at `fps`, either way within the protocol's range
+    /// (above 0, at most 240). Send its frames `1 / fps` seconds apart.
+    public func streamStart(source: StreamSource, fps: Double) -> StreamStart {
+        let format = self.format
+        return StreamStart(
+            streamID: 1,
+            source: source,
+            codec: format.codec,
+            width: format.width,
+            height: format.height,
+            fps: min(max(framesPerSecond ?? fps, 0.1), 240),
+            decoderConfig: decoderConfig
+        )
+    }
+
     /// A video file's own frame rate; nil for images and the pattern (sent at `--fps`).
     public var framesPerSecond: Double? {
         guard case .video(let file) = kind else { return nil }

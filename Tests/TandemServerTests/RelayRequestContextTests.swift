@@ -26,7 +26,7 @@ struct RelayRequestContextTests {
 }
 
 /// The request contexts of closed WebSockets are released: the relay breaks
-/// hummingbird-websocket's context cycle once a connection's handler returns. Runs in the
+/// hummingbird-websocket's context cycle when a connection closes. Runs in the
 /// serial pass (`scripts/test.sh`): it counts contexts process-wide.
 @Suite("Live TLS broker: closed WebSockets give their request context back", .timeLimit(.minutes(2)))
 struct RequestContextReleaseTests {

@@ -113,7 +113,6 @@ extension TandemBroker {
                 .map { $0.trimmingCharacters(in: .whitespaces) }
             return offered.contains(TandemWire.subprotocol) ? .upgrade([.secWebSocketProtocol: TandemWire.subprotocol]) : .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            defer { context.requestContext.releaseWebSocketHandler() }
             // Gone already: the connection closed before its handler started.
             guard let channel = context.requestContext.channel else { return }
             // The reader runs on the channel's event loop (EventLoopTaskExecutor).
@@ -126,7 +125,6 @@ extension TandemBroker {
             try admission.check(request)
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            defer { context.requestContext.releaseWebSocketHandler() }
             try await echo.run(inbound: inbound, outbound: outbound)
         }
         return webSocketRouter

@@ -13,8 +13,8 @@ import NIOCore
 /// reference): every WebSocket's context stayed alive after it closed, and with it, while
 /// the channel was held strongly here, the channel and its receive buffers (about 20 KB;
 /// `bench/results.md`, the rounds soak). The channel is held weakly, and the reference is
-/// kept in a slot emptied once the connection's handler has run
-/// (``releaseWebSocketHandler()``) or the channel closed, which breaks the cycle.
+/// kept in a slot emptied when the channel closes, whether or not the upgrade reached its
+/// handler, which breaks the cycle.
 struct RelayRequestContext: RequestContext, WebSocketRequestContext {
     var coreContext: CoreRequestContextStorage
     private let handlerSlot: NIOLockedValueBox<WebSocketHandlerReference<RelayRequestContext>?>
@@ -25,20 +25,14 @@ struct RelayRequestContext: RequestContext, WebSocketRequestContext {
         let slot = NIOLockedValueBox<WebSocketHandlerReference<RelayRequestContext>?>(WebSocketHandlerReference())
         self.handlerSlot = slot
         self.channelReference = WeakChannel(source.channel)
-        // An upgrade that never reaches its handler (the peer closed first) is released here.
+        // Emptied when the connection closes: after its handler ran, or when the peer hung up first.
         source.channel.closeFuture.whenComplete { _ in slot.withLockedValue { $0 = nil } }
     }
 
     /// The router puts the route's handler here and the upgrade reads it back, both before
-    /// the connection runs; after ``releaseWebSocketHandler()`` it is an empty reference.
+    /// the connection runs; once the channel closed it is an empty reference.
     var webSocket: WebSocketHandlerReference<RelayRequestContext> {
         handlerSlot.withLockedValue { $0 } ?? WebSocketHandlerReference()
-    }
-
-    /// Drops this context's hold on its handler reference (which holds a copy of this
-    /// context): call when the WebSocket's handler has returned.
-    func releaseWebSocketHandler() {
-        handlerSlot.withLockedValue { $0 = nil }
     }
 
     /// The connection's channel; nil once it closed and was released.
