@@ -10,11 +10,14 @@ import TandemProtocol
 struct Replay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Export a recorded session: its frames, and each frame with the annotations drawn on it (SVG), after checking the recording against the audit log.",
+            "Export a recorded session: its frames, each image with the annotations drawn on it (SVG), its video and audio streams as files ffmpeg and VLC play, and its overlay timeline, after checking the recording against the audit log.",
         discussion: """
-            Writes DIR/SESSION.tdrec (the recording), DIR/frames/ (the frames as sent) and DIR/annotated/ (one SVG per frame: the \
-            frame with the overlay of that moment). Open the .tdrec in the broker's player page, /replay. Auditors, admins and \
-            the session's agent. Exit 1 when the recording does not match the SHA-256 in the audit log.
+            Writes DIR/SESSION.tdrec (the recording), DIR/frames/ (the frames as sent), DIR/annotated/ (one SVG per image frame: \
+            the frame with the overlay of that moment), DIR/video/ (each VP8, VP9 or AV1 stream as an .ivf file, each H.264 stream \
+            as an Annex-B .h264 file), DIR/audio/ (each Opus stream as an Ogg Opus .opus file) and DIR/overlays.jsonl (every \
+            annotation, freeze, unfreeze, overlay snapshot, stream start and stop: one JSON object per line). Open the .tdrec in \
+            the broker's player page, /replay. Auditors, admins and the session's agent. Exit 1 when the recording does not match \
+            the SHA-256 in the audit log.
             """
     )
     @OptionGroup var connection: ConnectionOptions
@@ -47,14 +50,24 @@ struct Replay: AsyncParsableCommand {
         guard FileManager.default.createFile(atPath: "\(out)/\(session).tdrec", contents: Data(data.readableBytesView)) else {
             throw CLIFailure("cannot write \(out)/\(session).tdrec")
         }
-        let counts = try export(data)
+        let exported = try export(data)
         say("Recording of \(session) matches the audit log (sha256 \(digest), event #\(closed.seq)).")
         say(
-            "Wrote \(counts.frames) frames to \(out)/frames and \(counts.frames) annotated frames (\(counts.annotated) with annotations) to \(out)/annotated."
+            "Wrote \(exported.frames) frames to \(out)/frames and \(exported.frames) annotated frames (\(exported.annotated) with annotations) to \(out)/annotated."
         )
-        if counts.videoFrames > 0 {
-            say("Wrote \(counts.videoFrames) video frames to \(out)/video, one IVF file per stream (ffmpeg and VLC play them).")
+        if !exported.video.isEmpty {
+            let frames = exported.video.reduce(0) { $0 + $1.frames }
+            say("Wrote \(frames) video frames to \(out)/video, one file per stream (ffmpeg and VLC play them):")
+            for file in exported.video { say("  " + Self.describe(file)) }
         }
+        if !exported.audio.isEmpty {
+            let packets = exported.audio.reduce(0) { $0 + $1.frames }
+            say("Wrote \(packets) audio packets to \(out)/audio, one Ogg Opus file per stream (ffmpeg and VLC play them):")
+            for file in exported.audio { say("  " + Self.describe(file)) }
+        }
+        say(
+            "Wrote the overlay timeline to \(out)/overlays.jsonl: \(exported.overlayChanges) annotations, freezes, snapshots, stream starts and stops, one JSON object per line."
+        )
         if let dropped = closed.detail["dropped"], dropped != "0" {
             say("Note: \(dropped) entries were dropped while recording (the disk was too slow).")
         }
@@ -93,27 +106,72 @@ struct Replay: AsyncParsableCommand {
         )
     }
 
+    /// What ``export(_:)`` wrote.
+    private struct Exported {
+        /// Image frames, each also as an annotated SVG.
+        var frames = 0
+        /// Annotated SVGs with shapes on them.
+        var annotated = 0
+        var video: [StreamFile.Summary] = []
+        var audio: [StreamFile.Summary] = []
+        /// Lines of overlays.jsonl.
+        var overlayChanges = 0
+    }
+
+    /// A file's line in the summary: its path, codec, frames or packets, and size or length.
+    static func describe(_ file: StreamFile.Summary) -> String {
+        var size = ""
+        if let picture = file.size, picture.width > 0, picture.height > 0 { size = ", \(picture.width)x\(picture.height)" }
+        switch file.codec {
+        case .opus:
+            return "\(file.path): Ogg Opus, \(file.frames) packets, \(String(format: "%.2f", file.seconds ?? 0)) s"
+        case .h264:
+            return "\(file.path): H.264 Annex-B, \(file.frames) access units\(size)"
+        default:
+            return "\(file.path): \(file.codec.name.uppercased()) in IVF, \(file.frames) frames\(size)"
+        }
+    }
+
     /// Replays the entries into a session activity (streams, overlays) and writes each frame
-    /// with the overlay of its moment.
-    private func export(_ data: ByteBuffer) throws -> (frames: Int, annotated: Int, videoFrames: Int) {
+    /// with the overlay of its moment, each video and audio stream as one file, and the
+    /// overlay timeline.
+    private func export(_ data: ByteBuffer) throws -> Exported {
         var buffer = data
         guard RecordingEntry.readMagic(from: &buffer) else { throw CLIFailure("not a Tandem recording") }
         // The broker bounded the overlays when it recorded them.
         var activity = SessionActivity(overlayLimits: .unlimited)
-        var frames = 0
-        var annotated = 0
-        var videoFrames = 0
-        // VP8, VP9 and AV1 streams, each as one IVF file (created with the first such stream).
+        var exported = Exported()
+        // overlays.jsonl counts its times from the recording's first entry.
+        var first = buffer
+        var timeline = OverlayTimeline(originMicros: (try? RecordingEntry.decode(from: &first))?.timeMicros ?? 0)
+        // Video streams in DIR/video (IVF, Annex-B), audio streams in DIR/audio (Ogg Opus);
+        // each folder created with its first stream.
         var video: FrameSaver?
+        var audio: FrameSaver?
+        func saver(for codec: MediaCodec) throws -> FrameSaver {
+            if codec.isAudio {
+                if let audio { return audio }
+                let created = try FrameSaver(directory: "\(out)/audio")
+                audio = created
+                return created
+            }
+            if let video { return video }
+            let created = try FrameSaver(directory: "\(out)/video")
+            video = created
+            return created
+        }
         while let entry = try RecordingEntry.decode(from: &buffer) {
             let time = Date(timeIntervalSince1970: Double(entry.timeMicros) / 1_000_000)
             switch entry {
-            case .control(let owner, _, let json):
+            case .control(let owner, let micros, let json):
                 guard let message = try? ControlMessage.decode(text: json) else { continue }
                 apply(message, from: owner, at: time, to: &activity)
-                if case .streamStart(let start) = message, IVFFile.fourCC(start.codec) != nil {
-                    if video == nil { video = try FrameSaver(directory: "\(out)/video") }
+                try timeline.add(message, from: owner, timeMicros: micros)
+                if case .streamStart(let start) = message {
+                    if StreamFile.fileExtension(start.codec) != nil { _ = try saver(for: start.codec) }
+                    // A stream announced again goes on in a new file, whatever its codec now.
                     video?.started(start, from: start.owner ?? owner)
+                    audio?.started(start, from: start.owner ?? owner)
                 }
             case .media(let owner, _, let message):
                 guard let frame = try? MediaFrame.decodeMessage(message) else { continue }
@@ -121,10 +179,8 @@ struct Replay: AsyncParsableCommand {
                 let name = FrameSaver.baseName(frame, from: owner)
                 let image = "\(name).\(FrameSaver.fileExtension(frame.header.codec))"
                 FileManager.default.createFile(atPath: "\(out)/frames/\(image)", contents: Data(frame.payload.readableBytesView))
-                if IVFFile.fourCC(frame.header.codec) != nil {
-                    if video == nil { video = try FrameSaver(directory: "\(out)/video") }
-                    video?.save(frame, from: owner)
-                    videoFrames += 1
+                if StreamFile.fileExtension(frame.header.codec) != nil {
+                    try saver(for: frame.header.codec).save(frame, from: owner)
                 }
                 // Annotated stills for image frames; video and audio frames are kept as received.
                 guard [.jpeg, .png, .webp].contains(frame.header.codec) else { continue }
@@ -137,12 +193,20 @@ struct Replay: AsyncParsableCommand {
                     shapes: shapes
                 )
                 FileManager.default.createFile(atPath: "\(out)/annotated/\(name).svg", contents: Data(svg.utf8))
-                frames += 1
-                if !shapes.isEmpty { annotated += 1 }
+                exported.frames += 1
+                if !shapes.isEmpty { exported.annotated += 1 }
             }
         }
         guard buffer.readableBytes == 0 else { throw CLIFailure("the recording ends in the middle of an entry") }
-        return (frames, annotated, videoFrames)
+        video?.close()
+        audio?.close()
+        exported.video = video?.streamFiles ?? []
+        exported.audio = audio?.streamFiles ?? []
+        guard FileManager.default.createFile(atPath: "\(out)/overlays.jsonl", contents: timeline.data) else {
+            throw CLIFailure("cannot write \(out)/overlays.jsonl")
+        }
+        exported.overlayChanges = timeline.count
+        return exported
     }
 
     private func apply(_ message: ControlMessage, from owner: ParticipantRole, at time: Date, to activity: inout SessionActivity) {

@@ -34,6 +34,8 @@ public struct SessionActivity: Sendable, Equatable {
         case overlay(OverlayState.Rejection)
         /// The customer has not granted consent to share.
         case consentRequired
+        /// An audio stream while the session's voice is off (§5.14).
+        case voiceOff
     }
 
     public private(set) var streams: [StreamKey: StreamStart] = [:]
@@ -84,9 +86,16 @@ public struct SessionActivity: Sendable, Equatable {
         return .success(relayed)
     }
 
-    /// Stops every stream of `owner` (consent withdrawn). Returns the stops to relay.
-    public mutating func stopAll(owner: ParticipantRole) -> [StreamRef] {
-        let keys = streams.keys.filter { $0.owner == owner }.sorted()
+    /// Whether `owner`'s stream `streamID` was announced with an audio codec (§4.1).
+    public func isAudio(owner: ParticipantRole, streamID: UInt16) -> Bool {
+        streams[StreamKey(owner: owner, streamID: streamID)]?.codec.isAudio == true
+    }
+
+    /// Stops every video stream (`audio` false: consent to share withdrawn) or every audio
+    /// stream (`audio` true: microphone withdrawn, voice off) of `owner`. Returns the stops
+    /// to relay.
+    public mutating func stopAll(owner: ParticipantRole, audio: Bool) -> [StreamRef] {
+        let keys = streams.filter { $0.key.owner == owner && $0.value.codec.isAudio == audio }.keys.sorted()
         for key in keys {
             streams[key] = nil
             overlays[key] = nil

@@ -15,9 +15,11 @@ extension SessionStateMachine {
     /// goes to the other participant while the session is live and that participant is
     /// there: not before the customer joined, not to an away participant (§5.13), not from
     /// the customer while a transfer waits for an agent (§17), and not from the customer
-    /// without its consent (§5.12). The agent's media needs no consent. Forwarded frames are
-    /// counted in ``traffic``.
-    public mutating func mediaReceived(from role: ParticipantRole, bytes: Int) -> MediaReceivedAction {
+    /// without its consent (§5.12). The agent's media needs no consent. Audio (`audio`) goes
+    /// only while voice is on, and the customer's only with its consent to the microphone
+    /// (§5.14); the consent to share a screen or camera does not cover it. Forwarded frames
+    /// are counted in ``traffic``.
+    public mutating func mediaReceived(from role: ParticipantRole, bytes: Int, audio: Bool = false) -> MediaReceivedAction {
         switch state {
         case .waitingForCustomer:
             return .drop(.noPeer)
@@ -25,7 +27,12 @@ extension SessionStateMachine {
             // Between agents: nobody to relay to.
             if role == .customer, transfer != nil { return .drop(.noPeer) }
             if away[role.peer] != nil { return .drop(.noPeer) }
-            if role == .customer, !customerMayShare { return .drop(.noConsent) }
+            if audio {
+                guard voiceEnabled else { return .drop(.voiceOff) }
+                if role == .customer, !customerMayTalk { return .drop(.noConsent) }
+            } else if role == .customer, !customerMayShare {
+                return .drop(.noConsent)
+            }
             count(from: role, bytes: bytes)
             return .forward(to: role.peer)
         case .ended:

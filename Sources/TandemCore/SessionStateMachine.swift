@@ -37,12 +37,18 @@ public struct SessionStateMachine: Sendable {
         case ended
         /// The customer has not granted consent to share: none of its media goes out.
         case noConsent
+        /// An audio frame while the session's voice is off (§5.14).
+        case voiceOff
     }
 
     public private(set) var state: State
     public private(set) var traffic = SessionTraffic()
     /// The customer's latest answer to the consent question; nil until it answers.
     public internal(set) var customerConsent: Bool?
+    /// Whether the agent turned the session's voice on (§5.14).
+    public internal(set) var voiceEnabled = false
+    /// The customer's latest answer about its microphone while voice is on; nil until then.
+    public internal(set) var customerMicrophone: Bool?
 
     /// Participants that dropped and may come back.
     public internal(set) var away: [ParticipantRole: Away] = [:]

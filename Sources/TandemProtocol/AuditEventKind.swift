@@ -9,6 +9,8 @@ public struct AuditEventKind: WireIdentifier {
         self.rawValue = rawValue
     }
 
+    public static let audioStarted: AuditEventKind = "audio.started"
+    public static let audioStopped: AuditEventKind = "audio.stopped"
     public static let auditPruned: AuditEventKind = "audit.pruned"
     public static let auditRollbackAccepted: AuditEventKind = "audit.rollback-accepted"
     public static let consentDenied: AuditEventKind = "consent.denied"
@@ -41,9 +43,13 @@ public struct AuditEventKind: WireIdentifier {
     public static let transferAnswered: AuditEventKind = "transfer.answered"
     public static let userAdded: AuditEventKind = "user.added"
     public static let userRevoked: AuditEventKind = "user.revoked"
+    public static let voiceDisabled: AuditEventKind = "voice.disabled"
+    public static let voiceEnabled: AuditEventKind = "voice.enabled"
 
     /// Every kind the spec documents, for checks that the two agree.
     public static let documented: [AuditEventKind] = [
+        .audioStarted,
+        .audioStopped,
         .auditPruned,
         .auditRollbackAccepted,
         .consentDenied,
@@ -76,5 +82,7 @@ public struct AuditEventKind: WireIdentifier {
         .transferAnswered,
         .userAdded,
         .userRevoked,
+        .voiceDisabled,
+        .voiceEnabled,
     ]
 }

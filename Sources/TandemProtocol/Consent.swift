@@ -1,4 +1,5 @@
-/// The customer's answer to "may the agent see your screen / camera?".
+/// The customer's answer to "may the agent see your screen / camera?" or, with `source`
+/// `microphone` once the agent turned voice on (§5.14), "may the agent hear you?".
 ///
 /// Customer → broker, logged, then relayed to the agent. Until the customer grants consent
 /// the broker relays none of its media or streams; `granted: false` after a grant withdraws
@@ -22,9 +23,9 @@ public struct Consent: Sendable, Equatable, Codable {
         granted = try container.decode(Bool.self, forKey: .granted)
         source = try container.decodeIfPresent(StreamSource.self, forKey: .source)
         recording = try container.decodeIfPresent(Bool.self, forKey: .recording)
-        // Consent is to share a screen or a camera (§5.12); the microphone is not asked this way.
-        if source == .microphone {
-            throw DecodingError.dataCorruptedError(forKey: .source, in: container, debugDescription: "not a shared source")
-        }
     }
+
+    /// Whether this answers the question of the voice (§5.14): may the agent hear the
+    /// customer's microphone. Otherwise it is about the screen or the camera (§5.12).
+    public var isMicrophone: Bool { source == .microphone }
 }

@@ -44,7 +44,7 @@ extension ControlMessage {
             }
         case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnd, .sessionEnded, .error, .streamStart, .streamStop,
             .streamPause, .streamResume, .streamControl, .overlaySnapshot, .freeze, .unfreeze, .consent, .sessionResumed, .peerAway,
-            .peerBack, .queueStatus, .sessionAssigned, .sessionTransfer, .sessionTransferred, .sessionWatching, .sessionPresence:
+            .peerBack, .queueStatus, .sessionAssigned, .sessionTransfer, .sessionTransferred, .sessionWatching, .sessionPresence, .voice:
             return false
         }
         buffer.writeBytes(json.bytes)

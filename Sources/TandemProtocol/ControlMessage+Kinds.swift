@@ -9,7 +9,7 @@ extension ControlMessage {
             true
         case .hello, .peerJoined, .chat, .sessionEnd, .sessionEnded, .error, .streamStart, .streamStop, .streamPause,
             .streamResume, .streamControl, .annotation, .overlaySnapshot, .freeze, .unfreeze, .consent, .peerAway, .peerBack,
-            .queueStatus, .sessionTransfer, .sessionTransferred, .sessionPresence:
+            .queueStatus, .sessionTransfer, .sessionTransferred, .sessionPresence, .voice:
             false
         }
     }
@@ -21,7 +21,7 @@ extension ControlMessage {
     /// control rate still gets these through; they count against its excess all the same (§13).
     public var changesSessionState: Bool {
         switch self {
-        case .consent, .streamStart, .streamStop, .sessionEnd, .sessionTransfer:
+        case .consent, .streamStart, .streamStop, .sessionEnd, .sessionTransfer, .voice:
             true
         case .hello, .sessionCreated, .sessionJoined, .peerJoined, .chat, .sessionEnded, .error, .streamPause, .streamResume,
             .streamControl, .annotation, .overlaySnapshot, .freeze, .unfreeze, .sessionResumed, .peerAway, .peerBack,

@@ -65,6 +65,8 @@ public enum ControlMessage: Sendable, Equatable {
     case sessionWatching(SessionWatching)
     /// [§18](../../protocol/README.md#18-supervisors) broker → everyone in the session.
     case sessionPresence(SessionPresence)
+    /// [§5.14](../../protocol/README.md#514-voice) agent → broker → customer.
+    case voice(Voice)
 
     /// The value of the `type` member.
     public var type: String {
@@ -96,6 +98,7 @@ public enum ControlMessage: Sendable, Equatable {
         case .sessionTransferred: "session.transferred"
         case .sessionWatching: "session.watching"
         case .sessionPresence: "session.presence"
+        case .voice: "voice"
         }
     }
 
@@ -212,6 +215,7 @@ extension ControlMessage: Codable {
         case "session.transferred": self = .sessionTransferred(try SessionTransferred(from: decoder))
         case "session.watching": self = .sessionWatching(try SessionWatching(from: decoder))
         case "session.presence": self = .sessionPresence(try SessionPresence(from: decoder))
+        case "voice": self = .voice(try Voice(from: decoder))
         default: throw ProtocolError.unknownMessageType(type)
         }
     }
@@ -243,6 +247,7 @@ extension ControlMessage: Codable {
         case .sessionTransferred(let payload): try payload.encode(to: encoder)
         case .sessionWatching(let payload): try payload.encode(to: encoder)
         case .sessionPresence(let payload): try payload.encode(to: encoder)
+        case .voice(let payload): try payload.encode(to: encoder)
         }
     }
 }

@@ -64,6 +64,7 @@ public struct ErrorCode: WireIdentifier {
     public static let unknownType: ErrorCode = "unknown-type"
     public static let unsupportedFrameVersion: ErrorCode = "unsupported-frame-version"
     public static let unsupportedVersion: ErrorCode = "unsupported-version"
+    public static let voiceOff: ErrorCode = "voice-off"
 
     /// Every code of §8, for checks that the spec and this type agree.
     public static let documented: [ErrorCode] = [
@@ -123,5 +124,6 @@ public struct ErrorCode: WireIdentifier {
         .unknownType,
         .unsupportedFrameVersion,
         .unsupportedVersion,
+        .voiceOff,
     ]
 }

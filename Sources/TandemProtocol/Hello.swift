@@ -104,10 +104,12 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
     public var take: Take?
     /// Agent role, admin token only: join a live session as a supervisor instead of `start` (§18).
     public var watch: Watch?
+    /// The codecs this client decodes (§5.1), told to the other side; absent: images only.
+    public var codecs: CodecList?
 
     enum CodingKeys: String, CodingKey {
         case protocolVersion = "protocol"
-        case role, client, token, code, key, start, resume, queue, take, watch
+        case role, client, token, code, key, start, resume, queue, take, watch, codecs
     }
 
     public init(
@@ -121,8 +123,10 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         resume: String? = nil,
         queue: QueueRequest? = nil,
         take: Take? = nil,
-        watch: Watch? = nil
+        watch: Watch? = nil,
+        codecs: CodecList? = nil
     ) {
+        self.codecs = codecs
         self.watch = watch
         self.resume = resume
         self.queue = queue

@@ -30,13 +30,25 @@ public struct SessionResumed: Sendable, Equatable, Codable {
     public var peerPresent: Bool
     /// The token for the next reconnection (each token works once).
     public var resumeToken: String
+    /// What the other participant decodes (§5.1), when it is connected and said so.
+    public var codecs: CodecList?
 
     enum CodingKeys: String, CodingKey {
         case sessionID = "sessionId"
-        case role, ticket, mode, agent, peerPresent, resumeToken
+        case role, ticket, mode, agent, peerPresent, resumeToken, codecs
     }
 
-    public init(sessionID: String, role: ParticipantRole, ticket: String, mode: SessionMode, agent: String, peerPresent: Bool, resumeToken: String) {
+    public init(
+        sessionID: String,
+        role: ParticipantRole,
+        ticket: String,
+        mode: SessionMode,
+        agent: String,
+        peerPresent: Bool,
+        resumeToken: String,
+        codecs: CodecList? = nil
+    ) {
+        self.codecs = codecs
         self.sessionID = sessionID
         self.role = role
         self.ticket = ticket

@@ -18,10 +18,12 @@ public struct SessionAssigned: Sendable, Equatable, Codable {
     public var note: String?
     /// Lets this agent reconnect after a dropped connection (§5.13).
     public var resumeToken: String
+    /// What the customer decodes (§5.1), when it is connected and said so.
+    public var codecs: CodecList?
 
     enum CodingKeys: String, CodingKey {
         case sessionID = "sessionId"
-        case ticket, mode, line, tier, waitedSeconds, customerPresent, transferredFrom, note, resumeToken
+        case ticket, mode, line, tier, waitedSeconds, customerPresent, transferredFrom, note, resumeToken, codecs
     }
 
     public init(
@@ -34,8 +36,10 @@ public struct SessionAssigned: Sendable, Equatable, Codable {
         customerPresent: Bool,
         transferredFrom: String? = nil,
         note: String? = nil,
-        resumeToken: String
+        resumeToken: String,
+        codecs: CodecList? = nil
     ) {
+        self.codecs = codecs
         self.sessionID = sessionID
         self.ticket = ticket
         self.mode = mode

@@ -11,13 +11,24 @@ public struct SessionJoined: Sendable, Equatable, Codable {
     public var resumeToken: String?
     /// The agent asks to record the session (§19): the consent question must say so.
     public var recording: Bool?
+    /// What the agent's client decodes (§5.1); absent for an old client (images only).
+    public var codecs: CodecList?
 
     enum CodingKeys: String, CodingKey {
         case sessionID = "sessionId"
-        case ticket, mode, agent, resumeToken, recording
+        case ticket, mode, agent, resumeToken, recording, codecs
     }
 
-    public init(sessionID: String, ticket: String, mode: SessionMode, agent: String, resumeToken: String? = nil, recording: Bool? = nil) {
+    public init(
+        sessionID: String,
+        ticket: String,
+        mode: SessionMode,
+        agent: String,
+        resumeToken: String? = nil,
+        recording: Bool? = nil,
+        codecs: CodecList? = nil
+    ) {
+        self.codecs = codecs
         self.resumeToken = resumeToken
         self.recording = recording
         self.sessionID = sessionID

@@ -25,14 +25,25 @@ public struct SessionTransferred: Sendable, Equatable, Codable {
     public var agent: String?
     /// `pending`: when the session ends (`transfer-unanswered`) if nobody takes it.
     public var until: Date?
+    /// `completed`, to the customer: what the new agent's client decodes (§5.1), if it said.
+    public var codecs: CodecList?
 
     enum CodingKeys: String, CodingKey {
         case sessionID = "sessionId"
-        case state, from, line, toAgent, agent, until
+        case state, from, line, toAgent, agent, until, codecs
     }
 
-    public init(sessionID: String, state: State, from: String, line: String? = nil, toAgent: String? = nil, agent: String? = nil, until: Date? = nil)
-    {
+    public init(
+        sessionID: String,
+        state: State,
+        from: String,
+        line: String? = nil,
+        toAgent: String? = nil,
+        agent: String? = nil,
+        until: Date? = nil,
+        codecs: CodecList? = nil
+    ) {
+        self.codecs = codecs
         self.sessionID = sessionID
         self.state = state
         self.from = from

@@ -177,6 +177,22 @@ control_valid = [
     # h264 frames are Annex-B, so no avcC description.
     {"type": "stream.start", "streamId": 2, "source": "screen", "codec": "h264", "width": 1920, "height": 1080, "fps": 30,
      "decoderConfig": {"codec": "avc1.42E01F"}},
+    # Codec capability (§5.1): what each side decodes, told to the other side.
+    {"type": "hello", "protocol": 1, "role": "customer", "client": "tandem-web/1", "code": "482913557301",
+     "codecs": ["vp8", "vp9", "h264", "av1", "opus", "jpeg", "png", "webp"]},
+    {"type": "session.joined", "sessionId": "s_abcdefghijkmnpqr", "ticket": "HD-1042", "mode": "camera", "agent": "alice",
+     "codecs": ["vp9", "vp8", "opus", "jpeg"]},
+    {"type": "peer.joined", "role": "customer", "client": "tandem-web/1", "codecs": ["h264", "jpeg", "png", "webp"]},
+    {"type": "session.resumed", "sessionId": "s_abcdefghijkmnpqr", "role": "agent", "ticket": "HD-1042", "mode": "camera",
+     "agent": "alice", "peerPresent": True, "resumeToken": "tdr_" + "B" * 43, "codecs": ["vp8", "opus"]},
+    {"type": "session.assigned", "sessionId": "s_abcdefghijkmnpqr", "ticket": "HD-2002", "mode": "camera", "line": "line1",
+     "tier": "basic", "waitedSeconds": 4, "customerPresent": True, "resumeToken": "tdr_" + "C" * 43, "codecs": ["jpeg"]},
+    {"type": "session.transferred", "sessionId": "s_abcdefghijkmnpqr", "state": "completed", "from": "alice", "line": "line2",
+     "agent": "bob", "codecs": ["av1", "opus"]},
+    # Voice (§5.14): the agent turns it on, the customer answers for its microphone.
+    {"type": "voice", "enabled": True},
+    {"type": "voice", "enabled": False},
+    {"type": "consent", "granted": True, "source": "microphone"},
 ]
 control_invalid = [
     ("not JSON", "hello", "malformed-message"),
@@ -205,6 +221,12 @@ control_invalid = [
     ("decoderConfig without codec", '{"type":"stream.start","streamId":7,"source":"microphone","codec":"opus","width":0,"height":0,"fps":50,"decoderConfig":{"sampleRate":48000,"numberOfChannels":1}}', "invalid-field"),
     ("decoderConfig not an object", '{"type":"stream.start","streamId":4,"source":"camera","codec":"vp8","width":640,"height":480,"fps":30,"decoderConfig":"vp8"}', "invalid-field"),
     ("unknown stream source", '{"type":"stream.start","streamId":7,"source":"speaker","codec":"opus","width":0,"height":0,"fps":50}', "invalid-field"),
+    ("voice without enabled", '{"type":"voice"}', "invalid-field"),
+    ("voice enabled not a boolean", '{"type":"voice","enabled":"yes"}', "invalid-field"),
+    ("codecs not an array", '{"type":"hello","protocol":1,"role":"customer","code":"482913557301","codecs":"vp8"}', "invalid-field"),
+    ("codec name not a string", '{"type":"peer.joined","role":"customer","codecs":[5]}', "invalid-field"),
+    ("codec name too long", '{"type":"hello","protocol":1,"role":"customer","code":"482913557301","codecs":["vp8-with-a-long-name"]}', "invalid-field"),
+    ("more than 16 codecs", '{"type":"hello","protocol":1,"role":"customer","code":"482913557301","codecs":[' + ",".join(['"jpeg"'] * 17) + ']}', "invalid-field"),
     ("unknown codec name vp10", '{"type":"stream.start","streamId":4,"source":"camera","codec":"vp10","width":640,"height":480,"fps":30}', "invalid-field"),
 ]
 control = {

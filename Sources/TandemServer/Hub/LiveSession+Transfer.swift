@@ -22,9 +22,17 @@ extension LiveSession {
             state.outboxes[.agent] = nil
             let customer = state.outboxes[.customer]
             // The next agent shares its own streams; the customer stops showing the old ones.
-            for stop in state.activity.stopAll(owner: .agent) {
+            for stop in state.activity.stopAll(owner: .agent, audio: false) + state.activity.stopAll(owner: .agent, audio: true) {
                 _ = customer?.enqueue(.streamStop(stop))
                 for watcher in state.watchers { _ = watcher.outbox.enqueue(.streamStop(stop)) }
+            }
+            // Voice goes off (§5.14): the next agent turns it on, and the customer is asked again.
+            if case .forward = state.machine.voiceChanged(enabled: false) {
+                for stop in state.activity.stopAll(owner: .customer, audio: true) {
+                    for watcher in state.watchers { _ = watcher.outbox.enqueue(.streamStop(stop)) }
+                }
+                _ = customer?.enqueue(.voice(Voice(enabled: false)))
+                for watcher in state.watchers { _ = watcher.outbox.enqueue(.voice(Voice(enabled: false))) }
             }
             _ = customer?.enqueue(.sessionTransferred(notice))
             return agent
@@ -50,9 +58,13 @@ extension LiveSession {
             }
             state.agent = name
             let customer = state.outboxes[.customer]
-            _ = outbox.enqueue(.sessionAssigned(welcome(customer != nil)))
+            var assigned = welcome(customer != nil)
+            assigned.codecs = customer?.codecs
+            _ = outbox.enqueue(.sessionAssigned(assigned))
             for message in state.activity.catchUp(for: .agent, now: at) { _ = outbox.enqueue(message) }
             state.outboxes[.agent] = outbox
+            var notice = notice
+            notice.codecs = outbox.codecs
             _ = customer?.enqueue(.sessionTransferred(notice))
             return since
         }

@@ -29,6 +29,8 @@ final class LiveSession: Sendable {
         var outboxes: [ParticipantRole: ParticipantOutbox] = [:]
         /// The customer was told once that its media is dropped for lack of consent.
         var toldNoConsent = false
+        /// Who was told once that its audio is dropped because voice is off (§5.14).
+        var toldVoiceOff: Set<ParticipantRole> = []
         /// The agent in the session now (it changes with a transfer, §17).
         var agent: String
         /// Supervisors watching or taking part (§18).
@@ -162,7 +164,9 @@ final class LiveSession: Sendable {
                 }
             }
             // Called under the session's lock: it gets the agent's name rather than reading it.
-            _ = outbox.enqueue(.sessionResumed(welcome(state.outboxes[role.peer] != nil, state.agent)))
+            var resumed = welcome(state.outboxes[role.peer] != nil, state.agent)
+            resumed.codecs = state.outboxes[role.peer]?.codecs
+            _ = outbox.enqueue(.sessionResumed(resumed))
             for message in state.activity.catchUp(for: role, now: at) { _ = outbox.enqueue(message) }
             state.outboxes[role] = outbox
             return (awaySince: awaySince, replaced: replaced)
@@ -185,13 +189,14 @@ final class LiveSession: Sendable {
         from role: ParticipantRole,
         sender: ParticipantOutbox,
         streamID: UInt16,
-        bytes: Int
+        bytes: Int,
+        audio: Bool = false
     ) -> Result<MediaRoute, SessionStateMachine.DropReason> {
         state.withLockedValue { state in
             // A connection that was replaced or handed the session over no longer speaks for `role`.
             guard state.outboxes[role] === sender else { return .failure(.ended) }
             let route: Result<ParticipantOutbox, SessionStateMachine.DropReason> =
-                switch state.machine.mediaReceived(from: role, bytes: bytes) {
+                switch state.machine.mediaReceived(from: role, bytes: bytes, audio: audio) {
                 case .forward(let peer): state.forward(to: peer)
                 case .drop(let reason): .failure(reason)
                 }
@@ -203,6 +208,10 @@ final class LiveSession: Sendable {
                 if state.toldNoConsent { return .failure(.noPeer) }
                 state.toldNoConsent = true
                 return .failure(.noConsent)
+            case .failure(.voiceOff):
+                if state.toldVoiceOff.contains(role) { return .failure(.noPeer) }
+                state.toldVoiceOff.insert(role)
+                return .failure(.voiceOff)
             case .failure(let reason):
                 return .failure(reason)
             }
@@ -232,9 +241,19 @@ final class LiveSession: Sendable {
             case .noPeer, .ended: return nil
             }
             if consent.granted { state.toldNoConsent = false }
-            let stops = consent.granted ? [] : state.activity.stopAll(owner: .customer).map(ControlMessage.streamStop)
+            let stops = consent.granted ? [] : state.activity.stopAll(owner: .customer, audio: false).map(ControlMessage.streamStop)
             return ([.consent(consent)] + stops, wasGranted)
         }
+    }
+
+    /// What a stream message needs before it is relayed (§5.12, §5.14).
+    enum ConsentNeed {
+        case none
+        /// A stream starting: video needs the customer's consent to share, audio needs voice
+        /// on and (from the customer) its consent to the microphone.
+        case media(audio: Bool)
+        /// A stream resuming: as for its announced codec.
+        case stream(UInt16)
     }
 
     /// What became of a control message handed to ``relayControl(from:_:)``.
@@ -254,13 +273,13 @@ final class LiveSession: Sendable {
         from role: ParticipantRole,
         sender: ParticipantOutbox,
         requiresPeer: Bool = false,
-        requiresConsent: Bool = false,
+        requiresConsent: ConsentNeed = .none,
         _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
     ) -> ControlRelay {
         state.withLockedValue { state in
             guard !state.machine.isEnded, state.outboxes[role] === sender else { return .ended }
             if requiresPeer, state.outboxes[role.peer] == nil { return .noPeer }
-            if requiresConsent, role == .customer, !state.machine.customerMayShare { return .rejected(.consentRequired) }
+            if let rejection = state.refusal(requiresConsent, from: role) { return .rejected(rejection) }
             switch update(&state.activity) {
             case .failure(let rejection):
                 return .rejected(rejection)

@@ -213,7 +213,8 @@ extension SessionHub {
             tier: entry.tier,
             waitedSeconds: Int(waitedMs / 1000),
             customerPresent: true,
-            resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: record.id, role: .agent)
+            resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: record.id, role: .agent),
+            codecs: waiter.outbox.codecs
         )
         _ = outbox.enqueue(.sessionAssigned(assigned))
         welcomeCustomer(session, outbox: waiter.outbox, client: waiter.client, now: now)

@@ -151,7 +151,7 @@ actor SessionHub {
     /// The customer is in (its join is logged): the agent and the supervisors hear of it, the
     /// customer gets its welcome, then the agent's streams and every overlay.
     func welcomeCustomer(_ session: LiveSession, outbox: ParticipantOutbox, client: String?, now: Date) {
-        let joined = ControlMessage.peerJoined(PeerJoined(role: .customer, client: client))
+        let joined = ControlMessage.peerJoined(PeerJoined(role: .customer, client: client, codecs: outbox.codecs))
         _ = session.outbox(for: .agent)?.enqueue(joined)
         session.tellWatchers(joined)
         let welcome = SessionJoined(
@@ -160,7 +160,8 @@ actor SessionHub {
             mode: session.mode,
             agent: session.agentName,
             resumeToken: registerResumeToken(ResumeToken.generate(), sessionID: session.id, role: .customer),
-            recording: session.recording != nil ? true : nil
+            recording: session.recording != nil ? true : nil,
+            codecs: session.outbox(for: .agent)?.codecs
         )
         session.attachCustomer(outbox, welcome: welcome, now: now)
     }

@@ -92,6 +92,14 @@ final class ParticipantOutbox: Sendable {
     /// welcomed (``ControlMessage/isWelcome``), before the welcome can reach it.
     let ticket: AdmissionTicket?
     private let state: NIOLockedValueBox<State>
+    private let decodable = NIOLockedValueBox<CodecList?>(nil)
+
+    /// What the participant on this connection decodes (its hello's `codecs`, §5.1), told to
+    /// the other side; nil when the hello said nothing (an old client: images only).
+    var codecs: CodecList? {
+        get { decodable.withLockedValue { $0 } }
+        set { decodable.withLockedValue { $0 = newValue } }
+    }
 
     init(limits: Limits, statistics: BrokerStatistics = BrokerStatistics(), ticket: AdmissionTicket? = nil) {
         self.limits = limits

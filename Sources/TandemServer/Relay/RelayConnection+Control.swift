@@ -32,15 +32,19 @@ extension RelayConnection {
                 return .success(.chat(chat))
             }
         case .streamStart(let start):
-            let detail = [
-                "owner": role.rawValue, "streamId": String(start.streamID), "source": start.source.rawValue, "codec": start.codec.name,
-                "size": "\(start.width)x\(start.height)", "fps": String(start.fps),
-            ]
-            await relayRecorded(binding, connection, kind: .streamStarted, detail: detail, requiresConsent: true) {
+            let audio = start.codec.isAudio
+            var detail = ["owner": role.rawValue, "streamId": String(start.streamID), "source": start.source.rawValue, "codec": start.codec.name]
+            if !audio { detail["size"] = "\(start.width)x\(start.height)" }
+            detail[audio ? "packetsPerSecond" : "fps"] = String(start.fps)
+            // Voice is logged per side as audio.started / audio.stopped (§5.14).
+            await relayRecorded(binding, connection, kind: audio ? .audioStarted : .streamStarted, detail: detail, requiresConsent: .media(audio: audio)) {
                 $0.start(start, by: role).map(ControlMessage.streamStart)
             }
         case .streamStop(let ref):
-            await relayRecorded(binding, connection, kind: .streamStopped, detail: ["owner": role.rawValue, "streamId": String(ref.streamID)]) {
+            var detail = ["owner": role.rawValue, "streamId": String(ref.streamID)]
+            let audio = binding.session.isAudioStream(owner: role, streamID: ref.streamID)
+            if audio { detail["reason"] = AudioStopReason.stopped.rawValue }
+            await relayRecorded(binding, connection, kind: audio ? .audioStopped : .streamStopped, detail: detail) {
                 $0.change(ref, by: role, stopping: true).map(ControlMessage.streamStop)
             }
         case .streamPause(let ref):
@@ -53,7 +57,7 @@ extension RelayConnection {
                 connection,
                 kind: .streamResumed,
                 detail: ["owner": role.rawValue, "streamId": String(ref.streamID)],
-                requiresConsent: true
+                requiresConsent: .stream(ref.streamID)
             ) {
                 $0.change(ref, by: role, stopping: false).map(ControlMessage.streamResume)
             }
@@ -80,8 +84,12 @@ extension RelayConnection {
             ) {
                 $0.freeze(freeze, by: role, freezing: false).map(ControlMessage.unfreeze)
             }
+        case .consent(let consent) where consent.isMicrophone:
+            await recordMicrophoneConsent(consent, connection, bound: binding)
         case .consent(let consent):
             await recordConsent(consent, connection, bound: binding)
+        case .voice(let voice):
+            await changeVoice(voice, connection, bound: binding)
         case .sessionEnd(let end):
             if role == .customer, end.outcome != nil || end.note != nil {
                 connection.sendError(.forbiddenField, "only the agent records an outcome")
@@ -167,7 +175,7 @@ extension RelayConnection {
         _ connection: ParticipantConnection,
         kind: AuditEventKind,
         detail: [String: String],
-        requiresConsent: Bool = false,
+        requiresConsent: LiveSession.ConsentNeed = .none,
         _ update: (inout SessionActivity) -> Result<ControlMessage, SessionActivity.Rejection>
     ) async {
         let result = binding.session.relayControl(from: binding.role, sender: connection.outbox, requiresConsent: requiresConsent, update)
@@ -178,7 +186,7 @@ extension RelayConnection {
         deliver(result, connection)
     }
 
-    private func deliver(_ result: LiveSession.ControlRelay, _ connection: ParticipantConnection) {
+    func deliver(_ result: LiveSession.ControlRelay, _ connection: ParticipantConnection) {
         switch result {
         case .accepted(let message, let peer, let watchers):
             // Encoded once, the same buffer for every recipient.
@@ -254,7 +262,7 @@ extension RelayConnection {
     }
 
     /// Commits an audit event of the binding's session; on failure tells the sender and returns false.
-    private func record(_ binding: Binding, _ connection: ParticipantConnection, kind: AuditEventKind, detail: [String: String]) async -> Bool {
+    func record(_ binding: Binding, _ connection: ParticipantConnection, kind: AuditEventKind, detail: [String: String]) async -> Bool {
         do {
             try await hub.store.recordEvent(
                 sessionID: binding.session.id,
@@ -286,6 +294,7 @@ extension SessionActivity.Rejection {
             ErrorMessage(code: .overlayFull, message: "the session's annotations have reached their size limit; remove or clear some first")
         case .overlay(.notAuthor): ErrorMessage(code: .notAuthor, message: "only the author of a shape can change it")
         case .consentRequired: ErrorMessage(code: .consentRequired, message: "the customer has not agreed to share (send consent first)")
+        case .voiceOff: ErrorMessage(code: .voiceOff, message: "voice is off in this session: the agent turns it on first (voice)")
         }
     }
 }

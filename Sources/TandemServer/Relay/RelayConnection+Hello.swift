@@ -33,6 +33,7 @@ extension RelayConnection {
             connection.refuse(.unsupportedVersion, message: "this broker speaks protocol \(TandemWire.version)")
             return .refused
         }
+        connection.outbox.codecs = hello.codecs
         do {
             if let token = hello.resume {
                 switch try await hub.resume(token: token, role: hello.role, client: connection.client, outbox: connection.outbox) {

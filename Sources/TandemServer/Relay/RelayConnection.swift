@@ -256,18 +256,22 @@ struct RelayConnection {
             return
         }
         let route: LiveSession.MediaRoute
-        switch binding.session.relayMedia(from: binding.role, sender: connection.outbox, streamID: header.streamID, bytes: buffer.readableBytes) {
+        let audio = header.codec.isAudio
+        switch binding.session.relayMedia(from: binding.role, sender: connection.outbox, streamID: header.streamID, bytes: buffer.readableBytes, audio: audio)
+        {
         case .success(let found):
             route = found
         case .failure(.noConsent):
             connection.send(.error(SessionActivity.Rejection.consentRequired.errorMessage))
+            return
+        case .failure(.voiceOff):
+            connection.send(.error(SessionActivity.Rejection.voiceOff.errorMessage))
             return
         case .failure:
             return
         }
         statistics.metrics.relayed(from: binding.role.rawValue, bytes: buffer.readableBytes)
         binding.session.recording?.media(from: binding.role, message: buffer)
-        let audio = header.codec.isAudio
         let result = route.peer.enqueue(media: buffer, streamID: header.streamID, keyframe: header.isKeyframe, audio: audio)
         if !result.dropped.isEmpty {
             binding.session.framesDropped(owner: binding.role, result.dropped)

@@ -1,19 +1,34 @@
 // Shows a stream's frames on a canvas, keeps the last few for freeze-frame, and draws the
-// stream's overlay on a second canvas stacked on top.
+// stream's overlay on a second canvas stacked on top. Images (jpeg, png, webp) are decoded
+// one at a time; video (vp8, vp9, h264, av1) with WebCodecs, configured from the stream's
+// stream.start (protocol/README.md §4.1, §5.9). Audio frames are not this view's business.
+import { CODEC_STRINGS, isVideoCodec } from "./codecs.js";
 import { Overlay, drawShapes } from "./overlay.js";
+import { MediaMeter } from "./stats.js";
+import { StreamDecoder, fromBase64 } from "./video-decoder.js";
 
 const MIME = { jpeg: "image/jpeg", png: "image/png", webp: "image/webp" };
-/** The codecs this view draws (protocol/README.md §4.1): images only, for now. */
+/** The image codecs this view draws without a video decoder (protocol/README.md §4.1). */
 export const IMAGE_CODECS = new Set(Object.keys(MIME));
-const KEEP_FRAMES = 90;
+// Pictures kept for freeze-frame: compressed images are small, decoded video pictures are not.
+const KEEP_IMAGES = 90;
+const KEEP_VIDEO = 30;
 
 export class FrameView {
-  constructor(canvas, overlayCanvas) {
+  /** options: onNeedKeyframe() — ask the stream's publisher for a keyframe (stream.control, §5.9). */
+  constructor(canvas, overlayCanvas, options = {}) {
     this.canvas = canvas;
     this.overlayCanvas = overlayCanvas;
+    this.onNeedKeyframe = options.onNeedKeyframe ?? null;
     this.overlay = new Overlay();
     this.recent = new Map();
+    this.keep = KEEP_IMAGES;
+    this.held = null;
     this.frames = 0;
+    this.decoded = 0;
+    this.codec = null;
+    this.decoder = null;
+    this.meter = new MediaMeter();
     this.lastSequence = null;
     this.shownSequence = null;
     this.drawnVersion = -1;
@@ -23,28 +38,87 @@ export class FrameView {
     requestAnimationFrame(this.tick);
   }
 
-  /** A decoded frame (protocol.js) or a locally captured blob with its sequence. */
-  async showFrame(sequence, blobOrFrame) {
-    // Only images are drawn here: video and audio codecs (protocol/README.md §4.1) are
-    // skipped, not shown as a broken image.
-    if (!(blobOrFrame instanceof Blob) && !MIME[blobOrFrame.codec]) return;
+  /**
+   * The stream's `stream.start` (§5.9): its codec and, for video, the decoder configuration.
+   * Returns false for a stream this view does not show (audio, or a codec it does not know).
+   */
+  startStream(message) {
+    if (!IMAGE_CODECS.has(message.codec) && !isVideoCodec(message.codec)) return false;
+    this.setCodec(message.codec);
+    if (isVideoCodec(message.codec)) this.configureVideo(message.codec, message.decoderConfig, message.width, message.height);
+    return true;
+  }
+
+  /** The stream stopped: the decoder is released; the last picture stays on the canvas. */
+  stopStream() {
+    this.decoder?.close();
+    this.decoder = null;
+  }
+
+  setCodec(codec) {
+    this.codec = codec;
+    this.canvas.dataset.codec = codec;
+    this.keep = isVideoCodec(codec) ? KEEP_VIDEO : KEEP_IMAGES;
+    if (!isVideoCodec(codec)) this.stopStream();
+  }
+
+  configureVideo(codec, decoderConfig, width, height) {
+    if (typeof VideoDecoder !== "function") return;
+    const config = { codec: decoderConfig?.codec ?? CODEC_STRINGS[codec] };
+    if (width > 0 && height > 0) Object.assign(config, { codedWidth: width, codedHeight: height });
+    const description = decoderConfig?.description ? fromBase64(decoderConfig.description) : null;
+    if (description) config.description = description;
+    this.decoder ??= new StreamDecoder({
+      onFrame: (videoFrame, sequence, timestamp) => this.present(videoFrame, sequence, timestamp),
+      onNeedKeyframe: () => this.onNeedKeyframe?.(),
+    });
+    this.decoder.configure(codec, config);
+  }
+
+  /**
+   * A frame to show: a received one (protocol.js decodeFrame), or on the publisher's own
+   * preview a captured Blob (JPEG) or ImageBitmap (video; the view takes it over).
+   */
+  showFrame(sequence, frame) {
+    if (typeof ImageBitmap === "function" && frame instanceof ImageBitmap) return this.showCaptured(sequence, frame);
+    const local = frame instanceof Blob;
+    if (!local && !IMAGE_CODECS.has(frame.codec) && !isVideoCodec(frame.codec)) return;
     this.frames += 1;
     this.lastSequence = sequence;
     this.canvas.dataset.frames = String(this.frames);
-    const blob = blobOrFrame instanceof Blob ? blobOrFrame : new Blob([blobOrFrame.payload], { type: MIME[blobOrFrame.codec] });
-    // Decode one at a time; a frame that arrives meanwhile replaces the waiting one (latest wins).
+    if (local) return this.showImage(sequence, frame, null);
+    this.meter.bytes(frame.payload.byteLength);
+    if (isVideoCodec(frame.codec)) {
+      // A stream seen without its stream.start (a recording): the codec's usual configuration.
+      if (this.codec !== frame.codec || !this.decoder) {
+        this.setCodec(frame.codec);
+        this.configureVideo(frame.codec);
+      }
+      this.decoder?.decode(frame);
+      return;
+    }
+    if (this.codec !== frame.codec) this.setCodec(frame.codec);
+    this.showImage(sequence, new Blob([frame.payload], { type: MIME[frame.codec] }), frame.timestampMicros);
+  }
+
+  /** An image, decoded one at a time; one that arrives meanwhile replaces the waiting one. */
+  async showImage(sequence, blob, timestampMicros) {
     if (this.decoding) {
-      this.pending = { sequence, blob };
+      this.pending = { sequence, blob, timestampMicros };
       return;
     }
     this.decoding = true;
     try {
-      let next = { sequence, blob };
+      let next = { sequence, blob, timestampMicros };
       while (next) {
         this.pending = null;
         const bitmap = await createImageBitmap(next.blob);
+        this.countDecoded();
         this.remember(next.sequence, bitmap);
-        if (this.overlay.frozenSequence === null) this.draw(next.sequence, bitmap);
+        if (this.overlay.frozenSequence === null) {
+          this.draw(next.sequence, bitmap);
+          if (next.timestampMicros !== null) this.meter.frame(Date.now() - Number(next.timestampMicros) / 1000);
+        }
         next = this.pending;
       }
     } catch (error) {
@@ -54,38 +128,89 @@ export class FrameView {
     }
   }
 
+  /** A picture the publisher on this page captured (its preview). */
+  showCaptured(sequence, bitmap) {
+    this.frames += 1;
+    this.lastSequence = sequence;
+    this.canvas.dataset.frames = String(this.frames);
+    this.keep = KEEP_VIDEO;
+    this.countDecoded();
+    this.remember(sequence, bitmap);
+    if (this.overlay.frozenSequence === null) this.draw(sequence, bitmap);
+  }
+
+  /** A decoded video picture: drawn at once, kept as an ImageBitmap for freeze-frame. */
+  present(videoFrame, sequence, timestamp) {
+    this.countDecoded();
+    if (this.overlay.frozenSequence === null) {
+      this.draw(sequence, videoFrame, videoFrame.displayWidth, videoFrame.displayHeight);
+      this.meter.frame(Date.now() - timestamp / 1000);
+    }
+    if (sequence === null) {
+      videoFrame.close();
+      return;
+    }
+    createImageBitmap(videoFrame)
+      .then((bitmap) => this.remember(sequence, bitmap), () => {})
+      .finally(() => videoFrame.close());
+  }
+
+  countDecoded() {
+    this.decoded += 1;
+    this.canvas.dataset.decoded = String(this.decoded);
+  }
+
   remember(sequence, bitmap) {
+    const previous = this.recent.get(sequence);
+    if (previous && previous !== bitmap && sequence !== this.overlay.frozenSequence) previous.close?.();
+    this.recent.delete(sequence);
     this.recent.set(sequence, bitmap);
-    while (this.recent.size > KEEP_FRAMES) {
+    while (this.recent.size > this.keep) {
       const [oldest, old] = this.recent.entries().next().value;
       this.recent.delete(oldest);
-      if (oldest !== this.overlay.frozenSequence) old.close?.();
+      // The frozen picture outlives the window until the freeze ends.
+      if (oldest === this.overlay.frozenSequence) this.held = { sequence: oldest, bitmap: old };
+      else old.close?.();
     }
   }
 
-  draw(sequence, bitmap) {
-    if (this.canvas.width !== bitmap.width || this.canvas.height !== bitmap.height) {
-      this.canvas.width = bitmap.width;
-      this.canvas.height = bitmap.height;
-      this.overlayCanvas.width = bitmap.width;
-      this.overlayCanvas.height = bitmap.height;
+  draw(sequence, source, width = source.width, height = source.height) {
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
+      this.overlayCanvas.width = width;
+      this.overlayCanvas.height = height;
       this.drawnVersion = -1;
     }
-    this.canvas.getContext("2d").drawImage(bitmap, 0, 0);
+    this.canvas.getContext("2d").drawImage(source, 0, 0, width, height);
+    if (sequence === null) return;
     this.shownSequence = sequence;
     this.canvas.dataset.sequence = String(sequence);
   }
 
   freeze(sequence) {
+    if (this.held && this.held.sequence !== sequence) this.releaseHeld();
     this.overlay.freeze(sequence);
-    const bitmap = this.recent.get(sequence);
+    const bitmap = this.recent.get(sequence) ?? this.held?.bitmap;
     if (bitmap) this.draw(sequence, bitmap);
     this.canvas.dataset.frozen = String(sequence);
   }
 
   unfreeze() {
     this.overlay.unfreeze();
+    this.releaseHeld();
     delete this.canvas.dataset.frozen;
+  }
+
+  releaseHeld() {
+    this.held?.bitmap.close?.();
+    this.held = null;
+  }
+
+  /** This second's statistics (stats.js): codec, picture size, fps shown, kbit/s received, p50 latency. */
+  takeStats(now = performance.now()) {
+    const shown = this.decoded > 0;
+    return { codec: this.codec, width: shown ? this.canvas.width : null, height: shown ? this.canvas.height : null, ...this.meter.take(now) };
   }
 
   /** Redraws the overlay when it changed or has shapes that expire. */

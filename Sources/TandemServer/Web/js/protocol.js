@@ -86,6 +86,8 @@ const TIER = ["basic", "standard", "premium"];
 const STREAM_ID = { int: [0, 65535] };
 const SEQUENCE = { int: [0, 4294967295] };
 const POINTS = { array: { array: "number", length: 2 } };
+/** §5.1: codec names a client decodes; names this page does not know are kept, not refused. */
+const CODEC_LIST = { array: { string: true, minLength: 1, maxLength: 16 }, maxItems: 16 };
 const SHAPE = {
   object: {
     id: { string: true, required: true }, kind: { enum: ["stroke", "arrow", "rect", "ellipse", "text", "pointer"], required: true },
@@ -103,6 +105,7 @@ export const MESSAGES = {
     queue: { object: { ticket: { string: true, required: true }, tier: { enum: TIER, required: true }, mode: { enum: MODE, required: true }, line: { string: true }, expires: { int: [0, Number.MAX_SAFE_INTEGER] }, signature: { string: true } } },
     take: { object: { line: { string: true }, record: { boolean: true } } },
     watch: { object: { sessionId: { string: true, required: true }, participate: { boolean: true, required: true } } },
+    codecs: CODEC_LIST,
   },
   "session.created": {
     sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
@@ -111,9 +114,9 @@ export const MESSAGES = {
   },
   "session.joined": {
     sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
-    agent: { string: true, required: true }, resumeToken: { string: true }, recording: { boolean: true },
+    agent: { string: true, required: true }, resumeToken: { string: true }, recording: { boolean: true }, codecs: CODEC_LIST,
   },
-  "peer.joined": { role: { enum: ROLE, required: true }, client: { string: true } },
+  "peer.joined": { role: { enum: ROLE, required: true }, client: { string: true }, codecs: CODEC_LIST },
   "chat": { text: { string: true, required: true }, from: { enum: ROLE }, supervisor: { string: true } },
   "session.end": { outcome: { enum: OUTCOME }, note: { string: true } },
   "session.ended": { sessionId: { string: true, required: true }, reason: { enum: REASON, required: true }, outcome: { enum: OUTCOME } },
@@ -146,11 +149,12 @@ export const MESSAGES = {
   },
   "freeze": { owner: { enum: ROLE, required: true }, streamId: { ...STREAM_ID, required: true }, sequence: { ...SEQUENCE, required: true }, author: { enum: ROLE } },
   "unfreeze": { owner: { enum: ROLE, required: true }, streamId: { ...STREAM_ID, required: true }, author: { enum: ROLE } },
-  "consent": { granted: { boolean: true, required: true }, source: { enum: MODE }, recording: { boolean: true } },
+  "consent": { granted: { boolean: true, required: true }, source: { enum: SOURCE }, recording: { boolean: true } },
+  "voice": { enabled: { boolean: true, required: true } },
   "session.resumed": {
     sessionId: { string: true, required: true }, role: { enum: ROLE, required: true }, ticket: { string: true, required: true },
     mode: { enum: MODE, required: true }, agent: { string: true, required: true }, peerPresent: { boolean: true, required: true },
-    resumeToken: { string: true, required: true },
+    resumeToken: { string: true, required: true }, codecs: CODEC_LIST,
   },
   "peer.away": { role: { enum: ROLE, required: true }, until: { date: true, required: true } },
   "peer.back": { role: { enum: ROLE, required: true } },
@@ -162,7 +166,7 @@ export const MESSAGES = {
     sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
     line: { string: true, required: true }, tier: { enum: TIER, required: true }, waitedSeconds: { int: [0, Number.MAX_SAFE_INTEGER], required: true },
     customerPresent: { boolean: true, required: true }, transferredFrom: { string: true }, note: { string: true },
-    resumeToken: { string: true, required: true },
+    resumeToken: { string: true, required: true }, codecs: CODEC_LIST,
   },
   "session.watching": {
     sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
@@ -177,7 +181,7 @@ export const MESSAGES = {
   "session.transfer": { line: { string: true }, agent: { string: true }, note: { string: true } },
   "session.transferred": {
     sessionId: { string: true, required: true }, state: { enum: ["pending", "completed"], required: true }, from: { string: true, required: true },
-    line: { string: true }, toAgent: { string: true }, agent: { string: true }, until: { date: true },
+    line: { string: true }, toAgent: { string: true }, agent: { string: true }, until: { date: true }, codecs: CODEC_LIST,
   },
 };
 
@@ -187,7 +191,11 @@ function check(value, spec, path) {
   const fail = () => { throw new ProtocolError("invalid-field", path); };
   if (spec === "number") { if (typeof value !== "number" || !Number.isFinite(value)) fail(); return; }
   if (spec.enum) { if (!spec.enum.includes(value)) fail(); return; }
-  if (spec.string) { if (typeof value !== "string") fail(); return; }
+  if (spec.string) {
+    if (typeof value !== "string") fail();
+    if ((spec.minLength !== undefined && value.length < spec.minLength) || (spec.maxLength !== undefined && value.length > spec.maxLength)) fail();
+    return;
+  }
   if (spec.boolean) { if (typeof value !== "boolean") fail(); return; }
   if (spec.number) { if (typeof value !== "number" || !Number.isFinite(value)) fail(); return; }
   if (spec.date) { if (typeof value !== "string" || !RFC3339.test(value) || Number.isNaN(Date.parse(value))) fail(); return; }
@@ -197,6 +205,7 @@ function check(value, spec, path) {
   }
   if (spec.array) {
     if (!Array.isArray(value) || (spec.length !== undefined && value.length !== spec.length)) fail();
+    if (spec.maxItems !== undefined && value.length > spec.maxItems) fail();
     value.forEach((item, index) => check(item, spec.array, `${path}.${index}`));
     return;
   }
