@@ -29,6 +29,10 @@ struct AudioRelayTests {
             let customer = LiveParticipant.connect(broker, hello: .customer(code: created.joinCode))
             try await customer.waitFor("session.joined") { if case .sessionJoined = $0 { true } else { nil } }
             try await customer.send(.consent(Consent(granted: true)))
+            // Voice on (§5.14), and the customer's own answer for its microphone.
+            try await agent.send(.voice(Voice(enabled: true)))
+            try await customer.waitFor("voice") { if case .voice(let voice) = $0, voice.enabled { true } else { nil } }
+            try await customer.send(.consent(Consent(granted: true, source: .microphone)))
             let config = DecoderConfig(codec: "opus", sampleRate: 48_000, numberOfChannels: 1)
             try await customer.send(
                 .streamStart(StreamStart(streamID: 2, source: .microphone, codec: .opus, width: 0, height: 0, fps: 50, decoderConfig: config))
