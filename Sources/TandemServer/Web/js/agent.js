@@ -1,26 +1,37 @@
 // The agent console, /agent#token=…&ticket=…&mode=…: start a session, watch the customer's
 // stream, draw on it, freeze, chat, share back, end with an outcome.
 import { ChatPanel } from "./chat.js";
+import { codecsOf, decodableCodecs, forcedCodec, isVisualCodec } from "./codecs.js";
 import { TandemSocket } from "./connection.js";
-import { FrameView, IMAGE_CODECS } from "./frame-view.js";
+import { FrameView } from "./frame-view.js";
 import { Publisher } from "./publisher.js";
 import { Resumer } from "./resume.js";
+import { clearStats, showStats } from "./stats.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.hash.slice(1));
 const token = params.get("token");
 // The console token must not stay in the address bar or the history.
 history.replaceState(null, "", location.pathname);
+// #video=jpeg|vp8|vp9|h264|av1 forces what the console shares back (tests and benchmarks).
+const VIDEO = forcedCodec(params.get("video"));
+// What this browser decodes goes in every hello (§5.1): the customer then sends video it can show.
+const CODECS = await decodableCodecs();
 
-const view = new FrameView($("customer-view"), $("customer-overlay"));
+const view = new FrameView($("customer-view"), $("customer-overlay"), {
+  onNeedKeyframe: () => viewing !== null && socket?.send({ type: "stream.control", streamId: viewing, action: "keyframe" }),
+});
 let socket = null;
 let created = null;
 let ended = false;
 let viewing = null;
+// What the customer's stream is (stream.start), for the statistics; null once it stopped.
+let viewingSource = null;
 let publisher = null;
+// What the customer's client decodes (§5.1); null: an old client, or not known yet (JPEG).
+let peerCodecs = null;
 let shapeCounter = 0;
 let received = 0;
-let receivedAtLastTick = 0;
 const resumer = new Resumer("console");
 const CLIENT = "tandem-web-console/1";
 
@@ -37,7 +48,7 @@ const chat = new ChatPanel($("chat"), (text) => {
 function start(ticket, mode) {
   const ttl = Number(params.get("ttl")) || undefined;
   const record = params.get("record") === "1" || undefined;
-  connect({ role: "agent", token, client: CLIENT, start: { ticket, mode, ttlSeconds: ttl, record } });
+  connect({ role: "agent", token, client: CLIENT, codecs: CODECS, start: { ticket, mode, ttlSeconds: ttl, record } });
 }
 
 function connect(hello) {
@@ -47,13 +58,14 @@ function connect(hello) {
     {
       onControl: handle,
       onFrame(frame) {
+        // voice: voice.onFrame(frame) goes here (js/voice.js plays the customer's opus stream, §4.1).
         if (frame.streamId !== viewing) return;
         received += 1;
         view.showFrame(frame.sequence, frame);
       },
       onClose({ message, final }) {
         if (ended) return;
-        if (!final && resumer.schedule(() => socket.reconnect({ role: "agent", resume: resumer.token, client: CLIENT }))) {
+        if (!final && resumer.schedule(() => socket.reconnect({ role: "agent", resume: resumer.token, client: CLIENT, codecs: CODECS }))) {
           setState("reconnecting", "The connection was lost. Reconnecting…");
           return;
         }
@@ -69,7 +81,14 @@ function connect(hello) {
   socket.connect();
 }
 
+/** The customer's codecs changed (§5.1): the share-back restarts if another codec fits better. */
+function setPeerCodecs(codecs) {
+  peerCodecs = codecs;
+  publisher?.setPeerCodecs(codecs);
+}
+
 function handle(message) {
+  // voice: voice.handle(message) goes here (js/voice.js: opus streams and their controls).
   switch (message.type) {
     case "session.created":
       resumer.remember(message.resumeToken);
@@ -92,6 +111,9 @@ function handle(message) {
       resumer.done();
       created = created ?? { sessionId: message.sessionId, ticket: message.ticket, mode: message.mode };
       document.body.dataset.sessionId = message.sessionId;
+      // The customer's codecs come only while it is connected; while it is away, keep what we knew.
+      if (message.codecs || message.peerPresent) setPeerCodecs(codecsOf(message));
+      publisher?.requestKeyframe();
       $("end").hidden = false;
       $("workspace").hidden = !message.peerPresent;
       $("chat").hidden = false;
@@ -104,8 +126,11 @@ function handle(message) {
     case "peer.back":
       $("customer-state").textContent = "The customer is back.";
       chat.note($("customer-state").textContent);
+      if (message.codecs) setPeerCodecs(codecsOf(message));
+      publisher?.requestKeyframe();
       break;
     case "peer.joined":
+      setPeerCodecs(codecsOf(message));
       $("customer-state").textContent = "The customer joined and is being asked for consent.";
       $("workspace").hidden = false;
       $("chat").hidden = false;
@@ -119,14 +144,20 @@ function handle(message) {
       chat.note($("customer-state").textContent);
       break;
     case "stream.start":
-      // Only image streams are shown here for now; video and audio codecs are skipped (§4.1).
-      if (message.owner === "customer" && IMAGE_CODECS.has(message.codec)) {
+      // Images and the video codecs this console decodes; audio (opus) is not shown here (§4.1).
+      if (message.owner === "customer" && isVisualCodec(message.codec) && CODECS.includes(message.codec)) {
         viewing = message.streamId;
-        $("stats").textContent = `${message.source} ${message.width}×${message.height}`;
+        viewingSource = message.source;
+        view.startStream(message);
+        $("stats").textContent = `${message.source} ${message.codec} ${message.width}×${message.height}`;
       }
       break;
     case "stream.stop":
-      if (message.owner === "customer" && message.streamId === viewing) $("stats").textContent = "The customer stopped sharing.";
+      if (message.owner === "customer" && message.streamId === viewing) {
+        viewingSource = null;
+        view.stopStream();
+        clearStats($("stats"), "The customer stopped sharing.");
+      }
       break;
     case "stream.pause":
     case "stream.resume":
@@ -292,7 +323,7 @@ $("quality").addEventListener("change", () => {
 
 async function shareBack(source) {
   publisher?.stop();
-  publisher = new Publisher(socket, { streamId: 1, fps: 5, quality: 0.7 });
+  publisher = new Publisher(socket, { streamId: 1, fps: 5, quality: 0.7, peerCodecs, video: VIDEO });
   try {
     await publisher.start(source, "user");
     $("stop-share").hidden = false;
@@ -308,6 +339,7 @@ $("stop-share").addEventListener("click", () => {
   publisher?.stop();
   publisher = null;
   $("stop-share").hidden = true;
+  clearStats($("send-stats"));
 });
 
 $("end-form").addEventListener("submit", (event) => {
@@ -316,15 +348,17 @@ $("end-form").addEventListener("submit", (event) => {
   socket?.send({ type: "session.end", outcome: $("outcome").value, note: note || undefined });
 });
 
+// Statistics once a second (stats.js): the customer's stream as shown here (data-fps: frames
+// shown per second), and what the console shares back.
 setInterval(() => {
   document.body.dataset.framesReceived = String(received);
-  if (viewing !== null && !ended) $("stats").dataset.fps = String(received - receivedAtLastTick);
-  receivedAtLastTick = received;
+  if (viewingSource !== null && !ended) showStats($("stats"), view.takeStats(), viewingSource);
+  if (publisher?.active && !ended) showStats($("send-stats"), publisher.takeStats(), `your ${publisher.source}`);
 }, 1000);
 
 if (!token && resumer.token) {
   setState("reconnecting", "Reconnecting to your session…");
-  connect({ role: "agent", resume: resumer.token, client: CLIENT });
+  connect({ role: "agent", resume: resumer.token, client: CLIENT, codecs: CODECS });
 } else if (!token) {
   setState("no-token", "This console needs a sign-in link: run `tandem session start --console --ticket T` and open the URL it prints.");
 } else if (params.get("ticket")) {

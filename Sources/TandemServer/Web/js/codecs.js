@@ -3,7 +3,7 @@
 // video codec to publish. Nothing here throws: a browser without WebCodecs shows images.
 
 /** What every client decodes, and all an old client (one that sends no list) decodes. */
-export const IMAGE_CODECS = ["jpeg", "png", "webp"];
+export const IMAGE_CODEC_NAMES = ["jpeg", "png", "webp"];
 /** Video codecs in the order a publisher prefers them: VP8 is the cheapest to encode in software. */
 export const VIDEO_PREFERENCE = ["vp8", "h264", "vp9", "av1"];
 /** WebCodecs codec strings (§5.9 `decoderConfig.codec`), for probing and for streams without one. */
@@ -17,7 +17,7 @@ const encoderProbes = new Map();
 
 export const isVideoCodec = (name) => Object.hasOwn(CODEC_STRINGS, name);
 /** A codec a FrameView shows: an image or a video codec, not audio (opus). */
-export const isVisualCodec = (name) => IMAGE_CODECS.includes(name) || isVideoCodec(name);
+export const isVisualCodec = (name) => IMAGE_CODEC_NAMES.includes(name) || isVideoCodec(name);
 
 /** Resolves to `fallback` instead of waiting on a probe that never answers. */
 function within(promise, fallback) {
@@ -31,7 +31,7 @@ async function supported(Codec, config) {
 
 /** The codec names this browser decodes, for `hello.codecs` (§5.1). */
 export async function decodableCodecs() {
-  const names = [...IMAGE_CODECS];
+  const names = [...IMAGE_CODEC_NAMES];
   try {
     const video = await Promise.all(VIDEO_PREFERENCE.map((name) => supported(globalThis.VideoDecoder, { codec: CODEC_STRINGS[name] })));
     VIDEO_PREFERENCE.forEach((name, index) => video[index] && names.push(name));

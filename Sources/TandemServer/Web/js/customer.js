@@ -2,12 +2,14 @@
 // in the queue (protocol/README.md §16). Then: ask for consent, share the camera or screen,
 // show the agent's annotations on the preview, chat, leave.
 import { ChatPanel } from "./chat.js";
+import { codecsOf, decodableCodecs, forcedCodec, isVisualCodec } from "./codecs.js";
 import { checkConnection } from "./connection-check.js";
 import { TandemSocket } from "./connection.js";
 import { CLOSE_MESSAGES } from "./protocol.js";
-import { FrameView, IMAGE_CODECS } from "./frame-view.js";
+import { FrameView } from "./frame-view.js";
 import { Publisher } from "./publisher.js";
 import { Resumer } from "./resume.js";
+import { clearStats, showStats } from "./stats.js";
 
 const $ = (id) => document.getElementById(id);
 const queued = location.pathname === "/help";
@@ -17,14 +19,23 @@ const code = queued ? "" : decodeURIComponent(location.pathname.split("/").filte
 const linkKey = queued ? null : new URLSearchParams(location.hash.slice(1)).get("k");
 // Kept in memory only: the address bar (often on a shared screen) no longer shows it.
 if (linkKey) history.replaceState(null, "", location.pathname + location.search);
-const joinHello = () => ({ role: "customer", code, key: linkKey ?? undefined, client: CLIENT });
+const joinHello = () => ({ role: "customer", code, key: linkKey ?? undefined, client: CLIENT, codecs: CODECS });
+const resumeHello = () => ({ role: "customer", resume: resumer.token, client: CLIENT, codecs: CODECS });
 const notBeforeKey = `tandem.notBefore.${code}`;
+// What this browser decodes goes in every hello (§5.1): the agent then sends video it can show.
+const CODECS = await decodableCodecs();
+// ?video=jpeg|vp8|vp9|h264|av1 forces what this page publishes (tests and benchmarks).
+const VIDEO = forcedCodec(new URLSearchParams(location.search).get("video"));
 const preview = new FrameView($("preview"), $("preview-overlay"));
-const agentView = new FrameView($("agent-view"), $("agent-overlay"));
+const agentView = new FrameView($("agent-view"), $("agent-overlay"), {
+  onNeedKeyframe: () => agentStream !== null && socket.send({ type: "stream.control", streamId: agentStream, action: "keyframe" }),
+});
 let joined = null;
 let ended = false;
 let publisher = null;
 let agentStream = null;
+// What the agent's client decodes (§5.1); null: an old client, or not known yet (JPEG).
+let peerCodecs = null;
 let retryAfter = null;
 // Seconds spent waiting as told after 4430; the page gives up after 10 minutes, as the CLI does.
 let throttledWaited = 0;
@@ -39,10 +50,11 @@ function setState(state, text) {
 const what = () => (joined?.mode === "screen" ? "screen" : "camera");
 
 const socket = new TandemSocket(
-  resumer.token ? { role: "customer", resume: resumer.token, client: CLIENT } : joinHello(),
+  resumer.token ? resumeHello() : joinHello(),
   {
     onControl: handle,
     onFrame(frame) {
+      // voice: voice.onFrame(frame) goes here (js/voice.js plays the agent's opus stream, §4.1).
       if (agentStream !== null && frame.streamId === agentStream) agentView.showFrame(frame.sequence, frame);
     },
     onClose({ code, message, final }) {
@@ -66,7 +78,7 @@ const socket = new TandemSocket(
         return;
       }
       // A refused or throttled resume (4411, 4430) is final: the token is no longer any good.
-      if (!final && code !== 4430 && resumer.token && resumer.schedule(() => socket.reconnect({ role: "customer", resume: resumer.token, client: CLIENT }))) {
+      if (!final && code !== 4430 && resumer.token && resumer.schedule(() => socket.reconnect(resumeHello()))) {
         setState("reconnecting", "The connection was lost. Reconnecting…");
         return;
       }
@@ -86,11 +98,19 @@ const chat = new ChatPanel($("chat"), (text) => {
   return socket.isOpen;
 });
 
+/** The agent's codecs changed (§5.1): the stream restarts if another codec fits better. */
+function setPeerCodecs(codecs) {
+  peerCodecs = codecs;
+  publisher?.setPeerCodecs(codecs);
+}
+
 function handle(message) {
+  // voice: voice.handle(message) goes here (js/voice.js: opus streams and their controls).
   switch (message.type) {
     case "session.joined":
       resumer.remember(message.resumeToken);
       joined = message;
+      setPeerCodecs(codecsOf(message));
       $("leave").textContent = "Leave the session";
       $("consent-title").textContent = `${message.agent} asks to see your ${what()}`;
       $("consent-text").textContent = `Support for ticket ${message.ticket}. Nothing is shared until you allow it; you can pause or stop at any time.`;
@@ -106,9 +126,13 @@ function handle(message) {
       resumer.remember(message.resumeToken);
       resumer.done();
       joined = message;
+      // The agent's codecs come only while it is connected; while it is away, keep what we knew.
+      if (message.codecs || message.peerPresent) setPeerCodecs(codecsOf(message));
       $("chat").hidden = false;
       $("leave").hidden = false;
       if (publisher?.active) {
+        // The agent missed what was sent while this page was away.
+        publisher.requestKeyframe();
         setState("sharing", `Reconnected. Sharing your ${what()} with ${message.agent}.`);
       } else {
         // After a reload: ask again before capturing anything.
@@ -135,6 +159,9 @@ function handle(message) {
         setState("transferring", `${message.from} is handing you over to ${message.toAgent ?? "a colleague"}…`);
       } else if (joined) {
         joined = { ...joined, agent: message.agent };
+        // The new agent's client may decode other codecs; it needs a keyframe either way.
+        setPeerCodecs(codecsOf(message));
+        publisher?.requestKeyframe();
         chat.note(`You are now talking to ${message.agent}.`);
         setState(publisher?.active ? "sharing" : "connected", publisher?.active ? `Sharing your ${what()} with ${message.agent}.` : `Connected to ${message.agent}.`);
       }
@@ -155,17 +182,22 @@ function handle(message) {
       break;
     case "peer.back":
       chat.note(`${joined?.agent ?? "Your agent"} is back.`);
+      if (message.codecs) setPeerCodecs(codecsOf(message));
+      publisher?.requestKeyframe();
       break;
     case "stream.start":
-      // Only image streams are shown here for now; video and audio codecs are skipped (§4.1).
-      if (message.owner === "agent" && IMAGE_CODECS.has(message.codec)) {
+      // Images and the video codecs this page decodes; audio (opus) is not shown here (§4.1).
+      if (message.owner === "agent" && isVisualCodec(message.codec) && CODECS.includes(message.codec)) {
         agentStream = message.streamId;
+        agentView.startStream(message);
         $("agent-share").hidden = false;
       }
       break;
     case "stream.stop":
       if (message.owner === "agent" && message.streamId === agentStream) {
         agentStream = null;
+        agentView.stopStream();
+        clearStats($("recv-stats"));
         $("agent-share").hidden = true;
       }
       break;
@@ -231,7 +263,7 @@ async function share() {
   const recording = joined?.recording === true ? $("allow-recording").checked : undefined;
   socket.send({ type: "consent", granted: true, source: what(), recording });
   if (recording === true) chat.note("You allowed the recording of this session.");
-  publisher = new Publisher(socket, { streamId: 1, fps: 5, quality: 0.7, onFrame: (sequence, blob) => preview.showFrame(sequence, blob) });
+  publisher = new Publisher(socket, { streamId: 1, fps: 5, quality: 0.7, peerCodecs, video: VIDEO, onFrame: (sequence, picture) => preview.showFrame(sequence, picture) });
   try {
     await publisher.start(what());
     $("stage").hidden = false;
@@ -275,6 +307,13 @@ $("stop").addEventListener("click", () => {
 $("switch-camera").addEventListener("click", () => publisher?.switchCamera());
 $("leave").addEventListener("click", () => socket.send({ type: "session.end" }));
 
+// What this page sends and what it shows of the agent's share, once a second (stats.js).
+setInterval(() => {
+  if (publisher?.active && !publisher.paused) showStats($("send-stats"), publisher.takeStats(), what());
+  else clearStats($("send-stats"));
+  if (agentStream !== null) showStats($("recv-stats"), agentView.takeStats());
+}, 1000);
+
 if (queued && !resumer.token) {
   // Ask first: the ticket, the support plan, and what the customer will show.
   // A help link signed by the broker (§16.1) sets the ticket, tier and line; without one the
@@ -301,7 +340,7 @@ if (queued && !resumer.token) {
       queue.expires = link.expires;
       queue.signature = link.signature;
     }
-    socket.reconnect({ role: "customer", client: CLIENT, queue });
+    socket.reconnect({ role: "customer", client: CLIENT, codecs: CODECS, queue });
   });
 } else {
   const notBefore = Number(sessionStorage.getItem(notBeforeKey) ?? 0);

@@ -139,20 +139,16 @@ export class FrameView {
     if (this.overlay.frozenSequence === null) this.draw(sequence, bitmap);
   }
 
-  /** A decoded video picture: drawn at once, kept as an ImageBitmap for freeze-frame. */
+  /** A decoded video picture: drawn at once and closed; kept as an ImageBitmap for freeze-frame. */
   present(videoFrame, sequence, timestamp) {
     this.countDecoded();
-    if (this.overlay.frozenSequence === null) {
-      this.draw(sequence, videoFrame, videoFrame.displayWidth, videoFrame.displayHeight);
-      this.meter.frame(Date.now() - timestamp / 1000);
-    }
-    if (sequence === null) {
-      videoFrame.close();
-      return;
-    }
-    createImageBitmap(videoFrame)
-      .then((bitmap) => this.remember(sequence, bitmap), () => {})
-      .finally(() => videoFrame.close());
+    // During a freeze the still stays: later pictures are neither drawn nor kept.
+    if (this.overlay.frozenSequence !== null) return videoFrame.close();
+    this.draw(sequence, videoFrame, videoFrame.displayWidth, videoFrame.displayHeight);
+    videoFrame.close();
+    this.meter.frame(Date.now() - timestamp / 1000);
+    // The canvas holds the picture in RGB now: copying it costs half of converting the frame again.
+    if (sequence !== null) createImageBitmap(this.canvas).then((bitmap) => this.remember(sequence, bitmap), () => {});
   }
 
   countDecoded() {

@@ -72,8 +72,9 @@ export class JitterBuffer {
     if (slack < this.safety) {
       this.counts.late += 1;
       this.lateStreak += 1;
-      if (this.lateStreak >= LATE_RESTART) return this.restart(now, sequence, captureMicros, duration);
+      if (this.lateStreak >= LATE_RESTART) return this.restart(now, sequence, captureMicros, duration, true);
       // The slot is taken (silent), so the next packet still follows it.
+      this.silence += duration;
       this.last = { sequence, captureMicros, at, duration };
       return { drop: "late" };
     }
@@ -94,13 +95,13 @@ export class JitterBuffer {
     return { at };
   }
 
-  restart(now, sequence, captureMicros, duration) {
+  /** Starts the schedule again with this packet; `audible`: the gap before it is a dropout, not a pause of the sender. */
+  restart(now, sequence, captureMicros, duration, audible = false) {
     if (this.last !== null) this.counts.restarts += 1;
     // Late packets before a restart say how much more delay the path needs.
     this.retarget();
     const at = this.snap(now + this.target);
-    // The wait before the very first packet is start-up delay, not a gap.
-    if (this.last !== null) this.silence += Math.max(0, at - Math.max(this.last.at + this.last.duration, now));
+    if (audible && this.last !== null) this.silence += Math.max(0, at - Math.max(this.last.at + this.last.duration, now));
     this.history = [];
     this.lateStreak = 0;
     this.remember(now, at - now);

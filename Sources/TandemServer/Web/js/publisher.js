@@ -1,30 +1,43 @@
-// Captures the camera or the screen and publishes it as a stream of JPEG frames
-// (protocol/README.md §4, §5.9), adapting down when the broker reports drops.
-
-const MIN_QUALITY = 0.3;
-const MIN_FPS = 1;
+// Captures the camera or the screen and publishes it as one stream (protocol/README.md §4,
+// §5.9): WebCodecs video in a codec the peer decodes (video-sender.js), else JPEG frames
+// (jpeg-sender.js) — for old peers, browsers without VideoEncoder, or ?video=jpeg.
+import { chooseVideoCodec } from "./codecs.js";
+import { JpegSender } from "./jpeg-sender.js";
+import { MediaMeter } from "./stats.js";
+import { VideoSender } from "./video-sender.js";
 
 export class Publisher {
-  /** `socket`: TandemSocket; options: streamId, fps, quality, maxWidth; onFrame(sequence, blob). */
+  /**
+   * `socket`: TandemSocket. options: streamId; peerCodecs (what the peer decodes, §5.1; null
+   * for an old client: JPEG); video (a codec forced with ?video=, or null); fps, quality and
+   * maxWidth (JPEG); onFrame(sequence, Blob | ImageBitmap) for each frame sent (the preview;
+   * an ImageBitmap becomes the callee's to close).
+   */
   constructor(socket, options = {}) {
     this.socket = socket;
     this.streamId = options.streamId ?? 1;
-    this.targetFps = options.fps ?? 5;
-    this.targetQuality = options.quality ?? 0.7;
-    this.fps = this.targetFps;
-    this.quality = this.targetQuality;
-    this.maxWidth = options.maxWidth ?? 1280;
+    this.peerCodecs = options.peerCodecs ?? null;
+    this.forced = options.video ?? null;
+    this.jpeg = { fps: options.fps ?? 5, quality: options.quality ?? 0.7, maxSide: options.maxWidth ?? 1280 };
     this.onFrame = options.onFrame;
     this.sequence = 0;
     this.paused = false;
     this.media = null;
+    this.sender = null;
+    this.failedCodecs = [];
+    this.generation = 0;
+    this.announced = false;
     this.timer = null;
+    this.nextAt = 0;
+    this.meter = new MediaMeter();
     this.video = document.createElement("video");
     this.video.muted = true;
     this.video.playsInline = true;
-    this.canvas = document.createElement("canvas");
-    this.lastDrop = 0;
-    this.framesSent = 0;
+    // An OffscreenCanvas hands its picture over as an ImageBitmap without a copy (the preview).
+    this.canvas = typeof OffscreenCanvas === "function" ? new OffscreenCanvas(2, 2) : document.createElement("canvas");
+    this.context = this.canvas.getContext("2d", { alpha: false });
+    this.width = 0;
+    this.height = 0;
   }
 
   /** `source` is "camera" or "screen"; `facingMode` "environment" (rear) or "user". */
@@ -32,14 +45,14 @@ export class Publisher {
     this.source = source;
     this.facingMode = facingMode;
     const media = source === "screen"
-      ? await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: 15 }, audio: false })
-      : await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: facingMode }, width: { ideal: 1280 } }, audio: false });
-    this.stopTracks();
+      ? await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 30 } }, audio: false })
+      : await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: facingMode }, width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
+    this.media?.getTracks().forEach((track) => track.stop());
     this.media = media;
     media.getVideoTracks()[0]?.addEventListener("ended", () => this.stop());
     this.video.srcObject = media;
     await this.video.play();
-    this.announce();
+    await this.restartStream();
     this.schedule();
   }
 
@@ -48,95 +61,152 @@ export class Publisher {
     await this.start("camera", this.facingMode === "environment" ? "user" : "environment");
   }
 
-  announce() {
-    const scale = Math.min(1, this.maxWidth / (this.video.videoWidth || this.maxWidth));
-    this.canvas.width = Math.max(1, Math.round((this.video.videoWidth || 640) * scale));
-    this.canvas.height = Math.max(1, Math.round((this.video.videoHeight || 480) * scale));
-    this.socket.send({
-      type: "stream.start", streamId: this.streamId, source: this.source, codec: "jpeg",
-      width: this.canvas.width, height: this.canvas.height, fps: this.fps,
-    });
+  /**
+   * The peer's codecs changed (a transfer, a resume, §5.1). The stream goes on while the new
+   * peer decodes its video codec; otherwise (or from JPEG to video) it restarts on another.
+   */
+  async setPeerCodecs(codecs) {
+    this.peerCodecs = codecs;
+    const current = this.sender?.codec;
+    if (current && current !== "jpeg" && !this.forced && codecs?.includes(current)) return;
+    if (this.media) await this.restartStream({ sameCodec: "keep" });
+  }
+
+  /**
+   * Chooses the codec for the peer and starts the stream on it: stream.start (same streamId)
+   * before its first frame, a keyframe first. `sameCodec`: "restart" or "keep" the stream.
+   */
+  async restartStream({ sameCodec = "restart" } = {}) {
+    const generation = ++this.generation;
+    const choice = await chooseVideoCodec(this.peerCodecs, { forced: this.forced, exclude: this.failedCodecs });
+    if (generation !== this.generation || !this.media) return;
+    const codec = choice?.codec ?? "jpeg";
+    if (this.sender?.codec === codec) {
+      if (sameCodec === "restart") this.sender.restart();
+      return;
+    }
+    this.sender?.close();
+    this.sender = choice ? new VideoSender(this, choice, this.source) : new JpegSender(this, this.jpeg);
+  }
+
+  /** Called by a VideoSender whose encoder broke: publish with the next codec (or JPEG). */
+  senderFailed(sender) {
+    if (sender !== this.sender) return;
+    this.failedCodecs.push(sender.codec);
+    this.sender = null;
+    if (this.media) this.restartStream();
   }
 
   schedule() {
     clearTimeout(this.timer);
     if (!this.media) return;
-    this.timer = setTimeout(() => this.captureOne().finally(() => this.schedule()), 1000 / this.fps);
+    const now = performance.now();
+    // A steady clock: each capture is due one interval after the previous one was due.
+    this.nextAt = Math.max(now, this.nextAt + 1000 / (this.sender?.fps ?? this.jpeg.fps));
+    this.timer = setTimeout(() => this.captureOne().catch((error) => console.warn("Tandem: capture failed", error)).finally(() => this.schedule()), this.nextAt - now);
   }
 
   async captureOne() {
-    if (this.paused || !this.media || this.video.readyState < 2) return;
-    // A bounded send queue: skip the frame while more than two frames wait in the browser.
-    if (this.socket.bufferedAmount > 2 * this.canvas.width * this.canvas.height * this.quality / 4) {
-      this.adaptDown();
-      return;
-    }
-    const context = this.canvas.getContext("2d");
-    context.drawImage(this.video, 0, 0, this.canvas.width, this.canvas.height);
-    const blob = await new Promise((resolve) => this.canvas.toBlob(resolve, "image/jpeg", this.quality));
-    if (!blob || !this.media) return;
-    const sequence = this.sequence;
-    this.sequence = (this.sequence + 1) >>> 0;
-    const payload = new Uint8Array(await blob.arrayBuffer());
-    this.socket.sendFrame({ codec: "jpeg", keyframe: true, streamId: this.streamId, sequence, timestampMicros: BigInt(Date.now()) * 1000n }, payload);
-    this.framesSent += 1;
-    this.onFrame?.(sequence, blob);
-    if (performance.now() - this.lastDrop > 5000) this.adaptUp();
+    const sender = this.sender;
+    if (this.paused || !this.media || !sender || this.video.readyState < 2) return;
+    // Frames made while the connection is down would be lost; the first one after it is a keyframe.
+    if (!this.socket.isOpen) return sender.requestKeyframe();
+    const now = performance.now();
+    sender.tick(now);
+    this.resize(sender.maxSide);
+    if (sender.busy(this.socket.bufferedAmount, now, this.width, this.height)) return;
+    this.context.drawImage(this.video, 0, 0, this.width, this.height);
+    await sender.encode(this.canvas, this.width, this.height, Boolean(this.onFrame));
   }
 
-  /** stream.control for this stream, from the viewer or the broker. */
+  /** The capture size: the video's, its longer side at most `maxSide`, even (4:2:0 video). */
+  resize(maxSide) {
+    const videoWidth = this.video.videoWidth || 640;
+    const videoHeight = this.video.videoHeight || 480;
+    const scale = Math.min(1, maxSide / Math.max(videoWidth, videoHeight));
+    const even = (value) => Math.max(2, 2 * Math.round((value * scale) / 2));
+    const width = even(videoWidth);
+    const height = even(videoHeight);
+    if (width === this.width && height === this.height) return;
+    this.width = this.canvas.width = width;
+    this.height = this.canvas.height = height;
+  }
+
+  /** stream.start for the stream (from a sender, right before its first frame). */
+  announce({ codec, width, height, fps, decoderConfig }) {
+    this.socket.send({ type: "stream.start", streamId: this.streamId, source: this.source, codec, width, height, fps, decoderConfig });
+    this.announced = true;
+  }
+
+  /** Sends one encoded frame; returns false when the connection is down. */
+  emit(header, payload, preview) {
+    if (!this.socket.isOpen) {
+      preview?.close?.();
+      return false;
+    }
+    const sequence = this.sequence;
+    this.sequence = (this.sequence + 1) >>> 0;
+    this.socket.sendFrame({ ...header, streamId: this.streamId, sequence }, payload);
+    this.meter.bytes(payload.byteLength);
+    this.meter.frame();
+    if (preview && this.onFrame) this.onFrame(sequence, preview);
+    else preview?.close?.();
+    return true;
+  }
+
+  /** stream.control for this stream, from the viewer or the broker (§5.9). */
   control(message) {
     switch (message.action) {
       case "pause": this.pause(); break;
       case "resume": this.resume(); break;
-      case "quality":
-        if (message.fps) this.targetFps = this.fps = Math.min(30, message.fps);
-        if (message.quality) this.targetQuality = this.quality = message.quality;
-        this.schedule();
-        break;
-      case "keyframe":
-        // Every JPEG frame is a keyframe; a request from the broker means it dropped frames.
-        if (message.origin === "broker") this.adaptDown();
-        break;
+      default: this.sender?.control(message, performance.now());
     }
   }
 
-  adaptDown() {
-    this.lastDrop = performance.now();
-    this.quality = Math.max(MIN_QUALITY, this.quality * 0.8);
-    this.fps = Math.max(MIN_FPS, this.fps * 0.75);
-  }
-
-  adaptUp() {
-    this.quality = Math.min(this.targetQuality, this.quality + 0.05);
-    this.fps = Math.min(this.targetFps, this.fps + 0.5);
+  /** The receiver missed frames (it came back, or a new agent took over): next frame key. */
+  requestKeyframe() {
+    this.sender?.requestKeyframe();
   }
 
   pause() {
     if (this.paused || !this.media) return;
     this.paused = true;
-    this.socket.send({ type: "stream.pause", streamId: this.streamId });
+    if (this.announced) this.socket.send({ type: "stream.pause", streamId: this.streamId });
   }
 
   resume() {
     if (!this.paused || !this.media) return;
     this.paused = false;
-    this.socket.send({ type: "stream.resume", streamId: this.streamId });
+    this.requestKeyframe();
+    if (this.announced) this.socket.send({ type: "stream.resume", streamId: this.streamId });
   }
 
   stop() {
     if (!this.media) return;
     this.stopTracks();
-    this.media = null;
-    clearTimeout(this.timer);
     this.socket.send({ type: "stream.stop", streamId: this.streamId });
   }
 
+  /** Stops capturing and encoding, without a word to the peer (the session is over). */
   stopTracks() {
     this.media?.getTracks().forEach((track) => track.stop());
+    this.media = null;
+    this.generation += 1;
+    clearTimeout(this.timer);
+    this.sender?.close();
+    this.sender = null;
   }
 
   get active() {
     return this.media !== null;
+  }
+
+  /** This second's statistics (stats.js): codec, size, fps and kbit/s sent, the target. */
+  takeStats(now = performance.now()) {
+    const target = this.sender?.target ?? {};
+    return {
+      codec: this.sender?.codec ?? null, width: this.width || null, height: this.height || null,
+      ...this.meter.take(now), bitrate: target.bitrate ?? null, quality: target.quality ?? null,
+    };
   }
 }
