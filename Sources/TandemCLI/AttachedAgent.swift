@@ -27,7 +27,7 @@ struct AttachedAgent: ParsableArguments {
         let (outcome, note, fps) = (self.outcome, self.note, self.fps)
         let run: (result: SessionEnded??, closure: TandemClosure)
         do {
-            run = try await TandemConnection.run(configuration: configuration, hello: hello, logger: CLILog.logger("tandem.cli")) {
+            run = try await TandemConnection.run(configuration: configuration, hello: hello.acceptingEveryCodec, logger: CLILog.logger("tandem.cli")) {
                 inbound,
                 outbound -> SessionEnded? in
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -57,6 +57,9 @@ struct AttachedAgent: ParsableArguments {
                         group.addTask {
                             await status.waitForCustomer()
                             let start = frames.streamStart(source: .screen, fps: fps)
+                            if !status.customerDecodes(start.codec) {
+                                say("Note: the customer's client does not decode \(start.codec.name); it will not show this stream.")
+                            }
                             try await outbound.send(.streamStart(start))
                             var index = 0
                             while true {

@@ -98,8 +98,8 @@ struct Join: AsyncParsableCommand {
             do {
                 return try await TandemConnection.run(
                     configuration: configuration,
-                    hello: queueRequest.map { .queue($0, client: configuration.clientName) }
-                        ?? .customer(code: joinCodeValue, key: linkKeyValue, client: configuration.clientName),
+                    hello: (queueRequest.map { .queue($0, client: configuration.clientName) }
+                        ?? Hello.customer(code: joinCodeValue, key: linkKeyValue, client: configuration.clientName)).acceptingEveryCodec,
                     logger: CLILog.logger("tandem.cli")
                 ) { inbound, outbound -> SessionEnded? in
                     var iterator = inbound.makeAsyncIterator()
@@ -162,6 +162,9 @@ struct Join: AsyncParsableCommand {
                         if granted {
                             group.addTask {
                                 let start = frames.streamStart(source: joined.mode == .camera ? .camera : .screen, fps: fps)
+                                if !(joined.codecs ?? .imagesOnly).contains(start.codec) {
+                                    say("Note: the agent's client does not decode \(start.codec.name); it will not show this stream.")
+                                }
                                 try await outbound.send(.streamStart(start))
                                 streamAnnounced.finish()
                                 var index = 0

@@ -66,9 +66,16 @@ final class AgentStatus: Sendable {
         var lastFramesOut = 0
         var lastTick = ContinuousClock.now
         var streams: [UInt16: MediaCodec] = [:]
+        /// What the customer's client decodes (§5.1); nil: images only.
+        var customerCodecs: CodecList?
     }
 
     private let state = NIOLockedValueBox(State())
+
+    /// Whether the customer's client says it decodes `codec` (§5.1: no list, images only).
+    func customerDecodes(_ codec: MediaCodec) -> Bool {
+        (state.withLockedValue { $0.customerCodecs } ?? .imagesOnly).contains(codec)
+    }
 
     /// Prints what the event means; returns the ending when the session ended.
     func handle(_ event: TandemEvent) -> SessionEnded? {
@@ -82,8 +89,10 @@ final class AgentStatus: Sendable {
             say("[\(Formatting.clock())] waiting for the customer…")
         case .control(.peerJoined(let peer)):
             say("[\(Formatting.clock())] customer joined (\(peer.client ?? "unknown client"))")
+            state.withLockedValue { $0.customerCodecs = peer.codecs }
             customerArrived()
         case .control(.sessionAssigned(let assigned)):
+            state.withLockedValue { $0.customerCodecs = assigned.codecs }
             say(
                 "Session \(assigned.sessionID) for ticket \(assigned.ticket) (\(assigned.mode.rawValue)), \(assigned.tier.rawValue) tier, from \(assigned.line)"
             )

@@ -15,7 +15,7 @@ import time
 import websockets
 
 HEADER = struct.Struct(">BBBBBBHIQI")  # protocol/README.md §4: 24 bytes, big-endian
-CODECS = {1: "jpeg", 2: "png", 3: "webp", 4: "h264"}
+CODECS = {1: "jpeg", 2: "png", 3: "webp", 4: "h264", 5: "vp8", 6: "vp9", 7: "av1", 8: "opus"}  # §4.1
 
 
 def encode_frame(stream, sequence, payload, keyframe=True, codec=2):
@@ -28,6 +28,8 @@ def decode_frame(message):
     assert version == 1 and kind == 1 and header_length >= 24, "bad header"
     payload = message[header_length:]
     assert len(payload) == length, "payload length mismatch"
+    if codec not in CODECS:
+        return None  # §4, §10: a codec this client does not know is skipped, not an error
     return {"stream": stream, "sequence": sequence, "codec": CODECS[codec], "keyframe": bool(flags & 1), "payload": payload}
 
 
