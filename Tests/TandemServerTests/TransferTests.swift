@@ -32,6 +32,8 @@ struct TransferTests {
             let arrow = Shape(id: "port", kind: .arrow, color: "#ff3b30", points: [[0.2, 0.2], [0.6, 0.5]])
             try await first.send(.annotation(.add(arrow, owner: .customer, streamID: 1)))
             try await customer.waitFor("the arrow") { if case .annotation(let annotation) = $0 { annotation } else { nil } }
+            try await first.send(.voice(Voice(enabled: true)))
+            try await customer.waitFor("voice on") { if case .voice(let voice) = $0, voice.enabled { true } else { nil } }
             try await first.send(.sessionTransfer(TransferRequest(line: "line2", note: "WAN port config")))
 
             let handedOver = try await first.closure.value
@@ -42,6 +44,8 @@ struct TransferTests {
             #expect(pending.from == "alice")
             let told = try await customer.waitFor("session.transferred") { if case .sessionTransferred(let notice) = $0 { notice } else { nil } }
             #expect(told.state == .pending)
+            // The transfer turns voice off (§5.14): the next agent asks again.
+            try await customer.waitFor("voice off") { if case .voice(let voice) = $0, !voice.enabled { true } else { nil } }
 
             // The transfer waits in line2, not line1.
             let listing = try await broker.api(bob) { try await $0.queue() }
@@ -55,7 +59,9 @@ struct TransferTests {
             let back = LiveParticipant.connect(broker, hello: .resume(try #require(created.resumeToken), role: .agent))
             #expect(try await back.closure.value.tandemCode == .resumeRefused)
 
-            let second = LiveParticipant.connect(broker, hello: .take(token: bob, .init(line: "line2")))
+            var take = Hello.take(token: bob, .init(line: "line2"))
+            take.codecs = CodecList([.vp9, .opus])
+            let second = LiveParticipant.connect(broker, hello: take)
             let assigned = try await second.waitFor("session.assigned") { if case .sessionAssigned(let assigned) = $0 { assigned } else { nil } }
             #expect(assigned.sessionID == created.sessionID)
             #expect(assigned.transferredFrom == "alice")
@@ -71,6 +77,9 @@ struct TransferTests {
                 if case .sessionTransferred(let notice) = $0, notice.state == .completed { notice } else { nil }
             }
             #expect(completed.agent == "bob")
+            // The customer learns what bob's client decodes; bob, that the customer said nothing (images only).
+            #expect(completed.codecs == CodecList([.vp9, .opus]))
+            #expect(assigned.codecs == nil)
 
             // The customer never reconnected: its frames now reach bob.
             try await customer.send(testFrame(stream: 1, sequence: 2, size: 3000, fill: 3))
