@@ -27,7 +27,8 @@ struct AttachedAgent: ParsableArguments {
         let (outcome, note, fps) = (self.outcome, self.note, self.fps)
         let run: (result: SessionEnded??, closure: TandemClosure)
         do {
-            run = try await TandemConnection.run(configuration: configuration, hello: hello.acceptingEveryCodec, logger: CLILog.logger("tandem.cli")) {
+            run = try await TandemConnection.run(configuration: configuration, hello: hello.acceptingEveryCodec, logger: CLILog.logger("tandem.cli"))
+            {
                 inbound,
                 outbound -> SessionEnded? in
                 try await withThrowingTaskGroup(of: Void.self) { group in

@@ -37,7 +37,13 @@ extension RelayConnection {
             if !audio { detail["size"] = "\(start.width)x\(start.height)" }
             detail[audio ? "packetsPerSecond" : "fps"] = String(start.fps)
             // Voice is logged per side as audio.started / audio.stopped (§5.14).
-            await relayRecorded(binding, connection, kind: audio ? .audioStarted : .streamStarted, detail: detail, requiresConsent: .media(audio: audio)) {
+            await relayRecorded(
+                binding,
+                connection,
+                kind: audio ? .audioStarted : .streamStarted,
+                detail: detail,
+                requiresConsent: .media(audio: audio)
+            ) {
                 $0.start(start, by: role).map(ControlMessage.streamStart)
             }
         case .streamStop(let ref):

@@ -55,7 +55,9 @@ extension RelayConnection {
             if withdrawn { detail["withdrawn"] = "true" }
             guard await record(binding, connection, kind: consent.granted ? .consentGranted : .consentDenied, detail: detail) else { return }
             for stop in stopped {
-                let detail = ["owner": ParticipantRole.customer.rawValue, "streamId": String(stop.streamID), "reason": AudioStopReason.withdrawn.rawValue]
+                let detail = [
+                    "owner": ParticipantRole.customer.rawValue, "streamId": String(stop.streamID), "reason": AudioStopReason.withdrawn.rawValue,
+                ]
                 guard await record(binding, connection, kind: .audioStopped, detail: detail) else { return }
             }
             let agent = binding.session.outbox(for: .agent)

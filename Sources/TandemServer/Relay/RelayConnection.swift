@@ -257,7 +257,13 @@ struct RelayConnection {
         }
         let route: LiveSession.MediaRoute
         let audio = header.codec.isAudio
-        switch binding.session.relayMedia(from: binding.role, sender: connection.outbox, streamID: header.streamID, bytes: buffer.readableBytes, audio: audio)
+        switch binding.session.relayMedia(
+            from: binding.role,
+            sender: connection.outbox,
+            streamID: header.streamID,
+            bytes: buffer.readableBytes,
+            audio: audio
+        )
         {
         case .success(let found):
             route = found
