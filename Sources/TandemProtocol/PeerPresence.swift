@@ -10,10 +10,13 @@ public struct PeerPresence: Sendable, Equatable, Codable {
     public var role: ParticipantRole
     /// `peer.away` only: the end of the grace period.
     public var until: Date?
+    /// `peer.back` only: what the returning participant decodes (§5.1), if it said.
+    public var codecs: CodecList?
 
-    public init(role: ParticipantRole, until: Date? = nil) {
+    public init(role: ParticipantRole, until: Date? = nil, codecs: CodecList? = nil) {
         self.role = role
         self.until = until
+        self.codecs = codecs
     }
 }
 

@@ -84,7 +84,7 @@ extension APIRouteTests {
                 #expect(response.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer")
                 let permissions = response.headers[HTTPField.Name("Permissions-Policy")!]
                 #expect(permissions?.hasPrefix(page.camera ? "camera=(self)" : "camera=()") == true, "\(page.path): \(permissions ?? "none")")
-                #expect(permissions?.contains("microphone=()") == true)
+                #expect(permissions?.contains(page.camera ? "microphone=(self)" : "microphone=()") == true, "\(page.path): voice (§5.14)")
             }
             // Not a twelve-digit code: the documented 404.
             for path in ["/j/nonsense", "/j/482-913-557", "/j/4829135573011"] {

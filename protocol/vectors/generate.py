@@ -189,6 +189,7 @@ control_valid = [
      "tier": "basic", "waitedSeconds": 4, "customerPresent": True, "resumeToken": "tdr_" + "C" * 43, "codecs": ["jpeg"]},
     {"type": "session.transferred", "sessionId": "s_abcdefghijkmnpqr", "state": "completed", "from": "alice", "line": "line2",
      "agent": "bob", "codecs": ["av1", "opus"]},
+    {"type": "peer.back", "role": "customer", "codecs": ["vp8", "opus", "jpeg"]},
     # Voice (§5.14): the agent turns it on, the customer answers for its microphone.
     {"type": "voice", "enabled": True},
     {"type": "voice", "enabled": False},

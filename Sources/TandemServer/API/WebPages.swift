@@ -56,7 +56,7 @@ struct WebPages: Sendable {
                 HTTPField.Name("Referrer-Policy")!: "no-referrer",
                 HTTPField.Name("X-Content-Type-Options")!: "nosniff",
                 HTTPField.Name("Permissions-Policy")!: camera
-                    ? "camera=(self), display-capture=(self), microphone=(), geolocation=()"
+                    ? "camera=(self), display-capture=(self), microphone=(self), geolocation=()"
                     : "camera=(), display-capture=(), microphone=(), geolocation=()",
             ],
             body: .init(byteBuffer: body)

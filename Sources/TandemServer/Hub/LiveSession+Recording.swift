@@ -16,7 +16,7 @@ extension LiveSession {
         state.withLockedValue { state in
             guard !recording.isActive else { return }
             _ = recording.start()
-            for message in state.activity.catchUp(for: nil, now: Date()) {
+            for message in state.catchUp(for: nil, now: Date()) {
                 let owner: ParticipantRole =
                     switch message {
                     case .streamStart(let start): start.owner ?? .agent

@@ -61,7 +61,7 @@ extension LiveSession {
             var assigned = welcome(customer != nil)
             assigned.codecs = customer?.codecs
             _ = outbox.enqueue(.sessionAssigned(assigned))
-            for message in state.activity.catchUp(for: .agent, now: at) { _ = outbox.enqueue(message) }
+            for message in state.catchUp(for: .agent, now: at) { _ = outbox.enqueue(message) }
             state.outboxes[.agent] = outbox
             var notice = notice
             notice.codecs = outbox.codecs

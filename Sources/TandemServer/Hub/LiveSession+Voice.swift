@@ -1,6 +1,12 @@
 import TandemCore
 import TandemProtocol
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// Voice (protocol/README.md §5.14): the agent turns it on or off, the customer answers for
 /// its microphone, and what stream messages need before they go out.
 extension LiveSession {
@@ -93,4 +99,13 @@ extension LiveSession.State {
 extension LiveSession {
     /// Whether the agent has turned voice on.
     var voiceEnabled: Bool { state.withLockedValue { $0.machine.voiceEnabled } }
+}
+
+extension LiveSession.State {
+    /// What a participant, supervisor or recording starting now gets first (§5.9, §5.13):
+    /// the streams and overlays, then `voice` when it is on (§5.14), so a customer who joins
+    /// or reloads during a call is asked about its microphone.
+    func catchUp(for recipient: ParticipantRole?, now: Date) -> [ControlMessage] {
+        activity.catchUp(for: recipient, now: now) + (machine.voiceEnabled ? [.voice(Voice(enabled: true))] : [])
+    }
 }

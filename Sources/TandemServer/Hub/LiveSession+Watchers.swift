@@ -15,7 +15,7 @@ extension LiveSession {
         state.withLockedValue { state in
             guard !state.machine.isEnded else { return false }
             _ = watcher.outbox.enqueue(.sessionWatching(welcome(state.agent, state.outboxes[.customer] != nil)))
-            for message in state.activity.catchUp(for: nil, now: now) { _ = watcher.outbox.enqueue(message) }
+            for message in state.catchUp(for: nil, now: now) { _ = watcher.outbox.enqueue(message) }
             state.watchers.append(watcher)
             return true
         }

@@ -112,7 +112,7 @@ final class LiveSession: Sendable {
     func attachCustomer(_ outbox: ParticipantOutbox, welcome: SessionJoined, now: Date) {
         state.withLockedValue { state in
             _ = outbox.enqueue(.sessionJoined(welcome))
-            for message in state.activity.catchUp(for: .customer, now: now) { _ = outbox.enqueue(message) }
+            for message in state.catchUp(for: .customer, now: now) { _ = outbox.enqueue(message) }
             state.outboxes[.customer] = outbox
         }
     }
@@ -167,7 +167,7 @@ final class LiveSession: Sendable {
             var resumed = welcome(state.outboxes[role.peer] != nil, state.agent)
             resumed.codecs = state.outboxes[role.peer]?.codecs
             _ = outbox.enqueue(.sessionResumed(resumed))
-            for message in state.activity.catchUp(for: role, now: at) { _ = outbox.enqueue(message) }
+            for message in state.catchUp(for: role, now: at) { _ = outbox.enqueue(message) }
             state.outboxes[role] = outbox
             return (awaySince: awaySince, replaced: replaced)
         }

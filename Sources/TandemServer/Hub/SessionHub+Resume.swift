@@ -99,8 +99,9 @@ extension SessionHub {
         guard let (since, replaced) = resumed else { return .rejected }
         _ = registerResumeToken(next, sessionID: session.id, role: role)
         replaced?.finish(.replaced)
-        _ = session.outbox(for: role.peer)?.enqueue(.peerBack(PeerPresence(role: role)))
-        session.tellWatchers(.peerBack(PeerPresence(role: role)))
+        let back = ControlMessage.peerBack(PeerPresence(role: role, codecs: outbox.codecs))
+        _ = session.outbox(for: role.peer)?.enqueue(back)
+        session.tellWatchers(back)
         logger.info(
             "Participant resumed",
             metadata: [

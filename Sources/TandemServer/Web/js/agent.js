@@ -6,6 +6,7 @@ import { TandemSocket } from "./connection.js";
 import { FrameView } from "./frame-view.js";
 import { Publisher } from "./publisher.js";
 import { Resumer } from "./resume.js";
+import { attachVoice } from "./voice-ui.js";
 import { clearStats, showStats } from "./stats.js";
 
 const $ = (id) => document.getElementById(id);
@@ -44,6 +45,7 @@ const chat = new ChatPanel($("chat"), (text) => {
   socket?.send({ type: "chat", text });
   return socket?.isOpen ?? false;
 });
+const voice = attachVoice("agent", { socket: () => socket, container: $("voice"), onNote: (text) => chat.note(text) });
 
 function start(ticket, mode) {
   const ttl = Number(params.get("ttl")) || undefined;
@@ -58,7 +60,7 @@ function connect(hello) {
     {
       onControl: handle,
       onFrame(frame) {
-        // voice: voice.onFrame(frame) goes here (js/voice.js plays the customer's opus stream, §4.1).
+        if (voice.onFrame(frame)) return;
         if (frame.streamId !== viewing) return;
         received += 1;
         view.showFrame(frame.sequence, frame);
@@ -70,6 +72,7 @@ function connect(hello) {
           return;
         }
         publisher?.stopTracks();
+        voice.stop();
         resumer.forget();
         ended = true;
         setState(created ? "disconnected" : "refused", created ? `${message} The session has ended.` : message);
@@ -88,7 +91,8 @@ function setPeerCodecs(codecs) {
 }
 
 function handle(message) {
-  // voice: voice.handle(message) goes here (js/voice.js: opus streams and their controls).
+  // Voice (§5.14) first: the microphone's consent and audio streams are its own.
+  if (voice.handle(message)) return;
   switch (message.type) {
     case "session.created":
       resumer.remember(message.resumeToken);

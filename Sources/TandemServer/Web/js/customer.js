@@ -9,6 +9,7 @@ import { CLOSE_MESSAGES } from "./protocol.js";
 import { FrameView } from "./frame-view.js";
 import { Publisher } from "./publisher.js";
 import { Resumer } from "./resume.js";
+import { attachVoice } from "./voice-ui.js";
 import { clearStats, showStats } from "./stats.js";
 
 const $ = (id) => document.getElementById(id);
@@ -54,7 +55,7 @@ const socket = new TandemSocket(
   {
     onControl: handle,
     onFrame(frame) {
-      // voice: voice.onFrame(frame) goes here (js/voice.js plays the agent's opus stream, §4.1).
+      if (voice.onFrame(frame)) return;
       if (agentStream !== null && frame.streamId === agentStream) agentView.showFrame(frame.sequence, frame);
     },
     onClose({ code, message, final }) {
@@ -83,6 +84,7 @@ const socket = new TandemSocket(
         return;
       }
       publisher?.stopTracks();
+      voice.stop();
       resumer.forget();
       ended = true;
       if (joined) setState("disconnected", `${message} The session has ended; if you still need help, ask your agent for a new code.`);
@@ -97,6 +99,7 @@ const chat = new ChatPanel($("chat"), (text) => {
   socket.send({ type: "chat", text });
   return socket.isOpen;
 });
+const voice = attachVoice("customer", { socket, container: $("voice"), onNote: (text) => chat.note(text) });
 
 /** The agent's codecs changed (§5.1): the stream restarts if another codec fits better. */
 function setPeerCodecs(codecs) {
@@ -105,7 +108,8 @@ function setPeerCodecs(codecs) {
 }
 
 function handle(message) {
-  // voice: voice.handle(message) goes here (js/voice.js: opus streams and their controls).
+  // Voice (§5.14) first: the microphone's consent and audio streams are its own.
+  if (voice.handle(message)) return;
   switch (message.type) {
     case "session.joined":
       resumer.remember(message.resumeToken);

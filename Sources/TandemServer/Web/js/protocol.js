@@ -157,7 +157,7 @@ export const MESSAGES = {
     resumeToken: { string: true, required: true }, codecs: CODEC_LIST,
   },
   "peer.away": { role: { enum: ROLE, required: true }, until: { date: true, required: true } },
-  "peer.back": { role: { enum: ROLE, required: true } },
+  "peer.back": { role: { enum: ROLE, required: true }, codecs: CODEC_LIST },
   "queue.status": {
     position: { int: [1, Number.MAX_SAFE_INTEGER], required: true }, line: { string: true, required: true },
     tier: { enum: TIER, required: true }, waitedSeconds: { int: [0, Number.MAX_SAFE_INTEGER], required: true },

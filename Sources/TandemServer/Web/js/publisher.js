@@ -1,6 +1,7 @@
 // Captures the camera or the screen and publishes it as one stream (protocol/README.md §4,
 // §5.9): WebCodecs video in a codec the peer decodes (video-sender.js), else JPEG frames
 // (jpeg-sender.js) — for old peers, browsers without VideoEncoder, or ?video=jpeg.
+import { CaptureClock } from "./clock.js";
 import { chooseVideoCodec } from "./codecs.js";
 import { JpegSender } from "./jpeg-sender.js";
 import { MediaMeter } from "./stats.js";
@@ -27,7 +28,7 @@ export class Publisher {
     this.failedCodecs = [];
     this.generation = 0;
     this.announced = false;
-    this.timer = null;
+    this.clock = null;
     this.nextAt = 0;
     this.meter = new MediaMeter();
     this.video = document.createElement("video");
@@ -52,6 +53,7 @@ export class Publisher {
     media.getVideoTracks()[0]?.addEventListener("ended", () => this.stop());
     this.video.srcObject = media;
     await this.video.play();
+    this.clock ??= new CaptureClock();
     await this.restartStream();
     this.schedule();
   }
@@ -98,12 +100,11 @@ export class Publisher {
   }
 
   schedule() {
-    clearTimeout(this.timer);
-    if (!this.media) return;
+    if (!this.media || !this.clock) return;
     const now = performance.now();
-    // A steady clock: each capture is due one interval after the previous one was due.
+    // A steady pace: each capture is due one interval after the previous one was due.
     this.nextAt = Math.max(now, this.nextAt + 1000 / (this.sender?.fps ?? this.jpeg.fps));
-    this.timer = setTimeout(() => this.captureOne().catch((error) => console.warn("Tandem: capture failed", error)).finally(() => this.schedule()), this.nextAt - now);
+    this.clock.after(this.nextAt - now, () => this.captureOne().catch((error) => console.warn("Tandem: capture failed", error)).finally(() => this.schedule()));
   }
 
   async captureOne() {
@@ -192,7 +193,8 @@ export class Publisher {
     this.media?.getTracks().forEach((track) => track.stop());
     this.media = null;
     this.generation += 1;
-    clearTimeout(this.timer);
+    this.clock?.close();
+    this.clock = null;
     this.sender?.close();
     this.sender = null;
   }

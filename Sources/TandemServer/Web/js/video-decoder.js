@@ -109,9 +109,7 @@ export class StreamDecoder {
   failed(error) {
     this.failures += 1;
     console.warn(`Tandem: the ${this.codec} decoder failed (${this.failures})`, error?.message ?? error);
-    if (this.decoder?.state !== "closed") {
-      try { this.decoder.close(); } catch { /* already closed */ }
-    }
+    if (this.decoder && this.decoder.state !== "closed") this.decoder.close();
     this.decoder = null;
     this.reset();
     if (!this.broken) this.ask(true);
