@@ -26,7 +26,17 @@ const notBeforeKey = `tandem.notBefore.${code}`;
 // What this browser decodes goes in every hello (§5.1): the agent then sends video it can show.
 const CODECS = await decodableCodecs();
 // ?video=jpeg|vp8|vp9|h264|av1 forces what this page publishes (tests and benchmarks).
-const VIDEO = forcedCodec(new URLSearchParams(location.search).get("video"));
+const query = new URLSearchParams(location.search);
+const VIDEO = forcedCodec(query.get("video"));
+// ?fps=N (1–30) and ?kbps=N (100–4000) set the video's ceiling, for benchmarks; else adaptive.js's.
+const LIMITS = (() => {
+  const fps = Number(query.get("fps"));
+  const kbps = Number(query.get("kbps"));
+  const limits = {};
+  if (fps >= 1 && fps <= 30) limits.maxFps = fps;
+  if (kbps >= 100 && kbps <= 4000) limits.maxBitrate = kbps * 1000;
+  return Object.keys(limits).length ? limits : null;
+})();
 const preview = new FrameView($("preview"), $("preview-overlay"));
 const agentView = new FrameView($("agent-view"), $("agent-overlay"), {
   onNeedKeyframe: () => agentStream !== null && socket.send({ type: "stream.control", streamId: agentStream, action: "keyframe" }),
@@ -267,7 +277,7 @@ async function share() {
   const recording = joined?.recording === true ? $("allow-recording").checked : undefined;
   socket.send({ type: "consent", granted: true, source: what(), recording });
   if (recording === true) chat.note("You allowed the recording of this session.");
-  publisher = new Publisher(socket, { streamId: 1, fps: 5, quality: 0.7, peerCodecs, video: VIDEO, onFrame: (sequence, picture) => preview.showFrame(sequence, picture) });
+  publisher = new Publisher(socket, { streamId: 1, fps: 5, quality: 0.7, peerCodecs, video: VIDEO, limits: LIMITS, onFrame: (sequence, picture) => preview.showFrame(sequence, picture) });
   try {
     await publisher.start(what());
     $("stage").hidden = false;

@@ -10,9 +10,10 @@ import { StreamDecoder, fromBase64 } from "./video-decoder.js";
 const MIME = { jpeg: "image/jpeg", png: "image/png", webp: "image/webp" };
 /** The image codecs this view draws without a video decoder (protocol/README.md §4.1). */
 export const IMAGE_CODECS = new Set(Object.keys(MIME));
-// Pictures kept for freeze-frame: compressed images are small, decoded video pictures are not.
+// Pictures kept for freeze-frame: compressed images are small, decoded video pictures are not
+// (a 720p picture is 3.7 MB: 20 of them cover the second or so a frozen frame lags behind).
 const KEEP_IMAGES = 90;
-const KEEP_VIDEO = 30;
+const KEEP_VIDEO = 20;
 
 export class FrameView {
   /** options: onNeedKeyframe() — ask the stream's publisher for a keyframe (stream.control, §5.9). */
@@ -117,7 +118,7 @@ export class FrameView {
         this.remember(next.sequence, bitmap);
         if (this.overlay.frozenSequence === null) {
           this.draw(next.sequence, bitmap);
-          if (next.timestampMicros !== null) this.meter.frame(Date.now() - Number(next.timestampMicros) / 1000);
+          if (next.timestampMicros !== null) this.drawnAt(Number(next.timestampMicros) / 1000);
         }
         next = this.pending;
       }
@@ -146,9 +147,20 @@ export class FrameView {
     if (this.overlay.frozenSequence !== null) return videoFrame.close();
     this.draw(sequence, videoFrame, videoFrame.displayWidth, videoFrame.displayHeight);
     videoFrame.close();
-    this.meter.frame(Date.now() - timestamp / 1000);
+    this.drawnAt(timestamp / 1000);
     // The canvas holds the picture in RGB now: copying it costs half of converting the frame again.
     if (sequence !== null) createImageBitmap(this.canvas).then((bitmap) => this.remember(sequence, bitmap), () => {});
+  }
+
+  /** A received picture captured at `capturedMs` (epoch ms) is on the canvas: glass-to-glass latency. */
+  drawnAt(capturedMs) {
+    const latency = Date.now() - capturedMs;
+    this.meter.frame(latency);
+    this.canvas.dataset.captured = String(Math.round(capturedMs));
+    // The last few thousand, on the element, for benchmarks (bench/media.py reads p50/p99).
+    const samples = (this.canvas.latencySamples ??= []);
+    if (samples.length >= 4096) samples.splice(0, 1024);
+    samples.push(latency);
   }
 
   countDecoded() {

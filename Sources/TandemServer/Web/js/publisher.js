@@ -19,6 +19,7 @@ export class Publisher {
     this.streamId = options.streamId ?? 1;
     this.peerCodecs = options.peerCodecs ?? null;
     this.forced = options.video ?? null;
+    this.limits = options.limits ?? null;
     this.jpeg = { fps: options.fps ?? 5, quality: options.quality ?? 0.7, maxSide: options.maxWidth ?? 1280 };
     this.onFrame = options.onFrame;
     this.sequence = 0;
@@ -88,7 +89,7 @@ export class Publisher {
       return;
     }
     this.sender?.close();
-    this.sender = choice ? new VideoSender(this, choice, this.source) : new JpegSender(this, this.jpeg);
+    this.sender = choice ? new VideoSender(this, choice, this.source, this.limits) : new JpegSender(this, this.jpeg);
   }
 
   /** Called by a VideoSender whose encoder broke: publish with the next codec (or JPEG). */

@@ -21,12 +21,14 @@ export class VideoSender {
   /**
    * `sink`: the Publisher (announce, emit, senderFailed). `choice`: {codec, bitrateMode} from
    * chooseVideoCodec. `source`: "camera" or "screen" (their limits differ, adaptive.js).
+   * `limits`: optional overrides of those limits.
    */
-  constructor(sink, choice, source) {
+  constructor(sink, choice, source, limits = null) {
     this.sink = sink;
     this.codec = choice.codec;
     this.bitrateMode = choice.bitrateMode;
-    this.policy = new AdaptivePolicy(source === "screen" ? SCREEN : CAMERA);
+    // `limits` ({maxFps, maxBitrate}, from ?fps= / ?kbps=) override the source's, for benchmarks.
+    this.policy = new AdaptivePolicy({ ...(source === "screen" ? SCREEN : CAMERA), ...(limits ?? {}) });
     this.encoder = new VideoEncoder({ output: (chunk, metadata) => this.output(chunk, metadata), error: (error) => this.failed(error) });
     this.configured = null;
     this.announced = false;
