@@ -22,6 +22,12 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "Control messages a connection may send in one burst.")
     var controlBurst: Double = BrokerConfiguration.Limits().controlRate.burst
 
+    @Option(help: "Logged messages (consent, stream changes, freezes) per second a customer may send (average); beyond it they are refused.")
+    var customerLogRate: Double = BrokerConfiguration.Limits().customerLoggedRate.perSecond
+
+    @Option(help: "Logged messages a customer may send in one burst.")
+    var customerLogBurst: Double = BrokerConfiguration.Limits().customerLoggedRate.burst
+
     @Option(help: "Media frames per second per connection (average); beyond it they are dropped with an error.")
     var frameRate: Double = BrokerConfiguration.Limits().frameRate.perSecond
 
@@ -79,7 +85,7 @@ struct LimitOptions: ParsableArguments {
         guard maxControlMessageSize <= maxMessageSize, helloMessageSize <= maxMessageSize, echoMessageSize <= maxMessageSize else {
             throw ValidationError("--max-control-message-size, --hello-message-size and --echo-message-size cannot exceed --max-message-size")
         }
-        guard [controlRate, controlBurst, frameRate, frameBurst, rateExcessSeconds].allSatisfy({ $0 > 0 }) else {
+        guard [controlRate, controlBurst, frameRate, frameBurst, rateExcessSeconds, customerLogRate, customerLogBurst].allSatisfy({ $0 > 0 }) else {
             throw ValidationError("rates, bursts and --rate-excess-seconds must be positive")
         }
         guard
@@ -100,6 +106,7 @@ struct LimitOptions: ParsableArguments {
         limits.echoMessageSize = echoMessageSize
         limits.controlRate = RateLimit(perSecond: controlRate, burst: controlBurst, sustainedSeconds: rateExcessSeconds)
         limits.frameRate = RateLimit(perSecond: frameRate, burst: frameBurst, sustainedSeconds: rateExcessSeconds)
+        limits.customerLoggedRate = RateLimit(perSecond: customerLogRate, burst: customerLogBurst)
         limits.idleTimeout = .seconds(idleTimeout)
         limits.mediaMaxAge = .milliseconds(mediaMaxAgeMs)
         limits.sendBufferSize = sendBufferBytes

@@ -16,6 +16,21 @@ extension ControlMessage {
 }
 
 extension ControlMessage {
+    /// Whether the broker writes an audit event when a customer sends this (consent, stream
+    /// changes, freezes; §11): held to the customer's own budget (§13).
+    public var isLoggedFromCustomer: Bool {
+        switch self {
+        case .consent, .streamStart, .streamStop, .streamPause, .streamResume, .freeze, .unfreeze:
+            true
+        case .hello, .sessionCreated, .sessionJoined, .peerJoined, .chat, .sessionEnd, .sessionEnded, .error, .streamControl,
+            .annotation, .overlaySnapshot, .sessionResumed, .peerAway, .peerBack, .queueStatus, .sessionAssigned, .sessionTransfer,
+            .sessionTransferred, .sessionWatching, .sessionPresence, .voice:
+            false
+        }
+    }
+}
+
+extension ControlMessage {
     /// Whether dropping this message would leave the two sides disagreeing about the session
     /// (consent, streams starting or stopping, ending, handing over). A connection over its
     /// control rate still gets these through; they count against its excess all the same (§13).

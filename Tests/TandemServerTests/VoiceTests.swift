@@ -82,6 +82,8 @@ struct VoiceTests {
             try await agent.waitFor("microphone consent") {
                 if case .consent(let consent) = $0, consent.source == .microphone, consent.granted { true } else { nil }
             }
+            // The same answer again changes nothing: not logged (the list below), not relayed.
+            try await customer.send(.consent(Consent(granted: true, source: .microphone)))
             try await customer.send(microphone(9))
             try await agent.send(microphone(9))
             try await agent.waitFor("customer audio") { if case .streamStart(let start) = $0, start.codec == .opus { true } else { nil } }
@@ -93,6 +95,7 @@ struct VoiceTests {
             try await agent.waitForFrames(3)
             try await customer.waitForFrames(3)
             #expect(frames(agent, stream: 9) == [0, 1, 2])
+            #expect(agent.messages.filter { if case .consent(let consent) = $0 { consent.source == .microphone } else { false } }.count == 1)
             #expect(frames(customer, stream: 9) == [10, 11, 12])
 
             // Stopping the camera leaves the voice going.

@@ -15,6 +15,11 @@ extension BrokerConfiguration {
         public var echoMessageSize: Int = 1 << 20
         /// Control messages per second a connection may send on average, and in a burst.
         public var controlRate = RateLimit(perSecond: 50, burst: 200)
+        /// Messages a customer may send that go into the audit log (consent, stream changes,
+        /// freezes), per second on average and in a burst (§13): beyond it they are refused
+        /// with `rate-limited`, neither acted on nor logged, so an anonymous customer cannot
+        /// fill the log by toggling its consent. The connection stays open.
+        public var customerLoggedRate = RateLimit(perSecond: 2, burst: 30)
         /// Media frames per second a connection may send on average, and in a burst.
         public var frameRate = RateLimit(perSecond: 120, burst: 240)
         /// A media frame that waited longer than this in a recipient's queue is dropped, not

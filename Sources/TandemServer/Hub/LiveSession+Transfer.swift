@@ -25,14 +25,17 @@ extension LiveSession {
             for stop in state.activity.stopAll(owner: .agent, audio: false) + state.activity.stopAll(owner: .agent, audio: true) {
                 _ = customer?.enqueue(.streamStop(stop))
                 for watcher in state.watchers { _ = watcher.outbox.enqueue(.streamStop(stop)) }
+                recording?.control(from: .agent, .streamStop(stop))
             }
             // Voice goes off (§5.14): the next agent turns it on, and the customer is asked again.
             if case .forward = state.machine.voiceChanged(enabled: false) {
                 for stop in state.activity.stopAll(owner: .customer, audio: true) {
                     for watcher in state.watchers { _ = watcher.outbox.enqueue(.streamStop(stop)) }
+                    recording?.control(from: .customer, .streamStop(stop))
                 }
                 _ = customer?.enqueue(.voice(Voice(enabled: false)))
                 for watcher in state.watchers { _ = watcher.outbox.enqueue(.voice(Voice(enabled: false))) }
+                recording?.control(from: .agent, .voice(Voice(enabled: false)))
             }
             _ = customer?.enqueue(.sessionTransferred(notice))
             return agent

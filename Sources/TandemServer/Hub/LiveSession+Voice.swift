@@ -99,13 +99,36 @@ extension LiveSession.State {
 extension LiveSession {
     /// Whether the agent has turned voice on.
     var voiceEnabled: Bool { state.withLockedValue { $0.machine.voiceEnabled } }
+
+    /// Whether voice is on, and the customer's answer about its microphone (nil: none yet).
+    var microphoneState: (voiceEnabled: Bool, granted: Bool?) {
+        state.withLockedValue { ($0.machine.voiceEnabled, $0.machine.customerMicrophone) }
+    }
+
+    /// The announced audio streams of `owner`, or of both sides (owner set on each).
+    func audioStreams(owner: ParticipantRole? = nil) -> [StreamRef] {
+        state.withLockedValue { state in
+            state.activity.streams.keys.filter { key in
+                (owner == nil || key.owner == owner) && state.activity.isAudio(owner: key.owner, streamID: key.streamID)
+            }
+            .sorted()
+            .map { StreamRef(streamID: $0.streamID, owner: $0.owner) }
+        }
+    }
 }
 
 extension LiveSession.State {
     /// What a participant, supervisor or recording starting now gets first (§5.9, §5.13):
     /// the streams and overlays, then `voice` when it is on (§5.14), so a customer who joins
-    /// or reloads during a call is asked about its microphone.
+    /// or reloads during a call is asked about its microphone, and (not to the customer) the
+    /// customer's answer about it.
     func catchUp(for recipient: ParticipantRole?, now: Date) -> [ControlMessage] {
-        activity.catchUp(for: recipient, now: now) + (machine.voiceEnabled ? [.voice(Voice(enabled: true))] : [])
+        guard machine.voiceEnabled else { return activity.catchUp(for: recipient, now: now) }
+        var messages = activity.catchUp(for: recipient, now: now) + [.voice(Voice(enabled: true))]
+        // The agent and supervisors also learn the customer's answer about its microphone.
+        if recipient != .customer, let granted = machine.customerMicrophone {
+            messages.append(.consent(Consent(granted: granted, source: .microphone)))
+        }
+        return messages
     }
 }

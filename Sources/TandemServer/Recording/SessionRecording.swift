@@ -55,10 +55,10 @@ final class SessionRecording: Sendable {
         append(.media(owner: owner, timeMicros: Self.now, message: message))
     }
 
-    /// A relayed control message; only streams, annotations and freezes are kept.
+    /// A relayed control message; only streams, annotations, freezes and voice on/off are kept.
     func control(from owner: ParticipantRole, _ message: ControlMessage) {
         switch message {
-        case .streamStart, .streamStop, .streamPause, .streamResume, .annotation, .freeze, .unfreeze, .overlaySnapshot:
+        case .streamStart, .streamStop, .streamPause, .streamResume, .annotation, .freeze, .unfreeze, .overlaySnapshot, .voice:
             append(.control(owner: owner, timeMicros: Self.now, json: message.jsonText))
         default:
             break

@@ -41,6 +41,8 @@ final class ParticipantConnection {
     var controlRate: RateGuard
     /// Holds binary frames to the broker's `frameRate`.
     var frameRate: RateGuard
+    /// A customer's messages that write to the audit log (`customerLoggedRate`, §13).
+    var loggedMessages: TokenBucket
 
     init(
         outbox: ParticipantOutbox,
@@ -57,6 +59,7 @@ final class ParticipantConnection {
         self.logger = logger
         self.controlRate = limits.controlRate.guardState
         self.frameRate = limits.frameRate.guardState
+        self.loggedMessages = TokenBucket(rate: limits.customerLoggedRate.perSecond, burst: limits.customerLoggedRate.burst)
     }
 
     /// Binds the connection to a session (it then no longer waits in the queue) and adds the

@@ -23,6 +23,14 @@ extension RelayConnection {
             return
         }
         let role = binding.role
+        if role == .customer, message.isLoggedFromCustomer, !connection.loggedMessages.take(now: connection.activity.touch()) {
+            let limit = configuration.limits.customerLoggedRate
+            connection.sendError(
+                .rateLimited,
+                "\(message.type) refused: a customer's consent, stream and freeze messages are limited to \(Int(limit.perSecond)) per second (burst \(Int(limit.burst))); nothing was changed or logged"
+            )
+            return
+        }
         switch message {
         case .chat(var chat):
             guard Self.acceptable(chat, connection) else { return }

@@ -1,61 +1,72 @@
 // The recording player, /replay (protocol/README.md §19): reads a .tdrec file chosen by the
-// user (nothing is uploaded), and plays one stream's frames with its overlay as it was at
-// each moment: the same drawing code as the live pages.
+// user (nothing is uploaded) and plays one picture stream — images, or video decoded with
+// WebCodecs (§4.1) — with its overlay as it was at each moment, with the live pages' drawing
+// code, and the recorded voice along at 1×.
+import { CODEC_STRINGS, isVideoCodec } from "./codecs.js";
 import { FrameView } from "./frame-view.js";
-import { decodeControl, decodeFrame } from "./protocol.js";
+import { ReplayAudio } from "./replay-audio.js";
+import { catchUpPlan, describeStream, parseRecording, streamsOf } from "./replay-file.js";
 
 const $ = (id) => document.getElementById(id);
-const MAGIC = [0x54, 0x44, 0x52, 0x45, 0x43, 0x01, 0x0d, 0x0a];
+// Longest wait between two entries: a quiet stretch of the session is skipped over.
+const MAX_GAP_MS = 2000;
+// Frames left in the video decoder before the player waits for it (StreamDecoder drops past 3).
+const MAX_BACKLOG = 2;
+// How long the player waits for a stuck decoder before it feeds it anyway.
+const MAX_DECODER_WAIT_MS = 250;
 const view = new FrameView($("view"), $("overlay"));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 let entries = [];
-let timer = null;
+let streams = new Map();
+let audio = new ReplayAudio();
 let index = 0;
+let playing = false;
+let timer = null;
+let rate = Number($("speed").value);
+// The entry time (µs) `time` is due at performance.now() `wall`; rebased on pauses, seeks, speed changes.
+let base = { wall: 0, time: 0 };
+let waitingSince = null;
+// Every seek bumps it: a catch-up still decoding for an older one gives up.
+let generation = 0;
+let seeking = false;
+let playAfterSeek = false;
+let codec = null;
 
 function setState(state, text) {
   document.body.dataset.state = state;
   if (text) $("status").textContent = text;
 }
 
-/** Splits a recording into entries: {kind, owner, time (µs), frame | message}. */
-export function parseRecording(buffer) {
-  const bytes = new Uint8Array(buffer);
-  if (bytes.length < 8 || MAGIC.some((byte, i) => bytes[i] !== byte)) throw new Error("This is not a Tandem recording.");
-  const view = new DataView(buffer);
-  const result = [];
-  let offset = 8;
-  while (offset < bytes.length) {
-    if (offset + 14 > bytes.length) throw new Error("The recording ends in the middle of an entry.");
-    const kind = view.getUint8(offset);
-    const owner = view.getUint8(offset + 1) === 0 ? "agent" : "customer";
-    const time = Number(view.getBigUint64(offset + 2));
-    const length = view.getUint32(offset + 10);
-    const start = offset + 14;
-    if (start + length > bytes.length || (kind !== 1 && kind !== 2)) throw new Error("The recording is damaged.");
-    const payload = bytes.subarray(start, start + length);
-    if (kind === 1) result.push({ kind: "media", owner, time, frame: decodeFrame(payload) });
-    else result.push({ kind: "control", owner, time, message: decodeControl(new TextDecoder().decode(payload)) });
-    offset = start + length;
-  }
-  return result;
+const selectedKey = () => $("stream").value;
+const isSelectedVideo = (entry) => entry.kind === "media" && entry.key === selectedKey() && isVideoCodec(entry.frame.codec);
+
+/** Frames waiting in the view's video decoder (0 for images or without WebCodecs). */
+function backlog() {
+  return view.decoder?.decoder?.decodeQueueSize ?? 0;
 }
 
-const streamKey = (owner, streamId) => `${owner}:${streamId}`;
-
-function selected() {
-  return $("stream").value;
-}
-
-/** Applies entry `i` to the view if it concerns the selected stream. */
+/** Applies one entry: the selected stream's frames and overlay to the view, voice to the speakers. */
 function apply(entry) {
-  const key = selected();
+  const key = entry.key;
   if (entry.kind === "media") {
-    if (streamKey(entry.owner, entry.frame.streamId) === key) view.showFrame(entry.frame.sequence, entry.frame);
+    if (key === selectedKey()) view.showFrame(entry.frame.sequence, entry.frame);
+    else if (streams.get(key)?.audio) audio.push(key, entry.frame);
     return;
   }
   const message = entry.message;
-  const target = message.owner !== undefined && message.streamId !== undefined ? streamKey(message.owner, message.streamId) : null;
-  if (target !== key) return;
+  if (key !== selectedKey()) {
+    if (message.type === "stream.start" && message.codec === "opus") audio.announce(key, message);
+    if (message.type === "stream.stop" && streams.get(key)?.audio) audio.close(key);
+    return;
+  }
   switch (message.type) {
+    case "stream.start":
+      // The stream's codec and decoder configuration from now on (§5.9); a video decoder waits for a keyframe.
+      view.startStream(message);
+      codec = message.codec;
+      showStream();
+      break;
+    case "stream.stop": view.stopStream(); break;
     case "annotation": view.overlay.apply(message, message.author ?? entry.owner); break;
     case "overlay.snapshot": view.overlay.load(message); break;
     case "freeze": view.freeze(message.sequence); break;
@@ -75,75 +86,238 @@ function showPosition() {
   $("position").value = String(index);
   $("clock").textContent = `${clock(now - first)} / ${clock(last - first)}`;
   document.body.dataset.position = String(index);
+  document.body.dataset.voicePlayed = String(audio.playedCount);
 }
 
-function stop() {
+/** The selected stream's codec and size, and whether this browser decodes it. */
+function showStream() {
+  const stream = streams.get(selectedKey());
+  document.body.dataset.codec = codec ?? "";
+  if (!stream) {
+    $("stream-info").textContent = "";
+    return;
+  }
+  const size = stream.width > 0 ? ` ${stream.width}×${stream.height}` : "";
+  const text = `${codec ?? stream.codec}${size}`;
+  $("stream-info").textContent = text;
+  if (!isVideoCodec(codec)) return;
+  const config = { codec: stream.start?.decoderConfig?.codec ?? CODEC_STRINGS[codec] };
+  const check = typeof VideoDecoder === "function" ? VideoDecoder.isConfigSupported(config).then((result) => result.supported, () => false) : Promise.resolve(false);
+  check.then((supported) => {
+    if (!supported && $("stream-info").textContent === text) $("stream-info").textContent = `${text} — this browser cannot decode it`;
+  });
+}
+
+/** Sound only while playing at 1× and not muted (§5.14); the page says why not otherwise. */
+function updateAudio() {
+  const reason = !audio.present ? "none" : !audio.supported ? "unsupported" : $("mute").checked ? "muted" : rate !== 1 ? "speed" : "on";
+  audio.setEnabled(playing && reason === "on");
+  document.body.dataset.audio = reason;
+  $("mute-label").hidden = !audio.present;
+  $("audio-note").textContent = {
+    none: "", unsupported: "This browser cannot play the recorded voice.", muted: "Voice muted.",
+    speed: "Voice plays at 1× only: muted at this speed.", on: "Voice plays along.",
+  }[reason];
+}
+
+const dueOf = (entry) => base.wall + (entry.time - base.time) / 1000 / rate;
+
+function rebase(wall = performance.now()) {
+  if (index < entries.length) base = { wall, time: entries[index].time };
+}
+
+/** Applies every entry that is due, keeping the recorded spacing (divided by the speed). */
+function run() {
+  timer = null;
+  if (!playing) return;
+  const now = performance.now();
+  while (index < entries.length) {
+    const entry = entries[index];
+    const due = dueOf(entry);
+    if (due > now) break;
+    // The decoder is behind (fast speed, big picture): wait for it rather than lose frames to the next keyframe.
+    if (isSelectedVideo(entry) && backlog() > MAX_BACKLOG && now - (waitingSince ??= now) < MAX_DECODER_WAIT_MS) {
+      rebase(now + 4);
+      break;
+    }
+    waitingSince = null;
+    apply(entry);
+    index += 1;
+    const next = entries[index];
+    if (next && dueOf(next) - due > MAX_GAP_MS) base = { wall: due + MAX_GAP_MS, time: next.time };
+  }
+  showPosition();
+  if (index >= entries.length) {
+    halt();
+    setState("ended", `Played ${entries.length} entries.`);
+    return;
+  }
+  timer = setTimeout(run, Math.max(0, dueOf(entries[index]) - performance.now()));
+}
+
+function halt() {
+  playing = false;
   clearTimeout(timer);
   timer = null;
   $("play").textContent = "Play";
+  updateAudio();
 }
 
-/** Plays from entry `index`, keeping the recorded spacing (divided by the speed). */
 function play() {
-  if (index >= entries.length) restartAt(0);
+  if (index >= entries.length) {
+    playAfterSeek = true;
+    seek(0);
+    return;
+  }
+  playing = true;
   $("play").textContent = "Pause";
   setState("playing", "Playing…");
-  const step = () => {
-    apply(entries[index]);
-    index += 1;
-    showPosition();
-    if (index >= entries.length) {
-      stop();
-      setState("ended", `Played ${entries.length} entries.`);
-      return;
-    }
-    const gap = (entries[index].time - entries[index - 1].time) / 1000 / Number($("speed").value);
-    timer = setTimeout(step, Math.min(Math.max(gap, 0), 2000));
-  };
-  step();
+  rebase();
+  updateAudio();
+  run();
 }
 
-/** Jumps to entry `target`: the overlay is rebuilt from the start, the last frame shown. */
-function restartAt(target) {
-  stop();
-  view.overlay.load({ shapes: [] });
-  view.unfreeze();
-  for (index = 0; index < target; index += 1) {
-    if (entries[index].kind === "control") apply(entries[index]);
+function clearPicture() {
+  const canvas = $("view");
+  canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+}
+
+/** Waits until the video decoder has room for one more frame. */
+async function drained(run) {
+  const started = performance.now();
+  while (backlog() > MAX_BACKLOG && run === generation && performance.now() - started < MAX_DECODER_WAIT_MS) {
+    const decoder = view.decoder.decoder;
+    await new Promise((resolve) => {
+      decoder.addEventListener("dequeue", resolve, { once: true });
+      setTimeout(resolve, 20);
+    });
   }
-  const lastFrame = entries.slice(0, target).reverse().find((entry) => entry.kind === "media" && streamKey(entry.owner, entry.frame.streamId) === selected());
-  if (lastFrame) apply(lastFrame);
+}
+
+/** Waits (a moment at most) until frame `sequence` is on the canvas. Not flush(): after it VP8 wants a keyframe. */
+async function shown(run, sequence) {
+  const started = performance.now();
+  while (sequence !== null && view.shownSequence !== sequence && run === generation && performance.now() - started < 1000) await sleep(5);
+}
+
+/**
+ * Shows the moment before entry `target`: the overlay rebuilt from the start, the picture
+ * decoded from the last keyframe before it (drawn quickly on the way); then plays on if it was playing.
+ */
+async function seek(target) {
+  playAfterSeek ||= playing;
+  halt();
+  const run = ++generation;
+  seeking = true;
+  setState("seeking", "Seeking…");
+  index = target;
   showPosition();
+  const key = selectedKey();
+  const plan = catchUpPlan(entries, key, target);
+  view.unfreeze();
+  view.overlay.load({ shapes: [] });
+  for (let i = 0; i < plan.from; i += 1) {
+    const entry = entries[i];
+    if (entry.kind === "control" && !(entry.key === key && entry.message.type.startsWith("stream."))) apply(entry);
+  }
+  if (plan.start) view.startStream(plan.start);
+  else view.stopStream();
+  codec = plan.start?.codec ?? streams.get(key)?.codec ?? null;
+  showStream();
+  if (plan.from === target) clearPicture();
+  let lastFed = null;
+  for (let i = plan.from; i < target; i += 1) {
+    const entry = entries[i];
+    if (isSelectedVideo(entry)) await drained(run);
+    // A freeze keeps the picture on the canvas: the frozen frame must be drawn first.
+    if (entry.key === key && entry.kind === "control" && entry.message.type === "freeze") await shown(run, lastFed);
+    if (run !== generation) return;
+    if (entry.kind === "media" && entry.key === key) lastFed = entry.frame.sequence;
+    if (entry.key === key || entry.kind === "control") apply(entry);
+  }
+  if (view.overlay.frozenSequence === null) await shown(run, lastFed);
+  if (run !== generation) return;
+  seeking = false;
+  showPosition();
+  if (playAfterSeek) {
+    playAfterSeek = false;
+    play();
+  } else {
+    setState("paused", `Paused at ${$("clock").textContent}.`);
+  }
 }
 
 $("file").addEventListener("change", async () => {
   const file = $("file").files[0];
   if (!file) return;
-  stop();
+  halt();
+  generation += 1;
+  seeking = playAfterSeek = false;
+  let parsed;
   try {
-    entries = parseRecording(await file.arrayBuffer());
+    parsed = parseRecording(await file.arrayBuffer());
   } catch (error) {
     entries = [];
     setState("error", error.message);
     return;
   }
-  const streams = [...new Set(entries.filter((entry) => entry.kind === "media").map((entry) => streamKey(entry.owner, entry.frame.streamId)))];
-  $("stream").replaceChildren(...streams.map((key) => {
+  entries = parsed.entries;
+  streams = streamsOf(entries);
+  audio.closeAll();
+  audio = new ReplayAudio([...streams.values()].filter((stream) => stream.audio));
+  // Pictures only: opus streams are heard, never shown.
+  const visual = [...streams.values()].filter((stream) => stream.visual);
+  $("stream").replaceChildren(...visual.map((stream) => {
     const option = document.createElement("option");
-    option.value = key;
-    option.textContent = key.replace(":", " stream ");
+    option.value = stream.key;
+    option.textContent = describeStream(stream);
     return option;
   }));
-  $("stream").disabled = streams.length === 0;
+  $("stream").disabled = visual.length === 0;
   $("play").disabled = entries.length === 0;
   $("position").max = String(Math.max(0, entries.length - 1));
   $("position").disabled = entries.length === 0;
   document.body.dataset.entries = String(entries.length);
+  view.stopStream();
+  view.unfreeze();
+  view.overlay.load({ shapes: [] });
+  clearPicture();
   index = 0;
+  codec = visual[0]?.codec ?? null;
   showPosition();
-  const frames = entries.filter((entry) => entry.kind === "media").length;
-  setState("ready", `${file.name}: ${frames} frames, ${entries.length - frames} annotations and stream events. Press Play.`);
+  showStream();
+  updateAudio();
+  const count = (test) => entries.filter(test).length;
+  const frames = count((entry) => entry.kind === "media" && streams.get(entry.key)?.visual);
+  const packets = count((entry) => entry.kind === "media" && streams.get(entry.key)?.audio);
+  const skipped = parsed.skipped ? `, ${parsed.skipped} entries of codecs or messages this page does not know (skipped)` : "";
+  const voice = packets ? `, ${packets} voice packets` : "";
+  setState("ready", `${file.name}: ${frames} frames${voice}, ${entries.length - frames - packets} annotations and stream events${skipped}. Press Play.`);
 });
-$("play").addEventListener("click", () => (timer ? (stop(), setState("paused", "Paused.")) : play()));
-$("stream").addEventListener("change", () => restartAt(index));
-$("position").addEventListener("input", () => restartAt(Number($("position").value)));
+$("play").addEventListener("click", () => {
+  // Sound needs a click to start; the catch-up of a seek may take longer than the click counts.
+  if (!$("mute").checked) audio.unlock();
+  if (seeking) {
+    playAfterSeek = !playAfterSeek;
+    $("play").textContent = playAfterSeek ? "Pause" : "Play";
+  } else if (playing) {
+    halt();
+    setState("paused", "Paused.");
+  } else {
+    play();
+  }
+});
+$("stream").addEventListener("change", () => seek(index));
+$("position").addEventListener("input", () => seek(Number($("position").value)));
+$("speed").addEventListener("change", () => {
+  const now = performance.now();
+  // The recording's clock goes on from where it is, at the new pace.
+  base = { wall: now, time: base.time + (now - base.wall) * 1000 * rate };
+  rate = Number($("speed").value);
+  if (playing) {
+    clearTimeout(timer);
+    run();
+  }
+  updateAudio();
+});
+$("mute").addEventListener("change", updateAudio);
