@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -67,8 +68,10 @@ class StallProxy:
 
     BUFFER = 32 * 1024
 
-    def __init__(self, target_port):
+    def __init__(self, target_port, downstream_bps=None):
         self.target = target_port
+        # A ceiling on what reaches the reader (bits per second), like a slow mobile link.
+        self.downstream_bps = downstream_bps
         self.server = socket.socket()
         self.server.bind(("127.0.0.1", 0))
         self.server.listen(16)
@@ -97,10 +100,12 @@ class StallProxy:
             while True:
                 if downstream:
                     self.flowing.wait()
-                data = source.recv(16384)
+                data = source.recv(4096 if downstream and self.downstream_bps else 16384)
                 if not data:
                     break
                 destination.sendall(data)
+                if downstream and self.downstream_bps:
+                    time.sleep(len(data) * 8 / self.downstream_bps)
         except OSError:
             pass
         for sock in (source, destination):

@@ -183,9 +183,9 @@ function clearPicture() {
 }
 
 /** Waits until the video decoder has room for one more frame. */
-async function drained(run) {
+async function drained(mine) {
   const started = performance.now();
-  while (backlog() > MAX_BACKLOG && run === generation && performance.now() - started < MAX_DECODER_WAIT_MS) {
+  while (backlog() > MAX_BACKLOG && mine === generation && performance.now() - started < MAX_DECODER_WAIT_MS) {
     const decoder = view.decoder.decoder;
     await new Promise((resolve) => {
       decoder.addEventListener("dequeue", resolve, { once: true });
@@ -195,9 +195,9 @@ async function drained(run) {
 }
 
 /** Waits (a moment at most) until frame `sequence` is on the canvas. Not flush(): after it VP8 wants a keyframe. */
-async function shown(run, sequence) {
+async function shown(mine, sequence) {
   const started = performance.now();
-  while (sequence !== null && view.shownSequence !== sequence && run === generation && performance.now() - started < 1000) await sleep(5);
+  while (sequence !== null && view.shownSequence !== sequence && mine === generation && performance.now() - started < 1000) await sleep(5);
 }
 
 /**
@@ -207,7 +207,7 @@ async function shown(run, sequence) {
 async function seek(target) {
   playAfterSeek ||= playing;
   halt();
-  const run = ++generation;
+  const mine = ++generation;
   seeking = true;
   setState("seeking", "Seeking…");
   index = target;
@@ -228,15 +228,15 @@ async function seek(target) {
   let lastFed = null;
   for (let i = plan.from; i < target; i += 1) {
     const entry = entries[i];
-    if (isSelectedVideo(entry)) await drained(run);
+    if (isSelectedVideo(entry)) await drained(mine);
     // A freeze keeps the picture on the canvas: the frozen frame must be drawn first.
-    if (entry.key === key && entry.kind === "control" && entry.message.type === "freeze") await shown(run, lastFed);
-    if (run !== generation) return;
+    if (entry.key === key && entry.kind === "control" && entry.message.type === "freeze") await shown(mine, lastFed);
+    if (mine !== generation) return;
     if (entry.kind === "media" && entry.key === key) lastFed = entry.frame.sequence;
     if (entry.key === key || entry.kind === "control") apply(entry);
   }
-  if (view.overlay.frozenSequence === null) await shown(run, lastFed);
-  if (run !== generation) return;
+  if (view.overlay.frozenSequence === null) await shown(mine, lastFed);
+  if (mine !== generation) return;
   seeking = false;
   showPosition();
   if (playAfterSeek) {
