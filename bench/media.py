@@ -26,7 +26,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Tests", "browser"))
-from media import StallProxy, make_media, media_chromium  # noqa: E402
+from media import make_media, media_chromium  # noqa: E402
+from proxy import Proxy  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -122,7 +123,7 @@ def video_case(broker, clip, tones, codec, fps, warmup, seconds):
 
 
 def voice_case(broker, clip, tones, warmup, seconds, ceiling_bps):
-    proxy = StallProxy(broker.port, downstream_bps=ceiling_bps) if ceiling_bps else None
+    proxy = Proxy(broker.port, downstream_bps=ceiling_bps, buffer=8192) if ceiling_bps else None
     agent, customer = pair(broker, clip, tones, f"BENCH-VOICE-{ceiling_bps or 0}", "?video=vp8", proxy.port if proxy else None)
     try:
         agent.find_element(By.ID, "voice-start").click()

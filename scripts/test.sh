@@ -5,7 +5,8 @@
 #   2. the protocol vectors against the JSON Schemas, and the source format (.swift-format)
 #   3. swift build, then the CLI walkthrough of README.md against a real broker
 #   4. the browser pages in real Chromium (codec against the vectors, pairing, annotations,
-#      consent, expired codes; screenshots in test-artifacts/browser)
+#      consent, expired codes; screenshots in test-artifacts/browser), then video and voice
+#      between them (WebCodecs, a generated 720p camera clip, tones as microphones)
 #   5. Autobahn|Testsuite fuzzingclient (cases 1-7, 10) against /v1/echo over wss
 #      (skipped, saying so, when Python 2.7 is absent)
 #   6. libFuzzer on the frame and control-message decoders, 20 s each
@@ -54,6 +55,9 @@ bash scripts/walkthrough-test.sh .build/debug/tandem
 
 log "browser pages in Chromium"
 python3 Tests/browser/browser_test.py .build/debug/tandem
+
+log "video and voice between the pages in Chromium (WebCodecs, fake camera clip and tones)"
+python3 Tests/browser/media_test.py .build/debug/tandem
 
 log "Autobahn|Testsuite against /v1/echo"
 bash scripts/autobahn.sh .build/debug/tandem

@@ -73,8 +73,18 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "Kernel send buffer per connection in bytes (SO_SNDBUF), 0 for the kernel's autotuning.")
     var sendBufferBytes: Int = BrokerConfiguration.Limits().sendBufferSize
 
+    @Option(help: "Bytes written to a connection and not yet sent that the kernel may hold (TCP_NOTSENT_LOWAT, Linux), 0 for no limit.")
+    var unsentBytes: Int = BrokerConfiguration.Limits().unsentBytes
+
+    @Option(help: "Bytes a relay connection's writer hands to TLS before it waits for the connection (its write high-water mark).")
+    var writeQueueBytes: Int = BrokerConfiguration.Limits().writeQueueBytes
+
     func validate() throws {
         guard (50...60_000).contains(mediaMaxAgeMs) else { throw ValidationError("--media-max-age-ms must be 50-60000") }
+        guard (4096...(16 << 20)).contains(writeQueueBytes) else { throw ValidationError("--write-queue-bytes must be 4 KiB to 16 MiB") }
+        guard unsentBytes == 0 || (4096...(16 << 20)).contains(unsentBytes) else {
+            throw ValidationError("--unsent-bytes must be 0 (no limit) or 4 KiB to 16 MiB")
+        }
         guard sendBufferBytes == 0 || (4096...(64 << 20)).contains(sendBufferBytes) else {
             throw ValidationError("--send-buffer-bytes must be 0 (autotuning) or 4 KiB to 64 MiB")
         }
@@ -110,6 +120,8 @@ struct LimitOptions: ParsableArguments {
         limits.idleTimeout = .seconds(idleTimeout)
         limits.mediaMaxAge = .milliseconds(mediaMaxAgeMs)
         limits.sendBufferSize = sendBufferBytes
+        limits.unsentBytes = unsentBytes
+        limits.writeQueueBytes = writeQueueBytes
         limits.helloTimeout = .seconds(helloTimeout)
         limits.firstRequestTimeout = .seconds(firstRequestTimeout)
         limits.requestDeadline = .seconds(requestDeadline)

@@ -126,7 +126,8 @@ public struct StreamControl: Sendable, Equatable, Codable {
         case resume
         /// Send a keyframe as soon as possible.
         case keyframe
-        /// Send at most `fps` frames per second and/or at `quality` (0–1).
+        /// Send at most `fps` frames per second and/or at `quality` (0–1) and/or at most
+        /// `bitrate` bits per second.
         case quality
     }
 
@@ -141,19 +142,25 @@ public struct StreamControl: Sendable, Equatable, Codable {
     public var action: Action
     public var fps: Double?
     public var quality: Double?
+    /// A video bit-rate ceiling in bits per second (§5.9): what a receiver measured reaches it.
+    public var bitrate: Int?
     /// Set by the broker.
     public var origin: Origin?
 
+    /// The range of `bitrate`: 10 kbit/s to 100 Mbit/s.
+    public static let bitrateRange = 10_000...100_000_000
+
     enum CodingKeys: String, CodingKey {
         case streamID = "streamId"
-        case action, fps, quality, origin
+        case action, fps, quality, bitrate, origin
     }
 
-    public init(streamID: UInt16, action: Action, fps: Double? = nil, quality: Double? = nil, origin: Origin? = nil) {
+    public init(streamID: UInt16, action: Action, fps: Double? = nil, quality: Double? = nil, bitrate: Int? = nil, origin: Origin? = nil) {
         self.streamID = streamID
         self.action = action
         self.fps = fps
         self.quality = quality
+        self.bitrate = bitrate
         self.origin = origin
     }
 }

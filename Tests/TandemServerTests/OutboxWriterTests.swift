@@ -61,7 +61,7 @@ struct OutboxWriterTests {
     func flushThreshold() throws {
         let harness = try Harness()
         harness.counter.fillsOnFlush = true
-        let large = ByteBuffer(repeating: 7, count: OutboxWriter.flushThreshold)
+        let large = ByteBuffer(repeating: 7, count: 64 * 1024)  // the default threshold
         for _ in 0..<3 { _ = harness.outbox.enqueue(media: large, streamID: 1, keyframe: true) }
         harness.channel.embeddedEventLoop.run()
         #expect(try harness.written().count == 1)

@@ -19,14 +19,13 @@ import os
 import re
 import shutil
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
+from proxy import Proxy
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
@@ -95,59 +94,6 @@ def tandem(*args, token=None, env_extra=None):
         env["TANDEM_TOKEN"] = token
     env.update(env_extra or {})
     return subprocess.run([TANDEM, *args], capture_output=True, text=True, env=env, timeout=60)
-
-
-class CuttableProxy:
-    """A TCP proxy to the broker whose connections the test can cut, like a network change."""
-
-    def __init__(self, target_port):
-        self.target = target_port
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(16)
-        self.port = self.server.getsockname()[1]
-        self.connections = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            client, _ = self.server.accept()
-            upstream = socket.create_connection(("127.0.0.1", self.target))
-            with self.lock:
-                self.connections += [client, upstream]
-            threading.Thread(target=self.pipe, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self.pipe, args=(upstream, client), daemon=True).start()
-
-    @staticmethod
-    def pipe(source, destination):
-        try:
-            while data := source.recv(65536):
-                destination.sendall(data)
-        except OSError:
-            pass
-        for sock in (source, destination):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def close(self):
-        self.server.close()
-        self.cut()
-
-    def cut(self):
-        """Resets every open connection (RST, no close handshake)."""
-        with self.lock:
-            connections, self.connections = self.connections, []
-        for sock in connections:
-            try:
-                # Wake the thread blocked reading it, then close with RST.
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                sock.shutdown(socket.SHUT_RD)
-                sock.close()
-            except OSError:
-                pass
 
 
 def codec_test():
@@ -362,6 +308,9 @@ def recording_test(base, data, client_env, alice, work):
             frames = int(player.find_element(By.ID, "view").get_attribute("data-frames") or 0)
             shapes = player.find_element(By.ID, "overlay").get_attribute("data-shapes") or ""
             check("the player plays the frames with the annotation drawn over them", frames >= 15 and "arrow:r1" in shapes, (frames, shapes))
+            codec = player.execute_script("return document.body.dataset.codec")
+            decoded = int(player.find_element(By.ID, "view").get_attribute("data-decoded") or 0)
+            check("the recorded stream is WebCodecs video (VP8), decoded by the player", codec == "vp8" and decoded >= 15, (codec, decoded))
             player.save_screenshot(os.path.join(ARTIFACTS, "replay-player.png"))
             check(f"the player page runs under its Content-Security-Policy without violations", not csp_violations(player), csp_violations(player))
         finally:
@@ -411,7 +360,7 @@ def main():
         check("the console shows a join code", re.fullmatch(r"\d{3}-\d{3}-\d{3}-\d{3}", code or "") is not None, code)
 
         customer = chromium(412, 915)  # a phone-sized viewport
-        proxy = CuttableProxy(port)
+        proxy = Proxy(port)
         customer.get(f"https://127.0.0.1:{proxy.port}/j/{code}")
         wait(customer, lambda d: state(d) == "consent", what="the consent question")
         question = customer.find_element(By.ID, "consent-title").text

@@ -1,5 +1,5 @@
-"""Shared by the media tests and the media benchmark: test media made with ffmpeg, Chromium
-with a fake camera and microphone playing them, and a TCP proxy that can stall a reader.
+"""Shared by the media tests and the media benchmark: test media made with ffmpeg, and
+Chromium with a fake camera and microphone playing them.
 
 The camera clip is a Y4M file (what Chromium's fake capture plays, looping): ffmpeg's
 testsrc2 pattern (moving shapes, colour bars, a running counter) with temporal noise, so an
@@ -8,10 +8,7 @@ tone at a known frequency, so the other page can tell what it hears.
 """
 import os
 import shutil
-import socket
 import subprocess
-import threading
-import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -60,71 +57,3 @@ def media_chromium(width, height, video=None, audio=None, no_webcodecs=False):
               try { delete window[name]; } catch (error) {}
             }"""})
     return driver
-
-
-class StallProxy:
-    """A TCP proxy to the broker that can stop reading what the broker sends (a receiver whose
-    network stalls). Its sockets' buffers are small, so a stall reaches the broker quickly."""
-
-    BUFFER = 32 * 1024
-
-    def __init__(self, target_port, downstream_bps=None):
-        self.target = target_port
-        # A ceiling on what reaches the reader (bits per second), like a slow mobile link.
-        self.downstream_bps = downstream_bps
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(16)
-        self.port = self.server.getsockname()[1]
-        self.flowing = threading.Event()
-        self.flowing.set()
-        self.sockets = []
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self):
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            upstream = socket.socket()
-            upstream.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.BUFFER)
-            upstream.connect(("127.0.0.1", self.target))
-            client.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self.BUFFER)
-            self.sockets += [client, upstream]
-            threading.Thread(target=self.pipe, args=(client, upstream, False), daemon=True).start()
-            threading.Thread(target=self.pipe, args=(upstream, client, True), daemon=True).start()
-
-    def pipe(self, source, destination, downstream):
-        try:
-            while True:
-                if downstream:
-                    self.flowing.wait()
-                data = source.recv(4096 if downstream and self.downstream_bps else 16384)
-                if not data:
-                    break
-                destination.sendall(data)
-                if downstream and self.downstream_bps:
-                    time.sleep(len(data) * 8 / self.downstream_bps)
-        except OSError:
-            pass
-        for sock in (source, destination):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def stall(self):
-        self.flowing.clear()
-
-    def resume(self):
-        self.flowing.set()
-
-    def close(self):
-        self.flowing.set()
-        self.server.close()
-        for sock in self.sockets:
-            try:
-                sock.close()
-            except OSError:
-                pass

@@ -25,7 +25,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import browser_test as bt  # noqa: E402  (shares check/wait/tandem and the broker helpers)
-from media import StallProxy, make_media, media_chromium  # noqa: E402
+from media import make_media, media_chromium  # noqa: E402
+from proxy import Proxy  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
@@ -75,7 +76,7 @@ def join(driver, base, code, query=""):
 
 
 def video_and_voice(base, port, client_env, alice, audrey, clip, tones):
-    proxy = StallProxy(port)
+    proxy = Proxy(port, buffer=32 * 1024)
     agent = media_chromium(1280, 900, audio=tones[660])
     customer = media_chromium(412, 915, video=clip, audio=tones[440])
     try:

@@ -190,6 +190,8 @@ control_valid = [
     {"type": "session.transferred", "sessionId": "s_abcdefghijkmnpqr", "state": "completed", "from": "alice", "line": "line2",
      "agent": "bob", "codecs": ["av1", "opus"]},
     {"type": "peer.back", "role": "customer", "codecs": ["vp8", "opus", "jpeg"]},
+    # A receiver's measured ceiling (§5.9).
+    {"type": "stream.control", "streamId": 1, "action": "quality", "bitrate": 450000, "origin": "agent"},
     # Voice (§5.14): the agent turns it on, the customer answers for its microphone.
     {"type": "voice", "enabled": True},
     {"type": "voice", "enabled": False},
@@ -222,6 +224,7 @@ control_invalid = [
     ("decoderConfig without codec", '{"type":"stream.start","streamId":7,"source":"microphone","codec":"opus","width":0,"height":0,"fps":50,"decoderConfig":{"sampleRate":48000,"numberOfChannels":1}}', "invalid-field"),
     ("decoderConfig not an object", '{"type":"stream.start","streamId":4,"source":"camera","codec":"vp8","width":640,"height":480,"fps":30,"decoderConfig":"vp8"}', "invalid-field"),
     ("unknown stream source", '{"type":"stream.start","streamId":7,"source":"speaker","codec":"opus","width":0,"height":0,"fps":50}', "invalid-field"),
+    ("bitrate not an integer", '{"type":"stream.control","streamId":1,"action":"quality","bitrate":"fast"}', "invalid-field"),
     ("voice without enabled", '{"type":"voice"}', "invalid-field"),
     ("voice enabled not a boolean", '{"type":"voice","enabled":"yes"}', "invalid-field"),
     ("codecs not an array", '{"type":"hello","protocol":1,"role":"customer","code":"482913557301","codecs":"vp8"}', "invalid-field"),

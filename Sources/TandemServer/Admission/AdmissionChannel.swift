@@ -40,6 +40,13 @@ struct AdmissionChannel: ServerChildChannel {
             // Best effort: a platform that refuses keeps its default.
             _ = channel.setOption(ChannelOptions.socketOption(.so_sndbuf), value: SocketOptionValue(limits.sendBufferSize))
         }
+        #if os(Linux)
+        if limits.unsentBytes > 0 {
+            // TCP_NOTSENT_LOWAT (25 in linux/tcp.h; Glibc's module does not export it). Best effort.
+            let notSentLowWater = ChannelOptions.tcpOption(NIOBSDSocket.Option(rawValue: 25))
+            _ = channel.setOption(notSentLowWater, value: SocketOptionValue(limits.unsentBytes))
+        }
+        #endif
         return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
             let gate = UpgradeGate(admission: admission, ticket: ticket, requestTimeout: TimeAmount(limits.firstRequestTimeout))

@@ -30,6 +30,16 @@ extension BrokerConfiguration {
         /// in its droppable media queue, where the policy decides what is stale, rather than
         /// in socket buffers; large enough for about 4 MB/s per connection at 100 ms RTT.
         public var sendBufferSize: Int = 256 << 10
+        /// The most bytes written to a connection and not yet sent that the kernel holds
+        /// (`TCP_NOTSENT_LOWAT`, Linux), 0 for no limit. The send buffer above must also hold
+        /// what is in flight, which on a fast path is a lot; what waits to be sent is held
+        /// small, so on a slow path frames wait in the outbox, where audio goes first and
+        /// stale video is dropped, instead of seconds deep in the kernel.
+        public var unsentBytes: Int = 16 << 10
+        /// What a relay connection's writer hands to TLS and the channel before it waits for
+        /// the channel to be writable again (its high-water mark and flush threshold). Small
+        /// for the same reason as ``unsentBytes``; a frame larger than it still goes whole.
+        public var writeQueueBytes: Int = 16 << 10
         /// A relay connection with no message in either direction for this long is closed (4413).
         public var idleTimeout: Duration = .seconds(15 * 60)
         /// A connection that sends no `hello` within this time gets `error` `hello-timeout`

@@ -29,13 +29,14 @@ final class OutboxWriter: ChannelDuplexHandler, RemovableChannelHandler, @unchec
     private var closed = false
 
     /// Unflushed bytes after which a drain flushes before it writes more: the channel's
-    /// writability (64 KiB high-water mark) then counts them.
-    static let flushThreshold = 64 * 1024
+    /// writability (its high-water mark, the same figure) then counts them.
+    let flushThreshold: Int
 
-    init(eventLoop: any EventLoop, outbox: ParticipantOutbox, activity: ConnectionActivity) {
+    init(eventLoop: any EventLoop, outbox: ParticipantOutbox, activity: ConnectionActivity, flushThreshold: Int = 64 * 1024) {
         self.eventLoop = eventLoop
         self.outbox = outbox
         self.activity = activity
+        self.flushThreshold = flushThreshold
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -112,7 +113,7 @@ final class OutboxWriter: ChannelDuplexHandler, RemovableChannelHandler, @unchec
                 outbox.reached(close: code, reason: reason)
                 return
             }
-            if unflushed >= Self.flushThreshold {
+            if unflushed >= flushThreshold {
                 context.flush()
                 unflushed = 0
                 pending = false

@@ -80,6 +80,7 @@ extension RelayConnection {
             relay(binding, connection, requiresPeer: true) { _ in
                 if let fps = control.fps, !(fps > 0 && fps <= 240) { return .failure(.invalidField("fps")) }
                 if let quality = control.quality, !(quality > 0 && quality <= 1) { return .failure(.invalidField("quality")) }
+                if let bitrate = control.bitrate, !StreamControl.bitrateRange.contains(bitrate) { return .failure(.invalidField("bitrate")) }
                 return .success(.streamControl(control))
             }
         case .annotation(let annotation):

@@ -52,7 +52,11 @@ struct RelayConnection {
             let outbox = try? await channel.eventLoop.submit({ [statistics] in
                 let ticket = try? channel.pipeline.syncOperations.handler(type: AdmissionTicketHandler.self).ticket
                 let outbox = ParticipantOutbox(limits: mediaLimits, statistics: statistics, ticket: ticket)
-                let writer = OutboxWriter(eventLoop: channel.eventLoop, outbox: outbox, activity: activity)
+                let writer = OutboxWriter(eventLoop: channel.eventLoop, outbox: outbox, activity: activity, flushThreshold: limits.writeQueueBytes)
+                // What the writer hands on before it waits for the connection: small, so that
+                // on a slow path frames wait in the outbox (audio first, stale video dropped).
+                let watermark = ChannelOptions.Types.WriteBufferWaterMark(low: limits.writeQueueBytes / 2, high: limits.writeQueueBytes)
+                try? channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: watermark)
                 // Before the WebSocket library's handler, to see the close frames both ways.
                 let pipeline = channel.pipeline.syncOperations
                 if let unmasker = try? pipeline.handler(type: WebSocketUnmasker.self) {

@@ -81,8 +81,12 @@ export class AdaptivePolicy {
    * maximum bitrate, `fps` caps the frame rate. A lower cap applies at once; a higher one is
    * reached by climbing, as after congestion.
    */
-  onQualityRequest(quality, fps) {
-    if (quality > 0 && quality <= 1) this.bitrateCap = Math.max(MIN_BITRATE, Math.round(this.limits.maxBitrate * quality));
+  onQualityRequest(quality, fps, bitrate) {
+    // The request replaces the earlier cap: `quality` × the maximum and/or `bitrate` (bit/s, §5.9).
+    const caps = [];
+    if (quality > 0 && quality <= 1) caps.push(this.limits.maxBitrate * quality);
+    if (bitrate > 0) caps.push(bitrate);
+    if (caps.length) this.bitrateCap = Math.max(MIN_BITRATE, Math.round(Math.min(this.limits.maxBitrate, ...caps)));
     if (fps > 0) this.fpsCap = Math.max(1, Math.min(this.limits.maxFps, fps));
     this.bitrate = Math.min(this.bitrate, this.bitrateCap);
     this.fps = Math.min(this.fps, this.fpsCap);

@@ -4,6 +4,7 @@ import { ChatPanel } from "./chat.js";
 import { codecsOf, decodableCodecs, forcedCodec, isVisualCodec } from "./codecs.js";
 import { TandemSocket } from "./connection.js";
 import { FrameView } from "./frame-view.js";
+import { LatencyControl } from "./latency-control.js";
 import { Publisher } from "./publisher.js";
 import { Resumer } from "./resume.js";
 import { attachVoice } from "./voice-ui.js";
@@ -34,6 +35,8 @@ let peerCodecs = null;
 let shapeCounter = 0;
 let received = 0;
 const resumer = new Resumer("console");
+// "auto" quality: asks the customer's publisher for less when pictures fall behind (§5.9).
+const latencyControl = new LatencyControl();
 const CLIENT = "tandem-web-console/1";
 
 function setState(state, text) {
@@ -318,7 +321,13 @@ $("freeze").addEventListener("click", () => {
 });
 $("keyframe").addEventListener("click", () => viewing !== null && socket.send({ type: "stream.control", streamId: viewing, action: "keyframe" }));
 $("quality").addEventListener("change", () => {
-  if (viewing === null || !$("quality").value) return;
+  if (viewing === null) return;
+  if (!$("quality").value) {
+    // Back to auto: lift the agent's cap; the latency control takes over from there.
+    latencyControl.reset();
+    socket.send({ type: "stream.control", streamId: viewing, action: "quality", quality: 1, fps: 30 });
+    return;
+  }
   const [quality, fps] = $("quality").value.split(",").map(Number);
   socket.send({ type: "stream.control", streamId: viewing, action: "quality", quality, fps });
 });
@@ -356,7 +365,13 @@ $("end-form").addEventListener("submit", (event) => {
 // shown per second), and what the console shares back.
 setInterval(() => {
   document.body.dataset.framesReceived = String(received);
-  if (viewingSource !== null && !ended) showStats($("stats"), view.takeStats(), viewingSource);
+  if (viewingSource !== null && !ended) {
+    const stats = view.takeStats();
+    showStats($("stats"), stats, viewingSource);
+    const bitrate = $("quality").value ? null : latencyControl.second(stats.latencyMs ?? null, stats.kbps, performance.now());
+    if (bitrate !== null && viewing !== null) socket.send({ type: "stream.control", streamId: viewing, action: "quality", bitrate });
+    $("stats").dataset.ceiling = String(latencyControl.ceiling ?? "none");
+  }
   if (publisher?.active && !ended) showStats($("send-stats"), publisher.takeStats(), `your ${publisher.source}`);
 }, 1000);
 

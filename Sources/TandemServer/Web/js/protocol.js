@@ -137,7 +137,7 @@ export const MESSAGES = {
   "stream.resume": { streamId: { ...STREAM_ID, required: true }, owner: { enum: ROLE } },
   "stream.control": {
     streamId: { ...STREAM_ID, required: true }, action: { enum: ["pause", "resume", "keyframe", "quality"], required: true },
-    fps: { number: true }, quality: { number: true }, origin: { enum: ["agent", "customer", "broker"] },
+    fps: { number: true }, quality: { number: true }, bitrate: { int: [0, Number.MAX_SAFE_INTEGER] }, origin: { enum: ["agent", "customer", "broker"] },
   },
   "annotation": {
     op: { enum: ["add", "append", "remove", "undo", "clear"], required: true }, owner: { enum: ROLE, required: true },

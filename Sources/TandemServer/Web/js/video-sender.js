@@ -144,7 +144,7 @@ export class VideoSender {
       // From the broker: it dropped frames for a slow receiver. Send less.
       if (message.origin === "broker") this.policy.onDropSignal(now);
     } else if (message.action === "quality") {
-      this.policy.onQualityRequest(message.quality, message.fps);
+      this.policy.onQualityRequest(message.quality, message.fps, message.bitrate);
     }
   }
 
