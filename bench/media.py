@@ -166,7 +166,7 @@ def main():
     broker = Broker(os.path.abspath(args.tandem), work)
     try:
         print(f"{'case':<16} {'codec':<5} {'size':<9} {'kbit/s':>7} {'fps':>5} {'g2g p50':>8} {'p99':>6} {'frames':>6} {'broker CPU':>10} {'target':>8}")
-        for case in args.cases.split(","):
+        for case in filter(None, args.cases.split(",")):
             codec, fps = case.split("@")
             r = video_case(broker, clip, tones, codec, int(fps), args.warmup, args.seconds)
             print(f"{r['case']:<16} {r['codec']:<5} {r['size']:<9} {r['kbps']:7.0f} {r['fps']:5.1f} {r['p50']:6.0f}ms {r['p99']:4.0f}ms "

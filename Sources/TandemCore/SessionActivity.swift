@@ -60,6 +60,8 @@ public struct SessionActivity: Sendable, Equatable {
     public mutating func start(_ start: StreamStart, by owner: ParticipantRole) -> Result<StreamStart, Rejection> {
         let key = StreamKey(owner: owner, streamID: start.streamID)
         if let field = start.invalidField { return .failure(.invalidField(field)) }
+        // A new announcement of a stream keeps its kind: its start and stop are logged as one (§5.14).
+        if let announced = streams[key], announced.codec.isAudio != start.codec.isAudio { return .failure(.invalidField("codec")) }
         if streams[key] == nil, streams.keys.filter({ $0.owner == owner }).count >= Self.maxStreamsPerParticipant {
             return .failure(.tooManyStreams)
         }

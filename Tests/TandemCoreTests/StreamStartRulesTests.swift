@@ -35,6 +35,20 @@ struct StreamStartRulesTests {
         #expect(throws: Never.self) { try start(.vp9, .screen, config: DecoderConfig(codec: "vp09.00.10.08")).get() }
     }
 
+    @Test("a stream announced again keeps its kind: video stays video, audio stays audio, until it stops")
+    func keepsKind() {
+        var activity = SessionActivity()
+        let video = StreamStart(streamID: 1, source: .camera, codec: .vp8, width: 640, height: 480, fps: 15)
+        let audio = StreamStart(streamID: 1, source: .microphone, codec: .opus, width: 0, height: 0, fps: 50)
+        #expect((try? activity.start(video, by: .customer).get()) != nil)
+        #expect(activity.start(audio, by: .customer) == .failure(.invalidField("codec")))
+        var vp9 = video
+        vp9.codec = .vp9
+        #expect((try? activity.start(vp9, by: .customer).get()) != nil)
+        #expect((try? activity.change(StreamRef(streamID: 1), by: .customer, stopping: true).get()) != nil)
+        #expect((try? activity.start(audio, by: .customer).get()) != nil)
+    }
+
     @Test("codec and source must go together")
     func pairing() {
         #expect(start(.opus, .camera, width: 0, height: 0) == .failure(.invalidField("source")))

@@ -31,11 +31,7 @@ struct RecordingCrashTests {
     }
 
     func replay(_ broker: LiveBroker, session: String, token: String, out: String) throws -> CLIProcess {
-        try CLIProcess.start(
-            ["replay", session, "--out", out, "--server", "https://127.0.0.1:\(broker.port)", "--ca", broker.caFile],
-            token: token,
-            in: broker.directory
-        )
+        try broker.startReplay(session, token: token, out: out).process
     }
 
     func fileSize(_ path: String) -> Int {

@@ -95,12 +95,7 @@ struct RecordingMediaTests {
             try await agent.send(.sessionEnd(SessionEnd(outcome: .resolved)))
             _ = try await agent.waitFor("session.ended") { if case .sessionEnded(let ended) = $0 { ended } else { nil } }
 
-            let out = broker.directory + "/replay-\(UUID().uuidString)"
-            let replay = try CLIProcess.start(
-                ["replay", created.sessionID, "--out", out, "--server", "https://127.0.0.1:\(broker.port)", "--ca", broker.caFile],
-                token: audrey,
-                in: broker.directory
-            )
+            let (replay, out) = try broker.startReplay(created.sessionID, token: audrey)
             #expect(try await replay.waitForExit(seconds: 60) == 0, "\(replay.text)")
             #expect(replay.text.contains("Wrote 30 video frames"), "\(replay.text)")
             #expect(replay.text.contains("customer-s1.h264: H.264 Annex-B, 30 access units, 320x240"), "\(replay.text)")

@@ -33,12 +33,7 @@ struct RecordingVideoTests {
             try await agent.send(.sessionEnd(SessionEnd(outcome: .resolved)))
             _ = try await agent.waitFor("session.ended") { if case .sessionEnded(let ended) = $0 { ended } else { nil } }
 
-            let out = broker.directory + "/replay-\(UUID().uuidString)"
-            let replay = try CLIProcess.start(
-                ["replay", created.sessionID, "--out", out, "--server", "https://127.0.0.1:\(broker.port)", "--ca", broker.caFile],
-                token: audrey,
-                in: broker.directory
-            )
+            let (replay, out) = try broker.startReplay(created.sessionID, token: audrey)
             #expect(try await replay.waitForExit(seconds: 30) == 0, "\(replay.text)")
             #expect(replay.text.contains("Wrote 15 video frames"))
             let file = out + "/video/customer-s1.ivf"

@@ -271,6 +271,9 @@ struct RelayConnection {
         {
         case .success(let found):
             route = found
+        case .failure(.noConsent) where audio:
+            connection.sendError(.consentRequired, "the customer has not agreed to its microphone (consent with source microphone, §5.14)")
+            return
         case .failure(.noConsent):
             connection.send(.error(SessionActivity.Rejection.consentRequired.errorMessage))
             return

@@ -6,12 +6,12 @@
 // by step, and lifts it altogether when it gets well above what was asked. Used in the
 // quality menu's "auto"; no DOM; the caller passes each second's figures and the time (ms).
 
-const BEHIND_MS = 300;
+const BEHIND_MS = 250;
 const PROMPT_MS = 150;
 const BEHIND_SECONDS = 2;
 const PROMPT_SECONDS = 6;
 /** Ask for this share of what arrived: room for the queue to drain, and for the voice. */
-const DRAIN = 0.8;
+const DRAIN = 0.75;
 const UP = 1.25;
 const FLOOR_BPS = 100_000;
 /** Above this the ceiling is lifted (a request of 100 Mbit/s: no cap in practice). */

@@ -1,10 +1,14 @@
 // Encodes captured pictures with a WebCodecs VideoEncoder (protocol/README.md §4.1, §5.9):
-// vp8, vp9, h264 (Annex-B) or av1; a keyframe on request and every 3 s; the bitrate, size
+// vp8, vp9, h264 (Annex-B) or av1; a keyframe on request and every 3 s (10 s while congested); the bitrate, size
 // and frame rate the adaptation policy (adaptive.js) allows. One stream of a Publisher.
 import { AdaptivePolicy, CAMERA, SCREEN } from "./adaptive.js";
 import { CODEC_STRINGS, encoderConfig } from "./codecs.js";
 
 const KEYFRAME_EVERY_MS = 3000;
+// On a short link a keyframe holds it for a moment, and the voice waits behind it: while the
+// bit rate is held well under its maximum the periodic keyframe comes less often. Requests
+// (a receiver or the broker lost frames) are still answered with the next frame.
+const KEYFRAME_EVERY_CONGESTED_MS = 10000;
 /** Frames waiting in the encoder beyond which captures are skipped: no backlog, ever. */
 const MAX_ENCODE_QUEUE = 2;
 /** §5.9: `decoderConfig.description` is at most 4096 base64 characters. */
@@ -75,7 +79,8 @@ export class VideoSender {
     if (preview) bitmap = typeof canvas.transferToImageBitmap === "function" ? canvas.transferToImageBitmap() : await createImageBitmap(canvas);
     if (this.closed) return bitmap?.close();
     this.reconfigure(width, height);
-    const keyFrame = this.forceKey || now - this.lastKeyAt >= KEYFRAME_EVERY_MS;
+    const congested = this.policy.state.bitrate < this.policy.limits.maxBitrate * 0.75;
+    const keyFrame = this.forceKey || now - this.lastKeyAt >= (congested ? KEYFRAME_EVERY_CONGESTED_MS : KEYFRAME_EVERY_MS);
     if (keyFrame) {
       this.forceKey = false;
       this.lastKeyAt = now;
