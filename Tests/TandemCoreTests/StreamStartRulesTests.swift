@@ -83,10 +83,16 @@ struct StreamStartRulesTests {
         )
     }
 
-    @Test("consent is to share a screen or a camera: a microphone source is refused")
-    func consentSource() {
+    @Test("consent with source microphone is the answer about the microphone (§5.14), not about sharing")
+    func consentSource() throws {
+        guard case .consent(let consent) = try ControlMessage.decode(text: #"{"granted":true,"source":"microphone","type":"consent"}"#) else {
+            Issue.record("not a consent")
+            return
+        }
+        #expect(consent.isMicrophone)
+        #expect(!Consent(granted: true, source: .camera).isMicrophone)
         #expect(throws: ProtocolError.invalidField("source")) {
-            try ControlMessage.decode(text: #"{"granted":true,"source":"microphone","type":"consent"}"#)
+            try ControlMessage.decode(text: #"{"granted":true,"source":"speaker","type":"consent"}"#)
         }
     }
 }
