@@ -97,6 +97,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
+    @Option(help: "TOML file with these options in tables by concern (deploy/tandem.toml); flags and TANDEM_* variables override it.")
+    var config: String?
+
+    @Flag(help: "Print the effective configuration (defaults, --config, TANDEM_* variables, flags) as TOML, secrets redacted, and exit.")
+    var printConfig = false
+
     func validate() throws {
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
         if insecurePlaintext, cert != nil { throw ValidationError("--insecure-plaintext cannot be combined with --cert/--key") }
@@ -120,6 +126,10 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if printConfig {
+            print(ServeConfigFile.render(self))
+            return
+        }
         let logger = CLILog.logger("tandem.broker", level: Logger.Level(rawValue: logLevel) ?? .info)
         var configuration = BrokerConfiguration()
         configuration.host = host

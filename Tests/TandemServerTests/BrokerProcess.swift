@@ -46,10 +46,11 @@ final class BrokerProcess: @unchecked Sendable {
         logLevel: String = "critical",
         logFile: String? = nil,
         environment: [String: String] = [:],
-        umask: String? = nil
+        umask: String? = nil,
+        binary: String? = nil
     ) async throws -> BrokerProcess {
         let process = Process()
-        let binary = try Self.binary
+        let binary = try binary ?? Self.binary
         let serve = ["serve", "--data-dir", directory, "--port", "0", "--log-level", logLevel] + arguments
         if let umask {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")

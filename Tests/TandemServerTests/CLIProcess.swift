@@ -13,12 +13,12 @@ final class CLIProcess: @unchecked Sendable {
         self.process = process
     }
 
-    /// Starts `tandem ARGUMENTS` with `TANDEM_TOKEN` set to `token`, in `directory`.
-    static func start(_ arguments: [String], token: String, in directory: String) throws -> CLIProcess {
+    /// Starts `tandem ARGUMENTS` with `TANDEM_TOKEN` set to `token` (and `environment`), in `directory`.
+    static func start(_ arguments: [String], token: String, in directory: String, environment extra: [String: String] = [:]) throws -> CLIProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try BrokerProcess.binary)
         process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["TANDEM_TOKEN"] = token
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: directory)

@@ -19,15 +19,14 @@ struct WebPages: Sendable {
     let agentPage: ByteBuffer
     let replayPage: ByteBuffer
 
-    /// Loads the pages from `root`, or from the copy built into the broker.
+    /// Loads the pages from `root`, or from where an installed or built broker keeps them
+    /// (``installedRoot(executable:)``).
     init(root: String?) throws {
-        let folder: String
-        if let root {
-            folder = root
-        } else if let bundled = Bundle.module.url(forResource: "Web", withExtension: nil) {
-            folder = bundled.path
-        } else {
-            throw TandemBroker.Error(description: "the browser pages are missing from this build (no Web resources)")
+        guard let folder = root ?? Self.installedRoot() else {
+            throw TandemBroker.Error(
+                description:
+                    "the browser pages are missing: install the broker with scripts/install.sh PREFIX (pages in PREFIX/share/tandem/Web), or keep the tandem_TandemServer.resources folder next to the binary"
+            )
         }
         func load(_ name: String) throws -> ByteBuffer {
             guard let data = FileManager.default.contents(atPath: folder + "/" + name) else {
@@ -39,6 +38,21 @@ struct WebPages: Sendable {
         self.customerPage = try load("customer.html")
         self.agentPage = try load("agent.html")
         self.replayPage = try load("replay.html")
+    }
+
+    /// Where the pages are for the running executable: PREFIX/share/tandem/Web for one installed
+    /// in PREFIX/bin (scripts/install.sh), else SwiftPM's resource folder next to it (a build
+    /// folder, or a binary copied with that folder), else /usr/local/share/tandem/Web and
+    /// /usr/share/tandem/Web. Never the path the binary was built at: SwiftPM's `Bundle.module`
+    /// looks there, and stops the process when it is gone.
+    static func installedRoot(executable: URL? = Bundle.main.executableURL) -> String? {
+        var candidates: [String] = []
+        if let folder = executable?.resolvingSymlinksInPath().deletingLastPathComponent() {
+            candidates.append(folder.deletingLastPathComponent().appendingPathComponent("share/tandem/Web").path)
+            candidates.append(folder.appendingPathComponent("tandem_TandemServer.resources/Web").path)
+        }
+        candidates += ["/usr/local/share/tandem/Web", "/usr/share/tandem/Web"]
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/customer.html") }
     }
 
     /// Serves `/web/...` from the folder.
