@@ -24,11 +24,19 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+# The C device client (Sources/tandem-device) builds on these.
+for package in libwebsockets-dev libcjson-dev libssl-dev; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-if ! python3 -c 'import websockets, jsonschema, referencing, selenium' >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore websockets jsonschema selenium
+if ! python3 -c 'import websockets, jsonschema, referencing, selenium, schemathesis, openapi_spec_validator' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore websockets jsonschema selenium schemathesis openapi-spec-validator
 fi
 chromium --version
 python3 -c 'import websockets; print("python websockets", websockets.__version__)'
@@ -58,6 +66,9 @@ python3 Tests/browser/browser_test.py .build/debug/tandem
 
 log "video and voice between the pages in Chromium (WebCodecs, fake camera clip and tones)"
 python3 Tests/browser/media_test.py .build/debug/tandem
+
+log "deploy/: systemd unit (systemd-analyze, confined run), config example, Grafana dashboard, Containerfile"
+TANDEM_BIN=.build/debug/tandem bash Tests/deploy/check_all.sh
 
 log "Autobahn|Testsuite against /v1/echo"
 bash scripts/autobahn.sh .build/debug/tandem
