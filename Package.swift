@@ -186,3 +186,25 @@ let package = Package(
         ),
     ]
 )
+
+// tandem-device (Sources/tandem-device): the customer client in C for Linux devices, on the
+// system's libwebsockets 4.1 (OpenSSL) and cJSON (Tests/device/README.md).
+#if os(Linux)
+package.products.append(.executable(name: "tandem-device", targets: ["tandem-device"]))
+package.targets += [
+    .systemLibrary(
+        name: "CLibWebSockets",
+        path: "Sources/CLibWebSockets",
+        pkgConfig: "libwebsockets",
+        providers: [.apt(["libwebsockets-dev", "libssl-dev"])]
+    ),
+    .systemLibrary(name: "CcJSON", path: "Sources/CcJSON", pkgConfig: "libcjson", providers: [.apt(["libcjson-dev"])]),
+    .executableTarget(
+        name: "tandem-device",
+        dependencies: ["CLibWebSockets", "CcJSON"],
+        path: "Sources/tandem-device",
+        // Its own certificate-name check (X509_check_host); pkg-config gives -lwebsockets only.
+        linkerSettings: [.linkedLibrary("crypto")]
+    ),
+]
+#endif

@@ -67,6 +67,16 @@ python3 Tests/browser/browser_test.py .build/debug/tandem
 log "video and voice between the pages in Chromium (WebCodecs, fake camera clip and tones)"
 python3 Tests/browser/media_test.py .build/debug/tandem
 
+log "tandem-device (C on libwebsockets): frame vectors, unit tests, a live session with the Swift agent, valgrind"
+# `swift build` above built it as a SwiftPM target; build.sh compiles the same sources with cc
+# -Werror for the C tests, and for valgrind (3.19 cannot read the DWARF 5 of Swift's clang).
+device_build=$(mktemp -d /tmp/tandem-device-build.XXXXXX)
+sh Tests/device/build.sh "$device_build"
+"$device_build/vectors_test" protocol/vectors/frames.json
+"$device_build/unit_test"
+python3 Tests/device/device_test.py .build/debug/tandem "$device_build/tandem-device" "$device_build/unit_test"
+rm -rf "$device_build"
+
 log "deploy/: systemd unit (systemd-analyze, confined run), config example, Grafana dashboard, Containerfile"
 TANDEM_BIN=.build/debug/tandem bash Tests/deploy/check_all.sh
 
