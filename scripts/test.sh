@@ -77,6 +77,10 @@ sh Tests/device/build.sh "$device_build"
 python3 Tests/device/device_test.py .build/debug/tandem "$device_build/tandem-device" "$device_build/unit_test"
 rm -rf "$device_build"
 
+log "HTTPS API: protocol/openapi.yaml validated, then Schemathesis against a live broker (agent, auditor, admin)"
+python3 -c "from openapi_spec_validator import validate; from openapi_spec_validator.readers import read_from_filename; d, u = read_from_filename('protocol/openapi.yaml'); validate(d, base_uri=u); print('protocol/openapi.yaml: valid OpenAPI 3.1')"
+python3 Tests/api/schemathesis_test.py .build/debug/tandem
+
 log "deploy/: systemd unit (systemd-analyze, confined run), config example, Grafana dashboard, Containerfile"
 TANDEM_BIN=.build/debug/tandem bash Tests/deploy/check_all.sh
 

@@ -88,10 +88,11 @@ extension APIRouteTests {
             func padded(_ json: String, to size: Int) -> String {
                 json + String(repeating: " ", count: size - json.utf8.count)
             }
-            /// Hummingbird's answer to a body over the limit: 413 without a body.
+            /// A body over the limit: 413 with the JSON error body, like every other refusal (§9).
             func expectTooLarge(_ response: TestResponse) {
                 #expect(response.status == .contentTooLarge, "\(response.status.code) \(response.text)")
-                #expect(response.body.readableBytes == 0)
+                #expect(response.headers[.contentType] == "application/json")
+                #expect(response.text.contains(#""code":"payload-too-large""#), "\(response.text)")
             }
             let kib16 = 16 << 10
 

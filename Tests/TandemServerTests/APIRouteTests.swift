@@ -49,6 +49,18 @@ struct APIRouteTests {
             let big = String(repeating: "x", count: 1 << 20)
             expectAPIError(try await api.request(.post, "/v1/help-links", body: big), .unauthorized, "unauthorized")
 
+            // A 401 names the scheme (RFC 9110 §11.6.1), and the scheme's case does not matter.
+            #expect(basic.headers[.wwwAuthenticate] == #"Bearer realm="tandem""#)
+            for scheme in ["bearer", "BEARER"] {
+                let response = try await api.client.executeRequest(
+                    uri: "/v1/audit/sessions",
+                    method: .get,
+                    headers: [.authorization: "\(scheme) \(api.audrey)"],
+                    body: nil
+                )
+                #expect(response.status == .ok, "\(scheme)")
+            }
+
             // The same requests with a valid token pass authentication.
             #expect(try await api.get("/v1/audit/sessions", token: api.audrey).status == .ok)
         }

@@ -11,11 +11,10 @@ struct APIError: HTTPResponseError {
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         let data = try TandemJSON.makeEncoder().encode(APIErrorBody(code: code, message: message))
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data))
-        )
+        var headers: HTTPFields = [.contentType: "application/json"]
+        // RFC 9110 §11.6.1: a 401 names the scheme it wants.
+        if status == .unauthorized { headers[.wwwAuthenticate] = #"Bearer realm="tandem""# }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     static let unauthorized = APIError(status: .unauthorized, code: "unauthorized", message: "missing, unknown or revoked token")

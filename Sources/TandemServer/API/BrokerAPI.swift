@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import TandemCore
 import TandemProtocol
 
@@ -137,8 +138,11 @@ struct BrokerAPI {
     }
 
     func authenticate(_ request: Request) async throws -> UserRecord {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else { throw APIError.unauthorized }
-        let token = String(header.dropFirst("Bearer ".count))
+        // The scheme is case-insensitive (RFC 9110 §11.1).
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            throw APIError.unauthorized
+        }
+        let token = String(header.dropFirst(7).drop { $0 == " " })
         guard APIToken.isWellFormed(token), let user = try await store.user(tokenHash: APIToken.hash(token)), user.isActive else {
             throw APIError.unauthorized
         }
@@ -154,7 +158,13 @@ struct BrokerAPI {
 
     /// The request's JSON body as `type`; 400 saying the expected `shape` when it is not.
     func decodeBody<T: Decodable>(_ type: T.Type, of request: Request, upTo limit: Int, shape: String) async throws -> T {
-        let body = try await request.body.collect(upTo: limit)
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            // Answered as JSON like every other refusal (Hummingbird's own 413 has no body).
+            throw APIError(status: .contentTooLarge, code: "payload-too-large", message: "the body is limited to \(limit) bytes")
+        }
         guard let value = try? TandemJSON.makeDecoder().decode(T.self, from: Data(buffer: body)) else {
             throw APIError.badRequest("body must be \(shape)")
         }
