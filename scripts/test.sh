@@ -71,6 +71,7 @@ log "tandem-device (C on libwebsockets): frame vectors, unit tests, a live sessi
 # `swift build` above built it as a SwiftPM target; build.sh compiles the same sources with cc
 # -Werror for the C tests, and for valgrind (3.19 cannot read the DWARF 5 of Swift's clang).
 device_build=$(mktemp -d /tmp/tandem-device-build.XXXXXX)
+trap 'rm -rf "$device_build"' EXIT
 sh Tests/device/build.sh "$device_build"
 "$device_build/vectors_test" protocol/vectors/frames.json
 "$device_build/unit_test"

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Every option of `tandem serve` as a key of the config file, by concern (deploy/tandem.toml).
 extension ServeConfigFile {
     static let entries: [Entry] = server + storage + sessions + webhooks + limits + joinGuessing
@@ -5,6 +7,17 @@ extension ServeConfigFile {
     private static func string(_ value: String?) -> String? { value.map(quoted) }
     private static func number(_ value: Double) -> String { value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value) }
     private static func list(_ values: [String]) -> String { "[" + values.map(quoted).joined(separator: ", ") + "]" }
+
+    /// A URL without its user information, query and fragment.
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "(a URL that does not parse)" }
+        let hadSecrets = components.user != nil || components.password != nil || components.query != nil || components.fragment != nil
+        components.user = nil
+        components.password = nil
+        components.query = nil
+        components.fragment = nil
+        return (components.string ?? "") + (hadSecrets ? " (credentials and query redacted)" : "")
+    }
 
     private static let server: [Entry] = [
         Entry(table: "server", key: "host", kind: .string, environment: "TANDEM_HOST") { string($0.host) },
@@ -40,9 +53,12 @@ extension ServeConfigFile {
     ]
 
     private static let webhooks: [Entry] = [
-        Entry(table: "webhooks", key: "webhook", kind: .strings) { list($0.webhook) },
+        // A helpdesk URL may carry a user:password or a token in its query: printed without them.
+        Entry(table: "webhooks", key: "webhook", kind: .strings) { list($0.webhook.map(redacted)) },
         Entry(table: "webhooks", key: "webhook_on_start", kind: .flag) { String($0.webhookOnStart) },
-        Entry(table: "webhooks", key: "webhook_secret_file", kind: .string) { string($0.webhookSecretFile) },
+        Entry(table: "webhooks", key: "webhook_secret_file", kind: .string, environment: "TANDEM_WEBHOOK_SECRET") {
+            string($0.webhookSecretFile)
+        },
     ]
 
     private static let limits: [Entry] = [

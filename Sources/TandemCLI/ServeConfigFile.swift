@@ -71,13 +71,14 @@ struct ServeConfigFile {
         switch entry.kind {
         case .string:
             guard let string = value.string else { throw Failure(description: "\(file): \(name) must be a string") }
-            return [entry.flag, string]
+            // One argument, `--flag=value`: a value starting with "-" is not taken for an option.
+            return ["\(entry.flag)=\(string)"]
         case .integer:
             guard let integer = value.int else { throw Failure(description: "\(file): \(name) must be an integer") }
-            return [entry.flag, String(integer)]
+            return ["\(entry.flag)=\(integer)"]
         case .number:
             guard let number = value.double ?? value.int.map(Double.init) else { throw Failure(description: "\(file): \(name) must be a number") }
-            return [entry.flag, String(number)]
+            return ["\(entry.flag)=\(number)"]
         case .flag:
             guard let bool = value.bool else { throw Failure(description: "\(file): \(name) must be true or false") }
             return bool ? [entry.flag] : []
@@ -85,7 +86,7 @@ struct ServeConfigFile {
             guard let array = value.array else { throw Failure(description: "\(file): \(name) must be an array of strings") }
             return try array.flatMap { item -> [String] in
                 guard let string = item.string else { throw Failure(description: "\(file): \(name) must be an array of strings") }
-                return [entry.flag, string]
+                return ["\(entry.flag)=\(string)"]
             }
         }
     }

@@ -100,6 +100,9 @@ extension LiveSession {
     /// Whether the agent has turned voice on.
     var voiceEnabled: Bool { state.withLockedValue { $0.machine.voiceEnabled } }
 
+    /// Whether the customer's consent to share is granted now.
+    var customerMayShare: Bool { state.withLockedValue { $0.machine.customerMayShare } }
+
     /// Whether voice is on, and the customer's answer about its microphone (nil: none yet).
     var microphoneState: (voiceEnabled: Bool, granted: Bool?) {
         state.withLockedValue { ($0.machine.voiceEnabled, $0.machine.customerMicrophone) }

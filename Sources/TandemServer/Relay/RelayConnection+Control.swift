@@ -23,7 +23,9 @@ extension RelayConnection {
             return
         }
         let role = binding.role
-        if role == .customer, message.isLoggedFromCustomer, !connection.loggedMessages.take(now: connection.activity.touch()) {
+        if role == .customer, message.isLoggedFromCustomer, !Self.alwaysAccepted(message, in: binding.session),
+            !connection.loggedMessages.take(now: connection.activity.touch())
+        {
             let limit = configuration.limits.customerLoggedRate
             connection.sendError(
                 .rateLimited,
@@ -159,6 +161,21 @@ extension RelayConnection {
             connection.sendError(.observer, "you joined as an observer: you see everything but cannot draw or chat")
         default:
             connection.sendError(.unexpectedMessage, "\(message.type) is not accepted from a supervisor")
+        }
+    }
+
+    /// What the customer's budget never refuses: taking back a consent it granted, and
+    /// stopping a stream. Each needs an earlier grant or start (which the budget holds), so
+    /// they stay bounded, and refusing them would leave the log saying the customer still
+    /// shares. A "no" that withdraws nothing is counted like any other logged message.
+    private static func alwaysAccepted(_ message: ControlMessage, in session: LiveSession) -> Bool {
+        switch message {
+        case .consent(let consent) where !consent.granted:
+            consent.isMicrophone ? session.microphoneState.granted == true : session.customerMayShare
+        case .streamStop:
+            true
+        default:
+            false
         }
     }
 

@@ -156,6 +156,12 @@ function handle(message) {
         viewing = message.streamId;
         viewingSource = message.source;
         view.startStream(message);
+        // A new announcement may come from a new sender (a restart, another codec): in auto,
+        // start over without a ceiling, on both sides.
+        if (!$("quality").value) {
+          if (latencyControl.ceiling !== null) socket.send({ type: "stream.control", streamId: viewing, action: "quality", bitrate: 100_000_000 });
+          latencyControl.reset();
+        }
         $("stats").textContent = `${message.source} ${message.codec} ${message.width}×${message.height}`;
       }
       break;

@@ -1,5 +1,6 @@
 // The receiver's half of rate control (protocol/README.md §5.9, `quality` requests with
-// `bitrate`): when the pictures it draws fall behind their capture by more than a moment,
+// `bitrate`): when the pictures it draws fall behind their capture by more than a moment (more
+// than the lowest lag of the last minute: clocks and the path's own delay do not count),
 // second after second, the path is queueing — the publisher sends more than reaches this
 // page, though nothing was dropped yet — so it asks for a bit-rate ceiling a little under what
 // it measured arriving. Once pictures are prompt again for a while it raises the ceiling step
@@ -18,6 +19,11 @@ const FLOOR_BPS = 100_000;
 const LIFT_BPS = 8_000_000;
 /** After a request, give the publisher and the queue this long before judging again. */
 const SETTLE_MS = 3000;
+/**
+ * Latency is judged against the lowest of the last minute: the two pages' clocks may differ and
+ * the path has a delay of its own; only what queueing adds on top of that is "behind".
+ */
+const BASELINE_MS = 60_000;
 
 export class LatencyControl {
   constructor() {
@@ -27,6 +33,7 @@ export class LatencyControl {
   /** A new stream, or the agent went back to "auto": no ceiling asked for. */
   reset() {
     this.ceiling = null;
+    this.recent = [];
     this.behind = 0;
     this.prompt = 0;
     this.lastRequest = -Infinity;
@@ -38,8 +45,11 @@ export class LatencyControl {
    */
   second(latencyMs, receivedKbps, now) {
     if (latencyMs === null || latencyMs === undefined) return null;
-    this.behind = latencyMs > BEHIND_MS ? this.behind + 1 : 0;
-    this.prompt = latencyMs < PROMPT_MS ? this.prompt + 1 : 0;
+    this.recent.push([now, latencyMs]);
+    while (this.recent.length && now - this.recent[0][0] > BASELINE_MS) this.recent.shift();
+    const added = latencyMs - Math.min(...this.recent.map(([, value]) => value));
+    this.behind = added > BEHIND_MS ? this.behind + 1 : 0;
+    this.prompt = added < PROMPT_MS ? this.prompt + 1 : 0;
     if (now - this.lastRequest < SETTLE_MS) return null;
     if (this.behind >= BEHIND_SECONDS && receivedKbps > 0) {
       const asked = Math.max(FLOOR_BPS, Math.round(receivedKbps * 1000 * DRAIN));
