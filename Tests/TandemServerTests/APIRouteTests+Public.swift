@@ -49,7 +49,7 @@ extension APIRouteTests {
             let text = response.text
             for series in [
                 #"tandem_sessions{state="waiting"} 0"#, #"tandem_sessions{state="live"} 0"#, "tandem_connections 0", "tandem_queue_waiting 0",
-                "tandem_sessions_started_total 0", "tandem_frames_dropped_total 0",
+                "tandem_sessions_started_total 0", "tandem_frames_dropped_total 0", #"tandem_sessions_ended_total{reason="expired"} 0"#,
                 #"tandem_relayed_frames_total{direction="to_agent"} 0"#, #"tandem_relayed_bytes_total{direction="to_customer"} 0"#,
                 #"tandem_join_failures_total{reason="unknown-code"} 0"#, #"tandem_upgrades_refused_total{reason="forbidden-origin"} 0"#,
                 "# TYPE tandem_audit_write_seconds histogram",

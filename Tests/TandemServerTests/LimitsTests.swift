@@ -229,6 +229,8 @@ struct LimitsTests {
             let (ended, _) = try await waiting.ending.value
             #expect(ended?.reason == .accessRevoked)
             #expect(try await broker.store.session(id: waiting.created.sessionID)?.endedBy == "broker")
+            // Counted once the ending is logged (the dashboard's "sessions ended by reason").
+            #expect(broker.statistics.metrics.exposition().contains(#"tandem_sessions_ended_total{reason="access-revoked"} 1"#))
         }
     }
 

@@ -1,6 +1,7 @@
 import CoreMetrics
 import NIOCore
 import Prometheus
+import TandemProtocol
 
 /// The broker's Prometheus metrics (`GET /metrics`), through swift-metrics with a
 /// registry of its own (several brokers in one process, as in tests, do not mix).
@@ -26,6 +27,8 @@ public final class BrokerMetrics: Sendable {
     private let resumeFailures: [String: CoreMetrics.Counter]
     /// Queue entries refused (§16) by `reason`: `throttled`, `queue-limit`, `queue-full`, `help-link`.
     private let queueRefusals: [String: CoreMetrics.Counter]
+    /// Sessions whose ending was logged, by end reason (§7).
+    private let sessionsEnded: [EndReason: CoreMetrics.Counter]
 
     /// Join refusals by close code, as label values.
     enum TandemCloseCodeKey: String, CaseIterable {
@@ -76,6 +79,15 @@ public final class BrokerMetrics: Sendable {
                 ($0, CoreMetrics.Counter(label: "tandem_queue_refusals_total", dimensions: [("reason", $0)], factory: factory))
             }
         )
+        sessionsEnded = Dictionary(
+            uniqueKeysWithValues: EndReason.allCases.map {
+                ($0, CoreMetrics.Counter(label: "tandem_sessions_ended_total", dimensions: [("reason", $0.rawValue)], factory: factory))
+            }
+        )
+    }
+
+    func sessionEnded(_ reason: EndReason) {
+        sessionsEnded[reason]?.increment()
     }
 
     func joinFailed(_ key: TandemCloseCodeKey) {

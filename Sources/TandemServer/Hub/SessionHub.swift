@@ -207,6 +207,7 @@ actor SessionHub {
             await session.recording?.close()
             return
         }
+        metrics.sessionEnded(ending.reason)
         // After the ending is logged, so the recording's hash follows session.ended.
         await session.recording?.close()
         let ended = ControlMessage.sessionEnded(SessionEnded(sessionID: session.id, reason: ending.reason, outcome: ending.outcome))
