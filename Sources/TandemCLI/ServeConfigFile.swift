@@ -54,8 +54,7 @@ struct ServeConfigFile {
             }
             for (key, value) in table {
                 guard let entry = Self.entries.first(where: { $0.table == tableName && $0.key == key }) else {
-                    let known = Self.entries.contains { $0.key == key }
-                    let hint = known ? " (it belongs in [\(Self.entries.first { $0.key == key }!.table)])" : ""
+                    let hint = Self.entries.first { $0.key == key }.map { " (it belongs in [\($0.table)])" } ?? ""
                     throw Failure(description: "\(path): unknown key [\(tableName)] \(key)\(hint)")
                 }
                 if given.contains(entry.flag) { continue }

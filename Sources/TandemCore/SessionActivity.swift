@@ -97,12 +97,20 @@ public struct SessionActivity: Sendable, Equatable {
     /// stream (`audio` true: microphone withdrawn, voice off) of `owner`. Returns the stops
     /// to relay.
     public mutating func stopAll(owner: ParticipantRole, audio: Bool) -> [StreamRef] {
-        let keys = streams.filter { $0.key.owner == owner && $0.value.codec.isAudio == audio }.keys.sorted()
-        for key in keys {
+        let stops = announcedStreams(of: owner, audio: audio)
+        for stop in stops {
+            let key = StreamKey(owner: owner, streamID: stop.streamID)
             streams[key] = nil
             overlays[key] = nil
         }
-        return keys.map { StreamRef(streamID: $0.streamID, owner: owner) }
+        return stops
+    }
+
+    /// The announced audio (`audio` true) or video streams of `owner`, or of both sides when
+    /// it is nil, in a stable order, each with its owner.
+    public func announcedStreams(of owner: ParticipantRole?, audio: Bool) -> [StreamRef] {
+        streams.filter { (owner == nil || $0.key.owner == owner) && $0.value.codec.isAudio == audio }.keys.sorted()
+            .map { StreamRef(streamID: $0.streamID, owner: $0.owner) }
     }
 
     /// An annotation from `author`, applied to the overlay of its stream. Only streams that

@@ -242,6 +242,16 @@ static int xioctl(int fd, unsigned long request, void *arg) {
     return r;
 }
 
+/* A capture buffer of the memory-mapped kind, to query, queue or dequeue (index `index`). */
+static struct v4l2_buffer capture_buffer(unsigned index) {
+    struct v4l2_buffer buf;
+    memset(&buf, 0, sizeof buf);
+    buf.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    buf.memory = V4L2_MEMORY_MMAP;
+    buf.index = index;
+    return buf;
+}
+
 static struct source *open_camera(struct source *s, const char *path, char *err, size_t errlen) {
     s->fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (s->fd < 0) {
@@ -293,11 +303,7 @@ static struct source *open_camera(struct source *s, const char *path, char *err,
     s->buffers = req.count < V4L2_BUFFERS ? req.count : V4L2_BUFFERS;
     size_t largest = 0;
     for (unsigned i = 0; i < s->buffers; i++) {
-        struct v4l2_buffer buf;
-        memset(&buf, 0, sizeof buf);
-        buf.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-        buf.memory = V4L2_MEMORY_MMAP;
-        buf.index = i;
+        struct v4l2_buffer buf = capture_buffer(i);
         if (xioctl(s->fd, VIDIOC_QUERYBUF, &buf) != 0) {
             snprintf(err, errlen, "%s: VIDIOC_QUERYBUF: %s", path, strerror(errno));
             return NULL;
@@ -363,11 +369,7 @@ int source_start(struct source *s, double fps, char *err, size_t errlen) {
         (void)xioctl(s->fd, VIDIOC_S_PARM, &parm); /* a wish: drivers round or ignore it */
     }
     for (unsigned i = 0; i < s->buffers; i++) {
-        struct v4l2_buffer buf;
-        memset(&buf, 0, sizeof buf);
-        buf.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-        buf.memory = V4L2_MEMORY_MMAP;
-        buf.index = i;
+        struct v4l2_buffer buf = capture_buffer(i);
         if (xioctl(s->fd, VIDIOC_QBUF, &buf) != 0) {
             snprintf(err, errlen, "camera: VIDIOC_QBUF: %s", strerror(errno));
             return -1;
@@ -451,10 +453,7 @@ static enum source_result next_camera(struct source *s, uint8_t *out, size_t cap
     struct v4l2_buffer newest;
     bool have = false;
     for (unsigned i = 0; i <= s->buffers; i++) {
-        struct v4l2_buffer buf;
-        memset(&buf, 0, sizeof buf);
-        buf.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-        buf.memory = V4L2_MEMORY_MMAP;
+        struct v4l2_buffer buf = capture_buffer(0);
         if (xioctl(s->fd, VIDIOC_DQBUF, &buf) != 0) {
             if (errno == EAGAIN) break;
             snprintf(err, errlen, "camera: VIDIOC_DQBUF: %s", strerror(errno));

@@ -25,9 +25,8 @@ import tempfile
 import threading
 import time
 
+from media import media_chromium
 from proxy import Proxy
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -50,18 +49,8 @@ def check(name, condition, detail=""):
 
 
 def chromium(width, height):
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for argument in [
-        "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-        "--ignore-certificate-errors", f"--window-size={width},{height}",
-        "--autoplay-policy=no-user-gesture-required",
-    ]:
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
-    return webdriver.Chrome(service=service, options=options)
+    """Headless Chromium with Chromium's own fake camera and microphone (media.py)."""
+    return media_chromium(width, height)
 
 
 def wait(driver, condition, timeout=30, what="condition"):

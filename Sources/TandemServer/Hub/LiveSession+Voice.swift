@@ -110,13 +110,7 @@ extension LiveSession {
 
     /// The announced audio streams of `owner`, or of both sides (owner set on each).
     func audioStreams(owner: ParticipantRole? = nil) -> [StreamRef] {
-        state.withLockedValue { state in
-            state.activity.streams.keys.filter { key in
-                (owner == nil || key.owner == owner) && state.activity.isAudio(owner: key.owner, streamID: key.streamID)
-            }
-            .sorted()
-            .map { StreamRef(streamID: $0.streamID, owner: $0.owner) }
-        }
+        state.withLockedValue { $0.activity.announcedStreams(of: owner, audio: true) }
     }
 }
 
