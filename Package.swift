@@ -39,6 +39,10 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // `tandem serve --config FILE` (TOML).
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        // Tracing API for the server's spans; swift-otel exports them (OTLP/HTTP only, no gRPC) when
+        // `tandem serve --otel-endpoint` turns tracing on.
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // Wire types and codecs: the binary frame header and the JSON control messages.
@@ -106,6 +110,7 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             resources: [.copy("Web")],
             swiftSettings: swiftSettings
@@ -135,6 +140,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 // NIO as the CLI uses it directly; NIOHTTP1, NIOWebSocket and NIOSSL for the bench's LoadSocket.

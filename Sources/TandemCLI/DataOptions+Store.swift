@@ -17,8 +17,13 @@ extension DataOptions {
     }
 
     /// Opens the store `--database` names: the SQLite file in the data directory by
-    /// default, or PostgreSQL (a `Service` the caller must run).
-    func openStore(logger: Logger, brokerID: String = "cli", onWrite: (@Sendable (Duration) -> Void)? = nil) throws -> any TandemStore {
+    /// default, or PostgreSQL (a `Service` the caller must run). `onWrite` hears each write's
+    /// time and result (``BrokerMetrics/auditWriteTook(_:_:)``).
+    func openStore(
+        logger: Logger,
+        brokerID: String = "cli",
+        onWrite: (@Sendable (Duration, StoreWriteResult) -> Void)? = nil
+    ) throws -> any TandemStore {
         if usesPostgres, let database {
             return try PostgresStore(url: database, brokerID: brokerID, logger: logger, onWrite: onWrite)
         }

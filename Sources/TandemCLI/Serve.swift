@@ -17,6 +17,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup(title: "Join-code guessing (protocol/README.md §3.1)") var joinLimitOptions: JoinLimitOptions
 
+    @OptionGroup(title: "Tracing (OpenTelemetry, off by default)") var telemetry: TelemetryOptions
+
     @Option(help: "Address to listen on (env TANDEM_HOST).")
     var host: String = ProcessInfo.processInfo.environment["TANDEM_HOST"] ?? "127.0.0.1"
 
@@ -211,10 +213,14 @@ struct Serve: AsyncParsableCommand {
         ) { boundPort in
             say("Tandem broker listening on \(scheme)://\(host):\(boundPort) (database \(data.databaseDescription))")
         }
+        // The span exporter starts first and stops last, after the sessions' final spans; the
+        // store's connection pool (PostgreSQL) starts before the broker and stops after it.
+        var services: [any Service] = try telemetry.bootstrapTracing(logger: logger).map { [$0] } ?? []
+        if let pool = store as? any Service { services.append(pool) }
+        services.append(broker)
         let group = ServiceGroup(
-            // The store's connection pool (PostgreSQL) starts first and stops after the broker.
             configuration: .init(
-                services: (store as? any Service).map { [$0, broker] } ?? [broker],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

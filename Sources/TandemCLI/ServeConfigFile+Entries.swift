@@ -2,7 +2,7 @@ import Foundation
 
 /// Every option of `tandem serve` as a key of the config file, by concern (deploy/tandem.toml).
 extension ServeConfigFile {
-    static let entries: [Entry] = server + storage + sessions + webhooks + limits + joinGuessing
+    static let entries: [Entry] = server + storage + sessions + webhooks + limits + joinGuessing + telemetry
 
     private static func string(_ value: String?) -> String? { value.map(quoted) }
     private static func number(_ value: Double) -> String { value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value) }
@@ -87,6 +87,16 @@ extension ServeConfigFile {
         Entry(table: "limits", key: "send_buffer_bytes", kind: .integer) { String($0.limitOptions.sendBufferBytes) },
         Entry(table: "limits", key: "unsent_bytes", kind: .integer) { String($0.limitOptions.unsentBytes) },
         Entry(table: "limits", key: "write_queue_bytes", kind: .integer) { String($0.limitOptions.writeQueueBytes) },
+    ]
+
+    private static let telemetry: [Entry] = [
+        // A collector URL may carry credentials: printed without them (headers go in OTEL_EXPORTER_OTLP_HEADERS).
+        Entry(table: "telemetry", key: "otel_endpoint", kind: .string, environment: "TANDEM_OTEL_ENDPOINT") {
+            string($0.telemetry.otelEndpoint.map(redacted))
+        },
+        Entry(table: "telemetry", key: "otel_protocol", kind: .string) { string($0.telemetry.otelProtocol) },
+        Entry(table: "telemetry", key: "otel_service_name", kind: .string) { string($0.telemetry.otelServiceName) },
+        Entry(table: "telemetry", key: "otel_sample_ratio", kind: .number) { number($0.telemetry.otelSampleRatio) },
     ]
 
     private static let joinGuessing: [Entry] = [

@@ -22,6 +22,9 @@ public protocol BrokerRegistry: Sendable {
     func withdrawCode(sessionID: String) async throws
     /// The URL of another broker, alive since `aliveSince`, that holds the unused code with this hash.
     func broker(holdingCodeHash hash: String, aliveSince: Date, now: Date) async throws -> String?
+    /// The URL of the broker that holds the open session `sessionID`, while that broker is
+    /// registered (nil when the session ended, is this broker's, or its broker is gone).
+    func broker(holdingSession sessionID: String) async throws -> String?
     /// Closes, with `reason`, the open sessions of brokers whose last heartbeat is before
     /// `silentSince` (never this broker's). Returns the sessions closed.
     func closeSessionsOfLostBrokers(silentSince: Date, reason: EndReason) async throws -> [String]

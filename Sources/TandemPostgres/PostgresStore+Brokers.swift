@@ -64,6 +64,20 @@ extension PostgresStore {
         }
     }
 
+    public func broker(holdingSession sessionID: String) async throws -> String? {
+        try await read { connection in
+            let rows = try await connection.query(
+                """
+                SELECT b.url FROM sessions s JOIN brokers b ON b.id = s.broker_id
+                WHERE s.id = \(sessionID) AND s.ended_ms IS NULL AND b.id <> \(brokerID)
+                """,
+                logger: logger
+            )
+            for try await url in rows.decode(String.self) { return url }
+            return nil
+        }
+    }
+
     public func closeSessionsOfLostBrokers(silentSince: Date, reason: EndReason) async throws -> [String] {
         // Runs at every heartbeat: the audit-chain lock is taken only when a broker was lost.
         try await write(chain: false) { connection in

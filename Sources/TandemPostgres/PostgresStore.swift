@@ -25,7 +25,7 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
     public let brokerID: String
     let logger: Logger
     let schema: String?
-    let onWrite: (@Sendable (Duration) -> Void)?
+    let onWrite: (@Sendable (Duration, StoreWriteResult) -> Void)?
     private let migration = NIOLockedValueBox<Task<Void, any Error>?>(nil)
 
     /// Advisory lock key serialising appends to the audit chain (any fixed number).
@@ -41,7 +41,7 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
         schema: String? = nil,
         brokerID: String = "broker",
         logger: Logger,
-        onWrite: (@Sendable (Duration) -> Void)? = nil
+        onWrite: (@Sendable (Duration, StoreWriteResult) -> Void)? = nil
     ) throws {
         var (configuration, urlSchema) = try PostgresURL.configuration(url)
         let schema = schema ?? urlSchema
@@ -67,21 +67,30 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
         await client.run()
     }
 
-    /// A write transaction, timed; `chain` takes the audit-chain lock first.
+    /// A write transaction, timed; `chain` takes the audit-chain lock first. A write that
+    /// fails other than with a ``StoreError`` refusal is reported to `onWrite` as failed.
     func write<T: Sendable>(chain: Bool = true, _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await migrated()
-        let start = ContinuousClock.now
+        var start = ContinuousClock.now
         let result: T
         do {
-            result = try await client.withTransaction(logger: logger) { connection in
-                if chain { try await Self.lockChain(connection, logger: logger) }
-                return try await body(connection)
+            try await migrated()
+            start = ContinuousClock.now
+            do {
+                result = try await client.withTransaction(logger: logger) { connection in
+                    if chain { try await Self.lockChain(connection, logger: logger) }
+                    return try await body(connection)
+                }
+            } catch let error as PostgresTransactionError {
+                // The body's own error (rolled back) is the one callers can act on.
+                throw error.closureError ?? error
             }
-        } catch let error as PostgresTransactionError {
-            // The body's own error (rolled back) is the one callers can act on.
-            throw error.closureError ?? error
+        } catch let refusal as StoreError {
+            throw refusal
+        } catch {
+            onWrite?(ContinuousClock.now - start, .failed)
+            throw error
         }
-        onWrite?(ContinuousClock.now - start)
+        onWrite?(ContinuousClock.now - start, .committed)
         return result
     }
 
@@ -124,8 +133,8 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
     }
 
     public func addUser(_ user: UserRecord) async throws -> UserRecord {
-        do {
-            return try await write { connection in
+        try await write { connection in
+            do {
                 let rows = try await connection.query(
                     """
                     INSERT INTO users (name, role, token_hash, created_ms) VALUES (\(user.name), \(user.role.rawValue), \(user.tokenHash), \(user.createdAt.epochMilliseconds))
@@ -145,9 +154,10 @@ public final class PostgresStore: TandemStore, BrokerRegistry, Service {
                     detail: ["user": user.name, "role": user.role.rawValue]
                 )
                 return stored
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+                // A refusal, not a failed write: the transaction is rolled back all the same.
+                throw StoreError.duplicateName
             }
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
-            throw StoreError.duplicateName
         }
     }
 

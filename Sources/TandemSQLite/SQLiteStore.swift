@@ -14,13 +14,13 @@ import Foundation
 public final class SQLiteStore: TandemStore {
     let pool: DatabasePool
     let logger: Logger
-    let onWrite: (@Sendable (Duration) -> Void)?
+    let onWrite: (@Sendable (Duration, StoreWriteResult) -> Void)?
     /// Every write transaction goes through it: concurrent writes share one commit.
     let writer: GroupCommitWriter
 
     /// Opens (creating if needed) and migrates the database at `path`. `onWrite` hears how
-    /// long each committed write transaction took (for metrics).
-    public init(path: String, logger: Logger, onWrite: (@Sendable (Duration) -> Void)? = nil) throws {
+    /// long each committed write transaction took, and each write that failed (for metrics).
+    public init(path: String, logger: Logger, onWrite: (@Sendable (Duration, StoreWriteResult) -> Void)? = nil) throws {
         self.onWrite = onWrite
         var configuration = Configuration()
         configuration.prepareDatabase { db in
@@ -30,38 +30,48 @@ public final class SQLiteStore: TandemStore {
         Self.restrictFileModes(path)
         let pool = try DatabasePool(path: path, configuration: configuration)
         self.pool = pool
-        self.writer = GroupCommitWriter(pool: pool) { duration, _ in onWrite?(duration) }
+        self.writer = GroupCommitWriter(pool: pool) { duration, _ in onWrite?(duration, .committed) }
         self.logger = logger
         try Self.migrator.migrate(pool)
     }
 
     /// A write, committed with the writes that arrive while the previous batch commits
-    /// (``GroupCommitWriter``); returns once it is on disk. Timed per batch.
+    /// (``GroupCommitWriter``); returns once it is on disk. Timed per batch; a write that
+    /// fails other than with a ``StoreError`` refusal is reported to `onWrite` as failed.
     func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await writer.write(updates)
+        let start = ContinuousClock.now
+        do {
+            return try await writer.write(updates)
+        } catch let refusal as StoreError {
+            throw refusal
+        } catch {
+            onWrite?(ContinuousClock.now - start, .failed)
+            throw error
+        }
     }
 
     public func addUser(_ user: UserRecord) async throws -> UserRecord {
-        do {
-            return try await write { db in
+        try await write { db in
+            do {
                 try db.execute(
                     sql: "INSERT INTO users (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)",
                     arguments: [user.name, user.role.rawValue, user.tokenHash, user.createdAt]
                 )
-                var stored = user
-                stored.id = db.lastInsertedRowID
-                try Self.appendEvent(
-                    db,
-                    at: user.createdAt,
-                    sessionID: nil,
-                    kind: .userAdded,
-                    actor: nil,
-                    detail: ["user": user.name, "role": user.role.rawValue]
-                )
-                return stored
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                // A refusal, not a failed write: the savepoint is rolled back all the same.
+                throw StoreError.duplicateName
             }
-        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-            throw StoreError.duplicateName
+            var stored = user
+            stored.id = db.lastInsertedRowID
+            try Self.appendEvent(
+                db,
+                at: user.createdAt,
+                sessionID: nil,
+                kind: .userAdded,
+                actor: nil,
+                detail: ["user": user.name, "role": user.role.rawValue]
+            )
+            return stored
         }
     }
 

@@ -14,14 +14,20 @@ import Testing
 struct GroupCommitTests {
     let path = NSTemporaryDirectory() + "tandem-group-\(UUID().uuidString).sqlite"
 
-    func open(onWrite: (@Sendable (Duration) -> Void)? = nil) throws -> SQLiteStore {
-        try SQLiteStore(path: path, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, onWrite: onWrite)
+    /// The store; `onWrite` hears each committed batch, `onFailure` each write that failed.
+    func open(onWrite: (@Sendable (Duration) -> Void)? = nil, onFailure: (@Sendable () -> Void)? = nil) throws -> SQLiteStore {
+        try SQLiteStore(path: path, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }) { duration, result in
+            switch result {
+            case .committed: onWrite?(duration)
+            case .failed: onFailure?()
+            }
+        }
     }
 
     @Test("200 concurrent events are all committed, in fewer transactions than events, and the chain verifies")
     func concurrentEvents() async throws {
         let commits = Counter()
-        let store = try open { _ in commits.increment() }
+        let store = try open(onWrite: { _ in commits.increment() })
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<200 {
                 group.addTask {
@@ -39,9 +45,10 @@ struct GroupCommitTests {
         #expect(verification.count == 200)
     }
 
-    @Test("a write that throws is rolled back alone; the writes batched with it commit")
+    @Test("a write that throws is rolled back alone and reported as failed; the writes batched with it commit")
     func failureIsolated() async throws {
-        let store = try open()
+        let failures = Counter()
+        let store = try open(onFailure: { failures.increment() })
         let results = try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<50 {
                 group.addTask {
@@ -61,8 +68,23 @@ struct GroupCommitTests {
             return try await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(results.filter { $0 }.count == 40)
+        // What `tandem_audit_write_errors_total` counts: each failed write once, none of the others.
+        #expect(failures.value == 10)
         let rows = try await DatabaseQueue(path: path).read { db in try Int.fetchAll(db, sql: "SELECT n FROM probe ORDER BY n") }
         #expect(rows == (0..<50).filter { $0 % 5 != 0 })
+    }
+
+    @Test("a refusal (a duplicate user name) is not reported as a failed write")
+    func refusalIsNotAFailure() async throws {
+        let failures = Counter()
+        let store = try open(onFailure: { failures.increment() })
+        let user = UserRecord(name: "alice", role: .agent, tokenHash: "hash-1", createdAt: Date())
+        _ = try await store.addUser(user)
+        await #expect(throws: StoreError.duplicateName) {
+            try await store.addUser(UserRecord(name: "alice", role: .agent, tokenHash: "hash-2", createdAt: Date()))
+        }
+        #expect(failures.value == 0)
+        #expect(try await store.users().map(\.name) == ["alice"])
     }
 }
 

@@ -52,7 +52,10 @@ extension APIRouteTests {
                 "tandem_sessions_started_total 0", "tandem_frames_dropped_total 0", #"tandem_sessions_ended_total{reason="expired"} 0"#,
                 #"tandem_relayed_frames_total{direction="to_agent"} 0"#, #"tandem_relayed_bytes_total{direction="to_customer"} 0"#,
                 #"tandem_join_failures_total{reason="unknown-code"} 0"#, #"tandem_upgrades_refused_total{reason="forbidden-origin"} 0"#,
-                "# TYPE tandem_audit_write_seconds histogram",
+                "# TYPE tandem_audit_write_seconds histogram", "tandem_audit_write_errors_total 0",
+                "# TYPE tandem_queue_wait_seconds histogram", #"tandem_queue_wait_seconds_count{kind="customer"} 0"#,
+                #"tandem_queue_wait_seconds_bucket{kind="transfer",le="20.0"} 0"#, #"tandem_webhook_deliveries_total{result="failed"} 0"#,
+                "tandem_webhook_lag_events 0", "tandem_recording_bytes_total 0", "tandem_recording_frames_dropped_total 0",
             ] {
                 #expect(text.contains(series), "\(series) missing")
             }
@@ -107,18 +110,25 @@ extension APIRouteTests {
         }
     }
 
-    @Test("unknown paths, unknown methods and the WebSocket paths without an upgrade are 404")
+    @Test("no route: outside /v1 Hummingbird's empty 404; under /v1 JSON 404, 405 for a method a route does not take, 426 for WebSocket paths")
     func unknownRoutes() async throws {
         try await RouterHarness.run { api in
             let sessions = try await api.seedSessions()
-            let requests: [(HTTPRequest.Method, String)] = [
-                (.get, "/"), (.get, "/v1"), (.get, "/v1/nope"), (.get, "/v2/audit/sessions"), (.get, "/v1/users"),
-                (.delete, "/v1/sessions/\(sessions.resolved)"), (.put, "/v1/audit/prune"), (.get, "/v1/audit/prune"),
-                (.get, "/v1/ws"), (.get, "/v1/echo"),
+            for path in ["/", "/nope", "/v2/audit/sessions"] {
+                let response = try await api.request(.get, path, token: api.ada)
+                #expect(response.status == .notFound, "\(path): \(response.status.code)")
+                #expect(response.body.readableBytes == 0, "\(path): \(response.text)")
+            }
+            // Each in detail in APIRouteTests+Edges.
+            let requests: [(HTTPRequest.Method, String, HTTPResponse.Status)] = [
+                (.get, "/v1", .notFound), (.get, "/v1/nope", .notFound), (.get, "/v1/users", .notFound),
+                (.delete, "/v1/sessions/\(sessions.resolved)", .methodNotAllowed), (.put, "/v1/audit/prune", .methodNotAllowed),
+                (.get, "/v1/audit/prune", .methodNotAllowed), (.get, "/v1/ws", .upgradeRequired), (.get, "/v1/echo", .upgradeRequired),
             ]
-            for (method, path) in requests {
+            for (method, path, status) in requests {
                 let response = try await api.request(method, path, token: api.ada)
-                #expect(response.status == .notFound, "\(method) \(path): \(response.status.code)")
+                #expect(response.status == status, "\(method) \(path): \(response.status.code)")
+                #expect(response.headers[.contentType] == "application/json", "\(method) \(path)")
             }
             // Nothing was changed by any of them.
             #expect(try await api.store.session(id: sessions.resolved)?.outcome == .resolved)

@@ -234,7 +234,7 @@ struct LimitsTests {
         }
     }
 
-    @Test("/metrics reports sessions, relayed frames, join failures and audit write latency; /readyz says ready")
+    @Test("/metrics reports sessions, relayed frames, join failures, audit write latency and failed audit writes; /readyz says ready")
     func metrics() async throws {
         try await LiveBroker.run { broker in
             let alice = try await broker.addUser("alice", role: .agent)
@@ -253,6 +253,27 @@ struct LimitsTests {
             #expect(text.contains("tandem_relayed_frames_total"))
             #expect(!text.contains("HD-M") && !text.contains("alice"))
             #expect(try await get(broker, "/readyz") == "ready\n")
+            // Committed writes are timed (the store reports to the metrics, as `serve` wires it).
+            #expect((MetricsText(text: text).value("tandem_audit_write_seconds_count") ?? 0) >= 1)
+            #expect(MetricsText(text: text).value("tandem_audit_write_errors_total") == 0)
+
+            // The log refuses queue entries (a trigger, standing for a full disk or a broken
+            // database): the customer is closed as on any broker failure, the write counted.
+            let script = """
+                import sqlite3, sys
+                db = sqlite3.connect(sys.argv[1], timeout=10)
+                db.execute("CREATE TRIGGER refuse_queue BEFORE INSERT ON audit_events WHEN NEW.kind = 'queue.entered' "
+                           "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+                db.commit()
+                db.close()
+                """
+            let installed = try await ChildProcess.run(["python3", "-c", script, broker.directory + "/tandem.sqlite"])
+            #expect(installed.status == 0, "\(String(decoding: installed.stderr, as: UTF8.self))")
+            let queued = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-M2", tier: .basic)))
+            #expect(try await queued.closure.value.tandemCode == .internalError)
+            let failed = try await MetricsText.fetch(broker)
+            #expect(failed.value("tandem_audit_write_errors_total") == 1)
+            #expect(failed.value("tandem_queue_waiting") == 0)
             _ = waiting
         }
     }

@@ -31,7 +31,9 @@ struct LiveBroker: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var logger = Logger(label: "tandem.test.broker") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = ProcessInfo.processInfo.environment["TANDEM_TEST_LOG"] == nil ? .error : .debug
-        let store = try SQLiteStore(path: directory + "/tandem.sqlite", logger: logger)
+        // Wired as `tandem serve` wires them: the store reports each write to the metrics.
+        let metrics = BrokerMetrics()
+        let store = try SQLiteStore(path: directory + "/tandem.sqlite", logger: logger, onWrite: metrics.auditWriteTook)
         var configuration = BrokerConfiguration()
         configuration.port = 0
         configuration.dataDirectory = directory
@@ -40,7 +42,7 @@ struct LiveBroker: Sendable {
         configuration.limits.mediaMaxAge = .seconds(30)
         configure(&configuration)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        let statistics = BrokerStatistics()
+        let statistics = BrokerStatistics(metrics: metrics)
         let broker = TandemBroker(configuration: configuration, store: store, logger: logger, statistics: statistics) { port in
             portContinuation.yield(port)
             portContinuation.finish()

@@ -105,6 +105,21 @@ struct MultiBrokerTests {
         var joinedIterator = joined.makeAsyncIterator()
         #expect(await joinedIterator.next()?.sessionID == session.sessionID)
 
+        // Ending it through B is refused, and the answer names the broker that holds it.
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = [
+            "-sk", "-X", "POST", "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json",
+            "-d", #"{"outcome":"resolved"}"#, "-w", "\n%{http_code}", "https://127.0.0.1:\(b.port)/v1/sessions/\(session.sessionID)/end",
+        ]
+        let output = Pipe()
+        curl.standardOutput = output
+        try curl.run()
+        let answer = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        curl.waitUntilExit()
+        #expect(answer.hasSuffix("\n409"), "\(answer)")
+        #expect(answer.contains("live on another broker of this deployment (https://127.0.0.1:\(a.port))"), "\(answer)")
+
         // A dies without a word; B closes its session within the bound (3 s silence + a beat).
         a.kill9()
         let killedAt = ContinuousClock.now

@@ -81,6 +81,14 @@ struct QueueTests {
             #expect(answered.actor == "alice")
             let waitedMs = try #require(answered.detail["waitedMs"].flatMap { Int($0) })
             #expect(waitedMs >= 0)
+            // The same wait in tandem_queue_wait_seconds: one customer answered (the one who
+            // left is not), in the bucket of its logged wait; no transfer.
+            let metricsAfter = try await MetricsText.fetch(broker)
+            let problems = metricsAfter.queueWaitProblems(kind: "customer", milliseconds: waitedMs)
+            #expect(problems.isEmpty, "\(problems)")
+            #expect(metricsAfter.value(#"tandem_queue_wait_seconds_count{kind="transfer"}"#) == 0)
+            let withinTarget = metricsAfter.value(#"tandem_queue_wait_seconds_bucket{kind="customer",le="20.0"}"#)
+            #expect(withinTarget == (waitedMs <= 20_000 ? 1 : 0))
             let record = try #require(try await broker.store.session(id: assigned.sessionID))
             #expect(record.agent == "alice")
             #expect(record.customerJoinedAt != nil)

@@ -1,10 +1,14 @@
 import Crypto
 import Foundation
+import Logging
 import NIOCore
 import TandemClient
 import TandemCore
 import TandemProtocol
+import TandemSQLite
 import Testing
+
+@testable import TandemServer
 
 @Suite("Live TLS broker: recording (protocol/README.md §19)", .timeLimit(.minutes(2)))
 struct RecordingTests {
@@ -52,6 +56,10 @@ struct RecordingTests {
             #expect(closed.detail["bytes"] == String(data.count))
             #expect(closed.detail["frames"] == "4")
             #expect(closed.detail["dropped"] == "0")
+            // Every byte of the file went through the recorder, and nothing was dropped.
+            let metrics = try await MetricsText.fetch(broker)
+            #expect(metrics.value("tandem_recording_bytes_total") == Double(data.count))
+            #expect(metrics.value("tandem_recording_frames_dropped_total") == 0)
             let kinds = try await broker.store.events(sessionID: created.sessionID).map(\.kind)
             #expect(kinds.firstIndex(of: "recording.started")! < kinds.firstIndex(of: "stream.started")!)
             #expect(kinds.firstIndex(of: "session.ended")! < kinds.firstIndex(of: "recording.closed")!)
@@ -109,6 +117,31 @@ struct RecordingTests {
 
             let plain = try await broker.startWaitingAgent(token: alice, ticket: "HD-PLAIN")
             #expect(plain.created.recording == nil)
+            #expect(try await MetricsText.fetch(broker).value("tandem_recording_bytes_total") == 0)
         }
+    }
+
+    @Test("what the recorder's full queue refuses is counted in tandem_recording_frames_dropped_total; the close is not")
+    func droppedWhenFull() async throws {
+        let directory = NSTemporaryDirectory() + "tandem-recording-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let logger = Logger(label: "tandem.test.recording")
+        let store = try SQLiteStore(path: directory + "/tandem.sqlite", logger: logger)
+        let metrics = BrokerMetrics()
+        // A recorder whose disk does not keep up: it is not running, and its queue holds one entry.
+        let writer = RecordingWriter(directory: directory + "/recordings", store: store, capacity: 1, logger: logger, metrics: metrics)
+        let recording = SessionRecording(sessionID: "s_dropped", writer: writer)
+        #expect(recording.start())
+        for sequence in 1...3 {
+            recording.media(from: .customer, message: ByteBuffer(repeating: UInt8(sequence), count: 100))
+        }
+        recording.control(from: .customer, .streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 64, height: 48, fps: 5)))
+        // Not kept: nothing is counted.
+        recording.control(from: .customer, .chat(Chat(text: "hello")))
+        #expect(MetricsText(text: metrics.exposition()).value("tandem_recording_frames_dropped_total") == 4)
+        // A close that finds no room is tried again, not lost.
+        #expect(!writer.send(.close(sessionID: "s_dropped", dropped: 4)))
+        #expect(MetricsText(text: metrics.exposition()).value("tandem_recording_frames_dropped_total") == 4)
+        #expect(MetricsText(text: metrics.exposition()).value("tandem_recording_bytes_total") == 0)
     }
 }

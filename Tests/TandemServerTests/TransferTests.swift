@@ -97,6 +97,13 @@ struct TransferTests {
             let answeredAt = try #require(kinds.firstIndex(of: "transfer.answered bob"))
             #expect(transferAt < answeredAt)
             #expect(kinds.last == "session.ended bob")
+            // The wait until bob took it, in tandem_queue_wait_seconds{kind="transfer"}.
+            let answered = try #require(try await broker.store.events(sessionID: created.sessionID).first { $0.kind == "transfer.answered" })
+            let waitedMs = try #require(answered.detail["waitedMs"].flatMap { Int($0) })
+            let metrics = try await MetricsText.poll(broker) { $0.value(#"tandem_queue_wait_seconds_count{kind="transfer"}"#) == 1 }
+            let problems = metrics.queueWaitProblems(kind: "transfer", milliseconds: waitedMs)
+            #expect(problems.isEmpty, "\(problems)")
+            #expect(metrics.value(#"tandem_queue_wait_seconds_count{kind="customer"}"#) == 0)
             let stats = try await broker.api(audrey) { try await $0.stats(AuditQuery()) }
             #expect(stats.transferred == 1)
             #expect(stats.transfers == 1)

@@ -120,7 +120,7 @@ struct WebhookTests {
         try TandemJSON.makeDecoder().decode(WebhookPayload.self, from: delivery.body)
     }
 
-    @Test("a helpdesk that is down gets the start and end summaries, signed and in order, once it is back")
+    @Test("a helpdesk that is down gets the start and end summaries, signed and in order, once it is back; /metrics counts and lags")
     func retries() async throws {
         let receiver = HelpdeskReceiver()
         try await receiver.run { url in
@@ -140,6 +140,11 @@ struct WebhookTests {
                 #expect(ended.result??.reason == .customerLeft)
                 // Down for a while: the broker keeps retrying.
                 while receiver.refused.withLock({ $0 }) < 3 { try await Task.sleep(for: .milliseconds(50)) }
+                // Both summaries wait, and each refused POST is counted as failed.
+                let down = try await MetricsText.poll(broker) { $0.value("tandem_webhook_lag_events") == 2 }
+                #expect(down.value("tandem_webhook_lag_events") == 2)
+                #expect((down.value(#"tandem_webhook_deliveries_total{result="failed"}"#) ?? 0) >= 3)
+                #expect(down.value(#"tandem_webhook_deliveries_total{result="delivered"}"#) == 0)
                 receiver.failing.withLock { $0 = false }
                 let deliveries = try await receiver.waitFor(2)
                 #expect(deliveries.map(\.event) == ["session.created", "session.ended"])
@@ -151,8 +156,33 @@ struct WebhookTests {
                 #expect(Int(deliveries[0].delivery)! < Int(deliveries[1].delivery)!)
                 try await Task.sleep(for: .milliseconds(500))
                 #expect(receiver.deliveries.withLock { $0.count } == 2, "nothing is sent twice after a 2xx")
+                let caughtUp = try await MetricsText.poll(broker) {
+                    $0.value(#"tandem_webhook_deliveries_total{result="delivered"}"#) == 2 && $0.value("tandem_webhook_lag_events") == 0
+                }
+                #expect(caughtUp.value(#"tandem_webhook_deliveries_total{result="delivered"}"#) == 2)
+                #expect(caughtUp.value("tandem_webhook_lag_events") == 0)
+                let refused = Double(receiver.refused.withLock { $0 })
+                #expect(caughtUp.value(#"tandem_webhook_deliveries_total{result="failed"}"#) == refused)
                 _ = try await agent.ending.value
             }
+        }
+    }
+
+    @Test("a helpdesk nobody listens for: the attempt counts as failed, the summary waits in the lag")
+    func unreachable() async throws {
+        // A port that was just listened on and is closed now.
+        let url = try await HelpdeskReceiver().run { $0 }
+        try await LiveBroker.run(configure: configure(url)) { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            let agent = try await broker.startWaitingAgent(token: alice, ticket: "HD-WH-3")
+            let metrics = try await MetricsText.poll(broker) {
+                ($0.value(#"tandem_webhook_deliveries_total{result="failed"}"#) ?? 0) >= 1 && $0.value("tandem_webhook_lag_events") == 1
+            }
+            #expect((metrics.value(#"tandem_webhook_deliveries_total{result="failed"}"#) ?? 0) >= 1)
+            #expect(metrics.value(#"tandem_webhook_deliveries_total{result="delivered"}"#) == 0)
+            // session.created waits; nothing else for the helpdesk yet.
+            #expect(metrics.value("tandem_webhook_lag_events") == 1)
+            _ = agent
         }
     }
 

@@ -15,13 +15,14 @@ customer streaming, ended sessions, two customers in the queue), and then:
 
  1. hand checks before fuzzing: the role matrix (every operation's `security` in the
     document against what the server answers for each role), 401s, 413s, WebSocket
-    upgrades; each response is validated against the document (status, content type,
-    schema) with Schemathesis' checks;
+    upgrades, unknown paths (404), other methods (405 with Allow), HEAD, strict dates;
+    each response is validated against the document (status, content type, schema) with
+    Schemathesis' checks;
  2. `schemathesis run` per token (agent, auditor, admin) over every operation but the
     WebSocket upgrades (Schemathesis speaks HTTP only; checked by hand in 1) and the prune
     (irreversible: run last, in 4), with the checks not_a_server_error,
-    status_code_conformance, content_type_conformance, response_schema_conformance and
-    ignored_auth; real session ids are fed in through a dictionary (`path.id`). End and
+    status_code_conformance, content_type_conformance, response_schema_conformance,
+    ignored_auth and unsupported_method; real session ids are fed in through a dictionary (`path.id`). End and
     transfer run in a second invocation per token, with ids of ended sessions only and
     without stateful links (Schemathesis reuses every id it saw in a run), so that the
     live session survives the fuzzing;
@@ -57,7 +58,8 @@ from datetime import datetime, timezone
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SPEC = os.path.join(ROOT, "protocol", "openapi.yaml")
-CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,ignored_auth"
+# unsupported_method: the coverage phase's requests with a method a path does not list get 405 with Allow.
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,ignored_auth,unsupported_method"
 
 # Mismatches that are the server's fault, reported in issue 16 (part 4) to be fixed in Swift.
 # A hand check named here that fails is XFAIL; one that passes is XPASS (remove it here).
@@ -319,6 +321,12 @@ class Run:
                 head, _, rest = data.partition(b"\r\n\r\n")
                 status_line, *header_lines = head.decode("latin-1").split("\r\n")
                 headers = {k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in header_lines if ":" in h)}
+                # The body of a refusal, which may arrive after the head (a 101 has none).
+                while len(rest) < int(headers.get("content-length") or 0):
+                    chunk = tls.recv(4096)
+                    if not chunk:
+                        break
+                    rest += chunk
                 return int(status_line.split()[1]), headers, rest
 
         status, headers, _ = upgrade("/v1/ws", ["Sec-WebSocket-Protocol: tandem.v1"])
@@ -327,8 +335,40 @@ class Run:
         self.record("ws /v1/echo upgrade: 101", status == 101, f"{status}")
         status, headers, body = upgrade("/v1/ws", ["Origin: https://evil.example"])
         self.record("ws foreign Origin: 403 text/plain", status == 403 and headers.get("content-type", "").startswith("text/plain"), f"{status} {headers} {body!r}")
-        status, headers, _ = upgrade("/v1/ws", [], upgrade=False)
-        self.record("ws plain GET: 404", status == 404, f"{status}")
+        status, headers, body = upgrade("/v1/ws", [], upgrade=False)
+        ok = status == 426 and headers.get("upgrade") == "websocket" and headers.get("content-type") == "application/json" and b"upgrade-required" in body
+        self.record("ws plain GET: 426 upgrade-required", ok, f"{status} {headers} {body!r}")
+
+    def routing(self) -> None:
+        """What no operation of the document covers: unknown /v1 paths, other methods, HEAD, strict dates."""
+        auth = {"Authorization": "Bearer " + self.tokens["aud"]}
+        for path in ["/v1/nope", "/v1/sessions", "/v1/audit"]:
+            for headers in [auth, {}]:
+                response = self.http.get(self.base + path, headers=headers, timeout=30)
+                ok = response.status_code == 404 and error_code(response) == "not-found"
+                self.record(f"unknown path {path}{'' if headers else ' (no token)'}: 404 not-found", ok, f"{response.status_code} {response.text[:200]!r}")
+        for method, path, allow in [
+            ("DELETE", f"/v1/sessions/{self.session_b}", "GET, HEAD"),
+            ("PUT", "/v1/queue", "GET, HEAD"),
+            ("GET", "/v1/audit/prune", "POST"),
+            ("GET", f"/v1/sessions/{self.session_b}/end", "POST"),
+            ("POST", "/v1/ws", "GET, HEAD"),
+        ]:
+            response = self.http.request(method, self.base + path, headers=auth, timeout=30)
+            ok = response.status_code == 405 and header(response, "allow") == allow and error_code(response) == "method-not-allowed"
+            self.record(f"{method} {path}: 405 Allow {allow}", ok, f"{response.status_code} {dict(response.headers)} {response.text[:200]!r}")
+        get = self.http.get(self.base + "/v1/audit/sessions", headers=auth, timeout=30)
+        head = self.http.head(self.base + "/v1/audit/sessions", headers=auth, timeout=30)
+        ok = head.status_code == 200 and head.content == b"" and header(head, "content-length") == str(len(get.content))
+        self.record("HEAD of a GET route: its headers, no body", ok, f"{head.status_code} {dict(head.headers)} {head.content[:100]!r}")
+        head = self.http.head(self.base + "/v1/audit/sessions", timeout=30)
+        self.record("HEAD without a token: 401, no body", head.status_code == 401 and head.content == b"", f"{head.status_code} {head.content[:100]!r}")
+        # Partial, zoneless and impossible times are refused, not guessed.
+        for value in ["2026-11-22T10:00", "2026-11-22T10:00:00", "2026-02-30", "2026-11"]:
+            response = self.call(f"since={value}: 400", "listAuditSessions", "aud", 400, query={"since": value})
+            if response is not None and response.status_code == 400:
+                message = response.json()["error"]["message"]
+                self.record(f"since={value}: the message names since and RFC 3339", message.startswith("since must be") and "RFC 3339" in message, message)
 
     # ---- fuzzing -------------------------------------------------------------------------
 
@@ -486,6 +526,7 @@ class Run:
             print("hand checks before fuzzing …", flush=True)
             self.unauthorized()
             self.websockets()
+            self.routing()
             self.role_matrix()
             self.too_large()
             # End and transfer run apart: Schemathesis feeds ids it saw in any response of a run
@@ -562,6 +603,14 @@ def classify(ndjson: str) -> tuple[dict[str, str], dict[str, str]]:
 def known_fuzz_bug(status: int | None, code: str | None) -> str | None:
     """A Schemathesis failure that is a known server bug (see KNOWN_SERVER_BUGS)."""
     return None
+
+
+def error_code(response) -> str | None:
+    """The `code` of an API error body, or None when the body is not one."""
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def header(response, name: str) -> str | None:

@@ -18,5 +18,6 @@ fi
 run python3 "$here/check_config.py"
 run python3 "$here/check_dashboard.py"
 run bash "$here/check_unit.sh"
+run bash "$here/check_install.sh"
 run bash "$here/check_container.sh"
 exit $status

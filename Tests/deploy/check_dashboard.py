@@ -218,7 +218,8 @@ def promtool_check(metrics, exprs, failures):
                 return "%s{%s}" % (metric, ", ".join('%s="%s"' % kv for kv in sorted(all_labels.items())))
 
             if entry["kind"] == "histogram":
-                for n, le in enumerate(["0.001", "0.01", "0.1", "1", "+Inf"]):
+                # "20.0" as swift-prometheus writes a Duration bucket: the queue's 20 s target.
+                for n, le in enumerate(["0.001", "0.01", "0.1", "1", "20.0", "+Inf"]):
                     series.append('%s: "0+%dx30"' % (selector(name + "_bucket", {"le": le}), n + 1))
                 series.append('%s: "0+0.5x30"' % selector(name + "_sum"))
                 series.append('%s: "0+5x30"' % selector(name + "_count"))

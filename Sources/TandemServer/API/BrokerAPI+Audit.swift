@@ -102,7 +102,8 @@ extension BrokerAPI {
         }
         for (name, keyPath) in [("since", \SessionFilter.since), ("until", \SessionFilter.until)] {
             guard let text = query.get(name) else { continue }
-            guard let date = Self.parseDate(text) else { throw APIError.badRequest("\(name) must be a date (2026-11-22) or an RFC 3339 time") }
+            // Exactly RFC 3339: a partial, zoneless or impossible time is refused, never guessed.
+            guard let date = QueryDate.parse(text) else { throw APIError.badRequest("\(name) must be \(QueryDate.expected)") }
             filter[keyPath: keyPath] = date
         }
         if let limit = query.get("limit") {

@@ -39,7 +39,7 @@ extension BrokerAPI {
         )
         guard SessionID.isWellFormed(id), let session = await hub.session(id: id) else {
             // Ended, unknown, or held by another broker of the deployment.
-            throw APIError.conflict("no live session \(id) on this broker")
+            throw try await transferConflict(id, by: user)
         }
         guard user.role.canEndAnySession || session.agentName == user.name else {
             throw APIError.forbidden("only the session's agent or an admin can transfer it")
@@ -53,7 +53,7 @@ extension BrokerAPI {
         case .notTransferable:
             throw APIError.conflict("only a live session with a customer and its agent connected, not already being transferred, can be handed over")
         case .queueFull:
-            throw APIError(status: .serviceUnavailable, code: "queue-full", message: "the queue is full; try again later")
+            throw APIError(.queueFull, "the queue is full; try again later")
         }
     }
 }

@@ -25,7 +25,7 @@ extension BrokerAPI {
                 hashLogged
                 ? "the recording file of session \(record.id) is missing on this broker (its SHA-256 is in the audit log)"
                 : "session \(record.id) has no recording on this broker"
-            throw APIError(status: .notFound, code: "not-found", message: message)
+            throw APIError(.notFound, message)
         }
         // Never a file whose hash is not in the log: it could be anything.
         guard hashLogged else {

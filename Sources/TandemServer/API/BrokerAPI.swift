@@ -20,6 +20,8 @@ struct BrokerAPI {
     var store: any TandemStore { hub.store }
 
     func register(on router: Router<BasicRequestContext>) {
+        // First, so that it wraps every route: HEAD answers never carry a body, refusals included.
+        router.add(middleware: HeadResponseMiddleware<BasicRequestContext>())
         router.get("/healthz") { _, _ in "ok\n" }
         router.get("/readyz") { _, _ in try await self.ready() }
         router.get("/metrics") { _, _ in await self.metricsPage() }
@@ -44,6 +46,12 @@ struct BrokerAPI {
         router.get("/v1/audit/checkpoints") { request, context in try await self.checkpoints(request, context) }
         router.get("/v1/audit/public-key") { request, context in try await self.publicKey(request, context) }
         router.post("/v1/audit/prune") { request, context in try await self.prune(request, context) }
+        // Upgrades to these are taken before the router (TandemBroker.buildWebSocketRouter); what reaches it is no upgrade.
+        router.get(RouterPath(TandemWire.webSocketPath)) { _, _ -> Response in throw APIError.upgradeRequired }
+        router.get(RouterPath(TandemWire.echoPath)) { _, _ -> Response in throw APIError.upgradeRequired }
+        // Last, around the router's not-found responder only: JSON 404 and 405 for /v1 requests no route took.
+        let table = APIRouteTable(router.routes.map { (path: $0.path, method: $0.method) })
+        router.add(middleware: APIFallbackMiddleware<BasicRequestContext>(table: table))
     }
 
     // MARK: handlers
@@ -79,7 +87,7 @@ struct BrokerAPI {
         }
         // Already ended: an outcome may be added once, when none was recorded.
         guard try await store.recordLateOutcome(sessionID: id, outcome: end.outcome, note: end.note) else {
-            throw APIError.conflict("the session has ended and its outcome is already recorded")
+            throw try await endConflict(id)
         }
         return try json(try await store.session(id: id) ?? record)
     }
@@ -131,12 +139,6 @@ struct BrokerAPI {
 
     // MARK: helpers
 
-    /// `2026-11-22` (midnight UTC) or an RFC 3339 time.
-    static func parseDate(_ text: String) -> Date? {
-        if let date = try? Date(text, strategy: .iso8601) { return date }
-        return try? Date(text + "T00:00:00Z", strategy: .iso8601)
-    }
-
     func authenticate(_ request: Request) async throws -> UserRecord {
         // The scheme is case-insensitive (RFC 9110 §11.1).
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
@@ -163,7 +165,7 @@ struct BrokerAPI {
             body = try await request.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             // Answered as JSON like every other refusal (Hummingbird's own 413 has no body).
-            throw APIError(status: .contentTooLarge, code: "payload-too-large", message: "the body is limited to \(limit) bytes")
+            throw APIError(.payloadTooLarge, "the body is limited to \(limit) bytes")
         }
         guard let value = try? TandemJSON.makeDecoder().decode(T.self, from: Data(buffer: body)) else {
             throw APIError.badRequest("body must be \(shape)")

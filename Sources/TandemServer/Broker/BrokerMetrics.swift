@@ -1,6 +1,7 @@
 import CoreMetrics
 import NIOCore
 import Prometheus
+import TandemCore
 import TandemProtocol
 
 /// The broker's Prometheus metrics (`GET /metrics`), through swift-metrics with a
@@ -21,6 +22,20 @@ public final class BrokerMetrics: Sendable {
     let framesDropped: CoreMetrics.Counter
     let sessionsStarted: CoreMetrics.Counter
     let auditWrites: CoreMetrics.Timer
+    /// Audit (store) writes that failed and were rolled back (refusals such as "not found" are not counted).
+    let auditWriteErrors: CoreMetrics.Counter
+    /// How long a queued customer, or a transferred session, waited until an agent took it (§16, §17).
+    private let queueWaitCustomer: CoreMetrics.Timer
+    private let queueWaitTransfer: CoreMetrics.Timer
+    /// Webhook POSTs (§15) answered 2xx, and those that failed (refused, unreachable, timed out).
+    let webhooksDelivered: CoreMetrics.Counter
+    let webhooksFailed: CoreMetrics.Counter
+    /// Webhook events not yet delivered, summed over the targets, as of each delivery attempt.
+    let webhookLag: CoreMetrics.Gauge
+    /// Bytes written to recording files (§19).
+    let recordingBytes: CoreMetrics.Counter
+    /// Recording entries (frames and control messages) lost to the recorder's full queue.
+    let recordingDropped: CoreMetrics.Counter
     private let joinFailures: [TandemCloseCodeKey: CoreMetrics.Counter]
     private let refusedUpgrades: [String: CoreMetrics.Counter]
     /// Failed resumes (§5.13) by `reason`: `refused` (checked and logged), `throttled` (§13.1).
@@ -46,6 +61,8 @@ public final class BrokerMetrics: Sendable {
             .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
             .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
         ]
+        // Around the support target "80 % answered within 20 s".
+        factory.durationHistogramBuckets["tandem_queue_wait_seconds"] = [1, 2, 5, 10, 15, 20, 30, 60, 120, 300].map { Duration.seconds($0) }
         self.registry = registry
         sessionsWaiting = CoreMetrics.Gauge(label: "tandem_sessions", dimensions: [("state", "waiting")], factory: factory)
         sessionsLive = CoreMetrics.Gauge(label: "tandem_sessions", dimensions: [("state", "live")], factory: factory)
@@ -59,6 +76,14 @@ public final class BrokerMetrics: Sendable {
         framesDropped = CoreMetrics.Counter(label: "tandem_frames_dropped_total", factory: factory)
         sessionsStarted = CoreMetrics.Counter(label: "tandem_sessions_started_total", factory: factory)
         auditWrites = CoreMetrics.Timer(label: "tandem_audit_write_seconds", factory: factory)
+        auditWriteErrors = CoreMetrics.Counter(label: "tandem_audit_write_errors_total", factory: factory)
+        queueWaitCustomer = CoreMetrics.Timer(label: "tandem_queue_wait_seconds", dimensions: [("kind", "customer")], factory: factory)
+        queueWaitTransfer = CoreMetrics.Timer(label: "tandem_queue_wait_seconds", dimensions: [("kind", "transfer")], factory: factory)
+        webhooksDelivered = CoreMetrics.Counter(label: "tandem_webhook_deliveries_total", dimensions: [("result", "delivered")], factory: factory)
+        webhooksFailed = CoreMetrics.Counter(label: "tandem_webhook_deliveries_total", dimensions: [("result", "failed")], factory: factory)
+        webhookLag = CoreMetrics.Gauge(label: "tandem_webhook_lag_events", factory: factory)
+        recordingBytes = CoreMetrics.Counter(label: "tandem_recording_bytes_total", factory: factory)
+        recordingDropped = CoreMetrics.Counter(label: "tandem_recording_frames_dropped_total", factory: factory)
         joinFailures = Dictionary(
             uniqueKeysWithValues: TandemCloseCodeKey.allCases.map {
                 ($0, CoreMetrics.Counter(label: "tandem_join_failures_total", dimensions: [("reason", $0.rawValue)], factory: factory))
@@ -116,9 +141,27 @@ public final class BrokerMetrics: Sendable {
         }
     }
 
-    /// Records how long an audit write transaction took (pass to the store's `onWrite`).
-    public func auditWriteTook(_ elapsed: Duration) {
-        auditWrites.recordNanoseconds(TimeAmount(elapsed).nanoseconds)
+    /// Records how an audit write transaction ended (pass to the store's `onWrite`): the time
+    /// of a committed one, or one more failed write.
+    public func auditWriteTook(_ elapsed: Duration, _ result: StoreWriteResult = .committed) {
+        switch result {
+        case .committed: auditWrites.recordNanoseconds(TimeAmount(elapsed).nanoseconds)
+        case .failed: auditWriteErrors.increment()
+        }
+    }
+
+    /// An agent took a queue entry of `kind` after it waited `waited`.
+    func queueAnswered(_ kind: SupportQueue.Entry.Kind, waited: Duration) {
+        let nanoseconds = TimeAmount(max(waited, .zero)).nanoseconds
+        switch kind {
+        case .customer: queueWaitCustomer.recordNanoseconds(nanoseconds)
+        case .transfer: queueWaitTransfer.recordNanoseconds(nanoseconds)
+        }
+    }
+
+    /// One webhook POST ended: answered 2xx (`delivered`) or not.
+    func webhookPosted(delivered: Bool) {
+        if delivered { webhooksDelivered.increment() } else { webhooksFailed.increment() }
     }
 
     /// The Prometheus text exposition of every metric.

@@ -51,7 +51,8 @@ extension TandemBroker {
             directory: configuration.dataDirectory + "/recordings",
             store: store,
             capacity: configuration.recordingQueueCapacity,
-            logger: logger
+            logger: logger,
+            metrics: statistics.metrics
         )
         let hub = SessionHub(
             store: store,
@@ -97,7 +98,9 @@ extension TandemBroker {
     /// The HTTP router: the HTTPS API (protocol/README.md §9), the browser pages and their
     /// scripts and styles (§12), `/healthz`, `/readyz` and `/metrics`.
     func buildRouter(_ runtime: BrokerRuntime) throws -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+        // HEAD for every GET route, with the GET's status and headers (RFC 9110 §9.3.2).
+        let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
+        router.middlewares.add(RequestTracingMiddleware())
         BrokerAPI(hub: runtime.hub, signingKey: runtime.key, web: try WebPages(root: configuration.webRoot), recordings: runtime.recorder.directory)
             .register(on: router)
         return router

@@ -134,7 +134,7 @@ public struct TandemBroker: Service {
             services.append(BrokerHeartbeat(registry: registry, hub: runtime.hub, configuration: configuration, logger: logger))
         }
         if !configuration.webhooks.isEmpty {
-            services.append(WebhookDispatcher(store: store, configuration: configuration, logger: logger))
+            services.append(WebhookDispatcher(store: store, configuration: configuration, logger: logger, metrics: statistics.metrics))
         }
         services.append(
             MemoryReclaimer(

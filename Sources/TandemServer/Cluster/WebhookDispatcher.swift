@@ -17,10 +17,13 @@ import Foundation
 /// configured URL. The audit log is the outbox: each URL has a cursor (the last event it
 /// got) in the store, advanced only after a 2xx answer, so nothing is lost while a helpdesk
 /// is down or the broker restarts; failures are retried with doubling waits.
+/// `tandem_webhook_deliveries_total` counts the POSTs by result, `tandem_webhook_lag_events`
+/// the events not yet delivered (summed over the targets, as of each target's last attempt).
 struct WebhookDispatcher: Service {
     let store: any TandemStore
     let configuration: BrokerConfiguration
     let logger: Logger
+    var metrics: BrokerMetrics? = nil
 
     /// A target's retry state.
     struct Backoff {
@@ -32,12 +35,14 @@ struct WebhookDispatcher: Service {
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         try? await cancelWhenGracefulShutdown {
             var backoff: [String: Backoff] = [:]
+            var lag: [String: Int] = [:]
             while !Task.isCancelled {
                 for target in configuration.webhooks {
                     var state = backoff[target.url] ?? Backoff()
                     if ContinuousClock.now >= state.nextAttempt {
-                        await deliver(to: target, client: client, backoff: &state)
+                        if let pending = await deliver(to: target, client: client, backoff: &state) { lag[target.url] = pending }
                         backoff[target.url] = state
+                        metrics?.webhookLag.record(lag.values.reduce(0, +))
                     }
                 }
                 try await Task.sleep(for: configuration.webhookPollInterval)
@@ -57,20 +62,25 @@ struct WebhookDispatcher: Service {
     }
 
     /// Delivers what `target` has not had yet, in log order, stopping at the first failure.
-    func deliver(to target: BrokerConfiguration.WebhookTarget, client: HTTPClient, backoff: inout Backoff) async {
+    /// Returns how many events `target` still waits for (0 when it has everything), or nil
+    /// when the store could not tell.
+    @discardableResult
+    func deliver(to target: BrokerConfiguration.WebhookTarget, client: HTTPClient, backoff: inout Backoff) async -> Int? {
         do {
-            guard var cursor = try await store.webhookCursor(url: target.url) else { return }
+            guard var cursor = try await store.webhookCursor(url: target.url) else { return nil }
             while true {
                 let events = try await store.auditEvents(afterSeq: cursor, limit: 100)
-                guard !events.isEmpty else { return }
+                guard !events.isEmpty else { return 0 }
                 for event in events {
                     if target.wants(event.kind), let sessionID = event.sessionID, let session = try await store.session(id: sessionID) {
-                        guard await post(event: event, session: session, to: target, client: client) else {
+                        let delivered = await post(event: event, session: session, to: target, client: client)
+                        metrics?.webhookPosted(delivered: delivered)
+                        guard delivered else {
                             try await store.setWebhookCursor(url: target.url, seq: cursor)
                             backoff.failures += 1
                             let wait = min(configuration.webhookFirstBackoff * (1 << min(backoff.failures - 1, 20)), configuration.webhookMaxBackoff)
                             backoff.nextAttempt = .now + wait
-                            return
+                            return try await pending(for: target, after: cursor)
                         }
                         backoff.failures = 0
                     }
@@ -80,6 +90,19 @@ struct WebhookDispatcher: Service {
             }
         } catch {
             logger.error("Webhook delivery stopped on a store error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            return nil
+        }
+    }
+
+    /// The events after `cursor` that `target` is to get: its lag once a delivery failed.
+    func pending(for target: BrokerConfiguration.WebhookTarget, after cursor: Int64) async throws -> Int {
+        var count = 0
+        var seq = cursor
+        while true {
+            let events = try await store.auditEvents(afterSeq: seq, limit: 1000)
+            guard let last = events.last else { return count }
+            count += events.lazy.filter { target.wants($0.kind) && $0.sessionID != nil }.count
+            seq = last.seq
         }
     }
 

@@ -125,6 +125,7 @@ extension SessionHub {
             guesses.succeeded(network: network, pool: pool, now: limiterNow)
             await withdrawPublishedCode(sessionID: sessionID)
             try await store.recordCustomerJoined(sessionID: sessionID, at: now, client: client, address: address)
+            traces.record(.customerJoined, sessionID: sessionID)
             welcomeCustomer(session, outbox: outbox, client: client, now: now)
             logger.info("Customer joined", metadata: ["tandem.session.id": "\(sessionID)", "tandem.ticket": "\(session.ticket)"])
             return .joined(session)

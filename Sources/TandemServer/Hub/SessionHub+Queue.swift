@@ -195,6 +195,7 @@ extension SessionHub {
             throw error
         }
         metrics.sessionsStarted.increment()
+        metrics.queueAnswered(entry.kind, waited: .milliseconds(waitedMs))
         // Live from the start: the customer is in, no code to redeem.
         let session = LiveSession(
             record: record,
@@ -205,6 +206,8 @@ extension SessionHub {
             agentOutbox: outbox
         )
         sessions[record.id] = session
+        traces.started(record, via: "queue")
+        traces.record(.customerJoined, sessionID: record.id)
         let assigned = SessionAssigned(
             sessionID: record.id,
             ticket: record.ticket,

@@ -85,6 +85,7 @@ extension SessionHub {
         var detail = ["role": role.rawValue]
         if let address { detail["address"] = address }
         try await store.recordEvent(sessionID: session.id, kind: .participantReconnected, actor: session.actor(role), detail: detail, at: now)
+        traces.record(.participantReconnected, sessionID: session.id, role: role)
         let resumed = session.resume(role, outbox: outbox, at: now) { peerPresent, agent in
             SessionResumed(
                 sessionID: session.id,

@@ -64,6 +64,7 @@ extension SessionHub {
             queue.remove(id: session.id)
             throw error
         }
+        traces.record(.transferred, sessionID: session.id)
         let notice = SessionTransferred(sessionID: session.id, state: .pending, from: from, line: request.line, toAgent: request.agent, until: until)
         guard let previous = session.beginTransfer(at: now, until: until, notice: notice) else {
             queue.remove(id: session.id)
@@ -99,6 +100,7 @@ extension SessionHub {
         var detail = ["from": from, "agent": agent.name, "waitedMs": String(waitedMs)]
         if let forAgent = entry.forAgent { detail["toAgent"] = forAgent } else { detail["line"] = entry.line }
         try await store.recordTakeover(sessionID: session.id, agent: agent.name, detail: detail, at: now)
+        traces.record(.transferAnswered, sessionID: session.id, agent: agent.name)
         let token = ResumeToken.generate()
         let notice = SessionTransferred(
             sessionID: session.id,
@@ -129,6 +131,7 @@ extension SessionHub {
             notice: notice
         )
         guard since != nil else { return nil }
+        metrics.queueAnswered(entry.kind, waited: .milliseconds(waitedMs))
         _ = registerResumeToken(token, sessionID: session.id, role: .agent)
         session.tellWatchers(.sessionTransferred(notice))
         session.announcePresence()

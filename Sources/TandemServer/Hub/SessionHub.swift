@@ -51,6 +51,8 @@ actor SessionHub {
     let drainWaiters = NIOLockedValueBox([UUID: CheckedContinuation<Void, Never>]())
     /// Connections closed since the broker started (for ``MemoryReclaimer``).
     let connectionsClosed = ManagedAtomic<Int>(0)
+    /// A span per live session for the process's tracer (`tandem serve --otel-endpoint`).
+    var traces = SessionTraces()
 
     init(
         store: any TandemStore,
@@ -125,6 +127,7 @@ actor SessionHub {
             agentOutbox: agentOutbox
         )
         sessions[record.id] = session
+        traces.started(record, via: "code")
         let created = SessionCreated(
             sessionID: record.id,
             ticket: record.ticket,
@@ -205,9 +208,11 @@ actor SessionHub {
             for role in ParticipantRole.allCases { session.outbox(for: role)?.finish(.internalError) }
             for watcher in session.watchers { watcher.outbox.finish(.internalError) }
             await session.recording?.close()
+            traces.ended(sessionID: session.id, ending: ending, logged: false)
             return
         }
         metrics.sessionEnded(ending.reason)
+        traces.ended(sessionID: session.id, ending: ending, logged: true)
         // After the ending is logged, so the recording's hash follows session.ended.
         await session.recording?.close()
         let ended = ControlMessage.sessionEnded(SessionEnded(sessionID: session.id, reason: ending.reason, outcome: ending.outcome))

@@ -18,7 +18,8 @@ import Foundation
 /// Writes session recordings (protocol/README.md §19): one append-only `.tdrec` file per
 /// recorded session under `DATA/recordings`, fed through one bounded queue so the relay
 /// never waits for the disk. On close the file's SHA-256 (hashed while writing) goes into
-/// the audit chain as `recording.closed`.
+/// the audit chain as `recording.closed`. `tandem_recording_bytes_total` counts the bytes
+/// written, `tandem_recording_frames_dropped_total` the entries the full queue refused.
 final class RecordingWriter: Service, Sendable {
     enum Command: Sendable {
         case open(sessionID: String)
@@ -29,19 +30,26 @@ final class RecordingWriter: Service, Sendable {
     let directory: String
     let store: any TandemStore
     let logger: Logger
+    let metrics: BrokerMetrics?
     private let commands: AsyncStream<Command>
     private let sink: AsyncStream<Command>.Continuation
 
-    init(directory: String, store: any TandemStore, capacity: Int, logger: Logger) {
+    init(directory: String, store: any TandemStore, capacity: Int, logger: Logger, metrics: BrokerMetrics? = nil) {
         self.directory = directory
         self.store = store
         self.logger = logger
+        self.metrics = metrics
         (commands, sink) = AsyncStream.makeStream(bufferingPolicy: .bufferingOldest(capacity))
     }
 
     /// Queues `command`; false when the queue is full (the entry is lost and counted).
     func send(_ command: Command) -> Bool {
         if case .enqueued = sink.yield(command) { return true }
+        switch command {
+        case .open, .append: metrics?.recordingDropped.increment()
+        // Not lost: the session tries again until there is room.
+        case .close: break
+        }
         return false
     }
 
@@ -142,6 +150,7 @@ final class RecordingWriter: Service, Sendable {
         }
         buffer.withUnsafeReadableBytes { file.hasher.update(bufferPointer: $0) }
         file.bytes += buffer.readableBytes
+        metrics?.recordingBytes.increment(by: buffer.readableBytes)
     }
 
     struct RecordingError: Error, CustomStringConvertible {
