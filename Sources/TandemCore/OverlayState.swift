@@ -25,6 +25,8 @@ public struct OverlayState: Sendable, Equatable {
     public static let bytesPerShape = 256
     /// What a point costs: at most this many bytes of JSON (`[0.1234,0.5678],`).
     public static let bytesPerPoint = 16
+    /// What a shape's anchor costs (§5.15): its epoch and six numbers.
+    public static let bytesPerAnchor = 192
 
     public enum Rejection: Error, Equatable, Sendable {
         /// A field is missing or out of range (the name is the identifier's detail).
@@ -50,6 +52,7 @@ public struct OverlayState: Sendable, Equatable {
         var text: String?
         var ttlMs: Int?
         var author: ParticipantRole
+        var anchor: ShapeAnchor?
         var expiresAt: Date?
         /// ``OverlayState/cost(of:)`` of the shape as kept now.
         var bytes: Int
@@ -66,6 +69,7 @@ public struct OverlayState: Sendable, Equatable {
             text = shape.text
             ttlMs = shape.ttlMs
             self.author = author
+            anchor = shape.anchor
             expiresAt = shape.ttlMs.map { now.addingTimeInterval(Double($0) / 1000) }
             bytes = OverlayState.cost(of: shape)
         }
@@ -80,7 +84,7 @@ public struct OverlayState: Sendable, Equatable {
                 points.append([OverlayState.coordinate(coordinates[index]), OverlayState.coordinate(coordinates[index + 1])])
                 index += 2
             }
-            return Shape(id: id, kind: kind, color: color, width: width, points: points, text: text, ttlMs: ttlMs, author: author)
+            return Shape(id: id, kind: kind, color: color, width: width, points: points, text: text, ttlMs: ttlMs, author: author, anchor: anchor)
         }
     }
 
@@ -98,9 +102,11 @@ public struct OverlayState: Sendable, Equatable {
     public var shapeCount: Int { entries.count }
 
     /// The budget bytes a shape takes while kept: ``bytesPerShape``, plus ``bytesPerPoint``
-    /// per point, plus the UTF-8 bytes of its id and text (protocol/README.md §5.10).
+    /// per point, plus the UTF-8 bytes of its id and text, plus ``bytesPerAnchor`` when it is
+    /// anchored (protocol/README.md §5.10, §5.15).
     public static func cost(of shape: Shape) -> Int {
         bytesPerShape + bytesPerPoint * shape.points.count + shape.id.utf8.count + (shape.text?.utf8.count ?? 0)
+            + (shape.anchor == nil ? 0 : bytesPerAnchor)
     }
 
     /// `value` (0…1) on the grid of ``coordinateScale``.

@@ -44,6 +44,12 @@ public struct SessionActivity: Sendable, Equatable {
     public private(set) var chatMessages = 0
     public private(set) var annotations = 0
     public private(set) var freezes = 0
+    /// The latest ``Track`` of each tracked stream (§5.15).
+    public private(set) var tracks: [StreamKey: Track] = [:]
+    /// Anchored shapes added, and the times tracking was lost and recovered (§5.15).
+    public private(set) var anchoredShapes = 0
+    public private(set) var trackingLost = 0
+    public private(set) var trackingRecovered = 0
     /// The session's overlay budget and the size of the messages that carry overlays.
     public let overlayLimits: OverlayLimits
 
@@ -82,6 +88,7 @@ public struct SessionActivity: Sendable, Equatable {
         if stopping {
             streams[key] = nil
             overlays[key] = nil
+            tracks[key] = nil
         }
         var relayed = ref
         relayed.owner = owner
@@ -102,6 +109,7 @@ public struct SessionActivity: Sendable, Equatable {
             let key = StreamKey(owner: owner, streamID: stop.streamID)
             streams[key] = nil
             overlays[key] = nil
+            tracks[key] = nil
         }
         return stops
     }
@@ -131,6 +139,7 @@ public struct SessionActivity: Sendable, Equatable {
         case .success(let relayed):
             overlays[key] = overlay
             annotations += 1
+            if relayed.op == .add, relayed.shape?.anchor != nil, relayed.shape?.kind != .pointer { anchoredShapes += 1 }
             return .success(relayed)
         case .failure(let rejection):
             return .failure(.overlay(rejection))
@@ -162,6 +171,28 @@ public struct SessionActivity: Sendable, Equatable {
         return .success(relayed)
     }
 
+    /// Where the scene of `owner`'s stream is in a frame (§5.15): only the stream's publisher
+    /// tracks it, and only a video stream. Returns the message to relay (owner set); counts
+    /// the turns from tracking to lost and back within one epoch.
+    public mutating func track(_ track: Track, by owner: ParticipantRole) -> Result<Track, Rejection> {
+        if let claimed = track.owner, claimed != owner { return .failure(.invalidField("owner")) }
+        let key = StreamKey(owner: owner, streamID: track.streamID)
+        guard let stream = streams[key] else { return .failure(.unknownStream) }
+        if stream.codec.isAudio { return .failure(.invalidField("streamId")) }
+        if let field = track.invalidField { return .failure(.invalidField(field)) }
+        var relayed = track
+        relayed.owner = owner
+        if let previous = tracks[key], previous.epoch == track.epoch {
+            switch (previous.state, track.state) {
+            case (.tracking, .lost): trackingLost += 1
+            case (.lost, .tracking): trackingRecovered += 1
+            case (.tracking, .tracking), (.lost, .lost): break
+            }
+        }
+        tracks[key] = relayed
+        return .success(relayed)
+    }
+
     public mutating func chatRelayed() {
         chatMessages += 1
     }
@@ -188,7 +219,9 @@ public struct SessionActivity: Sendable, Equatable {
         let snapshots = overlays.filter { !$0.value.isEmpty }.sorted { $0.key < $1.key }.flatMap {
             $0.value.snapshotMessages(owner: $0.key.owner, streamID: $0.key.streamID, now: now, maxMessageSize: overlayLimits.maxMessageSize)
         }
-        return announcements + snapshots
+        // The scene's latest position, so anchored shapes are drawn in place at once.
+        let tracked = tracks.filter { $0.key.owner != recipient }.sorted { $0.key < $1.key }.map { ControlMessage.track($0.value) }
+        return announcements + snapshots + tracked
     }
 
     /// Per-stream counters in a stable order, for the log.

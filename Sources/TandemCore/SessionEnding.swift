@@ -18,6 +18,10 @@ public struct SessionEnding: Sendable, Equatable {
     public var chatMessages = 0
     public var annotations = 0
     public var freezes = 0
+    /// Anchored shapes added, and the times the scene tracking was lost and recovered (§5.15).
+    public var anchoredShapes = 0
+    public var trackingLost = 0
+    public var trackingRecovered = 0
     public var streams: [StreamStats] = []
 
     public init(endedAt: Date, reason: EndReason, outcome: SessionOutcome?, note: String?, traffic: SessionTraffic) {
@@ -46,6 +50,9 @@ extension SessionEnding {
         chatMessages = activity.chatMessages
         annotations = activity.annotations
         freezes = activity.freezes
+        anchoredShapes = activity.anchoredShapes
+        trackingLost = activity.trackingLost
+        trackingRecovered = activity.trackingRecovered
         streams = activity.streamStats
     }
 }
@@ -58,5 +65,14 @@ extension SessionEnding {
         } else {
             streams.append(StreamStats(owner: owner, streamID: streamID, framesDropped: Int64(count)))
         }
+    }
+}
+
+extension SessionEnding {
+    /// The anchored-annotation counts for the `session.ended` event's detail (§5.15, §11):
+    /// `anchors`, `trackingLost`, `trackingRecovered`, present only in sessions that used them.
+    public var anchorDetail: [String: String] {
+        guard anchoredShapes > 0 || trackingLost > 0 || trackingRecovered > 0 else { return [:] }
+        return ["anchors": String(anchoredShapes), "trackingLost": String(trackingLost), "trackingRecovered": String(trackingRecovered)]
     }
 }

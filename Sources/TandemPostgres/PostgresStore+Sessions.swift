@@ -40,6 +40,7 @@ extension PostgresStore {
             ]
             if let outcome = ending.outcome { detail["outcome"] = outcome.rawValue }
             if let note = ending.note { detail["note"] = note }
+            detail.merge(ending.anchorDetail) { current, _ in current }
             try await Self.appendEvent(
                 connection,
                 logger: logger,

@@ -44,7 +44,7 @@ extension ControlMessage {
             }
         case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnd, .sessionEnded, .error, .streamStart, .streamStop,
             .streamPause, .streamResume, .streamControl, .overlaySnapshot, .freeze, .unfreeze, .consent, .sessionResumed, .peerAway,
-            .peerBack, .queueStatus, .sessionAssigned, .sessionTransfer, .sessionTransferred, .sessionWatching, .sessionPresence, .voice:
+            .peerBack, .queueStatus, .sessionAssigned, .sessionTransfer, .sessionTransferred, .sessionWatching, .sessionPresence, .voice, .track:
             return false
         }
         buffer.writeBytes(json.bytes)
@@ -56,7 +56,10 @@ extension Annotation {
     fileprivate var isFinite: Bool {
         func finite(_ points: [[Double]]) -> Bool { points.allSatisfy { $0.allSatisfy(\.isFinite) } }
         guard let shape else { return finite(points ?? []) }
-        return finite(points ?? []) && finite(shape.points) && shape.width.isFinite
+        // An anchor's map (§5.15) is written as `description` writes it: tiny magnitudes
+        // (exponent notation) take the Codable path.
+        let plainAnchor = shape.anchor.map { $0.m.allSatisfy { $0.isFinite && ($0 == 0 || abs($0) >= 1e-4) } } ?? true
+        return finite(points ?? []) && finite(shape.points) && shape.width.isFinite && plainAnchor
     }
 }
 
@@ -101,6 +104,14 @@ struct JSONBytes {
 
     mutating func shape(_ shape: Shape) {
         object { object in
+            if let anchor = shape.anchor {
+                object.member("anchor") { json in
+                    json.object { anchorObject in
+                        anchorObject.member("epoch") { $0.integer(Int(anchor.epoch)) }
+                        anchorObject.member("m") { $0.numbers(anchor.m) }
+                    }
+                }
+            }
             if let author = shape.author { object.member("author") { $0.string(author.rawValue) } }
             object.member("color") { $0.string(shape.color) }
             object.member("id") { $0.string(shape.id) }
@@ -134,6 +145,15 @@ struct JSONBytes {
         } else {
             bytes.append(contentsOf: text.utf8)
         }
+    }
+
+    mutating func numbers(_ values: [Double]) {
+        bytes.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            double(value)
+        }
+        bytes.append(UInt8(ascii: "]"))
     }
 
     mutating func integer(_ value: Int) {

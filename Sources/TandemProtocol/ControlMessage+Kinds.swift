@@ -9,7 +9,7 @@ extension ControlMessage {
             true
         case .hello, .peerJoined, .chat, .sessionEnd, .sessionEnded, .error, .streamStart, .streamStop, .streamPause,
             .streamResume, .streamControl, .annotation, .overlaySnapshot, .freeze, .unfreeze, .consent, .peerAway, .peerBack,
-            .queueStatus, .sessionTransfer, .sessionTransferred, .sessionPresence, .voice:
+            .queueStatus, .sessionTransfer, .sessionTransferred, .sessionPresence, .voice, .track:
             false
         }
     }
@@ -24,7 +24,7 @@ extension ControlMessage {
             true
         case .hello, .sessionCreated, .sessionJoined, .peerJoined, .chat, .sessionEnd, .sessionEnded, .error, .streamControl,
             .annotation, .overlaySnapshot, .sessionResumed, .peerAway, .peerBack, .queueStatus, .sessionAssigned, .sessionTransfer,
-            .sessionTransferred, .sessionWatching, .sessionPresence, .voice:
+            .sessionTransferred, .sessionWatching, .sessionPresence, .voice, .track:
             false
         }
     }
@@ -40,7 +40,7 @@ extension ControlMessage {
             true
         case .hello, .sessionCreated, .sessionJoined, .peerJoined, .chat, .sessionEnded, .error, .streamPause, .streamResume,
             .streamControl, .annotation, .overlaySnapshot, .freeze, .unfreeze, .sessionResumed, .peerAway, .peerBack,
-            .queueStatus, .sessionAssigned, .sessionTransferred, .sessionWatching, .sessionPresence:
+            .queueStatus, .sessionAssigned, .sessionTransferred, .sessionWatching, .sessionPresence, .track:
             false
         }
     }

@@ -67,6 +67,8 @@ public enum ControlMessage: Sendable, Equatable {
     case sessionPresence(SessionPresence)
     /// [§5.14](../../protocol/README.md#514-voice) agent → broker → customer.
     case voice(Voice)
+    /// `track` (§5.15).
+    case track(Track)
 
     /// The value of the `type` member.
     public var type: String {
@@ -99,6 +101,7 @@ public enum ControlMessage: Sendable, Equatable {
         case .sessionWatching: "session.watching"
         case .sessionPresence: "session.presence"
         case .voice: "voice"
+        case .track: "track"
         }
     }
 
@@ -216,6 +219,7 @@ extension ControlMessage: Codable {
         case "session.watching": self = .sessionWatching(try SessionWatching(from: decoder))
         case "session.presence": self = .sessionPresence(try SessionPresence(from: decoder))
         case "voice": self = .voice(try Voice(from: decoder))
+        case "track": self = .track(try Track(from: decoder))
         default: throw ProtocolError.unknownMessageType(type)
         }
     }
@@ -248,6 +252,7 @@ extension ControlMessage: Codable {
         case .sessionWatching(let payload): try payload.encode(to: encoder)
         case .sessionPresence(let payload): try payload.encode(to: encoder)
         case .voice(let payload): try payload.encode(to: encoder)
+        case .track(let payload): try payload.encode(to: encoder)
         }
     }
 }

@@ -34,6 +34,8 @@ public struct Shape: Sendable, Equatable, Codable {
     public var ttlMs: Int?
     /// Set by the broker: who drew it.
     public var author: ParticipantRole?
+    /// Drawn anchored to the scene (§5.15): the points follow the stream's ``Track``.
+    public var anchor: ShapeAnchor?
 
     public init(
         id: String,
@@ -43,7 +45,8 @@ public struct Shape: Sendable, Equatable, Codable {
         points: [[Double]],
         text: String? = nil,
         ttlMs: Int? = nil,
-        author: ParticipantRole? = nil
+        author: ParticipantRole? = nil,
+        anchor: ShapeAnchor? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -53,6 +56,7 @@ public struct Shape: Sendable, Equatable, Codable {
         self.text = text
         self.ttlMs = ttlMs
         self.author = author
+        self.anchor = anchor
     }
 
     /// Why the shape is not acceptable, or nil. Checks ranges the JSON types cannot.
@@ -71,6 +75,7 @@ public struct Shape: Sendable, Equatable, Codable {
         }
         if kind != .text, text != nil { return "shape.text" }
         if let ttlMs, ttlMs < 1 || ttlMs > 3_600_000 { return "shape.ttlMs" }
+        if let anchor, !anchor.isValid { return "shape.anchor" }
         return nil
     }
 

@@ -164,6 +164,7 @@ public final class SQLiteStore: TandemStore {
             ]
             if let outcome = ending.outcome { detail["outcome"] = outcome.rawValue }
             if let note = ending.note { detail["note"] = note }
+            detail.merge(ending.anchorDetail) { current, _ in current }
             try Self.appendEvent(db, at: ending.endedAt, sessionID: sessionID, kind: .sessionEnded, actor: ending.endedBy, detail: detail)
             for stream in ending.streams {
                 try db.execute(

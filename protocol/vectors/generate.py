@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes frames.json, control.json and recording.json: the Tandem v1 test vectors.
+"""Writes frames.json, control.json, recording.json and anchors.json: the Tandem v1 test vectors.
 
 This generator is an independent implementation of protocol/README.md §4 and §5
 (it does not use the Swift code), so the Swift and browser codecs are checked
@@ -196,6 +196,12 @@ control_valid = [
     {"type": "voice", "enabled": True},
     {"type": "voice", "enabled": False},
     {"type": "consent", "granted": True, "source": "microphone"},
+    # Anchored annotations (§5.15): the publisher's scene tracking, per frame, and a shape anchored to the scene.
+    {"type": "track", "streamId": 1, "sequence": 4712, "epoch": 1, "state": "tracking", "m": [0.96875, -0.125, 0.0625, 0.0703125, 0.96875, -0.03125]},
+    {"type": "track", "owner": "customer", "streamId": 1, "sequence": 4800, "epoch": 1, "state": "lost", "m": [1, 0, 0.25, 0, 1, -0.125]},
+    {"type": "annotation", "op": "add", "owner": "customer", "streamId": 1, "author": "agent",
+     "shape": {"id": "a2", "kind": "arrow", "color": "#ff3b30", "width": 4, "points": [[0.375, 0.625], [0.5, 0.5]], "author": "agent",
+               "anchor": {"epoch": 1, "m": [0.96875, -0.125, 0.0625, 0.0703125, 0.96875, -0.03125]}}},
 ]
 control_invalid = [
     ("not JSON", "hello", "malformed-message"),
@@ -231,6 +237,10 @@ control_invalid = [
     ("codec name not a string", '{"type":"peer.joined","role":"customer","codecs":[5]}', "invalid-field"),
     ("codec name too long", '{"type":"hello","protocol":1,"role":"customer","code":"482913557301","codecs":["vp8-with-a-long-name"]}', "invalid-field"),
     ("more than 16 codecs", '{"type":"hello","protocol":1,"role":"customer","code":"482913557301","codecs":[' + ",".join(['"jpeg"'] * 17) + ']}', "invalid-field"),
+    ("track without m", '{"type":"track","streamId":1,"sequence":1,"epoch":1,"state":"tracking"}', "invalid-field"),
+    ("unknown track state", '{"type":"track","streamId":1,"sequence":1,"epoch":1,"state":"guessing","m":[1,0,0,0,1,0]}', "invalid-field"),
+    ("track m not an array of numbers", '{"type":"track","streamId":1,"sequence":1,"epoch":1,"state":"tracking","m":"identity"}', "invalid-field"),
+    ("anchor without epoch", '{"type":"annotation","op":"add","owner":"customer","streamId":1,"shape":{"id":"a","kind":"arrow","color":"#000000","width":1,"points":[[0,0],[1,1]],"anchor":{"m":[1,0,0,0,1,0]}}}', "invalid-field"),
     ("unknown codec name vp10", '{"type":"stream.start","streamId":4,"source":"camera","codec":"vp10","width":640,"height":480,"fps":30}', "invalid-field"),
 ]
 control = {
@@ -267,6 +277,57 @@ recording = {
         {"name": "an entry cut in its payload", "hex": (MAGIC + entry(1, 1, 1, rec_frame))[:-3].hex()},
     ],
 }
+# §5.15: where a receiver draws an anchored shape's points. A map m = [a, b, c, d, e, f] sends
+# (x, y) to (a·x + b·y + c, d·x + e·y + f). A shape drawn on a frame whose map was `anchor`
+# is drawn on a frame whose map is `current` at current(anchor⁻¹(p)) — when both are of the
+# same epoch and the current state is tracking; lost: the same place, faded; another epoch
+# (or no track): where it was drawn.
+def invert(m):
+    a, b, c, d, e, f = m
+    det = a * e - b * d
+    ia, ib, id_, ie = e / det, -b / det, -d / det, a / det
+    return [ia, ib, -(ia * c + ib * f), id_, ie, -(id_ * c + ie * f)]
+
+
+def apply(m, p):
+    a, b, c, d, e, f = m
+    return [a * p[0] + b * p[1] + c, d * p[0] + e * p[1] + f]
+
+
+def drawn(anchor, current, points):
+    if current is None or current["epoch"] != anchor["epoch"]:
+        return points, "unanchored"
+    inverse = invert(anchor["m"])
+    return [apply(current["m"], apply(inverse, p)) for p in points], current["state"]
+
+
+def similarity(scale, degrees, tx, ty, aspect=16 / 9):
+    """A camera similarity in pixels (rotation, zoom, shift), as a map of normalised coordinates
+    of a picture `aspect` wide per unit high: N·S·N⁻¹ with N = diag(1/aspect, 1)."""
+    import math
+    r = math.radians(degrees)
+    cos, sin = scale * math.cos(r), scale * math.sin(r)
+    return [cos, -sin / aspect, tx, sin * aspect, cos, ty]
+
+
+anchor_cases = [
+    ("same map: drawn where drawn", {"epoch": 1, "m": [1, 0, 0, 0, 1, 0]}, {"epoch": 1, "state": "tracking", "m": [1, 0, 0, 0, 1, 0]}),
+    ("the scene moved right by a tenth", {"epoch": 1, "m": [1, 0, 0, 0, 1, 0]}, {"epoch": 1, "state": "tracking", "m": [1, 0, 0.1, 0, 1, 0]}),
+    ("zoom 1.25 about the world origin", {"epoch": 1, "m": [1, 0, 0, 0, 1, 0]}, {"epoch": 1, "state": "tracking", "m": [1.25, 0, 0, 0, 1.25, 0]}),
+    ("drawn on a rotated frame, now rotated back", {"epoch": 2, "m": similarity(1.1, 8, 0.05, -0.02)}, {"epoch": 2, "state": "tracking", "m": similarity(0.9, -6, -0.03, 0.04)}),
+    ("lost: same place as the last good map, faded", {"epoch": 2, "m": similarity(1, 3, 0, 0)}, {"epoch": 2, "state": "lost", "m": similarity(1.05, -2, 0.02, 0.01)}),
+    ("another epoch: where it was drawn", {"epoch": 1, "m": similarity(1, 3, 0, 0)}, {"epoch": 2, "state": "tracking", "m": similarity(1.2, 0, 0.1, 0.1)}),
+    ("no track at all: where it was drawn", {"epoch": 1, "m": similarity(1, 3, 0, 0)}, None),
+]
+anchors = []
+for name, anchor, current in anchor_cases:
+    points = [[0.375, 0.625], [0.5, 0.5], [0.0, 1.0]]
+    result, state = drawn(anchor, current, points)
+    anchors.append({"name": name, "anchor": anchor, "track": current, "points": points, "drawn": result, "state": state})
+with open(os.path.join(HERE, "anchors.json"), "w") as f:
+    json.dump({"cases": anchors, "tolerance": 1e-9}, f, indent=2)
+    f.write("\n")
+
 with open(os.path.join(HERE, "recording.json"), "w") as f:
     json.dump(recording, f, indent=2)
 
@@ -276,4 +337,4 @@ with open(os.path.join(HERE, "frames.json"), "w") as f:
 with open(os.path.join(HERE, "control.json"), "w", encoding="utf-8") as f:
     json.dump(control, f, indent=2, ensure_ascii=False)
     f.write("\n")
-print("wrote frames.json, control.json and recording.json")
+print("wrote frames.json, control.json, recording.json and anchors.json")

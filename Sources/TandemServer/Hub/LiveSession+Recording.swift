@@ -21,6 +21,7 @@ extension LiveSession {
                     switch message {
                     case .streamStart(let start): start.owner ?? .agent
                     case .overlaySnapshot(let snapshot): snapshot.owner
+                    case .track(let track): track.owner ?? .agent
                     default: .agent
                     }
                 recording.control(from: owner, message)

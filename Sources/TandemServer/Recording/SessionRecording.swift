@@ -58,7 +58,7 @@ final class SessionRecording: Sendable {
     /// A relayed control message; only streams, annotations, freezes and voice on/off are kept.
     func control(from owner: ParticipantRole, _ message: ControlMessage) {
         switch message {
-        case .streamStart, .streamStop, .streamPause, .streamResume, .annotation, .freeze, .unfreeze, .overlaySnapshot, .voice:
+        case .streamStart, .streamStop, .streamPause, .streamResume, .annotation, .freeze, .unfreeze, .overlaySnapshot, .voice, .track:
             append(.control(owner: owner, timeMicros: Self.now, json: message.jsonText))
         default:
             break

@@ -87,6 +87,8 @@ extension RelayConnection {
             }
         case .annotation(let annotation):
             relay(binding, connection) { $0.annotate(annotation, by: role, now: Date()).map(ControlMessage.annotation) }
+        case .track(let track):
+            relay(binding, connection) { $0.track(track, by: role).map(ControlMessage.track) }
         case .freeze(let freeze):
             let detail = ["owner": freeze.owner.rawValue, "streamId": String(freeze.streamID), "sequence": freeze.sequence.map(String.init) ?? "-"]
             await relayRecorded(binding, connection, kind: .freezeStarted, detail: detail) {
