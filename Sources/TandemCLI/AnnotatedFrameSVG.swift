@@ -3,9 +3,10 @@ import TandemProtocol
 
 /// A frame with its annotations drawn on it, as SVG: the frame image (referenced, not
 /// re-encoded) under the shapes, drawn as the browser overlay draws them (overlay.js):
-/// points are fractions of the frame, widths thousandths of its width.
+/// points are fractions of the frame, widths thousandths of its width. Anchored shapes are
+/// drawn through the frame's `track` (§5.15), faded and marked "lost" when it is lost.
 enum AnnotatedFrameSVG {
-    static func render(imageHref: String, width: Int, height: Int, shapes: [Shape]) -> String {
+    static func render(imageHref: String, width: Int, height: Int, shapes: [Shape], track: Track? = nil) -> String {
         let w = Double(width)
         let h = Double(height)
         var svg = """
@@ -14,8 +15,17 @@ enum AnnotatedFrameSVG {
 
             """
         for shape in shapes {
-            let points = shape.points.map { (x: $0[0] * w, y: $0[1] * h) }
+            let placed = shape.drawnPoints(on: track)
+            let points = placed.points.map { (x: $0[0] * w, y: $0[1] * h) }
             guard let first = points.first else { continue }
+            if placed.lost { svg += "<g opacity=\"0.35\">\n" }
+            defer {
+                if placed.lost {
+                    let last = points[points.count - 1]
+                    svg +=
+                        "<text x=\(format(last.x + 6)) y=\(format(last.y - 6)) font-family=\"system-ui, sans-serif\" font-size=\"13\" fill=\"#ffffff\">lost</text>\n</g>\n"
+                }
+            }
             let line = max(1, shape.width / 1000 * w)
             let color = escape(shape.color)
             let stroke = "stroke=\"\(color)\" stroke-width=\(format(line)) stroke-linecap=\"round\" stroke-linejoin=\"round\" fill=\"none\""

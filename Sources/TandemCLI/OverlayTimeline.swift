@@ -37,7 +37,7 @@ struct OverlayTimeline {
     /// Whether `message` goes into the timeline.
     static func includes(_ message: ControlMessage) -> Bool {
         switch message {
-        case .annotation, .freeze, .unfreeze, .overlaySnapshot, .streamStart, .streamStop: true
+        case .annotation, .freeze, .unfreeze, .overlaySnapshot, .track, .streamStart, .streamStop: true
         default: false
         }
     }

@@ -66,7 +66,7 @@ struct Replay: AsyncParsableCommand {
             for file in exported.audio { say("  " + Self.describe(file)) }
         }
         say(
-            "Wrote the overlay timeline to \(out)/overlays.jsonl: \(exported.overlayChanges) annotations, freezes, snapshots, stream starts and stops, one JSON object per line."
+            "Wrote the overlay timeline to \(out)/overlays.jsonl: \(exported.overlayChanges) annotations, freezes, snapshots, tracks, stream starts and stops, one JSON object per line."
         )
         if let dropped = closed.detail["dropped"], dropped != "0" {
             say("Note: \(dropped) entries were dropped while recording (the disk was too slow).")
@@ -148,6 +148,8 @@ struct Replay: AsyncParsableCommand {
         // each folder created with its first stream.
         var video: FrameSaver?
         var audio: FrameSaver?
+        // The last image frame of each stream, until its track (§5.15) or the next frame comes.
+        var stills: [StreamKey: PendingStill] = [:]
         func saver(for codec: MediaCodec) throws -> FrameSaver {
             if codec.isAudio {
                 if let audio { return audio }
@@ -167,6 +169,13 @@ struct Replay: AsyncParsableCommand {
                 guard let message = try? ControlMessage.decode(text: json) else { continue }
                 apply(message, from: owner, at: time, to: &activity)
                 try timeline.add(message, from: owner, timeMicros: micros)
+                // The track of the still waiting for it: the still is drawn with it.
+                if case .track(let track) = message, let key = track.owner.map({ StreamKey(owner: $0, streamID: track.streamID) }),
+                    let still = stills[key], still.sequence == track.sequence
+                {
+                    write(still, track: activity.tracks[key], into: &exported)
+                    stills[key] = nil
+                }
                 if case .streamStart(let start) = message {
                     if StreamFile.fileExtension(start.codec) != nil { _ = try saver(for: start.codec) }
                     // A stream announced again goes on in a new file, whatever its codec now.
@@ -184,19 +193,20 @@ struct Replay: AsyncParsableCommand {
                 }
                 // Annotated stills for image frames; video and audio frames are kept as received.
                 guard [.jpeg, .png, .webp].contains(frame.header.codec) else { continue }
+                // Written once the frame's own track (§5.15), which follows it, is known.
+                if let earlier = stills.removeValue(forKey: key) { write(earlier, track: activity.tracks[key], into: &exported) }
                 let stream = activity.streams[key]
-                let shapes = activity.overlays[key]?.shapes(at: time) ?? []
-                let svg = AnnotatedFrameSVG.render(
-                    imageHref: "../frames/\(image)",
+                stills[key] = PendingStill(
+                    name: name,
+                    image: image,
+                    sequence: frame.header.sequence,
                     width: stream?.width ?? 1280,
                     height: stream?.height ?? 720,
-                    shapes: shapes
+                    shapes: activity.overlays[key]?.shapes(at: time) ?? []
                 )
-                FileManager.default.createFile(atPath: "\(out)/annotated/\(name).svg", contents: Data(svg.utf8))
-                exported.frames += 1
-                if !shapes.isEmpty { exported.annotated += 1 }
             }
         }
+        for (key, still) in stills { write(still, track: activity.tracks[key], into: &exported) }
         guard buffer.readableBytes == 0 else { throw CLIFailure("the recording ends in the middle of an entry") }
         video?.close()
         audio?.close()
@@ -209,6 +219,30 @@ struct Replay: AsyncParsableCommand {
         return exported
     }
 
+    /// An image frame whose annotated SVG waits for its track.
+    private struct PendingStill {
+        var name: String
+        var image: String
+        var sequence: UInt32
+        var width: Int
+        var height: Int
+        var shapes: [Shape]
+    }
+
+    /// Writes `still` as an annotated SVG, its anchored shapes placed by `track`.
+    private func write(_ still: PendingStill, track: Track?, into exported: inout Exported) {
+        let svg = AnnotatedFrameSVG.render(
+            imageHref: "../frames/\(still.image)",
+            width: still.width,
+            height: still.height,
+            shapes: still.shapes,
+            track: track
+        )
+        FileManager.default.createFile(atPath: "\(out)/annotated/\(still.name).svg", contents: Data(svg.utf8))
+        exported.frames += 1
+        if !still.shapes.isEmpty { exported.annotated += 1 }
+    }
+
     private func apply(_ message: ControlMessage, from owner: ParticipantRole, at time: Date, to activity: inout SessionActivity) {
         switch message {
         case .streamStart(let start):
@@ -217,6 +251,8 @@ struct Replay: AsyncParsableCommand {
             _ = activity.change(ref, by: ref.owner ?? owner, stopping: true)
         case .annotation(let annotation):
             _ = activity.annotate(annotation, by: annotation.author ?? owner, now: time)
+        case .track(let track):
+            _ = activity.track(track, by: track.owner ?? owner)
         case .overlaySnapshot(let snapshot):
             // The overlay when recording started: its shapes, as if drawn then (a `continued`
             // snapshot adds to the one before it).

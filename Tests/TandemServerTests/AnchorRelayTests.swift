@@ -68,4 +68,56 @@ struct AnchorRelayTests {
             #expect(ended.detail["trackingRecovered"] == "1")
         }
     }
+
+    @Test("tandem replay draws an anchored arrow on each frame where that frame's track puts it, and a fixed one where it was drawn")
+    func replayed() async throws {
+        try await LiveBroker.run { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            let audrey = try await broker.addUser("audrey", role: .auditor)
+            let agent = LiveParticipant.connect(broker, hello: .agent(token: alice, start: .init(ticket: "HD-AN-REC", mode: .camera, record: true)))
+            let created = try await agent.waitFor("session.created") { if case .sessionCreated(let created) = $0 { created } else { nil } }
+            let customer = LiveParticipant.connect(broker, hello: .customer(code: created.joinCode))
+            try await customer.waitFor("session.joined") { if case .sessionJoined = $0 { true } else { nil } }
+            try await customer.send(.consent(Consent(granted: true, source: .camera, recording: true)))
+            try await customer.send(.streamStart(StreamStart(streamID: 1, source: .camera, codec: .jpeg, width: 1000, height: 500, fps: 15)))
+            try await agent.waitFor("stream.start") { if case .streamStart(let start) = $0 { start } else { nil } }
+            // Frame 0: the world itself; the agent anchors an arrow there and draws a fixed one.
+            try await customer.send(testFrame(stream: 1, sequence: 0, size: 64, fill: 1))
+            try await customer.send(.track(Track(streamID: 1, sequence: 0, epoch: 1, state: .tracking, m: SceneTransform.identity)))
+            try await agent.waitFor("track 0") { if case .track(let track) = $0 { track } else { nil } }
+            let anchored = Shape(
+                id: "stuck",
+                kind: .arrow,
+                points: [[0.2, 0.2], [0.5, 0.5]],
+                anchor: ShapeAnchor(epoch: 1, m: SceneTransform.identity)
+            )
+            let fixed = Shape(id: "fixed", kind: .arrow, points: [[0.2, 0.2], [0.5, 0.5]])
+            try await agent.send(.annotation(.add(anchored, owner: .customer, streamID: 1)))
+            try await agent.send(.annotation(.add(fixed, owner: .customer, streamID: 1)))
+            try await customer.waitFor("the arrows") { if case .annotation(let a) = $0, a.shape?.id == "fixed" { a } else { nil } }
+            // Frames 1 and 2: the scene moved right by 0.1 and 0.2 of the width; frame 3 lost it.
+            for (sequence, shift, state) in [(UInt32(1), 0.1, Track.State.tracking), (2, 0.2, .tracking), (3, 0.2, .lost)] {
+                try await customer.send(testFrame(stream: 1, sequence: sequence, size: 64, fill: UInt8(sequence + 1)))
+                try await customer.send(.track(Track(streamID: 1, sequence: sequence, epoch: 1, state: state, m: [1, 0, shift, 0, 1, 0])))
+            }
+            try await agent.waitFor("track 3") { if case .track(let track) = $0, track.sequence == 3 { track } else { nil } }
+            try await agent.send(.sessionEnd(SessionEnd(outcome: .resolved)))
+            _ = try await agent.waitFor("session.ended") { if case .sessionEnded(let ended) = $0 { ended } else { nil } }
+
+            let (replay, out) = try broker.startReplay(created.sessionID, token: audrey)
+            #expect(try await replay.waitForExit(seconds: 30) == 0, "\(replay.text)")
+            func svg(_ sequence: Int) throws -> String {
+                try String(contentsOfFile: "\(out)/annotated/customer-s1-000000000\(sequence).svg", encoding: .utf8)
+            }
+            // Tip at x = (0.5 + shift) × 1000, y = 250; the fixed arrow's tip stays at 500.
+            let (first, second, third) = (try svg(1), try svg(2), try svg(3))
+            #expect(first.contains("x2=\"600.0\" y2=\"250.0\""), "\(first)")
+            #expect(second.contains("x2=\"700.0\" y2=\"250.0\""), "\(second)")
+            #expect(second.contains("x2=\"500.0\" y2=\"250.0\""))
+            #expect(third.contains("opacity=\"0.35\"") && third.contains(">lost</text>"))
+            #expect(!second.contains(">lost</text>"))
+            let timeline = try String(contentsOfFile: "\(out)/overlays.jsonl", encoding: .utf8)
+            #expect(timeline.components(separatedBy: "\"type\":\"track\"").count - 1 == 4)
+        }
+    }
 }
