@@ -92,7 +92,7 @@ extension ServeConfigFile {
     private static let telemetry: [Entry] = [
         // A collector URL may carry credentials: printed without them (headers go in OTEL_EXPORTER_OTLP_HEADERS).
         Entry(table: "telemetry", key: "otel_endpoint", kind: .string, environment: "TANDEM_OTEL_ENDPOINT") {
-            string($0.telemetry.otelEndpoint.map(redacted))
+            string($0.telemetry.endpoint.map(redacted))
         },
         Entry(table: "telemetry", key: "otel_protocol", kind: .string) { string($0.telemetry.otelProtocol) },
         Entry(table: "telemetry", key: "otel_service_name", kind: .string) { string($0.telemetry.otelServiceName) },

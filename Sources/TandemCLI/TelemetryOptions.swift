@@ -12,7 +12,10 @@ import Tracing
 /// none of them turns tracing on by itself.
 struct TelemetryOptions: ParsableArguments {
     @Option(help: "OTLP/HTTP collector URL (http://collector:4318; spans go to /v1/traces). Off without it (env TANDEM_OTEL_ENDPOINT).")
-    var otelEndpoint: String? = ProcessInfo.processInfo.environment["TANDEM_OTEL_ENDPOINT"]
+    var otelEndpoint: String?
+
+    /// `--otel-endpoint`, else `TANDEM_OTEL_ENDPOINT`.
+    var endpoint: String? { otelEndpoint ?? ProcessInfo.processInfo.environment["TANDEM_OTEL_ENDPOINT"] }
 
     @Option(help: "OTLP encoding: http-protobuf or http-json.")
     var otelProtocol: String = "http-protobuf"
@@ -24,8 +27,8 @@ struct TelemetryOptions: ParsableArguments {
     var otelSampleRatio: Double = 1
 
     func validate() throws {
-        if let otelEndpoint {
-            guard let url = URL(string: otelEndpoint), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+        if let endpoint {
+            guard let url = URL(string: endpoint), url.scheme == "http" || url.scheme == "https", url.host != nil else {
                 throw ValidationError("--otel-endpoint must be an http(s):// URL")
             }
         }
@@ -46,7 +49,7 @@ struct TelemetryOptions: ParsableArguments {
     /// returns the service that batches and sends the spans (run it in the broker's group, to
     /// stop after the broker so the last sessions' spans are flushed). Nil when tracing is off.
     func bootstrapTracing(logger: Logger) throws -> (any Service)? {
-        guard let otelEndpoint else { return nil }
+        guard let otelEndpoint = endpoint else { return nil }
         var configuration = OTel.Configuration.default
         configuration.serviceName = otelServiceName
         configuration.diagnosticLogger = .custom(logger)
