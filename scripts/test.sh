@@ -67,6 +67,9 @@ python3 Tests/browser/browser_test.py .build/debug/tandem
 log "video and voice between the pages in Chromium (WebCodecs, fake camera clip and tones)"
 python3 Tests/browser/media_test.py .build/debug/tandem
 
+log "anchored annotations in Chromium: a generated camera clip with known motion, tracked on the customer's page"
+python3 Tests/browser/anchor_test.py .build/debug/tandem
+
 log "tandem-device (C on libwebsockets): frame vectors, unit tests, a live session with the Swift agent, valgrind"
 # `swift build` above built it as a SwiftPM target; build.sh compiles the same sources with cc
 # -Werror for the C tests, and for valgrind (3.19 cannot read the DWARF 5 of Swift's clang).

@@ -2,6 +2,7 @@
 // protocol/vectors as the Swift tests. Served from the repository root; the result goes
 // into body[data-result] as JSON for the Selenium driver.
 import * as protocol from "/Sources/TandemServer/Web/js/protocol.js";
+import { anchoredPoints } from "/Sources/TandemServer/Web/js/overlay.js";
 
 const hex = (text) => Uint8Array.from(text.match(/../g) ?? [], (byte) => parseInt(byte, 16));
 const toHex = (bytes) => Array.from(new Uint8Array(bytes), (byte) => byte.toString(16).padStart(2, "0")).join("");
@@ -58,6 +59,18 @@ for (const vector of control.valid) {
 }
 for (const vector of control.invalid) expectError(() => protocol.decodeControl(vector.json), vector.error, vector.name);
 
-const vectors = frames.valid.length + frames.extendedHeader.length + frames.invalid.length + control.valid.length + control.invalid.length;
+// §5.15: where overlay.js draws anchored shapes, against the Python generator's anchors.json.
+const anchors = await (await fetch("/protocol/vectors/anchors.json")).json();
+for (const vector of anchors.cases) {
+  const placed = anchoredPoints({ points: vector.points, anchor: vector.anchor }, vector.track);
+  const close = placed.points.length === vector.drawn.length && placed.points.every((point, index) =>
+    Math.abs(point[0] - vector.drawn[index][0]) <= anchors.tolerance && Math.abs(point[1] - vector.drawn[index][1]) <= anchors.tolerance);
+  expect(close, `anchors: ${vector.name}: drawn points`);
+  const state = vector.state === "lost" ? placed.lost : vector.state === "tracking" ? !placed.lost : placed.points === vector.points || close;
+  expect(state, `anchors: ${vector.name}: ${vector.state}`);
+}
+
+const vectors = frames.valid.length + frames.extendedHeader.length + frames.invalid.length + control.valid.length + control.invalid.length
+  + anchors.cases.length;
 document.getElementById("log").textContent = `${passed} checks passed, ${failures.length} failed\n${failures.join("\n")}`;
 document.body.dataset.result = JSON.stringify({ vectors, passed, failures });

@@ -4,6 +4,7 @@ import { ChatPanel } from "./chat.js";
 import { codecsOf, decodableCodecs, forcedCodec, isVisualCodec } from "./codecs.js";
 import { TandemSocket } from "./connection.js";
 import { FrameView } from "./frame-view.js";
+import { anchoredPoints, applyMap, invertMap } from "./overlay.js";
 import { LatencyControl } from "./latency-control.js";
 import { Publisher } from "./publisher.js";
 import { Resumer } from "./resume.js";
@@ -156,6 +157,8 @@ function handle(message) {
         viewing = message.streamId;
         viewingSource = message.source;
         view.startStream(message);
+        // Shapes stick to the scene on a camera (§5.15), to the picture on a screen; the agent may change it.
+        $("stick").checked = message.source === "camera";
         // A new announcement may come from a new sender (a restart, another codec): in auto,
         // start over without a ceiling, on both sides.
         if (!$("quality").value) {
@@ -181,6 +184,9 @@ function handle(message) {
       break;
     case "annotation":
       if (message.owner === "customer" && message.streamId === viewing) view.overlay.apply(message, message.author);
+      break;
+    case "track":
+      if (message.owner === "customer" && message.streamId === viewing) view.overlay.applyTrack(message);
       break;
     case "freeze":
       if (message.owner === "customer" && message.streamId === viewing) setFrozen(message.sequence);
@@ -234,20 +240,57 @@ function annotate(fields) {
   view.overlay.apply(message, "agent");
 }
 
+/** A new shape on the frame shown now: anchored to the scene when "stick to object" is on and it is tracked (§5.15). */
 function newShape(kind, points, extra = {}) {
   shapeCounter += 1;
-  return { id: `ag-${Date.now().toString(36)}-${shapeCounter}`, kind, color: color(), width: 4, points, ...extra };
+  const shape = { id: `ag-${Date.now().toString(36)}-${shapeCounter}`, kind, color: color(), width: 4, points, ...extra };
+  const anchor = $("stick").checked ? view.overlay.anchorFor(view.overlaySequence) : null;
+  if (anchor) shape.anchor = anchor;
+  return shape;
 }
+
+/** Points drawn on the frame shown now, in the coordinates of the frame a shape was anchored on. */
+function toAnchorFrame(shape, points) {
+  const track = view.overlay.trackFor(view.overlaySequence);
+  if (!shape?.anchor || !track || track.epoch !== shape.anchor.epoch) return points;
+  const toWorld = invertMap(track.m);
+  return points.map((point) => clampPoint(applyMap(shape.anchor.m, applyMap(toWorld, point))));
+}
+
+const clampPoint = (point) => point.map((value) => Math.round(Math.min(1, Math.max(0, value)) * 10000) / 10000);
+
+/** Pins the agent's lost anchored shapes where they are shown now, on the current track (§5.15). */
+function reanchor() {
+  const sequence = view.overlaySequence;
+  const anchor = view.overlay.anchorFor(sequence);
+  if (!anchor) return chat.note("The camera picture is not tracked right now: point the camera at the scene, then re-anchor.");
+  const track = view.overlay.trackFor(sequence);
+  let count = 0;
+  for (const shape of view.overlay.visible()) {
+    if (!shape.anchor || shape.author !== "agent") continue;
+    const placed = anchoredPoints(shape, track);
+    if (!placed.lost) continue;
+    const { drawnAt, author, ...fields } = shape;
+    annotate({ op: "add", shape: { ...fields, points: placed.points.map(clampPoint), anchor } });
+    count += 1;
+  }
+  chat.note(count ? `Re-anchored ${count} shape${count === 1 ? "" : "s"} where they are shown.` : "No lost shapes to re-anchor.");
+}
+$("reanchor").addEventListener("click", reanchor);
 
 overlayCanvas.addEventListener("pointerdown", (event) => {
   if (viewing === null) return;
-  overlayCanvas.setPointerCapture(event.pointerId);
+  try {
+    overlayCanvas.setPointerCapture(event.pointerId);
+  } catch {
+    // A pointer the browser does not know (a synthetic event): drawing works without capture.
+  }
   const at = point(event);
   switch (tool()) {
     case "stroke": {
       const shape = newShape("stroke", [at]);
       annotate({ op: "add", shape });
-      drawing = { kind: "stroke", id: shape.id, pending: [] };
+      drawing = { kind: "stroke", id: shape.id, pending: [], shape };
       break;
     }
     case "text": {
@@ -297,7 +340,7 @@ overlayCanvas.addEventListener("pointerup", (event) => {
 function flushStroke() {
   lastSent = performance.now();
   if (!drawing?.pending.length) return;
-  annotate({ op: "append", id: drawing.id, points: drawing.pending });
+  annotate({ op: "append", id: drawing.id, points: toAnchorFrame(drawing.shape, drawing.pending) });
   drawing.pending = [];
 }
 
@@ -342,7 +385,7 @@ $("quality").addEventListener("change", () => {
 
 async function shareBack(source) {
   publisher?.stop();
-  publisher = new Publisher(socket, { streamId: 1, fps: 5, quality: 0.7, peerCodecs, video: VIDEO });
+  publisher = new Publisher(socket, { streamId: 1, fps: 5, quality: 0.7, peerCodecs, video: VIDEO, track: false });
   try {
     await publisher.start(source, "user");
     $("stop-share").hidden = false;
@@ -379,6 +422,9 @@ setInterval(() => {
     $("stats").dataset.ceiling = String(latencyControl.ceiling ?? "none");
   }
   if (publisher?.active && !ended) showStats($("send-stats"), publisher.takeStats(), `your ${publisher.source}`);
+  // Re-anchoring is offered while some of the agent's anchored shapes are lost (§5.15).
+  const drawn = Object.values($("customer-overlay").drawn?.shapes ?? {});
+  $("reanchor").hidden = !drawn.some((placed) => placed.anchored && placed.lost);
 }, 1000);
 
 if (!token && resumer.token) {

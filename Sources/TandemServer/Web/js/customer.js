@@ -219,6 +219,10 @@ function handle(message) {
       viewFor(message.owner).overlay.load(message);
       if (message.frozenSequence !== undefined) freeze(message.owner, message.frozenSequence);
       break;
+    case "track":
+      // The other side's camera tracking (§5.15); ours reaches the preview from the publisher.
+      if (message.owner !== "customer") viewFor(message.owner).overlay.applyTrack(message);
+      break;
     case "annotation":
       viewFor(message.owner).overlay.apply(message, message.author);
       break;
@@ -277,7 +281,15 @@ async function share() {
   const recording = joined?.recording === true ? $("allow-recording").checked : undefined;
   socket.send({ type: "consent", granted: true, source: what(), recording });
   if (recording === true) chat.note("You allowed the recording of this session.");
-  publisher = new Publisher(socket, { streamId: 1, fps: 5, quality: 0.7, peerCodecs, video: VIDEO, limits: LIMITS, onFrame: (sequence, picture) => preview.showFrame(sequence, picture) });
+  publisher = new Publisher(socket, {
+    streamId: 1, fps: 5, quality: 0.7, peerCodecs, video: VIDEO, limits: LIMITS,
+    onFrame: (sequence, picture) => preview.showFrame(sequence, picture),
+    // The camera's scene tracking (§5.15) also places the agent's anchored shapes on our preview.
+    onTrack: (track) => {
+      preview.overlay.applyTrack({ ...track, owner: "customer" });
+      $("preview").trackerStats = publisher?.tracker?.stats() ?? null;
+    },
+  });
   try {
     await publisher.start(what());
     $("stage").hidden = false;

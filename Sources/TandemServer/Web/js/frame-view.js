@@ -221,15 +221,31 @@ export class FrameView {
     return { codec: this.codec, width: shown ? this.canvas.width : null, height: shown ? this.canvas.height : null, ...this.meter.take(now) };
   }
 
-  /** Redraws the overlay when it changed or has shapes that expire. */
+  /** The frame the overlay is drawn for: the frozen one, else the one on the canvas. */
+  get overlaySequence() {
+    return this.overlay.frozenSequence ?? this.shownSequence;
+  }
+
+  /**
+   * Redraws the overlay when it changed, has shapes that expire, or has anchored shapes and
+   * another frame is shown (they follow the scene, §5.15). What was drawn where, and for
+   * which frame, stays on the overlay canvas as `drawn` (for tests and benchmarks).
+   */
   tick() {
     const shapes = this.overlay.visible();
     const animated = shapes.some((shape) => shape.ttlMs || shape.kind === "pointer");
-    if (this.overlay.version !== this.drawnVersion || animated || this.extraShapes) {
+    const sequence = this.overlaySequence;
+    const track = this.overlay.trackFor(sequence);
+    const moved = (sequence !== this.drawnSequence || track !== this.drawnTrack) && shapes.some((shape) => shape.anchor);
+    if (this.overlay.version !== this.drawnVersion || animated || this.extraShapes || moved) {
       const context = this.overlayCanvas.getContext("2d");
-      drawShapes(context, shapes.concat(this.extraShapes ?? []), this.overlayCanvas.width, this.overlayCanvas.height);
+      const drawn = drawShapes(context, shapes.concat(this.extraShapes ?? []), this.overlayCanvas.width, this.overlayCanvas.height, track);
+      this.overlayCanvas.drawn = { sequence, track: track && { sequence: track.sequence, epoch: track.epoch, state: track.state }, shapes: drawn };
       this.overlayCanvas.dataset.shapes = this.overlay.describe();
+      this.overlayCanvas.dataset.tracking = track ? track.state : "none";
       this.drawnVersion = this.overlay.version;
+      this.drawnSequence = sequence;
+      this.drawnTrack = track;
     }
     requestAnimationFrame(this.tick);
   }

@@ -36,7 +36,8 @@ export class JpegSender {
 
   tick() {}
 
-  async encode(canvas, width, height) {
+  /** `capture` (the publisher's number for the picture) comes back with its frame. */
+  async encode(canvas, width, height, preview, capture = null) {
     const timestampMicros = BigInt(Date.now()) * 1000n;
     const blob = typeof canvas.convertToBlob === "function"
       ? await canvas.convertToBlob({ type: "image/jpeg", quality: this.quality })
@@ -48,7 +49,7 @@ export class JpegSender {
       this.sink.announce({ codec: "jpeg", width, height, fps: this.fps });
       this.announced = true;
     }
-    this.sink.emit({ codec: "jpeg", keyframe: true, timestampMicros }, payload, blob);
+    this.sink.emit({ codec: "jpeg", keyframe: true, timestampMicros }, payload, blob, capture);
     if (performance.now() - this.lastDrop > CALM_MS) this.adaptUp();
   }
 

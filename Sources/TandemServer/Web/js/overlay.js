@@ -1,7 +1,35 @@
-// The overlay of one stream (protocol/README.md §5.10, §5.11): shapes in drawing order,
-// the freeze, and drawing onto a canvas. Coordinates are normalised to the stream.
+// The overlay of one stream (protocol/README.md §5.10, §5.11, §5.15): shapes in drawing
+// order, the freeze, the publisher's scene tracking, and drawing onto a canvas. Coordinates
+// are normalised to the stream.
 
 const POINTER_MS = 1500;
+// Tracks kept for the frames shown a little behind the newest (video decoding, freeze).
+const KEEP_TRACKS = 240;
+
+/** `m` ([a, b, c, d, e, f]: x' = a·x + b·y + c, y' = d·x + e·y + f) applied to `[x, y]`. */
+export function applyMap(m, [x, y]) {
+  return [m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]];
+}
+
+/** The inverse of an invertible map. */
+export function invertMap(m) {
+  const det = m[0] * m[4] - m[1] * m[3];
+  const [a, b, d, e] = [m[4] / det, -m[1] / det, -m[3] / det, m[0] / det];
+  return [a, b, -(a * m[2] + b * m[5]), d, e, -(d * m[2] + e * m[5])];
+}
+
+/**
+ * Where a shape is drawn on a frame whose track is `track` (§5.15, protocol/vectors/anchors.json):
+ * an anchored shape of the track's epoch through track.m ∘ anchor.m⁻¹ (faded when the track is
+ * lost); any other shape where it was drawn (an anchored one of another epoch marked lost).
+ */
+export function anchoredPoints(shape, track) {
+  if (!shape.anchor) return { points: shape.points, lost: false, anchored: false };
+  if (!track || track.epoch !== shape.anchor.epoch) return { points: shape.points, lost: Boolean(track), anchored: true };
+  const toWorld = invertMap(shape.anchor.m);
+  const points = shape.points.map((point) => applyMap(track.m, applyMap(toWorld, point)));
+  return { points, lost: track.state === "lost", anchored: true };
+}
 
 export class Overlay {
   constructor() {
@@ -11,6 +39,36 @@ export class Overlay {
     this.pointers = [];
     this.frozenSequence = null;
     this.version = 0;
+    /** The publisher's tracks (§5.15): frame sequence → track, and the newest. */
+    this.tracks = new Map();
+    this.track = null;
+  }
+
+  /** A `track` of the stream (§5.15): its frame's map from the scene. */
+  applyTrack(track) {
+    this.tracks.delete(track.sequence);
+    this.tracks.set(track.sequence, track);
+    if (this.tracks.size > KEEP_TRACKS) this.tracks.delete(this.tracks.keys().next().value);
+    this.track = track;
+    this.version += 1;
+  }
+
+  /** The track of frame `sequence`, else the newest before it, else the newest; null without any. */
+  trackFor(sequence) {
+    if (sequence === null || sequence === undefined) return this.track;
+    const exact = this.tracks.get(sequence);
+    if (exact) return exact;
+    let best = null;
+    for (const track of this.tracks.values()) {
+      if (track.sequence <= sequence && (!best || track.sequence > best.sequence)) best = track;
+    }
+    return best ?? this.track;
+  }
+
+  /** The newest track when it is tracking (what a new shape is anchored to), else null. */
+  anchorFor(sequence) {
+    const track = this.trackFor(sequence);
+    return track && track.state === "tracking" ? { epoch: track.epoch, m: track.m } : null;
   }
 
   /** Applies an annotation, ours or relayed. `author` is the role that drew it. */
@@ -93,16 +151,27 @@ export class Overlay {
   }
 }
 
-/** Draws `shapes` over the whole canvas (cleared first). */
-export function drawShapes(context, shapes, width, height) {
+/**
+ * Draws `shapes` over the whole canvas (cleared first), anchored ones through `track` (the
+ * track of the frame shown, §5.15). Returns what was drawn where: id → {points, lost, anchored}.
+ */
+export function drawShapes(context, shapes, width, height, track = null) {
   context.clearRect(0, 0, width, height);
-  for (const shape of shapes) drawShape(context, shape, width, height);
+  const drawn = {};
+  for (const shape of shapes) {
+    const placed = anchoredPoints(shape, track);
+    if (shape.id !== undefined) drawn[shape.id] = placed;
+    drawShape(context, shape, width, height, placed);
+  }
+  return drawn;
 }
 
-function drawShape(context, shape, width, height) {
-  const points = shape.points.map(([x, y]) => [x * width, y * height]);
+function drawShape(context, shape, width, height, placed = { points: shape.points, lost: false }) {
+  const points = placed.points.map(([x, y]) => [x * width, y * height]);
   const lineWidth = Math.max(1, (shape.width / 1000) * width);
   context.save();
+  // A shape whose place in the scene is lost is shown faded, and says so (§5.15).
+  if (placed.lost) context.globalAlpha = 0.35;
   context.strokeStyle = shape.color;
   context.fillStyle = shape.color;
   context.lineWidth = lineWidth;
@@ -155,9 +224,20 @@ function drawShape(context, shape, width, height) {
     case "pointer":
       context.beginPath();
       context.arc(points[0][0], points[0][1], Math.max(6, lineWidth * 2), 0, Math.PI * 2);
-      context.globalAlpha = 0.85;
+      context.globalAlpha = placed.lost ? 0.3 : 0.85;
       context.fill();
       break;
+  }
+  if (placed.lost && points.length > 0) {
+    const [x, y] = points[points.length - 1];
+    context.globalAlpha = 0.9;
+    context.font = "bold 13px system-ui, sans-serif";
+    context.textBaseline = "bottom";
+    context.lineWidth = 3;
+    context.strokeStyle = "rgba(0,0,0,0.7)";
+    context.fillStyle = "#ffffff";
+    context.strokeText("lost", x + 6, y - 6);
+    context.fillText("lost", x + 6, y - 6);
   }
   context.restore();
 }

@@ -88,11 +88,15 @@ const SEQUENCE = { int: [0, 4294967295] };
 const POINTS = { array: { array: "number", length: 2 } };
 /** §5.1: codec names a client decodes; names this page does not know are kept, not refused. */
 const CODEC_LIST = { array: { string: true, minLength: 1, maxLength: 16 }, maxItems: 16 };
+/** §5.15: an affine map of normalised coordinates, [a, b, c, d, e, f]. */
+const MAP = { array: "number", length: 6 };
+const EPOCH = { int: [1, 4294967295] };
 const SHAPE = {
   object: {
     id: { string: true, required: true }, kind: { enum: ["stroke", "arrow", "rect", "ellipse", "text", "pointer"], required: true },
     color: { string: true, required: true }, width: { number: true, required: true }, points: { ...POINTS, required: true },
     text: { string: true }, ttlMs: { int: [0, Number.MAX_SAFE_INTEGER] }, author: { enum: ROLE },
+    anchor: { object: { epoch: { ...EPOCH, required: true }, m: { ...MAP, required: true } } },
   },
 };
 
@@ -151,6 +155,10 @@ export const MESSAGES = {
   "unfreeze": { owner: { enum: ROLE, required: true }, streamId: { ...STREAM_ID, required: true }, author: { enum: ROLE } },
   "consent": { granted: { boolean: true, required: true }, source: { enum: SOURCE }, recording: { boolean: true } },
   "voice": { enabled: { boolean: true, required: true } },
+  "track": {
+    streamId: { ...STREAM_ID, required: true }, sequence: { ...SEQUENCE, required: true }, epoch: { ...EPOCH, required: true },
+    state: { enum: ["tracking", "lost"], required: true }, m: { ...MAP, required: true }, owner: { enum: ROLE },
+  },
   "session.resumed": {
     sessionId: { string: true, required: true }, role: { enum: ROLE, required: true }, ticket: { string: true, required: true },
     mode: { enum: MODE, required: true }, agent: { string: true, required: true }, peerPresent: { boolean: true, required: true },

@@ -4,15 +4,22 @@
 import { CaptureClock } from "./clock.js";
 import { chooseVideoCodec } from "./codecs.js";
 import { JpegSender } from "./jpeg-sender.js";
+import { SceneTracker } from "./scene-tracker.js";
 import { MediaMeter } from "./stats.js";
 import { VideoSender } from "./video-sender.js";
+
+// At most this many `track` messages a second (§5.15), whatever the frame rate.
+const MAX_TRACKS_PER_SECOND = 30;
+// Captures waiting for their frame's sequence, or their tracking result.
+const KEEP_CAPTURES = 64;
 
 export class Publisher {
   /**
    * `socket`: TandemSocket. options: streamId; peerCodecs (what the peer decodes, §5.1; null
    * for an old client: JPEG); video (a codec forced with ?video=, or null); fps, quality and
    * maxWidth (JPEG); onFrame(sequence, Blob | ImageBitmap) for each frame sent (the preview;
-   * an ImageBitmap becomes the callee's to close).
+   * an ImageBitmap becomes the callee's to close); onTrack(track) for each `track` sent (§5.15:
+   * a camera's scene tracking, on unless `track` is false).
    */
   constructor(socket, options = {}) {
     this.socket = socket;
@@ -22,6 +29,14 @@ export class Publisher {
     this.limits = options.limits ?? null;
     this.jpeg = { fps: options.fps ?? 5, quality: options.quality ?? 0.7, maxSide: options.maxWidth ?? 1280 };
     this.onFrame = options.onFrame;
+    this.onTrack = options.onTrack ?? null;
+    this.tracking = options.track ?? true;
+    this.tracker = null;
+    this.capture = 0;
+    // capture → sequence of its frame, and capture → tracking result: a track goes out once both are known.
+    this.sequences = new Map();
+    this.results = new Map();
+    this.lastTrackAt = -Infinity;
     this.sequence = 0;
     this.paused = false;
     this.media = null;
@@ -54,6 +69,12 @@ export class Publisher {
     media.getVideoTracks()[0]?.addEventListener("ended", () => this.stop());
     this.video.srcObject = media;
     await this.video.play();
+    // A camera's scene is tracked (§5.15), so shapes drawn on it stay on the object; a screen's is not.
+    this.tracker?.close();
+    this.tracker = null;
+    if (source === "camera" && this.tracking && typeof Worker === "function") {
+      this.tracker = new SceneTracker({ onResult: (result) => this.tracked(result) });
+    }
     this.clock ??= new CaptureClock();
     await this.restartStream();
     this.schedule();
@@ -118,7 +139,28 @@ export class Publisher {
     this.resize(sender.maxSide);
     if (sender.busy(this.socket.bufferedAmount, now, this.width, this.height)) return;
     this.context.drawImage(this.video, 0, 0, this.width, this.height);
-    await sender.encode(this.canvas, this.width, this.height, Boolean(this.onFrame));
+    // Tracked before encoding: a video sender may take the canvas's picture over.
+    const capture = (this.capture = (this.capture + 1) >>> 0);
+    this.tracker?.push(capture, this.canvas, this.width, this.height);
+    await sender.encode(this.canvas, this.width, this.height, Boolean(this.onFrame), capture);
+  }
+
+  /** The tracker's result for a capture: sent once the capture's frame has its sequence. */
+  tracked(result) {
+    const sequence = this.sequences.get(result.sequence);
+    if (sequence === undefined) return remember(this.results, result.sequence, result);
+    this.sequences.delete(result.sequence);
+    this.sendTrack(sequence, result);
+  }
+
+  sendTrack(sequence, result) {
+    const now = performance.now();
+    if (now - this.lastTrackAt < 1000 / MAX_TRACKS_PER_SECOND || !this.socket.isOpen || !this.announced) return;
+    this.lastTrackAt = now;
+    const m = result.m.map((value) => Math.round(value * 1e6) / 1e6);
+    const track = { type: "track", streamId: this.streamId, sequence, epoch: result.epoch, state: result.state, m };
+    this.socket.send(track);
+    this.onTrack?.(track);
   }
 
   /** The capture size: the video's, its longer side at most `maxSide`, even (4:2:0 video). */
@@ -140,8 +182,8 @@ export class Publisher {
     this.announced = true;
   }
 
-  /** Sends one encoded frame; returns false when the connection is down. */
-  emit(header, payload, preview) {
+  /** Sends one encoded frame (of `capture`, when known); returns false when the connection is down. */
+  emit(header, payload, preview, capture = null) {
     if (!this.socket.isOpen) {
       preview?.close?.();
       return false;
@@ -153,6 +195,15 @@ export class Publisher {
     this.meter.frame();
     if (preview && this.onFrame) this.onFrame(sequence, preview);
     else preview?.close?.();
+    if (capture !== null && this.tracker) {
+      const result = this.results.get(capture);
+      if (result) {
+        this.results.delete(capture);
+        this.sendTrack(sequence, result);
+      } else {
+        remember(this.sequences, capture, sequence);
+      }
+    }
     return true;
   }
 
@@ -193,6 +244,8 @@ export class Publisher {
   stopTracks() {
     this.media?.getTracks().forEach((track) => track.stop());
     this.media = null;
+    this.tracker?.close();
+    this.tracker = null;
     this.generation += 1;
     this.clock?.close();
     this.clock = null;
@@ -212,4 +265,10 @@ export class Publisher {
       ...this.meter.take(now), bitrate: target.bitrate ?? null, quality: target.quality ?? null,
     };
   }
+}
+
+/** Sets `key` in a map that keeps only its newest KEEP_CAPTURES entries. */
+function remember(map, key, value) {
+  map.set(key, value);
+  if (map.size > KEEP_CAPTURES) map.delete(map.keys().next().value);
 }

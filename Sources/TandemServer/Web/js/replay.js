@@ -69,6 +69,8 @@ function apply(entry) {
     case "stream.stop": view.stopStream(); break;
     case "annotation": view.overlay.apply(message, message.author ?? entry.owner); break;
     case "overlay.snapshot": view.overlay.load(message); break;
+    // The publisher's scene tracking (§5.15): anchored shapes follow the frames as they did live.
+    case "track": view.overlay.applyTrack(message); break;
     case "freeze": view.freeze(message.sequence); break;
     case "unfreeze": view.unfreeze(); break;
   }

@@ -1,60 +1,70 @@
-// Scene-motion tracking for anchored annotations (issue 17): the computation, with no DOM and
-// no messaging, so that tracker-worker.js runs it in a worker and a test page (or Node) can run
-// it directly. Plain JS on typed arrays; buffers are allocated per epoch and per keyframe, not per
-// frame.
+// Scene-motion tracking for anchored annotations (issue 17): the computation, with no DOM and no
+// messaging, so that tracker-worker.js runs it in a worker and a test page (or Node) can run it
+// directly. Plain JS on typed arrays; the big buffers are allocated per epoch (picture size) and
+// per keyframe, not per frame.
 //
-// Model. The world of an epoch is its first textured frame. The tracker reports, for each frame F,
-// the similarity M (world pixels -> F pixels, in pixels of the tracking picture); sceneTracker
-// converts it to picture-normalised coordinates (toNormalised). Motion is estimated against a
-// KEYFRAME K (a stored earlier frame with its features), not chained frame to frame:
+// Model. The world of an epoch is its first textured frame. For each frame F the tracker reports
+// the similarity M (world pixels -> F pixels, in pixels of the tracking picture); the worker
+// converts it to picture-normalised coordinates (toNormalised: N M N^-1). Motion is estimated
+// against a KEYFRAME K (a stored earlier frame with its features), not chained frame to frame:
 //   M(F) = R(K->F) . G(K), with G(K) = world -> K, fixed when K was made.
 // Keyframes are kept (up to MAX_KEYFRAMES) and reused when the view returns to them (the one
 // nearest the world in the chain of keyframes first), so that panning back and forth does not
 // accumulate drift; a new keyframe is made only when no stored one sees the current view well.
 //
-// Per frame:
-//  1. Grayscale (BT.601 integer weights), a pyramid of LEVELS levels (each level a [1 3 3 1]/8
-//     separable blur + 2x decimation; a level-L pixel i is centred on level-0 x = (i+0.5)*2^L-0.5),
+// Per frame (parameters in PARAMS):
+//  1. Grayscale (BT.601 integer weights), a pyramid of LEVELS levels (each a [1 3 3 1]/8 separable
+//     blur + 2x decimation; a level-L pixel i is centred on level-0 x = (i+0.5)*2^L-0.5), and
 //     central-difference gradients on every level.
-//  2. Prediction of R(K->F): the last map with a damped constant-velocity step (VELOCITY_DAMPING).
-//  3. Pyramidal Lucas-Kanade of every keyframe feature into F, from level LEVELS-1 down to 0,
-//     starting at the predicted position. The template (WIN x WIN, from K, cached with its
-//     gradients and inverse Hessian when K is made) is sampled in F through the linear part of
-//     the predicted similarity, so rotation and scale relative to K do not break the match
-//     ("affine-guided", inverse compositional, translation update). Brightness gain and bias are
-//     compensated per patch (zero-mean, gain clamped to [0.5, 2]). At most ITERATIONS per level,
-//     stop when the step < EPSILON px.
+//  2. Prediction of R(K->F): the last map with a damped constant-velocity step (VELOCITY_DAMPING),
+//     corrected by a small exhaustive translation search (+-SEARCH_TRACK_RADIUS px on level
+//     LK_LEVELS-1, sum of per-feature NCC of 5x5 sub-sampled templates of SEARCH_FEATURES
+//     features) against jerks of the hand.
+//  3. Pyramidal Lucas-Kanade of every keyframe feature into F on LK_LEVELS levels, coarse to
+//     fine, from the predicted position. The template (WIN x WIN, from K, cached with its gradients
+//     and inverse Hessian when K is made) is sampled in F through the linear part of the predicted
+//     similarity, so rotation and scale relative to K do not break the match ("affine-guided",
+//     inverse compositional, translation update). Brightness bias and gain are compensated per
+//     patch (zero mean, gain clamped to [0.5, 2]). At most ITERATIONS per level, stop below EPSILON.
 //  4. Checks per track: zero-mean NCC at level 0 >= MIN_NCC, and a forward-backward check: the
-//     patch around the found position in F is tracked back into K (same pyramid, inverse warp,
-//     from the predicted position); the round trip must end within FB_MAX px of the feature.
-//  5. RANSAC similarity (2-point minimal sets, RANSAC_THRESHOLD px, adaptive up to RANSAC_ITERATIONS,
-//     deterministic xorshift), then two least-squares refits on the inliers.
+//     patch around the found position in F is tracked back into K (inverse warp, from the
+//     predicted position); the round trip must end within FB_MAX px of the feature.
+//  5. RANSAC similarity (2-point minimal sets, RANSAC_THRESHOLD px, adaptive up to
+//     RANSAC_ITERATIONS, deterministic xorshift), then least-squares refits on the inliers.
 //  6. Accepted when inliers >= MIN_INLIERS, inliers / features predicted inside the frame >=
-//     MIN_RATIO, and the motion from the previous frame is plausible (scale step within
-//     MAX_SCALE_STEP, rotation step within MAX_ROTATION_STEP). Otherwise the frame is "lost" and M
-//     stays the last good map.
+//     MIN_RATIO, and the step from the guess is plausible (scale within MAX_SCALE_STEP, rotation
+//     within MAX_ROTATION_STEP). Otherwise the wide search of step 8 runs at once (a jerk); if that
+//     fails too the frame is "lost" and M stays the last good map.
 //  7. Keyframe care: when features leave the view (visible fraction < KEY_MIN_VISIBLE), inliers
 //     thin out (< KEY_MIN_INLIERS or < KEY_MIN_RATIO of the features), or the view is scaled or
-//     rotated too far from K (KEY_MAX_SCALE, KEY_MAX_ROTATION), switch to the stored keyframe that
-//     sees the view best (verified by tracking it), else make the current frame a keyframe:
-//     Shi-Tomasi min-eigenvalue (5x5 window) on level 0, the best corner of each cell of a grid
-//     (~MAX_FEATURES cells), above an absolute floor (MIN_CORNER), NOISE_FACTOR times the median
-//     score (the noise of the picture: rejects flat or dark noisy pictures) and a fraction of the
-//     strong corners (CORNER_QUALITY), at least MIN_DISTANCE apart. Every
-//     RECHECK_FRAMES frames a stored keyframe nearer the world is tried as well.
-//  8. Lost: every frame tries to relocalise against the last good keyframe (and, every other frame,
-//     another stored keyframe) from the last good map: a coarse exhaustive search of a translation
-//     (up to half the picture each way, at the coarsest level, sum of per-feature NCC of 5x5
-//     sub-sampled templates of SEARCH_FEATURES features) gives the starting guesses (two peaks and
-//     no shift) for the full check of steps 3-6 with stricter thresholds (RELOCALISE_MIN_INLIERS,
-//     RELOCALISE_MIN_RATIO); a near miss (>= REFINE_MIN_INLIERS consistent tracks) is tracked again
-//     from its own estimate; no further guess once the frame took RELOCALISE_BUDGET_MS. The same
-//     runs at once when normal tracking fails (a jerk). After
-//     GIVE_UP_MS lost: new epoch, the current frame (when textured) becomes the world.
+//     rotated too far from K (KEY_MAX_SCALE, KEY_MAX_ROTATION), switch to a stored keyframe that
+//     sees the view well (REUSE_MIN_VISIBLE; verified by tracking it), else make the current frame
+//     a keyframe: Shi-Tomasi min-eigenvalue (5x5 window) on level 0, the best corner of each cell
+//     of a grid (~MAX_FEATURES cells), above an absolute floor (MIN_CORNER), NOISE_FACTOR times
+//     the median score (the picture's noise: rejects flat or dark noisy pictures) and a fraction
+//     of the strong corners (CORNER_QUALITY), at least MIN_DISTANCE apart. Every RECHECK_FRAMES
+//     frames a stored keyframe nearer the world is tried as well.
+//  8. Lost: each frame tries to relocalise, within RELOCALISE_BUDGET_MS:
+//     a. the last good keyframe from the last good map: an exhaustive translation search on the
+//        coarsest level (up to half the picture each way), then steps 3-6 from the best shift with
+//        stricter thresholds (RELOCALISE_MIN_INLIERS or half a sparse keyframe's features,
+//        RELOCALISE_MIN_RATIO); a near miss (>= REFINE_MIN_INLIERS consistent tracks) is tracked
+//        again from its own estimate, which corrects rotation and scale;
+//     b. for views that moved, turned or zoomed further: up to DESCRIPTOR_CORNERS corners of the
+//        frame on level 1 with steered-BRIEF descriptors (256 bits, intensity-centroid
+//        orientation, DESCRIPTOR_RADIUS patch), matched (Hamming, DESCRIPTOR_MAX_DISTANCE,
+//        DESCRIPTOR_RATIO) with the keyframe's (described at DESCRIPTOR_SCALES on first use), a
+//        RANSAC similarity of the matches (MATCH_RANSAC_THRESHOLD, >= MATCH_MIN_INLIERS), then
+//        the check of (a) from that estimate; the last good keyframe every frame and one other
+//        stored keyframe in turn.
+//     After GIVE_UP_MS lost: new epoch, the current frame (when textured) becomes the world.
 // A textureless first frame (too few corners) cannot be a world: lost, identity, retried next frame.
+// A picture of another size than the epoch's (another aspect ratio: the page scales every source
+// to fit the tracking size) starts a new epoch: a world cannot be carried across that.
 
 export const PARAMS = Object.freeze({
-  LEVELS: 4,
+  LEVELS: 5, // pyramid levels (the coarsest is only used by the relocalisation search)
+  LK_LEVELS: 4, // levels Lucas-Kanade runs on
   WIN: 11, // template side (odd), px at every level
   ITERATIONS: 8,
   EPSILON: 0.03,
@@ -83,8 +93,15 @@ export const PARAMS = Object.freeze({
   RECHECK_FRAMES: 10,
   MAX_KEYFRAMES: 6,
   SEARCH_FEATURES: 48,
-  SEARCH_TRACK_RADIUS: 5, // coarsest-level px of the search that corrects the prediction
+  SEARCH_TRACK_RADIUS: 5, // level LK_LEVELS-1 px of the search that corrects the prediction
   REFINE_MIN_INLIERS: 6,
+  DESCRIPTOR_RADIUS: 12, // level-1 px of the binary descriptors' patch
+  DESCRIPTOR_SCALES: [0.8, 1, 1.25], // the keyframe's descriptors, for zoom since
+  DESCRIPTOR_MAX_DISTANCE: 70, // of 256 bits
+  DESCRIPTOR_RATIO: 0.85, // best / second best (other feature)
+  DESCRIPTOR_CORNERS: 200, // corners of the current frame (level 1) described when lost
+  MATCH_RANSAC_THRESHOLD: 5,
+  MATCH_MIN_INLIERS: 8,
   RELOCALISE_MIN_INLIERS: 20,
   RELOCALISE_MIN_RATIO: 0.35,
   RELOCALISE_BUDGET_MS: 25, // no further guesses once the frame has taken this long
@@ -492,6 +509,66 @@ export function trackTemplates(tpl, levels, a, b, count, inX, inY, outX, outY, s
 }
 
 // ---------------------------------------------------------------------------------------------
+// Binary descriptors (ORB-like: steered BRIEF) for relocalisation after a large move.
+
+/** 256 point pairs (x1, y1, x2, y2) from an isotropic Gaussian, within 0.7 r of the centre. */
+export function descriptorPattern(r, seed = 12345) {
+  const random = makeRandom(seed), out = new Float32Array(256 * 4);
+  const gauss = () => {
+    for (;;) {
+      const u = random() || 1e-9, v = random();
+      const g = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v) * (r / 2.5);
+      if (Math.abs(g) <= r * 0.7) return g;
+    }
+  };
+  for (let i = 0; i < out.length; i++) out[i] = gauss();
+  return out;
+}
+
+/** Orientation of the intensity centroid in a disc of radius r around (x, y). */
+export function orientation(img, w, h, x, y, r) {
+  const cx = Math.round(x), cy = Math.round(y);
+  let m10 = 0, m01 = 0;
+  for (let v = -r; v <= r; v++) {
+    const yy = cy + v < 0 ? 0 : cy + v >= h ? h - 1 : cy + v;
+    const span = Math.floor(Math.sqrt(r * r - v * v));
+    for (let u = -span; u <= span; u++) {
+      const xx = cx + u < 0 ? 0 : cx + u >= w ? w - 1 : cx + u;
+      const val = img[yy * w + xx];
+      m10 += u * val;
+      m01 += v * val;
+    }
+  }
+  return Math.atan2(m01, m10);
+}
+
+/** 256-bit descriptor of (x, y), pattern turned by `angle` and scaled by `scale`, into out[o..o+8). */
+export function describe(img, w, h, x, y, angle, scale, pattern, out, o) {
+  const c = Math.cos(angle) * scale, s = Math.sin(angle) * scale;
+  for (let word = 0; word < 8; word++) {
+    let bits = 0;
+    for (let bit = 0; bit < 32; bit++) {
+      const p = (word * 32 + bit) * 4;
+      const ax = pattern[p], ay = pattern[p + 1], bx = pattern[p + 2], by = pattern[p + 3];
+      let x1 = Math.round(x + c * ax - s * ay), y1 = Math.round(y + s * ax + c * ay);
+      let x2 = Math.round(x + c * bx - s * by), y2 = Math.round(y + s * bx + c * by);
+      x1 = x1 < 0 ? 0 : x1 >= w ? w - 1 : x1;
+      y1 = y1 < 0 ? 0 : y1 >= h ? h - 1 : y1;
+      x2 = x2 < 0 ? 0 : x2 >= w ? w - 1 : x2;
+      y2 = y2 < 0 ? 0 : y2 >= h ? h - 1 : y2;
+      if (img[y1 * w + x1] < img[y2 * w + x2]) bits |= 1 << bit;
+    }
+    out[o + word] = bits >>> 0;
+  }
+}
+
+function popcount(x) {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Robust similarity.
 
 /** xorshift32 in [0, 1). */
@@ -594,6 +671,7 @@ export function ransacSimilarity(sx, sy, dx, dy, count, ok, inlier, random, P = 
 // ---------------------------------------------------------------------------------------------
 // The tracker.
 
+const KEYFRAME_RETRY_FRAMES = 5;
 const now = () => (globalThis.performance ? globalThis.performance.now() : Date.now());
 
 /**
@@ -626,6 +704,7 @@ export class TrackerEngine {
     this.lostSince = 0;
     this.lostFrames = 0;
     this.framesSinceCheck = 0;
+    this.keyframeRetry = 0; // frames to wait before trying again to make a keyframe of a bare view
     this.serial = 0;
   }
 
@@ -644,10 +723,8 @@ export class TrackerEngine {
     this.current = makeLevels(w, h, levels);
     this.detector = makeDetectorScratch(w, h);
     const F = P.MAX_FEATURES;
-    this.back = makeTemplates(F, levels, P.WIN);
+    this.back = makeTemplates(F, Math.min(levels, P.LK_LEVELS), P.WIN);
     this.buf = new Float32Array(P.WIN * P.WIN);
-    this.fx = new Float32Array(F);
-    this.fy = new Float32Array(F);
     this.px = new Float32Array(F);
     this.py = new Float32Array(F);
     this.tx = new Float32Array(F);
@@ -661,6 +738,7 @@ export class TrackerEngine {
     this.ncc = new Float32Array(F);
     this.ncc2 = new Float32Array(F);
     this.searchScore = null;
+    this.frameCorners = null;
   }
 
   process(rgba, w, h, timeMs = 0) {
@@ -691,9 +769,15 @@ export class TrackerEngine {
       const K = this.active;
       const predicted = this.predict();
       const R = compose(predicted, invert(K.G));
-      const [sx, sy] = this.searchShifts(K, R, P.SEARCH_TRACK_RADIUS, 1)[0];
-      let r = this.trackKeyframe(K, R, false, sx, sy);
-      if (!r.ok) r = this.relocalise(K, compose(this.lastGood, invert(K.G)));
+      // A small coarse search corrects the prediction (jerks of the hand).
+      const top = Math.min(this.dims.levels, P.LK_LEVELS) - 1;
+      const found = this.search(K, R, top, 2, P.SEARCH_TRACK_RADIUS);
+      let r = this.trackKeyframe(K, R, false, found.sx, found.sy);
+      if (!r.ok) {
+        // A jerk too far for the small search: the wide one, at once.
+        const again = this.relocalise([{ K, R: compose(this.lastGood, invert(K.G)) }]);
+        if (again) r = again.r;
+      }
       if (r.ok) {
         const M = compose(r.R, K.G);
         this.good(M, timeMs);
@@ -706,26 +790,117 @@ export class TrackerEngine {
       return this.result("lost", this.lastGood, r.inliers);
     }
 
-    // Lost: the last good keyframe, and every other frame another stored one.
+    // Lost: the last good view of the last good keyframe (translation search), then binary
+    // descriptor matching against the last good keyframe and, in turn, one other stored one.
     this.lostFrames++;
-    const candidates = [this.active];
-    const others = this.keyframes.filter((k) => k !== this.active);
-    if (others.length && this.lostFrames % 2 === 0) candidates.push(others[(this.lostFrames >> 1) % others.length]);
-    let inliers = 0;
-    for (const K of candidates) {
-      const r = this.relocalise(K, compose(this.lastGood, invert(K.G)));
-      inliers = Math.max(inliers, r.inliers);
-      if (r.ok) {
-        this.active = K;
-        const M = compose(r.R, K.G);
-        this.lost = false;
-        this.previous = null; // no velocity across a loss
-        this.previous2 = null;
-        this.good(M, timeMs);
-        return this.result("tracking", M, r.inliers);
+    const K = this.active;
+    let found = this.relocalise([{ K, R: compose(this.lastGood, invert(K.G)) }]);
+    if (!(found && found.r.ok)) {
+      const others = this.keyframes.filter((k) => k !== K).sort((p, q) => q.used - p.used);
+      const order = others.length ? [K, others[this.lostFrames % others.length]] : [K];
+      this.describeFrame();
+      for (const k of order) {
+        if (now() - this.frameStart > P.RELOCALISE_BUDGET_MS) break;
+        const r = this.matchKeyframe(k);
+        if (r && r.ok) {
+          found = { K: k, r };
+          break;
+        }
+        if (r && (!found || r.inliers > found.r.inliers)) found = { K: k, r };
       }
     }
-    return this.result("lost", this.lastGood, inliers);
+    if (found && found.r.ok) {
+      this.active = found.K;
+      const M = compose(found.r.R, found.K.G);
+      this.lost = false;
+      this.previous = null; // no velocity across a loss
+      this.previous2 = null;
+      this.good(M, timeMs);
+      return this.result("tracking", M, found.r.inliers);
+    }
+    return this.result("lost", this.lastGood, found ? found.r.inliers : 0);
+  }
+
+  /** Corners of the current frame on level 1 and their binary descriptors (when lost). */
+  describeFrame() {
+    const P = this.P, l = Math.min(1, this.current.length - 1), lev = this.current[l];
+    if (!this.frameCorners) {
+      const n = P.DESCRIPTOR_CORNERS;
+      this.frameCorners = {
+        xs: new Float32Array(n), ys: new Float32Array(n), count: 0,
+        desc: new Uint32Array(n * 8),
+        scratch: makeDetectorScratch(lev.w, lev.h),
+        pattern: descriptorPattern(P.DESCRIPTOR_RADIUS),
+      };
+    }
+    const c = this.frameCorners, g = this.grads[l];
+    const params = { ...P, MAX_FEATURES: P.DESCRIPTOR_CORNERS, BORDER: 4, MIN_DISTANCE: 6 };
+    c.count = detectCorners(lev.w, lev.h, g.gx, g.gy, c.scratch, c.xs, c.ys, params);
+    for (let i = 0; i < c.count; i++) {
+      const angle = orientation(lev.img, lev.w, lev.h, c.xs[i], c.ys[i], P.DESCRIPTOR_RADIUS);
+      describe(lev.img, lev.w, lev.h, c.xs[i], c.ys[i], angle, 1, c.pattern, c.desc, i * 8);
+    }
+  }
+
+  /**
+   * Matches the current frame's descriptors with keyframe K's (described at DESCRIPTOR_SCALES on
+   * first use), RANSAC similarity of the matches, then the full check from that estimate.
+   * Returns the trackKeyframe result, or null without a model.
+   */
+  matchKeyframe(K) {
+    const P = this.P, c = this.frameCorners;
+    if (!c || c.count < P.MATCH_MIN_INLIERS) return null;
+    const per = P.DESCRIPTOR_SCALES.length;
+    if (!K.desc) {
+      const lev = K.levels[Math.min(1, K.levels.length - 1)], S = P.DESCRIPTOR_SCALES;
+      K.desc = new Uint32Array(K.count * per * 8);
+      for (let f = 0; f < K.count; f++) {
+        const x = (K.xs[f] + 0.5) / 2 - 0.5, y = (K.ys[f] + 0.5) / 2 - 0.5;
+        const angle = orientation(lev.img, lev.w, lev.h, x, y, P.DESCRIPTOR_RADIUS);
+        for (let k = 0; k < per; k++) describe(lev.img, lev.w, lev.h, x, y, angle, S[k], c.pattern, K.desc, (f * per + k) * 8);
+      }
+    }
+    // For each corner of the frame: the best keyframe feature, and the best of the others.
+    const sx = this.qx, sy = this.qy, dx = this.bx, dy = this.by, ok = this.status, d = c.desc, e = K.desc;
+    let m = 0;
+    for (let i = 0; i < c.count && m < P.MAX_FEATURES; i++) {
+      const o = i * 8;
+      const d0 = d[o], d1 = d[o + 1], d2 = d[o + 2], d3 = d[o + 3], d4 = d[o + 4], d5 = d[o + 5], d6 = d[o + 6], d7 = d[o + 7];
+      let best = 1e9, second = 1e9, bf = -1;
+      for (let f = 0; f < K.count; f++) {
+        let fbest = 1e9;
+        for (let k = 0, q = f * per * 8; k < per; k++, q += 8) {
+          const dist =
+            popcount(d0 ^ e[q]) + popcount(d1 ^ e[q + 1]) + popcount(d2 ^ e[q + 2]) + popcount(d3 ^ e[q + 3]) +
+            popcount(d4 ^ e[q + 4]) + popcount(d5 ^ e[q + 5]) + popcount(d6 ^ e[q + 6]) + popcount(d7 ^ e[q + 7]);
+          if (dist < fbest) fbest = dist;
+        }
+        if (fbest < best) {
+          second = best;
+          best = fbest;
+          bf = f;
+        } else if (fbest < second) second = fbest;
+      }
+      if (bf < 0 || best > P.DESCRIPTOR_MAX_DISTANCE || best > P.DESCRIPTOR_RATIO * second) continue;
+      sx[m] = K.xs[bf];
+      sy[m] = K.ys[bf];
+      dx[m] = 2 * c.xs[i] + 0.5;
+      dy[m] = 2 * c.ys[i] + 0.5;
+      ok[m] = 1;
+      m++;
+    }
+    if (m < P.MATCH_MIN_INLIERS) return null;
+    const loose = { ...P, RANSAC_THRESHOLD: P.MATCH_RANSAC_THRESHOLD, RANSAC_ITERATIONS: 500 };
+    const { m: R, inliers } = ransacSimilarity(sx, sy, dx, dy, m, ok, this.inlier, this.random, loose);
+    if (!R || inliers < P.MATCH_MIN_INLIERS) return null;
+    const sc = scaleOf(R);
+    if (sc < 0.5 || sc > 2) return null;
+    let r = this.trackKeyframe(K, R, true);
+    if (!r.ok && r.inliers >= P.REFINE_MIN_INLIERS) {
+      const again = this.trackKeyframe(K, r.R, true);
+      if (again.ok || again.inliers > r.inliers) r = again;
+    }
+    return r;
   }
 
   startWorld(timeMs) {
@@ -742,7 +917,6 @@ export class TrackerEngine {
     this.previous2 = this.previous;
     this.previous = M;
     this.lastGood = M;
-    this.lastGoodTime = timeMs;
   }
 
   predict() {
@@ -805,7 +979,7 @@ export class TrackerEngine {
       ? Math.max(P.MIN_INLIERS + 2, Math.min(P.RELOCALISE_MIN_INLIERS, Math.round(0.5 * n)))
       : P.MIN_INLIERS;
     if (visible < minInliers) return fail;
-    const top = levels - 1;
+    const top = Math.min(levels, P.LK_LEVELS) - 1;
     trackTemplates(K.tpl, this.current, a, b, n, this.px, this.py, this.tx, this.ty, status, this.ncc, top, this.buf, P);
     // Forward-backward: the patches found, back into the keyframe from the predicted position.
     const Rin = invert(R);
@@ -839,51 +1013,59 @@ export class TrackerEngine {
   }
 
   /**
-   * Tracks K from the guess R after a coarse translation search; a near miss (a consistent set
-   * of at least REFINE_MIN_INLIERS tracks) is tracked again from its own estimate, which corrects
-   * the rotation and scale of the guess.
+   * Relocalises against guesses [{ K, R }]: a wide coarse search of a translation for each (at
+   * the coarsest level, up to half the picture each way), then the full check of the two
+   * best-scoring ones; a near miss (>= REFINE_MIN_INLIERS consistent tracks) is
+   * tracked again from its own estimate, which corrects the rotation and scale of the guess.
+   * Returns { K, r } of the success or of the best failure, or null.
    */
-  relocalise(K, R) {
-    const P = this.P;
+  relocalise(guesses) {
+    const P = this.P, top = this.dims.levels - 1;
+    const scored = guesses.map((g) => ({ ...g, found: this.search(g.K, g.R, top, 1, 0) }));
+    scored.sort((p, q) => q.found.score - p.found.score);
     let best = null;
-    for (const [sx, sy] of this.searchShifts(K, R)) {
+    for (const g of scored.slice(0, 2)) {
       if (best && now() - this.frameStart > P.RELOCALISE_BUDGET_MS) break;
-      let r = this.trackKeyframe(K, R, true, sx, sy);
+      let r = this.trackKeyframe(g.K, g.R, true, g.found.sx, g.found.sy);
       if (!r.ok && r.inliers >= P.REFINE_MIN_INLIERS && now() - this.frameStart < P.RELOCALISE_BUDGET_MS) {
-        const again = this.trackKeyframe(K, r.R, true);
+        const again = this.trackKeyframe(g.K, r.R, true);
         if (again.ok || again.inliers > r.inliers) r = again;
       }
-      if (r.ok) return r;
-      if (!best || r.inliers > best.inliers) best = r;
+      if (r.ok) return { K: g.K, r };
+      if (!best || r.inliers > best.r.inliers) best = { K: g.K, r };
     }
-    return best ?? { ok: false, R, inliers: 0, ratio: 0, visible: 0 };
+    return best;
   }
 
   /**
-   * Coarse search of a translation (level-0 px) of the keyframe's features at the coarsest
-   * level: every shift that keeps the view overlapping (up to half the picture each way), scored
-   * by the sum of per-feature NCC of 5x5 sub-sampled templates (nearest pixel) of up to
-   * SEARCH_FEATURES features. Returns the two best separated peaks, then no shift.
+   * Exhaustive search of a translation of keyframe K's features seen through R, on pyramid
+   * level `level` of the current frame, within +-radius px of that level (0: up to half the
+   * picture). Each shift is scored by the sum of per-feature NCC of 5x5 sub-sampled templates
+   * (`spacing` px apart, nearest pixel) of up to SEARCH_FEATURES features. Returns the best
+   * { sx, sy } in level-0 px and its score (mean NCC per feature).
    */
-  searchShifts(K, R, radius = 0, peaks = 2) {
-    const P = this.P, top = this.dims.levels - 1;
-    const lev = this.current[top], w = lev.w, h = lev.h, img = lev.img;
+  search(K, R, level, spacing, radius) {
+    const P = this.P;
+    const lev = this.current[level], w = lev.w, h = lev.h, img = lev.img;
     const tpl = K.tpl, L = tpl.levels, win = tpl.win, n = tpl.n, rr = (win - 1) / 2;
-    const step = Math.max(1, Math.floor(rr / 2));
-    const scale = 1 / (1 << top), a = R[0], b = R[3];
+    const scale = 1 / (1 << level), a = R[0], b = R[3];
     const SX = radius || Math.ceil(w / 2), SY = radius || Math.ceil(h / 2), side = 2 * SX + 1;
-    if (!this.searchScore || this.searchScore.length !== side * (2 * SY + 1)) this.searchScore = new Float32Array(side * (2 * SY + 1));
+    const size = side * (2 * SY + 1);
+    if (!this.searchScore || this.searchScore.length < size) this.searchScore = new Float32Array(size);
     const score = this.searchScore;
-    score.fill(0);
+    score.fill(0, 0, size);
     const every = Math.max(1, Math.ceil(K.count / P.SEARCH_FEATURES));
     const offs = [];
-    for (let v = -2 * step; v <= 2 * step; v += step) for (let u = -2 * step; u <= 2 * step; u += step) offs.push([u, v, (v + rr) * win + (u + rr)]);
+    for (let v = -2 * spacing; v <= 2 * spacing; v += spacing)
+      for (let u = -2 * spacing; u <= 2 * spacing; u += spacing) offs.push([u, v, (v + rr) * win + (u + rr)]);
     const m = offs.length;
-    const idx = new Int32Array(m), tv = new Float32Array(m);
+    const idx = this.searchIdx ?? (this.searchIdx = new Int32Array(m));
+    const tv = this.searchT ?? (this.searchT = new Float32Array(m));
+    let used = 0;
     for (let f = 0; f < K.count; f += every) {
       const x0 = R[0] * K.xs[f] + R[1] * K.ys[f] + R[2], y0 = R[3] * K.xs[f] + R[4] * K.ys[f] + R[5];
       const cx = (x0 + 0.5) * scale - 0.5, cy = (y0 + 0.5) * scale - 0.5;
-      const base = (f * L + top) * n;
+      const base = (f * L + level) * n;
       let mt = 0, minX = Infinity, maxX = -Infinity, minY = Infinity, maxY = -Infinity;
       for (let k = 0; k < m; k++) {
         const [u, v, q] = offs[k];
@@ -903,6 +1085,7 @@ export class TrackerEngine {
         vt += tv[k] * tv[k];
       }
       if (vt < m) continue;
+      used++;
       const dy0 = Math.max(-SY, -minY), dy1 = Math.min(SY, h - 1 - maxY);
       const dx0 = Math.max(-SX, -minX), dx1 = Math.min(SX, w - 1 - maxX);
       for (let dy = dy0; dy <= dy1; dy++) {
@@ -921,27 +1104,10 @@ export class TrackerEngine {
         }
       }
     }
-    const shifts = [];
-    const f = 1 << top;
-    let first = -1;
-    for (let pass = 0; pass < peaks; pass++) {
-      let bi = -1, bv = 0;
-      for (let i = 0; i < score.length; i++) {
-        if (score[i] <= bv) continue;
-        if (first >= 0) {
-          const ddx = (i % side) - (first % side), ddy = Math.floor(i / side) - Math.floor(first / side);
-          if (ddx * ddx + ddy * ddy < 9) continue;
-        }
-        bv = score[i];
-        bi = i;
-      }
-      if (bi < 0) break;
-      if (pass === 0) first = bi;
-      const dx = (bi % side) - SX, dy = Math.floor(bi / side) - SY;
-      if (dx !== 0 || dy !== 0) shifts.push([dx * f, dy * f]);
-    }
-    if (!radius || shifts.length === 0) shifts.push([0, 0]);
-    return shifts;
+    let bi = SY * side + SX, bv = score[bi];
+    for (let i = 0; i < size; i++) if (score[i] > bv) (bv = score[i]), (bi = i);
+    const f = 1 << level;
+    return { sx: ((bi % side) - SX) * f, sy: (Math.floor(bi / side) - SY) * f, score: used ? bv / used : 0 };
   }
 
   /**
@@ -989,8 +1155,13 @@ export class TrackerEngine {
       }
     }
     if (!need) return null;
+    if (this.keyframeRetry > 0) {
+      this.keyframeRetry--;
+      return null;
+    }
     const fresh = this.makeKeyframe(M, K.depth + 1);
     if (fresh) this.active = fresh;
+    else this.keyframeRetry = KEYFRAME_RETRY_FRAMES; // a bare view: not every frame
     return null;
   }
 

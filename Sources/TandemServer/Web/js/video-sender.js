@@ -68,8 +68,11 @@ export class VideoSender {
     this.policy.onTick(now);
   }
 
-  /** Encodes the picture on `canvas` (width × height); with `preview`, its ImageBitmap goes to the page. */
-  async encode(canvas, width, height, preview) {
+  /**
+   * Encodes the picture on `canvas` (width × height); with `preview`, its ImageBitmap goes to
+   * the page. `capture` (the publisher's number for the picture) comes back with its frame.
+   */
+  async encode(canvas, width, height, preview, capture = null) {
     if (this.closed) return;
     const now = performance.now();
     // Capture time in µs since the epoch (§4): the chunk's timestamp is then the header's.
@@ -88,7 +91,7 @@ export class VideoSender {
     const frame = new VideoFrame(bitmap ?? canvas, { timestamp, duration: Math.round(1e6 / this.fps), alpha: "discard" });
     try {
       this.encoder.encode(frame, { keyFrame });
-      this.queue.push({ timestamp, width, height, bitmap });
+      this.queue.push({ timestamp, width, height, bitmap, capture });
     } catch (error) {
       bitmap?.close();
       this.failed(error);
@@ -128,7 +131,7 @@ export class VideoSender {
     chunk.copyTo(payload);
     const header = { codec: this.codec, keyframe: key, timestampMicros: BigInt(Math.round(chunk.timestamp)) };
     // A frame that could not be sent leaves a hole: the receiver needs a keyframe after it.
-    if (!this.sink.emit(header, payload, entry?.bitmap ?? null)) this.forceKey = true;
+    if (!this.sink.emit(header, payload, entry?.bitmap ?? null, entry?.capture ?? null)) this.forceKey = true;
   }
 
   /** §5.9: the codec string, and the encoder's description unless the stream carries it (Annex-B). */
