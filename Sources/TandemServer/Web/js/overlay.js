@@ -56,6 +56,8 @@ export class Overlay {
   /** The track of frame `sequence`, else the newest before it, else the newest; null without any. */
   trackFor(sequence) {
     if (sequence === null || sequence === undefined) return this.track;
+    // A freeze pins the view (§5.11, §5.15): the frozen frame keeps the track it had.
+    if (sequence === this.frozenSequence && this.frozenTrack) return this.frozenTrack;
     const exact = this.tracks.get(sequence);
     if (exact) return exact;
     let best = null;
@@ -129,12 +131,15 @@ export class Overlay {
   }
 
   freeze(sequence) {
+    this.frozenSequence = null;
+    this.frozenTrack = this.trackFor(sequence);
     this.frozenSequence = sequence;
     this.version += 1;
   }
 
   unfreeze() {
     this.frozenSequence = null;
+    this.frozenTrack = null;
     this.version += 1;
   }
 
