@@ -49,6 +49,25 @@ extension Audit {
             }
             say("outcomes:    " + Self.breakdown(stats.outcomes))
             say("end reasons: " + Self.breakdown(stats.endReasons))
+            if let survey = stats.survey {
+                say("customer surveys:         " + Self.survey(survey.overall))
+                for (title, groups) in [("agent", survey.byAgent), ("tier", survey.byTier), ("line", survey.byLine)] where groups.count > 1 {
+                    for (name, figures) in groups.sorted(by: { $0.key < $1.key }) {
+                        // Agent names and lines are the operator's; still printed escaped.
+                        let label = "  \(title) \(TerminalText.escaped(name))"
+                        say("\(label.padding(toLength: 26, withPad: " ", startingAt: 0))\(Self.survey(figures))")
+                    }
+                }
+            }
+        }
+
+        /// One line of survey figures (§5.16): responses, CSAT, average, NPS, customer- and agent-reported resolution.
+        static func survey(_ figures: SurveyStats.Figures) -> String {
+            let average = figures.averageScore.map { String(format: "%.2f", $0) } ?? "-"
+            let nps = figures.nps.map { String(format: "%+.0f", $0) } ?? "-"
+            return "\(figures.responses) of \(figures.sessions) answered (\(percent(figures.responseRate))); CSAT \(percent(figures.csat)), "
+                + "average \(average)/5, NPS \(nps) (\(figures.npsResponses)); solved says the customer \(percent(figures.solvedRate)), "
+                + "resolved says the agent \(percent(figures.agentResolvedRate))"
         }
 
         static func percent(_ value: Double?) -> String {

@@ -30,6 +30,10 @@ struct Join: AsyncParsableCommand {
     @Option(help: "Consent to share: 'ask' (prompt on the terminal), 'yes', or 'no' (join for chat and the agent's view only).") var consent:
         ConsentChoice = .ask
     @Flag(help: "In a recorded session: share, but do not agree to the recording (nothing is recorded).") var noRecording = false
+    @Flag(
+        help:
+            "Do not answer the post-session survey. Without it, when the session ends the survey's questions (solved? satisfaction 1-5, recommendation 0-10 when asked, a comment) are read from standard input; Enter on the first question or the end of the input skips it."
+    ) var noSurvey = false
 
     enum ConsentChoice: String, ExpressibleByArgument, CaseIterable { case ask, yes, no }
 
@@ -231,5 +235,9 @@ struct Join: AsyncParsableCommand {
         }
         guard let ended = run.result ?? nil else { throw CLIFailure(explain(run.closure)) }
         say("Session ended (\(ended.reason.rawValue)). Thank you.")
+        // The post-session survey (§5.16); not when standard input carried the control script.
+        if let offer = ended.survey, !noSurvey, annotations != "-" {
+            await Self.runSurvey(offer, configuration: configuration)
+        }
     }
 }

@@ -84,6 +84,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Also send the webhooks when a session starts.")
     var webhookOnStart = false
 
+    @Flag(help: "The post-session survey also asks how likely the customer is to recommend you (0-10, for NPS).")
+    var surveyNps = false
+
     @Option(help: "File holding the webhooks' HMAC-SHA256 secret (env TANDEM_WEBHOOK_SECRET); never given on the command line.")
     var webhookSecretFile: String?
 
@@ -156,6 +159,7 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.maxQueueEntriesPerNetwork = maxQueuePerNetwork
         configuration.anonymousWriteLimits.anonymous = .init(burst: Double(anonymousAuditPerHour), perHour: Double(anonymousAuditPerHour))
+        configuration.surveyAsksNPS = surveyNps
         configuration.webhooks = webhook.map { BrokerConfiguration.WebhookTarget(url: $0, onStart: webhookOnStart) }
         if let webhookSecretFile {
             guard let secret = try? String(contentsOfFile: webhookSecretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),

@@ -46,6 +46,7 @@ extension ServeConfigFile {
         Entry(table: "sessions", key: "code_ttl", kind: .integer) { String($0.codeTTL) },
         Entry(table: "sessions", key: "max_pending_codes", kind: .integer) { String($0.maxPendingCodes) },
         Entry(table: "sessions", key: "max_overlay_bytes", kind: .integer) { String($0.overlayBytes) },
+        Entry(table: "sessions", key: "survey_nps", kind: .flag) { String($0.surveyNps) },
         Entry(table: "queue", key: "max_queue", kind: .integer) { String($0.maxQueue) },
         Entry(table: "queue", key: "max_queue_per_network", kind: .integer) { String($0.maxQueuePerNetwork) },
         Entry(table: "queue", key: "transfer_wait", kind: .integer) { String($0.transferWait) },

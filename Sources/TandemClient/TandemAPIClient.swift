@@ -100,7 +100,8 @@ public final class TandemAPIClient: Sendable {
     func raw(_ method: HTTPMethod, _ path: String, body: Data? = nil) async throws -> ByteBuffer {
         var request = HTTPClientRequest(url: configuration.trimmedServerURL + path)
         request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        // An empty token: a route without an account (`POST /v1/surveys`).
+        if !token.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))

@@ -39,6 +39,7 @@ public struct AuditEventKind: WireIdentifier {
     public static let streamStarted: AuditEventKind = "stream.started"
     public static let streamStopped: AuditEventKind = "stream.stopped"
     public static let supervisorJoined: AuditEventKind = "supervisor.joined"
+    public static let surveyAnswered: AuditEventKind = "survey.answered"
     public static let supervisorLeft: AuditEventKind = "supervisor.left"
     public static let transferAnswered: AuditEventKind = "transfer.answered"
     public static let userAdded: AuditEventKind = "user.added"
@@ -79,6 +80,7 @@ public struct AuditEventKind: WireIdentifier {
         .streamStopped,
         .supervisorJoined,
         .supervisorLeft,
+        .surveyAnswered,
         .transferAnswered,
         .userAdded,
         .userRevoked,

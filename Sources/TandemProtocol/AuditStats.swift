@@ -35,6 +35,8 @@ public struct AuditStats: Sendable, Equatable, Codable {
     public var outcomes: [String: Int]
     /// Sessions per end reason.
     public var endReasons: [String: Int]
+    /// The customers' post-session surveys (§5.16); nil when the period's events were not read.
+    public var survey: SurveyStats?
 
     public init(
         since: Date?,

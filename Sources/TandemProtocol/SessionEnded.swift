@@ -6,15 +6,18 @@ public struct SessionEnded: Sendable, Equatable, Codable {
     public var reason: EndReason
     /// The agent's outcome, when one has been recorded.
     public var outcome: SessionOutcome?
+    /// The customer's copy of a session it joined: the post-session survey (§5.16).
+    public var survey: SurveyOffer?
 
     enum CodingKeys: String, CodingKey {
         case sessionID = "sessionId"
-        case reason, outcome
+        case reason, outcome, survey
     }
 
-    public init(sessionID: String, reason: EndReason, outcome: SessionOutcome?) {
+    public init(sessionID: String, reason: EndReason, outcome: SessionOutcome?, survey: SurveyOffer? = nil) {
         self.sessionID = sessionID
         self.reason = reason
         self.outcome = outcome
+        self.survey = survey
     }
 }

@@ -15,9 +15,10 @@ customer streaming, ended sessions, two customers in the queue), and then:
 
  1. hand checks before fuzzing: the role matrix (every operation's `security` in the
     document against what the server answers for each role), 401s, 413s, WebSocket
-    upgrades, unknown paths (404), other methods (405 with Allow), HEAD, strict dates;
-    each response is validated against the document (status, content type, schema) with
-    Schemathesis' checks;
+    upgrades, unknown paths (404), other methods (405 with Allow), HEAD, strict dates, the
+    survey answer without an account (forged and malformed tokens 403 `survey-invalid`,
+    never 401 or 5xx; bodies that are no answer 400); each response is validated against
+    the document (status, content type, schema) with Schemathesis' checks;
  2. `schemathesis run` per token (agent, auditor, admin) over every operation but the
     WebSocket upgrades (Schemathesis speaks HTTP only; checked by hand in 1) and the prune
     (irreversible: run last, in 4), with the checks not_a_server_error,
@@ -28,8 +29,9 @@ customer streaming, ended sessions, two customers in the queue), and then:
     live session survives the fuzzing;
  3. hand checks of what changes state: transfer the live session (503 while the queue is
     full, then 202), the queue, end it as admin (200, then 409), download its recording
-    (200), record a late outcome (200, then 409), revoke a user (401: `tandem users
-    revoke`, not an API route);
+    (200; its customer, `tandem join` reading answers from a file, then answers the
+    post-session survey: logged as `survey.answered`), record a late outcome (200, then
+    409), revoke a user (401: `tandem users revoke`, not an API route);
  4. `schemathesis run` of the prune alone (admin), then a real prune by hand and a verify.
 
 Known server bugs (see KNOWN_SERVER_BUGS) are reported as XFAIL and do not fail the run
@@ -89,9 +91,16 @@ class Run:
             raise RuntimeError(f"tandem {' '.join(argv)} failed ({out.returncode}): {out.stderr.strip()[-500:]}")
         return out.stdout
 
-    def spawn(self, *argv: str, token: str | None = None, log: str) -> subprocess.Popen:
+    def spawn(self, *argv: str, token: str | None = None, log: str, stdin: str | None = None) -> subprocess.Popen:
+        """Starts `tandem ARGV` in the background; `stdin`: text it reads (else nothing, end of input at once)."""
         handle = open(os.path.join(self.data, log), "w")
-        process = subprocess.Popen([self.broker, *argv], env=self.env(token), stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        source = subprocess.DEVNULL
+        if stdin is not None:
+            path = os.path.join(self.data, log + ".stdin")
+            with open(path, "w") as answers:
+                answers.write(stdin)
+            source = open(path)
+        process = subprocess.Popen([self.broker, *argv], env=self.env(token), stdout=handle, stderr=subprocess.STDOUT, stdin=source)
         self.processes.append(process)
         return process
 
@@ -151,7 +160,10 @@ class Run:
         self.spawn("session", "start", "--ticket", "HD-API", "--expires", "60", "--record", "--outcome", "resolved", token=self.tokens["alice"], log="agent-a.log")
         self.session_a = self.wait_for("session A", lambda: self.find(r"Session (s_\w+)", "agent-a.log"))
         code = self.wait_for("A's join code", lambda: self.find(r"Join code:\s+([0-9-]+)", "agent-a.log"))
-        self.spawn("join", code, "--consent", "yes", "--fps", "1", "--source", "pattern:64x48", log="customer-a.log")
+        # When A ends (post_fuzz), its customer answers the post-session survey (§5.16) from
+        # these lines: solved, score 4, a comment (the broker asks no NPS without --survey-nps).
+        self.spawn("join", code, "--consent", "yes", "--fps", "1", "--source", "pattern:64x48", log="customer-a.log",
+                   stdin="y\n4\nanswered by the API test\n")
         self.wait_for("the customer of A", lambda: any(s["customerPresent"] for s in self.get("root", "/v1/sessions/live").json()["sessions"]))
         # B and D: alice's, expired without a customer (no outcome); C: bob's, likewise.
         self.session_b = self.expired_session("alice", "HD-API-B")
@@ -296,10 +308,43 @@ class Run:
             ("endSession", {"id": self.session_b}, {"outcome": "resolved", "note": big}),
             ("transferSession", {"id": self.session_b}, {"line": "line2", "note": big}),
             ("pruneAuditLog", {}, {"before": "2000-01-01T00:00:00Z", "pad": "x" * (5 << 10)}),
+            # 4 KiB for a survey answer (§5.16), checked before the token.
+            ("answerSurvey", {}, {"token": "tds_x", "solved": True, "score": 4, "comment": "x" * (5 << 10)}),
         ]
         for operation_id, path, body in cases:
             user = "root"
             self.call(f"413 {operation_id}", operation_id, user, 413, path=path, raw=json.dumps(body).encode())
+
+    def surveys(self) -> None:
+        """POST /v1/surveys takes no account: a token of the survey (§5.16). Forged, malformed
+        and garbage tokens are 403 survey-invalid, bodies that are no answer 400 — never 401 or 5xx."""
+        future = int(time.time()) + 3600
+        forged = f"tds_{self.session_b}.{future}.{'A' * 22}"
+        answer = {"token": forged, "solved": True, "score": 4}
+        response = self.call("survey with a forged token: 403", "answerSurvey", None, 403, body=answer)
+        if response is not None:
+            self.record("forged survey token: survey-invalid", error_code(response) == "survey-invalid", response.text[:200])
+        # A token's MAC is checked before its expiry: a forged token of the past is no more than invalid.
+        self.call("survey with a forged past token: 403", "answerSurvey", None, 403, body={**answer, "token": f"tds_{self.session_b}.1000000000.{'A' * 22}"})
+        # The token is not the API's: an agent's Authorization header changes nothing.
+        self.call("survey with an agent's token header: 403", "answerSurvey", "alice", 403, body=answer)
+        for label, token in [("garbage", "nope"), ("empty", ""), ("a join code", "482913557301"), ("an API token", "tdm_" + "A" * 43),
+                             ("a session id only", f"tds_{self.session_b}"), ("not base64url", f"tds_{self.session_b}.{future}.{'*' * 22}"),
+                             ("very long", "tds_" + "A" * 2000)]:
+            response = self.call(f"survey token {label}: 403", "answerSurvey", None, 403, body={**answer, "token": token})
+            if response is not None and response.status_code == 403:
+                self.record(f"survey token {label}: survey-invalid", error_code(response) == "survey-invalid", response.text[:200])
+        for label, raw in [
+            ("not JSON", b"solved=yes"),
+            ("a JSON array", b"[1,2]"),
+            ("without token", json.dumps({"solved": True, "score": 4}).encode()),
+            ("without score", json.dumps({"token": forged, "solved": True}).encode()),
+            ("solved a string", json.dumps({"token": forged, "solved": "yes", "score": 4}).encode()),
+            ("empty body", b""),
+        ]:
+            self.call(f"survey body {label}: 400", "answerSurvey", None, 400, raw=raw)
+        # Out-of-range members with a forged token: the token is refused first (nothing tells a guesser more).
+        self.call("survey score 9 with a forged token: 403", "answerSurvey", None, {400, 403}, body={**answer, "score": 9})
 
     def websockets(self) -> None:
         host, port = re.match(r"https://([^:/]+):(\d+)", self.base).groups()
@@ -353,6 +398,7 @@ class Run:
             ("GET", "/v1/audit/prune", "POST"),
             ("GET", f"/v1/sessions/{self.session_b}/end", "POST"),
             ("POST", "/v1/ws", "GET, HEAD"),
+            ("GET", "/v1/surveys", "POST"),
         ]:
             response = self.http.request(method, self.base + path, headers=auth, timeout=30)
             ok = response.status_code == 405 and header(response, "allow") == allow and error_code(response) == "method-not-allowed"
@@ -473,6 +519,17 @@ class Run:
             record = ended.json()
             self.record("A ended via the API", record["endReason"] == "ended-via-api" and record["outcome"] == "escalated" and record["endedBy"] == "root", json.dumps(record)[:300])
         self.call("end A again: 409", "endSession", "root", 409, path=a, body={"outcome": "resolved"})
+        # A's customer (tandem join) answers the post-session survey from its input (§5.16).
+        try:
+            self.wait_for("A's customer to answer the survey", lambda: "Thank you for your answer." in self.log("customer-a.log"), timeout=20)
+            self.record("tandem join sent the survey answer", True)
+        except RuntimeError:
+            self.record("tandem join sent the survey answer", False, self.log("customer-a.log")[-500:])
+        events = self.get("aud", f"/v1/audit/sessions/{self.session_a}/events").json()["events"]
+        answered = [e for e in events if e["kind"] == "survey.answered"]
+        expected = {"solved": "yes", "score": "4", "comment": "answered by the API test"}
+        ok = len(answered) == 1 and answered[0]["actor"] == "customer" and all(answered[0]["detail"].get(k) == v for k, v in expected.items())
+        self.record("A's timeline has one survey.answered with the answer", ok, json.dumps(answered)[:300])
         # The recording is closed and hashed by the writer shortly after the end.
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and self.get("aud", f"/v1/recordings/{self.session_a}").status_code != 200:
@@ -529,6 +586,7 @@ class Run:
             self.routing()
             self.role_matrix()
             self.too_large()
+            self.surveys()
             # End and transfer run apart: Schemathesis feeds ids it saw in any response of a run
             # (A's, D's) into every operation of that run, whatever the dictionaries say.
             reads = ["--exclude-tag", "websocket"] + [x for o in ("pruneAuditLog", "endSession", "transferSession") for x in ("--exclude-operation-id", o)]

@@ -8,6 +8,10 @@
    has the timeline.
 3. A customer who declines consent: no media reaches the agent, and the log says so.
 4. An expired code and an unknown code show the right message.
+5. The post-session survey (§5.16): the agent ends a console session, the customer page
+   offers the survey (again after a reload), the customer answers it; the log has
+   `survey.answered` with the answer; the page does not offer it again, and a second
+   answer with the same token is refused (409).
 No page may log a Content-Security-Policy violation. Screenshots go to test-artifacts/browser.
 
 usage: python3 Tests/browser/browser_test.py path/to/tandem
@@ -309,6 +313,87 @@ def recording_test(base, data, client_env, alice, work):
         customer.quit()
 
 
+def survey_test(base, client_env, alice, audrey):
+    """The post-session survey on the customer page (§5.16): offered in session.ended, kept
+    for a reload, answered once (POST /v1/surveys), logged as survey.answered."""
+    result = tandem("session", "start", "--console", "--ticket", "HD-WEB-SURVEY", "--mode", "camera", token=alice, env_extra=client_env)
+    url = [line for line in result.stdout.splitlines() if line.startswith("https://")][0]
+    agent = chromium(1280, 900)
+    customer = chromium(412, 915)
+    try:
+        agent.get(url)
+        wait(agent, lambda d: state(d) == "waiting", what="the survey session")
+        code = agent.execute_script("return document.body.dataset.joinCode")
+        session = agent.execute_script("return document.body.dataset.sessionId")
+        customer.get(f"{base}/j/{code}")
+        wait(customer, lambda d: state(d) == "consent", what="the consent question")
+        customer.find_element(By.ID, "decline").click()
+        wait(agent, lambda d: d.execute_script("return document.body.dataset.consent") == "false", what="the answer at the agent")
+        agent.find_element(By.CSS_SELECTOR, "#end-form button").click()
+        wait(customer, lambda d: state(d) == "ended", what="the end on the customer page")
+        wait(customer, lambda d: d.execute_script("return document.body.dataset.survey") == "offered", what="the survey offer")
+        form = customer.find_element(By.ID, "survey")
+        check("the customer page offers the survey when the session ends",
+              form.is_displayed() and "Was your problem solved?" in form.text and "How satisfied are you" in form.text, form.text)
+        check("without --survey-nps the page does not ask for a recommendation",
+              not customer.find_element(By.CSS_SELECTOR, "#survey [data-survey-nps]").is_displayed())
+        kept = customer.execute_script("return localStorage.getItem(arguments[0])", f"tandem.survey.{session}")
+        offer = json.loads(kept or "{}")
+        check("the offer is kept in the page's storage with its token and expiry (not the join code)",
+              offer.get("token", "").startswith(f"tds_{session}.") and offer.get("expiresAt") and code.replace("-", "") not in offer["token"], kept)
+        # A reload of the join page after the end offers the same survey again (the code is spent).
+        customer.refresh()
+        wait(customer, lambda d: d.execute_script("return document.body.dataset.survey") == "offered", what="the survey after a reload")
+        check("a reload of the join page after the end offers the survey again", state(customer) == "ended", state(customer))
+        # Send without an answer: the page says what is missing and sends nothing.
+        customer.find_element(By.CSS_SELECTOR, "#survey [data-survey-send]").click()
+        error = customer.find_element(By.CSS_SELECTOR, "#survey [data-survey-error]")
+        check("sending without answering says what is missing", error.is_displayed() and "solved" in error.text, error.text)
+        customer.find_element(By.CSS_SELECTOR, '#survey input[name="solved"][value="yes"]').click()
+        customer.find_element(By.CSS_SELECTOR, '#survey input[name="score"][value="4"]').click()
+        comment = "Fixed <b>fast</b>\nthank you"
+        customer.find_element(By.ID, "survey-comment").send_keys(comment)
+        form = customer.find_element(By.ID, "survey")  # the page was reloaded
+        customer.execute_script("arguments[0].scrollIntoView({block: 'start'})", form)
+        customer.save_screenshot(os.path.join(ARTIFACTS, "customer-survey.png"))
+        customer.find_element(By.CSS_SELECTOR, "#survey [data-survey-send]").click()
+        wait(customer, lambda d: d.execute_script("return document.body.dataset.survey") in ("sent", "failed", "answered-before", "expired"), what="the answer to be sent")
+        result = customer.find_element(By.CSS_SELECTOR, "#survey [data-survey-result]").text
+        check("the survey is sent and the customer thanked", customer.execute_script("return document.body.dataset.survey") == "sent" and "Thank you" in result,
+              (customer.execute_script("return document.body.dataset.survey"), result,
+               customer.find_element(By.CSS_SELECTOR, "#survey [data-survey-error]").text))
+        check("the sent survey is no longer kept by the page", customer.execute_script("return localStorage.getItem(arguments[0])", f"tandem.survey.{session}") is None)
+        customer.save_screenshot(os.path.join(ARTIFACTS, "customer-survey-sent.png"))
+        shown = tandem("audit", "show", session, "--json", token=audrey, env_extra=client_env)
+        events = json.loads(shown.stdout or "{}").get("events", [])
+        answered = [event for event in events if event["kind"] == "survey.answered"]
+        detail = answered[0]["detail"] if answered else {}
+        check("tandem audit show has survey.answered by the customer with the answer, the comment as typed",
+              len(answered) == 1 and answered[0]["actor"] == "customer" and detail.get("solved") == "yes" and detail.get("score") == "4"
+              and detail.get("comment") == comment and "nps" not in detail, shown.stdout[-800:] + shown.stderr)
+        # A reload no longer offers it: the page joins (the code is spent) and shows no survey.
+        customer.refresh()
+        wait(customer, lambda d: state(d) == "refused", what="the used code after the survey")
+        check("after the answer a reload of the join page offers no survey",
+              customer.execute_script("return document.body.dataset.survey") is None and not customer.find_element(By.ID, "survey").is_displayed(),
+              customer.execute_script("return document.body.dataset.survey"))
+        # One answer per session: the same token again is refused.
+        again = customer.execute_async_script("""
+            const [token, done] = arguments;
+            fetch('/v1/surveys', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({token, solved: false, score: 1})})
+              .then(async (response) => done([response.status, await response.text()]))
+              .catch((error) => done([0, String(error)]));""", offer.get("token", ""))
+        code_of = json.loads(again[1]).get("error", {}).get("code") if again[0] else None
+        check("a second answer with the same token is refused: 409 survey-answered", again[0] == 409 and code_of == "survey-answered", again)
+        kinds = [event["kind"] for event in json.loads(tandem("audit", "show", session, "--json", token=audrey, env_extra=client_env).stdout or "{}").get("events", [])]
+        check("the refused second answer wrote nothing", kinds.count("survey.answered") == 1, kinds)
+        violations = csp_violations(customer)
+        check("the customer page with the survey runs under its Content-Security-Policy without violations", not violations, violations)
+    finally:
+        agent.quit()
+        customer.quit()
+
+
 def main():
     os.makedirs(ARTIFACTS, exist_ok=True)
     codec_test()
@@ -482,6 +567,7 @@ def main():
         customer.save_screenshot(os.path.join(ARTIFACTS, "customer-connection-test.png"))
         queue_test(base, data, client_env, alice)
         recording_test(base, data, client_env, alice, work)
+        survey_test(base, client_env, alice, audrey)
         bare = chromium(1280, 900)
         bare.get(f"{base}/agent")
         wait(bare, lambda d: state(d) == "no-token", what="the console without sign-in")

@@ -22,6 +22,12 @@ enum APIErrorCode: String, Sendable, CaseIterable {
     case upgradeRequired = "upgrade-required"
     /// 503: the queue is full.
     case queueFull = "queue-full"
+    /// 403: a survey token not issued by this deployment (§5.16).
+    case surveyInvalid = "survey-invalid"
+    /// 410: the survey closed (24 hours after its session).
+    case surveyExpired = "survey-expired"
+    /// 409: the session's survey was answered already.
+    case surveyAnswered = "survey-answered"
 
     var status: HTTPResponse.Status {
         switch self {
@@ -34,6 +40,9 @@ enum APIErrorCode: String, Sendable, CaseIterable {
         case .payloadTooLarge: .contentTooLarge
         case .upgradeRequired: .upgradeRequired
         case .queueFull: .serviceUnavailable
+        case .surveyInvalid: .forbidden
+        case .surveyExpired: .gone
+        case .surveyAnswered: .conflict
         }
     }
 }

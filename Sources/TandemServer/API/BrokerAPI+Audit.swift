@@ -40,7 +40,10 @@ extension BrokerAPI {
         let events = try await store.auditEvents(since: filter.since, until: nil, limit: Int.max)
         let inPeriod = events.filter { event in filter.until.map { event.at < $0 } ?? true }
         let queue = user.role.canReadAllSessions && filter.agent == nil && filter.ticket == nil ? QueueStats(events: inPeriod) : nil
-        return try json(AuditStats(sessions: sessions, since: filter.since, until: filter.until, transfers: events, queue: queue))
+        var stats = AuditStats(sessions: sessions, since: filter.since, until: filter.until, transfers: events, queue: queue)
+        // Answers may come up to a day after the period: every answer to its sessions counts.
+        stats.survey = SurveyStats(sessions: sessions, events: events)
+        return try json(stats)
     }
 
     /// `format=csv|jsonl`, `what=sessions|events`, plus the session filters (or since/until for events).

@@ -31,6 +31,7 @@ struct BrokerAPI {
         router.get("/agent") { _, _ in WebPages.page(web.agentPage, camera: true) }
         router.post("/v1/console-tokens") { request, context in try await self.consoleToken(request, context) }
         router.post("/v1/help-links") { request, context in try await self.helpLink(request, context) }
+        router.post("/v1/surveys") { request, context in try await self.answerSurvey(request, context) }
         router.get("/v1/sessions/:id") { request, context in try await self.getSession(request, context) }
         router.post("/v1/sessions/:id/end") { request, context in try await self.endSession(request, context) }
         router.post("/v1/sessions/:id/transfer") { request, context in try await self.transferSession(request, context) }

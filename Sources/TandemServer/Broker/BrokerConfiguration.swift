@@ -64,6 +64,8 @@ public struct BrokerConfiguration: Sendable {
     /// A help link's lifetime (§16.1) when none is asked for, and the longest one issued.
     public var defaultHelpLinkLifetime: Duration = .seconds(24 * 3600)
     public var maxHelpLinkLifetime: Duration = .seconds(7 * 24 * 3600)
+    /// Whether the post-session survey (§5.16) asks "How likely are you to recommend us?" (0–10).
+    public var surveyAsksNPS = false
     /// How long a transferred session waits for an agent before it ends `transfer-unanswered` (§17).
     public var transferWait: Duration = .seconds(300)
     /// Recording entries (frames, annotations) queued for the disk across all recorded
@@ -86,7 +88,9 @@ public struct BrokerConfiguration: Sendable {
             self.onStart = onStart
         }
 
-        func wants(_ kind: AuditEventKind) -> Bool { kind == .sessionEnded || (onStart && kind == .sessionCreated) }
+        func wants(_ kind: AuditEventKind) -> Bool {
+            kind == .sessionEnded || kind == .surveyAnswered || (onStart && kind == .sessionCreated)
+        }
     }
 
     public var webhooks: [WebhookTarget] = []

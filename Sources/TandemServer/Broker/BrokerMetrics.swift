@@ -44,6 +44,9 @@ public final class BrokerMetrics: Sendable {
     private let queueRefusals: [String: CoreMetrics.Counter]
     /// Sessions whose ending was logged, by end reason (§7).
     private let sessionsEnded: [EndReason: CoreMetrics.Counter]
+    /// Post-session survey answers (§5.16) by `solved` (yes, no) and by score (1–5).
+    private let surveysBySolved: [Bool: CoreMetrics.Counter]
+    private let surveysByScore: [Int: CoreMetrics.Counter]
 
     /// Join refusals by close code, as label values.
     enum TandemCloseCodeKey: String, CaseIterable {
@@ -109,6 +112,22 @@ public final class BrokerMetrics: Sendable {
                 ($0, CoreMetrics.Counter(label: "tandem_sessions_ended_total", dimensions: [("reason", $0.rawValue)], factory: factory))
             }
         )
+        surveysBySolved = Dictionary(
+            uniqueKeysWithValues: [true, false].map {
+                ($0, CoreMetrics.Counter(label: "tandem_survey_responses_total", dimensions: [("solved", $0 ? "yes" : "no")], factory: factory))
+            }
+        )
+        surveysByScore = Dictionary(
+            uniqueKeysWithValues: (1...5).map {
+                ($0, CoreMetrics.Counter(label: "tandem_survey_scores_total", dimensions: [("score", String($0))], factory: factory))
+            }
+        )
+    }
+
+    /// A post-session survey answer was logged (§5.16).
+    func surveyAnswered(_ answer: SurveyAnswer) {
+        surveysBySolved[answer.solved]?.increment()
+        surveysByScore[answer.score]?.increment()
     }
 
     func sessionEnded(_ reason: EndReason) {

@@ -60,7 +60,8 @@ extension TandemBroker {
             logger: logger,
             metrics: statistics.metrics,
             recorder: recorder,
-            helpLinks: HelpLinkSigner(deriving: key.signer)
+            helpLinks: HelpLinkSigner(deriving: key.signer),
+            surveys: SurveyTokenSigner(deriving: key.signer)
         )
         statistics.readOverlayBytes { await hub.overlayBytes() }
         return BrokerRuntime(key: key, recorder: recorder, hub: hub)

@@ -108,7 +108,13 @@ struct WebhookDispatcher: Service {
 
     /// POSTs one summary; true on a 2xx answer.
     func post(event: AuditEvent, session: SessionRecord, to target: BrokerConfiguration.WebhookTarget, client: HTTPClient) async -> Bool {
-        let payload = WebhookPayload(event: event.kind.rawValue, delivery: String(event.seq), occurredAt: event.at, session: session)
+        let payload = WebhookPayload(
+            event: event.kind.rawValue,
+            delivery: String(event.seq),
+            occurredAt: event.at,
+            session: session,
+            survey: event.kind == .surveyAnswered ? WebhookPayload.Survey(detail: event.detail) : nil
+        )
         let host = URL(string: target.url)?.host ?? "?"
         do {
             let body = try TandemJSON.makeEncoder().encode(payload)
@@ -150,7 +156,7 @@ struct WebhookDispatcher: Service {
 
 /// The JSON body of a webhook (§15).
 struct WebhookPayload: Codable, Sendable {
-    /// `session.ended` or `session.created`.
+    /// `session.ended`, `survey.answered`, or `session.created`.
     var event: String
     /// The audit event's sequence number: the same delivery may come again after a failure,
     /// so receivers deduplicate on it.
@@ -159,4 +165,21 @@ struct WebhookPayload: Codable, Sendable {
     /// The session as the log holds it when the webhook is sent: ticket, agent, times,
     /// outcome, end reason, traffic.
     var session: SessionRecord
+    /// `survey.answered` only: the customer's answer (§5.16).
+    var survey: Survey? = nil
+
+    struct Survey: Codable, Sendable, Equatable {
+        var solved: Bool
+        var score: Int
+        var nps: Int?
+        var comment: String?
+
+        init?(detail: [String: String]) {
+            guard let score = detail["score"].flatMap(Int.init) else { return nil }
+            solved = detail["solved"] == "yes"
+            self.score = score
+            nps = detail["nps"].flatMap(Int.init)
+            comment = detail["comment"]
+        }
+    }
 }

@@ -44,6 +44,8 @@ actor SessionHub {
     var anonymousWrites: AnonymousWriteLimiter
     /// Signs and checks help links (§16.1).
     let helpLinks: HelpLinkSigner
+    /// Signs and checks post-session survey tokens (§5.16).
+    let surveys: SurveyTokenSigner
     let shuttingDown = NIOLockedValueBox(false)
     /// Every open participant connection, hello or not, so shutdown can close them all.
     let connections = NIOLockedValueBox([ObjectIdentifier: ParticipantOutbox]())
@@ -60,8 +62,10 @@ actor SessionHub {
         logger: Logger,
         metrics: BrokerMetrics,
         recorder: RecordingWriter? = nil,
-        helpLinks: HelpLinkSigner = HelpLinkSigner(deriving: AuditSigner())
+        helpLinks: HelpLinkSigner = HelpLinkSigner(deriving: AuditSigner()),
+        surveys: SurveyTokenSigner? = nil
     ) {
+        self.surveys = surveys ?? SurveyTokenSigner(deriving: AuditSigner())
         self.recorder = recorder
         self.helpLinks = helpLinks
         self.anonymousWrites = AnonymousWriteLimiter(limits: configuration.anonymousWriteLimits)
@@ -218,7 +222,8 @@ actor SessionHub {
         let ended = ControlMessage.sessionEnded(SessionEnded(sessionID: session.id, reason: ending.reason, outcome: ending.outcome))
         for role in ParticipantRole.allCases {
             guard let outbox = session.outbox(for: role) else { continue }
-            _ = outbox.enqueue(ended)
+            // The customer in the session at its end is asked what it thought (§5.16).
+            _ = outbox.enqueue(role == .customer ? surveyOffer(session, ending: ending) : ended)
             outbox.finish(closeCode)
         }
         for watcher in session.watchers {

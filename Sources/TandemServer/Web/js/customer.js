@@ -11,6 +11,7 @@ import { Publisher } from "./publisher.js";
 import { Resumer } from "./resume.js";
 import { attachVoice } from "./voice-ui.js";
 import { clearStats, showStats } from "./stats.js";
+import { pendingSurvey, SurveyPanel } from "./survey.js";
 
 const $ = (id) => document.getElementById(id);
 const queued = location.pathname === "/help";
@@ -110,6 +111,13 @@ const chat = new ChatPanel($("chat"), (text) => {
   return socket.isOpen;
 });
 const voice = attachVoice("customer", { socket, container: $("voice"), onNote: (text) => chat.note(text) });
+// The post-session survey (§5.16); one left open by an earlier visit of this page comes back.
+const survey = new SurveyPanel($("survey"), {
+  onChange(state) {
+    if (state !== "offered" && state !== "failed" && document.body.dataset.state === "ended") $("status").textContent = "The session has ended. Thank you!";
+  },
+});
+const pendingOffer = pendingSurvey(location.pathname);
 
 /** The agent's codecs changed (§5.1): the stream restarts if another codec fits better. */
 function setPeerCodecs(codecs) {
@@ -243,9 +251,10 @@ function handle(message) {
       ended = true;
       resumer.forget();
       publisher?.stopTracks();
-      setState("ended", "The session has ended. Thank you!");
+      setState("ended", message.survey ? "The session has ended. Thank you! Please tell us how we did." : "The session has ended. Thank you!");
       for (const id of ["consent", "stage", "leave"]) $(id).hidden = true;
       chat.note("The session has ended.");
+      if (message.survey) survey.show(message.sessionId, message.survey);
       break;
     case "error":
       if (["join-throttled", "queue-throttled", "resume-throttled"].includes(message.code)) retryAfter = message.retryAfter;
@@ -356,6 +365,7 @@ if (queued && !resumer.token) {
     : "Support plan: basic. A help link from your helpdesk gives you the place in line of your plan.";
   $("ask").hidden = false;
   setState("ask", "Tell us your ticket, and we connect you with the next free agent.");
+  if (pendingOffer) survey.show(pendingOffer.sessionId, pendingOffer, { remember: false, focus: false });
   $("ask-form").addEventListener("submit", (event) => {
     event.preventDefault();
     $("ask-form").querySelector("button").disabled = true;
@@ -370,7 +380,12 @@ if (queued && !resumer.token) {
   });
 } else {
   const notBefore = Number(sessionStorage.getItem(notBeforeKey) ?? 0);
-  if (!resumer.token && notBefore > Date.now()) {
+  if (!queued && !resumer.token && pendingOffer) {
+    // This code's session has ended (the code is spent): only its survey is left to answer.
+    ended = true;
+    setState("ended", "Your support session has ended. Thank you! Please tell us how we did.");
+    survey.show(pendingOffer.sessionId, pendingOffer, { remember: false });
+  } else if (!resumer.token && notBefore > Date.now()) {
     setState("throttled", "Too many wrong codes were tried on this service lately. Trying again in a moment…");
     setTimeout(() => socket.connect(), notBefore - Date.now());
   } else {

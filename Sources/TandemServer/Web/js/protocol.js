@@ -123,7 +123,11 @@ export const MESSAGES = {
   "peer.joined": { role: { enum: ROLE, required: true }, client: { string: true }, codecs: CODEC_LIST },
   "chat": { text: { string: true, required: true }, from: { enum: ROLE }, supervisor: { string: true } },
   "session.end": { outcome: { enum: OUTCOME }, note: { string: true } },
-  "session.ended": { sessionId: { string: true, required: true }, reason: { enum: REASON, required: true }, outcome: { enum: OUTCOME } },
+  "session.ended": {
+    sessionId: { string: true, required: true }, reason: { enum: REASON, required: true }, outcome: { enum: OUTCOME },
+    // §5.16: the customer's copy of a session it joined carries the post-session survey.
+    survey: { object: { token: { string: true, required: true }, expiresAt: { date: true, required: true }, nps: { boolean: true, required: true } } },
+  },
   "error": { code: { string: true, required: true }, message: { string: true, required: true }, retryAfter: { int: [0, 86400] }, redirect: { string: true } },
   "stream.start": {
     streamId: { ...STREAM_ID, required: true }, source: { enum: SOURCE, required: true }, codec: { enum: Object.keys(CODECS), required: true },

@@ -1,0 +1,87 @@
+import Crypto
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Issues and checks post-session survey tokens (protocol/README.md §5.16):
+/// `tds_<session id>.<expiry>.<mac>`, the MAC being the first 16 bytes of HMAC-SHA256 over
+/// `survey\n<session id>\n<expiry>` in base64url. The key is derived from the audit signing
+/// key (HKDF-SHA256, info `tandem-survey/1`), so every broker of a deployment checks every
+/// token and nothing is stored; that a session is answered only once is the log's to say.
+public struct SurveyTokenSigner: Sendable {
+    /// The 32 bytes of the HMAC key (never logged).
+    private let key: Data
+
+    public static let prefix = "tds_"
+    /// How long a survey is open after its session ended.
+    public static let lifetime: TimeInterval = 24 * 3600
+    /// A token is at most this long (prefix, session id, expiry, MAC).
+    public static let maxLength = 96
+
+    public enum Verdict: Sendable, Equatable {
+        /// Issued by this deployment for `sessionID`, and still open.
+        case valid(sessionID: String)
+        /// Malformed, or not signed with this deployment's key.
+        case invalid
+        /// Correctly signed, but its day has passed.
+        case expired
+    }
+
+    public init(key: Data) {
+        self.key = key
+    }
+
+    /// The survey key of a broker whose audit signing key is `auditSigner`.
+    public init(deriving auditSigner: AuditSigner) {
+        let derived = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: auditSigner.rawRepresentation),
+            info: Data("tandem-survey/1".utf8),
+            outputByteCount: 32
+        )
+        self.init(key: derived.withUnsafeBytes { Data($0) })
+    }
+
+    /// The token of the survey of `sessionID`, open until `expires`.
+    public func token(sessionID: String, expires: Date) -> String {
+        let seconds = Int(expires.timeIntervalSince1970)
+        return "\(Self.prefix)\(sessionID).\(seconds).\(mac(sessionID: sessionID, expires: seconds).base64URLEncodedString)"
+    }
+
+    /// Whether `token` is one of this deployment's, for which session, and whether it is
+    /// still open at `now`. The MAC is compared in constant time.
+    public func verify(_ token: String, now: Date) -> Verdict {
+        guard token.utf8.count <= Self.maxLength, token.hasPrefix(Self.prefix) else { return .invalid }
+        let parts = token.dropFirst(Self.prefix.count).split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, SessionID.isWellFormed(String(parts[0])), let expires = Int(parts[1]), expires > 0,
+            let given = Data(base64URLEncoded: String(parts[2])), given.count == 16,
+            // One spelling per token: base64url's unused trailing bits must be zero.
+            given.base64URLEncodedString == parts[2]
+        else { return .invalid }
+        let sessionID = String(parts[0])
+        let expected = mac(sessionID: sessionID, expires: expires)
+        guard Self.constantTimeEqual(given, expected) else { return .invalid }
+        return now.timeIntervalSince1970 < Double(expires) ? .valid(sessionID: sessionID) : .expired
+    }
+
+    private func mac(sessionID: String, expires: Int) -> Data {
+        let text = "survey\n\(sessionID)\n\(expires)"
+        let code = HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: SymmetricKey(data: key))
+        return Data(Data(code).prefix(16))
+    }
+
+    private static func constantTimeEqual(_ a: Data, _ b: Data) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for (x, y) in zip(a, b) { difference |= x ^ y }
+        return difference == 0
+    }
+}
+
+extension SurveyTokenSigner: CustomStringConvertible, CustomReflectable {
+    public var description: String { "SurveyTokenSigner(<redacted>)" }
+    public var customMirror: Mirror { Mirror(self, children: []) }
+}
