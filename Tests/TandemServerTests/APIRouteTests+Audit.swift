@@ -99,12 +99,14 @@ extension APIRouteTests {
                 "id", "ticket", "agent", "mode", "created_at", "customer_joined_at", "ended_at", "wait_seconds", "connected_seconds",
                 "duration_seconds", "outcome", "end_reason", "ended_by", "note", "customer_client", "customer_address",
                 "frames_to_agent", "bytes_to_agent", "frames_to_customer", "bytes_to_customer", "chat_messages", "annotations", "freezes",
+                "survey_solved", "survey_score", "survey_nps", "survey_comment",
             ]
-            let noCounts: [String] = Array(repeating: "0", count: 7)
+            // No survey answers in this log: the four survey columns are empty.
+            let noCounts: [String] = Array(repeating: "0", count: 7) + Array(repeating: "", count: 4)
             let resolvedRow: [String] = [
                 seeded.resolved, "HD-1", "alice", "screen", time(start), time(start.addingTimeInterval(42)), time(start.addingTimeInterval(300)),
                 "42.0", "258.0", "300.0", "resolved", "agent-ended", "alice", "\"'=SUM(A1:A2)\"", "tandem-swift/0.1", "198.51.100.4",
-                "90", "18000000", "1", "1024", "0", "0", "0",
+                "90", "18000000", "1", "1024", "0", "0", "0", "", "", "", "",
             ]
             var noOutcomeRow: [String] = [
                 seeded.noOutcome, "HD-2", "bob", "camera", time(secondDay), "", time(secondDay.addingTimeInterval(120)),

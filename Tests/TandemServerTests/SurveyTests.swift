@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOSSL
+import TandemClient
 import TandemCore
 import TandemProtocol
 import Testing
@@ -98,6 +99,11 @@ struct SurveyTests {
             #expect(figures.responses == 1 && figures.sessions == 1 && figures.responseRate == 1)
             #expect(figures.csat == 1 && figures.averageScore == 4 && figures.solvedRate == 1 && figures.agentResolvedRate == 1)
             #expect(figures.nps == nil)
+            // The CSV export carries the answer, the customer's comment as text, not a formula.
+            let auditor = try await broker.addUser("audrey", role: .auditor)
+            let csv = String(buffer: try await broker.api(auditor) { try await $0.export(what: "sessions", format: "csv", query: AuditQuery()) })
+            let row = try #require(csv.components(separatedBy: "\r\n").first { $0.hasPrefix(sessionID + ",") })
+            #expect(row.hasSuffix(",yes,4,,\"Cable was in the <b>WAN</b> port\nthanks\""), "\(row)")
             let metrics = try await MetricsText.fetch(broker)
             #expect(metrics.value(#"tandem_survey_responses_total{solved="yes"}"#) == 1)
             #expect(metrics.value(#"tandem_survey_scores_total{score="4"}"#) == 1)

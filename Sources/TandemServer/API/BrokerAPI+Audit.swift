@@ -57,7 +57,17 @@ extension BrokerAPI {
         case "sessions":
             var filter = try sessionFilter(request, for: user)
             if query.get("limit") == nil { filter.limit = Int.max }
-            body = try AuditExport.sessions(try await store.sessions(matching: filter).reversed(), format: exportFormat)
+            let sessions = try await store.sessions(matching: filter)
+            // The customers' survey answers (§5.16), given up to a day after each session.
+            var surveys: [String: AuditEvent] = [:]
+            if exportFormat == .csv {
+                let ids = Set(sessions.map(\.id))
+                for event in try await store.auditEvents(since: filter.since, until: nil, limit: Int.max)
+                where event.kind == .surveyAnswered && event.sessionID.map(ids.contains) == true && surveys[event.sessionID ?? ""] == nil {
+                    surveys[event.sessionID ?? ""] = event
+                }
+            }
+            body = try AuditExport.sessions(sessions.reversed(), surveys: surveys, format: exportFormat)
         case "events":
             guard user.role.canReadAllSessions else { throw APIError.forbidden("only auditors and admins export the event log") }
             let filter = try sessionFilter(request, for: user)

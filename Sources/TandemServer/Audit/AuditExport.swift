@@ -18,11 +18,13 @@ enum AuditExport {
         "id", "ticket", "agent", "mode", "created_at", "customer_joined_at", "ended_at", "wait_seconds", "connected_seconds",
         "duration_seconds", "outcome", "end_reason", "ended_by", "note", "customer_client", "customer_address",
         "frames_to_agent", "bytes_to_agent", "frames_to_customer", "bytes_to_customer", "chat_messages", "annotations", "freezes",
+        "survey_solved", "survey_score", "survey_nps", "survey_comment",
     ]
 
     static let eventColumns = ["seq", "at", "session_id", "kind", "actor", "detail", "previous_hash", "hash"]
 
-    static func sessions(_ sessions: some Sequence<SessionRecord>, format: Format) throws -> String {
+    /// `surveys`: the `survey.answered` event of each session that has one (§5.16), for the CSV's survey columns.
+    static func sessions(_ sessions: some Sequence<SessionRecord>, surveys: [String: AuditEvent] = [:], format: Format) throws -> String {
         switch format {
         case .jsonl:
             return try jsonLines(sessions)
@@ -37,6 +39,8 @@ enum AuditExport {
                     String(record.traffic.customerToAgent.frames), String(record.traffic.customerToAgent.bytes),
                     String(record.traffic.agentToCustomer.frames), String(record.traffic.agentToCustomer.bytes),
                     String(record.chatMessages), String(record.annotations), String(record.freezes),
+                    surveys[record.id]?.detail["solved"] ?? "", surveys[record.id]?.detail["score"] ?? "",
+                    surveys[record.id]?.detail["nps"] ?? "", surveys[record.id]?.detail["comment"] ?? "",
                 ])
             }
             return CSVTable.encode(rows)
