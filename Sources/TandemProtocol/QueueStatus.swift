@@ -8,11 +8,15 @@ public struct QueueStatus: Sendable, Equatable, Codable {
     public var tier: SupportTier
     /// Whole seconds since the customer entered the queue.
     public var waitedSeconds: Int
+    /// About how many more seconds until an agent takes it, from the line's recent handle
+    /// times and agents (§16); absent while the line has too little history to say.
+    public var estimatedWaitSeconds: Int?
 
-    public init(position: Int, line: String, tier: SupportTier, waitedSeconds: Int) {
+    public init(position: Int, line: String, tier: SupportTier, waitedSeconds: Int, estimatedWaitSeconds: Int? = nil) {
         self.position = position
         self.line = line
         self.tier = tier
         self.waitedSeconds = waitedSeconds
+        self.estimatedWaitSeconds = estimatedWaitSeconds
     }
 }

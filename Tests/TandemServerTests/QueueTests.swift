@@ -143,4 +143,31 @@ struct QueueTests {
             #expect(try await auditor.closure.value.tandemCode == .forbidden)
         }
     }
+
+    @Test("a waiting customer is told the estimated wait once its line has three ended sessions in the hour")
+    func estimatedWait() async throws {
+        try await LiveBroker.run { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            var handled: [Double] = []
+            for index in 0..<3 {
+                let customer = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-EW\(index)", tier: .basic), client: "test"))
+                let status = try await customer.waitFor("position 1", Self.isStatus(1))
+                // Nothing to go on for the first three.
+                #expect(status.estimatedWaitSeconds == nil)
+                let agent = LiveParticipant.connect(broker, hello: .take(token: alice, .init()))
+                try await agent.waitFor("session.assigned") { if case .sessionAssigned(let assigned) = $0 { assigned } else { nil } }
+                let taken = Date()
+                try await Task.sleep(for: .milliseconds(1200 + 400 * index))
+                try await agent.send(.sessionEnd(SessionEnd(outcome: .resolved)))
+                try await agent.waitFor("session.ended") { if case .sessionEnded(let ended) = $0 { ended } else { nil } }
+                handled.append(Date().timeIntervalSince(taken))
+            }
+            let fourth = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-EW3", tier: .basic), client: "test"))
+            let status = try await fourth.waitFor("position 1", Self.isStatus(1))
+            // One agent: position 1 × the median handle time (the second session's), rounded up.
+            let estimate = try #require(status.estimatedWaitSeconds)
+            #expect(estimate >= 1 && Double(estimate) <= handled.sorted()[1] + 2, "\(estimate) for handle times \(handled)")
+            fourth.leave()
+        }
+    }
 }

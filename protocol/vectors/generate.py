@@ -143,6 +143,8 @@ control_valid = [
      "queue": {"ticket": "HD-2001", "tier": "premium", "mode": "camera", "line": "line1"}},
     {"type": "hello", "protocol": 1, "role": "agent", "token": "tdm_" + "A" * 43, "take": {"line": "line2"}},
     {"type": "queue.status", "position": 2, "line": "line1", "tier": "basic", "waitedSeconds": 14},
+    # §16: with the line's history, the estimated wait.
+    {"type": "queue.status", "position": 3, "line": "line2", "tier": "premium", "waitedSeconds": 40, "estimatedWaitSeconds": 270},
     {"type": "session.assigned", "sessionId": "s_abcdefghijkmnpqr", "ticket": "HD-2001", "mode": "camera", "line": "line1",
      "tier": "premium", "waitedSeconds": 8, "customerPresent": True, "resumeToken": "tdr_" + "D" * 43},
     {"type": "session.assigned", "sessionId": "s_abcdefghijkmnpqr", "ticket": "HD-1042", "mode": "camera", "line": "line2",

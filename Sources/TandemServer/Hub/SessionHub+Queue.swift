@@ -206,6 +206,8 @@ extension SessionHub {
             agentOutbox: outbox
         )
         sessions[record.id] = session
+        waitEstimator.answered(line: entry.line, agent: agent.name, at: now)
+        takenFromLine[record.id] = (entry.line, now)
         traces.started(record, via: "queue")
         traces.record(.customerJoined, sessionID: record.id)
         let assigned = SessionAssigned(
@@ -243,7 +245,15 @@ extension SessionHub {
             toldPositions[waiter.id] = position
             let waited = Int(now.timeIntervalSince(waiter.enteredAt))
             _ = waiter.outbox.enqueue(
-                .queueStatus(QueueStatus(position: position, line: waiter.line, tier: waiter.request.tier, waitedSeconds: max(0, waited)))
+                .queueStatus(
+                    QueueStatus(
+                        position: position,
+                        line: waiter.line,
+                        tier: waiter.request.tier,
+                        waitedSeconds: max(0, waited),
+                        estimatedWaitSeconds: waitEstimator.estimate(line: waiter.line, position: position, now: now)
+                    )
+                )
             )
         }
     }

@@ -101,6 +101,8 @@ extension SessionHub {
         if let forAgent = entry.forAgent { detail["toAgent"] = forAgent } else { detail["line"] = entry.line }
         try await store.recordTakeover(sessionID: session.id, agent: agent.name, detail: detail, at: now)
         traces.record(.transferAnswered, sessionID: session.id, agent: agent.name)
+        waitEstimator.answered(line: entry.line, agent: agent.name, at: now)
+        takenFromLine[session.id] = (entry.line, now)
         let token = ResumeToken.generate()
         let notice = SessionTransferred(
             sessionID: session.id,

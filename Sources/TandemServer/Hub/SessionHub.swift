@@ -55,6 +55,10 @@ actor SessionHub {
     let connectionsClosed = ManagedAtomic<Int>(0)
     /// A span per live session for the process's tracer (`tandem serve --otel-endpoint`).
     var traces = SessionTraces()
+    /// What waiting customers are told to expect (§16), from the lines' recent sessions.
+    var waitEstimator = QueueWaitEstimator()
+    /// Live sessions taken from a line: the line, and since when the taker handles it.
+    var takenFromLine: [String: (line: String, since: Date)] = [:]
 
     init(
         store: any TandemStore,
@@ -213,10 +217,14 @@ actor SessionHub {
             for watcher in session.watchers { watcher.outbox.finish(.internalError) }
             await session.recording?.close()
             traces.ended(sessionID: session.id, ending: ending, logged: false)
+            takenFromLine[session.id] = nil
             return
         }
         metrics.sessionEnded(ending.reason)
         traces.ended(sessionID: session.id, ending: ending, logged: true)
+        if let taken = takenFromLine.removeValue(forKey: session.id) {
+            waitEstimator.ended(line: taken.line, handleSeconds: ending.endedAt.timeIntervalSince(taken.since), at: ending.endedAt)
+        }
         // After the ending is logged, so the recording's hash follows session.ended.
         await session.recording?.close()
         let ended = ControlMessage.sessionEnded(SessionEnded(sessionID: session.id, reason: ending.reason, outcome: ending.outcome))

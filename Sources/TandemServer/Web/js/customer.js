@@ -171,9 +171,13 @@ function handle(message) {
       $("leave").hidden = false;
       $("leave").textContent = "Leave the queue";
       document.body.dataset.position = message.position;
-      setState("queued", message.position === 1
+      // The broker's estimate from the line's recent sessions (§16), when it has one.
+      if (message.estimatedWaitSeconds !== undefined) document.body.dataset.estimatedWait = String(message.estimatedWaitSeconds);
+      else delete document.body.dataset.estimatedWait;
+      setState("queued", (message.position === 1
         ? `You are next in line (${message.tier} support). An agent will be with you shortly…`
-        : `You are number ${message.position} in line (${message.tier} support). Please keep this page open…`);
+        : `You are number ${message.position} in line (${message.tier} support). Please keep this page open…`)
+        + waitText(message.estimatedWaitSeconds));
       break;
     case "session.transferred":
       if (message.state === "pending") {
@@ -273,6 +277,14 @@ function handle(message) {
 function waitText(seconds) {
   if (seconds < 90) return `${seconds} seconds`;
   return `${Math.ceil(seconds / 60)} minutes`;
+}
+
+/** " Estimated wait: about 3 minutes." for an estimate in seconds; nothing without one. */
+function waitText(seconds) {
+  if (seconds === undefined) return "";
+  if (seconds < 60) return " Estimated wait: under a minute.";
+  const minutes = Math.round(seconds / 60);
+  return minutes < 90 ? ` Estimated wait: about ${minutes} minute${minutes === 1 ? "" : "s"}.` : ` Estimated wait: about ${Math.round(minutes / 60)} hours.`;
 }
 
 function viewFor(owner) {

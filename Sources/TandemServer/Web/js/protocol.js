@@ -173,6 +173,7 @@ export const MESSAGES = {
   "queue.status": {
     position: { int: [1, Number.MAX_SAFE_INTEGER], required: true }, line: { string: true, required: true },
     tier: { enum: TIER, required: true }, waitedSeconds: { int: [0, Number.MAX_SAFE_INTEGER], required: true },
+    estimatedWaitSeconds: { int: [0, 86400] },
   },
   "session.assigned": {
     sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
