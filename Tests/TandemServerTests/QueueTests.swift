@@ -35,6 +35,9 @@ struct QueueTests {
             #expect(listing.entries.allSatisfy { $0.kind == .customer })
             let metrics = try await LimitsTests().get(broker, "/metrics")
             #expect(metrics.contains("tandem_queue_waiting 2"))
+            #expect(metrics.contains(#"tandem_queue_waiting_by_tier{tier="premium"} 1"#))
+            #expect(metrics.contains(#"tandem_queue_waiting_by_tier{tier="basic"} 1"#))
+            #expect(metrics.contains(#"tandem_queue_waiting_by_tier{tier="standard"} 0"#))
 
             let agent = LiveParticipant.connect(broker, hello: .take(token: alice, .init()))
             let assigned = try await agent.waitFor("session.assigned") { if case .sessionAssigned(let assigned) = $0 { assigned } else { nil } }

@@ -121,7 +121,9 @@ struct BrokerAPI {
         metrics.sessionsLive.record(counts.live)
         metrics.sessionsAway.record(counts.away)
         metrics.connections.record(hub.connectionCount)
-        metrics.queueWaiting.record(await hub.queue.count)
+        let waiting = await hub.queue.ordered
+        metrics.queueWaiting.record(waiting.count)
+        metrics.queueWaiting(byTier: Dictionary(grouping: waiting, by: \.tier).mapValues(\.count))
         return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -13,8 +13,9 @@ public final class BrokerMetrics: Sendable {
     let sessionsLive: CoreMetrics.Gauge
     let sessionsAway: CoreMetrics.Gauge
     let connections: CoreMetrics.Gauge
-    /// Customers and transferred sessions waiting for an agent (§16).
+    /// Customers and transferred sessions waiting for an agent (§16), and by tier.
     let queueWaiting: CoreMetrics.Gauge
+    private let queueWaitingByTier: [SupportTier: CoreMetrics.Gauge]
     let framesToAgent: CoreMetrics.Counter
     let framesToCustomer: CoreMetrics.Counter
     let bytesToAgent: CoreMetrics.Counter
@@ -72,6 +73,11 @@ public final class BrokerMetrics: Sendable {
         sessionsAway = CoreMetrics.Gauge(label: "tandem_sessions", dimensions: [("state", "participant_away")], factory: factory)
         connections = CoreMetrics.Gauge(label: "tandem_connections", factory: factory)
         queueWaiting = CoreMetrics.Gauge(label: "tandem_queue_waiting", factory: factory)
+        queueWaitingByTier = Dictionary(
+            uniqueKeysWithValues: SupportTier.allCases.map {
+                ($0, CoreMetrics.Gauge(label: "tandem_queue_waiting_by_tier", dimensions: [("tier", $0.rawValue)], factory: factory))
+            }
+        )
         framesToAgent = CoreMetrics.Counter(label: "tandem_relayed_frames_total", dimensions: [("direction", "to_agent")], factory: factory)
         framesToCustomer = CoreMetrics.Counter(label: "tandem_relayed_frames_total", dimensions: [("direction", "to_customer")], factory: factory)
         bytesToAgent = CoreMetrics.Counter(label: "tandem_relayed_bytes_total", dimensions: [("direction", "to_agent")], factory: factory)
@@ -122,6 +128,11 @@ public final class BrokerMetrics: Sendable {
                 ($0, CoreMetrics.Counter(label: "tandem_survey_scores_total", dimensions: [("score", String($0))], factory: factory))
             }
         )
+    }
+
+    /// The queue's entries now, per tier (lines are not labels: their names come from customers).
+    func queueWaiting(byTier counts: [SupportTier: Int]) {
+        for (tier, gauge) in queueWaitingByTier { gauge.record(counts[tier] ?? 0) }
     }
 
     /// A post-session survey answer was logged (§5.16).
