@@ -169,12 +169,18 @@ struct Replay: AsyncParsableCommand {
                 guard let message = try? ControlMessage.decode(text: json) else { continue }
                 apply(message, from: owner, at: time, to: &activity)
                 try timeline.add(message, from: owner, timeMicros: micros)
-                // The track of the still waiting for it: the still is drawn with it.
+                // The track of the still waiting for it: the still is drawn with it. An earlier
+                // one is the best so far (a recording may lack the still's own).
                 if case .track(let track) = message, let key = track.owner.map({ StreamKey(owner: $0, streamID: track.streamID) }),
-                    let still = stills[key], still.sequence == track.sequence
+                    var still = stills[key], track.sequence <= still.sequence
                 {
-                    write(still, track: activity.tracks[key], into: &exported)
-                    stills[key] = nil
+                    still.track = track
+                    if track.sequence == still.sequence {
+                        write(still, into: &exported)
+                        stills[key] = nil
+                    } else {
+                        stills[key] = still
+                    }
                 }
                 if case .streamStart(let start) = message {
                     if StreamFile.fileExtension(start.codec) != nil { _ = try saver(for: start.codec) }
@@ -194,7 +200,7 @@ struct Replay: AsyncParsableCommand {
                 // Annotated stills for image frames; video and audio frames are kept as received.
                 guard [.jpeg, .png, .webp].contains(frame.header.codec) else { continue }
                 // Written once the frame's own track (§5.15), which follows it, is known.
-                if let earlier = stills.removeValue(forKey: key) { write(earlier, track: activity.tracks[key], into: &exported) }
+                if let earlier = stills.removeValue(forKey: key) { write(earlier, into: &exported) }
                 let stream = activity.streams[key]
                 stills[key] = PendingStill(
                     name: name,
@@ -202,11 +208,12 @@ struct Replay: AsyncParsableCommand {
                     sequence: frame.header.sequence,
                     width: stream?.width ?? 1280,
                     height: stream?.height ?? 720,
-                    shapes: activity.overlays[key]?.shapes(at: time) ?? []
+                    shapes: activity.overlays[key]?.shapes(at: time) ?? [],
+                    track: activity.tracks[key].flatMap { $0.sequence <= frame.header.sequence ? $0 : nil }
                 )
             }
         }
-        for (key, still) in stills { write(still, track: activity.tracks[key], into: &exported) }
+        for still in stills.values { write(still, into: &exported) }
         guard buffer.readableBytes == 0 else { throw CLIFailure("the recording ends in the middle of an entry") }
         video?.close()
         audio?.close()
@@ -227,16 +234,18 @@ struct Replay: AsyncParsableCommand {
         var width: Int
         var height: Int
         var shapes: [Shape]
+        /// The still's own track, else the newest before it (§5.15).
+        var track: Track?
     }
 
-    /// Writes `still` as an annotated SVG, its anchored shapes placed by `track`.
-    private func write(_ still: PendingStill, track: Track?, into exported: inout Exported) {
+    /// Writes `still` as an annotated SVG, its anchored shapes placed by its track.
+    private func write(_ still: PendingStill, into exported: inout Exported) {
         let svg = AnnotatedFrameSVG.render(
             imageHref: "../frames/\(still.image)",
             width: still.width,
             height: still.height,
             shapes: still.shapes,
-            track: track
+            track: still.track
         )
         FileManager.default.createFile(atPath: "\(out)/annotated/\(still.name).svg", contents: Data(svg.utf8))
         exported.frames += 1

@@ -160,6 +160,7 @@ struct Serve: AsyncParsableCommand {
         configuration.maxQueueEntriesPerNetwork = maxQueuePerNetwork
         configuration.anonymousWriteLimits.anonymous = .init(burst: Double(anonymousAuditPerHour), perHour: Double(anonymousAuditPerHour))
         configuration.surveyAsksNPS = surveyNps
+        configuration.traceIncomingContext = telemetry.otelTrustTraceparent
         configuration.webhooks = webhook.map { BrokerConfiguration.WebhookTarget(url: $0, onStart: webhookOnStart) }
         if let webhookSecretFile {
             guard let secret = try? String(contentsOfFile: webhookSecretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),

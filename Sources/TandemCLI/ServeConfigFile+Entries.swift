@@ -98,6 +98,7 @@ extension ServeConfigFile {
         Entry(table: "telemetry", key: "otel_protocol", kind: .string) { string($0.telemetry.otelProtocol) },
         Entry(table: "telemetry", key: "otel_service_name", kind: .string) { string($0.telemetry.otelServiceName) },
         Entry(table: "telemetry", key: "otel_sample_ratio", kind: .number) { number($0.telemetry.otelSampleRatio) },
+        Entry(table: "telemetry", key: "otel_trust_traceparent", kind: .flag) { String($0.telemetry.otelTrustTraceparent) },
     ]
 
     private static let joinGuessing: [Entry] = [

@@ -23,8 +23,11 @@ struct TelemetryOptions: ParsableArguments {
     @Option(help: "The service.name of the spans.")
     var otelServiceName: String = "tandem"
 
-    @Option(help: "Share of new traces kept, 0-1 (a request's sampled traceparent is always followed).")
+    @Option(help: "Share of new traces kept, 0-1.")
     var otelSampleRatio: Double = 1
+
+    @Flag(help: "Continue the trace of a request's traceparent header (only behind a proxy that sets or strips it: anyone can send one).")
+    var otelTrustTraceparent = false
 
     func validate() throws {
         if let endpoint {
@@ -52,7 +55,10 @@ struct TelemetryOptions: ParsableArguments {
         guard let otelEndpoint = endpoint else { return nil }
         var configuration = OTel.Configuration.default
         configuration.serviceName = otelServiceName
-        configuration.diagnosticLogger = .custom(logger)
+        // swift-otel logs the OTEL_* variables it applies with their values: not those.
+        var diagnostics = logger
+        diagnostics.handler = RedactingLogHandler(base: logger.handler)
+        configuration.diagnosticLogger = .custom(diagnostics)
         configuration.diagnosticLogLevel = .warning
         configuration.logs.enabled = false
         configuration.metrics.enabled = false

@@ -73,6 +73,8 @@ public struct SessionActivity: Sendable, Equatable {
         }
         var relayed = start
         relayed.owner = owner
+        // Another source (a camera now a screen) is another scene: its old track no longer places anything.
+        if let announced = streams[key], announced.source != start.source { tracks[key] = nil }
         streams[key] = relayed
         var entry = stats[key] ?? StreamStats(owner: owner, streamID: start.streamID)
         entry.source = start.source
@@ -178,7 +180,7 @@ public struct SessionActivity: Sendable, Equatable {
         if let claimed = track.owner, claimed != owner { return .failure(.invalidField("owner")) }
         let key = StreamKey(owner: owner, streamID: track.streamID)
         guard let stream = streams[key] else { return .failure(.unknownStream) }
-        if stream.codec.isAudio { return .failure(.invalidField("streamId")) }
+        if stream.codec.isAudio { return .failure(.unknownStream) }
         if let field = track.invalidField { return .failure(.invalidField(field)) }
         var relayed = track
         relayed.owner = owner

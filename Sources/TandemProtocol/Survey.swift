@@ -22,8 +22,8 @@ public struct SurveyOffer: Sendable, Equatable, Codable {
 /// The customer's answer, the body of `POST /v1/surveys` (§5.16, §9).
 public struct SurveyAnswer: Sendable, Equatable, Codable {
     public static let maxCommentLength = 1000
-    /// The largest body `POST /v1/surveys` reads.
-    public static let maxBodyBytes = 4096
+    /// The largest body `POST /v1/surveys` reads: a 1000-character comment in 4-byte UTF-8 fits.
+    public static let maxBodyBytes = 8192
 
     public var token: String
     /// "Was your problem solved?"

@@ -36,7 +36,7 @@ struct SceneTrackingTests {
         other.streamID = 2
         #expect(activity.track(other, by: .customer) == .failure(.unknownStream))
         other.streamID = 7
-        #expect(activity.track(other, by: .customer) == .failure(.invalidField("streamId")))
+        #expect(activity.track(other, by: .customer) == .failure(.unknownStream))
         #expect(activity.track(track(1, epoch: 0), by: .customer) == .failure(.invalidField("epoch")))
         var bad = track(1)
         bad.m = [1, 0, 0, 0, 1]

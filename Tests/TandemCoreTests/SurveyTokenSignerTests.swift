@@ -13,8 +13,16 @@ struct SurveyTokenSignerTests {
         let token = signer.token(sessionID: session, expires: now.addingTimeInterval(SurveyTokenSigner.lifetime))
         #expect(token.hasPrefix("tds_\(session)."))
         #expect(token.utf8.count <= SurveyTokenSigner.maxLength)
-        #expect(signer.verify(token, now: now) == .valid(sessionID: session))
+        #expect(signer.verify(token, now: now) == .valid(sessionID: session, asksNPS: false))
         #expect(signer.verify(token, now: now.addingTimeInterval(SurveyTokenSigner.lifetime)) == .expired)
+    }
+
+    @Test("whether NPS is asked is signed into the token")
+    func npsSigned() {
+        let token = signer.token(sessionID: session, expires: now.addingTimeInterval(3600), asksNPS: true)
+        #expect(token.contains(".1."))
+        #expect(signer.verify(token, now: now) == .valid(sessionID: session, asksNPS: true))
+        #expect(signer.verify(token.replacingOccurrences(of: ".1.", with: ".0."), now: now) == .invalid)
     }
 
     @Test("another key, another session, an altered expiry or MAC, and garbage are invalid")

@@ -191,7 +191,9 @@ struct TracingTests {
         let secrets = try await collector.run { url in
             let broker = try await BrokerProcess.start(
                 directory: directory,
-                arguments: ["--otel-endpoint", url, "--otel-protocol", "http-json", "--otel-service-name", "tandem-test"],
+                arguments: [
+                    "--otel-endpoint", url, "--otel-protocol", "http-json", "--otel-service-name", "tandem-test", "--otel-trust-traceparent",
+                ],
                 environment: ["OTEL_BSP_SCHEDULE_DELAY": "100"]
             )
             let secrets = try await oneSession(broker, token: token)
@@ -213,7 +215,7 @@ struct TracingTests {
 
         let session = try #require(spans.map(\.span).first { $0.name == "tandem.session" })
         #expect(session.attributes["tandem.session.id"] == secrets.sessionID)
-        #expect(session.attributes["tandem.ticket"] == "HD-TRACE")
+        #expect(session.attributes["tandem.ticket"] == nil)
         #expect(session.attributes["tandem.agent"] == "alice")
         #expect(session.attributes["tandem.session.via"] == "code")
         #expect(session.attributes["tandem.session.end_reason"] == "agent-ended")
@@ -242,6 +244,40 @@ struct TracingTests {
             #expect(!sent.contains(secret), "a secret reached the collector")
         }
         #expect(!sent.contains("/v1/sessions/\(secrets.sessionID)"))
+    }
+
+    @Test("a client's traceparent is not continued without --otel-trust-traceparent; OTEL_* values stay out of the log")
+    func untrustedTraceparent() async throws {
+        let (directory, token) = try await prepare()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let collector = TraceCollector()
+        let traceID = "0af7651916cd43dd8448eb211c80319c"
+        let log = directory + "/broker.log"
+        try await collector.run { url in
+            let broker = try await BrokerProcess.start(
+                directory: directory,
+                arguments: ["--otel-endpoint", url, "--otel-protocol", "http-json"],
+                logLevel: "trace",
+                logFile: log,
+                environment: [
+                    "OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_LOG_LEVEL": "trace",
+                    "OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer collector-secret-4711",
+                ]
+            )
+            #expect(
+                try get(
+                    "https://127.0.0.1:\(broker.port)/v1/queue",
+                    headers: ["Authorization: Bearer \(token)", "traceparent: 00-\(traceID)-00f067aa0ba902b7-01"]
+                ) == "200"
+            )
+            broker.terminate()
+        }
+        let spans = try collector.spans().map(\.span)
+        let queue = try #require(spans.first { $0.attributes["http.route"] == "/v1/queue" })
+        #expect(TraceCollector.hex(queue.traceID) != traceID)
+        #expect(queue.parentSpanID.isEmpty)
+        let text = try String(contentsOfFile: log, encoding: .utf8)
+        #expect(!text.contains("collector-secret-4711"), "the collector's credentials reached the log")
     }
 
     @Test("without --otel-endpoint nothing is sent, even with the OTEL_* exporter variables set")

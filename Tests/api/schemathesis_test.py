@@ -308,8 +308,8 @@ class Run:
             ("endSession", {"id": self.session_b}, {"outcome": "resolved", "note": big}),
             ("transferSession", {"id": self.session_b}, {"line": "line2", "note": big}),
             ("pruneAuditLog", {}, {"before": "2000-01-01T00:00:00Z", "pad": "x" * (5 << 10)}),
-            # 4 KiB for a survey answer (§5.16), checked before the token.
-            ("answerSurvey", {}, {"token": "tds_x", "solved": True, "score": 4, "comment": "x" * (5 << 10)}),
+            # 8 KiB for a survey answer (§5.16), checked before the token.
+            ("answerSurvey", {}, {"token": "tds_x", "solved": True, "score": 4, "comment": "x" * (9 << 10)}),
         ]
         for operation_id, path, body in cases:
             user = "root"
@@ -319,17 +319,17 @@ class Run:
         """POST /v1/surveys takes no account: a token of the survey (§5.16). Forged, malformed
         and garbage tokens are 403 survey-invalid, bodies that are no answer 400 — never 401 or 5xx."""
         future = int(time.time()) + 3600
-        forged = f"tds_{self.session_b}.{future}.{'A' * 22}"
+        forged = f"tds_{self.session_b}.{future}.0.{'A' * 22}"
         answer = {"token": forged, "solved": True, "score": 4}
         response = self.call("survey with a forged token: 403", "answerSurvey", None, 403, body=answer)
         if response is not None:
             self.record("forged survey token: survey-invalid", error_code(response) == "survey-invalid", response.text[:200])
         # A token's MAC is checked before its expiry: a forged token of the past is no more than invalid.
-        self.call("survey with a forged past token: 403", "answerSurvey", None, 403, body={**answer, "token": f"tds_{self.session_b}.1000000000.{'A' * 22}"})
+        self.call("survey with a forged past token: 403", "answerSurvey", None, 403, body={**answer, "token": f"tds_{self.session_b}.1000000000.0.{'A' * 22}"})
         # The token is not the API's: an agent's Authorization header changes nothing.
         self.call("survey with an agent's token header: 403", "answerSurvey", "alice", 403, body=answer)
         for label, token in [("garbage", "nope"), ("empty", ""), ("a join code", "482913557301"), ("an API token", "tdm_" + "A" * 43),
-                             ("a session id only", f"tds_{self.session_b}"), ("not base64url", f"tds_{self.session_b}.{future}.{'*' * 22}"),
+                             ("a session id only", f"tds_{self.session_b}"), ("not base64url", f"tds_{self.session_b}.{future}.0.{'*' * 22}"),
                              ("very long", "tds_" + "A" * 2000)]:
             response = self.call(f"survey token {label}: 403", "answerSurvey", None, 403, body={**answer, "token": token})
             if response is not None and response.status_code == 403:

@@ -207,9 +207,9 @@ control_valid = [
     # The post-session survey (§5.16): the customer's session.ended carries the survey's token,
     # when it closes (24 h after the end; the token's expiry, 1795429200) and whether NPS is asked.
     {"type": "session.ended", "sessionId": "s_abcdefghijkmnpqr", "reason": "agent-ended", "outcome": "resolved",
-     "survey": {"token": "tds_s_abcdefghijkmnpqr.1795429200.q2Zt0d3X9vYc8Lw1RkP5_A", "expiresAt": "2026-11-23T10:20:00Z", "nps": True}},
+     "survey": {"token": "tds_s_abcdefghijkmnpqr.1795429200.1.q2Zt0d3X9vYc8Lw1RkP5_A", "expiresAt": "2026-11-23T10:20:00Z", "nps": True}},
     {"type": "session.ended", "sessionId": "s_abcdefghijkmnpqr", "reason": "customer-left",
-     "survey": {"token": "tds_s_abcdefghijkmnpqr.1795429200.q2Zt0d3X9vYc8Lw1RkP5_A", "expiresAt": "2026-11-23T10:20:00Z", "nps": False}},
+     "survey": {"token": "tds_s_abcdefghijkmnpqr.1795429200.0.q2Zt0d3X9vYc8Lw1RkP5_A", "expiresAt": "2026-11-23T10:20:00Z", "nps": False}},
 ]
 control_invalid = [
     ("not JSON", "hello", "malformed-message"),
@@ -251,7 +251,7 @@ control_invalid = [
     ("anchor without epoch", '{"type":"annotation","op":"add","owner":"customer","streamId":1,"shape":{"id":"a","kind":"arrow","color":"#000000","width":1,"points":[[0,0],[1,1]],"anchor":{"m":[1,0,0,0,1,0]}}}', "invalid-field"),
     ("unknown codec name vp10", '{"type":"stream.start","streamId":4,"source":"camera","codec":"vp10","width":640,"height":480,"fps":30}', "invalid-field"),
     ("survey without token", '{"type":"session.ended","sessionId":"s_abcdefghijkmnpqr","reason":"agent-ended","survey":{"expiresAt":"2026-11-23T10:20:00Z","nps":false}}', "invalid-field"),
-    ("survey nps not a boolean", '{"type":"session.ended","sessionId":"s_abcdefghijkmnpqr","reason":"agent-ended","survey":{"token":"tds_s_abcdefghijkmnpqr.1795429200.q2Zt0d3X9vYc8Lw1RkP5_A","expiresAt":"2026-11-23T10:20:00Z","nps":"yes"}}', "invalid-field"),
+    ("survey nps not a boolean", '{"type":"session.ended","sessionId":"s_abcdefghijkmnpqr","reason":"agent-ended","survey":{"token":"tds_s_abcdefghijkmnpqr.1795429200.0.q2Zt0d3X9vYc8Lw1RkP5_A","expiresAt":"2026-11-23T10:20:00Z","nps":"yes"}}', "invalid-field"),
 ]
 control = {
     "valid": [{"name": m["type"] + ("" if i == 0 else f" #{i}"), "json": canonical(m)} for i, m in enumerate(control_valid)],

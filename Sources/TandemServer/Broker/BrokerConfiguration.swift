@@ -64,6 +64,9 @@ public struct BrokerConfiguration: Sendable {
     /// A help link's lifetime (§16.1) when none is asked for, and the longest one issued.
     public var defaultHelpLinkLifetime: Duration = .seconds(24 * 3600)
     public var maxHelpLinkLifetime: Duration = .seconds(7 * 24 * 3600)
+    /// Whether a request's `traceparent` header is continued (tracing, README "Install and
+    /// operate"): off, as any client may send one to force sampling or pick trace ids.
+    public var traceIncomingContext = false
     /// Whether the post-session survey (§5.16) asks "How likely are you to recommend us?" (0–10).
     public var surveyAsksNPS = false
     /// How long a transferred session waits for an agent before it ends `transfer-unanswered` (§17).

@@ -101,7 +101,7 @@ extension TandemBroker {
     func buildRouter(_ runtime: BrokerRuntime) throws -> Router<BasicRequestContext> {
         // HEAD for every GET route, with the GET's status and headers (RFC 9110 §9.3.2).
         let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
-        router.middlewares.add(RequestTracingMiddleware())
+        router.middlewares.add(RequestTracingMiddleware(continuesTraceparent: configuration.traceIncomingContext))
         BrokerAPI(hub: runtime.hub, signingKey: runtime.key, web: try WebPages(root: configuration.webRoot), recordings: runtime.recorder.directory)
             .register(on: router)
         return router

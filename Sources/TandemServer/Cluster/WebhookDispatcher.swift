@@ -94,16 +94,24 @@ struct WebhookDispatcher: Service {
         }
     }
 
-    /// The events after `cursor` that `target` is to get: its lag once a delivery failed.
+    /// The most events ``pending(for:after:)`` reads: a helpdesk down for hours on a busy
+    /// log is not re-read in full at each retry; the lag then shows at least this many.
+    static let maxLagScan = 10_000
+
+    /// The events after `cursor` that `target` is to get (its lag once a delivery failed),
+    /// counted over at most ``maxLagScan`` events of the log.
     func pending(for target: BrokerConfiguration.WebhookTarget, after cursor: Int64) async throws -> Int {
         var count = 0
+        var scanned = 0
         var seq = cursor
-        while true {
+        while scanned < Self.maxLagScan {
             let events = try await store.auditEvents(afterSeq: seq, limit: 1000)
             guard let last = events.last else { return count }
             count += events.lazy.filter { target.wants($0.kind) && $0.sessionID != nil }.count
+            scanned += events.count
             seq = last.seq
         }
+        return count
     }
 
     /// POSTs one summary; true on a 2xx answer.

@@ -23,21 +23,26 @@ extension SessionHub {
     /// The customer's `session.ended`: with the survey, open for a day.
     func surveyOffer(_ session: LiveSession, ending: SessionEnding) -> ControlMessage {
         let expires = ending.endedAt.addingTimeInterval(SurveyTokenSigner.lifetime)
-        let offer = SurveyOffer(token: surveys.token(sessionID: session.id, expires: expires), expiresAt: expires, nps: configuration.surveyAsksNPS)
+        let asksNPS = configuration.surveyAsksNPS
+        let offer = SurveyOffer(token: surveys.token(sessionID: session.id, expires: expires, asksNPS: asksNPS), expiresAt: expires, nps: asksNPS)
         return .sessionEnded(SessionEnded(sessionID: session.id, reason: ending.reason, outcome: ending.outcome, survey: offer))
     }
 
     /// Takes a customer's answer: a token of this deployment, still open, for a session not
-    /// answered yet, with members in range. Checked and logged (`survey.answered`) in one
-    /// step of this actor, so two answers to this broker cannot both be kept.
+    /// answered yet, with members in range (NPS only when its token asks it). The session is
+    /// reserved before the first suspension and until its answer is logged (`survey.answered`),
+    /// so answers sent at once to this broker cannot both be kept: the others are `answered`.
     func answerSurvey(_ answer: SurveyAnswer, now: Date) async throws -> Result<SurveyReceipt, SurveyRefusal> {
         let sessionID: String
+        let asksNPS: Bool
         switch surveys.verify(answer.token, now: now) {
-        case .valid(let id): sessionID = id
+        case .valid(let id, let nps): (sessionID, asksNPS) = (id, nps)
         case .invalid: return .failure(.invalid)
         case .expired: return .failure(.expired)
         }
-        if let field = answer.invalidField(npsAsked: configuration.surveyAsksNPS) { return .failure(.invalidField(field)) }
+        if let field = answer.invalidField(npsAsked: asksNPS) { return .failure(.invalidField(field)) }
+        guard surveysInFlight.insert(sessionID).inserted else { return .failure(.answered) }
+        defer { surveysInFlight.remove(sessionID) }
         // A token is issued only at a session's logged end; a pruned log no longer has it.
         guard try await store.session(id: sessionID) != nil else { return .failure(.expired) }
         if try await store.events(sessionID: sessionID).contains(where: { $0.kind == .surveyAnswered }) { return .failure(.answered) }

@@ -101,8 +101,6 @@ extension SessionHub {
         if let forAgent = entry.forAgent { detail["toAgent"] = forAgent } else { detail["line"] = entry.line }
         try await store.recordTakeover(sessionID: session.id, agent: agent.name, detail: detail, at: now)
         traces.record(.transferAnswered, sessionID: session.id, agent: agent.name)
-        waitEstimator.answered(line: entry.line, agent: agent.name, at: now)
-        takenFromLine[session.id] = (entry.line, now)
         let token = ResumeToken.generate()
         let notice = SessionTransferred(
             sessionID: session.id,
@@ -134,6 +132,15 @@ extension SessionHub {
         )
         guard since != nil else { return nil }
         metrics.queueAnswered(entry.kind, waited: .milliseconds(waitedMs))
+        // The previous taker's part ends here; a transfer to a line starts the new taker's part
+        // of that line (one to a named agent is no line's work, §16).
+        if let previous = takenFromLine.removeValue(forKey: session.id) {
+            waitEstimator.ended(line: previous.line, handleSeconds: now.timeIntervalSince(previous.since), at: now)
+        }
+        if entry.forAgent == nil {
+            waitEstimator.answered(line: entry.line, agent: agent.name, at: now)
+            takenFromLine[session.id] = (entry.line, now)
+        }
         _ = registerResumeToken(token, sessionID: session.id, role: .agent)
         session.tellWatchers(.sessionTransferred(notice))
         session.announcePresence()

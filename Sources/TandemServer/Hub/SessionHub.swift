@@ -46,6 +46,8 @@ actor SessionHub {
     let helpLinks: HelpLinkSigner
     /// Signs and checks post-session survey tokens (§5.16).
     let surveys: SurveyTokenSigner
+    /// Sessions whose survey answer is being checked and logged right now (at most one each).
+    var surveysInFlight = Set<String>()
     let shuttingDown = NIOLockedValueBox(false)
     /// Every open participant connection, hello or not, so shutdown can close them all.
     let connections = NIOLockedValueBox([ObjectIdentifier: ParticipantOutbox]())

@@ -9,13 +9,19 @@ import Tracing
 /// the route *template* (`/v1/sessions/{id}`, `/j/{code}`), the status and the body sizes.
 /// Never the path as sent, the query or a header value: join codes and their link keys sit in
 /// paths, tokens in headers and replay queries, and the peer's user agent is peer-supplied
-/// text (the guide: secrets never reach logs at any level, traces included). A `traceparent`
-/// header (W3C) is honoured, so a helpdesk that traces its own calls sees the broker's span
-/// under them.
+/// text (the guide: secrets never reach logs at any level, traces included). With
+/// `continuesTraceparent` (`--otel-trust-traceparent`, for a broker behind a proxy that sets
+/// or strips it) a `traceparent` header (W3C) is continued, so a helpdesk that traces its own
+/// calls sees the broker's span under them; otherwise it is ignored, as anyone could send one
+/// to force sampling. `tracestate` (free text from the client) is never read.
 struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddleware {
+    var continuesTraceparent = false
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var parent = ServiceContext.current ?? .topLevel
-        InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: TraceparentExtractor())
+        if continuesTraceparent {
+            InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: TraceparentExtractor())
+        }
         let method = request.method.rawValue
         let span = startSpan("HTTP \(method)", context: parent, ofKind: .server)
         span.attributes["http.request.method"] = method
@@ -58,16 +64,11 @@ struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Reads only `traceparent` and `tracestate` for the instrument; every other header stays unread.
+/// Reads only `traceparent` for the instrument; every other header stays unread.
 private struct TraceparentExtractor: Extractor {
     func extract(key: String, from carrier: HTTPFields) -> String? {
-        switch key.lowercased() {
-        case "traceparent", "tracestate":
-            guard let name = HTTPField.Name(key) else { return nil }
-            return carrier[name]
-        default:
-            return nil
-        }
+        guard key.lowercased() == "traceparent", let name = HTTPField.Name(key) else { return nil }
+        return carrier[name]
     }
 }
 

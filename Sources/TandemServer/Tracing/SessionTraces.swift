@@ -13,9 +13,9 @@ import Foundation
 /// Kept by the ``SessionHub`` actor; spans go to the process's tracer (none unless
 /// `tandem serve --otel-endpoint` bootstrapped one).
 ///
-/// Each span carries what the audit log already names openly (session id, ticket, agent, mode,
-/// end reason, outcome, traffic totals), never a join code, a token, an address or text a peer
-/// wrote (chat, notes, client names). Bounded by the live sessions: a span leaves at the ending.
+/// Each span carries what the audit log already names openly (session id, agent, mode, end
+/// reason, outcome, traffic totals), never a join code, a token, an address or text a peer
+/// wrote (chat, notes, client names, the ticket a queued customer typed). Bounded by the live sessions: a span leaves at the ending.
 struct SessionTraces {
     /// Event names: the audit event kinds they mirror (§11).
     enum Turn: String {
@@ -33,7 +33,6 @@ struct SessionTraces {
     mutating func started(_ record: SessionRecord, via: String) {
         let span = startSpan("tandem.session", context: .topLevel, ofKind: .internal)
         span.attributes["tandem.session.id"] = record.id
-        span.attributes["tandem.ticket"] = record.ticket
         span.attributes["tandem.agent"] = record.agent
         span.attributes["tandem.session.mode"] = record.mode.rawValue
         span.attributes["tandem.session.via"] = via

@@ -177,7 +177,7 @@ function handle(message) {
       setState("queued", (message.position === 1
         ? `You are next in line (${message.tier} support). An agent will be with you shortly…`
         : `You are number ${message.position} in line (${message.tier} support). Please keep this page open…`)
-        + waitText(message.estimatedWaitSeconds));
+        + estimateText(message.estimatedWaitSeconds));
       break;
     case "session.transferred":
       if (message.state === "pending") {
@@ -280,7 +280,7 @@ function waitText(seconds) {
 }
 
 /** " Estimated wait: about 3 minutes." for an estimate in seconds; nothing without one. */
-function waitText(seconds) {
+function estimateText(seconds) {
   if (seconds === undefined) return "";
   if (seconds < 60) return " Estimated wait: under a minute.";
   const minutes = Math.round(seconds / 60);

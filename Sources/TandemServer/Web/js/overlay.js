@@ -50,10 +50,12 @@ export class Overlay {
     this.tracks.set(track.sequence, track);
     if (this.tracks.size > KEEP_TRACKS) this.tracks.delete(this.tracks.keys().next().value);
     this.track = track;
+    // The frozen frame's own track may come after the freeze: it pins the view from then on.
+    if (track.sequence === this.frozenSequence) this.frozenTrack = track;
     this.version += 1;
   }
 
-  /** The track of frame `sequence`, else the newest before it, else the newest; null without any. */
+  /** The track of frame `sequence`, else the newest before it; the newest for no frame; else null. */
   trackFor(sequence) {
     if (sequence === null || sequence === undefined) return this.track;
     // A freeze pins the view (§5.11, §5.15): the frozen frame keeps the track it had.
@@ -64,7 +66,8 @@ export class Overlay {
     for (const track of this.tracks.values()) {
       if (track.sequence <= sequence && (!best || track.sequence > best.sequence)) best = track;
     }
-    return best ?? this.track;
+    // No track at or before the frame: its shapes are drawn where they were drawn (§5.15).
+    return best;
   }
 
   /** The newest track when it is tracking (what a new shape is anchored to), else null. */

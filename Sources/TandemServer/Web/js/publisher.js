@@ -37,6 +37,9 @@ export class Publisher {
     this.sequences = new Map();
     this.results = new Map();
     this.lastTrackAt = -Infinity;
+    // Epochs only grow on a stream (§5.15): a new tracker (another camera) counts on from the last.
+    this.epochBase = 0;
+    this.lastEpoch = 0;
     this.sequence = 0;
     this.paused = false;
     this.media = null;
@@ -72,6 +75,7 @@ export class Publisher {
     // A camera's scene is tracked (§5.15), so shapes drawn on it stay on the object; a screen's is not.
     this.tracker?.close();
     this.tracker = null;
+    this.epochBase = this.lastEpoch;
     if (source === "camera" && this.tracking && typeof Worker === "function") {
       this.tracker = new SceneTracker({ onResult: (result) => this.tracked(result) });
     }
@@ -158,7 +162,9 @@ export class Publisher {
     if (now - this.lastTrackAt < 1000 / MAX_TRACKS_PER_SECOND || !this.socket.isOpen || !this.announced) return;
     this.lastTrackAt = now;
     const m = result.m.map((value) => Math.round(value * 1e6) / 1e6);
-    const track = { type: "track", streamId: this.streamId, sequence, epoch: result.epoch, state: result.state, m };
+    const epoch = this.epochBase + result.epoch;
+    this.lastEpoch = Math.max(this.lastEpoch, epoch);
+    const track = { type: "track", streamId: this.streamId, sequence, epoch, state: result.state, m };
     this.socket.send(track);
     this.onTrack?.(track);
   }
