@@ -15,7 +15,7 @@ import Foundation
 /// (`0000-01-01`, `9999-12-31T23:00:00-05:00`), which the API could not write back as RFC 3339.
 enum QueryDate {
     /// What a refused value should have been, for the `400`'s message.
-    static let expected = "an RFC 3339 time like 2026-11-22T10:00:00Z (or with an offset, +01:00) or a date like 2026-11-22 (midnight UTC)"
+    static let expected = "a date like 2026-11-22 (midnight UTC) or an RFC 3339 time like 2026-11-22T10:00:00Z (or with an offset, +01:00)"
 
     static func parse(_ text: String) -> Date? {
         var reader = Reader(bytes: Array(text.utf8))
