@@ -32,12 +32,7 @@ public struct HelpLinkSigner: Sendable {
 
     /// The help-link key of a broker whose audit signing key is `auditSigner`.
     public init(deriving auditSigner: AuditSigner) {
-        let derived = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: SymmetricKey(data: auditSigner.rawRepresentation),
-            info: Data("tandem-help-link/1".utf8),
-            outputByteCount: 32
-        )
-        self.init(key: derived.withUnsafeBytes { Data($0) })
+        self.init(key: auditSigner.derivedKey(info: "tandem-help-link/1"))
     }
 
     /// The signature of `link` (base64url, 43 characters).

@@ -37,12 +37,7 @@ public struct SurveyTokenSigner: Sendable {
 
     /// The survey key of a broker whose audit signing key is `auditSigner`.
     public init(deriving auditSigner: AuditSigner) {
-        let derived = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: SymmetricKey(data: auditSigner.rawRepresentation),
-            info: Data("tandem-survey/1".utf8),
-            outputByteCount: 32
-        )
-        self.init(key: derived.withUnsafeBytes { Data($0) })
+        self.init(key: auditSigner.derivedKey(info: "tandem-survey/1"))
     }
 
     /// The token of the survey of `sessionID`, open until `expires`, asking NPS or not.

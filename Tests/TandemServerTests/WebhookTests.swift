@@ -48,22 +48,7 @@ final class HelpdeskReceiver: Sendable {
             }
             return Response(status: .ok)
         }
-        let (ports, portSink) = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portSink.yield(channel.localAddress?.port ?? 0)
-                portSink.finish()
-            }
-        )
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await app.runService() }
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
-            defer { group.cancelAll() }
-            return try await body("http://127.0.0.1:\(port)/hook")
-        }
+        return try await LocalHTTPServer.run(router) { try await body($0 + "/hook") }
     }
 
     /// Waits until `count` deliveries arrived (at most 20 s).
