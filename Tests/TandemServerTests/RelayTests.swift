@@ -96,7 +96,11 @@ struct RelayTests {
             #expect(customerSeen.chat == Chat(text: "Point the camera at the router, please", from: .agent))
             let expectedEnd = SessionEnded(sessionID: agentSeen.created.sessionID, reason: .agentEnded, outcome: .resolved)
             #expect(agentSeen.ended == expectedEnd)
-            #expect(customerSeen.ended == expectedEnd)
+            // The customer's copy also offers the post-session survey (§5.16).
+            var customerEnd = customerSeen.ended
+            #expect(customerEnd?.survey?.token.hasPrefix("tds_\(agentSeen.created.sessionID).") == true)
+            customerEnd?.survey = nil
+            #expect(customerEnd == expectedEnd)
             #expect(agent.closure.code == 1000)
             #expect(customerRun.closure.code == 1000)
 

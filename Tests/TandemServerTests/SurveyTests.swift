@@ -80,9 +80,15 @@ struct SurveyTests {
             #expect(late.status == 410 && late.body.contains("survey-expired"))
             #expect(try await surveyEvents(broker, sessionID).isEmpty)
 
-            // The answer, once.
-            let first = try await post(broker, answer(survey.token, comment: "Cable was in the <b>WAN</b> port\nthanks"))
-            #expect(first.status == 201)
+            // The answer, once: eight sent at the same moment get one 201 and seven 409s.
+            let body = try answer(survey.token, comment: "Cable was in the <b>WAN</b> port\nthanks")
+            let results = try await withThrowingTaskGroup(of: (status: Int, body: String).self) { group in
+                for _ in 0..<8 { group.addTask { try await post(broker, body) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.filter { $0.status == 201 }.count == 1)
+            #expect(results.filter { $0.status == 409 && $0.body.contains("survey-answered") }.count == 7)
+            let first = try #require(results.first { $0.status == 201 })
             let receipt = try TandemJSON.makeDecoder().decode(SurveyReceipt.self, from: Data(first.body.utf8))
             #expect(receipt.sessionID == sessionID)
             let again = try await post(broker, answer(survey.token, solved: false, score: 1))
