@@ -115,6 +115,11 @@ def measure(name, samples, truth, anchored_id, fixed_id):
         clean.append(error(stuck["points"][1], truth[index]["target"]))
         if fixed_id in sample["shapes"]:
             fixed.append(error(sample["shapes"][fixed_id]["points"][1], truth[index]["target"]))
+    back = [s["index"] for s in samples if s["index"] >= last and s["shapes"].get(anchored_id) and not s["shapes"][anchored_id]["lost"]]
+    lost = [s["index"] for s in samples if first <= s["index"] < last and s["shapes"].get(anchored_id, {}).get("lost")]
+    if lost and back:
+        print(f"     {name}: lost from frame {min(lost)} ({(min(lost) - first) / FPS:.2f} s after the cut), "
+              f"back by frame {min(back)} ({(min(back) - last) / FPS:.2f} s after the scene returned)")
     rms = math.sqrt(sum(e * e for e in clean) / len(clean)) if clean else float("inf")
     worst = max(clean) if clean else float("inf")
     drift = max(fixed) if fixed else 0.0
