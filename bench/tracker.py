@@ -32,48 +32,48 @@ def run(binary, seconds, video):
     work = tempfile.mkdtemp(prefix="tandem-bench-tracker-")
     clip = os.path.join(work, anchor_clip.clip_name(fps=at.FPS, width=at.WIDTH, height=at.HEIGHT))
     truth = anchor_clip.make_clip(clip, fps=at.FPS, seconds=14, width=at.WIDTH, height=at.HEIGHT, occlusion=at.OCCLUSION)
-    data = os.path.join(work, "data")
-    serve, port = bt.start_broker(data)
     agent = media_chromium(1280, 900)
     customer = media_chromium(900, 900, video=clip)
     try:
-        base = f"https://127.0.0.1:{port}"
-        env = {"TANDEM_SERVER": base, "TANDEM_CA": os.path.join(data, "certs", "ca.pem")}
-        alice = bt.tandem("users", "add", "alice", "--role", "agent", "--data-dir", data).stdout.strip().splitlines()[-1]
-        agent.get(console_session(base, env, alice, "HD-BENCH-TRACK"))
-        bt.wait(agent, lambda d: bt.state(d) == "waiting", what="the session")
-        join(customer, base, agent.execute_script("return document.body.dataset.joinCode"), f"?video={video}" if video != "vp8" else "")
-        bt.wait(agent, lambda d: number(d, "customer-view", "decoded") >= 10, what="frames at the agent")
-        bt.wait(agent, lambda d: d.execute_script("return document.getElementById('customer-overlay').dataset.tracking") == "tracking",
-                timeout=60, what="tracking")
-        decode = anchor_clip.decode_index_function()
-        targets = [entry["target"] for entry in truth]
-        bt.wait(agent, lambda d: d.execute_script(at.DRAW % decode, targets), timeout=60, what="a frame to draw on")
-        anchored = bt.wait(agent, lambda d: d.execute_script("""
-            const shapes = document.getElementById('customer-overlay').drawn?.shapes ?? {};
-            return Object.entries(shapes).find(([, placed]) => placed.anchored)?.[0] ?? null;"""), what="the stuck arrow")
-        errors = []
-        first, last = int(at.OCCLUSION[0] * at.FPS), int(at.OCCLUSION[1] * at.FPS) + at.FPS
-        end = time.time() + seconds
-        while time.time() < end:
-            sample = agent.execute_script(at.SAMPLE % decode, "customer-view", "customer-overlay", False)
-            placed = sample and sample["shapes"].get(anchored)
-            if placed and not placed["lost"] and not first <= sample["index"] < last:
-                errors.append(at.error(placed["points"][1], truth[sample["index"]]["target"]))
-            time.sleep(0.05)
-        stats = customer.execute_script("return document.getElementById('preview').trackerStats")
-        sent = customer.execute_script("return {...document.getElementById('send-stats').dataset}")
-        rms = math.sqrt(sum(e * e for e in errors) / len(errors)) if errors else float("nan")
-        print(f"video {video}, {seconds} s: tracker mean {stats['meanMs']:.1f} ms, p95 {stats['p95Ms']:.1f} ms, max {stats['maxMs']:.1f} ms "
-              f"per frame; {stats['frames']} frames tracked, {stats['skipped']} skipped; sent {sent.get('fps')} fps, "
-              f"{sent.get('kbps')} kbit/s {sent.get('codec')} {sent.get('width')}x{sent.get('height')}; "
-              f"stuck arrow at the agent: RMS {rms * 100:.2f} %, max {max(errors) * 100:.2f} % of the width over {len(errors)} samples")
+        with bt.broker_with_users(os.path.join(work, "data")) as broker:
+            measure(agent, customer, broker, truth, seconds, video)
     finally:
         agent.quit()
         customer.quit()
-        serve.terminate()
-        serve.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(agent, customer, broker, truth, seconds, video):
+    """Opens the session, draws the stuck arrow, samples it for `seconds` and prints the figures."""
+    base = broker.base
+    agent.get(console_session(base, broker.client_env, broker.alice, "HD-BENCH-TRACK"))
+    bt.wait(agent, lambda d: bt.state(d) == "waiting", what="the session")
+    join(customer, base, agent.execute_script("return document.body.dataset.joinCode"), f"?video={video}" if video != "vp8" else "")
+    bt.wait(agent, lambda d: number(d, "customer-view", "decoded") >= 10, what="frames at the agent")
+    bt.wait(agent, lambda d: d.execute_script("return document.getElementById('customer-overlay').dataset.tracking") == "tracking",
+            timeout=60, what="tracking")
+    decode = anchor_clip.decode_index_function()
+    targets = [entry["target"] for entry in truth]
+    bt.wait(agent, lambda d: d.execute_script(at.DRAW % decode, targets), timeout=60, what="a frame to draw on")
+    anchored = bt.wait(agent, lambda d: d.execute_script("""
+        const shapes = document.getElementById('customer-overlay').drawn?.shapes ?? {};
+        return Object.entries(shapes).find(([, placed]) => placed.anchored)?.[0] ?? null;"""), what="the stuck arrow")
+    errors = []
+    first, last = int(at.OCCLUSION[0] * at.FPS), int(at.OCCLUSION[1] * at.FPS) + at.FPS
+    end = time.time() + seconds
+    while time.time() < end:
+        sample = agent.execute_script(at.SAMPLE % decode, "customer-view", "customer-overlay", False)
+        placed = sample and sample["shapes"].get(anchored)
+        if placed and not placed["lost"] and not first <= sample["index"] < last:
+            errors.append(at.error(placed["points"][1], truth[sample["index"]]["target"]))
+        time.sleep(0.05)
+    stats = customer.execute_script("return document.getElementById('preview').trackerStats")
+    sent = customer.execute_script("return {...document.getElementById('send-stats').dataset}")
+    rms = math.sqrt(sum(e * e for e in errors) / len(errors)) if errors else float("nan")
+    print(f"video {video}, {seconds} s: tracker mean {stats['meanMs']:.1f} ms, p95 {stats['p95Ms']:.1f} ms, max {stats['maxMs']:.1f} ms "
+          f"per frame; {stats['frames']} frames tracked, {stats['skipped']} skipped; sent {sent.get('fps')} fps, "
+          f"{sent.get('kbps')} kbit/s {sent.get('codec')} {sent.get('width')}x{sent.get('height')}; "
+          f"stuck arrow at the agent: RMS {rms * 100:.2f} %, max {max(errors) * 100:.2f} % of the width over {len(errors)} samples")
 
 
 def main():

@@ -217,17 +217,10 @@ def main():
     started = time.time()
     truth = anchor_clip.make_clip(clip, fps=FPS, seconds=14, width=WIDTH, height=HEIGHT, occlusion=OCCLUSION)
     print(f"     clip: {len(truth)} frames in {time.time() - started:.1f} s")
-    data = os.path.join(work, "data")
-    serve, port = bt.start_broker(data)
     try:
-        base = f"https://127.0.0.1:{port}"
-        client_env = {"TANDEM_SERVER": base, "TANDEM_CA": os.path.join(data, "certs", "ca.pem")}
-        alice = tandem("users", "add", "alice", "--role", "agent", "--data-dir", data).stdout.strip().splitlines()[-1]
-        audrey = tandem("users", "add", "audrey", "--role", "auditor", "--data-dir", data).stdout.strip().splitlines()[-1]
-        anchored_session(base, client_env, alice, audrey, clip, truth)
+        with bt.broker_with_users(os.path.join(work, "data")) as broker:
+            anchored_session(broker.base, broker.client_env, broker.alice, broker.audrey, clip, truth)
     finally:
-        serve.terminate()
-        serve.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
     print(f"anchors: {bt.passed} passed, {bt.failed} failed (screenshots in {bt.ARTIFACTS})")
     sys.exit(1 if bt.failed else 0)

@@ -16,6 +16,7 @@ No page may log a Content-Security-Policy violation. Screenshots go to test-arti
 
 usage: python3 Tests/browser/browser_test.py path/to/tandem
 """
+import contextlib
 import functools
 import http.server
 import json
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 
 from media import media_chromium
 from proxy import Proxy
@@ -118,6 +120,23 @@ def start_broker(data, *extra):
             threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
             return process, int(match.group(1))
     raise AssertionError("tandem serve did not start")
+
+
+@contextlib.contextmanager
+def broker_with_users(data, *extra):
+    """A broker on `data` (start_broker) with the agent alice and the auditor audrey: yields
+    base, port, client_env (TANDEM_SERVER, TANDEM_CA for the CLI), alice and audrey (their
+    tokens); the broker is stopped afterwards."""
+    serve, port = start_broker(data, *extra)
+    try:
+        base = f"https://127.0.0.1:{port}"
+        client_env = {"TANDEM_SERVER": base, "TANDEM_CA": os.path.join(data, "certs", "ca.pem")}
+        alice = tandem("users", "add", "alice", "--role", "agent", "--data-dir", data).stdout.strip().splitlines()[-1]
+        audrey = tandem("users", "add", "audrey", "--role", "auditor", "--data-dir", data).stdout.strip().splitlines()[-1]
+        yield types.SimpleNamespace(base=base, port=port, client_env=client_env, alice=alice, audrey=audrey)
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
 
 
 def redirect_test():

@@ -224,18 +224,12 @@ def main():
     work = tempfile.mkdtemp(prefix="tandem-media-")
     clip, tones = make_media(os.path.join(work, "media"))
     data = os.path.join(work, "data")
-    serve, port = bt.start_broker(data)
     try:
-        base = f"https://127.0.0.1:{port}"
-        client_env = {"TANDEM_SERVER": base, "TANDEM_CA": os.path.join(data, "certs", "ca.pem")}
-        alice = tandem("users", "add", "alice", "--role", "agent", "--data-dir", data).stdout.strip().splitlines()[-1]
-        audrey = tandem("users", "add", "audrey", "--role", "auditor", "--data-dir", data).stdout.strip().splitlines()[-1]
-        video_and_voice(base, port, client_env, alice, audrey, clip, tones)
-        refused_microphone(base, client_env, alice, clip, tones)
-        jpeg_fallback(base, client_env, alice, clip)
+        with bt.broker_with_users(data) as broker:
+            video_and_voice(broker.base, broker.port, broker.client_env, broker.alice, broker.audrey, clip, tones)
+            refused_microphone(broker.base, broker.client_env, broker.alice, clip, tones)
+            jpeg_fallback(broker.base, broker.client_env, broker.alice, clip)
     finally:
-        serve.terminate()
-        serve.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
     print(f"media: {bt.passed} passed, {bt.failed} failed (screenshots in {bt.ARTIFACTS})")
     sys.exit(1 if bt.failed else 0)
