@@ -17,6 +17,8 @@ struct HelpLinkCommand: AsyncParsableCommand {
     @Option(help: "The customer's support tier: basic, standard or premium.") var tier: SupportTier
     @Option(help: "The line the customer waits for (default line1).") var line: String?
     @Option(help: "How long the link works: seconds, or a number with s, m, h or d (default 24h, at most 7d).") var expires: String?
+    @Option(help: "What the agent must know, comma-separated (at most 8), e.g. router,tv: only agents with these skills are offered it.")
+    var skills: String?
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -41,7 +43,8 @@ struct HelpLinkCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let request = HelpLinkRequest(ticket: ticket, tier: tier, line: line, expiresInSeconds: expires.flatMap(Self.seconds))
+        let skillList = skills.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        let request = HelpLinkRequest(ticket: ticket, tier: tier, line: line, expiresInSeconds: expires.flatMap(Self.seconds), skills: skillList)
         let grant = try await withAPI(connection, tokenOptions, refusal: "cannot make a help link") { try await $0.helpLink(request) }
         if json {
             try sayJSON(grant)

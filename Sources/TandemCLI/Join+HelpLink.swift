@@ -20,6 +20,8 @@ extension Join {
         // URLComponents keeps an IPv6 host's brackets on some Foundations and not on others.
         let bracketed = host.hasPrefix("[") || !host.contains(":") ? host : "[\(host)]"
         let server = "\(scheme)://\(bracketed)" + (components.port.map { ":\($0)" } ?? "")
-        return (server, HelpLink(ticket: ticket, tier: tier, line: line, expires: expires), signature)
+        let skills = values["skills"].map { $0.split(separator: ",").map(String.init) } ?? []
+        guard Skill.isValidList(skills, max: HelpLink.maxSkills) else { return nil }
+        return (server, HelpLink(ticket: ticket, tier: tier, line: line, expires: expires, skills: skills), signature)
     }
 }

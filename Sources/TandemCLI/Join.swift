@@ -77,7 +77,8 @@ struct Join: AsyncParsableCommand {
                     mode: mode,
                     line: signed.link.line,
                     expires: signed.link.expires,
-                    signature: signed.signature
+                    signature: signed.signature,
+                    skills: signed.link.skills.isEmpty ? nil : signed.link.skills
                 )
             } else if queue {
                 Hello.QueueRequest(ticket: ticket ?? "", tier: .basic, mode: mode, line: line)

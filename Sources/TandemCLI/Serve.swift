@@ -87,6 +87,21 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "The post-session survey also asks how likely the customer is to recommend you (0-10, for NPS).")
     var surveyNps = false
 
+    @Option(help: "How long an offer waits for its agent before it moves on (and the agent is set away): 15, 15s, 1m.")
+    var offerTimeout = DurationArgument(seconds: 15)
+
+    @Option(help: "The answer-time target of the service level, and when a customer overflows (--overflow).")
+    var queueTarget = DurationArgument(seconds: 20)
+
+    @Option(help: "FROM:TO — customers of line FROM waiting past --queue-target move to line TO (repeatable).")
+    var overflow: [String] = []
+
+    @Option(help: "After this wait a queued customer may leave a callback request instead (0: never).")
+    var callbackAfter = DurationArgument(seconds: 300)
+
+    @Option(help: "A reason code transfers may give, e.g. hardware (repeatable); without any, transfers give any or none.")
+    var transferReason: [String] = []
+
     @Option(help: "File holding the webhooks' HMAC-SHA256 secret (env TANDEM_WEBHOOK_SECRET); never given on the command line.")
     var webhookSecretFile: String?
 
@@ -160,6 +175,18 @@ struct Serve: AsyncParsableCommand {
         configuration.maxQueueEntriesPerNetwork = maxQueuePerNetwork
         configuration.anonymousWriteLimits.anonymous = .init(burst: Double(anonymousAuditPerHour), perHour: Double(anonymousAuditPerHour))
         configuration.surveyAsksNPS = surveyNps
+        configuration.routing.offerTimeout = offerTimeout.duration
+        configuration.routing.queueTarget = queueTarget.duration
+        configuration.routing.callbackAfter = callbackAfter.duration
+        guard offerTimeout.seconds > 0, queueTarget.seconds > 0 else { throw ValidationError("--offer-timeout and --queue-target must be positive") }
+        guard let pairs = Self.overflowPairs(overflow) else {
+            throw ValidationError("--overflow takes FROM:TO, two different line names (a-z, 0-9, -), each FROM once")
+        }
+        configuration.routing.overflow = pairs
+        guard transferReason.allSatisfy(SupportLine.isValid), Set(transferReason).count == transferReason.count, transferReason.count <= 32 else {
+            throw ValidationError("--transfer-reason takes up to 32 different codes of 1-32 characters a-z, 0-9 and -")
+        }
+        configuration.routing.transferReasons = transferReason
         configuration.traceIncomingContext = telemetry.otelTrustTraceparent
         configuration.webhooks = webhook.map { BrokerConfiguration.WebhookTarget(url: $0, onStart: webhookOnStart) }
         if let webhookSecretFile {
@@ -246,5 +273,16 @@ struct Serve: AsyncParsableCommand {
             tasks.cancelAll()
         }
         logger.debug("Broker stopped")
+    }
+
+    /// `--overflow FROM:TO` values as FROM → TO; nil when one is malformed or a FROM repeats.
+    static func overflowPairs(_ values: [String]) -> [String: String]? {
+        var pairs: [String: String] = [:]
+        for value in values {
+            let parts = value.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, parts[0] != parts[1], parts.allSatisfy(SupportLine.isValid), pairs[parts[0]] == nil else { return nil }
+            pairs[parts[0]] = parts[1]
+        }
+        return pairs
     }
 }

@@ -51,6 +51,11 @@ extension ServeConfigFile {
         Entry(table: "queue", key: "max_queue_per_network", kind: .integer) { String($0.maxQueuePerNetwork) },
         Entry(table: "queue", key: "transfer_wait", kind: .integer) { String($0.transferWait) },
         Entry(table: "queue", key: "anonymous_audit_per_hour", kind: .integer) { String($0.anonymousAuditPerHour) },
+        Entry(table: "queue", key: "offer_timeout", kind: .integer) { String($0.offerTimeout.seconds) },
+        Entry(table: "queue", key: "queue_target", kind: .integer) { String($0.queueTarget.seconds) },
+        Entry(table: "queue", key: "overflow", kind: .strings) { list($0.overflow) },
+        Entry(table: "queue", key: "callback_after", kind: .integer) { String($0.callbackAfter.seconds) },
+        Entry(table: "queue", key: "transfer_reason", kind: .strings) { list($0.transferReason) },
     ]
 
     private static let webhooks: [Entry] = [

@@ -17,6 +17,7 @@ struct SessionTransferCommand: AsyncParsableCommand {
     @Option(help: "The line to escalate to, e.g. line2.") var to: String?
     @Option(help: "The agent to hand the session to.") var toAgent: String?
     @Option(help: "A note for the next agent and the log (max 500 characters).") var note: String?
+    @Option(help: "The reason code, one of the broker's --transfer-reason list when it has one.") var reason: String?
 
     func validate() throws {
         guard (to == nil) != (toAgent == nil) else { throw ValidationError("Give exactly one of --to LINE and --to-agent NAME.") }
@@ -24,7 +25,7 @@ struct SessionTransferCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let request = TransferRequest(line: to, agent: toAgent, note: note)
+        let request = TransferRequest(line: to, agent: toAgent, note: note, reason: reason)
         let notice = try await withAPI(connection, tokenOptions, refusal: "cannot transfer session \(id)") {
             try await $0.transferSession(id: id, request)
         }

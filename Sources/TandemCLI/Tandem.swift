@@ -6,7 +6,10 @@ struct Tandem: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tandem",
         abstract: "Remote-assistance session broker: agents start sessions, customers join with a code, auditors review the log.",
-        subcommands: [Serve.self, Users.self, Session.self, Queue.self, HelpLinkCommand.self, Join.self, Audit.self, Replay.self, Bench.self]
+        subcommands: [
+            Serve.self, Users.self, Session.self, Queue.self, AgentCommand.self, FloorCommand.self, HelpLinkCommand.self, Join.self, Audit.self,
+            Replay.self, Bench.self,
+        ]
     )
 
     /// `tandem serve --config FILE` puts the file's settings before the command line's

@@ -36,9 +36,17 @@ public final class TandemAPIClient: Sendable {
         try await call(.GET, "/v1/sessions/\(Self.escape(id))", as: SessionRecord.self)
     }
 
-    /// A short-lived sign-in for the browser agent console.
-    public func consoleToken() async throws -> ConsoleTokenGrant {
-        try await call(.POST, "/v1/console-tokens", as: ConsoleTokenGrant.self)
+    /// A short-lived sign-in for the browser agent console (and `/floor`); `lifetime` in
+    /// seconds (60 s to 12 h), the broker's 15 minutes when nil.
+    public func consoleToken(lifetime: Int? = nil) async throws -> ConsoleTokenGrant {
+        guard let lifetime else { return try await call(.POST, "/v1/console-tokens", as: ConsoleTokenGrant.self) }
+        let body = try TandemJSON.makeEncoder().encode(ConsoleTokenRequest(lifetimeSeconds: lifetime))
+        return try await call(.POST, "/v1/console-tokens", body: body, as: ConsoleTokenGrant.self)
+    }
+
+    /// Who is on this broker's floor (§20.1).
+    public func agents() async throws -> AgentList {
+        try await call(.GET, "/v1/agents", as: AgentList.self)
     }
 
     public func endSession(id: String, outcome: SessionOutcome, note: String?) async throws -> SessionRecord {

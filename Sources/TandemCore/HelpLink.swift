@@ -17,22 +17,30 @@ public struct HelpLink: Sendable, Equatable {
     public var line: String
     /// Unix seconds; from then on the link is refused.
     public var expires: Int
+    /// What the agent must know (§20.2); signed as a sixth line only when there are any.
+    public var skills: [String]
 
-    public init(ticket: String, tier: SupportTier, line: String = SupportLine.first, expires: Int) {
+    public static let maxSkills = 8
+
+    public init(ticket: String, tier: SupportTier, line: String = SupportLine.first, expires: Int, skills: [String] = []) {
+        self.skills = skills
         self.ticket = ticket
         self.tier = tier
         self.line = line
         self.expires = expires
     }
 
-    /// The text the signature covers: these five lines joined by `\n`.
+    /// The text the signature covers: these five lines joined by `\n`, and the skills joined
+    /// by `,` as a sixth when there are any (links without skills sign as before).
     public var signedText: String {
-        ["tandem-help-link/1", ticket, tier.rawValue, line, String(expires)].joined(separator: "\n")
+        let lines = ["tandem-help-link/1", ticket, tier.rawValue, line, String(expires)] + (skills.isEmpty ? [] : [skills.joined(separator: ",")])
+        return lines.joined(separator: "\n")
     }
 
     /// The query of the link's URL (`/help?` + this): `ticket`, `tier`, `line`, `expires`, `sig`.
     public func query(signature: String) -> String {
-        [("ticket", ticket), ("tier", tier.rawValue), ("line", line), ("expires", String(expires)), ("sig", signature)]
+        ([("ticket", ticket), ("tier", tier.rawValue), ("line", line), ("expires", String(expires))]
+            + (skills.isEmpty ? [] : [("skills", skills.joined(separator: ","))]) + [("sig", signature)])
             .map { "\($0)=\(Self.percentEncoded($1))" }
             .joined(separator: "&")
     }

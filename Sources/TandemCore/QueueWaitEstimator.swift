@@ -55,14 +55,16 @@ public struct QueueWaitEstimator: Sendable {
         lines[line] = entry
     }
 
-    /// Seconds a customer at `position` of `line` may expect to wait, or nil without enough history.
-    public func estimate(line: String, position: Int, now: Date) -> Int? {
+    /// Seconds a customer at `position` of `line` may expect to wait, or nil without enough
+    /// history. `agentsPresent`: the agents present for the line and not away (§20.4), which
+    /// replaces the hour's distinct takers when agents keep presence.
+    public func estimate(line: String, position: Int, now: Date, agentsPresent: Int? = nil) -> Int? {
         guard let entry = lines[line], position > 0 else { return nil }
         let since = now.addingTimeInterval(-Self.window)
         let handles = entry.handles.filter { $0.endedAt >= since }.map(\.seconds).sorted()
         guard handles.count >= Self.minimumSessions else { return nil }
         let median = handles.count % 2 == 1 ? handles[handles.count / 2] : (handles[handles.count / 2 - 1] + handles[handles.count / 2]) / 2
-        let agents = max(1, Set(entry.answers.filter { $0.at >= since }.map(\.agent)).count)
+        let agents = max(1, agentsPresent ?? Set(entry.answers.filter { $0.at >= since }.map(\.agent)).count)
         let seconds = (Double(position) * median / Double(agents)).rounded(.up)
         return Int(min(seconds, Double(Self.maxEstimate)))
     }

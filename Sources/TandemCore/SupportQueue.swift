@@ -31,6 +31,10 @@ public struct SupportQueue: Sendable {
         public var forAgent: String?
         public var enteredAt: Date
         public var note: String?
+        /// What the agent must know (§20.2), from a signed help link.
+        public var skills: [String]
+        /// The line it overflowed from (§20.3); an entry overflows at most once.
+        public var overflowedFrom: String?
 
         public init(
             id: String,
@@ -41,8 +45,11 @@ public struct SupportQueue: Sendable {
             line: String,
             forAgent: String? = nil,
             enteredAt: Date,
-            note: String? = nil
+            note: String? = nil,
+            skills: [String] = []
         ) {
+            self.skills = skills
+            self.overflowedFrom = nil
             self.id = id
             self.kind = kind
             self.ticket = ticket
@@ -55,7 +62,7 @@ public struct SupportQueue: Sendable {
         }
 
         /// Taken before `other` from the same line: higher tier, then earlier.
-        func precedes(_ other: Entry) -> Bool {
+        public func precedes(_ other: Entry) -> Bool {
             if tier != other.tier { return tier > other.tier }
             if enteredAt != other.enteredAt { return enteredAt < other.enteredAt }
             return id < other.id
@@ -87,6 +94,21 @@ public struct SupportQueue: Sendable {
     }
 
     public func entry(id: String) -> Entry? { entries[id] }
+
+    /// Moves a waiting entry to `line` (overflow, §20.3), keeping its tier and time of entry.
+    @discardableResult
+    public mutating func move(id: String, toLine line: String) -> Entry? {
+        guard var entry = entries[id], entry.forAgent == nil else { return nil }
+        entry.overflowedFrom = entry.line
+        entry.line = line
+        entries[id] = entry
+        return entry
+    }
+
+    /// Every entry in the order offers go out (§20.2): highest tier, then longest wait, across lines.
+    public var byPrecedence: [Entry] {
+        entries.values.sorted { $0.precedes($1) }
+    }
 
     /// What `agent` taking work from `line` would get.
     public func next(forAgent agent: String, line: String) -> Entry? {

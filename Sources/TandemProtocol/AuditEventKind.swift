@@ -46,6 +46,12 @@ public struct AuditEventKind: WireIdentifier {
     public static let userRevoked: AuditEventKind = "user.revoked"
     public static let voiceDisabled: AuditEventKind = "voice.disabled"
     public static let voiceEnabled: AuditEventKind = "voice.enabled"
+    public static let agentPresence: AuditEventKind = "agent.presence"
+    public static let queueOffered: AuditEventKind = "queue.offered"
+    public static let queueOfferRefused: AuditEventKind = "queue.offer-refused"
+    public static let queueOverflowed: AuditEventKind = "queue.overflowed"
+    public static let queueCallback: AuditEventKind = "queue.callback"
+    public static let supervisorRequested: AuditEventKind = "supervisor.requested"
 
     /// Every kind the spec documents, for checks that the two agree.
     public static let documented: [AuditEventKind] = [
@@ -86,5 +92,11 @@ public struct AuditEventKind: WireIdentifier {
         .userRevoked,
         .voiceDisabled,
         .voiceEnabled,
+        .agentPresence,
+        .queueOffered,
+        .queueOfferRefused,
+        .queueOverflowed,
+        .queueCallback,
+        .supervisorRequested,
     ]
 }

@@ -44,7 +44,9 @@ extension ControlMessage {
             }
         case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnd, .sessionEnded, .error, .streamStart, .streamStop,
             .streamPause, .streamResume, .streamControl, .overlaySnapshot, .freeze, .unfreeze, .consent, .sessionResumed, .peerAway,
-            .peerBack, .queueStatus, .sessionAssigned, .sessionTransfer, .sessionTransferred, .sessionWatching, .sessionPresence, .voice, .track:
+            .peerBack, .queueStatus, .sessionAssigned, .sessionTransfer, .sessionTransferred, .sessionWatching, .sessionPresence, .voice, .track,
+            .presenceSet, .presenceStatus, .queueOffer, .queueDecline, .queueWithdrawn, .queueCallback, .queueCallbackRecorded, .supervisorRequest,
+            .floorState:
             return false
         }
         buffer.writeBytes(json.bytes)

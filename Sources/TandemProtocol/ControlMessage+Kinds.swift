@@ -1,15 +1,16 @@
 extension ControlMessage {
     /// Whether the broker sends this to say a hello was accepted and the connection now takes
     /// part in a session (`session.created`, `session.joined`, `session.resumed`,
-    /// `session.assigned`, `session.watching`). Until one of them, a connection's messages
+    /// `session.assigned`, `session.watching`, and `presence.status` or `floor.state` for presence and floor connections). Until one of them, a connection's messages
     /// are held to the hello size limit (§13).
     public var isWelcome: Bool {
         switch self {
-        case .sessionCreated, .sessionJoined, .sessionResumed, .sessionAssigned, .sessionWatching:
+        case .sessionCreated, .sessionJoined, .sessionResumed, .sessionAssigned, .sessionWatching, .presenceStatus, .floorState:
             true
         case .hello, .peerJoined, .chat, .sessionEnd, .sessionEnded, .error, .streamStart, .streamStop, .streamPause,
             .streamResume, .streamControl, .annotation, .overlaySnapshot, .freeze, .unfreeze, .consent, .peerAway, .peerBack,
-            .queueStatus, .sessionTransfer, .sessionTransferred, .sessionPresence, .voice, .track:
+            .queueStatus, .sessionTransfer, .sessionTransferred, .sessionPresence, .voice, .track, .presenceSet, .queueOffer, .queueDecline,
+            .queueWithdrawn, .queueCallback, .queueCallbackRecorded, .supervisorRequest:
             false
         }
     }
@@ -24,7 +25,8 @@ extension ControlMessage {
             true
         case .hello, .sessionCreated, .sessionJoined, .peerJoined, .chat, .sessionEnd, .sessionEnded, .error, .streamControl,
             .annotation, .overlaySnapshot, .sessionResumed, .peerAway, .peerBack, .queueStatus, .sessionAssigned, .sessionTransfer,
-            .sessionTransferred, .sessionWatching, .sessionPresence, .voice, .track:
+            .sessionTransferred, .sessionWatching, .sessionPresence, .voice, .track, .presenceSet, .presenceStatus, .queueOffer, .queueDecline,
+            .queueWithdrawn, .queueCallback, .queueCallbackRecorded, .supervisorRequest, .floorState:
             false
         }
     }
@@ -40,7 +42,8 @@ extension ControlMessage {
             true
         case .hello, .sessionCreated, .sessionJoined, .peerJoined, .chat, .sessionEnded, .error, .streamPause, .streamResume,
             .streamControl, .annotation, .overlaySnapshot, .freeze, .unfreeze, .sessionResumed, .peerAway, .peerBack,
-            .queueStatus, .sessionAssigned, .sessionTransferred, .sessionWatching, .sessionPresence, .track:
+            .queueStatus, .sessionAssigned, .sessionTransferred, .sessionWatching, .sessionPresence, .track, .presenceSet, .presenceStatus,
+            .queueOffer, .queueDecline, .queueWithdrawn, .queueCallback, .queueCallbackRecorded, .supervisorRequest, .floorState:
             false
         }
     }

@@ -69,6 +69,24 @@ public enum ControlMessage: Sendable, Equatable {
     case voice(Voice)
     /// `track` (§5.15).
     case track(Track)
+    /// [§20.1](../../protocol/README.md#201-presence) agent → broker on its presence connection.
+    case presenceSet(Presence)
+    /// [§20.1](../../protocol/README.md#201-presence) broker → agent on its presence connection.
+    case presenceStatus(PresenceStatus)
+    /// [§20.2](../../protocol/README.md#202-offers) broker → agent on its presence connection.
+    case queueOffer(QueueOffer)
+    /// [§20.2](../../protocol/README.md#202-offers) agent → broker.
+    case queueDecline(OfferReference)
+    /// [§20.2](../../protocol/README.md#202-offers) broker → agent.
+    case queueWithdrawn(QueueWithdrawn)
+    /// [§20.4](../../protocol/README.md#204-the-wait-the-customer-is-told-and-callbacks) customer waiting → broker.
+    case queueCallback(QueueCallback)
+    /// [§20.4](../../protocol/README.md#204-the-wait-the-customer-is-told-and-callbacks) broker → customer.
+    case queueCallbackRecorded(QueueCallbackRecorded)
+    /// [§20.5](../../protocol/README.md#205-transfer-reasons-and-asking-a-supervisor) agent → broker.
+    case supervisorRequest(SupervisorRequest)
+    /// [§20.6](../../protocol/README.md#206-the-floor) broker → admin on a floor connection.
+    case floorState(FloorState)
 
     /// The value of the `type` member.
     public var type: String {
@@ -102,6 +120,15 @@ public enum ControlMessage: Sendable, Equatable {
         case .sessionPresence: "session.presence"
         case .voice: "voice"
         case .track: "track"
+        case .presenceSet: "presence.set"
+        case .presenceStatus: "presence.status"
+        case .queueOffer: "queue.offer"
+        case .queueDecline: "queue.decline"
+        case .queueWithdrawn: "queue.withdrawn"
+        case .queueCallback: "queue.callback"
+        case .queueCallbackRecorded: "queue.callback-recorded"
+        case .supervisorRequest: "supervisor.request"
+        case .floorState: "floor.state"
         }
     }
 
@@ -220,6 +247,15 @@ extension ControlMessage: Codable {
         case "session.presence": self = .sessionPresence(try SessionPresence(from: decoder))
         case "voice": self = .voice(try Voice(from: decoder))
         case "track": self = .track(try Track(from: decoder))
+        case "presence.set": self = .presenceSet(try Presence(from: decoder))
+        case "presence.status": self = .presenceStatus(try PresenceStatus(from: decoder))
+        case "queue.offer": self = .queueOffer(try QueueOffer(from: decoder))
+        case "queue.decline": self = .queueDecline(try OfferReference(from: decoder))
+        case "queue.withdrawn": self = .queueWithdrawn(try QueueWithdrawn(from: decoder))
+        case "queue.callback": self = .queueCallback(try QueueCallback(from: decoder))
+        case "queue.callback-recorded": self = .queueCallbackRecorded(try QueueCallbackRecorded(from: decoder))
+        case "supervisor.request": self = .supervisorRequest(try SupervisorRequest(from: decoder))
+        case "floor.state": self = .floorState(try FloorState(from: decoder))
         default: throw ProtocolError.unknownMessageType(type)
         }
     }
@@ -253,6 +289,15 @@ extension ControlMessage: Codable {
         case .sessionPresence(let payload): try payload.encode(to: encoder)
         case .voice(let payload): try payload.encode(to: encoder)
         case .track(let payload): try payload.encode(to: encoder)
+        case .presenceSet(let payload): try payload.encode(to: encoder)
+        case .presenceStatus(let payload): try payload.encode(to: encoder)
+        case .queueOffer(let payload): try payload.encode(to: encoder)
+        case .queueDecline(let payload): try payload.encode(to: encoder)
+        case .queueWithdrawn(let payload): try payload.encode(to: encoder)
+        case .queueCallback(let payload): try payload.encode(to: encoder)
+        case .queueCallbackRecorded(let payload): try payload.encode(to: encoder)
+        case .supervisorRequest(let payload): try payload.encode(to: encoder)
+        case .floorState(let payload): try payload.encode(to: encoder)
         }
     }
 }

@@ -33,6 +33,9 @@ public struct ErrorCode: WireIdentifier {
     public static let notAuthor: ErrorCode = "not-author"
     public static let notTransferable: ErrorCode = "not-transferable"
     public static let observer: ErrorCode = "observer"
+    public static let offerGone: ErrorCode = "offer-gone"
+    public static let presenceThrottled: ErrorCode = "presence-throttled"
+    public static let callbackUnavailable: ErrorCode = "callback-unavailable"
     public static let otherBroker: ErrorCode = "other-broker"
     public static let overlayFull: ErrorCode = "overlay-full"
     public static let payloadLengthMismatch: ErrorCode = "payload-length-mismatch"
@@ -93,6 +96,9 @@ public struct ErrorCode: WireIdentifier {
         .notAuthor,
         .notTransferable,
         .observer,
+        .offerGone,
+        .presenceThrottled,
+        .callbackUnavailable,
         .otherBroker,
         .overlayFull,
         .payloadLengthMismatch,

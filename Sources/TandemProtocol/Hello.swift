@@ -33,6 +33,8 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         /// cover `ticket`, `tier` and `line`. Without them the broker queues the customer as `basic`.
         public var expires: Int?
         public var signature: String?
+        /// From a signed help link only (§20.2): what the agent must know.
+        public var skills: [String]?
 
         public init(
             ticket: String,
@@ -40,8 +42,10 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
             mode: SessionMode = .screen,
             line: String? = nil,
             expires: Int? = nil,
-            signature: String? = nil
+            signature: String? = nil,
+            skills: [String]? = nil
         ) {
+            self.skills = skills
             self.ticket = ticket
             self.tier = tier
             self.mode = mode
@@ -58,11 +62,19 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         public var line: String?
         /// Record the session if the customer agrees (§19).
         public var record: Bool?
+        /// Accepts this offer (§20.2): exactly its entry, instead of the next of `line`.
+        public var offer: String?
 
-        public init(line: String? = nil, record: Bool? = nil) {
+        public init(line: String? = nil, record: Bool? = nil, offer: String? = nil) {
             self.line = line
             self.record = record
+            self.offer = offer
         }
+    }
+
+    /// A floor connection (§20.6): no members yet.
+    public struct Floor: Sendable, Equatable, Codable {
+        public init() {}
     }
 
     /// What a supervisor asks for (§18): to join a live session as an observer (sees
@@ -106,10 +118,14 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
     public var watch: Watch?
     /// The codecs this client decodes (§5.1), told to the other side; absent: images only.
     public var codecs: CodecList?
+    /// Agent only: keep a presence connection and be offered customers (§20.1).
+    public var presence: Presence?
+    /// Admin only: receive the floor's state (§20.6).
+    public var floor: Floor?
 
     enum CodingKeys: String, CodingKey {
         case protocolVersion = "protocol"
-        case role, client, token, code, key, start, resume, queue, take, watch, codecs
+        case role, client, token, code, key, start, resume, queue, take, watch, codecs, presence, floor
     }
 
     public init(
@@ -124,8 +140,12 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         queue: QueueRequest? = nil,
         take: Take? = nil,
         watch: Watch? = nil,
-        codecs: CodecList? = nil
+        codecs: CodecList? = nil,
+        presence: Presence? = nil,
+        floor: Floor? = nil
     ) {
+        self.presence = presence
+        self.floor = floor
         self.codecs = codecs
         self.watch = watch
         self.resume = resume
@@ -164,6 +184,16 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
         Hello(role: .agent, client: client, token: token, watch: watch)
     }
 
+    /// An agent going online on a presence connection (§20.1).
+    public static func presence(token: String, _ presence: Presence, client: String? = nil) -> Hello {
+        Hello(role: .agent, client: client, token: token, presence: presence)
+    }
+
+    /// An admin watching the floor (§20.6).
+    public static func floor(token: String, client: String? = nil) -> Hello {
+        Hello(role: .agent, client: client, token: token, floor: Floor())
+    }
+
     /// Reconnects `role` to its session with the resume token it was given.
     public static func resume(_ token: String, role: ParticipantRole, client: String? = nil) -> Hello {
         Hello(role: role, client: client, resume: token)
@@ -171,6 +201,6 @@ public struct Hello: Sendable, Equatable, Codable, CustomStringConvertible {
 
     public var description: String {
         "Hello(resume: \(resume == nil ? "no" : "redacted"), protocol: \(protocolVersion), role: \(role.rawValue), client: \(client ?? "-"), "
-            + "token: \(token == nil ? "absent" : "redacted"), code: \(code == nil ? "absent" : "redacted"), key: \(key == nil ? "absent" : "redacted"), queue: \(queue == nil ? "no" : "yes"), take: \(take == nil ? "no" : "yes"), watch: \(watch == nil ? "no" : "yes"))"
+            + "token: \(token == nil ? "absent" : "redacted"), code: \(code == nil ? "absent" : "redacted"), key: \(key == nil ? "absent" : "redacted"), queue: \(queue == nil ? "no" : "yes"), take: \(take == nil ? "no" : "yes"), watch: \(watch == nil ? "no" : "yes"), presence: \(presence == nil ? "no" : "yes"), floor: \(floor == nil ? "no" : "yes"))"
     }
 }

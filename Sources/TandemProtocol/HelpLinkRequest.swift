@@ -13,8 +13,11 @@ public struct HelpLinkRequest: Sendable, Equatable, Codable {
     public var line: String?
     /// The link's lifetime; the broker's default (24 hours) when absent, at most its maximum (7 days).
     public var expiresInSeconds: Int?
+    /// What the agent must know (§20.2), at most 8.
+    public var skills: [String]?
 
-    public init(ticket: String, tier: SupportTier, line: String? = nil, expiresInSeconds: Int? = nil) {
+    public init(ticket: String, tier: SupportTier, line: String? = nil, expiresInSeconds: Int? = nil, skills: [String]? = nil) {
+        self.skills = skills
         self.ticket = ticket
         self.tier = tier
         self.line = line
@@ -30,8 +33,10 @@ public struct HelpLinkGrant: Sendable, Equatable, Codable {
     public var tier: SupportTier
     public var line: String
     public var expiresAt: Date
+    public var skills: [String]?
 
-    public init(url: String, ticket: String, tier: SupportTier, line: String, expiresAt: Date) {
+    public init(url: String, ticket: String, tier: SupportTier, line: String, expiresAt: Date, skills: [String]? = nil) {
+        self.skills = skills
         self.url = url
         self.ticket = ticket
         self.tier = tier

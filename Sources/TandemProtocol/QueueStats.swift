@@ -18,6 +18,8 @@ public struct QueueStats: Sendable, Equatable, Codable {
     /// Left the queue before an agent took them (closed the page, broker shut down).
     public var abandoned: Int
     public var answeredWithinTarget: Int
+    /// Left a callback request instead of waiting (§20.4): neither answered nor abandoned.
+    public var callbacks: Int
     /// Answered within 20 s, over answered plus abandoned (customers still waiting are not counted).
     public var shareAnsweredWithinTarget: Double?
     /// Median seconds in the queue of answered customers.
@@ -28,6 +30,7 @@ public struct QueueStats: Sendable, Equatable, Codable {
         var answeredWaits: [String: [Double]] = [:]
         var abandoned: [String: Int] = [:]
         var entered = 0
+        var callbacks = 0
         for event in events {
             let tier = event.detail["tier"] ?? "unknown"
             let waited = event.detail["waitedMs"].flatMap(Double.init).map { $0 / 1000 }
@@ -35,6 +38,7 @@ public struct QueueStats: Sendable, Equatable, Codable {
             case .queueEntered: entered += 1
             case .queueAnswered: answeredWaits[tier, default: []].append(waited ?? 0)
             case .queueLeft: abandoned[tier, default: 0] += 1
+            case .queueCallback: callbacks += 1
             default: break
             }
         }
@@ -58,6 +62,7 @@ public struct QueueStats: Sendable, Equatable, Codable {
         self.answered = all.answered
         self.abandoned = all.abandoned
         self.answeredWithinTarget = all.answeredWithinTarget
+        self.callbacks = callbacks
         self.shareAnsweredWithinTarget = all.shareAnsweredWithinTarget
         self.medianWaitSeconds = all.medianWaitSeconds
         self.byTier = byTier

@@ -11,8 +11,18 @@ public struct QueueStatus: Sendable, Equatable, Codable {
     /// About how many more seconds until an agent takes it, from the line's recent handle
     /// times and agents (§16); absent while the line has too little history to say.
     public var estimatedWaitSeconds: Int?
+    /// True once the customer may leave a callback request instead (`queue.callback`, §20.4).
+    public var callbackOffered: Bool?
 
-    public init(position: Int, line: String, tier: SupportTier, waitedSeconds: Int, estimatedWaitSeconds: Int? = nil) {
+    public init(
+        position: Int,
+        line: String,
+        tier: SupportTier,
+        waitedSeconds: Int,
+        estimatedWaitSeconds: Int? = nil,
+        callbackOffered: Bool? = nil
+    ) {
+        self.callbackOffered = callbackOffered
         self.position = position
         self.line = line
         self.tier = tier

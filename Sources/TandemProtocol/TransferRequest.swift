@@ -6,10 +6,13 @@ public struct TransferRequest: Sendable, Equatable, Codable {
     public var agent: String?
     /// For the next agent and the log.
     public var note: String?
+    /// One of the broker's reason codes (§20.5), when it has a list.
+    public var reason: String?
 
     public static let maxNoteLength = 500
 
-    public init(line: String? = nil, agent: String? = nil, note: String? = nil) {
+    public init(line: String? = nil, agent: String? = nil, note: String? = nil, reason: String? = nil) {
+        self.reason = reason
         self.line = line
         self.agent = agent
         self.note = note

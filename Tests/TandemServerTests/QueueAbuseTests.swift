@@ -67,7 +67,8 @@ struct QueueAbuseTests {
                 mode: mode,
                 line: try value("line"),
                 expires: try #require(Int(try value("expires"))),
-                signature: try value("sig")
+                signature: try value("sig"),
+                skills: items.first { $0.name == "skills" }?.value.map { $0.split(separator: ",").map(String.init) }
             )
         )
     }

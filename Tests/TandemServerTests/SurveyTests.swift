@@ -134,7 +134,7 @@ struct SurveyTests {
                 let deliveries = try await receiver.waitFor(2)
                 let answered = try #require(deliveries.first { $0.event == "survey.answered" })
                 let payload = try TandemJSON.makeDecoder().decode(WebhookPayload.self, from: answered.body)
-                #expect(payload.session.id == sessionID)
+                #expect(payload.session?.id == sessionID)
                 #expect(payload.survey == WebhookPayload.Survey(detail: ["solved": "no", "score": "2", "nps": "3"]))
                 let figures = SurveyStats(
                     sessions: try await broker.store.sessions(matching: SessionFilter(limit: .max)),

@@ -86,6 +86,39 @@ def canonical(obj):
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+# §20.6: one floor.state with an entry in every list and today's figures. The day's ratios are
+# computed here from the counts, as the broker computes them: the service level is answered
+# within the target over answered + abandoned; csat and fcr are shares of the surveys.
+by_hour = [{"answered": 0, "withinTarget": 0} for _ in range(24)]
+for hour, answered, within in [(8, 5, 5), (9, 7, 6), (10, 9, 8), (11, 6, 6), (12, 3, 3), (13, 4, 3), (14, 3, 3)]:
+    by_hour[hour] = {"answered": answered, "withinTarget": within}
+day_answered = sum(h["answered"] for h in by_hour)
+day_within = sum(h["withinTarget"] for h in by_hour)
+day_abandoned, day_surveys, day_satisfied, day_solved = 3, 8, 7, 6
+# Answered waits in the buckets 0–10, 10–20, 20–30, 30–60, 60–120 and over 120 s; with a 20 s
+# target the first two are the answers within it.
+day_waits = [22, 12, 2, 1, 0, 0]
+assert sum(day_waits) == day_answered and sum(day_waits[:2]) == day_within
+FLOOR_STATE = {
+    "type": "floor.state", "at": "2026-11-22T14:30:05Z", "targetSeconds": 20, "serviceLevelTarget": 0.8,
+    "queues": [{"line": "line1", "tier": "premium", "waiting": 1, "oldestWaitSeconds": 48}],
+    "waiting": [{"queueId": "q_abcdefghijkmnpqr", "kind": "customer", "ticket": "HD-2001", "tier": "premium", "line": "line1",
+                 "skills": ["router"], "waitedSeconds": 48, "offeredTo": "bob"}],
+    "agents": [{"name": "bob", "state": "available", "sessions": 1, "maxSessions": 2, "lines": ["line1", "line2"],
+                "skills": ["router", "tv"], "since": "2026-11-22T08:00:00Z"}],
+    "sessions": [{"sessionId": "s_abcdefghijkmnpqr", "ticket": "HD-1042", "agent": "bob", "tier": "standard", "line": "line2",
+                  "startedAt": "2026-11-22T14:10:00Z", "customerPresent": True, "supervisors": ["carol"],
+                  "helpRequested": {"note": "Customer asks for a refund", "at": "2026-11-22T14:28:00Z"}}],
+    "today": {
+        "answered": day_answered, "answeredWithinTarget": day_within, "abandoned": day_abandoned, "callbacks": 2,
+        "serviceLevel": day_within / (day_answered + day_abandoned), "medianWaitSeconds": 8.5,
+        "surveys": day_surveys, "csat": day_satisfied / day_surveys, "fcr": day_solved / day_surveys,
+        "outcomes": {"resolved": 30, "unresolved": 4, "escalated": 3},
+        "byHour": by_hour, "waits": day_waits,
+    },
+}
+assert FLOOR_STATE["today"]["serviceLevel"] == 0.85
+
 control_valid = [
     {"type": "hello", "protocol": 1, "role": "agent", "client": "tandem-cli/0.1", "token": "tdm_" + "A" * 43,
      "start": {"ticket": "HD-1042", "mode": "camera", "ttlSeconds": 600}},
@@ -210,6 +243,50 @@ control_valid = [
      "survey": {"token": "tds_s_abcdefghijkmnpqr.1795429200.1.q2Zt0d3X9vYc8Lw1RkP5_A", "expiresAt": "2026-11-23T10:20:00Z", "nps": True}},
     {"type": "session.ended", "sessionId": "s_abcdefghijkmnpqr", "reason": "customer-left",
      "survey": {"token": "tds_s_abcdefghijkmnpqr.1795429200.0.q2Zt0d3X9vYc8Lw1RkP5_A", "expiresAt": "2026-11-23T10:20:00Z", "nps": False}},
+    # Agents online (§20.1): a presence connection's hello, with every member and with the defaults left out.
+    {"type": "hello", "protocol": 1, "role": "agent", "client": "tandem-cli/0.1", "token": "tdm_" + "A" * 43,
+     "presence": {"state": "available", "lines": ["line1", "line2"], "skills": ["router", "tv"], "maxSessions": 2}},
+    {"type": "hello", "protocol": 1, "role": "agent", "token": "tdm_" + "A" * 43, "presence": {"state": "away"}},
+    # The agent changes its state; absent members keep what the broker has, an empty list clears.
+    {"type": "presence.set", "state": "away"},
+    {"type": "presence.set", "state": "available", "lines": ["line2"], "skills": [], "maxSessions": 3},
+    # The broker's answer: the welcome of a presence connection, and after a missed offer.
+    {"type": "presence.status", "name": "bob", "state": "available", "lines": ["line1", "line2"], "skills": ["router", "tv"],
+     "maxSessions": 2, "sessions": 1, "transferReasons": ["hardware", "language"]},
+    {"type": "presence.status", "name": "bob", "state": "away", "lines": ["line1"], "skills": [], "maxSessions": 1, "sessions": 0,
+     "transferReasons": [], "reason": "missed-offer"},
+    # Offers (§20.2): a waiting customer whose help link asks for a skill, and a transfer (its queue id is the session's).
+    {"type": "queue.offer", "offerId": "o_abcdefghijkmnpqr", "queueId": "q_abcdefghijkmnpqr", "kind": "customer", "ticket": "HD-2001",
+     "tier": "premium", "line": "line1", "mode": "camera", "skills": ["router"], "waitedSeconds": 12, "until": "2026-11-22T10:00:15Z"},
+    {"type": "queue.offer", "offerId": "o_bcdefghijkmnpqrs", "queueId": "s_abcdefghijkmnpqr", "kind": "transfer", "ticket": "HD-1042",
+     "tier": "standard", "line": "line2", "mode": "screen", "skills": [], "waitedSeconds": 3, "until": "2026-11-22T10:05:18Z",
+     "from": "alice", "note": "WAN port config"},
+    # Accepting: hello.take with the offer's id.
+    {"type": "hello", "protocol": 1, "role": "agent", "client": "tandem-cli/0.1", "token": "tdm_" + "A" * 43,
+     "take": {"offer": "o_abcdefghijkmnpqr"}},
+    {"type": "queue.decline", "offerId": "o_abcdefghijkmnpqr"},
+    {"type": "queue.withdrawn", "offerId": "o_abcdefghijkmnpqr", "reason": "customer-left"},
+    {"type": "queue.withdrawn", "offerId": "o_bcdefghijkmnpqrs", "reason": "taken"},
+    # A help link with skills (§20.2): the signature covers them too.
+    {"type": "hello", "protocol": 1, "role": "customer", "client": "tandem-web/1",
+     "queue": {"ticket": "HD-2003", "tier": "standard", "mode": "camera", "line": "line1", "expires": 1795430000,
+               "signature": "Yc4" + "B" * 40, "skills": ["router", "tv"]}},
+    # Callbacks (§20.4): offered after the callback wait; the customer's request; the broker's receipt.
+    {"type": "queue.status", "position": 4, "line": "line1", "tier": "basic", "waitedSeconds": 305, "estimatedWaitSeconds": 480,
+     "callbackOffered": True},
+    {"type": "queue.callback", "message": "My router keeps dropping the Wi-Fi – please call me back after 5 pm.", "contact": "+44 20 7946 0018"},
+    {"type": "queue.callback", "message": ""},
+    {"type": "queue.callback-recorded", "queueId": "q_abcdefghijkmnpqr", "ticket": "HD-2001"},
+    # Transfer reasons and asking a supervisor (§20.5).
+    {"type": "session.transfer", "line": "line2", "note": "Customer prefers Spanish", "reason": "language"},
+    {"type": "supervisor.request", "note": "Customer asks for a refund"},
+    {"type": "supervisor.request"},
+    # The floor (§20.6): an admin's hello, and what it receives.
+    {"type": "hello", "protocol": 1, "role": "agent", "client": "tandem-web/1", "token": "tdc_" + "F" * 43, "floor": {}},
+    FLOOR_STATE,
+    # An empty floor before today's figures were first read: the lists are present, empty; no `today`.
+    {"type": "floor.state", "at": "2026-11-22T06:00:00Z", "targetSeconds": 30, "serviceLevelTarget": 0.8,
+     "queues": [], "waiting": [], "agents": [], "sessions": []},
 ]
 control_invalid = [
     ("not JSON", "hello", "malformed-message"),
@@ -252,6 +329,19 @@ control_invalid = [
     ("unknown codec name vp10", '{"type":"stream.start","streamId":4,"source":"camera","codec":"vp10","width":640,"height":480,"fps":30}', "invalid-field"),
     ("survey without token", '{"type":"session.ended","sessionId":"s_abcdefghijkmnpqr","reason":"agent-ended","survey":{"expiresAt":"2026-11-23T10:20:00Z","nps":false}}', "invalid-field"),
     ("survey nps not a boolean", '{"type":"session.ended","sessionId":"s_abcdefghijkmnpqr","reason":"agent-ended","survey":{"token":"tds_s_abcdefghijkmnpqr.1795429200.0.q2Zt0d3X9vYc8Lw1RkP5_A","expiresAt":"2026-11-23T10:20:00Z","nps":"yes"}}', "invalid-field"),
+    ("presence.set without state", '{"type":"presence.set","lines":["line1"]}', "invalid-field"),
+    ("unknown presence state", '{"type":"presence.set","state":"sleeping"}', "invalid-field"),
+    ("maxSessions not an integer", '{"type":"presence.set","state":"available","maxSessions":"two"}', "invalid-field"),
+    ("hello presence not an object", '{"type":"hello","protocol":1,"role":"agent","token":"tdm_x","presence":"available"}', "invalid-field"),
+    ("queue.offer without offerId", '{"type":"queue.offer","queueId":"q_abcdefghijkmnpqr","kind":"customer","ticket":"HD-2001","tier":"premium","line":"line1","mode":"camera","skills":[],"waitedSeconds":12,"until":"2026-11-22T10:00:15Z"}', "invalid-field"),
+    ("queue.offer without skills", '{"type":"queue.offer","offerId":"o_abcdefghijkmnpqr","queueId":"q_abcdefghijkmnpqr","kind":"customer","ticket":"HD-2001","tier":"premium","line":"line1","mode":"camera","waitedSeconds":12,"until":"2026-11-22T10:00:15Z"}', "invalid-field"),
+    ("queue.decline without offerId", '{"type":"queue.decline"}', "invalid-field"),
+    ("unknown withdrawal reason", '{"type":"queue.withdrawn","offerId":"o_abcdefghijkmnpqr","reason":"bored"}', "invalid-field"),
+    ("take offer not a string", '{"type":"hello","protocol":1,"role":"agent","token":"tdm_x","take":{"offer":7}}', "invalid-field"),
+    ("callbackOffered not a boolean", '{"type":"queue.status","position":1,"line":"line1","tier":"basic","waitedSeconds":301,"callbackOffered":"yes"}', "invalid-field"),
+    ("queue.callback without message", '{"type":"queue.callback","contact":"+44 20 7946 0018"}', "invalid-field"),
+    ("supervisor.request note not a string", '{"type":"supervisor.request","note":5}', "invalid-field"),
+    ("floor.state without agents", '{"type":"floor.state","at":"2026-11-22T14:30:05Z","targetSeconds":20,"serviceLevelTarget":0.8,"queues":[],"waiting":[],"sessions":[]}', "invalid-field"),
 ]
 control = {
     "valid": [{"name": m["type"] + ("" if i == 0 else f" #{i}"), "json": canonical(m)} for i, m in enumerate(control_valid)],

@@ -20,7 +20,8 @@ extension BrokerAPI {
             HelpLinkRequest.self,
             of: request,
             upTo: 16 << 10,
-            shape: "{\"ticket\": \"HD-1042\", \"tier\": \"basic|standard|premium\", \"line\": \"line1\", \"expiresInSeconds\": 86400}"
+            shape:
+                "{\"ticket\": \"HD-1042\", \"tier\": \"basic|standard|premium\", \"line\": \"line1\", \"expiresInSeconds\": 86400, \"skills\": [\"router\"]}"
         )
         guard TicketID.isValid(asked.ticket) else { throw APIError.badRequest("ticket must be 1-64 printable characters without spaces") }
         let line = asked.line ?? SupportLine.first
@@ -29,8 +30,12 @@ extension BrokerAPI {
         let longest = Int(configuration.maxHelpLinkLifetime.seconds)
         let lifetime = asked.expiresInSeconds ?? Int(configuration.defaultHelpLinkLifetime.seconds)
         guard (1...longest).contains(lifetime) else { throw APIError.badRequest("expiresInSeconds must be 1-\(longest)") }
+        let skills = asked.skills ?? []
+        guard Skill.isValidList(skills, max: HelpLink.maxSkills) else {
+            throw APIError.badRequest("skills must be at most \(HelpLink.maxSkills) different names of 1-32 characters of a-z, 0-9 and -")
+        }
         let expires = Int(Date().timeIntervalSince1970) + lifetime
-        let link = HelpLink(ticket: asked.ticket, tier: asked.tier, line: line, expires: expires)
+        let link = HelpLink(ticket: asked.ticket, tier: asked.tier, line: line, expires: expires, skills: skills)
         let signature = hub.helpLinks.signature(for: link)
         let base = await hub.joinBaseURL
         return try json(
@@ -39,7 +44,8 @@ extension BrokerAPI {
                 ticket: link.ticket,
                 tier: link.tier,
                 line: link.line,
-                expiresAt: Date(timeIntervalSince1970: TimeInterval(expires))
+                expiresAt: Date(timeIntervalSince1970: TimeInterval(expires)),
+                skills: skills.isEmpty ? nil : skills
             )
         )
     }

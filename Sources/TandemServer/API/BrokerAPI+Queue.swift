@@ -17,6 +17,13 @@ extension BrokerAPI {
         return try json(await hub.queueListing())
     }
 
+    /// `GET /v1/agents`: who is on the floor (§20.1) and the transfer reasons. Agents and admins.
+    func listAgents(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let user = try await authenticate(request)
+        guard user.role.canStartSessions else { throw APIError.forbidden("role \(user.role.rawValue) does not take sessions") }
+        return try json(AgentList(agents: await hub.agentList(), transferReasons: hub.configuration.routing.transferReasons))
+    }
+
     /// `GET /v1/sessions/live`: the live sessions of this broker, for supervisors (admins, §18).
     func listLiveSessions(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let user = try await authenticate(request)
@@ -35,7 +42,7 @@ extension BrokerAPI {
             TransferRequest.self,
             of: request,
             upTo: 16 << 10,
-            shape: "{\"line\": \"line2\"} or {\"agent\": \"name\"}, with an optional \"note\""
+            shape: "{\"line\": \"line2\"} or {\"agent\": \"name\"}, with an optional \"note\" and \"reason\""
         )
         guard SessionID.isWellFormed(id), let session = await hub.session(id: id) else {
             // Ended, unknown, or held by another broker of the deployment.

@@ -36,6 +36,7 @@ struct BrokerAPI {
         router.post("/v1/sessions/:id/end") { request, context in try await self.endSession(request, context) }
         router.post("/v1/sessions/:id/transfer") { request, context in try await self.transferSession(request, context) }
         router.get("/v1/queue") { request, context in try await self.listQueue(request, context) }
+        router.get("/v1/agents") { request, context in try await self.listAgents(request, context) }
         router.get("/v1/sessions/live") { request, context in try await self.listLiveSessions(request, context) }
         router.get("/v1/recordings/:id") { request, context in try await self.recording(request, context) }
         router.get("/replay") { _, _ in WebPages.page(web.replayPage, camera: false) }
@@ -124,6 +125,9 @@ struct BrokerAPI {
         let waiting = await hub.queue.ordered
         metrics.queueWaiting.record(waiting.count)
         metrics.queueWaiting(byTier: Dictionary(grouping: waiting, by: \.tier).mapValues(\.count))
+        let agents = await hub.agentList()
+        metrics.agents(byState: Dictionary(grouping: agents, by: \.state).mapValues(\.count))
+        metrics.queueWaiting(byLine: waiting, known: await hub.knownLines())
         return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -135,7 +139,17 @@ struct BrokerAPI {
     func consoleToken(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let user = try await authenticate(request)
         guard user.role.canStartSessions else { throw APIError.forbidden("role \(user.role.rawValue) cannot start sessions") }
-        let (token, expiresAt) = await hub.issueConsoleToken(for: user.name)
+        var lifetime: Duration?
+        let body = try await request.body.collect(upTo: 1024)
+        if body.readableBytes > 0 {
+            guard let asked = try? TandemJSON.makeDecoder().decode(ConsoleTokenRequest.self, from: Data(buffer: body)),
+                asked.lifetimeSeconds.map(ConsoleTokenRequest.lifetimeRange.contains) ?? true
+            else {
+                throw APIError.badRequest("the body must be {\"lifetimeSeconds\": 60-43200} or empty")
+            }
+            lifetime = asked.lifetimeSeconds.map { .seconds($0) }
+        }
+        let (token, expiresAt) = await hub.issueConsoleToken(for: user.name, lifetime: lifetime)
         let base = await hub.joinBaseURL
         return try json(ConsoleTokenGrant(token: token, expiresAt: expiresAt, url: base + "/agent#token=" + token))
     }

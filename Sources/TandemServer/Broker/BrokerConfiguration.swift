@@ -76,6 +76,26 @@ public struct BrokerConfiguration: Sendable {
     public var recordingQueueCapacity: Int = 2048
     /// How often a customer waiting in the queue gets `queue.status` when nothing changed.
     public var queueStatusInterval: Duration = .seconds(5)
+    /// Routing (protocol/README.md §20): how long an offer waits for its agent, the answer
+    /// target of the service level (and of overflow), the lines whose late customers move on,
+    /// when a waiting customer is offered a callback (zero: never), and the transfer reasons.
+    public var routing = Routing()
+
+    public struct Routing: Sendable, Equatable {
+        public var offerTimeout: Duration = .seconds(15)
+        public var queueTarget: Duration = .seconds(20)
+        /// `line1` → `line2`: line1's customers waiting past the target move to line2.
+        public var overflow: [String: String] = [:]
+        public var callbackAfter: Duration = .seconds(300)
+        /// Reason codes a transfer may give; empty: any (or none).
+        public var transferReasons: [String] = []
+        /// Floor connections (admins) at once.
+        public var maxFloorConnections = 32
+        /// Presence changes of one agent logged per hour (§20.1).
+        public var presenceLogsPerHour = 30
+
+        public init() {}
+    }
     /// With a shared database (PostgreSQL): how often this broker says it is alive, and how
     /// long another broker may stay silent before its open sessions are closed as `broker-lost`.
     public var heartbeatInterval: Duration = .seconds(2)
@@ -92,7 +112,7 @@ public struct BrokerConfiguration: Sendable {
         }
 
         func wants(_ kind: AuditEventKind) -> Bool {
-            kind == .sessionEnded || kind == .surveyAnswered || (onStart && kind == .sessionCreated)
+            kind == .sessionEnded || kind == .surveyAnswered || kind == .queueCallback || (onStart && kind == .sessionCreated)
         }
     }
 

@@ -1,4 +1,5 @@
 import CoreMetrics
+import NIOConcurrencyHelpers
 import NIOCore
 import Prometheus
 import TandemCore
@@ -48,6 +49,20 @@ public final class BrokerMetrics: Sendable {
     /// Post-session survey answers (§5.16) by `solved` (yes, no) and by score (1–5).
     private let surveysBySolved: [Bool: CoreMetrics.Counter]
     private let surveysByScore: [Int: CoreMetrics.Counter]
+    /// Agents by the state others see (§20.1).
+    private let agentsByState: [AgentState: CoreMetrics.Gauge]
+    /// Offers (§20.2) by `result`: `made`, `declined`, `timeout`, `agent-offline`; and the
+    /// time from entering the queue to the first offer.
+    private let offers: [String: CoreMetrics.Counter]
+    private let offerLatency: CoreMetrics.Timer
+    private let overflows: CoreMetrics.Counter
+    private let callbacks: CoreMetrics.Counter
+    /// Customers answered within the target, answered later, or abandoned (§16): the service
+    /// level is the first over the sum.
+    private let decided: [String: CoreMetrics.Counter]
+    /// Waiting entries per line and tier, for the lines agents answer (others as `other`).
+    private let factory: PrometheusMetricsFactory
+    private let lineGauges = NIOLockedValueBox([String: CoreMetrics.Gauge]())
 
     /// Join refusals by close code, as label values.
     enum TandemCloseCodeKey: String, CaseIterable {
@@ -67,6 +82,10 @@ public final class BrokerMetrics: Sendable {
         ]
         // Around the support target "80 % answered within 20 s".
         factory.durationHistogramBuckets["tandem_queue_wait_seconds"] = [1, 2, 5, 10, 15, 20, 30, 60, 120, 300].map { Duration.seconds($0) }
+        factory.durationHistogramBuckets["tandem_queue_offer_latency_seconds"] = [
+            .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5), .seconds(20), .seconds(60),
+        ]
+        self.factory = factory
         self.registry = registry
         sessionsWaiting = CoreMetrics.Gauge(label: "tandem_sessions", dimensions: [("state", "waiting")], factory: factory)
         sessionsLive = CoreMetrics.Gauge(label: "tandem_sessions", dimensions: [("state", "live")], factory: factory)
@@ -103,6 +122,24 @@ public final class BrokerMetrics: Sendable {
                 ($0, CoreMetrics.Counter(label: "tandem_upgrades_refused_total", dimensions: [("reason", $0)], factory: factory))
             }
         )
+        agentsByState = Dictionary(
+            uniqueKeysWithValues: AgentState.allCases.map {
+                ($0, CoreMetrics.Gauge(label: "tandem_agents", dimensions: [("state", $0.rawValue)], factory: factory))
+            }
+        )
+        offers = Dictionary(
+            uniqueKeysWithValues: ["made", "declined", "timeout", "agent-offline"].map {
+                ($0, CoreMetrics.Counter(label: "tandem_queue_offers_total", dimensions: [("result", $0)], factory: factory))
+            }
+        )
+        offerLatency = CoreMetrics.Timer(label: "tandem_queue_offer_latency_seconds", factory: factory)
+        overflows = CoreMetrics.Counter(label: "tandem_queue_overflows_total", factory: factory)
+        callbacks = CoreMetrics.Counter(label: "tandem_queue_callbacks_total", factory: factory)
+        decided = Dictionary(
+            uniqueKeysWithValues: ["answered-within-target", "answered-late", "abandoned"].map {
+                ($0, CoreMetrics.Counter(label: "tandem_queue_decided_total", dimensions: [("result", $0)], factory: factory))
+            }
+        )
         resumeFailures = Dictionary(
             uniqueKeysWithValues: ["refused", "throttled"].map {
                 ($0, CoreMetrics.Counter(label: "tandem_resume_failures_total", dimensions: [("reason", $0)], factory: factory))
@@ -133,6 +170,58 @@ public final class BrokerMetrics: Sendable {
     /// The queue's entries now, per tier (lines are not labels: their names come from customers).
     func queueWaiting(byTier counts: [SupportTier: Int]) {
         for (tier, gauge) in queueWaitingByTier { gauge.record(counts[tier] ?? 0) }
+    }
+
+    /// Agents by state now (§20.1).
+    func agents(byState counts: [AgentState: Int]) {
+        for (state, gauge) in agentsByState { gauge.record(counts[state] ?? 0) }
+    }
+
+    /// Waiting entries by line and tier now. Only `known` lines (those agents answer, and
+    /// overflow targets, at most 64) are labels; the rest count as `other`, since customers
+    /// name lines and labels must stay few.
+    func queueWaiting(byLine entries: [SupportQueue.Entry], known: Set<String>) {
+        var counts: [String: Int] = [:]
+        for entry in entries {
+            let line = known.contains(entry.line) ? entry.line : "other"
+            counts[line + "/" + entry.tier.rawValue, default: 0] += 1
+        }
+        lineGauges.withLockedValue { gauges in
+            for line in known.union(["other"]).sorted().prefix(65) {
+                for tier in SupportTier.allCases where gauges[line + "/" + tier.rawValue] == nil {
+                    gauges[line + "/" + tier.rawValue] = CoreMetrics.Gauge(
+                        label: "tandem_queue_waiting_by_line",
+                        dimensions: [("line", line), ("tier", tier.rawValue)],
+                        factory: factory
+                    )
+                }
+            }
+            for (key, gauge) in gauges { gauge.record(counts[key] ?? 0) }
+        }
+    }
+
+    /// An offer went out `latency` after its entry entered the queue.
+    func offerMade(latency: Duration) {
+        offers["made"]?.increment()
+        offerLatency.recordNanoseconds(TimeAmount(max(latency, .zero)).nanoseconds)
+    }
+
+    /// An offer ended without a take: `declined`, `timeout` or `agent-offline`.
+    func offerRefused(_ reason: String) {
+        offers[reason]?.increment()
+    }
+
+    func queueOverflowed() { overflows.increment() }
+
+    func callbackRequested() { callbacks.increment() }
+
+    /// A customer's wait ended: answered after `waited` (nil: abandoned), against `target`.
+    func customerDecided(waited: Duration?, target: Duration) {
+        guard let waited else {
+            decided["abandoned"]?.increment()
+            return
+        }
+        decided[waited <= target ? "answered-within-target" : "answered-late"]?.increment()
     }
 
     /// A post-session survey answer was logged (§5.16).

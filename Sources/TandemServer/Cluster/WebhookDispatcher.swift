@@ -72,7 +72,10 @@ struct WebhookDispatcher: Service {
                 let events = try await store.auditEvents(afterSeq: cursor, limit: 100)
                 guard !events.isEmpty else { return 0 }
                 for event in events {
-                    if target.wants(event.kind), let sessionID = event.sessionID, let session = try await store.session(id: sessionID) {
+                    // A callback request (§20.4) has no session yet: it is sent with its ticket.
+                    var session: SessionRecord?
+                    if let sessionID = event.sessionID { session = try await store.session(id: sessionID) }
+                    if target.wants(event.kind), session != nil || event.kind == .queueCallback {
                         let delivered = await post(event: event, session: session, to: target, client: client)
                         metrics?.webhookPosted(delivered: delivered)
                         guard delivered else {
@@ -107,7 +110,7 @@ struct WebhookDispatcher: Service {
         while scanned < Self.maxLagScan {
             let events = try await store.auditEvents(afterSeq: seq, limit: 1000)
             guard let last = events.last else { return count }
-            count += events.lazy.filter { target.wants($0.kind) && $0.sessionID != nil }.count
+            count += events.lazy.filter { target.wants($0.kind) && ($0.sessionID != nil || $0.kind == .queueCallback) }.count
             scanned += events.count
             seq = last.seq
         }
@@ -115,13 +118,14 @@ struct WebhookDispatcher: Service {
     }
 
     /// POSTs one summary; true on a 2xx answer.
-    func post(event: AuditEvent, session: SessionRecord, to target: BrokerConfiguration.WebhookTarget, client: HTTPClient) async -> Bool {
+    func post(event: AuditEvent, session: SessionRecord?, to target: BrokerConfiguration.WebhookTarget, client: HTTPClient) async -> Bool {
         let payload = WebhookPayload(
             event: event.kind.rawValue,
             delivery: String(event.seq),
             occurredAt: event.at,
             session: session,
-            survey: event.kind == .surveyAnswered ? WebhookPayload.Survey(detail: event.detail) : nil
+            survey: event.kind == .surveyAnswered ? WebhookPayload.Survey(detail: event.detail) : nil,
+            callback: event.kind == .queueCallback ? WebhookPayload.Callback(detail: event.detail) : nil
         )
         let host = URL(string: target.url)?.host ?? "?"
         do {
@@ -144,7 +148,7 @@ struct WebhookDispatcher: Service {
                 logger.warning("Webhook refused", metadata: ["tandem.webhook.host": "\(host)", "http.status": "\(response.status.code)"])
                 return false
             }
-            logger.debug("Webhook delivered", metadata: ["tandem.webhook.host": "\(host)", "tandem.session.id": "\(session.id)"])
+            logger.debug("Webhook delivered", metadata: ["tandem.webhook.host": "\(host)", "tandem.session.id": "\(session?.id ?? "-")"])
             return true
         } catch {
             logger.warning("Webhook failed", metadata: ["tandem.webhook.host": "\(host)", "error": "\(String(reflecting: type(of: error)))"])
@@ -164,7 +168,7 @@ struct WebhookDispatcher: Service {
 
 /// The JSON body of a webhook (§15).
 struct WebhookPayload: Codable, Sendable {
-    /// `session.ended`, `survey.answered`, or `session.created`.
+    /// `session.ended`, `survey.answered`, `queue.callback` or `session.created`.
     var event: String
     /// The audit event's sequence number: the same delivery may come again after a failure,
     /// so receivers deduplicate on it.
@@ -172,9 +176,32 @@ struct WebhookPayload: Codable, Sendable {
     var occurredAt: Date
     /// The session as the log holds it when the webhook is sent: ticket, agent, times,
     /// outcome, end reason, traffic.
-    var session: SessionRecord
+    /// Absent for `queue.callback`: the customer was never in a session.
+    var session: SessionRecord?
     /// `survey.answered` only: the customer's answer (§5.16).
     var survey: Survey? = nil
+    /// `queue.callback` only: the customer's request (§20.4).
+    var callback: Callback? = nil
+
+    struct Callback: Codable, Sendable, Equatable {
+        var queueId: String
+        var ticket: String
+        var tier: String
+        var line: String
+        var waitedSeconds: Int
+        var message: String
+        var contact: String?
+
+        init(detail: [String: String]) {
+            queueId = detail["queueId"] ?? ""
+            ticket = detail["ticket"] ?? ""
+            tier = detail["tier"] ?? ""
+            line = detail["line"] ?? ""
+            waitedSeconds = (detail["waitedMs"].flatMap(Int.init) ?? 0) / 1000
+            message = detail["message"] ?? ""
+            contact = detail["contact"]
+        }
+    }
 
     struct Survey: Codable, Sendable, Equatable {
         var solved: Bool

@@ -20,6 +20,13 @@ final class QueueWaiter: Sendable {
     let enteredAt: Date
     let outbox: ParticipantOutbox
     private let taken = NIOLockedValueBox<LiveSession?>(nil)
+    private let offered = NIOLockedValueBox(false)
+
+    /// Whether its last `queue.status` offered a callback (§20.4).
+    var callbackOffered: Bool {
+        get { offered.withLockedValue { $0 } }
+        set { offered.withLockedValue { $0 = newValue } }
+    }
 
     init(
         id: String,

@@ -37,7 +37,13 @@ extension SessionHub {
         var request = request
         let signed = request.signature != nil || request.expires != nil
         if signed {
-            let link = HelpLink(ticket: request.ticket, tier: request.tier, line: request.line ?? SupportLine.first, expires: request.expires ?? 0)
+            let link = HelpLink(
+                ticket: request.ticket,
+                tier: request.tier,
+                line: request.line ?? SupportLine.first,
+                expires: request.expires ?? 0,
+                skills: request.skills ?? []
+            )
             let verdict = helpLinks.verify(link, signature: request.signature ?? "", now: now)
             guard verdict == .valid else {
                 metrics.queueRefused("help-link")
@@ -45,6 +51,8 @@ extension SessionHub {
             }
         } else {
             request.tier = .basic
+            // Skills come with a signed link only (§20.2).
+            request.skills = nil
         }
         let cap = configuration.maxQueueEntriesPerNetwork
         if let network = address.network, waiters.values.lazy.filter({ $0.network == network }).count >= cap {
@@ -83,7 +91,8 @@ extension SessionHub {
             tier: request.tier,
             mode: request.mode,
             line: waiter.line,
-            enteredAt: now
+            enteredAt: now,
+            skills: request.skills ?? []
         )
         guard queue.add(entry) else {
             metrics.queueRefused("queue-full")
@@ -96,6 +105,7 @@ extension SessionHub {
             "signed": signed ? "true" : "false",
         ]
         if let ip = address.ip { detail["address"] = ip }
+        if let skills = request.skills, !skills.isEmpty { detail["skills"] = skills.joined(separator: ",") }
         do {
             try await store.recordEvent(sessionID: nil, kind: .queueEntered, actor: "customer", detail: detail, at: now)
         } catch {
@@ -111,18 +121,21 @@ extension SessionHub {
             ]
         )
         publishQueueStatus()
+        await routeQueue(now: now)
         return .entered(waiter)
     }
 
     /// The customer's connection closed before an agent took it (`reason`: `customer-left`,
     /// `broker-shutdown`…). Does nothing when an agent took it meanwhile.
     func leaveQueue(_ waiter: QueueWaiter, reason: String) async {
-        guard queue.remove(id: waiter.id) != nil else { return }
+        guard let entry = queue.remove(id: waiter.id) else { return }
         waiters[waiter.id] = nil
+        withdrawOffer(forEntry: waiter.id, reason: .customerLeft)
         toldPositions[waiter.id] = nil
+        metrics.customerDecided(waited: nil, target: configuration.routing.queueTarget)
         let now = Date()
         let detail = [
-            "queueId": waiter.id, "ticket": waiter.request.ticket, "tier": waiter.request.tier.rawValue, "line": waiter.line,
+            "queueId": waiter.id, "ticket": waiter.request.ticket, "tier": waiter.request.tier.rawValue, "line": entry.line,
             "waitedMs": String(now.epochMilliseconds - waiter.enteredAt.epochMilliseconds), "reason": reason,
         ]
         do {
@@ -137,27 +150,52 @@ extension SessionHub {
         case assigned(LiveSession)
         /// Nothing waits for this agent in that line.
         case empty
+        /// `take.offer` is not this agent's open offer (§20.2).
+        case offerGone
     }
 
     /// `agent` takes the next customer or transferred session of `line` (sessions transferred
-    /// to it by name first) on `outbox`, which gets `session.assigned` and the catch-up.
+    /// to it by name first) on `outbox`, which gets `session.assigned` and the catch-up; with
+    /// `take.offer`, exactly the entry offered to it (§20.2).
     func take(agent: UserRecord, _ take: Hello.Take, outbox: ParticipantOutbox) async throws -> TakeResult {
         let line = take.line ?? SupportLine.first
-        while let entry = queue.take(forAgent: agent.name, line: line) {
+        if let offerID = take.offer {
+            guard case .take(let offer) = floor.accept(offerID: offerID, by: agent.name, now: Date()),
+                let entry = queue.remove(id: offer.queueID)
+            else { return .offerGone }
             toldPositions[entry.id] = nil
-            switch entry.kind {
-            case .customer:
-                guard let waiter = waiters.removeValue(forKey: entry.id) else { continue }
-                return .assigned(try await answer(waiter, entry: entry, agent: agent, take: take, outbox: outbox))
-            case .transfer(let from):
-                guard let session = sessions[entry.id],
-                    let taken = try await takeOver(session, entry: entry, from: from, agent: agent, outbox: outbox)
-                else { continue }
-                publishQueueStatus()
-                return .assigned(taken)
-            }
+            if let taken = try await assign(entry, agent: agent, take: take, outbox: outbox, offerID: offerID) { return .assigned(taken) }
+            return .offerGone
+        }
+        while let entry = queue.take(forAgent: agent.name, line: line) {
+            withdrawOffer(forEntry: entry.id, reason: .taken)
+            toldPositions[entry.id] = nil
+            if let taken = try await assign(entry, agent: agent, take: take, outbox: outbox, offerID: nil) { return .assigned(taken) }
         }
         return .empty
+    }
+
+    /// Puts `agent` in the session of `entry`, just taken off the queue; nil when it went away meanwhile.
+    private func assign(
+        _ entry: SupportQueue.Entry,
+        agent: UserRecord,
+        take: Hello.Take,
+        outbox: ParticipantOutbox,
+        offerID: String?
+    ) async throws -> LiveSession? {
+        floor.assigned(agent.name, now: Date())
+        let taken: LiveSession?
+        switch entry.kind {
+        case .customer:
+            guard let waiter = waiters.removeValue(forKey: entry.id) else { return nil }
+            taken = try await answer(waiter, entry: entry, agent: agent, take: take, outbox: outbox, offerID: offerID)
+        case .transfer(let from):
+            guard let session = sessions[entry.id] else { return nil }
+            taken = try await takeOver(session, entry: entry, from: from, agent: agent, outbox: outbox, offerID: offerID)
+            publishQueueStatus()
+        }
+        if taken != nil { await agentSessionsChanged(agent.name) }
+        return taken
     }
 
     /// Opens the session of a queued customer with `agent` and puts both in it. No join code
@@ -167,7 +205,8 @@ extension SessionHub {
         entry: SupportQueue.Entry,
         agent: UserRecord,
         take: Hello.Take,
-        outbox: ParticipantOutbox
+        outbox: ParticipantOutbox,
+        offerID: String?
     ) async throws -> LiveSession {
         let now = Date()
         let record = SessionRecord(
@@ -185,7 +224,8 @@ extension SessionHub {
                 sessionID: record.id,
                 kind: .queueAnswered,
                 actor: agent.name,
-                detail: ["queueId": waiter.id, "tier": entry.tier.rawValue, "line": entry.line, "waitedMs": String(waitedMs)],
+                detail: ["queueId": waiter.id, "tier": entry.tier.rawValue, "line": entry.line, "waitedMs": String(waitedMs)]
+                    .merging(offerID.map { ["offerId": $0] } ?? [:]) { a, _ in a },
                 at: now
             )
             try await store.recordCustomerJoined(sessionID: record.id, at: now, client: waiter.client, address: waiter.address)
@@ -196,6 +236,7 @@ extension SessionHub {
         }
         metrics.sessionsStarted.increment()
         metrics.queueAnswered(entry.kind, waited: .milliseconds(waitedMs))
+        metrics.customerDecided(waited: .milliseconds(waitedMs), target: configuration.routing.queueTarget)
         // Live from the start: the customer is in, no code to redeem.
         let session = LiveSession(
             record: record,
@@ -239,23 +280,44 @@ extension SessionHub {
     /// them with `everyone` (the periodic status that also keeps idle connections open).
     func publishQueueStatus(everyone: Bool = false, now: Date = Date()) {
         if everyone { lastQueueStatus = now }
+        let callbackAfter = configuration.routing.callbackAfter.seconds
+        var agentsOnLine: [String: Int?] = [:]
         for waiter in waiters.values {
-            guard let position = queue.position(of: waiter.id) else { continue }
-            guard everyone || toldPositions[waiter.id] != position else { continue }
+            guard let entry = queue.entry(id: waiter.id), let position = queue.position(of: waiter.id) else { continue }
+            let waited = max(0, Int(now.timeIntervalSince(waiter.enteredAt)))
+            let callbackOffered = callbackAfter > 0 && Double(waited) >= callbackAfter
+            // A change of line (overflow) or of the callback offer is news too.
+            let told = toldPositions[waiter.id]
+            guard everyone || told != position || callbackOffered != waiter.callbackOffered else { continue }
             toldPositions[waiter.id] = position
-            let waited = Int(now.timeIntervalSince(waiter.enteredAt))
+            waiter.callbackOffered = callbackOffered
+            if agentsOnLine[entry.line] == nil { agentsOnLine[entry.line] = presentAgents(line: entry.line) }
             _ = waiter.outbox.enqueue(
                 .queueStatus(
                     QueueStatus(
                         position: position,
-                        line: waiter.line,
+                        line: entry.line,
                         tier: waiter.request.tier,
-                        waitedSeconds: max(0, waited),
-                        estimatedWaitSeconds: waitEstimator.estimate(line: waiter.line, position: position, now: now)
+                        waitedSeconds: waited,
+                        estimatedWaitSeconds: waitEstimator.estimate(
+                            line: entry.line,
+                            position: position,
+                            now: now,
+                            agentsPresent: agentsOnLine[entry.line] ?? nil
+                        ),
+                        callbackOffered: callbackOffered ? true : nil
                     )
                 )
             )
         }
+    }
+
+    /// Agents present for `line` and not away (at least 1), or nil when nobody present answers
+    /// it: the `A` of the estimate (§20.4).
+    func presentAgents(line: String) -> Int? {
+        let serving = floor.agents.values.filter { $0.lines.contains(line) }
+        guard !serving.isEmpty else { return nil }
+        return max(1, serving.filter { $0.choice != .away }.count)
     }
 
     /// What `GET /v1/queue` lists.

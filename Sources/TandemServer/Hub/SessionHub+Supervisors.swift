@@ -39,6 +39,7 @@ extension SessionHub {
             )
         }
         guard added else { return .notFound }
+        helpArrived(sessionID: session.id)
         session.announcePresence()
         logger.info("Supervisor joined", metadata: ["tandem.session.id": "\(session.id)", "tandem.supervisor": "\(user.name)"])
         return .watching(session, watcher)

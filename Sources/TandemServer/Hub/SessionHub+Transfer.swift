@@ -38,6 +38,12 @@ extension SessionHub {
         if let note = request.note, note.count > TransferRequest.maxNoteLength {
             return .invalid("note is limited to \(TransferRequest.maxNoteLength) characters")
         }
+        let reasons = configuration.routing.transferReasons
+        if let reason = request.reason, !reasons.isEmpty ? !reasons.contains(reason) : !SupportLine.isValid(reason) {
+            return .invalid(
+                reasons.isEmpty ? "reason must be 1-32 characters of a-z, 0-9 and -" : "reason must be one of \(reasons.joined(separator: ", "))"
+            )
+        }
         guard session.canTransfer else { return .notTransferable }
         let now = Date()
         let until = now.addingTimeInterval(configuration.transferWait.seconds)
@@ -57,6 +63,7 @@ extension SessionHub {
         if let line = request.line { detail["line"] = line }
         if let agent = request.agent { detail["toAgent"] = agent }
         if let note = request.note { detail["note"] = note }
+        if let reason = request.reason { detail["reason"] = reason }
         do {
             // Logged before anyone is told.
             try await store.recordEvent(sessionID: session.id, kind: .sessionTransferred, actor: actor, detail: detail, at: now)
@@ -83,6 +90,7 @@ extension SessionHub {
             ]
         )
         publishQueueStatus()
+        await agentSessionsChanged(from, now: now)
         return .pending(notice)
     }
 
@@ -92,13 +100,15 @@ extension SessionHub {
         entry: SupportQueue.Entry,
         from: String,
         agent: UserRecord,
-        outbox: ParticipantOutbox
+        outbox: ParticipantOutbox,
+        offerID: String? = nil
     ) async throws -> LiveSession? {
         guard session.isTransferring else { return nil }
         let now = Date()
         let waitedMs = now.epochMilliseconds - entry.enteredAt.epochMilliseconds
         var detail = ["from": from, "agent": agent.name, "waitedMs": String(waitedMs)]
         if let forAgent = entry.forAgent { detail["toAgent"] = forAgent } else { detail["line"] = entry.line }
+        if let offerID { detail["offerId"] = offerID }
         try await store.recordTakeover(sessionID: session.id, agent: agent.name, detail: detail, at: now)
         traces.record(.transferAnswered, sessionID: session.id, agent: agent.name)
         let token = ResumeToken.generate()

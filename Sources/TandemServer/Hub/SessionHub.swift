@@ -61,6 +61,21 @@ actor SessionHub {
     var waitEstimator = QueueWaitEstimator()
     /// Live sessions taken from a line: the line, and since when the taker handles it.
     var takenFromLine: [String: (line: String, since: Date)] = [:]
+    /// Agents present and the offers out to them (§20.1, §20.2).
+    var floor: SupportFloor
+    /// Each present agent's presence connection.
+    var presenceOutboxes: [String: ParticipantOutbox] = [:]
+    /// When each agent's presence changes were logged in the last hour (§20.1's budget).
+    var presenceLogTimes: [String: [Date]] = [:]
+    var lastPresenceRefresh = Date.distantPast
+    /// Admins watching the floor (§20.6) and what they were sent last.
+    var floorOutboxes: [ObjectIdentifier: ParticipantOutbox] = [:]
+    var floorSent: (state: FloorState, at: Date)?
+    /// Today's figures for the floor, read from the log at most every 10 s.
+    var floorToday: (day: FloorDay, computedAt: Date)?
+    /// Open requests for a supervisor (§20.5), per live session.
+    var helpRequests: [String: FloorState.HelpRequest] = [:]
+    var helpRequestCounts: [String: Int] = [:]
 
     init(
         store: any TandemStore,
@@ -81,6 +96,7 @@ actor SessionHub {
         self.logger = logger
         self.guesses = JoinAttemptLimiter(limits: configuration.joinLimits)
         self.queue = SupportQueue(capacity: configuration.maxQueueLength)
+        self.floor = SupportFloor(offerTimeout: configuration.routing.offerTimeout.seconds)
         self.registry = store as? any BrokerRegistry
     }
 
@@ -224,6 +240,8 @@ actor SessionHub {
         }
         metrics.sessionEnded(ending.reason)
         traces.ended(sessionID: session.id, ending: ending, logged: true)
+        helpRequests[session.id] = nil
+        helpRequestCounts[session.id] = nil
         if let taken = takenFromLine.removeValue(forKey: session.id) {
             waitEstimator.ended(line: taken.line, handleSeconds: ending.endedAt.timeIntervalSince(taken.since), at: ending.endedAt)
         }
@@ -247,6 +265,7 @@ actor SessionHub {
                 "tandem.end.reason": "\(ending.reason.rawValue)", "tandem.outcome": "\(ending.outcome?.rawValue ?? "-")",
             ]
         )
+        await agentSessionsChanged(session.agentName, now: ending.endedAt)
     }
 
     /// Asks `session` to end for `reason` (with the agent's `outcome` and `note`) and carries
@@ -293,6 +312,14 @@ actor SessionHub {
             if let deadline = session.awayDeadline, deadline <= now { await endIfDue(session, now: now) }
         }
         codes.prune(now: now)
+        await expireOffers(now: now)
+        await overflowQueue(now: now)
+        await routeQueue(now: now)
+        if now.timeIntervalSince(lastPresenceRefresh) >= 60 {
+            lastPresenceRefresh = now
+            refreshPresence()
+        }
+        await publishFloor(now: now)
         if now.timeIntervalSince(lastQueueStatus) >= configuration.queueStatusInterval.seconds { publishQueueStatus(everyone: true, now: now) }
         guesses.prune(now: limiterNow)
         anonymousWrites.prune(now: limiterNow)
@@ -300,8 +327,8 @@ actor SessionHub {
     }
 
     /// A console sign-in for `user`, valid for `configuration.consoleTokenLifetime`.
-    func issueConsoleToken(for user: String, now: Date = Date()) -> (token: String, expiresAt: Date) {
-        consoleTokens.issue(for: user, now: now, lifetime: configuration.consoleTokenLifetime)
+    func issueConsoleToken(for user: String, lifetime: Duration? = nil, now: Date = Date()) -> (token: String, expiresAt: Date) {
+        consoleTokens.issue(for: user, now: now, lifetime: lifetime?.seconds ?? configuration.consoleTokenLifetime)
     }
 
     /// The user a console token belongs to, while it is valid.

@@ -35,6 +35,10 @@ final class ParticipantConnection {
     private(set) var binding: Binding?
     /// The queue entry (§16) of a customer waiting for an agent; nil once bound.
     var waiter: QueueWaiter?
+    /// The agent whose presence connection this is (§20.1).
+    var presenceAgent: String?
+    /// An admin's floor connection (§20.6).
+    var isFloor = false
     /// The connection's logger; carries the session's metadata once bound.
     private(set) var logger: Logger
     /// Holds control messages to the broker's `controlRate`.

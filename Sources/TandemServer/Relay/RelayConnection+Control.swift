@@ -124,8 +124,11 @@ extension RelayConnection {
             await hub.end(binding.session, reason: reason, outcome: end.outcome, note: end.note)
         case .sessionTransfer(let request):
             await transfer(request, connection, bound: binding)
+        case .supervisorRequest(let request):
+            await askSupervisor(request, connection, bound: binding)
         case .hello, .sessionCreated, .sessionJoined, .peerJoined, .sessionEnded, .error, .overlaySnapshot, .sessionResumed, .peerAway, .peerBack,
-            .queueStatus, .sessionAssigned, .sessionTransferred, .sessionWatching, .sessionPresence:
+            .queueStatus, .sessionAssigned, .sessionTransferred, .sessionWatching, .sessionPresence, .presenceSet, .presenceStatus, .queueOffer,
+            .queueDecline, .queueWithdrawn, .queueCallback, .queueCallbackRecorded, .floorState:
             connection.sendError(.unexpectedMessage, "\(message.type) is not accepted here")
         }
     }
@@ -257,6 +260,29 @@ extension RelayConnection {
         } catch {
             logger.error("Could not transfer a session", metadata: ["tandem.session.id": "\(binding.session.id)"])
             connection.sendError(.internalError, "the broker could not log the transfer; nothing changed")
+        }
+    }
+
+    /// `supervisor.request` (§20.5): the session's agent asks for help; listed on the floor.
+    private func askSupervisor(_ request: SupervisorRequest, _ connection: ParticipantConnection, bound binding: Binding) async {
+        guard binding.role == .agent, binding.session.outbox(for: .agent) === connection.outbox else {
+            connection.sendError(.unexpectedMessage, "only the session's agent asks for a supervisor")
+            return
+        }
+        if let note = request.note, note.count > SupervisorRequest.maxNoteLength {
+            connection.sendError(.invalidField, "note is limited to \(SupervisorRequest.maxNoteLength) characters")
+            return
+        }
+        do {
+            switch try await hub.requestSupervisor(binding.session, note: request.note) {
+            case .requested:
+                break
+            case .tooMany:
+                connection.sendError(.rateLimited, "a session asks for a supervisor at most 10 times")
+            }
+        } catch {
+            logger.error("Could not record a supervisor request", metadata: ["tandem.session.id": "\(binding.session.id)"])
+            connection.sendError(.internalError, "the broker could not log the request; ask again")
         }
     }
 

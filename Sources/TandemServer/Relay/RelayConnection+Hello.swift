@@ -17,6 +17,10 @@ extension RelayConnection {
         case bound(Binding)
         /// A customer waiting in the queue (§16) until an agent takes it.
         case queued(QueueWaiter)
+        /// An agent's presence connection (§20.1).
+        case present(String)
+        /// An admin's floor connection (§20.6).
+        case floor
         case refused
     }
 
@@ -62,6 +66,10 @@ extension RelayConnection {
             switch hello.role {
             case .agent where hello.watch != nil:
                 return try await watchSession(hello, connection).map(Greeting.bound) ?? .refused
+            case .agent where hello.presence != nil:
+                return try await goOnline(hello, connection) ?? .refused
+            case .agent where hello.floor != nil:
+                return try await openFloor(hello, connection) ?? .refused
             case .agent where hello.take != nil:
                 return try await takeSession(hello, connection).map(Greeting.bound) ?? .refused
             case .agent:
@@ -183,9 +191,41 @@ extension RelayConnection {
         case .empty:
             connection.refuse(.queueEmpty, message: "nobody is waiting in \(line) (and nothing was transferred to \(user.name))")
             return nil
+        case .offerGone:
+            connection.refuse(
+                .queueEmpty,
+                message: "this offer is no longer open: it timed out, went to someone else, or the customer left",
+                identifier: .offerGone
+            )
+            return nil
         case .assigned(let session):
             return Binding(session: session, role: .agent)
         }
+    }
+
+    /// `presence` (§20.1): an agent goes online and is offered customers on this connection.
+    func goOnline(_ hello: Hello, _ connection: ParticipantConnection) async throws -> Greeting? {
+        guard let user = try await agent(hello, connection), let presence = hello.presence else { return nil }
+        if let field = presence.invalidField {
+            connection.refuse(.badRequest, message: "presence.\(field) is out of range (protocol/README.md §20.1)")
+            return nil
+        }
+        await hub.goOnline(user, presence, outbox: connection.outbox)
+        return .present(user.name)
+    }
+
+    /// `floor` (§20.6): an admin watches the floor.
+    func openFloor(_ hello: Hello, _ connection: ParticipantConnection) async throws -> Greeting? {
+        guard let user = try await agent(hello, connection) else { return nil }
+        guard user.role.canSupervise else {
+            connection.refuse(.forbidden, message: "only admins watch the floor")
+            return nil
+        }
+        guard await hub.floorOpened(connection.outbox) else {
+            connection.refuse(.rateLimited, message: "the floor already has its most viewers; close another one", identifier: .tooManyConnections)
+            return nil
+        }
+        return .floor
     }
 
     /// `queue` (§16): a customer without a code waits for an agent.

@@ -129,6 +129,8 @@ struct RelayConnection {
                     await hub.leaveQueue(waiter, reason: hub.isShuttingDown ? "broker-shutdown" : "customer-left")
                 }
             }
+            if let name = connection.presenceAgent { await hub.goOffline(name, outbox: outbox) }
+            if connection.isFloor { await hub.floorClosed(outbox) }
             // The library sends the close for a WebSocket violation; the writer stops without one.
             if violation != nil { outbox.abandon(.protocolError) }
             if let binding = connection.binding, let watcher = binding.watcher {
@@ -170,21 +172,43 @@ struct RelayConnection {
                     connection.bind(Binding(session: session, role: .customer))
                 }
                 guard let bound = connection.binding else {
-                    if connection.waiter != nil {
-                        // Waiting for an agent: only session.end (leave the queue) means something.
-                        if case .text(let text) = message, case .sessionEnd = try? ControlMessage.decode(text: text) { break reading }
-                        if case .text = message {
+                    if let waiter = connection.waiter {
+                        // Waiting for an agent: only session.end (leave the queue) and a callback request mean something.
+                        guard case .text(let text) = message else { continue }
+                        switch try? ControlMessage.decode(text: text) {
+                        case .sessionEnd:
+                            break reading
+                        case .queueCallback(let callback):
+                            if await requestCallback(callback, waiter: waiter, connection) { break reading }
+                        default:
                             connection.sendError(.queued, "still waiting for an agent; messages are accepted once one takes the session")
                         }
+                        continue
+                    }
+                    if connection.presenceAgent != nil || connection.isFloor {
+                        guard case .text(let text) = message else { continue }
+                        switch connection.controlRate.message(now: now) {
+                        case .accept: break
+                        case .drop: continue reading
+                        case .close:
+                            connection.refuse(
+                                .rateLimited,
+                                message: "messages kept coming faster than \(Int(limits.controlRate.perSecond)) per second"
+                            )
+                            break reading
+                        }
+                        await unboundControl(text, connection)
                         continue
                     }
                     switch await hello(message, connection) {
                     case .bound(let bound): connection.bind(bound)
                     case .queued(let queued): connection.waiter = queued
+                    case .present(let name): connection.presenceAgent = name
+                    case .floor: connection.isFloor = true
                     case .refused: break
                     }
                     connection.timer.helloHandled()
-                    if connection.binding == nil, connection.waiter == nil { break }
+                    if connection.binding == nil, connection.waiter == nil, connection.presenceAgent == nil, !connection.isFloor { break }
                     continue
                 }
                 switch message {
