@@ -29,6 +29,7 @@ struct BrokerAPI {
         router.get("/j/:code") { request, context in try self.joinPage(request, context) }
         router.get("/help") { _, _ in WebPages.page(web.customerPage, camera: true) }
         router.get("/agent") { _, _ in WebPages.page(web.agentPage, camera: true) }
+        router.get("/floor") { _, _ in WebPages.page(web.floorPage, camera: false) }
         router.post("/v1/console-tokens") { request, context in try await self.consoleToken(request, context) }
         router.post("/v1/help-links") { request, context in try await self.helpLink(request, context) }
         router.post("/v1/surveys") { request, context in try await self.answerSurvey(request, context) }

@@ -2,9 +2,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// The browser clients: the customer's join page (`/j/CODE`), the agent console (`/agent`)
-/// and their scripts and styles (`/web/...`), plain HTML, CSS and ES modules served with a
-/// strict Content-Security-Policy.
+/// The browser clients: the customer's join page (`/j/CODE`), the agent console (`/agent`),
+/// the support floor (`/floor`) and their scripts and styles (`/web/...`), plain HTML, CSS and
+/// ES modules served with a strict Content-Security-Policy.
 struct WebPages: Sendable {
     /// Scripts and styles from this origin only; frames, images and media from the page's own
     /// canvases; WebSocket and fetch to this origin; no framing, no forms elsewhere.
@@ -18,6 +18,8 @@ struct WebPages: Sendable {
     let customerPage: ByteBuffer
     let agentPage: ByteBuffer
     let replayPage: ByteBuffer
+    /// The admins' live view of the floor (protocol/README.md §20.6).
+    let floorPage: ByteBuffer
 
     /// Loads the pages from `root`, or from where an installed or built broker keeps them
     /// (``installedRoot(executable:)``).
@@ -38,6 +40,7 @@ struct WebPages: Sendable {
         self.customerPage = try load("customer.html")
         self.agentPage = try load("agent.html")
         self.replayPage = try load("replay.html")
+        self.floorPage = try load("floor.html")
     }
 
     /// Where the pages are for the running executable: PREFIX/share/tandem/Web for one installed

@@ -1,11 +1,15 @@
 // The agent console, /agent#token=…&ticket=…&mode=…: start a session, watch the customer's
-// stream, draw on it, freeze, chat, share back, end with an outcome.
+// stream, draw on it, freeze, chat, share back, hand over, end with an outcome.
+// With the presence switch on, it keeps a second connection (presence.js, §20.1) and takes
+// the customers offered to it (§20.2). /agent#token=…&watch=SESSION&participate=0|1 watches a
+// live session as a supervisor (§18); #offer=ID takes an offer (a further session in a new tab).
 import { ChatPanel } from "./chat.js";
 import { codecsOf, decodableCodecs, forcedCodec, isVisualCodec } from "./codecs.js";
 import { TandemSocket } from "./connection.js";
 import { FrameView } from "./frame-view.js";
 import { anchoredPoints, applyMap, invertMap } from "./overlay.js";
 import { LatencyControl } from "./latency-control.js";
+import { PresenceConnection, nameList } from "./presence.js";
 import { Publisher } from "./publisher.js";
 import { Resumer } from "./resume.js";
 import { attachVoice } from "./voice-ui.js";
@@ -20,9 +24,19 @@ history.replaceState(null, "", location.pathname);
 const VIDEO = forcedCodec(params.get("video"));
 // What this browser decodes goes in every hello (§5.1): the customer then sends video it can show.
 const CODECS = await decodableCodecs();
+// A supervisor's view of a live session (§18): observer (participate=0) or participant (1).
+const WATCH = params.get("watch");
+const PARTICIPATE = params.get("participate") === "1";
+// An offer accepted in another console of this agent that was busy with a session (§20.2).
+const OFFER = params.get("offer");
+const PRESENCE_DEFAULTS = {
+  lines: nameList(params.get("lines") ?? "line1"),
+  skills: nameList(params.get("skills") ?? ""),
+  maxSessions: Math.min(8, Math.max(1, Math.trunc(Number(params.get("max"))) || 1)),
+};
 
 const view = new FrameView($("customer-view"), $("customer-overlay"), {
-  onNeedKeyframe: () => viewing !== null && socket?.send({ type: "stream.control", streamId: viewing, action: "keyframe" }),
+  onNeedKeyframe: () => viewing !== null && !WATCH && socket?.send({ type: "stream.control", streamId: viewing, action: "keyframe" }),
 });
 let socket = null;
 let created = null;
@@ -30,7 +44,15 @@ let ended = false;
 let viewing = null;
 // What the customer's stream is (stream.start), for the statistics; null once it stopped.
 let viewingSource = null;
+// Its codec: a supervisor gets the frames of both sides, and stream ids may repeat across them.
+let viewingCodec = null;
 let publisher = null;
+// session.watching, while this console watches a session as a supervisor.
+let watching = null;
+// Where the session went (session.transferred pending): the close with 4302 follows.
+let handedOver = null;
+// The broker's words when an accepted offer was gone (error offer-gone before close 4204).
+let offerGone = null;
 // What the customer's client decodes (§5.1); null: an old client, or not known yet (JPEG).
 let peerCodecs = null;
 let shapeCounter = 0;
@@ -49,7 +71,9 @@ const chat = new ChatPanel($("chat"), (text) => {
   socket?.send({ type: "chat", text });
   return socket?.isOpen ?? false;
 });
-const voice = attachVoice("agent", { socket: () => socket, container: $("voice"), onNote: (text) => chat.note(text) });
+const newVoice = () => attachVoice("agent", { socket: () => socket, container: $("voice"), onNote: (text) => chat.note(text) });
+// Not for a supervisor: voice is between the agent and the customer.
+let voice = WATCH ? null : newVoice();
 
 function start(ticket, mode) {
   const ttl = Number(params.get("ttl")) || undefined;
@@ -59,33 +83,107 @@ function start(ticket, mode) {
 
 function connect(hello) {
   $("start").hidden = true;
-  socket = new TandemSocket(
+  const mine = new TandemSocket(
     hello,
     {
-      onControl: handle,
+      onControl(message) {
+        if (mine === socket) handle(message);
+      },
       onFrame(frame) {
-        if (voice.onFrame(frame)) return;
+        if (mine !== socket) return;
+        if (voice?.onFrame(frame)) return;
         if (frame.streamId !== viewing) return;
+        if (WATCH && frame.codec !== viewingCodec) return;
         received += 1;
         view.showFrame(frame.sequence, frame);
       },
-      onClose({ message, final }) {
-        if (ended) return;
-        if (!final && resumer.schedule(() => socket.reconnect({ role: "agent", resume: resumer.token, client: CLIENT, codecs: CODECS }))) {
+      onClose({ code, message, final }) {
+        // A connection of an earlier session of this console (a new offer was taken since).
+        if (mine !== socket || ended) return;
+        if (code === 4302) return finishHandover();
+        if (code === 4204 && !created) {
+          // The offer went to someone else or timed out before the take (§20.2): back to waiting.
+          socket = null;
+          setState(presenceConnection ? "ready" : "refused", offerGone ? `That customer is no longer on offer: ${offerGone}` : message);
+          offerGone = null;
+          $("start").hidden = Boolean(presenceConnection === null || OFFER);
+          return;
+        }
+        // A supervisor has no resume token (§18): a drop ends its view.
+        if (!final && !WATCH && resumer.schedule(() => socket.reconnect({ role: "agent", resume: resumer.token, client: CLIENT, codecs: CODECS }))) {
           setState("reconnecting", "The connection was lost. Reconnecting…");
           return;
         }
         publisher?.stopTracks();
-        voice.stop();
+        voice?.stop();
         resumer.forget();
         ended = true;
-        setState(created ? "disconnected" : "refused", created ? `${message} The session has ended.` : message);
-        $("workspace").hidden = true;
-        $("end").hidden = true;
+        if (WATCH) setState(created ? "ended" : "refused", created ? (leaving ? "You left the session." : `${message} You no longer watch this session.`) : message);
+        else setState(created ? "disconnected" : "refused", created ? `${message} The session has ended.` : message);
+        for (const id of ["workspace", "end", "handover", "watch-bar"]) $(id).hidden = true;
       },
     },
   );
+  socket = mine;
   socket.connect();
+}
+
+/** The hand-over went through (close 4302, §17): the session is the next agent's now. */
+function finishHandover() {
+  publisher?.stopTracks();
+  voice?.stop();
+  resumer.forget();
+  ended = true;
+  const to = handedOver ?? "another agent";
+  setState("transferred", `Handed over to ${to}. The session goes on without you.`);
+  chat.note(`Handed over to ${to}.`);
+  $("customer-state").textContent = `Handed over to ${to}.`;
+  $("chat").querySelector("form").hidden = true;
+  for (const id of ["workspace", "end", "handover"]) $(id).hidden = true;
+}
+
+/** Takes the customer of an offer (hello.take.offer, §20.2); the session then runs here. */
+function take(offerId) {
+  setState("taking", "Taking the customer…");
+  connect({ role: "agent", token, client: CLIENT, codecs: CODECS, take: { offer: offerId } });
+}
+
+/** Joins a live session as a supervisor (hello.watch, §18). */
+function watch(sessionId, participate) {
+  setState("connecting", `Joining session ${sessionId}…`);
+  connect({ role: "agent", token, client: CLIENT, codecs: CODECS, watch: { sessionId, participate } });
+}
+
+/** Before the next session in this console: forget everything of the last one. */
+function resetSession() {
+  ended = false;
+  created = null;
+  viewing = null;
+  viewingSource = null;
+  viewingCodec = null;
+  handedOver = null;
+  offerGone = null;
+  publisher?.stopTracks();
+  publisher = null;
+  peerCodecs = null;
+  view.stopStream();
+  setFrozen(null);
+  view.overlay.load({ shapes: [] });
+  latencyControl.reset();
+  resumer.done();
+  voice?.stop();
+  voice = newVoice();
+  $("stop-share").hidden = true;
+  clearStats($("stats"));
+  clearStats($("send-stats"));
+  for (const id of ["invite", "workspace", "end", "handover"]) $(id).hidden = true;
+  $("customer-state").textContent = "Waiting for the customer…";
+  $("chat").querySelector("form").hidden = false;
+  delete document.body.dataset.sessionId;
+  delete document.body.dataset.joinCode;
+  delete document.body.dataset.consent;
+  delete document.body.dataset.supervisorAsked;
+  chat.note("— next session —");
 }
 
 /** The customer's codecs changed (§5.1): the share-back restarts if another codec fits better. */
@@ -96,8 +194,54 @@ function setPeerCodecs(codecs) {
 
 function handle(message) {
   // Voice (§5.14) first: the microphone's consent and audio streams are its own.
-  if (voice.handle(message)) return;
+  if (voice?.handle(message)) return;
   switch (message.type) {
+    case "session.assigned": {
+      // Taken from the queue (§16) or handed over to us (§17): the customer is there already.
+      resumer.remember(message.resumeToken);
+      created = { sessionId: message.sessionId, ticket: message.ticket, mode: message.mode };
+      document.body.dataset.sessionId = message.sessionId;
+      setPeerCodecs(codecsOf(message));
+      $("end").hidden = false;
+      $("chat").hidden = false;
+      $("handover").hidden = false;
+      const from = message.transferredFrom ? ` Handed over by ${message.transferredFrom}${message.note ? `: ${message.note}` : "."}` : "";
+      chat.note(`Ticket ${message.ticket}: ${message.tier} support from ${message.line}, waited ${message.waitedSeconds} s.${from}`);
+      if (message.customerPresent) {
+        $("workspace").hidden = false;
+        $("customer-state").textContent = message.transferredFrom ? "The customer is connected." : "The customer is being asked for consent.";
+        setState("live", `Customer connected on ticket ${message.ticket} (${message.tier}, ${message.line}).`);
+      } else {
+        $("customer-state").textContent = "The customer's connection dropped; waiting for it to come back…";
+        setState("waiting", `Session ${message.sessionId} for ticket ${message.ticket}: the customer is reconnecting…`);
+      }
+      break;
+    }
+    case "session.watching":
+      created = { sessionId: message.sessionId, ticket: message.ticket, mode: message.mode };
+      watching = message;
+      document.body.dataset.sessionId = message.sessionId;
+      document.body.dataset.watching = message.participate ? "participant" : "observer";
+      document.body.classList.toggle("observer", !message.participate);
+      $("customer-overlay").classList.toggle("draw", message.participate);
+      $("workspace").hidden = false;
+      $("chat").hidden = false;
+      $("chat").querySelector("form").hidden = !message.participate;
+      $("watch-bar").hidden = false;
+      $("watch-mode").textContent = message.participate ? "Taking part: you can draw and chat" : "Watching: nothing you do reaches the session";
+      $("customer-state").textContent = message.customerPresent ? "The customer is connected." : "The customer is not connected right now.";
+      setState("watching", `Supervising session ${message.sessionId} (ticket ${message.ticket}) of ${message.agent} as ${message.participate ? "a participant" : "an observer"}.`);
+      break;
+    case "session.transferred":
+      if (WATCH) {
+        chat.note(message.state === "pending"
+          ? `${message.from} hands the session over to ${message.toAgent ?? message.line ?? "another agent"}.`
+          : `${message.agent ?? "Another agent"} took the session over.`);
+      } else if (message.state === "pending") {
+        handedOver = message.toAgent ?? message.line ?? "another agent";
+        $("customer-state").textContent = `Handing over to ${handedOver}…`;
+      }
+      break;
     case "session.created":
       resumer.remember(message.resumeToken);
       created = message;
@@ -125,6 +269,7 @@ function handle(message) {
       $("end").hidden = false;
       $("workspace").hidden = !message.peerPresent;
       $("chat").hidden = false;
+      $("handover").hidden = !message.peerPresent;
       setState(message.peerPresent ? "live" : "waiting", `Reconnected to session ${message.sessionId} (ticket ${message.ticket}).`);
       break;
     case "peer.away":
@@ -132,16 +277,22 @@ function handle(message) {
       chat.note($("customer-state").textContent);
       break;
     case "peer.back":
+      $("handover").hidden = WATCH !== null;
       $("customer-state").textContent = "The customer is back.";
       chat.note($("customer-state").textContent);
       if (message.codecs) setPeerCodecs(codecsOf(message));
       publisher?.requestKeyframe();
       break;
     case "peer.joined":
+      if (WATCH) {
+        $("customer-state").textContent = "The customer is connected.";
+        break;
+      }
       setPeerCodecs(codecsOf(message));
       $("customer-state").textContent = "The customer joined and is being asked for consent.";
       $("workspace").hidden = false;
       $("chat").hidden = false;
+      $("handover").hidden = false;
       setState("live", `Customer connected on ticket ${created.ticket}.`);
       break;
     case "consent":
@@ -156,12 +307,13 @@ function handle(message) {
       if (message.owner === "customer" && isVisualCodec(message.codec) && CODECS.includes(message.codec)) {
         viewing = message.streamId;
         viewingSource = message.source;
+        viewingCodec = message.codec;
         view.startStream(message);
         // Shapes stick to the scene on a camera (§5.15), to the picture on a screen; the agent may change it.
         $("stick").checked = message.source === "camera";
         // A new announcement may come from a new sender (a restart, another codec): in auto,
         // start over without a ceiling, on both sides.
-        if (!$("quality").value) {
+        if (!$("quality").value && !WATCH) {
           if (latencyControl.ceiling !== null) socket.send({ type: "stream.control", streamId: viewing, action: "quality", bitrate: 100_000_000 });
           latencyControl.reset();
         }
@@ -198,7 +350,7 @@ function handle(message) {
       if (publisher && message.streamId === publisher.streamId) publisher.control(message);
       break;
     case "chat":
-      chat.add(message.supervisor ? `${message.supervisor} (supervisor)` : "customer", message.text);
+      chat.add(message.supervisor ? `${message.supervisor} (supervisor)` : WATCH && message.from === "agent" ? watching?.agent ?? "agent" : "customer", message.text);
       break;
     case "session.presence":
       chat.note(`Present: ${message.present.map((person) => person.role === "supervisor" ? `${person.name} (supervisor${person.participating ? "" : ", watching"})` : person.name).join(", ")}`);
@@ -207,12 +359,12 @@ function handle(message) {
       ended = true;
       resumer.forget();
       publisher?.stopTracks();
-      setState("ended", `Session ended (${message.reason}${message.outcome ? `, ${message.outcome}` : ""}).`);
-      $("workspace").hidden = true;
-      $("end").hidden = true;
+      setState("ended", WATCH && leaving ? "You left the session." : `Session ended (${message.reason}${message.outcome ? `, ${message.outcome}` : ""}).`);
+      for (const id of ["workspace", "end", "handover", "watch-bar"]) $(id).hidden = true;
       chat.note("The session has ended.");
       break;
     case "error":
+      if (message.code === "offer-gone") offerGone = message.message;
       chat.note(`Broker: ${message.message} (${message.code})`);
       break;
   }
@@ -234,7 +386,7 @@ function point(event) {
 }
 
 function annotate(fields) {
-  if (viewing === null) return;
+  if (!mayDraw()) return;
   const message = { type: "annotation", owner: "customer", streamId: viewing, ...fields };
   socket.send(message);
   view.overlay.apply(message, "agent");
@@ -278,8 +430,11 @@ function reanchor() {
 }
 $("reanchor").addEventListener("click", reanchor);
 
+/** Whether this console may draw: the session's agent, or a participating supervisor (§18). */
+const mayDraw = () => viewing !== null && (!WATCH || watching?.participate === true);
+
 overlayCanvas.addEventListener("pointerdown", (event) => {
-  if (viewing === null) return;
+  if (!mayDraw()) return;
   try {
     overlayCanvas.setPointerCapture(event.pointerId);
   } catch {
@@ -417,7 +572,7 @@ setInterval(() => {
   if (viewingSource !== null && !ended) {
     const stats = view.takeStats();
     showStats($("stats"), stats, viewingSource);
-    const bitrate = $("quality").value ? null : latencyControl.second(stats.latencyMs ?? null, stats.kbps, performance.now());
+    const bitrate = $("quality").value || WATCH ? null : latencyControl.second(stats.latencyMs ?? null, stats.kbps, performance.now());
     if (bitrate !== null && viewing !== null) socket.send({ type: "stream.control", streamId: viewing, action: "quality", bitrate });
     $("stats").dataset.ceiling = String(latencyControl.ceiling ?? "none");
   }
@@ -427,7 +582,227 @@ setInterval(() => {
   $("reanchor").hidden = !drawn.some((placed) => placed.anchored && placed.lost);
 }, 1000);
 
-if (!token && resumer.token) {
+// ---- hand-over and help (§17, §20.5) ------------------------------------------------------
+
+// A line or an agent, not both: typing in one clears the other.
+$("transfer-line").addEventListener("input", () => ($("transfer-agent").value = ""));
+$("transfer-agent").addEventListener("input", () => ($("transfer-line").value = ""));
+
+/** The reason field: a choice of the broker's reason codes, or free text when it has none (§20.5). */
+function setTransferReasons(reasons) {
+  const current = $("transfer-reason");
+  const key = JSON.stringify(reasons);
+  if (current.dataset.reasons === key) return;
+  let field;
+  if (reasons.length) {
+    field = document.createElement("select");
+    field.required = true;
+    field.append(new Option("Choose a reason", ""));
+    for (const reason of reasons) field.append(new Option(reason, reason));
+    if (reasons.includes(current.value)) field.value = current.value;
+  } else {
+    field = document.createElement("input");
+    field.maxLength = 64;
+    field.placeholder = "optional";
+    field.autocomplete = "off";
+    field.value = current.value;
+  }
+  field.id = "transfer-reason";
+  field.dataset.reasons = key;
+  current.replaceWith(field);
+}
+
+$("transfer-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const line = $("transfer-line").value.trim();
+  const agent = $("transfer-agent").value.trim();
+  if (Boolean(line) === Boolean(agent)) {
+    chat.note("Hand over to a line or to an agent: fill in one of them.");
+    return;
+  }
+  const reason = $("transfer-reason").value.trim();
+  const note = $("transfer-note").value.trim();
+  if (!socket?.isOpen) return chat.note("Not connected: the session cannot be handed over right now.");
+  socket.send({ type: "session.transfer", line: line || undefined, agent: agent || undefined, reason: reason || undefined, note: note || undefined });
+  chat.note(`Handing over to ${line || agent}${reason ? ` (${reason})` : ""}…`);
+});
+
+$("ask-supervisor").addEventListener("click", () => {
+  const note = $("supervisor-note").value.trim();
+  if (!socket?.isOpen) return chat.note("Not connected: no supervisor could be asked.");
+  socket.send({ type: "supervisor.request", note: note || undefined });
+  document.body.dataset.supervisorAsked = "true";
+  chat.note(note ? `Supervisor asked: ${note}` : "Supervisor asked.");
+  $("supervisor-note").value = "";
+});
+
+let leaving = false;
+$("leave-watch").addEventListener("click", () => {
+  leaving = true;
+  socket?.send({ type: "session.end" });
+});
+
+// ---- presence and offers (§20.1, §20.2) ---------------------------------------------------
+
+const STATE_TEXT = { available: "Available", busy: "Busy", away: "Away", offline: "Offline" };
+let presenceConnection = null;
+// The offer shown on the card, and the timer of its countdown.
+let offer = null;
+let offerTimer = null;
+
+/** What the inputs say: lines (at least one), skills and the most sessions. */
+function presenceSettings(state) {
+  const lines = nameList($("presence-lines").value);
+  const max = Math.trunc(Number($("presence-max").value));
+  return {
+    state,
+    lines: lines.length ? lines.slice(0, 16) : ["line1"],
+    skills: nameList($("presence-skills").value).slice(0, 16),
+    maxSessions: max >= 1 && max <= 8 ? max : 1,
+  };
+}
+
+function showPresence(state, text) {
+  $("presence-state").dataset.state = state;
+  $("presence-state").textContent = text;
+  document.body.dataset.presence = state;
+}
+
+function presenceStatus(message) {
+  const sessions = `${message.sessions}/${message.maxSessions} session${message.maxSessions === 1 ? "" : "s"}`;
+  showPresence(message.state, `${STATE_TEXT[message.state] ?? message.state} · ${sessions} · ${message.lines.join(", ")}`);
+  $("presence-toggle").checked = message.state !== "away";
+  $("presence-offline").hidden = false;
+  $("presence-note").textContent = message.reason === "missed-offer" && message.state === "away"
+    ? "You were set to Away because an offer was not answered."
+    : "";
+  // The broker's view wins, except in a field being edited.
+  if (document.activeElement !== $("presence-lines")) $("presence-lines").value = message.lines.join(", ");
+  if (document.activeElement !== $("presence-skills")) $("presence-skills").value = message.skills.join(", ");
+  if (document.activeElement !== $("presence-max")) $("presence-max").value = String(message.maxSessions);
+  setTransferReasons(message.transferReasons ?? []);
+}
+
+function showOffer(message) {
+  offer = message;
+  const card = $("offer");
+  card.dataset.offerId = message.offerId;
+  card.dataset.kind = message.kind;
+  $("offer-title").textContent = message.kind === "transfer" ? "A session is handed over to you" : "A customer is waiting for you";
+  $("offer-ticket").textContent = message.ticket;
+  $("offer-tier").textContent = message.tier;
+  $("offer-line").textContent = message.line;
+  $("offer-mode").textContent = message.mode;
+  $("offer-skills").textContent = message.skills.length ? message.skills.join(", ") : "none";
+  $("offer-waited").textContent = waitText(message.waitedSeconds);
+  $("offer-transfer").textContent = message.kind === "transfer" ? `From ${message.from ?? "another agent"}${message.note ? `: ${message.note}` : ""}` : "";
+  $("offer-transfer").hidden = message.kind !== "transfer";
+  $("offer-accept").disabled = false;
+  $("offer-decline").disabled = false;
+  card.hidden = false;
+  clearInterval(offerTimer);
+  countdown();
+  offerTimer = setInterval(countdown, 250);
+}
+
+function countdown() {
+  if (!offer) return;
+  const left = Math.max(0, Math.ceil((Date.parse(offer.until) - Date.now()) / 1000));
+  $("offer-countdown").textContent = `${left} s`;
+  $("offer-countdown").dataset.seconds = String(left);
+  // The broker moves on by itself (§20.2); the card goes a moment later.
+  if (Date.now() > Date.parse(offer.until) + 2000) hideOffer();
+}
+
+function hideOffer() {
+  offer = null;
+  clearInterval(offerTimer);
+  $("offer").hidden = true;
+  delete $("offer").dataset.offerId;
+}
+
+/** Whether a session runs (or is being opened) in this console. */
+const busy = () => socket !== null && !ended;
+
+$("offer-accept").addEventListener("click", () => {
+  if (!offer) return;
+  const { offerId } = offer;
+  hideOffer();
+  if (busy()) {
+    // One session per console: another one (maxSessions above 1) opens in a new tab, which
+    // shares neither this tab's storage (noopener) nor its presence connection.
+    window.open(`/agent#token=${encodeURIComponent(token)}&offer=${encodeURIComponent(offerId)}`, "_blank", "noopener");
+    return;
+  }
+  if (created || ended) resetSession();
+  take(offerId);
+});
+
+$("offer-decline").addEventListener("click", () => {
+  if (!offer) return;
+  presenceConnection?.decline(offer.offerId);
+  chat.note(`You declined ticket ${offer.ticket}.`);
+  hideOffer();
+});
+
+function startPresence() {
+  $("presence").hidden = false;
+  $("presence-lines").value = PRESENCE_DEFAULTS.lines.join(", ") || "line1";
+  $("presence-skills").value = PRESENCE_DEFAULTS.skills.join(", ");
+  $("presence-max").value = String(PRESENCE_DEFAULTS.maxSessions);
+  showPresence("offline", "Offline");
+  $("presence-toggle").addEventListener("change", () => {
+    const state = $("presence-toggle").checked ? "available" : "away";
+    if (!presenceConnection) {
+      if (state === "away") return;
+      presenceConnection = new PresenceConnection(token, CLIENT, {
+        onStatus: presenceStatus,
+        onOffer: showOffer,
+        onWithdrawn(message) {
+          if (offer?.offerId !== message.offerId) return;
+          const why = { "customer-left": "the customer left", taken: "another agent took it", overflowed: "it moved to another line" }[message.reason] ?? message.reason;
+          $("presence-note").textContent = `The offer for ticket ${offer.ticket} was withdrawn: ${why}.`;
+          hideOffer();
+        },
+        onError(message) {
+          $("presence-note").textContent = `Broker: ${message.message} (${message.code})`;
+        },
+        onState({ connected, text, final }) {
+          if (connected) return;
+          $("presence-note").textContent = text;
+          if (final) {
+            presenceConnection = null;
+            hideOffer();
+            $("presence-toggle").checked = false;
+            $("presence-offline").hidden = true;
+            showPresence("offline", "Offline");
+          } else {
+            showPresence("connecting", "Connecting…");
+          }
+        },
+      });
+      presenceConnection.set(presenceSettings("available"));
+      return;
+    }
+    presenceConnection.set(presenceSettings(state), { state });
+  });
+  $("presence-apply").addEventListener("click", () => {
+    if (!presenceConnection) return;
+    presenceConnection.set(presenceSettings($("presence-toggle").checked ? "available" : "away"));
+  });
+  $("presence-offline").addEventListener("click", () => {
+    presenceConnection?.close();
+  });
+}
+
+if (WATCH) document.body.classList.add("watch");
+if (token && !WATCH && !OFFER) startPresence();
+
+if (token && WATCH) {
+  watch(WATCH, PARTICIPATE);
+} else if (token && OFFER) {
+  take(OFFER);
+} else if (!token && resumer.token) {
   setState("reconnecting", "Reconnecting to your session…");
   connect({ role: "agent", resume: resumer.token, client: CLIENT, codecs: CODECS });
 } else if (!token) {
@@ -436,9 +811,15 @@ if (!token && resumer.token) {
   start(params.get("ticket"), params.get("mode") === "screen" ? "screen" : "camera");
 } else {
   $("start").hidden = false;
-  setState("ready", "Start a session for a ticket.");
+  setState("ready", "Start a session for a ticket, or turn on Available to be offered customers from the queue.");
   $("start-form").addEventListener("submit", (event) => {
     event.preventDefault();
+    if (created || ended) resetSession();
     start($("ticket").value.trim(), $("mode").value);
   });
+}
+
+/** "45 s" or "3 min 20 s". */
+function waitText(seconds) {
+  return seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
 }

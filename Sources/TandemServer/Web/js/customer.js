@@ -49,6 +49,8 @@ let agentStream = null;
 // What the agent's client decodes (§5.1); null: an old client, or not known yet (JPEG).
 let peerCodecs = null;
 let retryAfter = null;
+// The customer asked for a callback (queue.callback, §20.4).
+let callbackSent = false;
 // Seconds spent waiting as told after 4430; the page gives up after 10 minutes, as the CLI does.
 let throttledWaited = 0;
 const resumer = new Resumer(queued ? "help" : code);
@@ -132,6 +134,7 @@ function handle(message) {
     case "session.joined":
       resumer.remember(message.resumeToken);
       joined = message;
+      $("callback").hidden = true;
       setPeerCodecs(codecsOf(message));
       $("leave").textContent = "Leave the session";
       $("consent-title").textContent = `${message.agent} asks to see your ${what()}`;
@@ -178,6 +181,21 @@ function handle(message) {
         ? `You are next in line (${message.tier} support). An agent will be with you shortly…`
         : `You are number ${message.position} in line (${message.tier} support). Please keep this page open…`)
         + estimateText(message.estimatedWaitSeconds));
+      // After the callback wait the customer may leave a message instead of waiting (§20.4).
+      if (message.callbackOffered === true && !callbackSent && $("callback").hidden) {
+        $("callback").hidden = false;
+        document.body.dataset.callback = "offered";
+      }
+      break;
+    case "queue.callback-recorded":
+      // The broker closes with 1000 next: nothing to reconnect to.
+      ended = true;
+      resumer.forget();
+      document.body.dataset.callback = "recorded";
+      for (const id of ["callback", "ask", "leave"]) $(id).hidden = true;
+      $("callback-done").textContent = `We will call you back about ticket ${message.ticket}.`;
+      $("callback-done").hidden = false;
+      setState("callback", "You left the line: we will call you back. You can close this page.");
       break;
     case "session.transferred":
       if (message.state === "pending") {
@@ -262,6 +280,16 @@ function handle(message) {
       break;
     case "error":
       if (["join-throttled", "queue-throttled", "resume-throttled"].includes(message.code)) retryAfter = message.retryAfter;
+      if (document.body.dataset.callback === "sending" && ["callback-unavailable", "invalid-field"].includes(message.code)) {
+        // Refused (§20.4): the customer keeps its place in line and may try again.
+        callbackSent = false;
+        document.body.dataset.callback = "refused";
+        $("callback-error").textContent = message.code === "callback-unavailable"
+          ? "A callback cannot be arranged right now. You keep your place in line."
+          : "The message could not be sent. Please shorten it and try again.";
+        $("callback-error").hidden = false;
+        $("callback-form").querySelector("button").disabled = false;
+      }
       if (message.code === "other-broker" && message.redirect) {
         // Another broker of the service holds this session (§14): continue there.
         ended = true;
@@ -352,6 +380,17 @@ $("stop").addEventListener("click", () => {
   }
 });
 $("switch-camera").addEventListener("click", () => publisher?.switchCamera());
+$("callback-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (callbackSent || !socket.isOpen) return;
+  const message = $("callback-message").value.trim().slice(0, 500);
+  const contact = $("callback-contact").value.trim().slice(0, 100);
+  callbackSent = true;
+  document.body.dataset.callback = "sending";
+  $("callback-error").hidden = true;
+  $("callback-form").querySelector("button").disabled = true;
+  socket.send({ type: "queue.callback", message, contact: contact || undefined });
+});
 $("leave").addEventListener("click", () => socket.send({ type: "session.end" }));
 
 // What this page sends and what it shows of the agent's share, once a second (stats.js).
@@ -367,7 +406,11 @@ if (queued && !resumer.token) {
   // customer waits as basic, whatever tier the address names.
   const params = new URLSearchParams(location.search);
   const link = params.get("sig") && params.get("expires") && ["basic", "standard", "premium"].includes(params.get("tier"))
-    ? { tier: params.get("tier"), line: params.get("line"), expires: Number(params.get("expires")), signature: params.get("sig") }
+    ? {
+      tier: params.get("tier"), line: params.get("line"), expires: Number(params.get("expires")), signature: params.get("sig"),
+      // §20.2: what the agent must know, signed with the link when it has any.
+      skills: (params.get("skills") ?? "").split(",").filter(Boolean),
+    }
     : null;
   if (params.get("ticket")) $("ask-ticket").value = params.get("ticket");
   $("ask-tier").value = link ? link.tier : "basic";
@@ -387,6 +430,7 @@ if (queued && !resumer.token) {
       if (link.line) queue.line = link.line;
       queue.expires = link.expires;
       queue.signature = link.signature;
+      if (link.skills.length) queue.skills = link.skills;
     }
     socket.reconnect({ role: "customer", client: CLIENT, codecs: CODECS, queue });
   });

@@ -83,6 +83,12 @@ const OUTCOME = ["resolved", "unresolved", "escalated", "abandoned"];
 const REASON = ["agent-ended", "ended-via-api", "agent-left", "customer-left", "expired", "protocol-violation",
   "slow-consumer", "access-revoked", "broker-shutdown", "broker-crash", "broker-lost", "transfer-unanswered"];
 const TIER = ["basic", "standard", "premium"];
+/** §20.1: an agent's state on the floor; an agent chooses available or away itself. */
+const AGENT_STATE = ["available", "busy", "away", "offline"];
+const QUEUE_KIND = ["customer", "transfer"];
+const COUNT = { int: [0, Number.MAX_SAFE_INTEGER] };
+/** §20.1: line and skill names (1–32 characters a-z, 0-9, -). */
+const NAMES = { array: { string: true } };
 const STREAM_ID = { int: [0, 65535] };
 const SEQUENCE = { int: [0, 4294967295] };
 const POINTS = { array: { array: "number", length: 2 } };
@@ -106,10 +112,19 @@ export const MESSAGES = {
     protocol: { int: [0, Number.MAX_SAFE_INTEGER], required: true }, role: { enum: ROLE, required: true },
     client: { string: true }, token: { string: true }, code: { string: true }, key: { string: true }, resume: { string: true },
     start: { object: { ticket: { string: true, required: true }, mode: { enum: MODE, required: true }, ttlSeconds: { int: [0, Number.MAX_SAFE_INTEGER] }, record: { boolean: true } } },
-    queue: { object: { ticket: { string: true, required: true }, tier: { enum: TIER, required: true }, mode: { enum: MODE, required: true }, line: { string: true }, expires: { int: [0, Number.MAX_SAFE_INTEGER] }, signature: { string: true } } },
-    take: { object: { line: { string: true }, record: { boolean: true } } },
+    queue: {
+      object: {
+        ticket: { string: true, required: true }, tier: { enum: TIER, required: true }, mode: { enum: MODE, required: true }, line: { string: true },
+        expires: { int: [0, Number.MAX_SAFE_INTEGER] }, signature: { string: true }, skills: NAMES,
+      },
+    },
+    // §20.2: `offer` accepts exactly that offer's entry.
+    take: { object: { line: { string: true }, record: { boolean: true }, offer: { string: true } } },
     watch: { object: { sessionId: { string: true, required: true }, participate: { boolean: true, required: true } } },
     codecs: CODEC_LIST,
+    // §20.1: a presence connection; §20.6: a floor connection (no members yet).
+    presence: { object: { state: { enum: AGENT_STATE, required: true }, lines: NAMES, skills: NAMES, maxSessions: { int: [1, 8] } } },
+    floor: { object: {} },
   },
   "session.created": {
     sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
@@ -173,7 +188,7 @@ export const MESSAGES = {
   "queue.status": {
     position: { int: [1, Number.MAX_SAFE_INTEGER], required: true }, line: { string: true, required: true },
     tier: { enum: TIER, required: true }, waitedSeconds: { int: [0, Number.MAX_SAFE_INTEGER], required: true },
-    estimatedWaitSeconds: { int: [0, 86400] },
+    estimatedWaitSeconds: { int: [0, 86400] }, callbackOffered: { boolean: true },
   },
   "session.assigned": {
     sessionId: { string: true, required: true }, ticket: { string: true, required: true }, mode: { enum: MODE, required: true },
@@ -191,10 +206,85 @@ export const MESSAGES = {
       required: true,
     },
   },
-  "session.transfer": { line: { string: true }, agent: { string: true }, note: { string: true } },
+  "session.transfer": { line: { string: true }, agent: { string: true }, note: { string: true }, reason: { string: true } },
   "session.transferred": {
     sessionId: { string: true, required: true }, state: { enum: ["pending", "completed"], required: true }, from: { string: true, required: true },
     line: { string: true }, toAgent: { string: true }, agent: { string: true }, until: { date: true }, codecs: CODEC_LIST,
+  },
+  // §20.1 presence
+  "presence.set": { state: { enum: AGENT_STATE, required: true }, lines: NAMES, skills: NAMES, maxSessions: { int: [1, 8] } },
+  "presence.status": {
+    name: { string: true, required: true }, state: { enum: AGENT_STATE, required: true }, lines: { ...NAMES, required: true },
+    skills: { ...NAMES, required: true }, maxSessions: { ...COUNT, required: true }, sessions: { ...COUNT, required: true },
+    transferReasons: { ...NAMES, required: true }, reason: { string: true },
+  },
+  // §20.2 offers
+  "queue.offer": {
+    offerId: { string: true, required: true }, queueId: { string: true, required: true }, kind: { enum: QUEUE_KIND, required: true },
+    ticket: { string: true, required: true }, tier: { enum: TIER, required: true }, line: { string: true, required: true },
+    mode: { enum: MODE, required: true }, skills: { ...NAMES, required: true }, waitedSeconds: { ...COUNT, required: true },
+    until: { date: true, required: true }, from: { string: true }, note: { string: true },
+  },
+  "queue.decline": { offerId: { string: true, required: true } },
+  "queue.withdrawn": { offerId: { string: true, required: true }, reason: { enum: ["customer-left", "taken", "overflowed"], required: true } },
+  // §20.4 callbacks
+  "queue.callback": { message: { string: true, required: true }, contact: { string: true } },
+  "queue.callback-recorded": { queueId: { string: true, required: true }, ticket: { string: true, required: true } },
+  // §20.5
+  "supervisor.request": { note: { string: true } },
+  // §20.6 the floor
+  "floor.state": {
+    at: { date: true, required: true }, targetSeconds: { ...COUNT, required: true }, serviceLevelTarget: { number: true, required: true },
+    queues: {
+      array: {
+        object: {
+          line: { string: true, required: true }, tier: { enum: TIER, required: true }, waiting: { ...COUNT, required: true },
+          oldestWaitSeconds: { ...COUNT, required: true },
+        },
+      },
+      required: true,
+    },
+    waiting: {
+      array: {
+        object: {
+          queueId: { string: true, required: true }, kind: { enum: QUEUE_KIND, required: true }, ticket: { string: true, required: true },
+          tier: { enum: TIER, required: true }, line: { string: true, required: true }, skills: { ...NAMES, required: true },
+          waitedSeconds: { ...COUNT, required: true }, offeredTo: { string: true },
+        },
+      },
+      required: true,
+    },
+    agents: {
+      array: {
+        object: {
+          name: { string: true, required: true }, state: { enum: AGENT_STATE, required: true }, sessions: { ...COUNT, required: true },
+          maxSessions: { ...COUNT, required: true }, lines: { ...NAMES, required: true }, skills: { ...NAMES, required: true },
+          since: { date: true, required: true },
+        },
+      },
+      required: true,
+    },
+    sessions: {
+      array: {
+        object: {
+          sessionId: { string: true, required: true }, ticket: { string: true, required: true }, agent: { string: true, required: true },
+          tier: { enum: TIER }, line: { string: true }, startedAt: { date: true, required: true }, customerPresent: { boolean: true, required: true },
+          supervisors: { ...NAMES, required: true }, helpRequested: { object: { note: { string: true }, at: { date: true, required: true } } },
+        },
+      },
+      required: true,
+    },
+    today: {
+      object: {
+        answered: { ...COUNT, required: true }, answeredWithinTarget: { ...COUNT, required: true }, abandoned: { ...COUNT, required: true },
+        callbacks: { ...COUNT, required: true }, serviceLevel: { number: true }, medianWaitSeconds: { number: true },
+        surveys: { ...COUNT, required: true }, csat: { number: true }, fcr: { number: true },
+        // A count per outcome: any names (§7), checked as an object only.
+        outcomes: { object: {}, required: true },
+        byHour: { array: { object: { answered: { ...COUNT, required: true }, withinTarget: { ...COUNT, required: true } } }, required: true },
+        waits: { array: COUNT, required: true },
+      },
+    },
   },
 };
 
