@@ -224,6 +224,40 @@ for _ in $(seq 1 50); do TANDEM_TOKEN=$auditor_token "$tandem" audit export --fo
 TANDEM_TOKEN=$auditor_token "$tandem" audit stats > stats-queue.txt
 check "audit stats reports the queue's share answered within 20 s and the transfer" bash -c "grep -q '^queue: *2 entered, 1 answered, 1 left unanswered' stats-queue.txt && grep -q '^answered within 20 s: *[0-9.]* % (. of 2)' stats-queue.txt && grep -q 'transferred 1 session, 1 hand-over' stats-queue.txt"
 
+# 3e. Agents online: the broker offers each customer to the least busy agent, who takes it.
+TANDEM_TOKEN=$agent_token "$tandem" agent online --lines line1 --skills router --max-sessions 1 --auto-accept --outcome resolved < /dev/null > online.log 2>&1 &
+online_pid=$!
+pids+=($online_pid)
+for _ in $(seq 1 100); do grep -q 'alice is available' online.log && break; sleep 0.1; done
+check "agent online says alice is available with her lines and skills" grep -q 'alice is available: 0/1 sessions, lines line1, skills router' online.log
+TANDEM_TOKEN=$agent_token "$tandem" agent list > agents.txt
+check "agent list shows alice available" grep -Eq '^alice +available +0/1 +line1 +router' agents.txt
+"$tandem" join --queue --ticket HD-5001 --consent yes --source pattern --fps 5 --no-survey > online-customer.log 2>&1 &
+pids+=($!)
+for _ in $(seq 1 150); do grep -q "Joined alice's session for ticket HD-5001" online-customer.log && break; sleep 0.1; done
+check "the customer is offered to alice, who takes it" bash -c "grep -q 'offer o_[a-z0-9]*: HD-5001, basic, line1' online.log && grep -q 'taking it' online.log && grep -q \"Joined alice's session for ticket HD-5001\" online-customer.log"
+for _ in $(seq 1 100); do TANDEM_TOKEN=$agent_token "$tandem" agent list > agents-busy.txt; grep -q 'busy' agents-busy.txt && break; sleep 0.1; done
+check "agent list shows alice busy with one session" grep -Eq '^alice +busy +1/1' agents-busy.txt
+online_session=$(TANDEM_TOKEN=$admin_token "$tandem" session list | grep -o 's_[a-z0-9]*  HD-5001' | cut -d' ' -f1)
+TANDEM_TOKEN=$agent_token "$tandem" session end "$online_session" --outcome resolved > /dev/null
+for _ in $(seq 1 100); do grep -q 'alice is available: 0/1' <(tail -n 3 online.log) && break; sleep 0.1; done
+check "alice is available again when the session ends" bash -c "tail -n 3 online.log | grep -q 'alice is available: 0/1'"
+kill "$online_pid"
+for _ in $(seq 1 50); do TANDEM_TOKEN=$auditor_token "$tandem" audit export --format jsonl --what events | grep -q '"offline"' && break; sleep 0.1; done
+TANDEM_TOKEN=$auditor_token "$tandem" audit export --format jsonl --what events > online-events.jsonl
+check "the log has the presence changes and the offer" python3 - online-events.jsonl <<'PY'
+import json, sys
+events = [json.loads(line) for line in open(sys.argv[1])]
+presence = [e["detail"]["state"] for e in events if e["kind"] == "agent.presence" and e["actor"] == "alice"]
+assert presence[0] == "available" and presence[-1] == "offline", presence
+offered = [e for e in events if e["kind"] == "queue.offered"]
+assert offered and offered[-1]["detail"]["agent"] == "alice", offered
+answered = [e for e in events if e["kind"] == "queue.answered" and "offerId" in e["detail"]]
+assert answered and answered[-1]["detail"]["offerId"] == offered[-1]["detail"]["offerId"], answered
+PY
+TANDEM_TOKEN=$admin_token "$tandem" floor > floor.txt
+check "tandem floor prints a sign-in link to /floor" grep -Eq '^https://127\.0\.0\.1:[0-9]+/floor#token=tdc_' floor.txt
+
 # 4. The auditor reviews the log.
 TANDEM_TOKEN=$auditor_token "$tandem" audit sessions --ticket HD-1042 > audit.txt
 TANDEM_TOKEN=$auditor_token "$tandem" audit sessions --ticket HD-1042 --json > audit.json
