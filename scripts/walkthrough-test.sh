@@ -380,6 +380,19 @@ if [ -n "${TANDEM_TEST_POSTGRES_URL:-}" ]; then
   check "join at the other broker is sent to the broker holding the session and streams there" bash -c \
     "grep -q 'belongs to another broker of the service; joining there (https://127.0.0.1:$pg_port)' pg-customer.log && grep -q 'Sent 5 frames' pg-customer.log"
   kill -TERM "$pga_agent" 2>/dev/null || true; wait "$pga_agent" 2>/dev/null || true
+  # One queue across the brokers (§20.7): a customer waits at the first broker, an agent
+  # pulling at the second is sent there and takes it.
+  TANDEM_SERVER="https://127.0.0.1:$pg_port" TANDEM_CA=pg/certs/ca.pem \
+    "$tandem" join --queue --ticket HD-PG-3 --consent yes --source pattern --fps 5 --no-survey > pg-queued.log 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do grep -q 'number 1 in line' pg-queued.log && break; sleep 0.1; done
+  sleep 1.5 # the first broker publishes its queue within a second
+  TANDEM_SERVER="https://127.0.0.1:$pgb_port" TANDEM_CA=pg/certs/ca.pem TANDEM_TOKEN="$pg_agent" \
+    "$tandem" queue take --outcome resolved > pg-take.log 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do grep -q "Joined pgalice's session for ticket HD-PG-3" pg-queued.log && break; sleep 0.1; done
+  check "queue take at the other broker is sent to the broker where the customer waits and takes it" bash -c \
+    "grep -q 'going to https://127.0.0.1:$pg_port, where the customer waits' pg-take.log && grep -q 'ticket HD-PG-3 (screen), basic tier, from line1' pg-take.log && grep -q \"Joined pgalice's session for ticket HD-PG-3\" pg-queued.log"
   kill -TERM "$pgb_pid"; wait "$pgb_pid" || true
   kill -TERM "$pg_pid"; wait "$pg_pid" || true
 else

@@ -20,67 +20,81 @@ struct AttachedAgent: ParsableArguments {
     /// Returns normally when the session ended or was handed over (§17).
     func run(hello: Hello, token: String, connection: ConnectionOptions) async throws {
         let frames = try source.map(FrameSource.init)
-        let configuration = connection.clientConfiguration
+        var configuration = connection.clientConfiguration
         let saver = try saveFrames.map(FrameSaver.init(directory:))
         let script = annotations.map(ControlScript.init(source:))
         let status = AgentStatus(saver: saver)
         let (outcome, note, fps) = (self.outcome, self.note, self.fps)
-        let run: (result: SessionEnded??, closure: TandemClosure)
-        do {
-            run = try await TandemConnection.run(configuration: configuration, hello: hello.acceptingEveryCodec, logger: CLILog.logger("tandem.cli"))
-            {
-                inbound,
-                outbound -> SessionEnded? in
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await _ in await UnixSignalsSequence(trapping: .sigint) {
-                            say("")
-                            let chosen = outcome ?? askOutcome()
-                            try await outbound.send(.sessionEnd(SessionEnd(outcome: chosen, note: note)))
-                            return
-                        }
-                    }
-                    group.addTask {
-                        while true {
-                            try await Task.sleep(for: .seconds(1))
-                            if let line = status.tick() { say("[\(Formatting.clock())] \(line)") }
-                        }
-                    }
-                    if let script {
+        var run: (result: SessionEnded??, closure: TandemClosure)
+        // With several brokers (§20.7) the next customer may wait on another one: go there once.
+        var redirected = false
+        repeat {
+            do {
+                run = try await TandemConnection.run(
+                    configuration: configuration,
+                    hello: hello.acceptingEveryCodec,
+                    logger: CLILog.logger("tandem.cli")
+                ) {
+                    inbound,
+                    outbound -> SessionEnded? in
+                    try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask {
-                            await status.waitForCustomer()
-                            // Annotations need a started stream (§5.10): give the customer's a moment to arrive.
-                            await status.waitForCustomerStream(atMost: .seconds(5))
-                            try await script.runThenStay(on: outbound)
-                        }
-                    }
-                    if let frames {
-                        group.addTask {
-                            await status.waitForCustomer()
-                            let start = frames.streamStart(source: .screen, fps: fps)
-                            if !status.customerDecodes(start.codec) {
-                                say("Note: the customer's client does not decode \(start.codec.name); it will not show this stream.")
+                            for await _ in await UnixSignalsSequence(trapping: .sigint) {
+                                say("")
+                                let chosen = outcome ?? askOutcome()
+                                try await outbound.send(.sessionEnd(SessionEnd(outcome: chosen, note: note)))
+                                return
                             }
-                            try await outbound.send(.streamStart(start))
-                            var index = 0
+                        }
+                        group.addTask {
                             while true {
-                                try await outbound.send(frames.frame(index))
-                                status.sent(frames: 1)
-                                index += 1
-                                try await Task.sleep(for: .seconds(1 / start.fps))
+                                try await Task.sleep(for: .seconds(1))
+                                if let line = status.tick() { say("[\(Formatting.clock())] \(line)") }
                             }
                         }
+                        if let script {
+                            group.addTask {
+                                await status.waitForCustomer()
+                                // Annotations need a started stream (§5.10): give the customer's a moment to arrive.
+                                await status.waitForCustomerStream(atMost: .seconds(5))
+                                try await script.runThenStay(on: outbound)
+                            }
+                        }
+                        if let frames {
+                            group.addTask {
+                                await status.waitForCustomer()
+                                let start = frames.streamStart(source: .screen, fps: fps)
+                                if !status.customerDecodes(start.codec) {
+                                    say("Note: the customer's client does not decode \(start.codec.name); it will not show this stream.")
+                                }
+                                try await outbound.send(.streamStart(start))
+                                var index = 0
+                                while true {
+                                    try await outbound.send(frames.frame(index))
+                                    status.sent(frames: 1)
+                                    index += 1
+                                    try await Task.sleep(for: .seconds(1 / start.fps))
+                                }
+                            }
+                        }
+                        defer { group.cancelAll() }
+                        for try await event in inbound {
+                            if let ended = status.handle(event) { return ended }
+                        }
+                        return nil
                     }
-                    defer { group.cancelAll() }
-                    for try await event in inbound {
-                        if let ended = status.handle(event) { return ended }
-                    }
-                    return nil
                 }
+            } catch {
+                throw CLIFailure("cannot connect to the broker at \(configuration.serverURL): \(error)")
             }
-        } catch {
-            throw CLIFailure("cannot connect to the broker at \(connection.server): \(error)")
-        }
+            if run.closure.tandemCode == .otherBroker, !redirected, let url = status.redirect {
+                say("[\(Formatting.clock())] going to \(url), where the customer waits")
+                configuration.serverURL = url
+                redirected = true
+                continue
+            }
+            break
+        } while true
         guard let ended = run.result ?? nil else {
             if run.closure.tandemCode == .handedOver {
                 say("[\(Formatting.clock())] \(explain(run.closure))")

@@ -23,5 +23,5 @@ struct DurationArgument: ExpressibleByArgument, Sendable, Equatable, CustomStrin
     var duration: Duration { .seconds(seconds) }
     /// As the config file writes it: whole seconds.
     var description: String { String(seconds) }
-    var defaultValueDescription: String { "\(seconds)s" }
+    var defaultValueDescription: String { String(seconds) }
 }

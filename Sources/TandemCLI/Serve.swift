@@ -88,18 +88,20 @@ struct Serve: AsyncParsableCommand {
     var surveyNps = false
 
     @Option(help: "How long an offer waits for its agent before it moves on (and the agent is set away): 15, 15s, 1m.")
-    var offerTimeout = DurationArgument(seconds: 15)
+    var offerTimeout: DurationArgument = DurationArgument(seconds: 15)
 
     @Option(help: "The answer-time target of the service level, and when a customer overflows (--overflow).")
-    var queueTarget = DurationArgument(seconds: 20)
+    var queueTarget: DurationArgument = DurationArgument(seconds: 20)
 
     @Option(help: "FROM:TO — customers of line FROM waiting past --queue-target move to line TO (repeatable).")
     var overflow: [String] = []
 
     @Option(help: "After this wait a queued customer may leave a callback request instead (0: never).")
-    var callbackAfter = DurationArgument(seconds: 300)
+    var callbackAfter: DurationArgument = DurationArgument(seconds: 300)
 
-    @Option(help: "A reason code transfers may give, e.g. hardware (repeatable); without any, transfers give any or none.")
+    @Option(
+        help: "A reason code transfers may give, e.g. hardware (repeatable); without any, a transfer may give any code of a-z, 0-9 and - or none."
+    )
     var transferReason: [String] = []
 
     @Option(help: "File holding the webhooks' HMAC-SHA256 secret (env TANDEM_WEBHOOK_SECRET); never given on the command line.")

@@ -68,7 +68,12 @@ final class AgentStatus: Sendable {
         var streams: [UInt16: MediaCodec] = [:]
         /// What the customer's client decodes (§5.1); nil: images only.
         var customerCodecs: CodecList?
+        /// Where the broker sent the agent (`other-broker`, §20.7).
+        var redirect: String?
     }
+
+    /// The broker the last refusal sent the agent to, if any.
+    var redirect: String? { state.withLockedValue { $0.redirect } }
 
     private let state = NIOLockedValueBox(State())
 
@@ -121,6 +126,7 @@ final class AgentStatus: Sendable {
         case .control(.chat(let chat)):
             say("[\(Formatting.clock())] \(chat.from?.rawValue ?? "peer"): \(chat.text)")
         case .control(.error(let error)):
+            if let url = error.redirect { state.withLockedValue { $0.redirect = url } }
             say("[\(Formatting.clock())] broker: \(error.code): \(error.message)")
         case .control(.sessionEnded(let ended)):
             return ended

@@ -28,4 +28,29 @@ public protocol BrokerRegistry: Sendable {
     /// Closes, with `reason`, the open sessions of brokers whose last heartbeat is before
     /// `silentSince` (never this broker's). Returns the sessions closed.
     func closeSessionsOfLostBrokers(silentSince: Date, reason: EndReason) async throws -> [String]
+
+    // MARK: one floor across brokers (§20.7)
+
+    /// Replaces this broker's published agents (their presence and live sessions here).
+    func publishAgents(_ agents: [FloorState.Agent]) async throws
+    /// The agents other brokers alive since `aliveSince` published.
+    func remoteAgents(aliveSince: Date) async throws -> [FloorState.Agent]
+    /// Makes this broker's published queue the entries `entries` (new ones added, gone ones
+    /// removed; claims on entries that stay are kept).
+    func publishQueue(_ entries: [SupportQueue.Entry]) async throws
+    /// Claims for `agent`, until `until`, the first entry waiting on another broker alive
+    /// since `aliveSince` that it would take from `line` (its named transfers first, then
+    /// tier, then wait) and that comes before `before` (this broker's own next entry, if
+    /// any). Returns the entry's id and its broker's URL. Entries claimed by others and
+    /// locked rows are skipped (`FOR UPDATE SKIP LOCKED`).
+    func claimQueueEntry(
+        line: String,
+        agent: String,
+        before: SupportQueue.Entry?,
+        until: Date,
+        aliveSince: Date,
+        now: Date
+    ) async throws -> (queueID: String, url: String)?
+    /// The entries of this broker that other brokers claimed for `agent` and whose claim holds at `now`.
+    func claimedEntries(forAgent agent: String, now: Date) async throws -> [String]
 }

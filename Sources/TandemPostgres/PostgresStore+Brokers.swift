@@ -26,6 +26,8 @@ extension PostgresStore {
     public func deregister() async throws {
         try await write(chain: false) { connection in
             try await connection.query("DELETE FROM join_codes WHERE broker_id = \(brokerID)", logger: logger)
+            try await connection.query("DELETE FROM floor_agents WHERE broker_id = \(brokerID)", logger: logger)
+            try await connection.query("DELETE FROM queue_entries WHERE broker_id = \(brokerID)", logger: logger)
             try await connection.query("DELETE FROM brokers WHERE id = \(brokerID)", logger: logger)
         }
     }
@@ -119,6 +121,8 @@ extension PostgresStore {
             }
             // The lost brokers are forgotten, with their codes; a broker that comes back registers again.
             try await connection.query("DELETE FROM join_codes WHERE broker_id = ANY(\(lost))", logger: logger)
+            try await connection.query("DELETE FROM floor_agents WHERE broker_id = ANY(\(lost))", logger: logger)
+            try await connection.query("DELETE FROM queue_entries WHERE broker_id = ANY(\(lost))", logger: logger)
             try await connection.query("DELETE FROM brokers WHERE id = ANY(\(lost))", logger: logger)
             return open.map(\.0)
         }

@@ -107,6 +107,31 @@ extension PostgresStore {
             updated_ms BIGINT NOT NULL
         );
         """,
+        """
+        CREATE TABLE floor_agents (
+            broker_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            state TEXT NOT NULL,
+            sessions INT NOT NULL,
+            max_sessions INT NOT NULL,
+            lines TEXT NOT NULL,
+            skills TEXT NOT NULL,
+            since_ms BIGINT NOT NULL,
+            PRIMARY KEY (broker_id, name)
+        );
+        CREATE TABLE queue_entries (
+            id TEXT PRIMARY KEY,
+            broker_id TEXT NOT NULL,
+            line TEXT NOT NULL,
+            for_agent TEXT,
+            tier_rank INT NOT NULL,
+            skills TEXT NOT NULL,
+            entered_ms BIGINT NOT NULL,
+            claimed_by TEXT,
+            claimed_until_ms BIGINT
+        );
+        CREATE INDEX queue_entries_order ON queue_entries (line, tier_rank DESC, entered_ms);
+        """,
     ]
 
     /// Brings the schema to the newest version. Several brokers starting at once take turns

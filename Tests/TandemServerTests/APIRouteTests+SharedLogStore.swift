@@ -65,4 +65,16 @@ struct SharedLogStore: TandemStore, BrokerRegistry {
     }
     static let otherBroker = "https://broker-2.example.com:8443"
     func closeSessionsOfLostBrokers(silentSince: Date, reason: EndReason) async throws -> [String] { [] }
+    func publishAgents(_ agents: [FloorState.Agent]) async throws {}
+    func remoteAgents(aliveSince: Date) async throws -> [FloorState.Agent] { [] }
+    func publishQueue(_ entries: [SupportQueue.Entry]) async throws {}
+    func claimQueueEntry(
+        line: String,
+        agent: String,
+        before: SupportQueue.Entry?,
+        until: Date,
+        aliveSince: Date,
+        now: Date
+    ) async throws -> (queueID: String, url: String)? { nil }
+    func claimedEntries(forAgent agent: String, now: Date) async throws -> [String] { [] }
 }

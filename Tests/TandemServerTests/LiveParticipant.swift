@@ -13,10 +13,14 @@ final class LiveParticipant: Sendable {
 
     /// Connects with `hello`.
     static func connect(_ broker: LiveBroker, hello: Hello) -> LiveParticipant {
+        connect(broker.clientConfiguration, hello: hello)
+    }
+
+    /// Connects with `hello` to the broker `configuration` names (another process, §14).
+    static func connect(_ configuration: TandemClientConfiguration, hello: Hello) -> LiveParticipant {
         let received = NIOLockedValueBox<[TandemEvent]>([])
         let outbound = NIOLockedValueBox<TandemOutbound?>(nil)
         let (leave, leaving) = AsyncStream<Never>.makeStream()
-        let configuration = broker.clientConfiguration
         let closure = Task {
             try await TandemConnection.run(configuration: configuration, hello: hello, logger: Logger(label: "tandem.test.participant")) {
                 inbound,

@@ -93,6 +93,8 @@ def main():
         base = (swift_type or "").rstrip("?")
         want = {
             "Int": int,
+            # Seconds on the command line, with or without a unit (Sources/TandemCLI/DurationArgument.swift).
+            "DurationArgument": int,
             "Double": float,
             "String": str,
             "[String]": list,

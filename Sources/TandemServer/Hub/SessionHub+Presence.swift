@@ -212,9 +212,17 @@ extension SessionHub {
         }
     }
 
-    /// Agents by the state others see, for `GET /v1/agents`, the floor and the metrics:
-    /// present agents, and agents with live sessions but no presence connection (offline).
+    /// Agents by the state others see, for `GET /v1/agents` and the floor: this broker's
+    /// (``localAgentList(now:)``) and, with PostgreSQL, the other brokers' (§20.7).
     func agentList(now: Date = Date()) -> [FloorState.Agent] {
+        let local = localAgentList(now: now)
+        let here = Set(local.map(\.name))
+        return (local + remoteAgents.filter { !here.contains($0.name) }).sorted { $0.name < $1.name }
+    }
+
+    /// This broker's agents: present agents, and agents with live sessions but no presence
+    /// connection (offline).
+    func localAgentList(now: Date = Date()) -> [FloorState.Agent] {
         let counts = sessionsByAgent()
         var list = floor.agents.values.map { agent in
             FloorState.Agent(

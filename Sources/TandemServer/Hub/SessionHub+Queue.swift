@@ -152,6 +152,8 @@ extension SessionHub {
         case empty
         /// `take.offer` is not this agent's open offer (§20.2).
         case offerGone
+        /// The agent's next entry waits on the broker at this URL (§20.7), claimed for it there.
+        case elsewhere(String)
     }
 
     /// `agent` takes the next customer or transferred session of `line` (sessions transferred
@@ -166,6 +168,16 @@ extension SessionHub {
             toldPositions[entry.id] = nil
             if let taken = try await assign(entry, agent: agent, take: take, outbox: outbox, offerID: offerID) { return .assigned(taken) }
             return .offerGone
+        }
+        switch await sharedTake(agent: agent.name, line: line) {
+        case .local(let entry):
+            withdrawOffer(forEntry: entry.id, reason: .taken)
+            toldPositions[entry.id] = nil
+            if let taken = try await assign(entry, agent: agent, take: take, outbox: outbox, offerID: nil) { return .assigned(taken) }
+        case .elsewhere(let url):
+            return .elsewhere(url)
+        case .none:
+            break
         }
         while let entry = queue.take(forAgent: agent.name, line: line) {
             withdrawOffer(forEntry: entry.id, reason: .taken)

@@ -76,6 +76,10 @@ actor SessionHub {
     /// Open requests for a supervisor (§20.5), per live session.
     var helpRequests: [String: FloorState.HelpRequest] = [:]
     var helpRequestCounts: [String: Int] = [:]
+    /// With PostgreSQL (§20.7): what this broker last published, and the other brokers' agents.
+    var publishedAgents: [FloorState.Agent]?
+    var publishedQueue: [String]?
+    var remoteAgents: [FloorState.Agent] = []
 
     init(
         store: any TandemStore,
@@ -319,6 +323,7 @@ actor SessionHub {
             lastPresenceRefresh = now
             refreshPresence()
         }
+        await syncSharedFloor(now: now)
         await publishFloor(now: now)
         if now.timeIntervalSince(lastQueueStatus) >= configuration.queueStatusInterval.seconds { publishQueueStatus(everyone: true, now: now) }
         guesses.prune(now: limiterNow)

@@ -191,6 +191,13 @@ extension RelayConnection {
         case .empty:
             connection.refuse(.queueEmpty, message: "nobody is waiting in \(line) (and nothing was transferred to \(user.name))")
             return nil
+        case .elsewhere(let url):
+            connection.refuse(
+                .otherBroker,
+                message: "the next customer for you waits on another broker of this service; it is held for you there",
+                redirect: url
+            )
+            return nil
         case .offerGone:
             connection.refuse(
                 .queueEmpty,

@@ -1,0 +1,137 @@
+import Foundation
+import Logging
+import TandemClient
+import TandemCore
+import TandemPostgres
+import TandemProtocol
+import TandemServer
+import Testing
+
+/// One floor across two `tandem serve` processes on one PostgreSQL (protocol/README.md §20.7).
+/// Needs `TANDEM_TEST_POSTGRES_URL` (scripts/test.sh starts a server).
+@Suite(
+    "Two broker processes on one PostgreSQL: one floor",
+    .enabled(if: ProcessInfo.processInfo.environment["TANDEM_TEST_POSTGRES_URL"] != nil, "TANDEM_TEST_POSTGRES_URL is not set"),
+    .timeLimit(.minutes(2))
+)
+struct MultiBrokerFloorTests {
+    let logger = Logger(label: "tandem.test.client")
+
+    @Test(
+        "a customer waiting on A is taken by an agent on B (claimed, sent to A with 4421, paired there); a transfer on A is taken from B; agents of both brokers are on both floors"
+    )
+    func takeAcrossBrokers() async throws {
+        let base = try #require(ProcessInfo.processInfo.environment["TANDEM_TEST_POSTGRES_URL"])
+        let url = base + (base.contains("?") ? "&" : "?") + "schema=mf_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let root = NSTemporaryDirectory() + "tandem-multifloor-\(UUID().uuidString)"
+        let (dirA, dirB) = (root + "/a", root + "/b")
+        try FileManager.default.createDirectory(atPath: dirB, withIntermediateDirectories: true)
+        let a = try await BrokerProcess.start(directory: dirA, arguments: ["--database", url, "--broker-id", "broker-a"])
+        defer { a.terminate() }
+        for file in ["audit-signing.key", "audit-signing.pub.pem"] {
+            try FileManager.default.copyItem(atPath: dirA + "/" + file, toPath: dirB + "/" + file)
+        }
+        let b = try await BrokerProcess.start(
+            directory: dirB,
+            arguments: ["--database", url, "--broker-id", "broker-b", "--cert", dirA + "/certs/server.pem", "--key", dirA + "/certs/server.key.pem"]
+        )
+        defer { b.terminate() }
+        let ca = dirA + "/certs/ca.pem"
+        let brokerA = RemoteBroker(port: a.port, caFile: ca)
+        let brokerB = RemoteBroker(port: b.port, caFile: ca)
+
+        let store = try PostgresStore(url: url, brokerID: "test", logger: logger)
+        let pool = Task { try await store.run() }
+        defer { pool.cancel() }
+        var tokens: [String: String] = [:]
+        for (name, role) in [("alice", UserRole.agent), ("bob", .agent), ("root", .admin)] {
+            let token = APIToken.generate()
+            _ = try await store.addUser(UserRecord(name: name, role: role, tokenHash: APIToken.hash(token), createdAt: Date()))
+            tokens[name] = token
+        }
+
+        // Alice is present on A (away, so nothing is offered to her), bob on B; both floors show both.
+        let aliceDesk = brokerA.connect(hello: .presence(token: tokens["alice"]!, Presence(state: .away)))
+        try await aliceDesk.waitFor("alice online") { if case .presenceStatus(let s) = $0 { s } else { nil } }
+        let bobDesk = brokerB.connect(hello: .presence(token: tokens["bob"]!, Presence(state: .away, lines: ["line1", "line2"])))
+        try await bobDesk.waitFor("bob online") { if case .presenceStatus(let s) = $0 { s } else { nil } }
+        for floorBroker in [brokerA, brokerB] {
+            let floor = floorBroker.connect(hello: .floor(token: tokens["root"]!))
+            let state = try await floor.waitFor("both agents on the floor of \(floorBroker.port)") { message in
+                if case .floorState(let state) = message, Set(state.agents.map(\.name)) == ["alice", "bob"] { state } else { nil }
+            }
+            #expect(state.agents.allSatisfy { $0.state == .away })
+            floor.leave()
+        }
+        let listAtA = try await brokerA.api(tokens["alice"]!) { try await $0.agents() }
+        #expect(listAtA.agents.map(\.name) == ["alice", "bob"])
+
+        // A customer waits on A; bob pulls on B and is sent to A, where the entry is held for him.
+        let customer = brokerA.connect(hello: .queue(.init(ticket: "HD-MF1", tier: .basic)))
+        try await customer.waitFor("queue.status") { if case .queueStatus(let s) = $0 { s } else { nil } }
+        var redirect: String?
+        for _ in 0..<100 where redirect == nil {
+            let pull = brokerB.connect(hello: .take(token: tokens["bob"]!, .init()))
+            let closure = try await pull.closure.value
+            if closure.tandemCode == .otherBroker {
+                redirect = pull.messages.compactMap { if case .error(let e) = $0 { e.redirect } else { nil } }.first
+            } else {
+                // A publishes its queue within a second: B may not see the customer yet.
+                #expect(closure.tandemCode == .queueEmpty)
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        #expect(redirect == "https://127.0.0.1:\(a.port)")
+        // Bob follows the redirect with the same hello; A gives him the entry claimed for him.
+        let take = brokerA.connect(hello: .take(token: tokens["bob"]!, .init()))
+        let assigned = try await take.waitFor("session.assigned on A") { if case .sessionAssigned(let a) = $0 { a } else { nil } }
+        #expect(assigned.ticket == "HD-MF1")
+        try await customer.waitFor("session.joined") { if case .sessionJoined(let j) = $0, j.agent == "bob" { j } else { nil } }
+
+        // Bob hands it to line2; an agent on B pulling line2 is sent to A like for a customer
+        // (here bob again, from B: the session stays on A).
+        try await take.send(.sessionTransfer(TransferRequest(line: "line2", note: "across brokers")))
+        _ = try await take.closure.value
+        var transferRedirect: String?
+        for _ in 0..<100 where transferRedirect == nil {
+            let pull = brokerB.connect(hello: .take(token: tokens["bob"]!, .init(line: "line2")))
+            if try await pull.closure.value.tandemCode == .otherBroker {
+                transferRedirect = pull.messages.compactMap { if case .error(let e) = $0 { e.redirect } else { nil } }.first
+            } else {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        #expect(transferRedirect == "https://127.0.0.1:\(a.port)")
+        let again = brokerA.connect(hello: .take(token: tokens["bob"]!, .init(line: "line2")))
+        let back = try await again.waitFor("the transfer assigned on A") { if case .sessionAssigned(let a) = $0 { a } else { nil } }
+        #expect(back.sessionID == assigned.sessionID)
+        #expect(back.transferredFrom == "bob")
+        try await again.send(.sessionEnd(SessionEnd(outcome: .resolved)))
+        _ = try await customer.waitFor("session.ended") { if case .sessionEnded(let e) = $0 { e } else { nil } }
+        let events = try await store.events(sessionID: assigned.sessionID)
+        #expect(events.map(\.kind).contains(.transferAnswered))
+        #expect(try await store.session(id: assigned.sessionID)?.endReason == .agentEnded)
+    }
+}
+
+/// A broker running as its own process, for tests that need several.
+struct RemoteBroker: Sendable {
+    let port: Int
+    let caFile: String
+
+    var configuration: TandemClientConfiguration { TandemClientConfiguration(serverURL: "https://127.0.0.1:\(port)", caFile: caFile) }
+
+    func connect(hello: Hello) -> LiveParticipant { LiveParticipant.connect(configuration, hello: hello) }
+
+    func api<T: Sendable>(_ token: String, _ body: (TandemAPIClient) async throws -> T) async throws -> T {
+        let client = try TandemAPIClient(configuration: configuration, token: token)
+        do {
+            let result = try await body(client)
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+}
