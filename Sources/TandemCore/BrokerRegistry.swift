@@ -35,9 +35,19 @@ public protocol BrokerRegistry: Sendable {
     func publishAgents(_ agents: [FloorState.Agent]) async throws
     /// The agents other brokers alive since `aliveSince` published.
     func remoteAgents(aliveSince: Date) async throws -> [FloorState.Agent]
-    /// Makes this broker's published queue the entries `entries` (new ones added, gone ones
-    /// removed; claims on entries that stay are kept).
-    func publishQueue(_ entries: [SupportQueue.Entry]) async throws
+    /// Writes changes of this broker's queue: `upsert` entries (new, moved, or offered here
+    /// until a time), `remove` ids (taken, left). Claims on entries that stay are kept.
+    func publishQueue(upsert: [SharedQueueEntry], remove: [String]) async throws
+    /// The entries waiting on other brokers alive since `aliveSince`, with their broker's URL
+    /// and any claim.
+    func remoteQueue(aliveSince: Date) async throws -> [SharedQueueEntry]
+    /// This broker's entries that an agent of another broker holds a claim on at `now`.
+    func claimedHere(now: Date) async throws -> Set<String>
+    /// Claims another broker's entry for `agent` until `until`, to offer it (§20.7): only
+    /// when nobody holds a claim and its own broker has no offer open on it. False otherwise.
+    func claimForOffer(queueID: String, agent: String, until: Date, now: Date) async throws -> Bool
+    /// Gives up `agent`'s claim on an entry (the offer was declined or ran out).
+    func releaseClaim(queueID: String, agent: String) async throws
     /// Claims for `agent`, until `until`, the first entry waiting on another broker alive
     /// since `aliveSince` that it would take from `line` (its named transfers first, then
     /// tier, then wait) and that comes before `before` (this broker's own next entry, if
@@ -53,4 +63,23 @@ public protocol BrokerRegistry: Sendable {
     ) async throws -> (queueID: String, url: String)?
     /// The entries of this broker that other brokers claimed for `agent` and whose claim holds at `now`.
     func claimedEntries(forAgent agent: String, now: Date) async throws -> [String]
+}
+
+/// A queue entry as brokers sharing a database see it (§20.7).
+public struct SharedQueueEntry: Sendable, Equatable {
+    public var entry: SupportQueue.Entry
+    /// The base URL of the broker where it waits (remote entries).
+    public var url: String?
+    /// Its own broker offered it to one of its agents until then.
+    public var offeredUntil: Date?
+    public var claimedBy: String?
+    public var claimedUntil: Date?
+
+    public init(entry: SupportQueue.Entry, url: String? = nil, offeredUntil: Date? = nil, claimedBy: String? = nil, claimedUntil: Date? = nil) {
+        self.entry = entry
+        self.url = url
+        self.offeredUntil = offeredUntil
+        self.claimedBy = claimedBy
+        self.claimedUntil = claimedUntil
+    }
 }

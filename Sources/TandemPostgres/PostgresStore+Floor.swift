@@ -58,21 +58,112 @@ extension PostgresStore {
         }
     }
 
-    public func publishQueue(_ entries: [SupportQueue.Entry]) async throws {
+    public func publishQueue(upsert: [SharedQueueEntry], remove: [String]) async throws {
+        guard !upsert.isEmpty || !remove.isEmpty else { return }
         try await write(chain: false) { connection in
-            let ids = entries.map(\.id)
-            try await connection.query("DELETE FROM queue_entries WHERE broker_id = \(brokerID) AND NOT (id = ANY(\(ids)))", logger: logger)
-            for entry in entries {
+            if !remove.isEmpty {
+                try await connection.query("DELETE FROM queue_entries WHERE broker_id = \(brokerID) AND id = ANY(\(remove))", logger: logger)
+            }
+            for shared in upsert {
+                let entry = shared.entry
+                let from: String? = if case .transfer(let from) = entry.kind { from } else { nil }
+                let kind = from == nil ? "customer" : "transfer"
                 try await connection.query(
                     """
-                    INSERT INTO queue_entries (id, broker_id, line, for_agent, tier_rank, skills, entered_ms)
-                    VALUES (\(entry.id), \(brokerID), \(entry.line), \(entry.forAgent), \(entry.tier.priority),
-                            \(entry.skills.joined(separator: ",")), \(entry.enteredAt.epochMilliseconds))
-                    ON CONFLICT (id) DO UPDATE SET line = EXCLUDED.line, for_agent = EXCLUDED.for_agent
+                    INSERT INTO queue_entries (id, broker_id, kind, from_agent, ticket, tier, mode, line, for_agent, tier_rank, skills, note,
+                                               entered_ms, offered_until_ms)
+                    VALUES (\(entry.id), \(brokerID), \(kind), \(from), \(entry.ticket), \(entry.tier.rawValue), \(entry.mode.rawValue),
+                            \(entry.line), \(entry.forAgent), \(entry.tier.priority), \(entry.skills.joined(separator: ",")), \(entry.note),
+                            \(entry.enteredAt.epochMilliseconds), \(shared.offeredUntil?.epochMilliseconds))
+                    ON CONFLICT (id) DO UPDATE SET line = EXCLUDED.line, for_agent = EXCLUDED.for_agent,
+                                                   offered_until_ms = EXCLUDED.offered_until_ms
                     """,
                     logger: logger
                 )
             }
+        }
+    }
+
+    public func remoteQueue(aliveSince: Date) async throws -> [SharedQueueEntry] {
+        try await read { connection in
+            let rows = try await connection.query(
+                """
+                SELECT q.id, q.kind, q.from_agent, q.ticket, q.tier, q.mode, q.line, q.for_agent, q.skills, q.note, q.entered_ms,
+                       q.offered_until_ms, q.claimed_by, q.claimed_until_ms, b.url
+                FROM queue_entries q JOIN brokers b ON b.id = q.broker_id
+                WHERE q.broker_id <> \(brokerID) AND b.last_seen_ms >= \(aliveSince.epochMilliseconds)
+                ORDER BY q.tier_rank DESC, q.entered_ms, q.id
+                LIMIT 5000
+                """,
+                logger: logger
+            )
+            var entries: [SharedQueueEntry] = []
+            for try await row in rows.decode(
+                (String, String, String?, String, String, String, String, String?, String, String?, Int64, Int64?, String?, Int64?, String).self
+            ) {
+                let (id, kind, from, ticket, tier, mode, line, forAgent, skills, note, entered, offered, claimedBy, claimedUntil, url) = row
+                let entry = SupportQueue.Entry(
+                    id: id,
+                    kind: kind == "transfer" ? .transfer(from: from ?? "") : .customer,
+                    ticket: ticket,
+                    tier: SupportTier(rawValue: tier) ?? .basic,
+                    mode: SessionMode(rawValue: mode) ?? .screen,
+                    line: line,
+                    forAgent: forAgent,
+                    enteredAt: Date(epochMilliseconds: entered),
+                    note: note,
+                    skills: skills.split(separator: ",").map(String.init)
+                )
+                entries.append(
+                    SharedQueueEntry(
+                        entry: entry,
+                        url: url,
+                        offeredUntil: offered.map(Date.init(epochMilliseconds:)),
+                        claimedBy: claimedBy,
+                        claimedUntil: claimedUntil.map(Date.init(epochMilliseconds:))
+                    )
+                )
+            }
+            return entries
+        }
+    }
+
+    public func claimedHere(now: Date) async throws -> Set<String> {
+        try await read { connection in
+            let rows = try await connection.query(
+                "SELECT id FROM queue_entries WHERE broker_id = \(brokerID) AND claimed_until_ms >= \(now.epochMilliseconds)",
+                logger: logger
+            )
+            var ids = Set<String>()
+            for try await id in rows.decode(String.self) { ids.insert(id) }
+            return ids
+        }
+    }
+
+    public func claimForOffer(queueID: String, agent: String, until: Date, now: Date) async throws -> Bool {
+        try await write(chain: false) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE queue_entries SET claimed_by = \(agent), claimed_until_ms = \(until.epochMilliseconds)
+                WHERE id = \(queueID) AND broker_id <> \(brokerID)
+                  AND (claimed_until_ms IS NULL OR claimed_until_ms < \(now.epochMilliseconds))
+                  AND (offered_until_ms IS NULL OR offered_until_ms < \(now.epochMilliseconds))
+                RETURNING id
+                """,
+                logger: logger
+            )
+            var claimed = false
+            for try await _ in rows.decode(String.self) { claimed = true }
+            return claimed
+        }
+    }
+
+    public func releaseClaim(queueID: String, agent: String) async throws {
+        try await write(chain: false) { connection in
+            try await connection.query(
+                "UPDATE queue_entries SET claimed_by = NULL, claimed_until_ms = NULL WHERE id = \(queueID) AND claimed_by = \(agent)",
+                logger: logger
+            )
         }
     }
 

@@ -122,11 +122,18 @@ extension PostgresStore {
         CREATE TABLE queue_entries (
             id TEXT PRIMARY KEY,
             broker_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            from_agent TEXT,
+            ticket TEXT NOT NULL,
+            tier TEXT NOT NULL,
+            mode TEXT NOT NULL,
             line TEXT NOT NULL,
             for_agent TEXT,
             tier_rank INT NOT NULL,
             skills TEXT NOT NULL,
+            note TEXT,
             entered_ms BIGINT NOT NULL,
+            offered_until_ms BIGINT,
             claimed_by TEXT,
             claimed_until_ms BIGINT
         );

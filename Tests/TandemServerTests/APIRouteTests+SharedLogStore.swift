@@ -67,7 +67,11 @@ struct SharedLogStore: TandemStore, BrokerRegistry {
     func closeSessionsOfLostBrokers(silentSince: Date, reason: EndReason) async throws -> [String] { [] }
     func publishAgents(_ agents: [FloorState.Agent]) async throws {}
     func remoteAgents(aliveSince: Date) async throws -> [FloorState.Agent] { [] }
-    func publishQueue(_ entries: [SupportQueue.Entry]) async throws {}
+    func publishQueue(upsert: [SharedQueueEntry], remove: [String]) async throws {}
+    func remoteQueue(aliveSince: Date) async throws -> [SharedQueueEntry] { [] }
+    func claimedHere(now: Date) async throws -> Set<String> { [] }
+    func claimForOffer(queueID: String, agent: String, until: Date, now: Date) async throws -> Bool { false }
+    func releaseClaim(queueID: String, agent: String) async throws {}
     func claimQueueEntry(
         line: String,
         agent: String,

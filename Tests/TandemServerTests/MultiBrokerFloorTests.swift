@@ -114,6 +114,61 @@ struct MultiBrokerFloorTests {
     }
 }
 
+extension MultiBrokerFloorTests {
+    @Test(
+        "a customer waiting on A is offered to an available agent on B; a decline gives the claim back; accepting on B sends the agent to A, where it pairs"
+    )
+    func offersAcrossBrokers() async throws {
+        let base = try #require(ProcessInfo.processInfo.environment["TANDEM_TEST_POSTGRES_URL"])
+        let url = base + (base.contains("?") ? "&" : "?") + "schema=mo_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let root = NSTemporaryDirectory() + "tandem-multioffer-\(UUID().uuidString)"
+        let (dirA, dirB) = (root + "/a", root + "/b")
+        try FileManager.default.createDirectory(atPath: dirB, withIntermediateDirectories: true)
+        let a = try await BrokerProcess.start(directory: dirA, arguments: ["--database", url, "--broker-id", "broker-a"])
+        defer { a.terminate() }
+        for file in ["audit-signing.key", "audit-signing.pub.pem"] {
+            try FileManager.default.copyItem(atPath: dirA + "/" + file, toPath: dirB + "/" + file)
+        }
+        let b = try await BrokerProcess.start(
+            directory: dirB,
+            arguments: ["--database", url, "--broker-id", "broker-b", "--cert", dirA + "/certs/server.pem", "--key", dirA + "/certs/server.key.pem"]
+        )
+        defer { b.terminate() }
+        let ca = dirA + "/certs/ca.pem"
+        let (brokerA, brokerB) = (RemoteBroker(port: a.port, caFile: ca), RemoteBroker(port: b.port, caFile: ca))
+        let store = try PostgresStore(url: url, brokerID: "test", logger: logger)
+        let pool = Task { try await store.run() }
+        defer { pool.cancel() }
+        let token = APIToken.generate()
+        _ = try await store.addUser(UserRecord(name: "bob", role: .agent, tokenHash: APIToken.hash(token), createdAt: Date()))
+
+        let desk = brokerB.connect(hello: .presence(token: token, Presence(state: .available)))
+        try await desk.waitFor("bob online on B") { if case .presenceStatus(let s) = $0 { s } else { nil } }
+        let customer = brokerA.connect(hello: .queue(.init(ticket: "HD-MO1", tier: .basic)))
+        let first = try await desk.waitFor("an offer of A's customer on B", seconds: 20) { if case .queueOffer(let o) = $0 { o } else { nil } }
+        #expect(first.ticket == "HD-MO1")
+        // Declined: the claim is given back; with nobody else, it comes again after the offer timeout.
+        try await desk.send(.queueDecline(OfferReference(offerID: first.offerID)))
+        let second = try await desk.waitFor("the offer again", seconds: 40) { message in
+            if case .queueOffer(let o) = message, o.offerID != first.offerID { o } else { nil }
+        }
+        #expect(second.queueID == first.queueID)
+        // Accepting at B sends bob to A with the same hello; A gives him the customer.
+        let atB = brokerB.connect(hello: .take(token: token, .init(offer: second.offerID)))
+        #expect(try await atB.closure.value.tandemCode == .otherBroker)
+        let redirect = atB.messages.compactMap { if case .error(let e) = $0 { e.redirect } else { nil } }.first
+        #expect(redirect == "https://127.0.0.1:\(a.port)")
+        let atA = brokerA.connect(hello: .take(token: token, .init(offer: second.offerID)))
+        let assigned = try await atA.waitFor("session.assigned on A") { if case .sessionAssigned(let a) = $0 { a } else { nil } }
+        #expect(assigned.ticket == "HD-MO1")
+        try await customer.waitFor("session.joined") { if case .sessionJoined(let j) = $0, j.agent == "bob" { j } else { nil } }
+        let events = try await store.auditEvents(since: nil, until: nil, limit: 1000)
+        #expect(events.filter { $0.kind == .queueOffered }.count == 2)
+        #expect(events.first { $0.kind == .queueOfferRefused }?.detail["reason"] == "declined")
+        #expect(events.contains { $0.kind == .queueAnswered && $0.actor == "bob" })
+    }
+}
+
 /// A broker running as its own process, for tests that need several.
 struct RemoteBroker: Sendable {
     let port: Int

@@ -101,11 +101,25 @@ extension SessionHub {
 
     /// Offers every waiting entry without an offer to the least busy eligible agent (§20.2).
     func routeQueue(now: Date = Date()) async {
-        guard !floor.agents.isEmpty, !queue.isEmpty else { return }
+        guard !floor.agents.isEmpty else { return }
+        // With other brokers (§20.7): not what their agents hold a claim on, and their entries too.
+        let local = queue.byPrecedence.filter { !claimedElsewhere.contains($0.id) }
+        let remote = registry == nil ? [] : offerableRemoteEntries(now: now)
+        guard !local.isEmpty || !remote.isEmpty else { return }
         let counts = sessionsByAgent()
-        let made = floor.route(entries: queue.byPrecedence, sessions: { counts[$0] ?? 0 }, now: now)
+        let entries = remote.isEmpty ? local : (local + remote).sorted { $0.precedes($1) }
+        let made = floor.route(entries: entries, sessions: { counts[$0] ?? 0 }, now: now)
+        var offeredHere = false
         for new in made {
             let entry = new.entry
+            if remoteEntries[entry.id] != nil, queue.entry(id: entry.id) == nil {
+                guard await claimRemote(new.offer, now: now) else {
+                    floor.entryGone(entry.id)
+                    continue
+                }
+            } else {
+                offeredHere = true
+            }
             let waitedMs = now.epochMilliseconds - entry.enteredAt.epochMilliseconds
             let detail = [
                 "queueId": entry.id, "offerId": new.offer.id, "agent": new.offer.agent, "line": entry.line, "tier": entry.tier.rawValue,
@@ -137,6 +151,8 @@ extension SessionHub {
             )
             _ = presenceOutboxes[new.offer.agent]?.enqueue(.queueOffer(offer))
         }
+        // Other brokers must not offer what is on offer here.
+        if offeredHere, registry != nil { await publishQueueChanges() }
     }
 
     /// The entry left the queue (`reason`): its open offer is withdrawn from the agent.
@@ -204,6 +220,7 @@ extension SessionHub {
 
     private func logRefusal(_ offer: SupportFloor.Offer, reason: String, now: Date) async {
         metrics.offerRefused(reason)
+        await releaseRemote(offer)
         let detail = ["queueId": offer.queueID, "offerId": offer.id, "agent": offer.agent, "reason": reason]
         do {
             try await store.recordEvent(sessionID: nil, kind: .queueOfferRefused, actor: offer.agent, detail: detail, at: now)

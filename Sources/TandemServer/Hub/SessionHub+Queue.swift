@@ -162,9 +162,19 @@ extension SessionHub {
     func take(agent: UserRecord, _ take: Hello.Take, outbox: ParticipantOutbox) async throws -> TakeResult {
         let line = take.line ?? SupportLine.first
         if let offerID = take.offer {
-            guard case .take(let offer) = floor.accept(offerID: offerID, by: agent.name, now: Date()),
-                let entry = queue.remove(id: offer.queueID)
-            else { return .offerGone }
+            let entry: SupportQueue.Entry
+            switch floor.accept(offerID: offerID, by: agent.name, now: Date()) {
+            case .take(let offer):
+                // An offer of another broker's entry (§20.7): taken there, where it is claimed for the agent.
+                if let url = remoteOfferURLs.removeValue(forKey: offerID) { return .elsewhere(url) }
+                guard let found = queue.remove(id: offer.queueID) else { return .offerGone }
+                entry = found
+            case .gone:
+                // An offer another broker made of an entry here: the agent holds a claim on it.
+                guard let claimed = await entryClaimed(by: agent.name) else { return .offerGone }
+                entry = claimed
+                withdrawOffer(forEntry: entry.id, reason: .taken)
+            }
             toldPositions[entry.id] = nil
             if let taken = try await assign(entry, agent: agent, take: take, outbox: outbox, offerID: offerID) { return .assigned(taken) }
             return .offerGone

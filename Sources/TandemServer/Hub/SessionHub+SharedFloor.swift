@@ -9,10 +9,11 @@ import Foundation
 #endif
 
 /// One floor across brokers sharing PostgreSQL (protocol/README.md §20.7): this broker
-/// publishes its agents and queue every second when they changed, reads the other brokers'
-/// agents, and sends an agent whose next customer waits elsewhere to that broker.
+/// publishes its agents and queue, reads the other brokers' agents and queues, offers their
+/// waiting customers to its own agents (claiming each in the database first), and sends an
+/// agent whose next customer waits elsewhere to that broker.
 extension SessionHub {
-    /// Publishes what changed and refreshes the other brokers' agents. Called every second.
+    /// Publishes what changed and reads the other brokers' agents and queues. Called every second.
     func syncSharedFloor(now: Date) async {
         guard let registry else { return }
         let agents = localAgentList(now: now).map { agent in
@@ -21,26 +22,96 @@ extension SessionHub {
             if agent.state == .offline { agent.since = Date(timeIntervalSince1970: 0) }
             return agent
         }
-        let queueSignature = queue.byPrecedence.map { "\($0.id)/\($0.line)/\($0.forAgent ?? "")" }
         do {
             if agents != publishedAgents {
                 try await registry.publishAgents(agents)
                 publishedAgents = agents
             }
-            if queueSignature != publishedQueue {
-                try await registry.publishQueue(queue.byPrecedence)
-                publishedQueue = queueSignature
-            }
-            remoteAgents = try await registry.remoteAgents(aliveSince: now.addingTimeInterval(-configuration.brokerLostAfter.seconds))
+            await publishQueueChanges()
+            let aliveSince = now.addingTimeInterval(-configuration.brokerLostAfter.seconds)
+            remoteAgents = try await registry.remoteAgents(aliveSince: aliveSince)
+            remoteEntries = Dictionary(try await registry.remoteQueue(aliveSince: aliveSince).map { ($0.entry.id, $0) }) { first, _ in first }
+            claimedElsewhere = try await registry.claimedHere(now: now)
         } catch {
             logger.warning("Could not share the floor with the other brokers", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            return
         }
+        // Offers of another broker's entries that went away there (taken, left): withdrawn.
+        for (offerID, _) in remoteOfferURLs {
+            guard let offer = floor.offers[offerID], remoteEntries[offer.queueID] == nil else { continue }
+            remoteOfferURLs[offerID] = nil
+            withdrawOffer(forEntry: offer.queueID, reason: .taken)
+        }
+    }
+
+    /// Writes this broker's queue changes (entries added, moved, offered, gone) to the database.
+    func publishQueueChanges() async {
+        guard let registry else { return }
+        var state: [String: String] = [:]
+        var upsert: [SharedQueueEntry] = []
+        for entry in queue.byPrecedence {
+            let offeredUntil = floor.offer(forEntry: entry.id)?.until
+            let signature = "\(entry.line)/\(entry.forAgent ?? "")/\(offeredUntil?.epochMilliseconds ?? 0)"
+            state[entry.id] = signature
+            if publishedQueue[entry.id] != signature { upsert.append(SharedQueueEntry(entry: entry, offeredUntil: offeredUntil)) }
+        }
+        let remove = publishedQueue.keys.filter { state[$0] == nil }
+        guard !upsert.isEmpty || !remove.isEmpty else { return }
+        do {
+            try await registry.publishQueue(upsert: upsert, remove: remove)
+            publishedQueue = state
+        } catch {
+            logger.warning("Could not publish the queue to the other brokers", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+        }
+    }
+
+    /// Other brokers' entries that this broker may offer now: unclaimed, not on offer at
+    /// their own broker, and waiting a second (their own broker's agents go first).
+    func offerableRemoteEntries(now: Date) -> [SupportQueue.Entry] {
+        remoteEntries.values.filter { shared in
+            (shared.claimedUntil.map { $0 < now } ?? true) && (shared.offeredUntil.map { $0 < now } ?? true)
+                && now.timeIntervalSince(shared.entry.enteredAt) >= 1
+        }.map(\.entry)
+    }
+
+    /// Claims another broker's entry for the agent an offer goes to; false when someone else
+    /// got there first (the offer is then not made).
+    func claimRemote(_ offer: SupportFloor.Offer, now: Date) async -> Bool {
+        guard let registry, let shared = remoteEntries[offer.queueID], let url = shared.url else { return false }
+        do {
+            guard try await registry.claimForOffer(queueID: offer.queueID, agent: offer.agent, until: offer.until, now: now) else { return false }
+        } catch {
+            logger.warning("Could not claim another broker's queue entry", metadata: ["tandem.queue.id": "\(offer.queueID)"])
+            return false
+        }
+        remoteOfferURLs[offer.id] = url
+        return true
+    }
+
+    /// An offer of another broker's entry ended without a take here: its claim is given up.
+    func releaseRemote(_ offer: SupportFloor.Offer) async {
+        guard remoteOfferURLs.removeValue(forKey: offer.id) != nil, let registry else { return }
+        try? await registry.releaseClaim(queueID: offer.queueID, agent: offer.agent)
+    }
+
+    /// The first entry of this broker that another broker claimed for `agent` (an offer it
+    /// accepted there, or a pull that was sent here), taken off the queue.
+    func entryClaimed(by agent: String, now: Date = Date()) async -> SupportQueue.Entry? {
+        guard let registry else { return nil }
+        do {
+            for id in try await registry.claimedEntries(forAgent: agent, now: now) {
+                if let entry = queue.remove(id: id) { return entry }
+            }
+        } catch {
+            logger.warning("Could not read the claims of the other brokers", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+        }
+        return nil
     }
 
     enum SharedTake: Sendable {
         /// An entry of this broker claimed for the agent on another broker: take it here.
         case local(SupportQueue.Entry)
-        /// The agent's next entry waits on another broker: it is claimed there for 15 s.
+        /// The agent's next entry waits on another broker: it is claimed there for the offer timeout.
         case elsewhere(url: String)
         case none
     }
@@ -50,10 +121,8 @@ extension SessionHub {
     /// broker's own next one.
     func sharedTake(agent: String, line: String, now: Date = Date()) async -> SharedTake {
         guard let registry else { return .none }
+        if let entry = await entryClaimed(by: agent, now: now) { return .local(entry) }
         do {
-            for id in try await registry.claimedEntries(forAgent: agent, now: now) {
-                if let entry = queue.remove(id: id) { return .local(entry) }
-            }
             let local = queue.next(forAgent: agent, line: line)
             if let claimed = try await registry.claimQueueEntry(
                 line: line,

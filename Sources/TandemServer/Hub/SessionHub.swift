@@ -78,8 +78,13 @@ actor SessionHub {
     var helpRequestCounts: [String: Int] = [:]
     /// With PostgreSQL (§20.7): what this broker last published, and the other brokers' agents.
     var publishedAgents: [FloorState.Agent]?
-    var publishedQueue: [String]?
+    var publishedQueue: [String: String] = [:]
     var remoteAgents: [FloorState.Agent] = []
+    /// Other brokers' waiting entries, this broker's entries claimed by their agents, and
+    /// the offers made here of their entries (offer id → the entry's broker).
+    var remoteEntries: [String: SharedQueueEntry] = [:]
+    var claimedElsewhere = Set<String>()
+    var remoteOfferURLs: [String: String] = [:]
 
     init(
         store: any TandemStore,
