@@ -7,11 +7,15 @@ average and p90 wait, the offer latency (entering the queue → first offer, fro
 `queue.offered`) p50/p99, and the broker's CPU and memory.
 
 usage: python3 bench/routing.py [.build/release/tandem] [--customers 500] [--seconds 60]
-       [--agents 20] [--handle-mean 2.2] [--handle-sigma 0.5] [--database postgres://…] [--json]
+       [--agents 20] [--handle-mean 2.2] [--handle-sigma 0.5]
+       [--database postgres://… [--brokers 2]] [--json]
 
-The broker is a separate `tandem serve` process on 127.0.0.1 (port 0, a temporary data
-directory); the clients are Python `websockets` on the same two cores, so their CPU is
-taken from the broker's machine (reported too).
+Each broker is a separate `tandem serve` process on 127.0.0.1 (port 0, a temporary data
+directory). With `--database` and `--brokers 2`, two brokers share one PostgreSQL
+(protocol/README.md §20.7): customers and agents alternate between them, so half the
+customers are taken by agents of the other broker (offered across brokers, claimed in the
+database, redirected with 4421). The clients are Python `websockets` on the same two cores,
+so their CPU is taken from the brokers' machine (reported too).
 """
 import argparse
 import asyncio
@@ -59,6 +63,7 @@ class Bench:
         self.arguments = arguments
         self.directory = tempfile.mkdtemp(prefix="tandem-routing-")
         self.waits = []
+        self.redirected = 0
         self.unanswered = 0
         self.sessions_done = 0
         self.errors = []
@@ -70,45 +75,62 @@ class Bench:
         return subprocess.run([self.arguments.binary, *args], env=environment, capture_output=True, text=True, check=True).stdout
 
     def start(self):
-        data = os.path.join(self.directory, "data")
-        serve = [self.arguments.binary, "serve", "--port", "0", "--data-dir", data, "--max-queue-per-network", "5",
+        self.brokers, self.ports = [], []
+        for index in range(self.arguments.brokers):
+            self.start_broker(index)
+        self.port = self.ports[0]
+        data = os.path.join(self.directory, "data0")
+        self.ca = os.path.join(data, "certs", "ca.pem")
+        self.urls = [f"wss://127.0.0.1:{port}/v1/ws" for port in self.ports]
+        self.context = ssl.create_default_context(cafile=self.ca)
+        users = [self.arguments.binary, "users", "add"]
+        database = ["--database", self.arguments.database] if self.arguments.database else []
+        self.tokens = []
+        for index in range(self.arguments.agents):
+            out = subprocess.run(users + [f"agent{index:02d}", "--role", "agent", "--data-dir", data] + database,
+                                 capture_output=True, text=True, check=True)
+            self.tokens.append(out.stdout.strip().splitlines()[-1])
+        out = subprocess.run(users + ["audrey", "--role", "auditor", "--data-dir", data] + database, capture_output=True, text=True, check=True)
+        self.auditor = out.stdout.strip().splitlines()[-1]
+
+    def start_broker(self, index):
+        data = os.path.join(self.directory, f"data{index}")
+        first = os.path.join(self.directory, "data0")
+        extra = []
+        if index > 0:
+            # One deployment: the first broker's certificate and audit key.
+            os.makedirs(data)
+            for name in ("audit-signing.key", "audit-signing.pub.pem"):
+                shutil.copy(os.path.join(first, name), os.path.join(data, name))
+            extra = ["--cert", os.path.join(first, "certs", "server.pem"), "--key", os.path.join(first, "certs", "server.key.pem")]
+        serve = [self.arguments.binary, "serve", "--port", "0", "--data-dir", data, "--broker-id", f"bench-{index}", "--max-queue-per-network", "5",
                  "--anonymous-audit-per-hour", "100000", "--websockets-per-network", "4096",
                  "--agent-websockets-per-network", "4096", "--http-connections-per-network", "512",
                  "--offer-timeout", "15", "--queue-target", "20", "--callback-after", "0", "--max-queue", "5000"]
         if self.arguments.database:
             serve += ["--database", self.arguments.database]
-        self.log = open(os.path.join(self.directory, "serve.log"), "w")
-        self.broker = subprocess.Popen(serve, stdout=self.log, stderr=subprocess.STDOUT)
+        log = open(os.path.join(self.directory, f"serve{index}.log"), "w")
+        broker = subprocess.Popen(serve + extra, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
-            text = open(self.log.name).read()
-            found = re.search(r"listening on https://[^ ]*:(\d+)", text)
+            found = re.search(r"listening on https://[^ ]*:(\d+)", open(log.name).read())
             if found:
-                self.port = int(found.group(1))
+                self.ports.append(int(found.group(1)))
                 break
             time.sleep(0.1)
         else:
-            raise SystemExit("the broker did not start:\n" + open(self.log.name).read())
-        self.ca = os.path.join(data, "certs", "ca.pem")
-        self.url = f"wss://127.0.0.1:{self.port}/v1/ws"
-        self.context = ssl.create_default_context(cafile=self.ca)
-        users = [self.arguments.binary, "users", "add"]
-        self.tokens = []
-        for index in range(self.arguments.agents):
-            out = subprocess.run(users + [f"agent{index:02d}", "--role", "agent", "--data-dir", data], capture_output=True, text=True, check=True)
-            self.tokens.append(out.stdout.strip().splitlines()[-1])
-        out = subprocess.run(users + ["audrey", "--role", "auditor", "--data-dir", data], capture_output=True, text=True, check=True)
-        self.auditor = out.stdout.strip().splitlines()[-1]
+            raise SystemExit("a broker did not start:\n" + open(log.name).read())
+        self.brokers.append(broker)
 
-    async def connect(self, hello, source="127.0.0.1"):
-        ws = await websockets.connect(self.url, ssl=self.context, subprotocols=["tandem.v1"], server_hostname="localhost",
+    async def connect(self, hello, source="127.0.0.1", broker=0, url=None):
+        ws = await websockets.connect(url or self.urls[broker], ssl=self.context, subprotocols=["tandem.v1"], server_hostname="localhost",
                                       open_timeout=60, local_addr=(source, 0), max_size=None)
         await ws.send(json.dumps(hello))
         return ws
 
-    async def agent(self, token, rng, stop):
+    async def agent(self, token, rng, stop, broker):
         presence = await self.connect({"type": "hello", "protocol": 1, "role": "agent", "token": token, "client": "bench-routing",
-                                       "presence": {"state": "available", "lines": ["line1"], "maxSessions": 1}})
+                                       "presence": {"state": "available", "lines": ["line1"], "maxSessions": 1}}, broker=broker)
         sessions = set()
         try:
             while not stop.is_set():
@@ -119,7 +141,7 @@ class Bench:
                 if message["type"] == "queue.offer":
                     handle = rng.lognormvariate(math.log(self.arguments.handle_mean) - self.arguments.handle_sigma ** 2 / 2,
                                                 self.arguments.handle_sigma)
-                    task = asyncio.create_task(self.take(token, message["offerId"], handle))
+                    task = asyncio.create_task(self.take(token, message["offerId"], handle, broker))
                     sessions.add(task)
                     task.add_done_callback(sessions.discard)
                 elif message["type"] == "error":
@@ -129,15 +151,26 @@ class Bench:
                 await task
             await presence.close()
 
-    async def take(self, token, offer, handle):
-        ws = await self.connect({"type": "hello", "protocol": 1, "role": "agent", "token": token, "client": "bench-routing",
-                                 "take": {"offer": offer}})
+    async def take(self, token, offer, handle, broker):
+        hello = {"type": "hello", "protocol": 1, "role": "agent", "token": token, "client": "bench-routing", "take": {"offer": offer}}
+        ws = await self.connect(hello, broker=broker)
         try:
             while True:
-                message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                try:
+                    message = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                except websockets.ConnectionClosed:
+                    if getattr(self, "redirect", {}).get(offer):
+                        # Another broker's customer (§20.7): the same hello there.
+                        ws = await self.connect(hello, url=self.redirect.pop(offer).replace("https://", "wss://") + "/v1/ws")
+                        self.redirected += 1
+                        continue
+                    raise
                 if message["type"] == "session.assigned":
                     break
-                if message["type"] == "error":
+                if message["type"] == "error" and message.get("redirect"):
+                    self.redirect = getattr(self, "redirect", {})
+                    self.redirect[offer] = message["redirect"]
+                elif message["type"] == "error":
                     self.errors.append(message)
                     return
             await asyncio.sleep(handle)
@@ -155,7 +188,8 @@ class Bench:
     async def customer(self, index, source):
         started = time.monotonic()
         ws = await self.connect({"type": "hello", "protocol": 1, "role": "customer", "client": "bench-routing",
-                                 "queue": {"ticket": f"HD-{index:05d}", "tier": "basic", "mode": "screen"}}, source)
+                                 "queue": {"ticket": f"HD-{index:05d}", "tier": "basic", "mode": "screen"}}, source,
+                                broker=index % len(self.urls))
         try:
             while True:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 600))
@@ -173,17 +207,18 @@ class Bench:
     async def run(self):
         rng = random.Random(18)
         stop = asyncio.Event()
-        agents = [asyncio.create_task(self.agent(token, random.Random(index), stop)) for index, token in enumerate(self.tokens)]
+        agents = [asyncio.create_task(self.agent(token, random.Random(index), stop, index % len(self.urls)))
+                  for index, token in enumerate(self.tokens)]
         await asyncio.sleep(1)
         rate = self.arguments.customers / self.arguments.seconds
-        cpu_before, wall_before = cpu_seconds(self.broker.pid), time.monotonic()
+        cpu_before, wall_before = sum(cpu_seconds(b.pid) for b in self.brokers), time.monotonic()
         customers = []
         for index in range(self.arguments.customers):
             source = f"127.{1 + index // 60000}.{(index // 250) % 240 + 1}.{index % 250 + 1}"
             customers.append(asyncio.create_task(self.customer(index, source)))
             await asyncio.sleep(rng.expovariate(rate))
         await asyncio.gather(*customers)
-        cpu_after, wall_after = cpu_seconds(self.broker.pid), time.monotonic()
+        cpu_after, wall_after = sum(cpu_seconds(b.pid) for b in self.brokers), time.monotonic()
         stop.set()
         await asyncio.gather(*agents)
         self.cpu = (cpu_after - cpu_before) / (wall_after - wall_before)
@@ -203,7 +238,8 @@ class Bench:
         within = sum(1 for wait in answered if wait <= 20)
         result = {
             "customers": self.arguments.customers, "seconds": self.arguments.seconds, "agents": self.arguments.agents,
-            "handleMeanSeconds": self.arguments.handle_mean, "store": "postgresql" if self.arguments.database else "sqlite",
+            "handleMeanSeconds": self.arguments.handle_mean, "brokers": len(self.brokers),
+            "store": "postgresql" if self.arguments.database else "sqlite", "takenAcrossBrokers": self.redirected,
             "answered": len(answered), "abandoned": abandoned, "unanswered": self.unanswered,
             "serviceLevel": within / max(1, len(answered) + abandoned),
             "averageWaitSeconds": statistics.mean(answered) if answered else None,
@@ -211,17 +247,19 @@ class Bench:
             "customerSeenAverageWaitSeconds": statistics.mean(self.waits) if self.waits else None,
             "offerLatencyMs": {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99), "max": latencies[-1] if latencies else None},
             "offersMade": sum(1 for e in events if e["kind"] == "queue.offered"), "offersRefused": len(refused),
-            "brokerCpuPercentOfOneCore": round(self.cpu * 100, 1), "brokerMemoryMiB": memory(self.broker.pid),
+            "brokerCpuPercentOfOneCore": round(self.cpu * 100, 1), "brokerMemoryMiB": [memory(b.pid) for b in self.brokers],
             "clientCpuSeconds": round(self.client_cpu, 1), "wallSeconds": round(self.wall, 1), "errors": self.errors[:5],
         }
         return result
 
     def close(self):
-        self.broker.terminate()
-        try:
-            self.broker.wait(20)
-        except subprocess.TimeoutExpired:
-            self.broker.kill()
+        for broker in getattr(self, "brokers", []):
+            broker.terminate()
+        for broker in getattr(self, "brokers", []):
+            try:
+                broker.wait(20)
+            except subprocess.TimeoutExpired:
+                broker.kill()
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
@@ -234,8 +272,11 @@ def main():
     parser.add_argument("--handle-mean", type=float, default=2.2, help="mean handle time in seconds (log-normal)")
     parser.add_argument("--handle-sigma", type=float, default=0.5)
     parser.add_argument("--database", help="postgres://… instead of SQLite")
+    parser.add_argument("--brokers", type=int, default=1, help="brokers sharing --database (PostgreSQL only)")
     parser.add_argument("--json", action="store_true")
     arguments = parser.parse_args()
+    if arguments.brokers > 1 and not arguments.database:
+        parser.error("--brokers needs --database postgres://…")
     bench = Bench(arguments)
     try:
         bench.start()
@@ -247,14 +288,14 @@ def main():
         print(json.dumps(result, indent=2))
         return
     print(f"{result['customers']} customers over {result['seconds']:.0f} s, {result['agents']} agents, "
-          f"handle time log-normal mean {result['handleMeanSeconds']} s, {result['store']}")
+          f"handle time log-normal mean {result['handleMeanSeconds']} s, {result['brokers']} broker(s) on {result['store']}")
     print(f"service level (answered within 20 s): {result['serviceLevel'] * 100:.1f} %  "
           f"({result['answered']} answered, {result['abandoned']} abandoned, {result['unanswered']} never answered)")
     print(f"wait: average {result['averageWaitSeconds']:.2f} s, p90 {result['p90WaitSeconds']:.2f} s")
     latency = result["offerLatencyMs"]
     print(f"offer latency (enter → first offer): p50 {latency['p50']} ms, p99 {latency['p99']} ms, max {latency['max']} ms")
-    print(f"offers: {result['offersMade']} made, {result['offersRefused']} refused")
-    print(f"broker: {result['brokerCpuPercentOfOneCore']} % of one core, memory {result['brokerMemoryMiB']} MiB; "
+    print(f"offers: {result['offersMade']} made, {result['offersRefused']} refused; {result['takenAcrossBrokers']} taken across brokers")
+    print(f"brokers: {result['brokerCpuPercentOfOneCore']} % of one core together, memory {result['brokerMemoryMiB']} MiB; "
           f"clients {result['clientCpuSeconds']} s CPU over {result['wallSeconds']} s")
     if result["errors"]:
         print("errors:", result["errors"])

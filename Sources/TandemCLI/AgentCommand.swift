@@ -58,16 +58,20 @@ struct AgentCommand: AsyncParsableCommand {
             let hello = Hello.presence(token: token, presence, client: configuration.clientName)
             let offers = OfferDesk()
             let (autoAccept, record, attached, connection) = (self.autoAccept, self.record, self.attached, self.connection)
+            // The agent's answers come from a thread of their own (a blocked read would hold one
+            // of the few cooperative threads, and could not be cancelled).
+            let lines = Self.standardInputLines()
+            let (accepted, accept) = AsyncStream<QueueOffer>.makeStream()
             let run = try await TandemConnection.run(configuration: configuration, hello: hello, logger: CLILog.logger("tandem.cli")) {
                 inbound,
                 outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        // The agent's answers: y / n for the newest offer, away / available.
-                        while let line = readLine() {
+                        // y / n answer the oldest open offer; away / available change the state.
+                        for await line in lines {
                             switch line.trimmingCharacters(in: .whitespaces).lowercased() {
                             case "y", "yes":
-                                if let offer = offers.answer() { offers.accept(offer) }
+                                if let offer = offers.answer() { accept.yield(offer) } else { say("No offer is open.") }
                             case "n", "no":
                                 if let offer = offers.answer() { try await outbound.send(.queueDecline(OfferReference(offerID: offer.offerID))) }
                             case "away", "available":
@@ -79,7 +83,29 @@ struct AgentCommand: AsyncParsableCommand {
                             }
                         }
                     }
-                    defer { group.cancelAll() }
+                    group.addTask {
+                        // Each accepted offer runs as its own session, as `queue take` does.
+                        await withTaskGroup(of: Void.self) { sessions in
+                            for await offer in accepted {
+                                sessions.addTask {
+                                    let take = Hello.take(
+                                        token: token,
+                                        .init(record: record ? true : nil, offer: offer.offerID),
+                                        client: configuration.clientName
+                                    )
+                                    do {
+                                        try await attached.run(hello: take, token: token, connection: connection)
+                                    } catch {
+                                        say("[\(Formatting.clock())] \(error)")
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    defer {
+                        accept.finish()
+                        group.cancelAll()
+                    }
                     for try await event in inbound {
                         guard case .control(let message) = event else { continue }
                         switch message {
@@ -92,7 +118,7 @@ struct AgentCommand: AsyncParsableCommand {
                             say(line)
                         case .queueOffer(let offer):
                             say(Self.describe(offer) + (autoAccept ? " — taking it" : " — take it? [y/n]"))
-                            if autoAccept { offers.accept(offer) } else { offers.offered(offer) }
+                            if autoAccept { accept.yield(offer) } else { offers.offered(offer) }
                         case .queueWithdrawn(let withdrawn):
                             offers.withdrawn(withdrawn.offerID)
                             say("[\(Formatting.clock())] offer \(withdrawn.offerID) withdrawn: \(withdrawn.reason.rawValue)")
@@ -101,26 +127,23 @@ struct AgentCommand: AsyncParsableCommand {
                         default:
                             break
                         }
-                        for offer in offers.drainAccepted() {
-                            group.addTask {
-                                let take = Hello.take(
-                                    token: token,
-                                    .init(record: record ? true : nil, offer: offer.offerID),
-                                    client: configuration.clientName
-                                )
-                                do {
-                                    try await attached.run(hello: take, token: token, connection: connection)
-                                } catch {
-                                    say("[\(Formatting.clock())] \(error)")
-                                }
-                            }
-                        }
                     }
                 }
             }
             if let code = run.closure.tandemCode, code != .normal, code != .goingAway {
                 throw CLIFailure(explain(run.closure))
             }
+        }
+
+        /// Standard input, line by line, read on a thread of its own.
+        static func standardInputLines() -> AsyncStream<String> {
+            let (lines, sink) = AsyncStream<String>.makeStream()
+            let reader = Thread {
+                while let line = readLine() { sink.yield(line) }
+                sink.finish()
+            }
+            reader.start()
+            return lines
         }
 
         static func describe(_ offer: QueueOffer) -> String {
@@ -164,11 +187,10 @@ struct AgentCommand: AsyncParsableCommand {
     }
 }
 
-/// The offers of `tandem agent online`: the one waiting for y/n, and those to take now.
+/// The offers of `tandem agent online` waiting for y/n, oldest first.
 final class OfferDesk: Sendable {
     private struct State {
         var pending: [QueueOffer] = []
-        var accepted: [QueueOffer] = []
     }
 
     private let state = NIOLockedValueBox(State())
@@ -177,23 +199,15 @@ final class OfferDesk: Sendable {
         state.withLockedValue { $0.pending.append(offer) }
     }
 
-    /// The oldest offer still waiting for an answer, which the answer is about.
-    func answer() -> QueueOffer? {
-        state.withLockedValue { $0.pending.isEmpty ? nil : $0.pending.removeFirst() }
-    }
-
-    func accept(_ offer: QueueOffer) {
-        state.withLockedValue { $0.accepted.append(offer) }
+    /// The oldest offer still open, which the answer is about (offers past their time are dropped).
+    func answer(now: Date = Date()) -> QueueOffer? {
+        state.withLockedValue { state in
+            state.pending.removeAll { $0.until <= now }
+            return state.pending.isEmpty ? nil : state.pending.removeFirst()
+        }
     }
 
     func withdrawn(_ offerID: String) {
         state.withLockedValue { $0.pending.removeAll { $0.offerID == offerID } }
-    }
-
-    func drainAccepted() -> [QueueOffer] {
-        state.withLockedValue { state in
-            defer { state.accepted = [] }
-            return state.accepted
-        }
     }
 }

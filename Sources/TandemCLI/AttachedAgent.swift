@@ -87,7 +87,10 @@ struct AttachedAgent: ParsableArguments {
             } catch {
                 throw CLIFailure("cannot connect to the broker at \(configuration.serverURL): \(error)")
             }
-            if run.closure.tandemCode == .otherBroker, !redirected, let url = status.redirect {
+            // The token goes along: only to a broker reached the same way (https, unless this one was plain).
+            if run.closure.tandemCode == .otherBroker, !redirected, let url = status.redirect,
+                url.hasPrefix("https://") || configuration.serverURL.hasPrefix("http://")
+            {
                 say("[\(Formatting.clock())] going to \(url), where the customer waits")
                 configuration.serverURL = url
                 redirected = true

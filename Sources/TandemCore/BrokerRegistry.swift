@@ -36,8 +36,11 @@ public protocol BrokerRegistry: Sendable {
     /// The agents other brokers alive since `aliveSince` published.
     func remoteAgents(aliveSince: Date) async throws -> [FloorState.Agent]
     /// Writes changes of this broker's queue: `upsert` entries (new, moved, or offered here
-    /// until a time), `remove` ids (taken, left). Claims on entries that stay are kept.
-    func publishQueue(upsert: [SharedQueueEntry], remove: [String]) async throws
+    /// until a time), `remove` ids (taken, left); with `keepOnly`, also removes every other
+    /// entry of this broker. Claims on entries that stay are kept.
+    func publishQueue(upsert: [SharedQueueEntry], remove: [String], keepOnly: [String]?) async throws
+    /// Extends `agent`'s claim on an entry until `until` (it accepted the offer and is on its way).
+    func extendClaim(queueID: String, agent: String, until: Date) async throws
     /// The entries waiting on other brokers alive since `aliveSince`, with their broker's URL
     /// and any claim.
     func remoteQueue(aliveSince: Date) async throws -> [SharedQueueEntry]

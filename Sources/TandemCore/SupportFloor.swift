@@ -171,6 +171,8 @@ public struct SupportFloor: Sendable {
     private func isEligible(_ agent: Agent, for entry: SupportQueue.Entry, sessions: (String) -> Int) -> Bool {
         guard agent.choice == .available, offerOfAgent[agent.name] == nil, sessions(agent.name) < agent.maxSessions else { return false }
         if let named = entry.forAgent { return named == agent.name }
+        // A session handed over to a line is not offered back to the agent who handed it over.
+        if case .transfer(let from) = entry.kind, from == agent.name { return false }
         return agent.lines.contains(entry.line) && entry.skills.allSatisfy(agent.skills.contains)
     }
 
@@ -222,6 +224,23 @@ public struct SupportFloor: Sendable {
             }
         }
         return due
+    }
+
+    /// Removes one open offer (it could not be logged or claimed); the entry stays offerable.
+    @discardableResult
+    public mutating func withdraw(offerID: String) -> Offer? {
+        removeOffer(id: offerID)
+    }
+
+    /// The agent's open offer, if any.
+    public func openOffer(of agent: String) -> Offer? {
+        offerOfAgent[agent].flatMap { offers[$0] }
+    }
+
+    /// Forgets the refusals of entries no longer in `queueIDs` (taken on another broker).
+    public mutating func forgetRefusals(keeping queueIDs: Set<String>) {
+        refusals = refusals.filter { queueIDs.contains($0.key) }
+        lastRefusal = lastRefusal.filter { queueIDs.contains($0.key) }
     }
 
     /// The entry left the queue (taken, customer left, overflowed): its open offer, withdrawn.

@@ -105,20 +105,26 @@ public struct SupportQueue: Sendable {
         return entry
     }
 
+    /// Undoes ``move(id:toLine:)`` after it could not be logged: the entry may overflow again.
+    public mutating func clearOverflow(id: String) {
+        entries[id]?.overflowedFrom = nil
+    }
+
     /// Every entry in the order offers go out (§20.2): highest tier, then longest wait, across lines.
     public var byPrecedence: [Entry] {
         entries.values.sorted { $0.precedes($1) }
     }
 
-    /// What `agent` taking work from `line` would get.
-    public func next(forAgent agent: String, line: String) -> Entry? {
-        if let directed = entries.values.filter({ $0.forAgent == agent }).min(by: { $0.precedes($1) }) { return directed }
-        return entries.values.filter { $0.forAgent == nil && $0.line == line }.min { $0.precedes($1) }
+    /// What `agent` taking work from `line` would get (not one of `excluding`).
+    public func next(forAgent agent: String, line: String, excluding: Set<String> = []) -> Entry? {
+        let open = entries.values.lazy.filter { !excluding.contains($0.id) }
+        if let directed = open.filter({ $0.forAgent == agent }).min(by: { $0.precedes($1) }) { return directed }
+        return open.filter { $0.forAgent == nil && $0.line == line }.min { $0.precedes($1) }
     }
 
-    /// Removes and returns what `agent` taking work from `line` gets.
-    public mutating func take(forAgent agent: String, line: String) -> Entry? {
-        guard let entry = next(forAgent: agent, line: line) else { return nil }
+    /// Removes and returns what `agent` taking work from `line` gets (not one of `excluding`).
+    public mutating func take(forAgent agent: String, line: String, excluding: Set<String> = []) -> Entry? {
+        guard let entry = next(forAgent: agent, line: line, excluding: excluding) else { return nil }
         entries[entry.id] = nil
         return entry
     }

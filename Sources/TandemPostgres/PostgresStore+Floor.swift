@@ -58,11 +58,18 @@ extension PostgresStore {
         }
     }
 
-    public func publishQueue(upsert: [SharedQueueEntry], remove: [String]) async throws {
-        guard !upsert.isEmpty || !remove.isEmpty else { return }
+    public func publishQueue(upsert: [SharedQueueEntry], remove: [String], keepOnly: [String]?) async throws {
+        guard !upsert.isEmpty || !remove.isEmpty || keepOnly != nil else { return }
         try await write(chain: false) { connection in
             if !remove.isEmpty {
                 try await connection.query("DELETE FROM queue_entries WHERE broker_id = \(brokerID) AND id = ANY(\(remove))", logger: logger)
+            }
+            if let keepOnly {
+                // An empty array keeps nothing: `id = ANY('{}')` is false for every row.
+                try await connection.query(
+                    "DELETE FROM queue_entries WHERE broker_id = \(brokerID) AND NOT (id = ANY(\(keepOnly)))",
+                    logger: logger
+                )
             }
             for shared in upsert {
                 let entry = shared.entry
@@ -155,6 +162,15 @@ extension PostgresStore {
             var claimed = false
             for try await _ in rows.decode(String.self) { claimed = true }
             return claimed
+        }
+    }
+
+    public func extendClaim(queueID: String, agent: String, until: Date) async throws {
+        try await write(chain: false) { connection in
+            try await connection.query(
+                "UPDATE queue_entries SET claimed_until_ms = \(until.epochMilliseconds) WHERE id = \(queueID) AND claimed_by = \(agent)",
+                logger: logger
+            )
         }
     }
 

@@ -13,10 +13,11 @@ public struct QueueCallback: Sendable, Equatable, Codable {
         self.contact = contact
     }
 
-    /// The member over its length, or nil.
+    /// The member over its length, or nil: characters, and 4 bytes of UTF-8 a character at
+    /// most (a character can stack any number of combining marks).
     public var invalidField: String? {
-        if message.count > Self.maxMessageLength { return "message" }
-        if let contact, contact.count > Self.maxContactLength { return "contact" }
+        if message.utf8.count > 4 * Self.maxMessageLength || message.count > Self.maxMessageLength { return "message" }
+        if let contact, contact.utf8.count > 4 * Self.maxContactLength || contact.count > Self.maxContactLength { return "contact" }
         return nil
     }
 }

@@ -67,7 +67,8 @@ struct SharedLogStore: TandemStore, BrokerRegistry {
     func closeSessionsOfLostBrokers(silentSince: Date, reason: EndReason) async throws -> [String] { [] }
     func publishAgents(_ agents: [FloorState.Agent]) async throws {}
     func remoteAgents(aliveSince: Date) async throws -> [FloorState.Agent] { [] }
-    func publishQueue(upsert: [SharedQueueEntry], remove: [String]) async throws {}
+    func publishQueue(upsert: [SharedQueueEntry], remove: [String], keepOnly: [String]?) async throws {}
+    func extendClaim(queueID: String, agent: String, until: Date) async throws {}
     func remoteQueue(aliveSince: Date) async throws -> [SharedQueueEntry] { [] }
     func claimedHere(now: Date) async throws -> Set<String> { [] }
     func claimForOffer(queueID: String, agent: String, until: Date, now: Date) async throws -> Bool { false }

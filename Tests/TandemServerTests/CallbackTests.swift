@@ -44,6 +44,13 @@ struct CallbackTests {
                 try await customer.send(.queueCallback(QueueCallback(message: String(repeating: "x", count: 501))))
                 let long = try await customer.waitFor("invalid-field", Self.error(.invalidField))
                 #expect(long.message.contains("message"))
+                // One character stacked with thousands of combining marks is still over the limit (bytes).
+                try await customer.send(.queueCallback(QueueCallback(message: "e" + String(repeating: "\u{301}", count: 3000))))
+                try await customer.waitFor("invalid-field for the stacked message") { message in
+                    Self.error(.invalidField)(message).flatMap {
+                        customer.messages.filter { Self.error(.invalidField)($0) != nil }.count >= 2 ? $0 : nil
+                    }
+                }
                 try await customer.send(.queueCallback(QueueCallback(message: "ok", contact: String(repeating: "9", count: 101))))
                 try await customer.waitFor("invalid-field for contact") {
                     Self.error(.invalidField)($0).flatMap { $0.message.contains("contact") ? $0 : nil }
@@ -81,6 +88,18 @@ struct CallbackTests {
                 #expect(callback["queueId"] as? String == recorded.queueID)
                 #expect(delivery.signature.hasPrefix("sha256="))
             }
+        }
+    }
+
+    @Test("a waiting customer's messages are held to the control-message size (1009) like any participant's")
+    func waitingSize() async throws {
+        try await LiveBroker.run(configure: { $0.limits.maxControlMessageSize = 4096 }) { broker in
+            let customer = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-CB3", tier: .basic)))
+            try await customer.waitFor("queue.status", Self.status)
+            try await customer.send(.queueCallback(QueueCallback(message: String(repeating: "x", count: 5000))))
+            #expect(try await customer.closure.value.tandemCode == .messageTooBig)
+            let left = try await RoutingTests.events(broker, .queueLeft)
+            #expect(left.first?.detail["reason"] == "customer-left")
         }
     }
 

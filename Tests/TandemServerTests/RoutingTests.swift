@@ -278,4 +278,51 @@ struct RoutingTests {
             #expect(requested.first?.actor == "alice")
         }
     }
+
+    @Test("a reloaded presence connection gets its open offer again; going away declines it at once; a transfer is not offered back to its sender")
+    func reloadAwayAndTransferBack() async throws {
+        try await LiveBroker.run(configure: {
+            $0.routing.offerTimeout = .seconds(30)
+            // A customer who leaves ends the session at once.
+            $0.reconnectGrace = .zero
+        }) { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            let bob = try await broker.addUser("bob", role: .agent)
+            let first = LiveParticipant.connect(broker, hello: .presence(token: alice, Presence(state: .available)))
+            try await first.waitFor("online", Self.status(.available))
+            let customer = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-RL1", tier: .basic)))
+            let offer = try await first.waitFor("an offer", Self.offer)
+            // The console reloads: the new connection gets the same open offer.
+            let second = LiveParticipant.connect(broker, hello: .presence(token: alice, Presence(state: .available)))
+            let again = try await second.waitFor("the offer again", Self.offer)
+            #expect(again.offerID == offer.offerID)
+            #expect(try await first.closure.value.tandemCode == .replaced)
+            // Away: declined at once, not after the 30 s timeout.
+            try await second.send(.presenceSet(Presence(state: .away)))
+            let refused = try await Self.events(broker, .queueOfferRefused)
+            #expect(refused.first?.detail["reason"] == "declined")
+            // Bob takes it, hands it to line1 again: it is offered to alice, never back to bob.
+            let bobDesk = LiveParticipant.connect(broker, hello: .presence(token: bob, Presence(state: .available)))
+            let bobOffer = try await bobDesk.waitFor("bob's offer", Self.offer)
+            let session = LiveParticipant.connect(broker, hello: .take(token: bob, .init(offer: bobOffer.offerID)))
+            try await session.waitFor("assigned") { if case .sessionAssigned(let a) = $0 { a } else { nil } }
+            try await customer.waitFor("joined") { if case .sessionJoined(let j) = $0 { j } else { nil } }
+            try await session.send(.sessionTransfer(TransferRequest(line: "line1", note: "second opinion")))
+            _ = try await session.closure.value
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(bobDesk.messages.compactMap(Self.offer).count == 1)
+            try await second.send(.presenceSet(Presence(state: .available)))
+            let transfer = try await second.waitFor("the transfer offered to alice") { message in
+                Self.offer(message).flatMap { $0.kind == .transfer ? $0 : nil }
+            }
+            #expect(transfer.from == "bob")
+            #expect(transfer.note == "second opinion")
+            // The session ends while the offer is open: the offer is withdrawn.
+            customer.leave()
+            let withdrawn = try await second.waitFor("withdrawn") { message in
+                if case .queueWithdrawn(let w) = message, w.offerID == transfer.offerID { w } else { nil }
+            }
+            #expect(withdrawn.reason == .customerLeft)
+        }
+    }
 }

@@ -74,7 +74,7 @@ struct WebhookDispatcher: Service {
                 for event in events {
                     // A callback request (§20.4) has no session yet: it is sent with its ticket.
                     var session: SessionRecord?
-                    if let sessionID = event.sessionID { session = try await store.session(id: sessionID) }
+                    if target.wants(event.kind), let sessionID = event.sessionID { session = try await store.session(id: sessionID) }
                     if target.wants(event.kind), session != nil || event.kind == .queueCallback {
                         let delivered = await post(event: event, session: session, to: target, client: client)
                         metrics?.webhookPosted(delivered: delivered)

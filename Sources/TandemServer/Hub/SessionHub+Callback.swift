@@ -24,16 +24,17 @@ extension SessionHub {
         guard !due.isEmpty else { return }
         for entry in due {
             guard let to = overflow[entry.line] else { continue }
+            // Moved first (it may have left or been taken meanwhile), logged, moved back on a failure.
+            guard queue.entry(id: entry.id)?.overflowedFrom == nil, queue.move(id: entry.id, toLine: to) != nil else { continue }
             let waitedMs = now.epochMilliseconds - entry.enteredAt.epochMilliseconds
             let detail = ["queueId": entry.id, "from": entry.line, "to": to, "waitedMs": String(waitedMs)]
             do {
                 try await store.recordEvent(sessionID: nil, kind: .queueOverflowed, actor: "system", detail: detail, at: now)
             } catch {
                 logger.error("Could not record a queue overflow", metadata: ["tandem.queue.id": "\(entry.id)"])
+                if queue.move(id: entry.id, toLine: entry.line) != nil { queue.clearOverflow(id: entry.id) }
                 continue
             }
-            // Still waiting after the write (the customer may have left or been taken meanwhile).
-            guard queue.move(id: entry.id, toLine: to) != nil else { continue }
             withdrawOffer(forEntry: entry.id, reason: .overflowed)
             toldPositions[entry.id] = nil
             metrics.queueOverflowed()
@@ -41,6 +42,9 @@ extension SessionHub {
         }
         publishQueueStatus(now: now)
     }
+
+    /// Whether the queue still holds this entry.
+    func isQueued(_ id: String) -> Bool { queue.entry(id: id) != nil }
 
     enum CallbackResult: Sendable {
         case recorded(QueueCallbackRecorded)
@@ -67,9 +71,9 @@ extension SessionHub {
         do {
             try await store.recordEvent(sessionID: nil, kind: .queueCallback, actor: "customer", detail: detail, at: now)
         } catch {
-            // Nothing acknowledged that is not logged: back in the queue where it was.
-            _ = queue.add(entry)
-            waiters[waiter.id] = waiter
+            // Nothing acknowledged that is not logged: back in the queue where it was (if the
+            // queue filled up meanwhile, the customer's connection closes as after any failure).
+            if queue.add(entry) { waiters[waiter.id] = waiter }
             throw error
         }
         metrics.callbackRequested()

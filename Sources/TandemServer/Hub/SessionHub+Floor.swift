@@ -13,9 +13,9 @@ import Foundation
 /// sessions, and agents asking for a supervisor.
 extension SessionHub {
     /// An admin's floor connection opens; false when the broker already has its most.
-    func floorOpened(_ outbox: ParticipantOutbox, now: Date = Date()) async -> Bool {
+    func floorOpened(_ outbox: ParticipantOutbox, user: String, now: Date = Date()) async -> Bool {
         guard floorOutboxes.count < configuration.routing.maxFloorConnections else { return false }
-        floorOutboxes[ObjectIdentifier(outbox)] = outbox
+        floorOutboxes[ObjectIdentifier(outbox)] = (user, outbox)
         await refreshToday(now: now, force: floorToday == nil)
         let state = floorState(now: now)
         _ = outbox.enqueue(.floorState(state))
@@ -37,18 +37,34 @@ extension SessionHub {
         floorSent = (state, now)
         // Encoded once; the same bytes go to every admin.
         let message = ControlMessage.floorState(state)
-        for outbox in floorOutboxes.values { _ = outbox.enqueue(message) }
+        for viewer in floorOutboxes.values { _ = viewer.outbox.enqueue(message) }
     }
 
-    /// Reads today's figures from the log when they are over 10 s old (or `force`).
+    /// The event kinds today's figures come from.
+    static let floorDayKinds: Set<AuditEventKind> = [.queueAnswered, .queueLeft, .queueCallback, .sessionEnded, .surveyAnswered]
+
+    /// Brings today's figures up to date when they are over 10 s old (or `force`): the day's
+    /// events once, then only the events added since (the log is read from the last seq).
     private func refreshToday(now: Date, force: Bool = false) async {
         if !force, let today = floorToday, now.timeIntervalSince(today.computedAt) < 10 { return }
         var utc = Calendar(identifier: .gregorian)
         utc.timeZone = TimeZone(identifier: "UTC") ?? utc.timeZone
         let midnight = utc.startOfDay(for: now)
         do {
-            let events = try await store.auditEvents(since: midnight, until: nil, limit: Int.max)
-            floorToday = (FloorDay(events: events, targetSeconds: Int(configuration.routing.queueTarget.seconds)), now)
+            var day = floorDayEvents?.day == midnight ? floorDayEvents : nil
+            if day == nil {
+                let events = try await store.auditEvents(since: midnight, until: nil, limit: Int.max)
+                day = (midnight, events.map(\.seq).max() ?? 0, events.filter { Self.floorDayKinds.contains($0.kind) })
+            }
+            guard var current = day else { return }
+            while true {
+                let batch = try await store.auditEvents(afterSeq: current.lastSeq, limit: 5000)
+                guard let last = batch.last else { break }
+                current.lastSeq = last.seq
+                current.events += batch.filter { $0.at >= midnight && Self.floorDayKinds.contains($0.kind) }
+            }
+            floorDayEvents = current
+            floorToday = (FloorDay(events: current.events, targetSeconds: Int(configuration.routing.queueTarget.seconds)), now)
         } catch {
             logger.error("Could not read today's events for the floor", metadata: ["error": "\(String(reflecting: type(of: error)))"])
         }

@@ -33,6 +33,12 @@ extension SessionHub {
             if changed { await logPresence(agent, state: agent.choice, now: now) }
         }
         sendPresenceStatus(user.name)
+        // A reloaded console: the open offer again, on the new connection.
+        if let offer = floor.openOffer(of: user.name),
+            let entry = queue.entry(id: offer.queueID) ?? remoteEntries[offer.queueID]?.entry
+        {
+            _ = outbox.enqueue(.queueOffer(queueOffer(offer, entry: entry, now: now)))
+        }
         await routeQueue(now: now)
     }
 
@@ -49,6 +55,10 @@ extension SessionHub {
         switch floor.set(name, presence, now: now) {
         case .changed(let agent):
             if !(await logPresence(agent, state: agent.choice, now: now)) { result = .throttled }
+            // Away now: the open offer is declined at once rather than left to time out.
+            if agent.choice == .away, let offer = floor.openOffer(of: name), case .declined = floor.decline(offerID: offer.id, by: name, now: now) {
+                await logRefusal(offer, reason: "declined", now: now)
+            }
         case .unchanged, .notOnline:
             break
         }
@@ -101,20 +111,23 @@ extension SessionHub {
 
     /// Offers every waiting entry without an offer to the least busy eligible agent (§20.2).
     func routeQueue(now: Date = Date()) async {
-        guard !floor.agents.isEmpty else { return }
+        guard !floor.agents.isEmpty, !isShuttingDown else { return }
         // With other brokers (§20.7): not what their agents hold a claim on, and their entries too.
         let local = queue.byPrecedence.filter { !claimedElsewhere.contains($0.id) }
         let remote = registry == nil ? [] : offerableRemoteEntries(now: now)
         guard !local.isEmpty || !remote.isEmpty else { return }
-        let counts = sessionsByAgent()
+        var counts = sessionsByAgent()
+        // An agent's sessions on the other brokers count against its capacity too.
+        for agent in remoteAgents where floor.agents[agent.name] != nil { counts[agent.name, default: 0] += agent.sessions }
         let entries = remote.isEmpty ? local : (local + remote).sorted { $0.precedes($1) }
         let made = floor.route(entries: entries, sessions: { counts[$0] ?? 0 }, now: now)
         var offeredHere = false
         for new in made {
             let entry = new.entry
-            if remoteEntries[entry.id] != nil, queue.entry(id: entry.id) == nil {
+            let isRemote = remoteEntries[entry.id] != nil && queue.entry(id: entry.id) == nil
+            if isRemote {
                 guard await claimRemote(new.offer, now: now) else {
-                    floor.entryGone(entry.id)
+                    if floor.offers[new.offer.id] != nil { floor.withdraw(offerID: new.offer.id) }
                     continue
                 }
             } else {
@@ -129,30 +142,38 @@ extension SessionHub {
                 try await store.recordEvent(sessionID: nil, kind: .queueOffered, actor: "system", detail: detail, at: now)
             } catch {
                 // Not logged, not offered: the entry stays for pulling and the next round.
-                floor.entryGone(entry.id)
+                if floor.offers[new.offer.id] != nil { floor.withdraw(offerID: new.offer.id) }
+                await releaseRemote(new.offer)
                 logger.error("Could not record a queue offer", metadata: ["tandem.queue.id": "\(entry.id)"])
                 continue
             }
+            // Ended while it was being logged (taken, left, the agent went offline): its end
+            // was already told and logged, so the offer itself is not sent.
+            guard floor.offers[new.offer.id] != nil, isRemote || queue.entry(id: entry.id) != nil else { continue }
             metrics.offerMade(latency: .milliseconds(waitedMs))
-            let from: String? = if case .transfer(let from) = entry.kind { from } else { nil }
-            let offer = QueueOffer(
-                offerID: new.offer.id,
-                queueID: entry.id,
-                kind: from == nil ? .customer : .transfer,
-                ticket: entry.ticket,
-                tier: entry.tier,
-                line: entry.line,
-                mode: entry.mode,
-                skills: entry.skills,
-                waitedSeconds: Int(waitedMs / 1000),
-                until: new.offer.until,
-                from: from,
-                note: entry.note
-            )
-            _ = presenceOutboxes[new.offer.agent]?.enqueue(.queueOffer(offer))
+            _ = presenceOutboxes[new.offer.agent]?.enqueue(.queueOffer(queueOffer(new.offer, entry: entry, now: now)))
         }
         // Other brokers must not offer what is on offer here.
         if offeredHere, registry != nil { await publishQueueChanges() }
+    }
+
+    /// The `queue.offer` an agent gets for `offer` of `entry`.
+    func queueOffer(_ offer: SupportFloor.Offer, entry: SupportQueue.Entry, now: Date) -> QueueOffer {
+        let from: String? = if case .transfer(let from) = entry.kind { from } else { nil }
+        return QueueOffer(
+            offerID: offer.id,
+            queueID: entry.id,
+            kind: from == nil ? .customer : .transfer,
+            ticket: entry.ticket,
+            tier: entry.tier,
+            line: entry.line,
+            mode: entry.mode,
+            skills: entry.skills,
+            waitedSeconds: max(0, Int(now.timeIntervalSince(entry.enteredAt))),
+            until: offer.until,
+            from: from,
+            note: entry.note
+        )
     }
 
     /// The entry left the queue (`reason`): its open offer is withdrawn from the agent.
@@ -198,12 +219,15 @@ extension SessionHub {
     private func logPresence(_ agent: SupportFloor.Agent, state: AgentState, reason: String? = nil, now: Date, force: Bool = false) async -> Bool {
         let hourAgo = now.addingTimeInterval(-3600)
         var times = (presenceLogTimes[agent.name] ?? []).filter { $0 > hourAgo }
+        // Offline after nothing logged since the last offline says nothing new (§20.1).
+        if state == .offline, lastLoggedPresence[agent.name] ?? .offline == .offline { return true }
         guard force || times.count < configuration.routing.presenceLogsPerHour else {
             presenceLogTimes[agent.name] = times
             return false
         }
         times.append(now)
         presenceLogTimes[agent.name] = times
+        lastLoggedPresence[agent.name] = state
         var detail = [
             "state": state.rawValue, "lines": agent.lines.joined(separator: ","), "skills": agent.skills.joined(separator: ","),
             "maxSessions": String(agent.maxSessions),

@@ -128,6 +128,8 @@ extension SessionHub {
     /// The customer's connection closed before an agent took it (`reason`: `customer-left`,
     /// `broker-shutdown`…). Does nothing when an agent took it meanwhile.
     func leaveQueue(_ waiter: QueueWaiter, reason: String) async {
+        // Never counted against its network again, whatever became of the entry.
+        defer { if waiters[waiter.id] === waiter, waiter.session == nil { waiters[waiter.id] = nil } }
         guard let entry = queue.remove(id: waiter.id) else { return }
         waiters[waiter.id] = nil
         withdrawOffer(forEntry: waiter.id, reason: .customerLeft)
@@ -166,7 +168,12 @@ extension SessionHub {
             switch floor.accept(offerID: offerID, by: agent.name, now: Date()) {
             case .take(let offer):
                 // An offer of another broker's entry (§20.7): taken there, where it is claimed for the agent.
-                if let url = remoteOfferURLs.removeValue(forKey: offerID) { return .elsewhere(url) }
+                if let url = remoteOfferURLs.removeValue(forKey: offerID) {
+                    // Held for the agent while it connects there.
+                    let until = Date().addingTimeInterval(configuration.routing.offerTimeout.seconds)
+                    try? await registry?.extendClaim(queueID: offer.queueID, agent: agent.name, until: until)
+                    return .elsewhere(url)
+                }
                 guard let found = queue.remove(id: offer.queueID) else { return .offerGone }
                 entry = found
             case .gone:
@@ -189,7 +196,8 @@ extension SessionHub {
         case .none:
             break
         }
-        while let entry = queue.take(forAgent: agent.name, line: line) {
+        // Entries an agent of another broker holds a claim on wait for it (§20.7).
+        while let entry = queue.take(forAgent: agent.name, line: line, excluding: claimedElsewhere) {
             withdrawOffer(forEntry: entry.id, reason: .taken)
             toldPositions[entry.id] = nil
             if let taken = try await assign(entry, agent: agent, take: take, outbox: outbox, offerID: nil) { return .assigned(taken) }

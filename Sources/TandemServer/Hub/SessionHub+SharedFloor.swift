@@ -23,15 +23,17 @@ extension SessionHub {
             return agent
         }
         do {
-            if agents != publishedAgents {
+            if agents != publishedAgents || now.timeIntervalSince(lastFullAgentsPublish) >= 30 {
                 try await registry.publishAgents(agents)
                 publishedAgents = agents
+                lastFullAgentsPublish = now
             }
             await publishQueueChanges()
             let aliveSince = now.addingTimeInterval(-configuration.brokerLostAfter.seconds)
             remoteAgents = try await registry.remoteAgents(aliveSince: aliveSince)
             remoteEntries = Dictionary(try await registry.remoteQueue(aliveSince: aliveSince).map { ($0.entry.id, $0) }) { first, _ in first }
             claimedElsewhere = try await registry.claimedHere(now: now)
+            floor.forgetRefusals(keeping: Set(queue.byPrecedence.map(\.id)).union(remoteEntries.keys))
         } catch {
             logger.warning("Could not share the floor with the other brokers", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             return
@@ -44,25 +46,49 @@ extension SessionHub {
         }
     }
 
-    /// Writes this broker's queue changes (entries added, moved, offered, gone) to the database.
+    /// Writes this broker's queue changes (entries added, moved, offered, gone) to the
+    /// database. One write at a time: a call while one is under way is folded into another
+    /// round after it, so what is recorded as published is what was written.
     func publishQueueChanges() async {
         guard let registry else { return }
-        var state: [String: String] = [:]
-        var upsert: [SharedQueueEntry] = []
-        for entry in queue.byPrecedence {
-            let offeredUntil = floor.offer(forEntry: entry.id)?.until
-            let signature = "\(entry.line)/\(entry.forAgent ?? "")/\(offeredUntil?.epochMilliseconds ?? 0)"
-            state[entry.id] = signature
-            if publishedQueue[entry.id] != signature { upsert.append(SharedQueueEntry(entry: entry, offeredUntil: offeredUntil)) }
+        guard !publishingQueue else {
+            queueChangedWhilePublishing = true
+            return
         }
-        let remove = publishedQueue.keys.filter { state[$0] == nil }
-        guard !upsert.isEmpty || !remove.isEmpty else { return }
-        do {
-            try await registry.publishQueue(upsert: upsert, remove: remove)
-            publishedQueue = state
-        } catch {
-            logger.warning("Could not publish the queue to the other brokers", metadata: ["error": "\(String(reflecting: type(of: error)))"])
-        }
+        publishingQueue = true
+        defer { publishingQueue = false }
+        repeat {
+            queueChangedWhilePublishing = false
+            var state: [String: String] = [:]
+            var upsert: [SharedQueueEntry] = []
+            for entry in queue.byPrecedence {
+                let offeredUntil = floor.offer(forEntry: entry.id)?.until
+                let signature = "\(entry.line)/\(entry.forAgent ?? "")/\(offeredUntil?.epochMilliseconds ?? 0)"
+                state[entry.id] = signature
+                if publishedQueue[entry.id] != signature { upsert.append(SharedQueueEntry(entry: entry, offeredUntil: offeredUntil)) }
+            }
+            let remove = publishedQueue.keys.filter { state[$0] == nil }
+            // Now and then everything again, and whatever else this broker has there removed:
+            // after a broker was taken for lost and came back, its rows were deleted.
+            let full = Date().timeIntervalSince(lastFullQueuePublish) >= 30
+            guard full || !upsert.isEmpty || !remove.isEmpty else { return }
+            do {
+                if full {
+                    try await registry.publishQueue(
+                        upsert: queue.byPrecedence.map { SharedQueueEntry(entry: $0, offeredUntil: floor.offer(forEntry: $0.id)?.until) },
+                        remove: [],
+                        keepOnly: Array(state.keys)
+                    )
+                    lastFullQueuePublish = Date()
+                } else {
+                    try await registry.publishQueue(upsert: upsert, remove: remove, keepOnly: nil)
+                }
+                publishedQueue = state
+            } catch {
+                logger.warning("Could not publish the queue to the other brokers", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+                return
+            }
+        } while queueChangedWhilePublishing
     }
 
     /// Other brokers' entries that this broker may offer now: unclaimed, not on offer at

@@ -69,12 +69,14 @@ extension SessionHub {
             try await store.recordEvent(sessionID: session.id, kind: .sessionTransferred, actor: actor, detail: detail, at: now)
         } catch {
             queue.remove(id: session.id)
+            withdrawOffer(forEntry: session.id, reason: .customerLeft)
             throw error
         }
         traces.record(.transferred, sessionID: session.id)
         let notice = SessionTransferred(sessionID: session.id, state: .pending, from: from, line: request.line, toAgent: request.agent, until: until)
         guard let previous = session.beginTransfer(at: now, until: until, notice: notice) else {
             queue.remove(id: session.id)
+            withdrawOffer(forEntry: session.id, reason: .customerLeft)
             return .notTransferable
         }
         // The agent who handed over cannot come back with its resume token.

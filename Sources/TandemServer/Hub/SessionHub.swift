@@ -67,18 +67,25 @@ actor SessionHub {
     var presenceOutboxes: [String: ParticipantOutbox] = [:]
     /// When each agent's presence changes were logged in the last hour (§20.1's budget).
     var presenceLogTimes: [String: [Date]] = [:]
+    var lastLoggedPresence: [String: AgentState] = [:]
     var lastPresenceRefresh = Date.distantPast
     /// Admins watching the floor (§20.6) and what they were sent last.
-    var floorOutboxes: [ObjectIdentifier: ParticipantOutbox] = [:]
+    var floorOutboxes: [ObjectIdentifier: (user: String, outbox: ParticipantOutbox)] = [:]
     var floorSent: (state: FloorState, at: Date)?
     /// Today's figures for the floor, read from the log at most every 10 s.
     var floorToday: (day: FloorDay, computedAt: Date)?
+    /// The day's events the figures come from, and the last seq read.
+    var floorDayEvents: (day: Date, lastSeq: Int64, events: [AuditEvent])?
     /// Open requests for a supervisor (§20.5), per live session.
     var helpRequests: [String: FloorState.HelpRequest] = [:]
     var helpRequestCounts: [String: Int] = [:]
     /// With PostgreSQL (§20.7): what this broker last published, and the other brokers' agents.
     var publishedAgents: [FloorState.Agent]?
     var publishedQueue: [String: String] = [:]
+    var publishingQueue = false
+    var queueChangedWhilePublishing = false
+    var lastFullQueuePublish = Date.distantPast
+    var lastFullAgentsPublish = Date.distantPast
     var remoteAgents: [FloorState.Agent] = []
     /// Other brokers' waiting entries, this broker's entries claimed by their agents, and
     /// the offers made here of their entries (offer id → the entry's broker).
@@ -228,7 +235,10 @@ actor SessionHub {
         }
         codes.retire(sessionID: session.id, now: ending.endedAt)
         sessions[session.id] = nil
-        if queue.remove(id: session.id) != nil { publishQueueStatus() }
+        if queue.remove(id: session.id) != nil {
+            withdrawOffer(forEntry: session.id, reason: .customerLeft)
+            publishQueueStatus()
+        }
         await withdrawPublishedCode(sessionID: session.id)
         for hash in (resumeTokenOf.removeValue(forKey: session.id) ?? [:]).values { resumeTokens[hash] = nil }
         do {
@@ -349,13 +359,17 @@ actor SessionHub {
     /// Ends the live sessions of agents whose user was revoked since they started
     /// (`tandem users revoke` writes the database directly; the sweeper calls this).
     func endSessionsOfRevokedUsers(now: Date = Date()) async {
-        let agents = Set(sessions.values.map(\.agentName))
-        guard !agents.isEmpty else { return }
+        // Their presence and floor connections too (§20): no more offers, no more floor.
+        let users = Set(sessions.values.map(\.agentName)).union(presenceOutboxes.keys).union(floorOutboxes.values.map(\.user))
+        guard !users.isEmpty else { return }
         do {
-            let revoked = Set(try await store.users().filter { !$0.isActive && agents.contains($0.name) }.map(\.name))
+            let revoked = Set(try await store.users().filter { !$0.isActive && users.contains($0.name) }.map(\.name))
+            guard !revoked.isEmpty else { return }
             for session in sessions.values where revoked.contains(session.agentName) {
                 await end(session, reason: .accessRevoked, at: now)
             }
+            for name in revoked { presenceOutboxes[name]?.finish(.unauthorized) }
+            for (_, viewer) in floorOutboxes where revoked.contains(viewer.user) { viewer.outbox.finish(.unauthorized) }
         } catch {
             logger.error("Could not check for revoked users", metadata: ["error": "\(String(reflecting: type(of: error)))"])
         }

@@ -228,7 +228,7 @@ extension RelayConnection {
             connection.refuse(.forbidden, message: "only admins watch the floor")
             return nil
         }
-        guard await hub.floorOpened(connection.outbox) else {
+        guard await hub.floorOpened(connection.outbox, user: user.name) else {
             connection.refuse(.rateLimited, message: "the floor already has its most viewers; close another one", identifier: .tooManyConnections)
             return nil
         }

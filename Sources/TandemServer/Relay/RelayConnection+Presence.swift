@@ -65,6 +65,10 @@ extension RelayConnection {
             }
         } catch {
             connection.logger.error("Could not record a callback request")
+            guard await hub.isQueued(waiter.id) else {
+                connection.outbox.finish(.internalError)
+                return true
+            }
             connection.sendError(.internalError, "the broker could not log the request; you are still waiting, try again")
         }
         return false

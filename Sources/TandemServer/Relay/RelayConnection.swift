@@ -175,6 +175,21 @@ struct RelayConnection {
                     if let waiter = connection.waiter {
                         // Waiting for an agent: only session.end (leave the queue) and a callback request mean something.
                         guard case .text(let text) = message else { continue }
+                        // Held to the control rate and size like any participant (§13).
+                        switch connection.controlRate.message(now: now) {
+                        case .accept: break
+                        case .drop: continue reading
+                        case .close:
+                            connection.refuse(
+                                .rateLimited,
+                                message: "messages kept coming faster than \(Int(limits.controlRate.perSecond)) per second"
+                            )
+                            break reading
+                        }
+                        guard text.utf8.count <= limits.maxControlMessageSize else {
+                            connection.refuse(.messageTooBig, message: "control messages are limited to \(limits.maxControlMessageSize) bytes")
+                            break reading
+                        }
                         switch try? ControlMessage.decode(text: text) {
                         case .sessionEnd:
                             break reading
