@@ -101,7 +101,7 @@ bash scripts/fuzz.sh 20
 # broker's memory) and the two live tests that time a wait (a throttled join's retryAfter, a
 # half-open connection found within two ping intervals) run after the rest, one test at a
 # time, so that neither they nor the other live tests are starved of the machine's two cores.
-attacks='AdmissionTests|ClosingPeerTests|RequestContextReleaseTests|QueueAbuseTests|JoinLockoutTests|OverlayMemoryTests|ResumeTests/halfOpen|RefusalTests/networkBackoff'
+attacks='AdmissionTests|ClosingPeerTests|CustomerLogBudgetTests|RequestContextReleaseTests|QueueAbuseTests|JoinLockoutTests|OverlayMemoryTests|ResumeTests/halfOpen|RefusalTests/networkBackoff'
 log "swift test (everything but the attack suites, in parallel)"
 swift test --skip "$attacks"
 log "swift test (attack suites, one at a time)"

@@ -19,7 +19,7 @@ struct CallbackTests {
     }
 
     @Test(
-        "a callback is refused before the wait, and above its lengths; after it, it is logged once, sent to the webhook, the customer leaves (1000) and is not counted as abandoned"
+        "a callback above its lengths is refused; after the wait one is logged once, sent to the webhook, the customer leaves (1000) and is not counted as abandoned"
     )
     func callback() async throws {
         let receiver = HelpdeskReceiver()
@@ -35,9 +35,6 @@ struct CallbackTests {
                 let customer = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-CB1", tier: .basic)))
                 let first = try await customer.waitFor("queue.status", Self.status)
                 #expect(first.callbackOffered == nil)
-                // Too early: refused, still waiting, nothing logged.
-                try await customer.send(.queueCallback(QueueCallback(message: "please call")))
-                try await customer.waitFor("callback-unavailable", Self.error(.callbackUnavailable))
                 let offered = try await customer.waitFor("callbackOffered") { Self.status($0).flatMap { $0.callbackOffered == true ? $0 : nil } }
                 #expect(offered.position == 1)
                 // Over the lengths: refused with the field, nothing logged.
@@ -100,6 +97,20 @@ struct CallbackTests {
             #expect(try await customer.closure.value.tandemCode == .messageTooBig)
             let left = try await RoutingTests.events(broker, .queueLeft)
             #expect(left.first?.detail["reason"] == "customer-left")
+        }
+    }
+
+    @Test("before the callback wait a callback is refused (callback-unavailable), not logged, and the customer keeps waiting")
+    func tooEarly() async throws {
+        try await LiveBroker.run(configure: { $0.routing.callbackAfter = .seconds(300) }) { broker in
+            let customer = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-CB4", tier: .basic)))
+            try await customer.waitFor("queue.status", Self.status)
+            try await customer.send(.queueCallback(QueueCallback(message: "please call")))
+            try await customer.waitFor("callback-unavailable", Self.error(.callbackUnavailable))
+            try await customer.send(.chat(Chat(text: "still there?")))
+            try await customer.waitFor("queued", Self.error(.queued))
+            #expect(try await broker.store.auditEvents(since: nil, until: nil, limit: 100).filter { $0.kind == .queueCallback }.isEmpty)
+            #expect(try await broker.api(try await broker.addUser("alice", role: .agent)) { try await $0.queue() }.entries.count == 1)
         }
     }
 

@@ -182,7 +182,10 @@ struct RecordingMediaTests {
             let audio = StreamStart(streamID: 2, source: .microphone, codec: .opus, width: 0, height: 0, fps: 50, decoderConfig: Self.opusConfig)
             try await agent.send(.streamStart(audio))
             try await Self.send(agent, accessUnits: units[...], packets: packets[..<90])
-            // The voice announced again: the rest goes into a second file.
+            // The voice announced again: the rest goes into a second file. Control messages and
+            // frames travel in separate lanes, so a stream.start can overtake frames still queued
+            // for a loaded receiver: let those arrive first (a real client pauses between calls).
+            try await Task.sleep(for: .milliseconds(500))
             try await agent.send(.streamStart(audio))
             try await Self.send(agent, accessUnits: [], packets: packets[90...])
             try await Task.sleep(for: .milliseconds(300))

@@ -148,7 +148,9 @@ struct RoutingTests {
 
     @Test("an offer nobody answers moves on after the offer timeout; the agent is set away and told; the log says timeout")
     func offerTimeout() async throws {
-        try await LiveBroker.run(configure: { $0.routing.offerTimeout = .seconds(1) }) { broker in
+        // Long enough that the offer's own audit write (slow when the whole suite runs in
+        // parallel on two cores) finishes well before it times out.
+        try await LiveBroker.run(configure: { $0.routing.offerTimeout = .seconds(3) }) { broker in
             let alice = try await broker.addUser("alice", role: .agent)
             let bob = try await broker.addUser("bob", role: .agent)
             let absent = LiveParticipant.connect(broker, hello: .presence(token: alice, Presence(state: .available)))
