@@ -70,7 +70,7 @@ final class BrokerProcess: @unchecked Sendable {
         } else {
             process.standardError = FileHandle.nullDevice
         }
-        try process.run()
+        try process.runSerialized()
         let handle = output.fileHandleForReading
         // Read on a thread of its own (blocking reads), and keep draining until the broker exits.
         let port: Int? = await withCheckedContinuation { continuation in

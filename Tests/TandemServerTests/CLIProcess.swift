@@ -27,7 +27,7 @@ final class CLIProcess: @unchecked Sendable {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
-        try process.run()
+        try process.runSerialized()
         let running = CLIProcess(process: process)
         let handle = output.fileHandleForReading
         Thread.detachNewThread {

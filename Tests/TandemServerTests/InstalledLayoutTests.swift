@@ -30,7 +30,7 @@ struct InstalledLayoutTests {
         curl.arguments = ["-sk", "-o", "-", "-w", "\n%{http_code}", url]
         let output = Pipe()
         curl.standardOutput = output
-        try curl.run()
+        try curl.runSerialized()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         curl.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
@@ -58,7 +58,7 @@ struct InstalledLayoutTests {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
-        try process.run()
+        try process.runSerialized()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)

@@ -114,7 +114,7 @@ struct MultiBrokerTests {
         ]
         let output = Pipe()
         curl.standardOutput = output
-        try curl.run()
+        try curl.runSerialized()
         let answer = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         curl.waitUntilExit()
         #expect(answer.hasSuffix("\n409"), "\(answer)")

@@ -296,7 +296,7 @@ struct ResumeTests {
             python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             python.arguments = ["python3", script, "127.0.0.1", String(broker.port), created.joinCode, broker.caFile, "30"]
             python.standardOutput = FileHandle.nullDevice
-            try python.run()
+            try python.runSerialized()
             defer { python.terminate() }
             do {
                 _ = try await next(&agentEvents) { if case .peerJoined = $0 { true } else { false } }

@@ -101,7 +101,7 @@ struct TracingTests {
         curl.arguments = ["-sk", "-o", "/dev/null", "-w", "%{http_code}"] + headers.flatMap { ["-H", $0] } + [url]
         let output = Pipe()
         curl.standardOutput = output
-        try curl.run()
+        try curl.runSerialized()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         curl.waitUntilExit()
         return String(decoding: data, as: UTF8.self)
@@ -298,7 +298,7 @@ struct TracingTests {
             let errors = Pipe()
             process.standardError = errors
             process.standardOutput = FileHandle.nullDevice
-            try process.run()
+            try process.runSerialized()
             let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
             #expect(process.terminationStatus != 0)
