@@ -247,6 +247,7 @@ class Bench:
             "customerSeenAverageWaitSeconds": statistics.mean(self.waits) if self.waits else None,
             "offerLatencyMs": {"p50": percentile(latencies, 0.5), "p99": percentile(latencies, 0.99), "max": latencies[-1] if latencies else None},
             "offersMade": sum(1 for e in events if e["kind"] == "queue.offered"), "offersRefused": len(refused),
+            "refusedBecause": {reason: refused.count(reason) for reason in sorted(set(refused))},
             "brokerCpuPercentOfOneCore": round(self.cpu * 100, 1), "brokerMemoryMiB": [memory(b.pid) for b in self.brokers],
             "clientCpuSeconds": round(self.client_cpu, 1), "wallSeconds": round(self.wall, 1), "errors": self.errors[:5],
         }
@@ -294,7 +295,8 @@ def main():
     print(f"wait: average {result['averageWaitSeconds']:.2f} s, p90 {result['p90WaitSeconds']:.2f} s")
     latency = result["offerLatencyMs"]
     print(f"offer latency (enter → first offer): p50 {latency['p50']} ms, p99 {latency['p99']} ms, max {latency['max']} ms")
-    print(f"offers: {result['offersMade']} made, {result['offersRefused']} refused; {result['takenAcrossBrokers']} taken across brokers")
+    print(f"offers: {result['offersMade']} made, {result['offersRefused']} refused {result['refusedBecause']}; "
+          f"{result['takenAcrossBrokers']} taken across brokers")
     print(f"brokers: {result['brokerCpuPercentOfOneCore']} % of one core together, memory {result['brokerMemoryMiB']} MiB; "
           f"clients {result['clientCpuSeconds']} s CPU over {result['wallSeconds']} s")
     if result["errors"]:

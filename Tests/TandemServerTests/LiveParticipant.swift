@@ -104,14 +104,24 @@ final class LiveParticipant: Sendable {
 extension LiveBroker {
     /// Calls the HTTPS API as the user with `token`; the client is shut down afterwards.
     func api<T: Sendable>(_ token: String, _ body: (TandemAPIClient) async throws -> T) async throws -> T {
-        let client = try TandemAPIClient(configuration: clientConfiguration, token: token)
-        do {
-            let result = try await body(client)
-            try await client.shutdown()
-            return result
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
+        try await withAPI(clientConfiguration, token, body)
+    }
+}
+
+/// Calls the HTTPS API of the broker `configuration` names as the user with `token`; the
+/// client is shut down afterwards.
+func withAPI<T: Sendable>(
+    _ configuration: TandemClientConfiguration,
+    _ token: String,
+    _ body: (TandemAPIClient) async throws -> T
+) async throws -> T {
+    let client = try TandemAPIClient(configuration: configuration, token: token)
+    do {
+        let result = try await body(client)
+        try await client.shutdown()
+        return result
+    } catch {
+        try? await client.shutdown()
+        throw error
     }
 }

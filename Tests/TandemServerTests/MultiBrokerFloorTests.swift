@@ -21,28 +21,9 @@ struct MultiBrokerFloorTests {
         "a customer waiting on A is taken by an agent on B (claimed, sent to A with 4421, paired there); a transfer on A is taken from B; agents of both brokers are on both floors"
     )
     func takeAcrossBrokers() async throws {
-        let base = try #require(ProcessInfo.processInfo.environment["TANDEM_TEST_POSTGRES_URL"])
-        let url = base + (base.contains("?") ? "&" : "?") + "schema=mf_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let root = NSTemporaryDirectory() + "tandem-multifloor-\(UUID().uuidString)"
-        let (dirA, dirB) = (root + "/a", root + "/b")
-        try FileManager.default.createDirectory(atPath: dirB, withIntermediateDirectories: true)
-        let a = try await BrokerProcess.start(directory: dirA, arguments: ["--database", url, "--broker-id", "broker-a"])
-        defer { a.terminate() }
-        for file in ["audit-signing.key", "audit-signing.pub.pem"] {
-            try FileManager.default.copyItem(atPath: dirA + "/" + file, toPath: dirB + "/" + file)
-        }
-        let b = try await BrokerProcess.start(
-            directory: dirB,
-            arguments: ["--database", url, "--broker-id", "broker-b", "--cert", dirA + "/certs/server.pem", "--key", dirA + "/certs/server.key.pem"]
-        )
-        defer { b.terminate() }
-        let ca = dirA + "/certs/ca.pem"
-        let brokerA = RemoteBroker(port: a.port, caFile: ca)
-        let brokerB = RemoteBroker(port: b.port, caFile: ca)
-
-        let store = try PostgresStore(url: url, brokerID: "test", logger: logger)
-        let pool = Task { try await store.run() }
-        defer { pool.cancel() }
+        let brokers = try await TwoBrokers.start(schema: "mf", logger: logger)
+        defer { brokers.stop() }
+        let (a, brokerA, brokerB, store) = (brokers.a, brokers.brokerA, brokers.brokerB, brokers.store)
         var tokens: [String: String] = [:]
         for (name, role) in [("alice", UserRole.agent), ("bob", .agent), ("root", .admin)] {
             let token = APIToken.generate()
@@ -119,26 +100,9 @@ extension MultiBrokerFloorTests {
         "a customer waiting on A is offered to an available agent on B; a decline gives the claim back; accepting on B sends the agent to A, where it pairs"
     )
     func offersAcrossBrokers() async throws {
-        let base = try #require(ProcessInfo.processInfo.environment["TANDEM_TEST_POSTGRES_URL"])
-        let url = base + (base.contains("?") ? "&" : "?") + "schema=mo_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let root = NSTemporaryDirectory() + "tandem-multioffer-\(UUID().uuidString)"
-        let (dirA, dirB) = (root + "/a", root + "/b")
-        try FileManager.default.createDirectory(atPath: dirB, withIntermediateDirectories: true)
-        let a = try await BrokerProcess.start(directory: dirA, arguments: ["--database", url, "--broker-id", "broker-a"])
-        defer { a.terminate() }
-        for file in ["audit-signing.key", "audit-signing.pub.pem"] {
-            try FileManager.default.copyItem(atPath: dirA + "/" + file, toPath: dirB + "/" + file)
-        }
-        let b = try await BrokerProcess.start(
-            directory: dirB,
-            arguments: ["--database", url, "--broker-id", "broker-b", "--cert", dirA + "/certs/server.pem", "--key", dirA + "/certs/server.key.pem"]
-        )
-        defer { b.terminate() }
-        let ca = dirA + "/certs/ca.pem"
-        let (brokerA, brokerB) = (RemoteBroker(port: a.port, caFile: ca), RemoteBroker(port: b.port, caFile: ca))
-        let store = try PostgresStore(url: url, brokerID: "test", logger: logger)
-        let pool = Task { try await store.run() }
-        defer { pool.cancel() }
+        let brokers = try await TwoBrokers.start(schema: "mo", logger: logger)
+        defer { brokers.stop() }
+        let (a, brokerA, brokerB, store) = (brokers.a, brokers.brokerA, brokers.brokerB, brokers.store)
         let token = APIToken.generate()
         _ = try await store.addUser(UserRecord(name: "bob", role: .agent, tokenHash: APIToken.hash(token), createdAt: Date()))
 
@@ -179,14 +143,60 @@ struct RemoteBroker: Sendable {
     func connect(hello: Hello) -> LiveParticipant { LiveParticipant.connect(configuration, hello: hello) }
 
     func api<T: Sendable>(_ token: String, _ body: (TandemAPIClient) async throws -> T) async throws -> T {
-        let client = try TandemAPIClient(configuration: configuration, token: token)
+        try await withAPI(configuration, token, body)
+    }
+}
+
+/// Two broker processes on one fresh PostgreSQL schema, one deployment: B serves A's
+/// certificate and signs with A's audit key (§14).
+struct TwoBrokers {
+    let a: BrokerProcess
+    let b: BrokerProcess
+    let brokerA: RemoteBroker
+    let brokerB: RemoteBroker
+    /// The shared database, for adding users and reading the log.
+    let store: PostgresStore
+    let pool: Task<Void, any Error>
+
+    static func start(schema: String, logger: Logger) async throws -> TwoBrokers {
+        let base = try #require(ProcessInfo.processInfo.environment["TANDEM_TEST_POSTGRES_URL"])
+        let url =
+            base + (base.contains("?") ? "&" : "?") + "schema=\(schema)_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let root = NSTemporaryDirectory() + "tandem-\(schema)-\(UUID().uuidString)"
+        let (dirA, dirB) = (root + "/a", root + "/b")
+        try FileManager.default.createDirectory(atPath: dirB, withIntermediateDirectories: true)
+        let a = try await BrokerProcess.start(directory: dirA, arguments: ["--database", url, "--broker-id", "broker-a"])
+        for file in ["audit-signing.key", "audit-signing.pub.pem"] {
+            try FileManager.default.copyItem(atPath: dirA + "/" + file, toPath: dirB + "/" + file)
+        }
+        let b: BrokerProcess
         do {
-            let result = try await body(client)
-            try await client.shutdown()
-            return result
+            b = try await BrokerProcess.start(
+                directory: dirB,
+                arguments: [
+                    "--database", url, "--broker-id", "broker-b", "--cert", dirA + "/certs/server.pem", "--key", dirA + "/certs/server.key.pem",
+                ]
+            )
         } catch {
-            try? await client.shutdown()
+            a.terminate()
             throw error
         }
+        let ca = dirA + "/certs/ca.pem"
+        let store = try PostgresStore(url: url, brokerID: "test", logger: logger)
+        let pool = Task { try await store.run() }
+        return TwoBrokers(
+            a: a,
+            b: b,
+            brokerA: RemoteBroker(port: a.port, caFile: ca),
+            brokerB: RemoteBroker(port: b.port, caFile: ca),
+            store: store,
+            pool: pool
+        )
+    }
+
+    func stop() {
+        b.terminate()
+        a.terminate()
+        pool.cancel()
     }
 }

@@ -437,4 +437,58 @@ with open(os.path.join(HERE, "frames.json"), "w") as f:
 with open(os.path.join(HERE, "control.json"), "w", encoding="utf-8") as f:
     json.dump(control, f, indent=2, ensure_ascii=False)
     f.write("\n")
-print("wrote frames.json, control.json, recording.json and anchors.json")
+
+# §11.8: the Merkle tree over the audit log, RFC 9162 §2.1, written from the RFC's definitions
+# (recursive MTH, PATH and PROOF), not from the Swift code. Leaf data: the events' 32-byte
+# chain hashes; here SHA-256 of "tandem-event-<i>" stands in for them.
+import hashlib
+
+
+def mth(leaves):
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return hashlib.sha256(b"\x00" + leaves[0]).digest()
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return hashlib.sha256(b"\x01" + mth(leaves[:k]) + mth(leaves[k:])).digest()
+
+
+def path(m, leaves):
+    if len(leaves) <= 1:
+        return []
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    if m < k:
+        return path(m, leaves[:k]) + [mth(leaves[k:])]
+    return path(m - k, leaves[k:]) + [mth(leaves[:k])]
+
+
+def subproof(m, leaves, b):
+    n = len(leaves)
+    if m == n:
+        return [] if b else [mth(leaves)]
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    if m <= k:
+        return subproof(m, leaves[:k], b) + [mth(leaves[k:])]
+    return subproof(m - k, leaves[k:], False) + [mth(leaves[:k])]
+
+
+merkle_data = [hashlib.sha256(f"tandem-event-{i}".encode()).digest() for i in range(13)]
+merkle = {
+    "leafData": [d.hex() for d in merkle_data],
+    "leafHashes": [hashlib.sha256(b"\x00" + d).hexdigest() for d in merkle_data],
+    "roots": [{"size": n, "root": mth(merkle_data[:n]).hex()} for n in range(len(merkle_data) + 1)],
+    "inclusion": [{"index": m, "size": n, "proof": [h.hex() for h in path(m, merkle_data[:n])]}
+                  for n in (1, 2, 3, 5, 7, 8, 13) for m in range(n)],
+    "consistency": [{"oldSize": m, "newSize": n, "proof": [h.hex() for h in subproof(m, merkle_data[:n], True)]}
+                    for n in (2, 3, 5, 7, 8, 13) for m in range(1, n)],
+}
+with open(os.path.join(HERE, "merkle.json"), "w") as f:
+    json.dump(merkle, f, indent=2)
+
+print("wrote frames.json, control.json, recording.json, anchors.json and merkle.json")

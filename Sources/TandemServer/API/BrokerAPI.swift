@@ -44,6 +44,9 @@ struct BrokerAPI {
         router.get("/v1/audit/sessions") { request, context in try await self.listSessions(request, context) }
         router.get("/v1/audit/sessions/:id/events") { request, context in try await self.sessionEvents(request, context) }
         router.get("/v1/audit/verify") { request, context in try await self.verify(request, context) }
+        router.get("/v1/audit/tree-head") { request, context in try await self.currentTreeHead(request, context) }
+        router.get("/v1/audit/proofs/inclusion") { request, context in try await self.inclusionProof(request, context) }
+        router.get("/v1/audit/proofs/consistency") { request, context in try await self.consistencyProof(request, context) }
         router.get("/v1/audit/stats") { request, context in try await self.stats(request, context) }
         router.get("/v1/audit/export") { request, context in try await self.export(request, context) }
         router.get("/v1/audit/checkpoints") { request, context in try await self.checkpoints(request, context) }

@@ -172,10 +172,10 @@ struct RelayConnection {
                     connection.bind(Binding(session: session, role: .customer))
                 }
                 guard let bound = connection.binding else {
-                    if let waiter = connection.waiter {
-                        // Waiting for an agent: only session.end (leave the queue) and a callback request mean something.
+                    if connection.waiter != nil || connection.presenceAgent != nil || connection.isFloor {
+                        // Waiting in the queue, or a presence or floor connection: held to the
+                        // control rate and size like any participant (§13).
                         guard case .text(let text) = message else { continue }
-                        // Held to the control rate and size like any participant (§13).
                         switch connection.controlRate.message(now: now) {
                         case .accept: break
                         case .drop: continue reading
@@ -190,29 +190,19 @@ struct RelayConnection {
                             connection.refuse(.messageTooBig, message: "control messages are limited to \(limits.maxControlMessageSize) bytes")
                             break reading
                         }
-                        switch try? ControlMessage.decode(text: text) {
-                        case .sessionEnd:
-                            break reading
-                        case .queueCallback(let callback):
-                            if await requestCallback(callback, waiter: waiter, connection) { break reading }
-                        default:
-                            connection.sendError(.queued, "still waiting for an agent; messages are accepted once one takes the session")
+                        if let waiter = connection.waiter {
+                            // Waiting for an agent: only session.end (leave the queue) and a callback request mean something.
+                            switch try? ControlMessage.decode(text: text) {
+                            case .sessionEnd:
+                                break reading
+                            case .queueCallback(let callback):
+                                if await requestCallback(callback, waiter: waiter, connection) { break reading }
+                            default:
+                                connection.sendError(.queued, "still waiting for an agent; messages are accepted once one takes the session")
+                            }
+                        } else {
+                            await unboundControl(text, connection)
                         }
-                        continue
-                    }
-                    if connection.presenceAgent != nil || connection.isFloor {
-                        guard case .text(let text) = message else { continue }
-                        switch connection.controlRate.message(now: now) {
-                        case .accept: break
-                        case .drop: continue reading
-                        case .close:
-                            connection.refuse(
-                                .rateLimited,
-                                message: "messages kept coming faster than \(Int(limits.controlRate.perSecond)) per second"
-                            )
-                            break reading
-                        }
-                        await unboundControl(text, connection)
                         continue
                     }
                     switch await hello(message, connection) {

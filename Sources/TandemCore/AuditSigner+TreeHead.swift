@@ -1,0 +1,64 @@
+import Crypto
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Signed tree heads (protocol/README.md §11.8), with the checkpoints' key.
+extension AuditSigner {
+    /// Fills in `publicKey` and `signature` of `head`.
+    public func sign(_ head: TreeHead) throws -> TreeHead {
+        var signed = head
+        let key = try Curve25519.Signing.PrivateKey(rawRepresentation: rawRepresentation)
+        signed.publicKey = key.publicKey.rawRepresentation.base64EncodedString()
+        signed.signature = try key.signature(for: Data(signed.signedText.utf8)).base64EncodedString()
+        return signed
+    }
+
+    /// Whether `head` carries a valid signature by the key `publicKey` (base64 raw).
+    public static func isValid(_ head: TreeHead, publicKey: String) -> Bool {
+        guard head.publicKey == publicKey,
+            let raw = Data(base64Encoded: publicKey),
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw),
+            let signature = Data(base64Encoded: head.signature)
+        else { return false }
+        return key.isValidSignature(signature, for: Data(head.signedText.utf8))
+    }
+}
+
+extension MerkleTree {
+    /// The leaf hash of an audit event: its chain hash (hex, §11.2) as the leaf's 32 bytes.
+    public static func leafHash(eventHash hex: String) -> Hash? {
+        guard hex.utf8.count == 64, let bytes = bytes(hex: hex) else { return nil }
+        return leafHash(bytes)
+    }
+
+    /// Lower-case hex of a hash.
+    public static func hex(_ hash: Hash) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(hash.count * 2)
+        for byte in hash {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The bytes of a hex hash, or nil.
+    public static func bytes(hex: String) -> Hash? {
+        guard hex.utf8.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        return bytes
+    }
+}

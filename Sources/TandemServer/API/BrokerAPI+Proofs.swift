@@ -1,0 +1,103 @@
+import Hummingbird
+import TandemCore
+import TandemProtocol
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The audit log as a Merkle tree (protocol/README.md §11.8): signed tree heads, inclusion
+/// and consistency proofs, for auditors and admins.
+extension BrokerAPI {
+    /// The log's events in order, as leaf hashes, with their seqs and chain hashes.
+    func merkleLeaves() async throws -> (seqs: [Int64], hashes: [String], leaves: [MerkleTree.Hash]) {
+        var seqs: [Int64] = []
+        var hashes: [String] = []
+        var leaves: [MerkleTree.Hash] = []
+        var after: Int64 = 0
+        while true {
+            let batch = try await store.auditEvents(afterSeq: after, limit: 10_000)
+            guard let last = batch.last else { break }
+            for event in batch {
+                // A hash that is not 32 bytes of hex is an altered event: `audit verify` names it.
+                let leaf = MerkleTree.leafHash(eventHash: event.hash) ?? MerkleTree.leafHash(Array(event.hash.utf8))
+                seqs.append(event.seq)
+                hashes.append(event.hash)
+                leaves.append(leaf)
+            }
+            after = last.seq
+        }
+        return (seqs, hashes, leaves)
+    }
+
+    /// A signed head of the tree of the first `size` leaves.
+    func treeHead(_ leaves: ArraySlice<MerkleTree.Hash>) throws -> TreeHead {
+        // Whole seconds: the time goes out as RFC 3339 without fractions, and is signed as it reads back.
+        let at = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        return try signingKey.signer.sign(TreeHead(size: leaves.count, rootHash: MerkleTree.hex(MerkleTree.root(leaves)), at: at))
+    }
+
+    private func requireAuditor(_ request: Request) async throws {
+        let user = try await authenticate(request)
+        guard user.role.canReadAllSessions else { throw APIError.forbidden("only auditors and admins read the log's proofs") }
+    }
+
+    /// `GET /v1/audit/tree-head`: the signed head of the whole log now.
+    func currentTreeHead(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        try await requireAuditor(request)
+        return try json(try treeHead(try await merkleLeaves().leaves[...]))
+    }
+
+    /// `GET /v1/audit/proofs/inclusion?seq=N[&size=M]`: event `seq` in the tree of the first
+    /// `size` events (the whole log when absent).
+    func inclusionProof(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        try await requireAuditor(request)
+        let query = request.uri.queryParameters
+        guard let seq = query.get("seq").flatMap({ Int64($0) }) else { throw APIError.badRequest("seq must be an event's number") }
+        let log = try await merkleLeaves()
+        let size =
+            try query.get("size").map { text in
+                guard let size = Int(text), size >= 1, size <= log.leaves.count else {
+                    throw APIError.badRequest("size must be 1-\(log.leaves.count), the number of events of a tree head")
+                }
+                return size
+            } ?? log.leaves.count
+        guard let index = log.seqs.firstIndex(of: seq) else { throw APIError(.notFound, "no event \(seq) in the log") }
+        guard index < size else { throw APIError.badRequest("event \(seq) is not among the first \(size) events") }
+        let leaves = log.leaves[..<size]
+        let proof = InclusionProof(
+            seq: seq,
+            leafIndex: index,
+            eventHash: log.hashes[index],
+            path: MerkleTree.inclusionProof(index: index, leaves).map(MerkleTree.hex),
+            treeHead: try treeHead(leaves)
+        )
+        return try json(proof)
+    }
+
+    /// `GET /v1/audit/proofs/consistency?from=M[&to=N]`: the tree of the first `from` events
+    /// is a prefix of the tree of the first `to` (the whole log when absent).
+    func consistencyProof(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        try await requireAuditor(request)
+        let query = request.uri.queryParameters
+        let log = try await merkleLeaves()
+        let to =
+            try query.get("to").map { text in
+                guard let to = Int(text), to >= 1, to <= log.leaves.count else { throw APIError.badRequest("to must be 1-\(log.leaves.count)") }
+                return to
+            } ?? log.leaves.count
+        guard let from = query.get("from").flatMap({ Int($0) }), from >= 1, from <= to else {
+            throw APIError.badRequest("from must be 1-\(to), the size of an older tree head")
+        }
+        let leaves = log.leaves[..<to]
+        let proof = ConsistencyProof(
+            oldSize: from,
+            oldRootHash: MerkleTree.hex(MerkleTree.root(log.leaves[..<from])),
+            path: MerkleTree.consistencyProof(oldSize: from, leaves).map(MerkleTree.hex),
+            treeHead: try treeHead(leaves)
+        )
+        return try json(proof)
+    }
+}
