@@ -203,6 +203,7 @@ extension PostgresStore {
                   AND (q.for_agent = \(agent) OR (q.for_agent IS NULL AND q.line = \(line) AND NOT \(beforeIsDirected)
                        AND (q.tier_rank > \(rank) OR (q.tier_rank = \(rank) AND q.entered_ms < \(entered)))))
                   AND (q.claimed_until_ms IS NULL OR q.claimed_until_ms < \(now.epochMilliseconds) OR q.claimed_by = \(agent))
+                  AND (q.offered_until_ms IS NULL OR q.offered_until_ms < \(now.epochMilliseconds))
                 ORDER BY (q.for_agent IS NULL), q.tier_rank DESC, q.entered_ms, q.id
                 LIMIT 1
                 FOR UPDATE OF q SKIP LOCKED

@@ -8,16 +8,20 @@ import Foundation
 /// over the log's first `size` events, its root, when it was signed, and the broker's
 /// Ed25519 signature over ``signedText``.
 public struct TreeHead: Sendable, Equatable, Codable {
+    /// The `seq` of leaf 0: 1, or the first event kept after a prune (§11.6).
+    public var firstSeq: Int64
     public var size: Int
     /// Lower-case hex of the 32-byte root.
     public var rootHash: String
+    /// When the broker signed it (not when the log had `size` events).
     public var at: Date
     /// Base64 of the raw Ed25519 public key.
     public var publicKey: String
     /// Base64 of the signature.
     public var signature: String
 
-    public init(size: Int, rootHash: String, at: Date, publicKey: String = "", signature: String = "") {
+    public init(firstSeq: Int64, size: Int, rootHash: String, at: Date, publicKey: String = "", signature: String = "") {
+        self.firstSeq = firstSeq
         self.size = size
         self.rootHash = rootHash
         self.at = at
@@ -25,9 +29,10 @@ public struct TreeHead: Sendable, Equatable, Codable {
         self.signature = signature
     }
 
-    /// `tandem-tree-head/1`, the size, the root (hex) and the time (Unix milliseconds), one a line.
+    /// `tandem-tree-head/1`, the first seq, the size, the root (hex) and the time (Unix
+    /// milliseconds), one a line.
     public var signedText: String {
-        ["tandem-tree-head/1", String(size), rootHash, String(at.epochMilliseconds)].joined(separator: "\n")
+        ["tandem-tree-head/1", String(firstSeq), String(size), rootHash, String(at.epochMilliseconds)].joined(separator: "\n")
     }
 }
 

@@ -79,4 +79,31 @@ struct AuditProofTests {
             #expect(agentRefused == nil)
         }
     }
+
+    @Test("the broker signs no tree head over a log that no longer matches its signed checkpoint (409)")
+    func noHeadOverAChangedLog() async throws {
+        try await LiveBroker.run(configure: { $0.checkpointInterval = .seconds(1) }) { broker in
+            let audrey = try await broker.addUser("audrey", role: .auditor)
+            _ = try await broker.addUser("bob", role: .agent)
+            var checkpoint: AuditCheckpoint?
+            for _ in 0..<100 where checkpoint == nil {
+                checkpoint = try await broker.store.checkpoints().last { $0.seq >= 2 }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let signed = try #require(checkpoint)
+            #expect(try await broker.api(audrey) { try await $0.treeHead() }.size >= 2)
+            let sql = "UPDATE audit_events SET hash = '\(String(repeating: "cd", count: 32))' WHERE seq = \(signed.seq)"
+            let script = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()"
+            #expect(try await ChildProcess.run(["python3", "-c", script, broker.directory + "/tandem.sqlite", sql]).status == 0)
+            let refused = try await broker.api(audrey) { client -> String? in
+                do {
+                    _ = try await client.treeHead()
+                    return nil
+                } catch {
+                    return "\(error)"
+                }
+            }
+            #expect(refused?.contains("409") == true || refused?.contains("checkpoint") == true, "\(refused ?? "signed")")
+        }
+    }
 }

@@ -1,6 +1,8 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
+import NIOSSL
 import Synchronization
 import TandemClient
 import TandemCore
@@ -93,18 +95,27 @@ struct TracingTests {
         return (directory, token)
     }
 
-    /// `curl` against the broker (its development certificate is not checked: the test is about spans).
-    @discardableResult
-    func get(_ url: String, headers: [String] = []) throws -> String {
-        let curl = Process()
-        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        curl.arguments = ["-sk", "-o", "/dev/null", "-w", "%{http_code}"] + headers.flatMap { ["-H", $0] } + [url]
-        let output = Pipe()
-        curl.standardOutput = output
-        try curl.runSerialized()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        curl.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+    /// A GET against the broker (its development certificate is not checked: the test is
+    /// about spans); returns the status code. In process: Foundation's `Process.run()`
+    /// crashed twice launching curl here during the parallel suite.
+    func get(_ url: String, headers: [String] = []) async throws -> String {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        var request = HTTPClientRequest(url: url)
+        for header in headers {
+            let (name, value) = header.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }.pair
+            request.headers.add(name: name, value: value)
+        }
+        do {
+            let response = try await client.execute(request, timeout: .seconds(30))
+            _ = try await response.body.collect(upTo: 1 << 20)
+            try await client.shutdown()
+            return String(response.status.code)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
     }
 
     /// What a session gave out that must never reach a span.
@@ -151,7 +162,7 @@ struct TracingTests {
                 $0.joinURL = session.joinURL
                 $0.resumeTokens += [session.resumeToken].compactMap { $0 }
             }
-            #expect(try get(session.joinURL) == "200")
+            #expect(try await get(session.joinURL) == "200")
             _ = try await TandemConnection.run(configuration: configuration, hello: .customer(code: session.joinCode), logger: logger) {
                 inbound,
                 _ in
@@ -184,12 +195,12 @@ struct TracingTests {
             let secrets = try await oneSession(broker, token: token)
             let base = "https://127.0.0.1:\(broker.port)"
             #expect(
-                try get(
+                try await get(
                     base + "/v1/sessions/\(secrets.sessionID)",
                     headers: ["Authorization: Bearer \(token)", "traceparent: 00-\(traceID)-00f067aa0ba902b7-01"]
                 ) == "200"
             )
-            #expect(try get(base + "/v1/sessions/live") == "401")
+            #expect(try await get(base + "/v1/sessions/live") == "401")
             // Graceful shutdown: the exporter stops after the broker and sends what is left.
             broker.terminate()
             return secrets
@@ -250,7 +261,7 @@ struct TracingTests {
                 ]
             )
             #expect(
-                try get(
+                try await get(
                     "https://127.0.0.1:\(broker.port)/v1/queue",
                     headers: ["Authorization: Bearer \(token)", "traceparent: 00-\(traceID)-00f067aa0ba902b7-01"]
                 ) == "200"
@@ -277,7 +288,7 @@ struct TracingTests {
             )
             let secrets = try await oneSession(broker, token: token)
             let lookup = "https://127.0.0.1:\(broker.port)/v1/sessions/\(secrets.sessionID)"
-            #expect(try get(lookup, headers: ["Authorization: Bearer \(token)"]) == "200")
+            #expect(try await get(lookup, headers: ["Authorization: Bearer \(token)"]) == "200")
             broker.terminate()
         }
         #expect(collector.bodies.withLock { $0.count } == 0)
@@ -305,4 +316,9 @@ struct TracingTests {
             #expect(text.contains(message), "\(arguments): \(text)")
         }
     }
+}
+
+extension Array where Element == String {
+    /// The first two elements (a header's name and value), empty strings when missing.
+    fileprivate var pair: (String, String) { (first ?? "", count > 1 ? self[1] : "") }
 }

@@ -11,7 +11,10 @@ import Foundation
 /// The audit log as a Merkle tree (protocol/README.md §11.8): signed tree heads, inclusion
 /// and consistency proofs, for auditors and admins.
 extension BrokerAPI {
-    /// The log's events in order, as leaf hashes, with their seqs and chain hashes.
+    /// The log's events in order, as leaf hashes, with their seqs and chain hashes. Refuses
+    /// (409) a log with a gap in its seqs, or whose event at the last signed checkpoint no
+    /// longer has the checkpoint's hash: the broker signs no tree head over a log it knows
+    /// was changed (`tandem audit verify` says how).
     func merkleLeaves() async throws -> (seqs: [Int64], hashes: [String], leaves: [MerkleTree.Hash]) {
         var seqs: [Int64] = []
         var hashes: [String] = []
@@ -21,22 +24,33 @@ extension BrokerAPI {
             let batch = try await store.auditEvents(afterSeq: after, limit: 10_000)
             guard let last = batch.last else { break }
             for event in batch {
-                // A hash that is not 32 bytes of hex is an altered event: `audit verify` names it.
-                let leaf = MerkleTree.leafHash(eventHash: event.hash) ?? MerkleTree.leafHash(Array(event.hash.utf8))
+                if let previous = seqs.last, event.seq != previous + 1 {
+                    throw APIError.conflict("the log has a gap after event \(previous); run tandem audit verify")
+                }
+                guard let leaf = MerkleTree.leafHash(eventHash: event.hash) else {
+                    throw APIError.conflict("event \(event.seq) has no valid hash; run tandem audit verify")
+                }
                 seqs.append(event.seq)
                 hashes.append(event.hash)
                 leaves.append(leaf)
             }
             after = last.seq
         }
+        if let checkpoint = try await store.checkpoints().last, let first = seqs.first, checkpoint.seq >= first {
+            let index = Int(checkpoint.seq - first)
+            guard index < hashes.count, hashes[index] == checkpoint.headHash else {
+                throw APIError.conflict("the log no longer matches its signed checkpoint at event \(checkpoint.seq); run tandem audit verify")
+            }
+        }
         return (seqs, hashes, leaves)
     }
 
-    /// A signed head of the tree of the first `size` leaves.
-    func treeHead(_ leaves: ArraySlice<MerkleTree.Hash>) throws -> TreeHead {
+    /// A signed head of the tree of the first `size` leaves, whose leaf 0 is event `firstSeq`.
+    func treeHead(_ leaves: ArraySlice<MerkleTree.Hash>, firstSeq: Int64) throws -> TreeHead {
         // Whole seconds: the time goes out as RFC 3339 without fractions, and is signed as it reads back.
         let at = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-        return try signingKey.signer.sign(TreeHead(size: leaves.count, rootHash: MerkleTree.hex(MerkleTree.root(leaves)), at: at))
+        let head = TreeHead(firstSeq: firstSeq, size: leaves.count, rootHash: MerkleTree.hex(MerkleTree.root(leaves)), at: at)
+        return try signingKey.signer.sign(head)
     }
 
     private func requireAuditor(_ request: Request) async throws {
@@ -47,7 +61,8 @@ extension BrokerAPI {
     /// `GET /v1/audit/tree-head`: the signed head of the whole log now.
     func currentTreeHead(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         try await requireAuditor(request)
-        return try json(try treeHead(try await merkleLeaves().leaves[...]))
+        let log = try await merkleLeaves()
+        return try json(try treeHead(log.leaves[...], firstSeq: log.seqs.first ?? 1))
     }
 
     /// `GET /v1/audit/proofs/inclusion?seq=N[&size=M]`: event `seq` in the tree of the first
@@ -72,7 +87,7 @@ extension BrokerAPI {
             leafIndex: index,
             eventHash: log.hashes[index],
             path: MerkleTree.inclusionProof(index: index, leaves).map(MerkleTree.hex),
-            treeHead: try treeHead(leaves)
+            treeHead: try treeHead(leaves, firstSeq: log.seqs.first ?? 1)
         )
         return try json(proof)
     }
@@ -96,7 +111,7 @@ extension BrokerAPI {
             oldSize: from,
             oldRootHash: MerkleTree.hex(MerkleTree.root(log.leaves[..<from])),
             path: MerkleTree.consistencyProof(oldSize: from, leaves).map(MerkleTree.hex),
-            treeHead: try treeHead(leaves)
+            treeHead: try treeHead(leaves, firstSeq: log.seqs.first ?? 1)
         )
         return try json(proof)
     }

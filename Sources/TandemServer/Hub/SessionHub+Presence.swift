@@ -121,10 +121,11 @@ extension SessionHub {
         for agent in remoteAgents where floor.agents[agent.name] != nil { counts[agent.name, default: 0] += agent.sessions }
         let entries = remote.isEmpty ? local : (local + remote).sorted { $0.precedes($1) }
         let made = floor.route(entries: entries, sessions: { counts[$0] ?? 0 }, now: now)
+        let remoteIDs = Set(remote.map(\.id))
         var offeredHere = false
         for new in made {
             let entry = new.entry
-            let isRemote = remoteEntries[entry.id] != nil && queue.entry(id: entry.id) == nil
+            let isRemote = remoteIDs.contains(entry.id)
             if isRemote {
                 guard await claimRemote(new.offer, now: now) else {
                     if floor.offers[new.offer.id] != nil { floor.withdraw(offerID: new.offer.id) }
@@ -149,7 +150,12 @@ extension SessionHub {
             }
             // Ended while it was being logged (taken, left, the agent went offline): its end
             // was already told and logged, so the offer itself is not sent.
-            guard floor.offers[new.offer.id] != nil, isRemote || queue.entry(id: entry.id) != nil else { continue }
+            guard floor.offers[new.offer.id] != nil, isRemote || queue.entry(id: entry.id) != nil else {
+                // Still open for an entry that left: withdrawn here, never shown to the agent.
+                if floor.offers[new.offer.id] != nil { floor.withdraw(offerID: new.offer.id) }
+                await releaseRemote(new.offer)
+                continue
+            }
             metrics.offerMade(latency: .milliseconds(waitedMs))
             _ = presenceOutboxes[new.offer.agent]?.enqueue(.queueOffer(queueOffer(new.offer, entry: entry, now: now)))
         }

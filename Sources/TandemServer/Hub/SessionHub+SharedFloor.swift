@@ -38,11 +38,20 @@ extension SessionHub {
             logger.warning("Could not share the floor with the other brokers", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             return
         }
-        // Offers of another broker's entries that went away there (taken, left): withdrawn.
+        // Offers of another broker's entries that went away there (taken, left): withdrawn;
+        // and the URLs of offers that ended are forgotten.
         for (offerID, _) in remoteOfferURLs {
-            guard let offer = floor.offers[offerID], remoteEntries[offer.queueID] == nil else { continue }
+            guard let offer = floor.offers[offerID] else {
+                remoteOfferURLs[offerID] = nil
+                continue
+            }
+            guard remoteEntries[offer.queueID] == nil else { continue }
             remoteOfferURLs[offerID] = nil
             withdrawOffer(forEntry: offer.queueID, reason: .taken)
+        }
+        // Entries here that an agent of another broker now holds: not on offer here too.
+        for id in claimedElsewhere where floor.offer(forEntry: id) != nil {
+            withdrawOffer(forEntry: id, reason: .taken)
         }
     }
 
@@ -108,6 +117,11 @@ extension SessionHub {
             guard try await registry.claimForOffer(queueID: offer.queueID, agent: offer.agent, until: offer.until, now: now) else { return false }
         } catch {
             logger.warning("Could not claim another broker's queue entry", metadata: ["tandem.queue.id": "\(offer.queueID)"])
+            return false
+        }
+        // The offer ended while the claim was written (the agent left, went away): give it back.
+        guard floor.offers[offer.id] != nil else {
+            try? await registry.releaseClaim(queueID: offer.queueID, agent: offer.agent)
             return false
         }
         remoteOfferURLs[offer.id] = url

@@ -174,8 +174,8 @@ struct RelayConnection {
                 guard let bound = connection.binding else {
                     if connection.waiter != nil || connection.presenceAgent != nil || connection.isFloor {
                         // Waiting in the queue, or a presence or floor connection: held to the
-                        // control rate and size like any participant (§13).
-                        guard case .text(let text) = message else { continue }
+                        // control rate and size like any participant (§13); binary frames count
+                        // against the rate too, and are not read.
                         switch connection.controlRate.message(now: now) {
                         case .accept: break
                         case .drop: continue reading
@@ -185,6 +185,10 @@ struct RelayConnection {
                                 message: "messages kept coming faster than \(Int(limits.controlRate.perSecond)) per second"
                             )
                             break reading
+                        }
+                        guard case .text(let text) = message else {
+                            connection.sendError(.unexpectedMessage, "no media before a session")
+                            continue
                         }
                         guard text.utf8.count <= limits.maxControlMessageSize else {
                             connection.refuse(.messageTooBig, message: "control messages are limited to \(limits.maxControlMessageSize) bytes")
