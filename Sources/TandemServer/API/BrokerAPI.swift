@@ -144,7 +144,13 @@ struct BrokerAPI {
         let user = try await authenticate(request)
         guard user.role.canStartSessions else { throw APIError.forbidden("role \(user.role.rawValue) cannot start sessions") }
         var lifetime: Duration?
-        let body = try await request.body.collect(upTo: 1024)
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: 1024)
+        } catch is NIOTooManyBytesError {
+            // Answered as JSON like every other refusal (Hummingbird's own 413 has no body).
+            throw APIError(.payloadTooLarge, "the body is limited to 1024 bytes")
+        }
         if body.readableBytes > 0 {
             guard let asked = try? TandemJSON.makeDecoder().decode(ConsoleTokenRequest.self, from: Data(buffer: body)),
                 asked.lifetimeSeconds.map(ConsoleTokenRequest.lifetimeRange.contains) ?? true
