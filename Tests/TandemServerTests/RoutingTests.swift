@@ -149,8 +149,9 @@ struct RoutingTests {
     @Test("an offer nobody answers moves on after the offer timeout; the agent is set away and told; the log says timeout")
     func offerTimeout() async throws {
         // Long enough that the offer's own audit write (slow when the whole suite runs in
-        // parallel on two cores) finishes well before it times out.
-        try await LiveBroker.run(configure: { $0.routing.offerTimeout = .seconds(3) }) { broker in
+        // parallel on two cores) finishes well before it times out, and that bob's offer is
+        // still open when alice pulls.
+        try await LiveBroker.run(configure: { $0.routing.offerTimeout = .seconds(6) }) { broker in
             let alice = try await broker.addUser("alice", role: .agent)
             let bob = try await broker.addUser("bob", role: .agent)
             let absent = LiveParticipant.connect(broker, hello: .presence(token: alice, Presence(state: .available)))
