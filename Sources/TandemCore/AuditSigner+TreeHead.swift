@@ -1,4 +1,3 @@
-import Crypto
 import TandemProtocol
 
 #if canImport(FoundationEssentials)
@@ -12,20 +11,14 @@ extension AuditSigner {
     /// Fills in `publicKey` and `signature` of `head`.
     public func sign(_ head: TreeHead) throws -> TreeHead {
         var signed = head
-        let key = try Curve25519.Signing.PrivateKey(rawRepresentation: rawRepresentation)
-        signed.publicKey = key.publicKey.rawRepresentation.base64EncodedString()
-        signed.signature = try key.signature(for: Data(signed.signedText.utf8)).base64EncodedString()
+        signed.publicKey = publicKeyBase64
+        signed.signature = try signature(over: signed.signedText)
         return signed
     }
 
     /// Whether `head` carries a valid signature by the key `publicKey` (base64 raw).
     public static func isValid(_ head: TreeHead, publicKey: String) -> Bool {
-        guard head.publicKey == publicKey,
-            let raw = Data(base64Encoded: publicKey),
-            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw),
-            let signature = Data(base64Encoded: head.signature)
-        else { return false }
-        return key.isValidSignature(signature, for: Data(head.signedText.utf8))
+        isValid(signature: head.signature, by: head.publicKey, over: head.signedText, expectedKey: publicKey)
     }
 }
 
@@ -34,18 +27,6 @@ extension MerkleTree {
     public static func leafHash(eventHash hex: String) -> Hash? {
         guard hex.utf8.count == 64, let bytes = bytes(hex: hex) else { return nil }
         return leafHash(bytes)
-    }
-
-    /// Lower-case hex of a hash.
-    public static func hex(_ hash: Hash) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(hash.count * 2)
-        for byte in hash {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The bytes of lower-case hex (`0-9a-f` only), or nil.

@@ -32,19 +32,34 @@ public struct AuditSigner: Sendable {
     /// Fills in `publicKey` and `signature`.
     public func sign(_ checkpoint: AuditCheckpoint) throws -> AuditCheckpoint {
         var signed = checkpoint
-        signed.publicKey = key.publicKey.rawRepresentation.base64EncodedString()
-        signed.signature = try key.signature(for: Data(signed.signedText.utf8)).base64EncodedString()
+        // The signed text names the key: set it first.
+        signed.publicKey = publicKeyBase64
+        signed.signature = try signature(over: signed.signedText)
         return signed
     }
 
     /// Whether `checkpoint` carries a valid signature by the key `publicKey` (base64 raw).
     public static func isValid(_ checkpoint: AuditCheckpoint, publicKey: String) -> Bool {
-        guard checkpoint.publicKey == publicKey,
-            let raw = Data(base64Encoded: publicKey),
+        isValid(signature: checkpoint.signature, by: checkpoint.publicKey, over: checkpoint.signedText, expectedKey: publicKey)
+    }
+
+    /// The public key as checkpoints and tree heads carry it: base64 of the raw key.
+    var publicKeyBase64: String { key.publicKey.rawRepresentation.base64EncodedString() }
+
+    /// Base64 of this key's signature over `text`.
+    func signature(over text: String) throws -> String {
+        try key.signature(for: Data(text.utf8)).base64EncodedString()
+    }
+
+    /// Whether `signature` (base64) is a valid signature over `text` by `signer` (base64 raw),
+    /// and `signer` is `expectedKey`.
+    static func isValid(signature: String, by signer: String, over text: String, expectedKey: String) -> Bool {
+        guard signer == expectedKey,
+            let raw = Data(base64Encoded: signer),
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw),
-            let signature = Data(base64Encoded: checkpoint.signature)
+            let signature = Data(base64Encoded: signature)
         else { return false }
-        return key.isValidSignature(signature, for: Data(checkpoint.signedText.utf8))
+        return key.isValidSignature(signature, for: Data(text.utf8))
     }
 
     /// Raw key → base64, SubjectPublicKeyInfo PEM and fingerprint.

@@ -84,6 +84,15 @@ public enum MerkleTree {
         return subproof(m - k, leaves[middle...], complete: false) + [root(leaves[..<middle])]
     }
 
+    /// RFC 9162 §2.1.3.2 step 4.b.ii and §2.1.4.2 step 6.b.ii: right-shift both until the
+    /// lowest bit of `fn` is set or `fn` is 0 (called with `fn` even and not 0).
+    private static func shiftToSetBit(_ fn: inout Int, _ sn: inout Int) {
+        repeat {
+            fn >>= 1
+            sn >>= 1
+        } while fn & 1 == 0 && fn != 0
+    }
+
     /// RFC 9162 §2.1.3.2: whether `proof` shows leaf `index` (hash `leaf`) in the tree of
     /// `size` leaves with root `root`.
     public static func verifyInclusion(leaf: Hash, index: Int, size: Int, proof: [Hash], root: Hash) -> Bool {
@@ -95,12 +104,7 @@ public enum MerkleTree {
             guard sn != 0 else { return false }
             if fn & 1 == 1 || fn == sn {
                 r = nodeHash(p, r)
-                if fn & 1 == 0 {
-                    repeat {
-                        fn >>= 1
-                        sn >>= 1
-                    } while fn & 1 == 0 && fn != 0
-                }
+                if fn & 1 == 0 { shiftToSetBit(&fn, &sn) }
             } else {
                 r = nodeHash(r, p)
             }
@@ -133,12 +137,7 @@ public enum MerkleTree {
             if fn & 1 == 1 || fn == sn {
                 fr = nodeHash(c, fr)
                 sr = nodeHash(c, sr)
-                if fn & 1 == 0 {
-                    repeat {
-                        fn >>= 1
-                        sn >>= 1
-                    } while fn & 1 == 0 && fn != 0
-                }
+                if fn & 1 == 0 { shiftToSetBit(&fn, &sn) }
             } else {
                 sr = nodeHash(sr, c)
             }

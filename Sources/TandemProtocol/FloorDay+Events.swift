@@ -5,13 +5,18 @@ import Foundation
 #endif
 
 extension FloorDay {
+    /// The calendar of the floor's day and hours: Gregorian, UTC.
+    public static let calendar: Calendar = {
+        var utc = Calendar(identifier: .gregorian)
+        utc.timeZone = TimeZone(identifier: "UTC") ?? utc.timeZone
+        return utc
+    }()
+
     /// The day's figures from its audit events (protocol/README.md §20.6): queue answers,
     /// abandons and callbacks, the endings' outcomes and the surveys answered that day.
     /// `targetSeconds`: the answer-time target; `calendar` is UTC.
     public init(events: [AuditEvent], targetSeconds: Int) {
         self.init()
-        var utc = Calendar(identifier: .gregorian)
-        utc.timeZone = TimeZone(identifier: "UTC") ?? utc.timeZone
         var waits: [Double] = []
         var satisfied = 0
         var solved = 0
@@ -23,7 +28,7 @@ extension FloorDay {
                 waits.append(waited)
                 answered += 1
                 if within { answeredWithinTarget += 1 }
-                let hour = utc.component(.hour, from: event.at)
+                let hour = Self.calendar.component(.hour, from: event.at)
                 if byHour.indices.contains(hour) {
                     byHour[hour].answered += 1
                     if within { byHour[hour].withinTarget += 1 }

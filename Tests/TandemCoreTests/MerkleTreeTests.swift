@@ -39,27 +39,14 @@ struct MerkleTreeTests {
             ?? File(leafData: [], leafHashes: [], roots: [], inclusion: [], consistency: [])
     }()
 
-    static func bytes(_ hex: String) -> [UInt8] {
-        var out: [UInt8] = []
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            out.append(UInt8(hex[index..<next], radix: 16) ?? 0)
-            index = next
-        }
-        return out
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
-
-    var leaves: [MerkleTree.Hash] { Self.vectors.leafData.map { MerkleTree.leafHash(Self.bytes($0)) } }
+    var leaves: [MerkleTree.Hash] { Self.vectors.leafData.map { MerkleTree.leafHash(MerkleTree.bytes(hex: $0) ?? []) } }
 
     @Test("leaf hashes and the root of every size, 0 to 13")
     func roots() {
         #expect(Self.vectors.roots.count == 14)
-        #expect(leaves.map(Self.hex) == Self.vectors.leafHashes)
+        #expect(leaves.map(\.lowercaseHex) == Self.vectors.leafHashes)
         for root in Self.vectors.roots {
-            #expect(Self.hex(MerkleTree.root(leaves[..<root.size])) == root.root, "size \(root.size)")
+            #expect(MerkleTree.root(leaves[..<root.size]).lowercaseHex == root.root, "size \(root.size)")
         }
     }
 
@@ -68,7 +55,7 @@ struct MerkleTreeTests {
         #expect(Self.vectors.inclusion.count == 39)
         for vector in Self.vectors.inclusion {
             let proof = MerkleTree.inclusionProof(index: vector.index, leaves[..<vector.size])
-            #expect(proof.map(Self.hex) == vector.proof, "\(vector.index) in \(vector.size)")
+            #expect(proof.map(\.lowercaseHex) == vector.proof, "\(vector.index) in \(vector.size)")
             let root = MerkleTree.root(leaves[..<vector.size])
             let leaf = leaves[vector.index]
             #expect(MerkleTree.verifyInclusion(leaf: leaf, index: vector.index, size: vector.size, proof: proof, root: root))
@@ -90,7 +77,7 @@ struct MerkleTreeTests {
         #expect(Self.vectors.consistency.count == 32)
         for vector in Self.vectors.consistency {
             let proof = MerkleTree.consistencyProof(oldSize: vector.oldSize, leaves[..<vector.newSize])
-            #expect(proof.map(Self.hex) == vector.proof, "\(vector.oldSize) → \(vector.newSize)")
+            #expect(proof.map(\.lowercaseHex) == vector.proof, "\(vector.oldSize) → \(vector.newSize)")
             let old = MerkleTree.root(leaves[..<vector.oldSize])
             let new = MerkleTree.root(leaves[..<vector.newSize])
             #expect(MerkleTree.verifyConsistency(oldSize: vector.oldSize, newSize: vector.newSize, oldRoot: old, newRoot: new, proof: proof))

@@ -47,9 +47,7 @@ extension SessionHub {
     /// events once, then only the events added since (the log is read from the last seq).
     private func refreshToday(now: Date, force: Bool = false) async {
         if !force, let today = floorToday, now.timeIntervalSince(today.computedAt) < 10 { return }
-        var utc = Calendar(identifier: .gregorian)
-        utc.timeZone = TimeZone(identifier: "UTC") ?? utc.timeZone
-        let midnight = utc.startOfDay(for: now)
+        let midnight = FloorDay.calendar.startOfDay(for: now)
         do {
             var day = floorDayEvents?.day == midnight ? floorDayEvents : nil
             if day == nil {
