@@ -8,7 +8,7 @@ import Glibc
 /// The real `tandem serve` binary as a child process on 127.0.0.1 port 0, for tests that
 /// must kill it. The binary is `.build/debug/tandem` next to these sources, or `TANDEM_BINARY`.
 final class BrokerProcess: @unchecked Sendable {
-    let process: Process
+    let process: SpawnedProcess
     let port: Int
     let directory: String
 
@@ -28,7 +28,7 @@ final class BrokerProcess: @unchecked Sendable {
         }
     }
 
-    private init(process: Process, port: Int, directory: String) {
+    private init(process: SpawnedProcess, port: Int, directory: String) {
         self.process = process
         self.port = port
         self.directory = directory
@@ -49,7 +49,7 @@ final class BrokerProcess: @unchecked Sendable {
         umask: String? = nil,
         binary: String? = nil
     ) async throws -> BrokerProcess {
-        let process = Process()
+        let process = SpawnedProcess()
         let binary = try binary ?? Self.binary
         let serve = ["serve", "--data-dir", directory, "--port", "0", "--log-level", logLevel] + arguments
         if let umask {
@@ -70,7 +70,7 @@ final class BrokerProcess: @unchecked Sendable {
         } else {
             process.standardError = FileHandle.nullDevice
         }
-        try process.runSerialized()
+        try process.run()
         let handle = output.fileHandleForReading
         // Read on a thread of its own (blocking reads), and keep draining until the broker exits.
         let port: Int? = await withCheckedContinuation { continuation in

@@ -5,17 +5,17 @@ import Synchronization
 /// its standard output and error are collected as they come, on a thread of their own, so a
 /// test can wait for a line while the command runs, then for its exit.
 final class CLIProcess: @unchecked Sendable {
-    private let process: Process
+    private let process: SpawnedProcess
     private let collected = Mutex(Data())
     private let exited = Mutex(false)
 
-    private init(process: Process) {
+    private init(process: SpawnedProcess) {
         self.process = process
     }
 
     /// Starts `tandem ARGUMENTS` with `TANDEM_TOKEN` set to `token` (and `environment`), in `directory`.
     static func start(_ arguments: [String], token: String, in directory: String, environment extra: [String: String] = [:]) throws -> CLIProcess {
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: try BrokerProcess.binary)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
@@ -27,7 +27,7 @@ final class CLIProcess: @unchecked Sendable {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
-        try process.runSerialized()
+        try process.run()
         let running = CLIProcess(process: process)
         let handle = output.fileHandleForReading
         Thread.detachNewThread {

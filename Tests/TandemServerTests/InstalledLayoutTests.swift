@@ -25,12 +25,12 @@ struct InstalledLayoutTests {
     }
 
     func fetch(_ url: String) throws -> (status: String, body: String) {
-        let curl = Process()
+        let curl = SpawnedProcess()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         curl.arguments = ["-sk", "-o", "-", "-w", "\n%{http_code}", url]
         let output = Pipe()
         curl.standardOutput = output
-        try curl.runSerialized()
+        try curl.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         curl.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
@@ -52,13 +52,13 @@ struct InstalledLayoutTests {
     @Test("without its pages the binary refuses to start and says where they belong")
     func missingPages() async throws {
         let binary = try install(prefix: root + "/bare", pages: false)
-        let process = Process()
+        let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["serve", "--port", "0", "--data-dir", root + "/bare-data"]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
-        try process.runSerialized()
+        try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)

@@ -106,7 +106,7 @@ struct MultiBrokerTests {
         #expect(await joinedIterator.next()?.sessionID == session.sessionID)
 
         // Ending it through B is refused, and the answer names the broker that holds it.
-        let curl = Process()
+        let curl = SpawnedProcess()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         curl.arguments = [
             "-sk", "-X", "POST", "-H", "Authorization: Bearer \(token)", "-H", "Content-Type: application/json",
@@ -114,7 +114,7 @@ struct MultiBrokerTests {
         ]
         let output = Pipe()
         curl.standardOutput = output
-        try curl.runSerialized()
+        try curl.run()
         let answer = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         curl.waitUntilExit()
         #expect(answer.hasSuffix("\n409"), "\(answer)")

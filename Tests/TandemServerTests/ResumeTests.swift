@@ -292,11 +292,11 @@ struct ResumeTests {
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
                 "interop/silent_customer.py"
             ).path
-            let python = Process()
+            let python = SpawnedProcess()
             python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             python.arguments = ["python3", script, "127.0.0.1", String(broker.port), created.joinCode, broker.caFile, "30"]
             python.standardOutput = FileHandle.nullDevice
-            try python.runSerialized()
+            try python.run()
             defer { python.terminate() }
             do {
                 _ = try await next(&agentEvents) { if case .peerJoined = $0 { true } else { false } }

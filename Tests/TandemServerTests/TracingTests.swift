@@ -303,13 +303,13 @@ struct TracingTests {
             (["--otel-protocol", "grpc"], "--otel-protocol must be http-protobuf or http-json"),
             (["--otel-sample-ratio", "1.5"], "--otel-sample-ratio must be 0-1"),
         ] {
-            let process = Process()
+            let process = SpawnedProcess()
             process.executableURL = URL(fileURLWithPath: try BrokerProcess.binary)
             process.arguments = ["serve", "--data-dir", directory, "--port", "0"] + arguments
             let errors = Pipe()
             process.standardError = errors
             process.standardOutput = FileHandle.nullDevice
-            try process.runSerialized()
+            try process.run()
             let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
             #expect(process.terminationStatus != 0)

@@ -100,7 +100,11 @@ const socket = new TandemSocket(
       voice.stop();
       resumer.forget();
       ended = true;
-      if (joined) setState("disconnected", `${message} The session has ended; if you still need help, ask your agent for a new code.`);
+      if (joined && code === 4411) {
+        // The session ended while this page was away (§5.13): that is an end, not a failure.
+        setState("ended", "The session has ended while you were disconnected. Thank you! If you still need help, ask your agent for a new code.");
+        chat.note("The session has ended.");
+      } else if (joined) setState("disconnected", `${message} The session has ended; if you still need help, ask your agent for a new code.`);
       else if (queued && code === 1000) setState("refused", "You left the queue.");
       else setState("refused", message);
       for (const id of ["consent", "stage", "leave"]) $(id).hidden = true;
