@@ -82,7 +82,7 @@ fi
 binary="$bin_dir/tandem"
 web="$bin_dir/tandem_TandemServer.resources/Web"
 [[ -x $binary ]] || { say "error: no executable $binary" >&2; exit 1; }
-for page in customer.html agent.html floor.html replay.html; do
+for page in customer.html agent.html floor.html replay.html audit.html; do
     [[ -f $web/$page ]] || { say "error: $web/$page is missing" >&2; exit 1; }
 done
 if command -v ldd >/dev/null && ldd "$binary" 2>/dev/null | grep -q 'libswiftCore\.so'; then

@@ -70,6 +70,9 @@ python3 Tests/browser/media_test.py .build/debug/tandem
 log "the support floor in Chromium: presence and offers in the console, /floor updating, transfer with a reason, callbacks"
 python3 Tests/browser/floor_test.py .build/debug/tandem
 
+log "the audit review in Chromium: sessions with filters, a timeline, a recording played, charts, the verify badge, the evidence bundle"
+python3 Tests/browser/audit_test.py .build/debug/tandem
+
 log "anchored annotations in Chromium: a generated camera clip with known motion, tracked on the customer's page"
 python3 Tests/browser/anchor_test.py .build/debug/tandem
 

@@ -6,7 +6,7 @@ import TandemProtocol
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Review the session log (auditors and admins see all sessions, agents their own).",
-        subcommands: [Sessions.self, Show.self, Ticket.self, Stats.self, Export.self, Verify.self, Key.self, Prune.self]
+        subcommands: [Sessions.self, Show.self, Ticket.self, Stats.self, Export.self, Verify.self, Bundle.self, Key.self, Prune.self, Console.self]
     )
 
     struct Sessions: AsyncParsableCommand {
@@ -106,8 +106,21 @@ struct Audit: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var tokenOptions: TokenOptions
         @Flag(help: "Print JSON.") var json = false
+        @Option(help: "Verify this evidence bundle offline instead (no broker): exit 0 good, 1 a check failed, 2 not a bundle.")
+        var bundle: String?
+        @Option(help: "The broker's public key (PEM) the bundle or the recorded heads must be signed by.") var key: String?
+        @Option(help: "Check the log's consistency with every signed tree head recorded in this file (--audit-anchor-file, syslog lines).")
+        var against: String?
 
         func run() async throws {
+            if let bundle {
+                try BundleCheck.run(path: bundle, keyFile: key)
+                return
+            }
+            if let against {
+                try await withAPI(connection, tokenOptions) { try await AnchorCheck.run(path: against, keyFile: key, api: $0) }
+                return
+            }
             let result = try await withAPI(connection, tokenOptions) { try await $0.verifyAuditLog() }
             if json {
                 try sayJSON(result)
@@ -146,6 +159,9 @@ func withAPI<T>(
     } catch let failure as TandemAPIClient.Failure {
         try? await api.shutdown()
         throw CLIFailure("\(refusal): \(failure)")
+    } catch let exit as ExitCode {
+        try? await api.shutdown()
+        throw exit
     } catch let failure as CLIFailure {
         // The body's own explanation, as it is.
         try? await api.shutdown()

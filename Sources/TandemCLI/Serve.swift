@@ -110,6 +110,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between signed checkpoints of the audit log (when events were added).")
     var checkpointInterval: Int = 60
 
+    @Option(
+        help: "Append each checkpoint's signed tree head to this file, one JSON line each (an append-only place; see tandem audit verify --against)."
+    )
+    var auditAnchorFile: String?
+
+    @Flag(help: "Also send each checkpoint's signed tree head to syslog (facility auth, ident tandem-audit).")
+    var auditAnchorSyslog = false
+
     @Flag(
         help:
             "Start even though the audit log is behind what this broker signed (DATA/audit-head.json): after restoring an old backup on purpose. The loss is recorded in the log (audit.rollback-accepted)."
@@ -167,6 +175,8 @@ struct Serve: AsyncParsableCommand {
         configuration.maxOverlayBytesPerSession = overlayBytes
         configuration.brokerLostAfter = .seconds(brokerLostAfter)
         configuration.checkpointInterval = .seconds(checkpointInterval)
+        configuration.auditAnchorFile = auditAnchorFile
+        configuration.auditAnchorSyslog = auditAnchorSyslog
         configuration.acceptRolledBackLog = acceptRolledBackLog
         guard maxQueue > 0, transferWait > 0 else { throw ValidationError("--max-queue and --transfer-wait must be positive") }
         configuration.maxQueueLength = maxQueue

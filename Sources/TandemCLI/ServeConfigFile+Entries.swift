@@ -38,6 +38,8 @@ extension ServeConfigFile {
         },
         Entry(table: "storage", key: "checkpoint_interval", kind: .integer) { String($0.checkpointInterval) },
         Entry(table: "storage", key: "accept_rolled_back_log", kind: .flag) { String($0.acceptRolledBackLog) },
+        Entry(table: "storage", key: "audit_anchor_file", kind: .string) { string($0.auditAnchorFile) },
+        Entry(table: "storage", key: "audit_anchor_syslog", kind: .flag) { String($0.auditAnchorSyslog) },
         Entry(table: "cluster", key: "broker_id", kind: .string) { string($0.brokerID) },
         Entry(table: "cluster", key: "broker_lost_after", kind: .integer) { String($0.brokerLostAfter) },
     ]

@@ -1,3 +1,4 @@
+import NIOCore
 import TandemProtocol
 
 /// The audit log's Merkle proofs (protocol/README.md §11.8).
@@ -15,5 +16,12 @@ extension TandemAPIClient {
     /// The tree of the first `from` events against the tree of the first `to` (the whole log when nil).
     public func consistencyProof(from: Int, to: Int? = nil) async throws -> ConsistencyProof {
         try await call(.GET, "/v1/audit/proofs/consistency?from=\(from)" + (to.map { "&to=\($0)" } ?? ""), as: ConsistencyProof.self)
+    }
+}
+
+extension TandemAPIClient {
+    /// An ended session's evidence bundle (§11.9), the ZIP file's bytes.
+    public func evidenceBundle(sessionID: String, includeRecording: Bool = true) async throws -> ByteBuffer {
+        try await raw(.GET, "/v1/audit/sessions/\(Self.escape(sessionID))/bundle" + (includeRecording ? "" : "?recording=false"))
     }
 }

@@ -103,6 +103,40 @@ extension AuditChain {
             lastGood = checkpoint.seq
         }
 
+        // 3b. Every checkpoint's tree head (§11.10) is signed and is the tree of the log up
+        // to the checkpoint's event. Heads from before a prune (another first seq) are left.
+        if let firstSeq = events.first?.seq, checkpoints.contains(where: { $0.treeHead?.firstSeq == firstSeq }) {
+            var tree = MerkleTreeCache()
+            for event in events {
+                guard let leaf = MerkleTree.leafHash(eventHash: event.hash) else {
+                    return result(.altered, count: count, firstBad: event.seq, "event #\(event.seq) has no valid hash", pruned: anchor?.seq)
+                }
+                tree.append(leafHash: leaf)
+            }
+            for checkpoint in checkpoints {
+                guard let head = checkpoint.treeHead, head.firstSeq == firstSeq else { continue }
+                guard head.publicKey == publicKey, AuditSigner.isValid(head, publicKey: publicKey) else {
+                    return result(
+                        .badCheckpoint,
+                        count: count,
+                        firstBad: checkpoint.seq,
+                        "the tree head of checkpoint #\(checkpoint.id) is not signed by this broker's key",
+                        pruned: anchor?.seq
+                    )
+                }
+                let size = Int(checkpoint.seq - firstSeq + 1)
+                guard head.size == size, size <= tree.count, head.rootHash == tree.root(size: size).lowercaseHex else {
+                    return result(
+                        .badCheckpoint,
+                        count: count,
+                        firstBad: checkpoint.seq,
+                        "the tree head of checkpoint #\(checkpoint.id) (\(head.size) events) is not the Merkle tree of the log up to event #\(checkpoint.seq)",
+                        pruned: anchor?.seq
+                    )
+                }
+            }
+        }
+
         // 4. The log still holds what this broker signed last (kept outside the database).
         if let signedHead,
             let rollback = AuditRollback.check(

@@ -16,6 +16,13 @@ extension AuditSigner {
         return signed
     }
 
+    /// Fills in `signature` of an evidence bundle's manifest (§11.9).
+    public func sign(_ manifest: EvidenceManifest) throws -> EvidenceManifest {
+        var signed = manifest
+        signed.signature = try signature(over: signed.signedText)
+        return signed
+    }
+
     /// Whether `head` carries a valid signature by the key `publicKey` (base64 raw).
     public static func isValid(_ head: TreeHead, publicKey: String) -> Bool {
         isValid(signature: head.signature, by: head.publicKey, over: head.signedText, expectedKey: publicKey)

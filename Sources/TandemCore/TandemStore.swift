@@ -57,6 +57,9 @@ public protocol TandemStore: Sendable {
     /// Signs and stores a checkpoint of the current head. With `onlyIfNew`, nothing is
     /// written (nil) when the last checkpoint already covers the head.
     func writeCheckpoint(kind: AuditCheckpoint.Kind, actor: String, at: Date, signer: AuditSigner, onlyIfNew: Bool) async throws -> AuditCheckpoint?
+    /// Keeps the signed tree head checkpoint `checkpointID` commits to (§11.10); a head
+    /// already kept stays.
+    func attachTreeHead(_ head: TreeHead, checkpointID: Int64) async throws
     /// Removes the events before `before` (a prefix of the chain) after writing a signed
     /// prune checkpoint that anchors the rest, and records `audit.pruned` by `actor`.
     func prune(before: Date, actor: String, at: Date, signer: AuditSigner) async throws -> PruneResult

@@ -11,7 +11,8 @@ import Foundation
 
 extension PostgresStore {
     static let eventColumns = "seq, at_ms, session_id, kind, actor, detail, previous_hash, hash"
-    static let checkpointColumns = "id, at_ms, kind, seq, head_hash, actor, pruned_through_seq, pruned_through_hash, public_key, signature"
+    static let checkpointColumns =
+        "id, at_ms, kind, seq, head_hash, actor, pruned_through_seq, pruned_through_hash, public_key, signature, tree_head"
 
     /// Appends an event to the hash chain inside the caller's transaction (which holds the
     /// chain lock), so the event and the change it records commit together.
@@ -27,6 +28,10 @@ extension PostgresStore {
     ) async throws -> AuditEvent {
         let millis = at.epochMilliseconds
         let at = Date(epochMilliseconds: millis)
+        var detail = detail
+        if let sessionID {
+            detail[AuditEvent.sessionSeqKey] = String(try await Self.nextSessionSeq(connection, logger: logger, sessionID: sessionID))
+        }
         let head = try await Self.head(connection, logger: logger)
         let seq = head.seq + 1
         let hash = AuditChain.hash(seq: seq, at: at, sessionID: sessionID, kind: kind, actor: actor, detail: detail, previousHash: head.hash)
@@ -39,6 +44,26 @@ extension PostgresStore {
             logger: logger
         )
         return AuditEvent(seq: seq, at: at, sessionID: sessionID, kind: kind, actor: actor, detail: detail, previousHash: head.hash, hash: hash)
+    }
+
+    /// The next `sessionSeq` of the session (§11.9): one more than its newest event's; for a
+    /// session whose events predate the numbering, one more than how many it has. The
+    /// caller holds the log's append lock, so two brokers never give out the same number.
+    static func nextSessionSeq(_ connection: PostgresConnection, logger: Logger, sessionID: String) async throws -> Int64 {
+        let newest = try await connection.query(
+            "SELECT detail FROM audit_events WHERE session_id = \(sessionID) ORDER BY seq DESC LIMIT 1",
+            logger: logger
+        )
+        var found: String?
+        for try await detail in newest.decode(String.self) { found = detail }
+        guard let found else { return 1 }
+        if let number = AuditEvent.sessionSeq(inDetailJSON: found) { return number + 1 }
+        for try await count in try await connection.query("SELECT COUNT(*) FROM audit_events WHERE session_id = \(sessionID)", logger: logger)
+            .decode(Int64.self)
+        {
+            return count + 1
+        }
+        return 1
     }
 
     /// Seq and hash of the newest event; after a prune that removed everything, the anchor.
@@ -109,7 +134,8 @@ extension PostgresStore {
                     prunedThroughSeq: try cells["pruned_through_seq"].decode(Int64?.self),
                     prunedThroughHash: try cells["pruned_through_hash"].decode(String?.self),
                     publicKey: try cells["public_key"].decode(String.self),
-                    signature: try cells["signature"].decode(String.self)
+                    signature: try cells["signature"].decode(String.self),
+                    treeHead: try TreeHead.fromStored(try cells["tree_head"].decode(String?.self))
                 )
             )
         }
@@ -198,6 +224,16 @@ extension PostgresStore {
                 "SELECT \(unescaped: Self.checkpointColumns) FROM audit_checkpoints ORDER BY id"
             )
             return AuditLogSnapshot(events: events, unreadableSeq: unreadable, checkpoints: checkpoints)
+        }
+    }
+
+    public func attachTreeHead(_ head: TreeHead, checkpointID: Int64) async throws {
+        let json = String(decoding: try TandemJSON.makeEncoder().encode(head), as: UTF8.self)
+        try await write { connection in
+            try await connection.query(
+                "UPDATE audit_checkpoints SET tree_head = \(json) WHERE id = \(checkpointID) AND tree_head IS NULL",
+                logger: logger
+            )
         }
     }
 

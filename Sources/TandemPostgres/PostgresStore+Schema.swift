@@ -139,6 +139,8 @@ extension PostgresStore {
         );
         CREATE INDEX queue_entries_order ON queue_entries (line, tier_rank DESC, entered_ms);
         """,
+        // §11.10: the signed tree head each checkpoint commits to (JSON), set once after it.
+        "ALTER TABLE audit_checkpoints ADD COLUMN tree_head TEXT;",
     ]
 
     /// Brings the schema to the newest version. Several brokers starting at once take turns

@@ -36,6 +36,9 @@ public struct AuditCheckpoint: Sendable, Equatable, Codable {
     public var publicKey: String
     /// Base64 of the Ed25519 signature over ``signedText``.
     public var signature: String
+    /// The signed head of the Merkle tree of the log up to `seq` (§11.10), signed on its own
+    /// right after the checkpoint; nil for checkpoints from before it existed, and until set.
+    public var treeHead: TreeHead?
 
     public init(
         id: Int64,
@@ -47,7 +50,8 @@ public struct AuditCheckpoint: Sendable, Equatable, Codable {
         prunedThroughSeq: Int64? = nil,
         prunedThroughHash: String? = nil,
         publicKey: String = "",
-        signature: String = ""
+        signature: String = "",
+        treeHead: TreeHead? = nil
     ) {
         self.id = id
         self.at = at
@@ -59,10 +63,11 @@ public struct AuditCheckpoint: Sendable, Equatable, Codable {
         self.prunedThroughHash = prunedThroughHash
         self.publicKey = publicKey
         self.signature = signature
+        self.treeHead = treeHead
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, at, atMs, kind, seq, headHash, actor, prunedThroughSeq, prunedThroughHash, publicKey, signature
+        case id, at, atMs, kind, seq, headHash, actor, prunedThroughSeq, prunedThroughHash, publicKey, signature, treeHead
     }
 
     /// `atMs` (epoch milliseconds, what is signed) wins over the RFC 3339 `at`.
@@ -79,7 +84,8 @@ public struct AuditCheckpoint: Sendable, Equatable, Codable {
             prunedThroughSeq: try container.decodeIfPresent(Int64.self, forKey: .prunedThroughSeq),
             prunedThroughHash: try container.decodeIfPresent(String.self, forKey: .prunedThroughHash),
             publicKey: try container.decode(String.self, forKey: .publicKey),
-            signature: try container.decode(String.self, forKey: .signature)
+            signature: try container.decode(String.self, forKey: .signature),
+            treeHead: try container.decodeIfPresent(TreeHead.self, forKey: .treeHead)
         )
     }
 
@@ -96,6 +102,7 @@ public struct AuditCheckpoint: Sendable, Equatable, Codable {
         try container.encode(prunedThroughHash, forKey: .prunedThroughHash)
         try container.encode(publicKey, forKey: .publicKey)
         try container.encode(signature, forKey: .signature)
+        try container.encode(treeHead, forKey: .treeHead)
     }
 
     /// The exact text that is signed: fields joined by newlines, times in epoch milliseconds.

@@ -164,3 +164,17 @@ public struct AuditTimeline: Sendable, Equatable, Codable {
         self.events = events
     }
 }
+
+extension AuditEvent {
+    /// The detail key of an event's number within its session: 1, 2, 3, … (§11.9).
+    public static let sessionSeqKey = "sessionSeq"
+
+    /// The event's number within its session, when it has one.
+    public var sessionSeq: Int64? { detail[Self.sessionSeqKey].flatMap { Int64($0) } }
+
+    /// `sessionSeq` of an event's detail as stored (JSON text), when it has one.
+    public static func sessionSeq(inDetailJSON json: String) -> Int64? {
+        guard let detail = try? JSONDecoder().decode([String: String].self, from: Data(json.utf8)) else { return nil }
+        return detail[sessionSeqKey].flatMap { Int64($0) }
+    }
+}

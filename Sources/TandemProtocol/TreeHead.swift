@@ -29,6 +29,12 @@ public struct TreeHead: Sendable, Equatable, Codable {
         self.signature = signature
     }
 
+    /// A head as a store keeps it (JSON text), nil for none.
+    public static func fromStored(_ json: String?) throws -> TreeHead? {
+        guard let json else { return nil }
+        return try TandemJSON.makeDecoder().decode(TreeHead.self, from: Data(json.utf8))
+    }
+
     /// `tandem-tree-head/1`, the first seq, the size, the root (hex) and the time (Unix
     /// milliseconds), one a line.
     public var signedText: String {

@@ -22,6 +22,10 @@ extension SQLiteStore {
     ) throws -> AuditEvent {
         let millis = Int64((at.timeIntervalSince1970 * 1000).rounded(.down))
         let at = Date(epochMilliseconds: millis)
+        var detail = detail
+        if let sessionID {
+            detail[AuditEvent.sessionSeqKey] = String(try Self.nextSessionSeq(db, sessionID: sessionID))
+        }
         let head = try Self.head(db)
         let seq = head.seq + 1
         let previousHash = head.hash
@@ -35,6 +39,19 @@ extension SQLiteStore {
             arguments: [seq, millis, sessionID, kind.rawValue, actor, detailJSON, previousHash, hash]
         )
         return AuditEvent(seq: seq, at: at, sessionID: sessionID, kind: kind, actor: actor, detail: detail, previousHash: previousHash, hash: hash)
+    }
+
+    /// The next `sessionSeq` of the session (§11.9): one more than its newest event's; for a
+    /// session whose events predate the numbering, one more than how many it has.
+    static func nextSessionSeq(_ db: Database, sessionID: String) throws -> Int64 {
+        let newest = try String.fetchOne(
+            db,
+            sql: "SELECT detail FROM audit_events WHERE session_id = ? ORDER BY seq DESC LIMIT 1",
+            arguments: [sessionID]
+        )
+        guard let newest else { return 1 }
+        if let number = AuditEvent.sessionSeq(inDetailJSON: newest) { return number + 1 }
+        return (try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM audit_events WHERE session_id = ?", arguments: [sessionID]) ?? 0) + 1
     }
 
     static func event(from row: Row) throws -> AuditEvent {

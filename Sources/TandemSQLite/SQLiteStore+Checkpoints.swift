@@ -23,8 +23,16 @@ extension SQLiteStore {
             prunedThroughSeq: row["pruned_through_seq"],
             prunedThroughHash: row["pruned_through_hash"],
             publicKey: row["public_key"],
-            signature: row["signature"]
+            signature: row["signature"],
+            treeHead: try TreeHead.fromStored(row["tree_head"])
         )
+    }
+
+    public func attachTreeHead(_ head: TreeHead, checkpointID: Int64) async throws {
+        let json = String(decoding: try TandemJSON.makeEncoder().encode(head), as: UTF8.self)
+        try await write { db in
+            try db.execute(sql: "UPDATE audit_checkpoints SET tree_head = ? WHERE id = ? AND tree_head IS NULL", arguments: [json, checkpointID])
+        }
     }
 
     public func checkpoints() async throws -> [AuditCheckpoint] {

@@ -114,6 +114,10 @@ extension SQLiteStore {
                     """
             )
         }
+        // §11.10: the signed tree head each checkpoint commits to (JSON), set once after it.
+        migrator.registerMigration("v6-checkpoint-tree-heads") { db in
+            try db.execute(sql: "ALTER TABLE audit_checkpoints ADD COLUMN tree_head TEXT")
+        }
         return migrator
     }
 

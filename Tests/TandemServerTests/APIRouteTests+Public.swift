@@ -71,6 +71,7 @@ extension APIRouteTests {
             let pages: [(path: String, file: String, camera: Bool)] = [
                 ("/j/482-913-557-301", "customer.html", true), ("/j/482913557301", "customer.html", true),
                 ("/help", "customer.html", true), ("/agent", "agent.html", true), ("/floor", "floor.html", false), ("/replay", "replay.html", false),
+                ("/audit", "audit.html", false),
             ]
             for page in pages {
                 let response = try await api.get(page.path)

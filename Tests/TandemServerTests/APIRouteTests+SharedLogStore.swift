@@ -48,6 +48,7 @@ struct SharedLogStore: TandemStore, BrokerRegistry {
     func writeCheckpoint(kind: AuditCheckpoint.Kind, actor: String, at: Date, signer: AuditSigner, onlyIfNew: Bool) async throws -> AuditCheckpoint? {
         try await base.writeCheckpoint(kind: kind, actor: actor, at: at, signer: signer, onlyIfNew: onlyIfNew)
     }
+    func attachTreeHead(_ head: TreeHead, checkpointID: Int64) async throws { try await base.attachTreeHead(head, checkpointID: checkpointID) }
     func prune(before: Date, actor: String, at: Date, signer: AuditSigner) async throws -> PruneResult {
         try await base.prune(before: before, actor: actor, at: at, signer: signer)
     }

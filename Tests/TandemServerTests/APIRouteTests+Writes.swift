@@ -60,23 +60,34 @@ extension APIRouteTests {
         }
     }
 
-    @Test("POST /v1/console-tokens: a 15-minute tdc_ sign-in for agents and admins that is no API token; 403 for auditors")
+    @Test(
+        "POST /v1/console-tokens: a 15-minute tdc_ sign-in (/agent link; /audit for auditors) that reads the API (GET, HEAD) and writes nothing"
+    )
     func consoleTokens() async throws {
         try await RouterHarness.run { api in
             var issued: [String] = []
-            for token in [api.alice, api.ada] {
+            for (token, page) in [(api.alice, "/agent"), (api.ada, "/agent"), (api.audrey, "/audit")] {
                 let response = try await api.request(.post, "/v1/console-tokens", token: token)
                 #expect(response.status == .ok)
                 let grant = try response.decode(ConsoleTokenGrant.self)
                 #expect(grant.token.hasPrefix("tdc_"))
-                #expect(grant.url.hasSuffix("/agent#token=" + grant.token))
+                #expect(grant.url.hasSuffix(page + "#token=" + grant.token), "\(grant.url)")
                 #expect(abs(grant.expiresAt.timeIntervalSinceNow - 15 * 60) < 10)
-                // It signs in the browser console over the WebSocket, not the HTTPS API.
-                expectAPIError(try await api.get("/v1/audit/sessions", token: grant.token), .unauthorized, "unauthorized")
+                // The pages read the HTTPS API with it (the /audit page), as its user.
+                #expect(try await api.get("/v1/audit/sessions", token: grant.token).status == .ok)
+                #expect(try await api.request(.head, "/v1/audit/stats", token: grant.token).status == .ok)
+                // It changes nothing, and makes no further sign-in.
+                expectAPIError(try await api.request(.post, "/v1/console-tokens", token: grant.token), .unauthorized, "unauthorized")
+                let link = #"{"ticket":"HD-1","tier":"basic"}"#
+                expectAPIError(try await api.request(.post, "/v1/help-links", token: grant.token, body: link), .unauthorized, "unauthorized")
                 issued.append(grant.token)
             }
-            #expect(Set(issued).count == 2)
-            expectAPIError(try await api.request(.post, "/v1/console-tokens", token: api.audrey), .forbidden, "forbidden")
+            #expect(Set(issued).count == 3)
+            // Each reads what its user may read: the auditor's verifies the log, the agent's does not.
+            #expect(try await api.get("/v1/audit/verify", token: issued[2]).status == .ok)
+            expectAPIError(try await api.get("/v1/audit/verify", token: issued[0]), .forbidden, "forbidden")
+            let unknown = ConsoleTokens.prefix + String(repeating: "q", count: 43)
+            expectAPIError(try await api.get("/v1/audit/sessions", token: unknown), .unauthorized, "unauthorized")
         }
     }
 

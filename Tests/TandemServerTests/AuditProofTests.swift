@@ -65,6 +65,12 @@ struct AuditProofTests {
             let script = "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()"
             let tampered = try await ChildProcess.run(["python3", "-c", script, broker.directory + "/tandem.sqlite", sql])
             #expect(tampered.status == 0)
+            // The broker keeps the tree in memory; asking for the rewritten event's proof
+            // shows it another hash than the tree holds, and the tree is built again from
+            // the database: the new head's root is not the one the auditor saw before.
+            let rewritten = try await broker.api(audrey) { try await $0.inclusionProof(seq: events[1].seq) }
+            #expect(rewritten.eventHash == forged)
+            #expect(rewritten.treeHead.rootHash != head.rootHash)
             let after = try await broker.api(audrey) { try await $0.consistencyProof(from: old.size) }
             let afterPath = after.path.compactMap(MerkleTree.bytes(hex:))
             let afterRoot = try #require(MerkleTree.bytes(hex: after.treeHead.rootHash))

@@ -105,7 +105,10 @@ struct StoreTests {
             let event = try #require(try await store.events(sessionID: "s_t").last)
             #expect(event.kind == "transfer.answered")
             #expect(event.actor == "bob")
-            #expect(event.detail == ["from": "alice", "line": "line2", "waitedMs": "1500"])
+            #expect(event.detail.filter { $0.key != AuditEvent.sessionSeqKey } == ["from": "alice", "line": "line2", "waitedMs": "1500"])
+            // Each of the session's events has its number in the session, 1, 2, 3, … (§11.9).
+            let numbers = try await store.events(sessionID: "s_t").map(\.sessionSeq)
+            #expect(numbers == (1...Int64(numbers.count)).map { Optional($0) })
             try await store.recordEnding(
                 sessionID: "s_t",
                 ending: SessionEnding(endedAt: t0.addingTimeInterval(90), reason: .agentEnded, outcome: .resolved, note: nil, traffic: .init())

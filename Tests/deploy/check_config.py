@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from swift_options import ROOT, command_options  # noqa: E402
 
 # Options without a default, shown with an example value instead.
-EXAMPLES = {"public-url", "cert", "key", "database", "broker-id", "webhook", "webhook-secret-file", "otel-endpoint"}
+EXAMPLES = {"public-url", "cert", "key", "database", "broker-id", "webhook", "webhook-secret-file", "otel-endpoint", "audit-anchor-file"}
 # Options about the file itself, not in it.
 META = {"config", "print-config"}
 ENTRY = re.compile(r'Entry\(\s*table:\s*"([a-z_]+)"\s*,\s*key:\s*"([a-z0-9_]+)"\s*,\s*kind:\s*\.(\w+)')

@@ -49,7 +49,7 @@ else
     ok "scripts/install.sh $prefix (DESTDIR, from $build_dir)"
 fi
 
-for file in bin/tandem share/tandem/Web/agent.html share/tandem/Web/floor.html share/tandem/Web/customer.html share/tandem/Web/replay.html \
+for file in bin/tandem share/tandem/Web/agent.html share/tandem/Web/floor.html share/tandem/Web/customer.html share/tandem/Web/replay.html share/tandem/Web/audit.html \
     share/bash-completion/completions/tandem share/zsh/site-functions/_tandem share/fish/vendor_completions.d/tandem.fish \
     share/tandem/deploy/tandem.service share/tandem/deploy/tandem.sysusers share/tandem/deploy/tandem.toml \
     share/tandem/deploy/grafana-dashboard.json; do

@@ -14,6 +14,8 @@ import Foundation
 struct BrokerAPI {
     let hub: SessionHub
     let signingKey: AuditSigningKey
+    /// The log's Merkle tree, shared with the checkpointer (§11.8, §11.10).
+    let tree: AuditTree
     let web: WebPages
     /// Where recordings are written (§19).
     let recordings: String
@@ -30,6 +32,7 @@ struct BrokerAPI {
         router.get("/help") { _, _ in WebPages.page(web.customerPage, camera: true) }
         router.get("/agent") { _, _ in WebPages.page(web.agentPage, camera: true) }
         router.get("/floor") { _, _ in WebPages.page(web.floorPage, camera: false) }
+        router.get("/audit") { _, _ in WebPages.page(web.auditPage, camera: false) }
         router.post("/v1/console-tokens") { request, context in try await self.consoleToken(request, context) }
         router.post("/v1/help-links") { request, context in try await self.helpLink(request, context) }
         router.post("/v1/surveys") { request, context in try await self.answerSurvey(request, context) }
@@ -43,6 +46,7 @@ struct BrokerAPI {
         router.get("/replay") { _, _ in WebPages.page(web.replayPage, camera: false) }
         router.get("/v1/audit/sessions") { request, context in try await self.listSessions(request, context) }
         router.get("/v1/audit/sessions/:id/events") { request, context in try await self.sessionEvents(request, context) }
+        router.get("/v1/audit/sessions/:id/bundle") { request, context in try await self.evidenceBundle(request, context) }
         router.get("/v1/audit/verify") { request, context in try await self.verify(request, context) }
         router.get("/v1/audit/tree-head") { request, context in try await self.currentTreeHead(request, context) }
         router.get("/v1/audit/proofs/inclusion") { request, context in try await self.inclusionProof(request, context) }
@@ -139,10 +143,13 @@ struct BrokerAPI {
         )
     }
 
-    /// `POST /v1/console-tokens`: a short-lived sign-in for the browser console.
+    /// `POST /v1/console-tokens`: a short-lived sign-in for the browser pages: the console and
+    /// the floor for agents and admins, the audit review (`/audit`) for auditors and admins.
     func consoleToken(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let user = try await authenticate(request)
-        guard user.role.canStartSessions else { throw APIError.forbidden("role \(user.role.rawValue) cannot start sessions") }
+        guard user.role.canStartSessions || user.role.canReadAllSessions else {
+            throw APIError.forbidden("role \(user.role.rawValue) cannot sign in to the browser pages")
+        }
         var lifetime: Duration?
         let body: ByteBuffer
         do {
@@ -161,7 +168,9 @@ struct BrokerAPI {
         }
         let (token, expiresAt) = await hub.issueConsoleToken(for: user.name, lifetime: lifetime)
         let base = await hub.joinBaseURL
-        return try json(ConsoleTokenGrant(token: token, expiresAt: expiresAt, url: base + "/agent#token=" + token))
+        // Auditors have no console: their link opens the audit review.
+        let page = user.role.canStartSessions ? "/agent" : "/audit"
+        return try json(ConsoleTokenGrant(token: token, expiresAt: expiresAt, url: base + page + "#token=" + token))
     }
 
     // MARK: helpers
@@ -172,6 +181,13 @@ struct BrokerAPI {
             throw APIError.unauthorized
         }
         let token = String(header.dropFirst(7).drop { $0 == " " })
+        // A console sign-in (§12) reads but never changes anything: GET and HEAD only (the /audit page reads the API with it).
+        if ConsoleTokens.isWellFormed(token), request.method == .get || request.method == .head {
+            guard let name = await hub.consoleUser(token: token), let user = try await store.user(name: name), user.isActive else {
+                throw APIError.unauthorized
+            }
+            return user
+        }
         guard APIToken.isWellFormed(token), let user = try await store.user(tokenHash: APIToken.hash(token)), user.isActive else {
             throw APIError.unauthorized
         }

@@ -3,8 +3,8 @@ import HTTPTypes
 import Hummingbird
 
 /// The browser clients: the customer's join page (`/j/CODE`), the agent console (`/agent`),
-/// the support floor (`/floor`) and their scripts and styles (`/web/...`), plain HTML, CSS and
-/// ES modules served with a strict Content-Security-Policy.
+/// the support floor (`/floor`), the auditors' review (`/audit`) and their scripts and styles
+/// (`/web/...`), plain HTML, CSS and ES modules served with a strict Content-Security-Policy.
 struct WebPages: Sendable {
     /// Scripts and styles from this origin only; frames, images and media from the page's own
     /// canvases; WebSocket and fetch to this origin; no framing, no forms elsewhere.
@@ -20,6 +20,8 @@ struct WebPages: Sendable {
     let replayPage: ByteBuffer
     /// The admins' live view of the floor (protocol/README.md §20.6).
     let floorPage: ByteBuffer
+    /// The auditors' review of the log (protocol/README.md §12).
+    let auditPage: ByteBuffer
 
     /// Loads the pages from `root`, or from where an installed or built broker keeps them
     /// (``installedRoot(executable:)``).
@@ -41,6 +43,7 @@ struct WebPages: Sendable {
         self.agentPage = try load("agent.html")
         self.replayPage = try load("replay.html")
         self.floorPage = try load("floor.html")
+        self.auditPage = try load("audit.html")
     }
 
     /// Where the pages are for the running executable: PREFIX/share/tandem/Web for one installed

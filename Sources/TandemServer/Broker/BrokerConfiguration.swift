@@ -45,6 +45,10 @@ public struct BrokerConfiguration: Sendable {
     public var activityRecordInterval: Duration = .seconds(5)
     /// How often a signed checkpoint of the audit log is written (when events were added).
     public var checkpointInterval: Duration = .seconds(60)
+    /// Each checkpoint's signed tree head is appended here as a JSON line (§11.10); nil: no file.
+    public var auditAnchorFile: String?
+    /// Each checkpoint's signed tree head also goes to syslog (facility auth, ident tandem-audit).
+    public var auditAnchorSyslog = false
     /// Start even if the audit log is behind the last checkpoint this broker signed (kept in
     /// `DATA/audit-head.json`, §11.7); the loss is recorded as `audit.rollback-accepted`.
     /// Default false: the broker refuses to start (`serve --accept-rolled-back-log`).

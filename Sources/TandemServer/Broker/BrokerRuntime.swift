@@ -8,4 +8,6 @@ struct BrokerRuntime: Sendable {
     let recorder: RecordingWriter
     /// Live sessions, join codes, the queue and console sign-ins.
     let hub: SessionHub
+    /// The audit log's Merkle tree: proofs, and the heads checkpoints commit to (§11.8, §11.10).
+    let tree: AuditTree
 }

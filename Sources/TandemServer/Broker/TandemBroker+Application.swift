@@ -64,7 +64,7 @@ extension TandemBroker {
             surveys: SurveyTokenSigner(deriving: key.signer)
         )
         statistics.readOverlayBytes { await hub.overlayBytes() }
-        return BrokerRuntime(key: key, recorder: recorder, hub: hub)
+        return BrokerRuntime(key: key, recorder: recorder, hub: hub, tree: AuditTree(store: store, logger: logger))
     }
 
     /// The application over `runtime`. `lock`, when given, is kept as long as the application.
@@ -102,8 +102,14 @@ extension TandemBroker {
         // HEAD for every GET route, with the GET's status and headers (RFC 9110 §9.3.2).
         let router = Router(context: BasicRequestContext.self, options: .autoGenerateHeadEndpoints)
         router.middlewares.add(RequestTracingMiddleware(continuesTraceparent: configuration.traceIncomingContext))
-        BrokerAPI(hub: runtime.hub, signingKey: runtime.key, web: try WebPages(root: configuration.webRoot), recordings: runtime.recorder.directory)
-            .register(on: router)
+        BrokerAPI(
+            hub: runtime.hub,
+            signingKey: runtime.key,
+            tree: runtime.tree,
+            web: try WebPages(root: configuration.webRoot),
+            recordings: runtime.recorder.directory
+        )
+        .register(on: router)
         return router
     }
 

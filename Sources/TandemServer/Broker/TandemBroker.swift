@@ -124,6 +124,8 @@ public struct TandemBroker: Service {
             store: store,
             signer: runtime.key.signer,
             head: runtime.key.head,
+            tree: runtime.tree,
+            anchors: AuditAnchors(configuration: configuration, logger: logger),
             interval: configuration.checkpointInterval,
             logger: logger
         )

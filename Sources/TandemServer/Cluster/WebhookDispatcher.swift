@@ -127,6 +127,17 @@ struct WebhookDispatcher: Service {
             survey: event.kind == .surveyAnswered ? WebhookPayload.Survey(detail: event.detail) : nil,
             callback: event.kind == .queueCallback ? WebhookPayload.Callback(detail: event.detail) : nil
         )
+        return await Self.send(payload, to: target, client: client, configuration: configuration, logger: logger)
+    }
+
+    /// POSTs `payload` to `target`, signed when there is a secret; true on a 2xx answer.
+    static func send(
+        _ payload: WebhookPayload,
+        to target: BrokerConfiguration.WebhookTarget,
+        client: HTTPClient,
+        configuration: BrokerConfiguration,
+        logger: Logger
+    ) async -> Bool {
         let host = URL(string: target.url)?.host ?? "?"
         do {
             let body = try TandemJSON.makeEncoder().encode(payload)
@@ -135,7 +146,7 @@ struct WebhookDispatcher: Service {
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
             request.headers.add(name: "User-Agent", value: "tandem-webhook/1")
-            request.headers.add(name: "X-Tandem-Event", value: event.kind.rawValue)
+            request.headers.add(name: "X-Tandem-Event", value: payload.event)
             request.headers.add(name: "X-Tandem-Delivery", value: payload.delivery)
             request.headers.add(name: "X-Tandem-Timestamp", value: timestamp)
             if let secret = configuration.webhookSecret {
@@ -148,7 +159,7 @@ struct WebhookDispatcher: Service {
                 logger.warning("Webhook refused", metadata: ["tandem.webhook.host": "\(host)", "http.status": "\(response.status.code)"])
                 return false
             }
-            logger.debug("Webhook delivered", metadata: ["tandem.webhook.host": "\(host)", "tandem.session.id": "\(session?.id ?? "-")"])
+            logger.debug("Webhook delivered", metadata: ["tandem.webhook.host": "\(host)", "tandem.session.id": "\(payload.session?.id ?? "-")"])
             return true
         } catch {
             logger.warning("Webhook failed", metadata: ["tandem.webhook.host": "\(host)", "error": "\(String(reflecting: type(of: error)))"])
@@ -182,6 +193,8 @@ struct WebhookPayload: Codable, Sendable {
     var survey: Survey? = nil
     /// `queue.callback` only: the customer's request (§20.4).
     var callback: Callback? = nil
+    /// `audit.tree-head` only: the signed tree head of a checkpoint (§11.10).
+    var treeHead: TreeHead? = nil
 
     struct Callback: Codable, Sendable, Equatable {
         var queueId: String
