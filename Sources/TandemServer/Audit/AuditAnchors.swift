@@ -76,7 +76,8 @@ struct AuditAnchors: Sendable {
 
     private static func syslogLine(_ line: String) {
         openlog("tandem-audit", LOG_PID | LOG_NDELAY, LOG_AUTH)
-        withVaList([line]) { vsyslog(LOG_NOTICE, "%s", $0) }
+        // A C string for %s: a Swift String is not one.
+        line.withCString { text in withVaList([text]) { vsyslog(LOG_NOTICE, "%s", $0) } }
     }
 
     struct AnchorError: Error, CustomStringConvertible {
