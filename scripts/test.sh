@@ -29,20 +29,23 @@ command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 # The C device client (Sources/tandem-device) builds on these.
-for package in libwebsockets-dev libcjson-dev libssl-dev; do
+# zlib1g-dev: ZIPFoundation (evidence bundles) links zlib.
+for package in libwebsockets-dev libcjson-dev libssl-dev zlib1g-dev; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-if ! python3 -c 'import websockets, jsonschema, referencing, selenium, schemathesis, openapi_spec_validator' >/dev/null 2>&1; then
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore websockets jsonschema selenium schemathesis openapi-spec-validator
+if ! python3 -c 'import websockets, jsonschema, referencing, selenium, schemathesis, openapi_spec_validator, cryptography' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore websockets jsonschema selenium schemathesis openapi-spec-validator cryptography
 fi
 chromium --version
 python3 -c 'import websockets; print("python websockets", websockets.__version__)'
 
 log "protocol vectors against the schemas"
 python3 protocol/vectors/check_schemas.py
+# The standalone evidence-bundle verifier against the Merkle vectors (bundles: EvidenceBundleTests).
+python3 protocol/verify_bundle.py --self-test
 
 log "source format (.swift-format: swift format lint --strict)"
 # The formatter ships with the toolchain; `swift format format --in-place FILES` fixes most findings.

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import io
 import json
 import os
 import re
@@ -56,6 +57,7 @@ import sys
 import tempfile
 import time
 import traceback
+import zipfile
 from datetime import datetime, timezone
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -249,6 +251,7 @@ class Run:
             "getSession": dict(path=a, allowed=200),
             "getSessionEvents": dict(path=a, allowed=200),
             "getRecording": dict(path=a, allowed=409),  # live: still recording
+            "getEvidenceBundle": dict(path=a, allowed=409),  # live: not complete yet
             "listLiveSessions": dict(allowed=200),
             "listQueue": dict(allowed=200),
             "createHelpLink": dict(body={"ticket": "HD-1042", "tier": "standard"}, allowed=200),
@@ -539,6 +542,20 @@ class Run:
             disposition = header(response, "content-disposition")
             ok = response.content.startswith(b"TDREC\x01\r\n") and disposition == f'attachment; filename="{self.session_a}.tdrec"'
             self.record("recording is a .tdrec attachment", ok, f"{disposition!r} {response.content[:8]!r}")
+        response = self.call("evidence bundle of ended A: 200", "getEvidenceBundle", "aud", 200, path=a)
+        if response is not None and response.status_code == 200:
+            disposition = header(response, "content-disposition")
+            with zipfile.ZipFile(io.BytesIO(response.content)) as bundle:
+                names = set(bundle.namelist())
+                manifest = json.loads(bundle.read("manifest.json"))
+            ok = disposition == f'attachment; filename="tandem-evidence-{self.session_a}.zip"' and manifest["format"] == "tandem-evidence/1"
+            ok = ok and {"events.json", "public-key.pem", "summary.html", f"recording/{self.session_a}.tdrec"} <= names
+            self.record("the bundle is a ZIP with its manifest, events, key, summary and recording", ok, f"{disposition!r} {sorted(names)}")
+        response = self.call("evidence bundle without the recording", "getEvidenceBundle", "root", 200, path=a, query={"recording": "false"})
+        if response is not None and response.status_code == 200:
+            with zipfile.ZipFile(io.BytesIO(response.content)) as bundle:
+                self.record("recording=false leaves the file out", not any(n.startswith("recording/") for n in bundle.namelist()), str(bundle.namelist()))
+        self.call("evidence bundle with recording=maybe: 400", "getEvidenceBundle", "aud", 400, path=a, query={"recording": "maybe"})
         self.call("A's agent reads the recording too", "getRecording", "alice", 200, path=a)
         self.call("bob never took A: its recording is 404 to him", "getRecording", "bob", 404, path=a)
         response = self.call("late outcome on expired D: 200", "endSession", "alice", 200, path={"id": self.session_d}, body={"outcome": "abandoned", "note": "customer never came"})

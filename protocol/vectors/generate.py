@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes frames.json, control.json, recording.json and anchors.json: the Tandem v1 test vectors.
+"""Writes frames.json, control.json, recording.json, anchors.json, merkle.json and audit.json: the Tandem v1 test vectors.
 
 This generator is an independent implementation of protocol/README.md §4 and §5
 (it does not use the Swift code), so the Swift and browser codecs are checked
@@ -491,4 +491,53 @@ merkle = {
 with open(os.path.join(HERE, "merkle.json"), "w") as f:
     json.dump(merkle, f, indent=2)
 
-print("wrote frames.json, control.json, recording.json, anchors.json and merkle.json")
+
+# §11.2: audit events and their chain hashes, a short chain written from the spec's canonical
+# form. Escaping goes by user-perceived characters (extended grapheme clusters), as the
+# broker does: "\r\n" is one character, not "\n", and stays; so does "=" followed by a
+# combining mark. Only these two kinds of cluster are built here.
+import unicodedata
+
+
+def clusters(text):
+    i = 0
+    while i < len(text):
+        j = i + 1
+        if text[i] == "\r" and j < len(text) and text[j] == "\n":
+            j += 1
+        while j < len(text) and unicodedata.combining(text[j]):
+            j += 1
+        yield text[i:j]
+        i = j
+
+
+def escape(text):
+    table = {"%": "%25", "&": "%26", "=": "%3D", "\n": "%0A"}
+    return "".join(table.get(c, c) for c in clusters(text))
+
+
+def audit_event(seq, at_ms, session_id, kind, actor, detail, previous):
+    pairs = "&".join(escape(k) + "=" + escape(v) for k, v in sorted(detail.items()))
+    text = "\n".join([str(seq), str(at_ms), session_id or "", kind, actor or "", pairs, previous])
+    return {"seq": seq, "atMs": at_ms, "sessionId": session_id, "kind": kind, "actor": actor, "detail": detail,
+            "previousHash": previous, "canonical": text, "hash": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+
+
+audit_cases = [
+    (None, "user.added", None, {"user": "alice", "role": "agent"}),
+    ("s_abcdefghjkmnpqrs", "session.created", "alice", {"ticket": "HD-1042", "mode": "camera", "sessionSeq": "1"}),
+    ("s_abcdefghjkmnpqrs", "join.failed", "customer", {"reason": "a=b&c%d\ne", "sessionSeq": "2"}),
+    ("s_abcdefghjkmnpqrs", "survey.answered", "customer", {"comment": "café ☕ \u0645\u0631\u062d\u0628\u0627", "score": "5", "sessionSeq": "3"}),
+    ("s_abcdefghjkmnpqrs", "session.ended", "alice", {"note": "line 1\r\nline 2\nline 3", "outcome": "resolved", "sessionSeq": "4"}),
+    ("s_abcdefghjkmnpqrs", "outcome.recorded", None, {"note": "x=\u0301y", "sessionSeq": "5"}),
+]
+audit_events = []
+previous = "0" * 64
+for number, (session_id, kind, actor, detail) in enumerate(audit_cases, start=1):
+    event = audit_event(number, 1795600800000 + number * 1500, session_id, kind, actor, detail, previous)
+    audit_events.append(event)
+    previous = event["hash"]
+with open(os.path.join(HERE, "audit.json"), "w") as f:
+    json.dump({"events": audit_events}, f, indent=2, ensure_ascii=False)
+
+print("wrote frames.json, control.json, recording.json, anchors.json, merkle.json and audit.json")
