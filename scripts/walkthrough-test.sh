@@ -160,7 +160,14 @@ check "replay checks the recording against the audit log and exports frames" bas
 check "the exported frames have the agent's arrow drawn on them" bash -c "grep -l '<line ' replay5/annotated/customer-s1-*.svg | grep -q svg && grep -q 'href=\"../frames/customer-s1-' replay5/annotated/customer-s1-0000000020.svg"
 TANDEM_TOKEN=$auditor_token "$tandem" audit show "$session5" > show5.txt
 check "the recording's hash is in the audit chain" bash -c "grep -q 'recording.started' show5.txt && grep -q \"recording.closed  broker .*sha256=\$(sha256sum tandem-data/recordings/$session5.tdrec | cut -c1-64)\" show5.txt"
+# The session's evidence bundle (§11.9), checked offline by the CLI and by the spec's Python verifier.
+TANDEM_TOKEN=$auditor_token "$tandem" audit bundle "$session5" -o bundle5.zip > bundle5.log 2>&1
+check "audit bundle writes the recorded session's evidence bundle" bash -c "grep -q '^wrote bundle5.zip' bundle5.log && python3 -c 'import sys, zipfile; n = set(zipfile.ZipFile(sys.argv[1]).namelist()); sys.exit(0 if {\"manifest.json\", \"events.json\", \"summary.html\", \"public-key.pem\", \"recording/$session5.tdrec\"} <= n else 1)' bundle5.zip"
+check "audit verify --bundle checks it offline with the broker's key" bash -c "'$tandem' audit verify --bundle bundle5.zip --key tandem-data/audit-signing.pub.pem > verify5.txt && grep -q '^ok completeness (sessionSeq 1-[0-9]*)' verify5.txt && grep -q '^ok recording (recording/' verify5.txt"
+check "protocol/verify_bundle.py agrees" python3 "$repo/protocol/verify_bundle.py" bundle5.zip --key tandem-data/audit-signing.pub.pem
 printf 'X' | dd of="tandem-data/recordings/$session5.tdrec" bs=1 seek=100 conv=notrunc status=none
+TANDEM_TOKEN=$auditor_token "$tandem" audit bundle "$session5" -o bundle5b.zip > /dev/null 2>&1
+check "a bundle of the changed recording fails its recording check (exit 1)" bash -c "'$tandem' audit verify --bundle bundle5b.zip > verify5b.txt; test \$? = 1 && grep -q '^FAILED recording: recording/$session5.tdrec is not the recording' verify5b.txt"
 check "a changed recording is refused by replay" bash -c "! TANDEM_TOKEN='$auditor_token' '$tandem' replay '$session5' --out replay5b 2>replay5b.err && grep -q 'does not match the audit log' replay5b.err"
 check "the player page is served" bash -c "curl -sk '$TANDEM_SERVER/replay' | grep -q 'Tandem recording player'"
 

@@ -17,7 +17,9 @@ struct Bench: AsyncParsableCommand {
               stall          the receiver stops reading for --stall-seconds: sender blocked?, time to live frames, oldest frame
               rounds         --rounds of N sessions that connect, exchange a little and end: broker RSS per round
             Every scenario but frames (without --lean) uses the load generator in LoadGenerator*.swift.
-            """
+            `tandem bench audit-log` builds a synthetic audit log instead (bench/audit.sh).
+            """,
+        subcommands: [BenchAuditLog.self]
     )
 
     @Option(help: "What to measure: frames, flat-out, control, control-paced, idle, setup, stall, rounds.")
