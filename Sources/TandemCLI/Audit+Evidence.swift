@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import Foundation
 import NIOCore
 import TandemClient
@@ -34,16 +35,41 @@ extension Audit {
 
 /// `tandem audit verify --bundle FILE`: the checks of §11.9, offline.
 enum BundleCheck {
-    /// The entries of a ZIP file, or nil when it is not one.
-    static func entries(of path: String) -> [String: [UInt8]]? {
-        guard let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read) else { return nil }
-        var entries: [String: [UInt8]] = [:]
-        for entry in archive where entry.type == .file {
-            var bytes: [UInt8] = []
-            guard (try? archive.extract(entry, consumer: { bytes.append(contentsOf: $0) })) != nil else { return nil }
+    /// The most of an entry the checks read into memory (manifest, events, key).
+    static let readLimit = 256 << 20
+
+    enum Unreadable: Error {
+        case notAZip
+        case problem(String)
+    }
+
+    /// The entries of a ZIP file: each one hashed as it is read, the few the checks read kept.
+    static func entries(of path: String) throws(Unreadable) -> EvidenceVerifier.Entries {
+        guard let archive = try? Archive(url: URL(fileURLWithPath: path), accessMode: .read) else { throw .notAZip }
+        var entries = EvidenceVerifier.Entries()
+        for entry in archive where entry.type != .directory {
             // The same name twice: which one would a reader take?
-            guard entries[entry.path] == nil else { return [:] }
-            entries[entry.path] = bytes
+            guard entries.digests[entry.path] == nil else { throw .problem("\(entry.path) is in the file twice") }
+            let keep = EvidenceVerifier.Entries.readEntries.contains(entry.path)
+            var hasher = SHA256()
+            var bytes = 0
+            var kept: [UInt8] = []
+            do {
+                _ = try archive.extract(entry) { chunk in
+                    hasher.update(data: chunk)
+                    bytes += chunk.count
+                    if keep {
+                        guard bytes <= readLimit else { throw Unreadable.problem("\(entry.path) is over \(readLimit >> 20) MiB") }
+                        kept.append(contentsOf: chunk)
+                    }
+                }
+            } catch let unreadable as Unreadable {
+                throw unreadable
+            } catch {
+                throw .problem("\(entry.path) cannot be read (damaged, or its checksum is wrong)")
+            }
+            entries.digests[entry.path] = (hasher.finalize().lowercaseHex, bytes)
+            if keep { entries.contents[entry.path] = kept }
         }
         return entries
     }
@@ -56,11 +82,17 @@ enum BundleCheck {
             }
             expectedKey = raw
         }
-        guard let entries = entries(of: path), !entries.isEmpty else {
-            say("FAILED format: \(path) is not a ZIP file (or has an entry twice)")
+        let entries: EvidenceVerifier.Entries
+        do {
+            entries = try Self.entries(of: path)
+        } catch .notAZip {
+            say("FAILED format: \(path) is not a ZIP file")
             throw ExitCode(2)
+        } catch .problem(let reason) {
+            say("FAILED format: \(reason)")
+            throw ExitCode(1)
         }
-        let report = EvidenceVerifier.verify(entries: entries, expectedKey: expectedKey)
+        let report = EvidenceVerifier.verify(entries, expectedKey: expectedKey)
         for line in report.passed { say(line) }
         if let failure = report.failure {
             say("FAILED \(failure.check): \(failure.reason)")
@@ -102,6 +134,13 @@ enum AnchorCheck {
             guard AuditSigner.isValid(head, publicKey: key) else {
                 failed += 1
                 say("FAILED \(name): not signed by the broker's key")
+                continue
+            }
+            // A prune only moves the log's start forward: a log that starts before a recorded
+            // head did is an older copy (a backup from before the prune).
+            guard head.firstSeq <= now.firstSeq else {
+                failed += 1
+                say("FAILED \(name): the log starts at event #\(now.firstSeq), before the head's #\(head.firstSeq): an older copy of the log")
                 continue
             }
             guard head.firstSeq == now.firstSeq else {

@@ -164,7 +164,7 @@ extension AuditChain {
 
 extension [AuditCheckpoint] {
     /// The newest prune's last removed event (its seq and hash): where the chain restarts.
-    var pruneAnchor: (seq: Int64, hash: String)? {
+    public var pruneAnchor: (seq: Int64, hash: String)? {
         filter { $0.kind == .prune }.compactMap { checkpoint -> (seq: Int64, hash: String)? in
             guard let seq = checkpoint.prunedThroughSeq, let hash = checkpoint.prunedThroughHash else { return nil }
             return (seq, hash)

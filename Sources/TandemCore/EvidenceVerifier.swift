@@ -30,11 +30,38 @@ public enum EvidenceVerifier {
         let reason: String
     }
 
+    /// A bundle's entries as a verifier sees them: every entry's SHA-256 and length, and the
+    /// bytes of those the checks read (``readEntries``); a recording is hashed as it is read,
+    /// never held.
+    public struct Entries: Sendable {
+        /// The entries whose bytes the checks need.
+        public static let readEntries: Set<String> = [EvidenceBundleLayout.manifest, EvidenceBundleLayout.events, EvidenceBundleLayout.publicKey]
+
+        public var digests: [String: (sha256: String, bytes: Int)] = [:]
+        public var contents: [String: [UInt8]] = [:]
+
+        public init() {}
+
+        /// From whole entries (name → bytes).
+        public init(_ entries: [String: [UInt8]]) {
+            for (name, bytes) in entries {
+                digests[name] = (EvidenceVerifier.sha256Hex(bytes), bytes.count)
+                if Self.readEntries.contains(name) { contents[name] = bytes }
+            }
+        }
+    }
+
     /// Verifies `entries` (name → bytes, every entry of the ZIP). With `expectedKey` (base64
     /// raw Ed25519), the bundle must be signed by that key.
     public static func verify(entries: [String: [UInt8]], expectedKey: String? = nil) -> Report {
+        verify(Entries(entries), expectedKey: expectedKey)
+    }
+
+    /// Verifies a bundle's `entries`. With `expectedKey` (base64 raw Ed25519), the bundle
+    /// must be signed by that key.
+    public static func verify(_ entries: Entries, expectedKey: String? = nil) -> Report {
         var report = Report()
-        guard let manifestBytes = entries[EvidenceBundleLayout.manifest] else {
+        guard let manifestBytes = entries.contents[EvidenceBundleLayout.manifest] else {
             report.notABundle = true
             report.failure = ("format", "no \(EvidenceBundleLayout.manifest): not a Tandem evidence bundle")
             return report
@@ -99,7 +126,7 @@ public enum EvidenceVerifier {
         return der.suffix(32).base64EncodedString()
     }
 
-    private static func key(_ manifest: EvidenceManifest, entries: [String: [UInt8]], expectedKey: String?) throws -> String {
+    private static func key(_ manifest: EvidenceManifest, entries: Entries, expectedKey: String?) throws -> String {
         guard let raw = Data(base64Encoded: manifest.publicKey), raw.count == 32 else {
             throw Failed(reason: "the manifest's publicKey is not a raw Ed25519 key")
         }
@@ -110,7 +137,7 @@ public enum EvidenceVerifier {
                 "signed by the key \(fingerprint), not by the one given (\(Data(base64Encoded: expectedKey).map { AuditSigner.describe($0).fingerprint } ?? "?"))"
             )
         }
-        let embedded = entries[EvidenceBundleLayout.publicKey].flatMap { rawKey(pem: String(decoding: $0, as: UTF8.self)) }
+        let embedded = entries.contents[EvidenceBundleLayout.publicKey].flatMap { rawKey(pem: String(decoding: $0, as: UTF8.self)) }
         try need(embedded == manifest.publicKey, "\(EvidenceBundleLayout.publicKey) is missing or is another key than the manifest's")
         try need(manifest.treeHead.publicKey == manifest.publicKey, "the tree head names another key than the manifest")
         try need(manifest.fingerprint == fingerprint, "the manifest's fingerprint is not \(fingerprint)")
@@ -126,17 +153,17 @@ public enum EvidenceVerifier {
         return "ok signature"
     }
 
-    private static func files(_ manifest: EvidenceManifest, entries: [String: [UInt8]]) throws -> String {
+    private static func files(_ manifest: EvidenceManifest, entries: Entries) throws -> String {
         let listed = Set(manifest.files.map(\.name))
         try need(listed.count == manifest.files.count, "a file is listed twice")
         for file in manifest.files {
-            guard let bytes = entries[file.name] else { throw Failed(reason: "\(file.name) is listed but missing") }
+            guard let digest = entries.digests[file.name] else { throw Failed(reason: "\(file.name) is listed but missing") }
             try need(
-                bytes.count == file.bytes && sha256Hex(bytes) == file.sha256,
+                digest.bytes == file.bytes && digest.sha256 == file.sha256,
                 "\(file.name) is not the file the manifest lists (SHA-256 or length)"
             )
         }
-        for name in entries.keys where name != EvidenceBundleLayout.manifest && !name.hasSuffix("/") {
+        for name in entries.digests.keys where name != EvidenceBundleLayout.manifest && !name.hasSuffix("/") {
             try need(listed.contains(name), "\(name) is in the bundle but not in the manifest")
         }
         for name in [EvidenceBundleLayout.events, EvidenceBundleLayout.publicKey, EvidenceBundleLayout.summary] {
@@ -145,8 +172,8 @@ public enum EvidenceVerifier {
         return "ok files"
     }
 
-    private static func readEvents(_ entries: [String: [UInt8]]) throws -> [BundledEvent] {
-        guard let bytes = entries[EvidenceBundleLayout.events] else { throw Failed(reason: "no \(EvidenceBundleLayout.events)") }
+    private static func readEvents(_ entries: Entries) throws -> [BundledEvent] {
+        guard let bytes = entries.contents[EvidenceBundleLayout.events] else { throw Failed(reason: "no \(EvidenceBundleLayout.events)") }
         do {
             return try TandemJSON.makeDecoder().decode(BundledEvents.self, from: Data(bytes)).events
         } catch {
@@ -202,7 +229,7 @@ public enum EvidenceVerifier {
         return "ok completeness (sessionSeq 1-\(events.count))"
     }
 
-    private static func recording(_ events: [BundledEvent], manifest: EvidenceManifest, entries: [String: [UInt8]]) throws -> String {
+    private static func recording(_ events: [BundledEvent], manifest: EvidenceManifest, entries: Entries) throws -> String {
         let closed = events.last { $0.event.kind == .recordingClosed }?.event
         guard let recording = manifest.recording else {
             try need(closed == nil, "the session was recorded (event \(closed?.seq ?? 0)) but the manifest says it was not")
@@ -214,13 +241,13 @@ public enum EvidenceVerifier {
             "the manifest's recording is not the one event \(closed.seq) logged"
         )
         guard recording.included else {
-            try need(entries[recording.name] == nil, "the recording is marked left out but is in the bundle")
+            try need(entries.digests[recording.name] == nil, "the recording is marked left out but is in the bundle")
             return "ok recording: left out of the bundle"
         }
         try need(recording.name.hasPrefix(EvidenceBundleLayout.recordingFolder), "the recording is not under recording/")
-        guard let bytes = entries[recording.name] else { throw Failed(reason: "\(recording.name) is missing") }
+        guard let digest = entries.digests[recording.name] else { throw Failed(reason: "\(recording.name) is missing") }
         try need(
-            bytes.count == recording.bytes && sha256Hex(bytes) == recording.sha256,
+            digest.bytes == recording.bytes && digest.sha256 == recording.sha256,
             "\(recording.name) is not the recording event \(closed.seq) logged (SHA-256 or length): swapped or changed"
         )
         return "ok recording (\(recording.name), \(recording.bytes) bytes, SHA-256 as logged by event #\(closed.seq))"

@@ -88,6 +88,9 @@ extension APIRouteTests {
             expectAPIError(try await api.get("/v1/audit/verify", token: issued[0]), .forbidden, "forbidden")
             let unknown = ConsoleTokens.prefix + String(repeating: "q", count: 43)
             expectAPIError(try await api.get("/v1/audit/sessions", token: unknown), .unauthorized, "unauthorized")
+            // Revoking the user turns its sign-in away at once.
+            #expect(try await api.store.revokeUser(name: "audrey", at: Date()))
+            expectAPIError(try await api.get("/v1/audit/sessions", token: issued[2]), .unauthorized, "unauthorized")
         }
     }
 

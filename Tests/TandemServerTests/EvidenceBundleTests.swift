@@ -51,7 +51,7 @@ struct EvidenceBundleTests {
         try await agent.waitFor("stream.start") { if case .streamStart(let start) = $0 { start } else { nil } }
         for sequence in 1...3 { try await customer.send(testFrame(stream: 1, sequence: UInt32(sequence), size: 2000, fill: UInt8(sequence))) }
         try await agent.waitForFrames(3)
-        try await agent.send(.sessionEnd(SessionEnd(outcome: .resolved, note: "port <b>4</b> & the WAN cable")))
+        try await agent.send(.sessionEnd(SessionEnd(outcome: .resolved, note: "port <b>4</b> & the WAN cable \u{0600}<i>x")))
         _ = try await customer.waitFor("session.ended") { if case .sessionEnded(let ended) = $0 { ended } else { nil } }
         if record {
             for _ in 0..<1500 {
@@ -139,6 +139,8 @@ struct EvidenceBundleTests {
 
             // The good bundle: every check holds, in all three verifiers.
             let good = try Self.entries(Data(try await broker.api(audrey) { try await $0.evidenceBundle(sessionID: sessionID) }.readableBytesView))
+            // The file the broker wrote is gone once it was sent.
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: broker.directory + "/bundles")) ?? []).isEmpty)
             #expect(Set(good.keys) == ["manifest.json", "events.json", "public-key.pem", "summary.html", "recording/\(sessionID).tdrec"])
             let manifest = try TandemJSON.makeDecoder().decode(EvidenceManifest.self, from: Data(good["manifest.json"]!))
             let storedEvents = try await broker.store.events(sessionID: sessionID)
@@ -234,6 +236,28 @@ struct EvidenceBundleTests {
             try Data("not a zip".utf8).write(to: URL(fileURLWithPath: path))
             #expect(try await ChildProcess.run([try BrokerProcess.binary, "audit", "verify", "--bundle", path]).status == 2)
             #expect(try await ChildProcess.run(["python3", Self.pythonVerifier, path]).status == 2)
+        }
+    }
+
+    @Test("a broker writes at most evidenceBundlesAtOnce bundles at a time; the next request gets 503 busy with Retry-After")
+    func busy() async throws {
+        try await LiveBroker.run(configure: { $0.evidenceBundlesAtOnce = 0 }) { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            let audrey = try await broker.addUser("audrey", role: .auditor)
+            let sessionID = try await Self.recordedSession(broker, agentToken: alice, ticket: "HD-EV4", record: false)
+            let refused = try await broker.api(audrey) { client -> TandemAPIClient.Failure? in
+                do {
+                    _ = try await client.evidenceBundle(sessionID: sessionID)
+                    return nil
+                } catch let failure as TandemAPIClient.Failure {
+                    return failure
+                }
+            }
+            #expect(refused?.status == 503)
+            #expect(refused?.code == "busy")
+            // Nothing is left behind for the refused request.
+            let written = (try? FileManager.default.contentsOfDirectory(atPath: broker.directory + "/bundles")) ?? []
+            #expect(written.isEmpty)
         }
     }
 

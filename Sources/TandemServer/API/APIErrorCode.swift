@@ -22,6 +22,8 @@ enum APIErrorCode: String, Sendable, CaseIterable {
     case upgradeRequired = "upgrade-required"
     /// 503: the queue is full.
     case queueFull = "queue-full"
+    /// 503: as many evidence bundles as the broker writes at once are being written (§11.9); `Retry-After`.
+    case busy
     /// 403: a survey token not issued by this deployment (§5.16).
     case surveyInvalid = "survey-invalid"
     /// 410: the survey closed (24 hours after its session).
@@ -40,6 +42,7 @@ enum APIErrorCode: String, Sendable, CaseIterable {
         case .payloadTooLarge: .contentTooLarge
         case .upgradeRequired: .upgradeRequired
         case .queueFull: .serviceUnavailable
+        case .busy: .serviceUnavailable
         case .surveyInvalid: .forbidden
         case .surveyExpired: .gone
         case .surveyAnswered: .conflict

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import TandemCore
 import TandemProtocol
+import _NIOFileSystem
 
 /// Evidence bundles (protocol/README.md §11.9), for auditors and admins.
 extension BrokerAPI {
@@ -24,21 +25,43 @@ extension BrokerAPI {
         case "false": includeRecording = false
         case .some: throw APIError.badRequest("recording must be true or false")
         }
-        let log = try await syncedTree()
-        let writer = EvidenceBundleWriter(store: store, tree: tree, signer: signingKey.signer, recordings: recordings, directory: bundleDirectory)
+        let writer = EvidenceBundleWriter(
+            store: store,
+            tree: tree,
+            signer: signingKey.signer,
+            recordings: recordings,
+            directory: bundleDirectory,
+            writing: bundlesWriting,
+            atOnce: hub.configuration.evidenceBundlesAtOnce
+        )
         let written: (path: String, bytes: Int)
         do {
-            written = try await writer.write(session: record, includeRecording: includeRecording, log: log)
+            written = try await writer.write(session: record, includeRecording: includeRecording)
         } catch let refusal as EvidenceBundleWriter.Refusal {
             throw APIError.conflict(refusal.description)
+        } catch let refusal as AuditTree.Refusal {
+            throw APIError.conflict(refusal.description)
+        } catch is EvidenceBundleWriter.Busy {
+            throw APIError(
+                .busy,
+                "as many evidence bundles as this broker writes at once are being written; try again in a few seconds",
+                headers: [.retryAfter: "5"]
+            )
         }
-        let body = try await FileIO().loadFile(path: written.path, context: context)
+        let path = written.path
+        // Streamed from the file, which is removed once sent (or the client went away).
+        let body = ResponseBody(contentLength: written.bytes) { writer in
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try await FileSystem.shared.withFileHandle(forReadingAt: .init(path)) { handle in
+                for try await chunk in handle.readChunks(chunkLength: .kibibytes(128)) { try await writer.write(chunk) }
+            }
+            try await writer.finish(nil)
+        }
         return Response(
             status: .ok,
             headers: [
                 .contentType: "application/zip",
                 .contentDisposition: "attachment; filename=\"tandem-evidence-\(record.id).zip\"",
-                .contentLength: String(written.bytes),
             ],
             body: body
         )

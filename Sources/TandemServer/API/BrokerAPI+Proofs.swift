@@ -11,22 +11,22 @@ import Foundation
 /// The audit log as a Merkle tree (protocol/README.md §11.8): signed tree heads, inclusion
 /// and consistency proofs, for auditors and admins.
 extension BrokerAPI {
-    /// The tree as of the log now (§11.8); 409 when the broker signs no head over the log
-    /// (a gap, an event without a valid hash, the event at the last signed checkpoint changed).
-    func syncedTree() async throws -> (firstSeq: Int64, size: Int) {
+    /// Reads the tree as of the log now (§11.8); 409 when the broker signs no head over the
+    /// log (a gap, an event that does not match its hash or does not follow the one before,
+    /// the event at the last signed checkpoint changed or gone).
+    func withTree<T: Sendable>(_ body: @escaping @Sendable (AuditTree.View) throws -> T) async throws -> T {
         do {
-            return try await tree.sync()
+            return try await tree.read(body)
         } catch let refusal as AuditTree.Refusal {
             throw APIError.conflict(refusal.description)
         }
     }
 
-    /// A signed head of the tree of the first `size` leaves, whose leaf 0 is event `firstSeq`.
-    func treeHead(size: Int, firstSeq: Int64) async throws -> TreeHead {
-        // Whole seconds: the time goes out as RFC 3339 without fractions, and is signed as it reads back.
+    /// The unsigned head of the first `size` leaves of `view`, at a whole second (the time
+    /// goes out as RFC 3339 without fractions, and is signed as it reads back).
+    static func head(_ view: AuditTree.View, size: Int) -> TreeHead {
         let at = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-        let head = TreeHead(firstSeq: firstSeq, size: size, rootHash: await tree.root(size: size).lowercaseHex, at: at)
-        return try signingKey.signer.sign(head)
+        return TreeHead(firstSeq: view.firstSeq, size: size, rootHash: view.root(size: size).lowercaseHex, at: at)
     }
 
     private func requireAuditor(_ request: Request) async throws {
@@ -37,29 +37,61 @@ extension BrokerAPI {
     /// `GET /v1/audit/tree-head`: the signed head of the whole log now.
     func currentTreeHead(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         try await requireAuditor(request)
-        let log = try await syncedTree()
-        return try json(try await treeHead(size: log.size, firstSeq: log.firstSeq))
+        let head = try await withTree { Self.head($0, size: $0.size) }
+        return try json(try signingKey.signer.sign(head))
     }
 
     /// `GET /v1/audit/proofs/inclusion?seq=N[&size=M]`: event `seq` in the tree of the first
-    /// `size` events (the whole log when absent).
+    /// `size` events (the whole log when absent). The event is read from the database; when
+    /// the tree holds another hash for it (the log was changed behind the broker), the tree
+    /// is checked against the whole log and built again first.
     func inclusionProof(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         try await requireAuditor(request)
         let query = request.uri.queryParameters
-        guard let seq = query.get("seq").flatMap({ Int64($0) }) else { throw APIError.badRequest("seq must be an event's number") }
-        var log = try await syncedTree()
-        let size =
-            try query.get("size").map { text in
-                guard let size = Int(text), size >= 1, size <= log.size else {
-                    throw APIError.badRequest("size must be 1-\(log.size), the number of events of a tree head")
+        guard let seq = query.get("seq").flatMap({ Int64($0) }), seq >= 1 else { throw APIError.badRequest("seq must be an event's number") }
+        let size = try query.get("size").map { text in
+            guard let size = Int(text), size >= 1 else { throw APIError.badRequest("size must be the number of events of a tree head") }
+            return size
+        }
+        guard let event = try await store.auditEvents(afterSeq: seq - 1, limit: 1).first, event.seq == seq else {
+            throw APIError(.notFound, "no event \(seq) in the log")
+        }
+        for attempt in 0..<2 {
+            let proof = try await withTree { view -> Result<InclusionProof, APIError> in
+                let size = size ?? view.size
+                guard size <= view.size else {
+                    return .failure(APIError.badRequest("size must be 1-\(view.size), the number of events of a tree head"))
                 }
-                return size
-            } ?? log.size
-        let offset = seq - log.firstSeq
-        guard offset >= 0, offset < Int64(log.size) else { throw APIError(.notFound, "no event \(seq) in the log") }
-        let index = Int(offset)
-        guard index < size else { throw APIError.badRequest("event \(seq) is not among the first \(size) events") }
-        return try json(try await inclusionProof(seq: seq, size: size, log: &log))
+                guard view.holds(seq: seq, hash: event.hash) else { return .failure(APIError.conflict("event \(seq) is not in the log's tree")) }
+                guard seq - view.firstSeq < Int64(size) else {
+                    return .failure(APIError.badRequest("event \(seq) is not among the first \(size) events"))
+                }
+                return .success(
+                    InclusionProof(
+                        seq: seq,
+                        leafIndex: Int(seq - view.firstSeq),
+                        eventHash: event.hash,
+                        path: view.inclusionProof(seq: seq, size: size).map(\.lowercaseHex),
+                        treeHead: Self.head(view, size: size)
+                    )
+                )
+            }
+            switch proof {
+            case .success(var proof):
+                proof.treeHead = try signingKey.signer.sign(proof.treeHead)
+                return try json(proof)
+            case .failure(let error) where error.status == .conflict && attempt == 0:
+                // The database has another event than the tree: check the whole log once.
+                do {
+                    try await tree.revalidate()
+                } catch let refusal as AuditTree.Refusal {
+                    throw APIError.conflict(refusal.description)
+                }
+            case .failure(let error):
+                throw error
+            }
+        }
+        throw APIError.conflict("event \(seq) is not in the log's tree as it was; run tandem audit verify")
     }
 
     /// `GET /v1/audit/proofs/consistency?from=M[&to=N]`: the tree of the first `from` events
@@ -67,44 +99,32 @@ extension BrokerAPI {
     func consistencyProof(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         try await requireAuditor(request)
         let query = request.uri.queryParameters
-        let log = try await syncedTree()
-        let to =
-            try query.get("to").map { text in
-                guard let to = Int(text), to >= 1, to <= log.size else { throw APIError.badRequest("to must be 1-\(log.size)") }
-                return to
-            } ?? log.size
-        guard let from = query.get("from").flatMap({ Int($0) }), from >= 1, from <= to else {
-            throw APIError.badRequest("from must be 1-\(to), the size of an older tree head")
+        let to = try query.get("to").map { text in
+            guard let to = Int(text), to >= 1 else { throw APIError.badRequest("to must be the size of a tree head") }
+            return to
         }
-        let proof = ConsistencyProof(
-            oldSize: from,
-            oldRootHash: await tree.root(size: from).lowercaseHex,
-            path: await tree.consistencyProof(from: from, to: to).map(\.lowercaseHex),
-            treeHead: try await treeHead(size: to, firstSeq: log.firstSeq)
-        )
-        return try json(proof)
-    }
-
-    /// Event `seq`'s inclusion proof in the tree of the first `size` leaves. The event is
-    /// read from the database; when the tree holds another hash for it (the log was changed
-    /// behind the broker), the tree is checked against the whole log and built again first.
-    func inclusionProof(seq: Int64, size: Int, log: inout (firstSeq: Int64, size: Int)) async throws -> InclusionProof {
-        guard let event = try await store.auditEvents(afterSeq: seq - 1, limit: 1).first, event.seq == seq else {
-            throw APIError(.notFound, "no event \(seq) in the log")
-        }
-        if await !tree.holds(seq: seq, hash: event.hash) {
-            try await tree.revalidate()
-            log = try await syncedTree()
-            guard size <= log.size, await tree.holds(seq: seq, hash: event.hash) else {
-                throw APIError.conflict("event \(seq) is not in the log's tree as it was; run tandem audit verify")
+        let fromText = query.get("from")
+        let proof = try await withTree { view -> Result<ConsistencyProof, APIError> in
+            let to = to ?? view.size
+            guard to >= 1, to <= view.size else { return .failure(APIError.badRequest("to must be 1-\(view.size)")) }
+            guard let from = fromText.flatMap({ Int($0) }), from >= 1, from <= to else {
+                return .failure(APIError.badRequest("from must be 1-\(to), the size of an older tree head"))
             }
+            return .success(
+                ConsistencyProof(
+                    oldSize: from,
+                    oldRootHash: view.root(size: from).lowercaseHex,
+                    path: view.consistencyProof(from: from, to: to).map(\.lowercaseHex),
+                    treeHead: Self.head(view, size: to)
+                )
+            )
         }
-        return InclusionProof(
-            seq: seq,
-            leafIndex: Int(seq - log.firstSeq),
-            eventHash: event.hash,
-            path: await tree.inclusionProof(seq: seq, size: size).map(\.lowercaseHex),
-            treeHead: try await treeHead(size: size, firstSeq: log.firstSeq)
-        )
+        switch proof {
+        case .success(var proof):
+            proof.treeHead = try signingKey.signer.sign(proof.treeHead)
+            return try json(proof)
+        case .failure(let error):
+            throw error
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Atomics
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -19,6 +20,8 @@ struct BrokerAPI {
     let web: WebPages
     /// Where recordings are written (§19).
     let recordings: String
+    /// Evidence bundles being written now (§11.9), at most `evidenceBundlesAtOnce`.
+    let bundlesWriting = ManagedAtomic(0)
     var store: any TandemStore { hub.store }
 
     func register(on router: Router<BasicRequestContext>) {

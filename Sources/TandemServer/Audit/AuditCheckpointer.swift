@@ -61,20 +61,22 @@ struct AuditCheckpointer: Service {
     private func commitTree(to checkpoint: AuditCheckpoint, client: HTTPClient?) async {
         do {
             try await tree.revalidate()
-            let log = try await tree.sync()
-            guard log.size > 0, checkpoint.seq >= log.firstSeq else { return }
-            let size = Int(checkpoint.seq - log.firstSeq + 1)
-            guard size <= log.size, await tree.holds(seq: checkpoint.seq, hash: checkpoint.headHash) else {
+            let head = try await tree.read { view -> TreeHead? in
+                guard view.size > 0, checkpoint.seq >= view.firstSeq else { return nil }
+                let size = Int(checkpoint.seq - view.firstSeq + 1)
+                guard size <= view.size, view.holds(seq: checkpoint.seq, hash: checkpoint.headHash) else { return nil }
+                return BrokerAPI.head(view, size: size)
+            }
+            guard let head else {
                 logger.error(
                     "The audit log does not hold checkpoint \(checkpoint.id)'s event; no tree head signed",
                     metadata: ["tandem.audit.seq": "\(checkpoint.seq)"]
                 )
                 return
             }
-            let at = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-            let head = try signer.sign(TreeHead(firstSeq: log.firstSeq, size: size, rootHash: await tree.root(size: size).lowercaseHex, at: at))
-            try await store.attachTreeHead(head, checkpointID: checkpoint.id)
-            await anchors.publish(head, client: client)
+            let signed = try signer.sign(head)
+            try await store.attachTreeHead(signed, checkpointID: checkpoint.id)
+            await anchors.publish(signed, client: client)
         } catch {
             logger.error("Could not sign the checkpoint's tree head", metadata: ["error": "\(error)"])
         }

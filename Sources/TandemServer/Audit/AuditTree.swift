@@ -11,17 +11,52 @@ import Foundation
 /// The audit log's Merkle tree (protocol/README.md §11.8), kept in memory as the log grows,
 /// so that a tree head or a proof reads only the events added since the last request (and
 /// two or three events to check that the log is still the one the tree was built from)
-/// instead of the whole log. Proofs cost O(log² n) hashes (``MerkleTreeCache``).
+/// instead of the whole log. Proofs cost O(log² n) hashes (``MerkleTreeCache``); the tree
+/// costs about 64 bytes an event of memory.
+///
+/// Every event taken into the tree is checked as `tandem audit verify` checks it: its hash
+/// is recomputed from its fields, it links to the event before it (the first one to the
+/// genesis or the prune anchor), and seqs follow on; the event at the last signed
+/// checkpoint must still have the checkpoint's hash. A log that fails any of this gets no
+/// head (``Refusal``, 409).
 ///
 /// The tree follows the database, never the other way round: when the log no longer starts
-/// or ends where the tree does (a prune, a rollback), or an event the tree holds has another
-/// hash in the database, the tree is built again from the database. A change elsewhere in
+/// or ends where the tree does (a prune, a rollback), the tree is built again. A change in
 /// the middle of the log is found by ``revalidate()``, which the checkpointer runs before it
 /// signs a checkpoint's head (§11.10).
+///
+/// One operation at a time: syncs, rebuilds and the reads of a view are queued, so no
+/// request ever sees a tree that another one is rebuilding.
 actor AuditTree {
     /// Why no head is signed over the log now (the API answers 409).
     struct Refusal: Error, CustomStringConvertible {
         let description: String
+    }
+
+    /// The tree as of one sync, for a synchronous read: sizes, roots and proofs.
+    struct View {
+        /// The seq of leaf 0 (1 for an empty log).
+        let firstSeq: Int64
+        fileprivate let cache: MerkleTreeCache
+
+        var size: Int { cache.count }
+
+        func root(size: Int) -> MerkleTree.Hash { cache.root(size: size) }
+
+        /// Whether leaf `seq` is the event whose chain hash is `hash`.
+        func holds(seq: Int64, hash: String) -> Bool {
+            guard seq >= firstSeq, seq - firstSeq < Int64(cache.count) else { return false }
+            return MerkleTree.leafHash(eventHash: hash) == cache.leafHash(at: Int(seq - firstSeq))
+        }
+
+        /// The inclusion proof of event `seq` (held) in the tree of the first `size` leaves.
+        func inclusionProof(seq: Int64, size: Int) -> [MerkleTree.Hash] {
+            cache.inclusionProof(index: Int(seq - firstSeq), size: size)
+        }
+
+        func consistencyProof(from oldSize: Int, to size: Int) -> [MerkleTree.Hash] {
+            cache.consistencyProof(oldSize: oldSize, size: size)
+        }
     }
 
     private let store: any TandemStore
@@ -30,6 +65,7 @@ actor AuditTree {
     private var firstSeq: Int64 = 1
     private var firstHash = ""
     private var lastHash = ""
+    private var queue: Task<Void, Never>?
 
     init(store: any TandemStore, logger: Logger) {
         self.store = store
@@ -38,66 +74,71 @@ actor AuditTree {
 
     private var lastSeq: Int64 { firstSeq + Int64(cache.count) - 1 }
 
-    /// The tree as of the log now: `firstSeq` (the seq of leaf 0) and the number of leaves.
-    func sync() async throws -> (firstSeq: Int64, size: Int) {
-        if cache.count > 0 {
-            let first = try await event(seq: firstSeq)
-            let last = try await event(seq: lastSeq)
-            if first?.hash != firstHash || last?.hash != lastHash {
-                rebuild(because: "the log no longer starts at event \(firstSeq) or ends at event \(lastSeq) as it did")
-            }
+    /// Runs `operation` after every operation queued before it.
+    private func serialized<T: Sendable>(_ operation: @escaping @Sendable (isolated AuditTree) async throws -> T) async throws -> T {
+        let previous = queue
+        let task = Task { () async throws -> T in
+            await previous?.value
+            return try await operation(self)
         }
-        try await extend()
-        try await checkLastCheckpoint()
-        return (cache.count == 0 ? 1 : firstSeq, cache.count)
+        queue = Task { _ = try? await task.value }
+        return try await task.value
     }
 
-    /// Compares every leaf with the database (O(n) reads); builds the tree again when an
-    /// event was changed behind the broker. Returns whether the tree had to be rebuilt.
+    /// Brings the tree up to the log now and reads it with `body`.
+    func read<T: Sendable>(_ body: @escaping @Sendable (View) throws -> T) async throws -> T {
+        try await serialized { tree in
+            try await tree.sync()
+            return try body(View(firstSeq: tree.cache.count == 0 ? 1 : tree.firstSeq, cache: tree.cache))
+        }
+    }
+
+    /// Compares every leaf with the database (O(n) reads) and builds the tree again when the
+    /// log was changed behind the broker (an event's hash, a removed or inserted row).
+    /// Returns whether it had to.
     @discardableResult
     func revalidate() async throws -> Bool {
+        try await serialized { tree in try await tree.compareWithDatabase() }
+    }
+
+    private func compareWithDatabase() async throws -> Bool {
+        guard cache.count > 0 else { return false }
+        var expected = firstSeq
         var after = firstSeq - 1
-        while cache.count > 0 {
+        while expected <= lastSeq {
             let batch = try await store.auditEvents(afterSeq: after, limit: 10_000)
             guard let last = batch.last else { break }
             for event in batch where event.seq <= lastSeq {
-                let index = Int(event.seq - firstSeq)
-                if index < 0 || MerkleTree.leafHash(eventHash: event.hash) != cache.leafHash(at: index) {
+                if event.seq != expected || MerkleTree.leafHash(eventHash: event.hash) != cache.leafHash(at: Int(expected - firstSeq)) {
                     logger.error(
                         "The audit log changed behind the broker; its Merkle tree is built again from the database",
-                        metadata: ["tandem.audit.seq": "\(event.seq)"]
+                        metadata: ["tandem.audit.seq": "\(min(event.seq, expected))"]
                     )
-                    rebuild(because: "event \(event.seq) changed")
-                    _ = try await sync()
+                    rebuild()
+                    try await sync()
                     return true
                 }
+                expected += 1
             }
-            if last.seq >= lastSeq { break }
             after = last.seq
+        }
+        if expected <= lastSeq {
+            logger.error("The audit log lost events behind the broker; its Merkle tree is built again", metadata: ["tandem.audit.seq": "\(expected)"])
+            rebuild()
+            try await sync()
+            return true
         }
         return false
     }
 
-    /// The root of the first `size` leaves.
-    func root(size: Int) -> MerkleTree.Hash {
-        cache.root(size: size)
-    }
-
-    /// The chain hash leaf `seq` was built from is `hash`; and its inclusion proof in the
-    /// tree of the first `size` leaves.
-    func inclusionProof(seq: Int64, size: Int) -> [MerkleTree.Hash] {
-        cache.inclusionProof(index: Int(seq - firstSeq), size: size)
-    }
-
-    func consistencyProof(from oldSize: Int, to size: Int) -> [MerkleTree.Hash] {
-        cache.consistencyProof(oldSize: oldSize, size: size)
-    }
-
-    /// Whether leaf `seq` is the event whose chain hash is `hash`.
-    func holds(seq: Int64, hash: String) -> Bool {
-        let index = seq - firstSeq
-        guard index >= 0, index < Int64(cache.count) else { return false }
-        return MerkleTree.leafHash(eventHash: hash) == cache.leafHash(at: Int(index))
+    private func sync() async throws {
+        if cache.count > 0 {
+            let first = try await event(seq: firstSeq)
+            let last = try await event(seq: lastSeq)
+            if first?.hash != firstHash || last?.hash != lastHash { rebuild() }
+        }
+        try await extend()
+        try await checkLastCheckpoint()
     }
 
     private func event(seq: Int64) async throws -> AuditEvent? {
@@ -105,12 +146,17 @@ actor AuditTree {
         return event
     }
 
-    private func rebuild(because reason: String) {
-        logger.debug("Rebuilding the audit Merkle tree", metadata: ["tandem.audit.reason": "\(reason)"])
+    private func rebuild() {
         cache = MerkleTreeCache()
         firstSeq = 1
         firstHash = ""
         lastHash = ""
+    }
+
+    /// Refuses, and forgets the tree: the next request reads the log again.
+    private func refuse(_ reason: String) -> Refusal {
+        rebuild()
+        return Refusal(description: reason + "; run tandem audit verify")
     }
 
     private func extend() async throws {
@@ -118,38 +164,45 @@ actor AuditTree {
         while true {
             let batch = try await store.auditEvents(afterSeq: after, limit: 10_000)
             guard let last = batch.last else { return }
-            for event in batch {
-                if cache.count > 0, event.seq != lastSeq + 1 {
-                    let previous = lastSeq
-                    rebuild(because: "gap")
-                    throw Refusal(description: "the log has a gap after event \(previous); run tandem audit verify")
-                }
-                guard let leaf = MerkleTree.leafHash(eventHash: event.hash) else {
-                    rebuild(because: "bad hash")
-                    throw Refusal(description: "event \(event.seq) has no valid hash; run tandem audit verify")
-                }
-                if cache.count == 0 {
-                    firstSeq = event.seq
-                    firstHash = event.hash
-                }
-                cache.append(leafHash: leaf)
-                lastHash = event.hash
-            }
+            for event in batch { try await append(event) }
             after = last.seq
         }
     }
 
-    /// The event at the last signed checkpoint must still have the checkpoint's hash, in the
-    /// database and in the tree.
+    private func append(_ event: AuditEvent) async throws {
+        if cache.count > 0 {
+            guard event.seq == lastSeq + 1 else { throw refuse("the log has a gap after event \(lastSeq)") }
+            guard event.previousHash == lastHash else { throw refuse("event \(event.seq) does not follow the event before it") }
+        } else {
+            // The first event links to the genesis, or to the last event a prune removed.
+            let anchor = try await store.checkpoints().pruneAnchor ?? (seq: 0, hash: AuditChain.genesis)
+            guard event.seq == anchor.seq + 1, event.previousHash == anchor.hash else {
+                throw refuse("event \(event.seq) does not follow the start of the log (the genesis or the last prune)")
+            }
+        }
+        guard AuditChain.hash(of: event) == event.hash, let leaf = MerkleTree.leafHash(eventHash: event.hash) else {
+            throw refuse("event \(event.seq) does not match its hash")
+        }
+        if cache.count == 0 {
+            firstSeq = event.seq
+            firstHash = event.hash
+        }
+        cache.append(leafHash: leaf)
+        lastHash = event.hash
+    }
+
+    /// The event at the last signed checkpoint must still be in the log with the
+    /// checkpoint's hash, in the database and in the tree.
     private func checkLastCheckpoint() async throws {
-        guard let checkpoint = try await store.checkpoints().last, cache.count > 0, checkpoint.seq >= firstSeq, checkpoint.seq <= lastSeq else {
-            return
+        guard let checkpoint = try await store.checkpoints().last, checkpoint.seq > 0, checkpoint.seq >= firstSeq else { return }
+        guard cache.count > 0, checkpoint.seq <= lastSeq else {
+            throw refuse("the log ends before event \(checkpoint.seq), which checkpoint \(checkpoint.id) signed")
         }
         guard let event = try await event(seq: checkpoint.seq), event.hash == checkpoint.headHash else {
-            throw Refusal(description: "the log no longer matches its signed checkpoint at event \(checkpoint.seq); run tandem audit verify")
+            throw refuse("the log no longer matches its signed checkpoint at event \(checkpoint.seq)")
         }
-        if !holds(seq: checkpoint.seq, hash: checkpoint.headHash) {
-            rebuild(because: "the tree disagrees with checkpoint \(checkpoint.id)")
+        if MerkleTree.leafHash(eventHash: checkpoint.headHash) != cache.leafHash(at: Int(checkpoint.seq - firstSeq)) {
+            rebuild()
             try await extend()
         }
     }

@@ -1,5 +1,7 @@
+import Atomics
 import Crypto
 import Foundation
+import NIOPosix
 import TandemCore
 import TandemProtocol
 import ZIPFoundation
@@ -8,8 +10,9 @@ import ZIPFoundation
 /// `directory`: its events with their inclusion proofs in one signed tree head, the
 /// broker's key, a summary for people, the recording, and the signed manifest.
 ///
-/// Files are written to `directory` and served from there; each write first removes the
-/// bundles older than ``keepFor`` (a download in progress has them open; on Linux it goes on).
+/// Files are written to `directory`, served from there and removed once sent; a file whose
+/// download never started (a HEAD request, a client gone) is removed by the next write after
+/// ``keepFor``. At most `atOnce` are written at once.
 struct EvidenceBundleWriter {
     let store: any TandemStore
     let tree: AuditTree
@@ -22,26 +25,57 @@ struct EvidenceBundleWriter {
         let description: String
     }
 
-    /// The written file and its length.
-    func write(session: SessionRecord, includeRecording: Bool, log: (firstSeq: Int64, size: Int)) async throws -> (path: String, bytes: Int) {
-        let size = log.size
-        let all = try await store.events(sessionID: session.id)
-        if let first = all.first, first.seq < log.firstSeq {
-            throw Refusal(description: "events of session \(session.id) before #\(log.firstSeq) were pruned (§11.6); no complete bundle can be made")
-        }
-        let events = all.filter { $0.seq < log.firstSeq + Int64(size) }
-        guard !events.isEmpty else { throw Refusal(description: "session \(session.id) has no events in the log") }
-        var bundled: [BundledEvent] = []
-        for event in events {
-            guard await tree.holds(seq: event.seq, hash: event.hash) else {
-                throw Refusal(description: "event \(event.seq) is not in the log's tree as it was; run tandem audit verify")
-            }
-            let path = await tree.inclusionProof(seq: event.seq, size: size).map(\.lowercaseHex)
-            bundled.append(BundledEvent(event: event, leafIndex: Int(event.seq - log.firstSeq), path: path))
-        }
-        let at = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
-        let head = try signer.sign(TreeHead(firstSeq: log.firstSeq, size: size, rootHash: await tree.root(size: size).lowercaseHex, at: at))
+    /// Bundles being written now on this broker, and how many may be.
+    let writing: ManagedAtomic<Int>
+    let atOnce: Int
 
+    /// The written file and its length. Throws ``Refusal`` when no complete bundle can be
+    /// made now, ``Busy`` when `atOnce` are being written, and the tree's refusal when it
+    /// signs no head over the log.
+    func write(session: SessionRecord, includeRecording: Bool) async throws -> (path: String, bytes: Int) {
+        guard writing.wrappingIncrementThenLoad(ordering: .relaxed) <= atOnce else {
+            writing.wrappingDecrement(ordering: .relaxed)
+            throw Busy()
+        }
+        defer { writing.wrappingDecrement(ordering: .relaxed) }
+        let all = try await store.events(sessionID: session.id)
+        if let first = all.first, first.sessionSeq.map({ $0 != 1 }) ?? false {
+            throw Refusal(description: "the first events of session \(session.id) were pruned (§11.6); no complete bundle can be made")
+        }
+        if all.contains(where: { $0.kind == .recordingStarted }) && !all.contains(where: { $0.kind == .recordingClosed }) {
+            throw Refusal(description: "the recording of session \(session.id) is not closed yet: its SHA-256 is not in the audit log")
+        }
+        // Proofs and the root from one view of the tree: the events the tree holds now.
+        let proven = try await tree.read { view -> Result<(events: [BundledEvent], head: TreeHead), Refusal> in
+            let events = all.filter { $0.seq < view.firstSeq + Int64(view.size) }
+            guard !events.isEmpty else { return .failure(Refusal(description: "session \(session.id) has no events in the log")) }
+            var bundled: [BundledEvent] = []
+            for event in events {
+                guard view.holds(seq: event.seq, hash: event.hash) else {
+                    return .failure(Refusal(description: "event \(event.seq) is not in the log's tree as it was; run tandem audit verify"))
+                }
+                let path = view.inclusionProof(seq: event.seq, size: view.size).map(\.lowercaseHex)
+                bundled.append(BundledEvent(event: event, leafIndex: Int(event.seq - view.firstSeq), path: path))
+            }
+            return .success((bundled, BrokerAPI.head(view, size: view.size)))
+        }.get()
+        let head = try signer.sign(proven.head)
+        // The files: hashing the recording and writing the ZIP block, so on the thread pool.
+        return try await NIOThreadPool.singleton.runIfActive {
+            try writeFile(session: session, events: proven.events, head: head, includeRecording: includeRecording)
+        }
+    }
+
+    /// Too many bundles are being written now.
+    struct Busy: Error {}
+
+    private func writeFile(
+        session: SessionRecord,
+        events bundled: [BundledEvent],
+        head: TreeHead,
+        includeRecording: Bool
+    ) throws -> (path: String, bytes: Int) {
+        let events = bundled.map(\.event)
         var entries: [(name: String, bytes: [UInt8])] = []
         entries.append((EvidenceBundleLayout.events, Array(try TandemJSON.makeEncoder().encode(BundledEvents(events: bundled)))))
         let key = signer.publicKey
@@ -68,7 +102,7 @@ struct EvidenceBundleWriter {
         var manifest = EvidenceManifest(
             sessionId: session.id,
             ticket: session.ticket,
-            createdAt: at,
+            createdAt: head.at,
             eventCount: events.count,
             lastSeq: events.last?.seq ?? 0,
             treeHead: head,

@@ -45,6 +45,8 @@ public struct BrokerConfiguration: Sendable {
     public var activityRecordInterval: Duration = .seconds(5)
     /// How often a signed checkpoint of the audit log is written (when events were added).
     public var checkpointInterval: Duration = .seconds(60)
+    /// Evidence bundles (§11.9) written at once; another request gets 503 `busy`. 0 refuses all.
+    public var evidenceBundlesAtOnce = 2
     /// Each checkpoint's signed tree head is appended here as a JSON line (§11.10); nil: no file.
     public var auditAnchorFile: String?
     /// Each checkpoint's signed tree head also goes to syslog (facility auth, ident tandem-audit).
