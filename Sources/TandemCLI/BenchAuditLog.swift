@@ -34,10 +34,22 @@ struct BenchAuditLog: AsyncParsableCommand {
     /// freeze, the stream stopped, the end.
     static func writeSession(_ store: any TandemStore, number: Int) async throws {
         let alphabet = Array("abcdefghjk")
-        let id = "s_" + String(String(format: "%016d", number).compactMap { $0.wholeNumberValue.map { alphabet[$0] } })
+        let digits = String(number)
+        let id =
+            "s_"
+            + String(
+                (String(repeating: "0", count: max(0, 16 - digits.count)) + digits).suffix(16).compactMap { $0.wholeNumberValue.map { alphabet[$0] } }
+            )
         let start = Date()
         try await store.insertSession(
-            SessionRecord(id: id, ticket: "HD-\(number % 50_000)", agent: "agent\(number % 40)", mode: .camera, createdAt: start, expiresAt: start + 600)
+            SessionRecord(
+                id: id,
+                ticket: "HD-\(number % 50_000)",
+                agent: "agent\(number % 40)",
+                mode: .camera,
+                createdAt: start,
+                expiresAt: start + 600
+            )
         )
         try await store.recordCustomerJoined(sessionID: id, at: Date(), client: "tandem-bench", address: "198.51.100.\(number % 250)")
         let stream = ["owner": "customer", "streamId": "1"]
@@ -51,7 +63,13 @@ struct BenchAuditLog: AsyncParsableCommand {
         )
         try await store.recordEvent(sessionID: id, kind: .streamPaused, actor: "customer", detail: stream, at: Date())
         try await store.recordEvent(sessionID: id, kind: .streamResumed, actor: "customer", detail: stream, at: Date())
-        try await store.recordEvent(sessionID: id, kind: .freezeStarted, actor: "agent", detail: stream.merging(["sequence": "42"]) { $1 }, at: Date())
+        try await store.recordEvent(
+            sessionID: id,
+            kind: .freezeStarted,
+            actor: "agent",
+            detail: stream.merging(["sequence": "42"]) { $1 },
+            at: Date()
+        )
         try await store.recordEvent(sessionID: id, kind: .freezeEnded, actor: "agent", detail: stream.merging(["sequence": "42"]) { $1 }, at: Date())
         try await store.recordEvent(sessionID: id, kind: .streamStopped, actor: "customer", detail: stream, at: Date())
         try await store.recordEnding(
@@ -79,7 +97,8 @@ struct BenchAuditLog: AsyncParsableCommand {
                             try await Self.writeSession(store, number: base + number)
                             let written = counter.add(10)
                             if written % every < 10 {
-                                let seconds = Double((clock.now - started).components.seconds) + Double((clock.now - started).components.attoseconds) / 1e18
+                                let seconds =
+                                    Double((clock.now - started).components.seconds) + Double((clock.now - started).components.attoseconds) / 1e18
                                 say("\(written) events, \(Int(Double(written) / seconds)) events/s")
                             }
                             number += writers
@@ -90,7 +109,9 @@ struct BenchAuditLog: AsyncParsableCommand {
             }
             let elapsed = clock.now - started
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            say("appended \(sessions * 10) events in \(String(format: "%.1f", seconds)) s: \(Int(Double(sessions * 10) / seconds)) events/s (\(writers) writers)")
+            say(
+                "appended \(sessions * 10) events in \(String(format: "%.1f", seconds)) s: \(Int(Double(sessions * 10) / seconds)) events/s (\(writers) writers)"
+            )
         }
     }
 

@@ -66,6 +66,8 @@ actor AuditTree {
     private var firstHash = ""
     private var lastHash = ""
     private var queue: Task<Void, Never>?
+    /// Counts rebuilds: a revalidation that sees it change stops.
+    private var generation = 0
 
     init(store: any TandemStore, logger: Logger) {
         self.store = store
@@ -95,40 +97,51 @@ actor AuditTree {
 
     /// Compares every leaf with the database (O(n) reads) and builds the tree again when the
     /// log was changed behind the broker (an event's hash, a removed or inserted row).
-    /// Returns whether it had to.
+    /// Returns whether it had to. The database is read a batch at a time outside the queue,
+    /// so heads and proofs are not held up behind the whole log.
     @discardableResult
     func revalidate() async throws -> Bool {
-        try await serialized { tree in try await tree.compareWithDatabase() }
-    }
-
-    private func compareWithDatabase() async throws -> Bool {
-        guard cache.count > 0 else { return false }
-        var expected = firstSeq
-        var after = firstSeq - 1
-        while expected <= lastSeq {
-            let batch = try await store.auditEvents(afterSeq: after, limit: 10_000)
-            guard let last = batch.last else { break }
-            for event in batch where event.seq <= lastSeq {
-                if event.seq != expected || MerkleTree.leafHash(eventHash: event.hash) != cache.leafHash(at: Int(expected - firstSeq)) {
-                    logger.error(
-                        "The audit log changed behind the broker; its Merkle tree is built again from the database",
-                        metadata: ["tandem.audit.seq": "\(min(event.seq, expected))"]
-                    )
-                    rebuild()
-                    try await sync()
-                    return true
+        let (generation, first, last) = try await serialized { tree in (tree.generation, tree.firstSeq, tree.lastSeq) }
+        var expected = first
+        while expected <= last {
+            let from = expected
+            let batch = try await store.auditEvents(afterSeq: from - 1, limit: 10_000)
+            let verdict = try await serialized { tree -> Verdict in
+                // Built again meanwhile: that read and checked the whole log.
+                guard tree.generation == generation else { return .stale }
+                var next = from
+                for event in batch where event.seq <= last {
+                    guard event.seq == next, MerkleTree.leafHash(eventHash: event.hash) == tree.cache.leafHash(at: Int(next - first)) else {
+                        return .changed(min(event.seq, next))
+                    }
+                    next += 1
                 }
-                expected += 1
+                return batch.isEmpty ? .changed(next) : .same(next)
             }
-            after = last.seq
-        }
-        if expected <= lastSeq {
-            logger.error("The audit log lost events behind the broker; its Merkle tree is built again", metadata: ["tandem.audit.seq": "\(expected)"])
-            rebuild()
-            try await sync()
-            return true
+            switch verdict {
+            case .stale:
+                return false
+            case .same(let next):
+                expected = next
+            case .changed(let seq):
+                logger.error(
+                    "The audit log changed behind the broker; its Merkle tree is built again from the database",
+                    metadata: ["tandem.audit.seq": "\(seq)"]
+                )
+                try await serialized { tree in
+                    tree.rebuild()
+                    try await tree.sync()
+                }
+                return true
+            }
         }
         return false
+    }
+
+    private enum Verdict: Sendable {
+        case same(Int64)
+        case changed(Int64)
+        case stale
     }
 
     private func sync() async throws {
@@ -147,6 +160,7 @@ actor AuditTree {
     }
 
     private func rebuild() {
+        generation += 1
         cache = MerkleTreeCache()
         firstSeq = 1
         firstHash = ""
