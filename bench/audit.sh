@@ -40,7 +40,9 @@ export TANDEM_SERVER="https://127.0.0.1:$port" TANDEM_CA="$data/certs/ca.pem"
 TANDEM_TOKEN=$("$bin" users add "audrey$$" --role auditor "${store[@]}" | tail -1)
 export TANDEM_TOKEN
 
-echo "== appending $events events (${database:+PostgreSQL}${database:-SQLite}), checkpoints every 10 s"
+kind=SQLite
+[ -n "$database" ] && kind=PostgreSQL
+echo "== appending $events events ($kind), checkpoints every 10 s"
 "$bin" bench audit-log "${store[@]}" --events "$events" | tee "$work/append.txt"
 # One more checkpoint, so that a head covers the whole log.
 sleep 12
