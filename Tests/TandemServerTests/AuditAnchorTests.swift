@@ -53,7 +53,7 @@ struct AuditAnchorTests {
         return (process, output)
     }
 
-    @Test("every checkpoint keeps a signed tree head of the log up to it; the heads go to the anchor file, syslog and the webhook; verify --against passes")
+    @Test("every checkpoint keeps a signed head of the log's tree; it goes to the anchor file, syslog and the webhook; verify --against passes")
     func anchored() async throws {
         let receiver = HelpdeskReceiver()
         receiver.failing.withLock { $0 = false }
