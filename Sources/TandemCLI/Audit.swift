@@ -66,7 +66,9 @@ struct Audit: AsyncParsableCommand {
                 "outcome \(session.outcome?.rawValue ?? "-") · end \(session.endReason?.rawValue ?? "live")\(session.endedBy.map { " by \($0)" } ?? "")\(session.note.map { " · note: \($0)" } ?? "")"
             )
             for event in timeline.events {
-                let detail = event.detail.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                // `sessionSeq` (§11.9) is for verifiers: in --json, not in the lines people read.
+                let detail = event.detail.filter { $0.key != AuditEvent.sessionSeqKey }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                    .joined(separator: " ")
                 say("\(Formatting.timestamp(event.at))  #\(event.seq)  \(event.kind)  \(event.actor ?? "-")  \(detail)")
             }
         }

@@ -181,4 +181,37 @@ struct AuditAnchorTests {
             #expect(text.contains("were changed, removed or reordered"), "\(text)")
         }
     }
+
+    @Test("a log rolled back behind recorded heads (its newest events and checkpoints removed) fails verify --against")
+    func rolledBack() async throws {
+        let anchorFile = NSTemporaryDirectory() + "tandem-anchors-\(UUID().uuidString).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: anchorFile) }
+        try await LiveBroker.run(configure: {
+            $0.checkpointInterval = .seconds(1)
+            $0.auditAnchorFile = anchorFile
+        }) { broker in
+            let audrey = try await broker.addUser("audrey", role: .auditor)
+            try await Self.waitForHeads(anchorFile, count: 2, broker: broker)
+            let heads = try Self.lines(anchorFile).map { try TandemJSON.makeDecoder().decode(TreeHead.self, from: Data($0.utf8)) }
+            let keep = Int64(heads[0].size)
+            // Everything after the first recorded head goes, checkpoints included, as an older
+            // copy of the database would have it.
+            let script = """
+                import sqlite3, sys
+                db = sqlite3.connect(sys.argv[1])
+                db.execute("DELETE FROM audit_events WHERE seq > ?", (int(sys.argv[2]),))
+                db.execute("DELETE FROM audit_checkpoints WHERE seq > ?", (int(sys.argv[2]),))
+                db.commit()
+                """
+            let cut = try await ChildProcess.run(["python3", "-c", script, broker.directory + "/tandem.sqlite", String(keep)])
+            #expect(cut.status == 0, "\(String(decoding: cut.stderr, as: UTF8.self))")
+            let server = ["--server", "https://127.0.0.1:\(broker.port)", "--ca", broker.caFile]
+            let check = try await ChildProcess.run(
+                ["TANDEM_TOKEN=\(audrey)", try BrokerProcess.binary, "audit", "verify", "--against", anchorFile] + server
+            )
+            let text = String(decoding: check.stdout + check.stderr, as: UTF8.self)
+            #expect(check.status == 1, "\(text)")
+            #expect(text.contains("events now: rolled back"), "\(text)")
+        }
+    }
 }
