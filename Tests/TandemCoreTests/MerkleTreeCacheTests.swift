@@ -7,9 +7,9 @@ struct MerkleTreeCacheTests {
         (0..<count).map { i in MerkleTree.leafHash((0..<32).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i &* 13) }) }
     }
 
-    @Test("every size 0 to 70: root, every inclusion proof, every consistency proof")
+    @Test("every size 0 to 40: root, every inclusion proof, every consistency proof")
     func matches() {
-        let leaves = Self.leaves(70)
+        let leaves = Self.leaves(40)
         var cache = MerkleTreeCache()
         #expect(cache.root(size: 0) == MerkleTree.emptyRoot)
         for (n, leaf) in leaves.enumerated() {
@@ -27,25 +27,25 @@ struct MerkleTreeCacheTests {
             }
         }
         // Older sizes stay answerable after the tree grew.
-        for size in [1, 5, 8, 13, 33, 64] {
+        for size in [1, 5, 8, 13, 33, 40] {
             #expect(cache.root(size: size) == MerkleTree.root(leaves[..<size]))
             #expect(cache.inclusionProof(index: size - 1, size: size) == MerkleTree.inclusionProof(index: size - 1, leaves[..<size]))
         }
     }
 
-    @Test("a proof from the cache verifies with RFC 9162's algorithm at 100,003 leaves")
+    @Test("a proof from the cache verifies with RFC 9162's algorithm at 20,003 leaves")
     func large() {
         var cache = MerkleTreeCache()
-        for leaf in Self.leaves(100_003) { cache.append(leafHash: leaf) }
+        for leaf in Self.leaves(20_003) { cache.append(leafHash: leaf) }
         let root = cache.root(size: cache.count)
-        for index in [0, 1, 65_535, 65_536, 99_999, 100_002] {
+        for index in [0, 1, 16_383, 16_384, 19_999, 20_002] {
             let proof = cache.inclusionProof(index: index, size: cache.count)
-            #expect(proof.count <= 17)
+            #expect(proof.count <= 15)
             #expect(MerkleTree.verifyInclusion(leaf: cache.leafHash(at: index), index: index, size: cache.count, proof: proof, root: root))
         }
-        let consistency = cache.consistencyProof(oldSize: 77_777, size: cache.count)
+        let consistency = cache.consistencyProof(oldSize: 17_777, size: cache.count)
         #expect(
-            MerkleTree.verifyConsistency(oldSize: 77_777, newSize: cache.count, oldRoot: cache.root(size: 77_777), newRoot: root, proof: consistency)
+            MerkleTree.verifyConsistency(oldSize: 17_777, newSize: cache.count, oldRoot: cache.root(size: 17_777), newRoot: root, proof: consistency)
         )
     }
 }

@@ -70,23 +70,9 @@ struct AuditProofTests {
             // The broker keeps the tree in memory; asking for the rewritten event's proof
             // shows it another hash than the tree holds: it reads the log again, finds an
             // event that does not match its hash, and signs nothing (409) until it does.
-            let refusedProof = try await broker.api(audrey) { client -> Int? in
-                do {
-                    _ = try await client.inclusionProof(seq: events[1].seq)
-                    return nil
-                } catch let failure as TandemAPIClient.Failure {
-                    return failure.status
-                }
-            }
+            let refusedProof = try await broker.refusal(audrey) { client in _ = try await client.inclusionProof(seq: events[1].seq) }?.status
             #expect(refusedProof == 409)
-            let refusedConsistency = try await broker.api(audrey) { client -> Int? in
-                do {
-                    _ = try await client.consistencyProof(from: old.size)
-                    return nil
-                } catch let failure as TandemAPIClient.Failure {
-                    return failure.status
-                }
-            }
+            let refusedConsistency = try await broker.refusal(audrey) { client in _ = try await client.consistencyProof(from: old.size) }?.status
             #expect(refusedConsistency == 409)
             // Refusals.
             let missing = try await broker.api(audrey) { client in try? await client.inclusionProof(seq: 999_999) }

@@ -140,7 +140,12 @@ struct EvidenceBundleTests {
             // The good bundle: every check holds, in all three verifiers.
             let good = try Self.entries(Data(try await broker.api(audrey) { try await $0.evidenceBundle(sessionID: sessionID) }.readableBytesView))
             // The file the broker wrote is gone once it was sent.
-            #expect(((try? FileManager.default.contentsOfDirectory(atPath: broker.directory + "/bundles")) ?? []).isEmpty)
+            var left = ["?"]
+            for _ in 0..<50 where !left.isEmpty {
+                left = (try? FileManager.default.contentsOfDirectory(atPath: broker.directory + "/bundles")) ?? []
+                if !left.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(left.isEmpty, "\(left)")
             #expect(Set(good.keys) == ["manifest.json", "events.json", "public-key.pem", "summary.html", "recording/\(sessionID).tdrec"])
             let manifest = try TandemJSON.makeDecoder().decode(EvidenceManifest.self, from: Data(good["manifest.json"]!))
             let storedEvents = try await broker.store.events(sessionID: sessionID)
@@ -245,14 +250,7 @@ struct EvidenceBundleTests {
             let alice = try await broker.addUser("alice", role: .agent)
             let audrey = try await broker.addUser("audrey", role: .auditor)
             let sessionID = try await Self.recordedSession(broker, agentToken: alice, ticket: "HD-EV4", record: false)
-            let refused = try await broker.api(audrey) { client -> TandemAPIClient.Failure? in
-                do {
-                    _ = try await client.evidenceBundle(sessionID: sessionID)
-                    return nil
-                } catch let failure as TandemAPIClient.Failure {
-                    return failure
-                }
-            }
+            let refused = try await broker.refusal(audrey) { client in _ = try await client.evidenceBundle(sessionID: sessionID) }
             #expect(refused?.status == 503)
             #expect(refused?.code == "busy")
             // Nothing is left behind for the refused request.
@@ -267,34 +265,13 @@ struct EvidenceBundleTests {
             let alice = try await broker.addUser("alice", role: .agent)
             let audrey = try await broker.addUser("audrey", role: .auditor)
             let sessionID = try await Self.recordedSession(broker, agentToken: alice, ticket: "HD-EV3", record: false)
-            let agentRefused = try await broker.api(alice) { client -> Int? in
-                do {
-                    _ = try await client.evidenceBundle(sessionID: sessionID)
-                    return nil
-                } catch let failure as TandemAPIClient.Failure {
-                    return failure.status
-                }
-            }
+            let agentRefused = try await broker.refusal(alice) { client in _ = try await client.evidenceBundle(sessionID: sessionID) }?.status
             #expect(agentRefused == 403)
-            let missing = try await broker.api(audrey) { client -> Int? in
-                do {
-                    _ = try await client.evidenceBundle(sessionID: "s_nosuchsession")
-                    return nil
-                } catch let failure as TandemAPIClient.Failure {
-                    return failure.status
-                }
-            }
+            let missing = try await broker.refusal(audrey) { client in _ = try await client.evidenceBundle(sessionID: "s_nosuchsession") }?.status
             #expect(missing == 404)
             let live = LiveParticipant.connect(broker, hello: .agent(token: alice, start: .init(ticket: "HD-LIVE", mode: .screen)))
             let created = try await live.waitFor("session.created") { if case .sessionCreated(let created) = $0 { created } else { nil } }
-            let liveRefused = try await broker.api(audrey) { client -> Int? in
-                do {
-                    _ = try await client.evidenceBundle(sessionID: created.sessionID)
-                    return nil
-                } catch let failure as TandemAPIClient.Failure {
-                    return failure.status
-                }
-            }
+            let liveRefused = try await broker.refusal(audrey) { client in _ = try await client.evidenceBundle(sessionID: created.sessionID) }?.status
             #expect(liveRefused == 409)
         }
     }

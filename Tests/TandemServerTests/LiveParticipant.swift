@@ -106,6 +106,18 @@ extension LiveBroker {
     func api<T: Sendable>(_ token: String, _ body: (TandemAPIClient) async throws -> T) async throws -> T {
         try await withAPI(clientConfiguration, token, body)
     }
+
+    /// The refusal the API answers `body` with as the user with `token`; nil when it succeeds.
+    func refusal(_ token: String, _ body: (TandemAPIClient) async throws -> Void) async throws -> TandemAPIClient.Failure? {
+        try await api(token) { client in
+            do {
+                try await body(client)
+                return nil
+            } catch let failure as TandemAPIClient.Failure {
+                return failure
+            }
+        }
+    }
 }
 
 /// Calls the HTTPS API of the broker `configuration` names as the user with `token`; the

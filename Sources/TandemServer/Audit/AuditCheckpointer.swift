@@ -59,6 +59,8 @@ struct AuditCheckpointer: Service {
     /// checkpoint and publishes it. The tree is first checked against the whole log: a head
     /// is a statement about the database as it is.
     private func commitTree(to checkpoint: AuditCheckpoint, client: HTTPClient?) async {
+        // An empty log has no tree to sign.
+        guard checkpoint.seq > 0 else { return }
         do {
             try await tree.revalidate()
             let head = try await tree.read { view -> TreeHead? in

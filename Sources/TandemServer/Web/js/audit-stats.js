@@ -1,7 +1,7 @@
 // The statistics panel of the auditors' page /audit: the broker's figures over the period,
 // ticket and agent (GET /v1/audit/stats, protocol/README.md §11.4), and small inline SVG
 // charts of the listed sessions: per day, per outcome, their waits, and the escalation rate.
-import { bars, ring } from "./audit-charts.js";
+import { bars, ring } from "./charts.js";
 import { WAIT_BUCKETS, duration, outcomeClass, outcomeCounts, percent, sessionsPerDay, waitCounts } from "./audit-data.js";
 
 const $ = (id) => document.getElementById(id);

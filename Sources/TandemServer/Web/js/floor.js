@@ -3,6 +3,7 @@
 // the broker sends at once, within a second of any change and at least every 5 s. Waits and
 // durations count up between two states. Everything a peer typed (tickets, notes, names)
 // reaches the page as text only (textContent, SVG text nodes), never as markup.
+import { bars } from "./charts.js";
 import { TandemSocket } from "./connection.js";
 
 const $ = (id) => document.getElementById(id);
@@ -11,7 +12,6 @@ const token = params.get("token");
 // The sign-in must not stay in the address bar or the history.
 history.replaceState(null, "", location.pathname);
 const CLIENT = "tandem-web-floor/1";
-const SVG = "http://www.w3.org/2000/svg";
 const TIERS = ["premium", "standard", "basic"];
 const STATE_TEXT = { available: "Available", busy: "Busy", away: "Away", offline: "Offline" };
 const WAIT_BUCKETS = ["0–10 s", "10–20 s", "20–30 s", "30–60 s", "1–2 min", "> 2 min"];
@@ -235,7 +235,7 @@ function renderToday(state) {
     label: index % 3 === 0 ? `${index}h` : "",
     title: `${String(index).padStart(2, "0")}:00–${String(index + 1).padStart(2, "0")}:00 UTC: ${hour.answered} answered, ${hour.withinTarget} within target`,
     segments: [{ value: hour.answered, className: "answered" }, { value: Math.min(hour.withinTarget, hour.answered), className: "within" }],
-  })), { width: 480, height: 150, empty: "No figures yet" });
+  })), { width: 480, height: 150, empty: "No figures yet", maxBarWidth: Infinity });
   const waits = today?.waits ?? [];
   bars($("chart-waits"), waits.map((count, index) => ({
     label: WAIT_BUCKETS[index] ?? `#${index + 1}`,
@@ -243,56 +243,14 @@ function renderToday(state) {
     value: String(count),
     // Buckets within the answer-time target in green.
     segments: [{ value: count, className: (WAIT_BOUNDS[index] ?? Infinity) <= state.targetSeconds ? "in-target" : "late" }],
-  })), { width: 300, height: 150, empty: "No figures yet" });
+  })), { width: 300, height: 150, empty: "No figures yet", maxBarWidth: Infinity });
   const outcomes = Object.entries(today?.outcomes ?? {}).filter(([, count]) => Number.isFinite(count)).sort(([a], [b]) => a.localeCompare(b));
   bars($("chart-outcomes"), outcomes.map(([outcome, count]) => ({
     label: outcome,
     title: `${count} ${outcome}`,
     value: String(count),
     segments: [{ value: count, className: `outcome outcome-${/^[a-z-]+$/.test(outcome) ? outcome : "other"}` }],
-  })), { width: 300, height: 150, empty: today ? "No session ended today" : "No figures yet" });
-}
-
-/** An SVG element with attributes (and text), made with DOM calls only. */
-function svg(tag, attributes = {}, text = undefined) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-/**
- * A bar chart into `target` (an <svg> with a viewBox of width × height): one slot per group,
- * its segments drawn from the base line over each other (the largest first), a label under
- * it and a value over it.
- */
-function bars(target, groups, { width, height, empty }) {
-  const top = 14;
-  const bottom = 18;
-  const side = 4;
-  const plot = height - top - bottom;
-  const base = top + plot;
-  const max = Math.max(1, ...groups.flatMap((group) => group.segments.map((segment) => segment.value)));
-  const slot = (width - 2 * side) / Math.max(1, groups.length);
-  const barWidth = Math.max(2, slot * 0.7);
-  const nodes = [svg("line", { x1: side, x2: width - side, y1: base, y2: base, class: "axis" })];
-  if (groups.length === 0) nodes.push(svg("text", { x: width / 2, y: height / 2, "text-anchor": "middle" }, empty));
-  groups.forEach((group, index) => {
-    const x = side + index * slot + (slot - barWidth) / 2;
-    const g = svg("g", { class: "bar", "data-index": index });
-    g.append(svg("title", {}, group.title));
-    for (const segment of group.segments) {
-      const h = (segment.value / max) * plot;
-      g.append(svg("rect", { x: x.toFixed(1), y: (base - h).toFixed(1), width: barWidth.toFixed(1), height: h.toFixed(1), class: segment.className, "data-value": segment.value }));
-    }
-    const tallest = Math.max(0, ...group.segments.map((segment) => segment.value));
-    if (group.value !== undefined) g.append(svg("text", { x: (x + barWidth / 2).toFixed(1), y: (base - (tallest / max) * plot - 3).toFixed(1), "text-anchor": "middle", class: "value" }, group.value));
-    if (group.label) g.append(svg("text", { x: (x + barWidth / 2).toFixed(1), y: height - 5, "text-anchor": "middle", class: "tick" }, group.label));
-    nodes.push(g);
-  });
-  target.replaceChildren(...nodes);
-  target.dataset.bars = String(groups.length);
-  target.setAttribute("aria-label", groups.length ? groups.map((group) => group.title).join("; ") : empty);
+  })), { width: 300, height: 150, empty: today ? "No session ended today" : "No figures yet", maxBarWidth: Infinity });
 }
 
 // ---- live counters ---------------------------------------------------------------------------

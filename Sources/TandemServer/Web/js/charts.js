@@ -1,6 +1,6 @@
-// Small inline SVG charts of the auditors' page /audit, drawn with DOM calls only (no markup
+// Small inline SVG charts of the pages (/audit, /floor), drawn with DOM calls only (no markup
 // from strings): every label goes in as a text node, so a ticket or an outcome a peer chose
-// cannot become markup. The bar chart draws like the floor's (floor.js).
+// cannot become markup. The floor (floor.js) draws its charts with these too.
 const SVG = "http://www.w3.org/2000/svg";
 
 /** An SVG element with attributes (and text), made with DOM calls only. */
