@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 19's scale benchmark: an audit log of EVENTS events (default 1,000,000) appended
 # through the store API (`tandem bench audit-log`: sessions of 10 events, 16 at once) while
-# a broker on the same log signs a checkpoint and its Merkle tree head every 10 s (so the
+# a broker on the same log signs a checkpoint and its Merkle tree head every 10 s
+# (CHECKPOINT_INTERVAL seconds; the broker's default is 60) (so the
 # append rate is measured with Merkle checkpoints on), then, on the full log:
 #   - the broker's memory (its in-memory tree is 64 bytes an event);
 #   - a signed tree head, an inclusion and a consistency proof over HTTPS: time and size;
@@ -26,7 +27,8 @@ store=(--data-dir "$data")
 seconds() { python3 -c 'import sys, time; print(f"{time.monotonic():.3f}")'; }
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$2"; }
 
-"$bin" serve --port 0 "${store[@]}" --checkpoint-interval 10 --audit-anchor-file "$work/heads.jsonl" > "$work/serve.log" 2>&1 &
+interval=${CHECKPOINT_INTERVAL:-10}
+"$bin" serve --port 0 "${store[@]}" --checkpoint-interval "$interval" --audit-anchor-file "$work/heads.jsonl" > "$work/serve.log" 2>&1 &
 serve_pid=$!
 trap 'kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true' EXIT
 port=""
@@ -42,10 +44,10 @@ export TANDEM_TOKEN
 
 kind=SQLite
 [ -n "$database" ] && kind=PostgreSQL
-echo "== appending $events events ($kind), checkpoints every 10 s"
+echo "== appending $events events ($kind), checkpoints every $interval s"
 "$bin" bench audit-log "${store[@]}" --events "$events" | tee "$work/append.txt"
 # One more checkpoint, so that a head covers the whole log.
-sleep 12
+sleep $((interval + 2))
 rss_kb=$(awk '/VmRSS/ {print $2}' "/proc/$serve_pid/status")
 
 head_started=$(seconds)
