@@ -25,6 +25,13 @@ extension BrokerAPI {
         case "false": includeRecording = false
         case .some: throw APIError.badRequest("recording must be true or false")
         }
+        // HEAD: the headers a GET would have, without writing a bundle nobody reads.
+        if request.method == .head {
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/zip", .contentDisposition: "attachment; filename=\"tandem-evidence-\(record.id).zip\""]
+            )
+        }
         let writer = EvidenceBundleWriter(
             store: store,
             tree: tree,

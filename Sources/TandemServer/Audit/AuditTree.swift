@@ -101,7 +101,11 @@ actor AuditTree {
     /// so heads and proofs are not held up behind the whole log.
     @discardableResult
     func revalidate() async throws -> Bool {
-        let (generation, first, last) = try await serialized { tree in (tree.generation, tree.firstSeq, tree.lastSeq) }
+        // Up to date first: a prune or new events are taken in quietly, not seen as a change.
+        let (generation, first, last) = try await serialized { tree in
+            try await tree.sync()
+            return (tree.generation, tree.firstSeq, tree.lastSeq)
+        }
         var expected = first
         while expected <= last {
             let from = expected
@@ -110,13 +114,15 @@ actor AuditTree {
                 // Built again meanwhile: that read and checked the whole log.
                 guard tree.generation == generation else { return .stale }
                 var next = from
-                for event in batch where event.seq <= last {
+                for event in batch {
+                    if next > last { break }
                     guard event.seq == next, MerkleTree.leafHash(eventHash: event.hash) == tree.cache.leafHash(at: Int(next - first)) else {
                         return .changed(min(event.seq, next))
                     }
                     next += 1
                 }
-                return batch.isEmpty ? .changed(next) : .same(next)
+                // No progress: the events the tree holds from `from` on are not in the database.
+                return next == from ? .changed(next) : .same(next)
             }
             switch verdict {
             case .stale:
@@ -145,13 +151,16 @@ actor AuditTree {
     }
 
     private func sync() async throws {
+        // Read before the events: a checkpoint is committed after its event, so only a log
+        // that lost events can end before the checkpoint read here.
+        let checkpoint = try await store.checkpoints().last
         if cache.count > 0 {
             let first = try await event(seq: firstSeq)
             let last = try await event(seq: lastSeq)
             if first?.hash != firstHash || last?.hash != lastHash { rebuild() }
         }
         try await extend()
-        try await checkLastCheckpoint()
+        try await check(checkpoint)
     }
 
     private func event(seq: Int64) async throws -> AuditEvent? {
@@ -207,8 +216,8 @@ actor AuditTree {
 
     /// The event at the last signed checkpoint must still be in the log with the
     /// checkpoint's hash, in the database and in the tree.
-    private func checkLastCheckpoint() async throws {
-        guard let checkpoint = try await store.checkpoints().last, checkpoint.seq > 0, checkpoint.seq >= firstSeq else { return }
+    private func check(_ checkpoint: AuditCheckpoint?) async throws {
+        guard let checkpoint, checkpoint.seq > 0, checkpoint.seq >= firstSeq else { return }
         guard cache.count > 0, checkpoint.seq <= lastSeq else {
             throw refuse("the log ends before event \(checkpoint.seq), which checkpoint \(checkpoint.id) signed")
         }

@@ -43,7 +43,10 @@ struct EvidenceBundleWriter {
             throw Refusal(description: "the first events of session \(session.id) were pruned (§11.6); no complete bundle can be made")
         }
         if all.contains(where: { $0.kind == .recordingStarted }) && !all.contains(where: { $0.kind == .recordingClosed }) {
-            throw Refusal(description: "the recording of session \(session.id) is not closed yet: its SHA-256 is not in the audit log")
+            throw Refusal(
+                description:
+                    "the recording of session \(session.id) is not closed: its SHA-256 is not in the audit log (a recording cut short is closed at the broker's next start)"
+            )
         }
         // Proofs and the root from one view of the tree: the events the tree holds now.
         let proven = try await tree.read { view -> Result<(events: [BundledEvent], head: TreeHead), Refusal> in
@@ -134,12 +137,14 @@ struct EvidenceBundleWriter {
                 // Stored as it is: a recording is already compressed media.
                 try archive.addEntry(with: recordingFile.name, fileURL: URL(fileURLWithPath: recordingFile.path), compressionMethod: .none)
             }
+            guard let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue else {
+                throw Refusal(description: "the bundle's file could not be read back")
+            }
+            return (path, bytes)
         } catch {
             try? FileManager.default.removeItem(atPath: path)
             throw error
         }
-        let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-        return (path, bytes)
     }
 
     /// SHA-256 (hex) and length of a file, read 1 MiB at a time.

@@ -47,6 +47,8 @@ extension TandemBroker {
         // Their recordings (and any whose close was lost) are closed and hashed into the log (§19).
         try await RecordingRecovery(directory: configuration.dataDirectory + "/recordings", store: store, logger: logger).run()
         try await WebhookDispatcher.startCursors(store: store, targets: configuration.webhooks)
+        // Evidence bundles left by a broker that stopped while sending them (§11.9).
+        try? FileManager.default.removeItem(atPath: configuration.dataDirectory + "/bundles")
         let recorder = RecordingWriter(
             directory: configuration.dataDirectory + "/recordings",
             store: store,
