@@ -112,8 +112,8 @@ attacks='AdmissionTests|ClosingPeerTests|CustomerLogBudgetTests|RequestContextRe
 # run on two cores: they run one at a time too.
 attacks="$attacks|EvidenceBundleTests|AuditAnchorTests"
 log "swift test (everything but the attack suites, in parallel)"
-# At most 32 tests at once: with all ~380 started together on two cores, live brokers miss
+# At most 16 tests at once: with all ~380 started together on two cores, live brokers miss
 # their 10 s hello deadlines in some runs (swift-testing's own width setting).
-SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=32 swift test --skip "$attacks"
+SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=16 swift test --skip "$attacks"
 log "swift test (attack suites, one at a time)"
 swift test --skip-build --filter "$attacks" --no-parallel
