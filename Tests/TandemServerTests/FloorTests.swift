@@ -107,7 +107,8 @@ struct FloorTests {
                 let welcomed = try await attempt.waitFor("floor.state or too-many-connections") { message -> Bool? in
                     switch message {
                     case .floorState: true
-                    case .error(let error) where error.code == .tooManyConnections: false
+                    // Refused (the place not yet free, or its hello timed out on a loaded machine): try again.
+                    case .error: false
                     default: nil
                     }
                 }
