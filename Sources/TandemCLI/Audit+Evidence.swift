@@ -74,14 +74,16 @@ enum BundleCheck {
         return entries
     }
 
-    static func run(path: String, keyFile: String?) throws {
-        var expectedKey: String?
-        if let keyFile {
-            guard let pem = try? String(contentsOfFile: keyFile, encoding: .utf8), let raw = EvidenceVerifier.rawKey(pem: pem) else {
-                throw CLIFailure("\(keyFile) is not an Ed25519 public key (PEM)")
-            }
-            expectedKey = raw
+    /// The raw key (base64) of the Ed25519 public key PEM `file` given with `--key`.
+    static func rawKey(file: String) throws -> String {
+        guard let pem = try? String(contentsOfFile: file, encoding: .utf8), let raw = EvidenceVerifier.rawKey(pem: pem) else {
+            throw CLIFailure("\(file) is not an Ed25519 public key (PEM)")
         }
+        return raw
+    }
+
+    static func run(path: String, keyFile: String?) throws {
+        let expectedKey = try keyFile.map(Self.rawKey(file:))
         let entries: EvidenceVerifier.Entries
         do {
             entries = try Self.entries(of: path)
@@ -108,10 +110,7 @@ enum AnchorCheck {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIFailure("cannot read \(path)") }
         let key: String
         if let keyFile {
-            guard let pem = try? String(contentsOfFile: keyFile, encoding: .utf8), let raw = EvidenceVerifier.rawKey(pem: pem) else {
-                throw CLIFailure("\(keyFile) is not an Ed25519 public key (PEM)")
-            }
-            key = raw
+            key = try BundleCheck.rawKey(file: keyFile)
         } else {
             key = try await api.auditPublicKey().raw
         }

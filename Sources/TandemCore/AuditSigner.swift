@@ -62,10 +62,13 @@ public struct AuditSigner: Sendable {
         return key.isValidSignature(signature, for: Data(text.utf8))
     }
 
+    /// What precedes the 32 key bytes in an Ed25519 SubjectPublicKeyInfo (RFC 8410).
+    public static let ed25519KeyInfoPrefix = Data([0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00])
+
     /// Raw key → base64, SubjectPublicKeyInfo PEM and fingerprint.
     public static func describe(_ raw: Data) -> AuditPublicKey {
         // SubjectPublicKeyInfo for Ed25519 (RFC 8410): a fixed 12-byte prefix and the key.
-        let spki = Data([0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00]) + raw
+        let spki = ed25519KeyInfoPrefix + raw
         let pem = "-----BEGIN PUBLIC KEY-----\n" + spki.base64EncodedString() + "\n-----END PUBLIC KEY-----\n"
         let fingerprint = "SHA256:" + APIToken.sha256Hex(bytes: raw)
         return AuditPublicKey(raw: raw.base64EncodedString(), pem: pem, fingerprint: fingerprint)

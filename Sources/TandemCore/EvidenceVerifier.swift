@@ -121,8 +121,7 @@ public enum EvidenceVerifier {
     public static func rawKey(pem: String) -> String? {
         let body = pem.split(whereSeparator: \.isNewline).filter { !$0.hasPrefix("-----") }.joined()
         guard let der = Data(base64Encoded: body), der.count == 44 else { return nil }
-        let prefix = Data([0x30, 0x2A, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x03, 0x21, 0x00])
-        guard der.prefix(12) == prefix else { return nil }
+        guard der.prefix(12) == AuditSigner.ed25519KeyInfoPrefix else { return nil }
         return der.suffix(32).base64EncodedString()
     }
 
