@@ -70,9 +70,13 @@ struct FloorTests {
                 Self.floor { $0.today?.outcomes["resolved"] == 1 && $0.sessions.isEmpty }(message)
             }
             #expect(today.today?.answered == 1)
-            #expect(today.today?.answeredWithinTarget == 1)
-            #expect(today.today?.serviceLevel == 1)
-            #expect(today.today?.waits.first == 1)
+            // The one wait lands in its bucket and counts within the target if it was; how long
+            // it was depends on the machine's load (a loaded CI runner took over 10 s).
+            let waited = try #require(today.today?.medianWaitSeconds)
+            let bucket = FloorDay.waitBuckets.firstIndex { waited <= Double($0) } ?? FloorDay.waitBuckets.count
+            #expect(today.today?.waits == (0...FloorDay.waitBuckets.count).map { $0 == bucket ? 1 : 0 })
+            #expect(today.today?.answeredWithinTarget == (waited <= 20 ? 1 : 0))
+            #expect(today.today?.serviceLevel == (waited <= 20 ? 1 : 0))
             #expect(today.today?.byHour.map(\.answered).reduce(0, +) == 1)
 
             // The floor only listens.
