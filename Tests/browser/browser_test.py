@@ -59,13 +59,27 @@ def chromium(width, height):
     return media_chromium(width, height)
 
 
-def wait(driver, condition, timeout=30, what="condition"):
+def wait(driver, condition, timeout=30, what="condition", also=()):
+    """Waits for `condition`; on a timeout describes `driver` and the pages in `also`."""
     try:
         return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: condition(d))
     except Exception:
-        status = driver.execute_script("return document.getElementById('status')?.textContent")
-        print(f"     timed out waiting for {what}; state={state(driver)}; status={status}")
+        print(f"     timed out waiting for {what}")
+        for name, page in [("this page", driver), *also]:
+            describe(name, page)
         raise
+
+
+def describe(name, driver):
+    """What a page shows when a wait fails: state, status, its chat and its console."""
+    try:
+        status = driver.execute_script("return document.getElementById('status')?.textContent")
+        chat = driver.execute_script("return document.querySelector('#chat .chat-log')?.innerText")
+        print(f"     {name}: state={state(driver)}; status={status}; chat={chat!r}")
+        for entry in driver.get_log("browser")[-20:]:
+            print(f"     {name} console: {entry['level']} {entry['message'][:300]}")
+    except Exception as error:
+        print(f"     {name}: could not be read ({error})")
 
 
 def wait_quietly(driver, condition, timeout):
@@ -486,9 +500,21 @@ def main():
 
         # A lost connection: the customer's path to the broker is cut (its TCP connections reset
         # at the proxy); the page reconnects by itself with its resume token and keeps sharing.
+        # The network stays down for a moment: a chat line typed meanwhile waits and goes out
+        # once the session is back.
+        proxy.refuse()
         proxy.cut()
-        wait(customer, lambda d: state(d) == "reconnecting" or "Reconnected" in d.find_element(By.ID, "status").text, what="the page noticing the cut")
+        wait(customer, lambda d: state(d) == "reconnecting", what="the page noticing the cut")
+        customer.find_element(By.CSS_SELECTOR, "#chat input").send_keys("Is it the yellow cable?")
+        customer.find_element(By.CSS_SELECTOR, "#chat button").click()
+        held = customer.execute_script("return [document.body.dataset.chatHeld, document.querySelector('#chat .chat-log .chat-held')?.textContent]")
+        check("a chat line typed while reconnecting is shown as waiting, not lost", held[0] == "1" and "yellow cable" in (held[1] or ""), held)
+        proxy.refuse(False)
         wait(customer, lambda d: state(d) == "sharing" and "Reconnected" in d.find_element(By.ID, "status").text, what="the automatic resume")
+        wait(agent, lambda d: "Is it the yellow cable?" in d.find_element(By.CSS_SELECTOR, "#chat .chat-log").text, what="the held chat line at the agent",
+             also=[("customer", customer)])
+        check("the held line reaches the agent after the resume and is marked sent",
+              customer.execute_script("return document.body.dataset.chatHeld") == "0" and not customer.find_elements(By.CSS_SELECTOR, "#chat .chat-held"))
         before = int(agent.execute_script("return document.body.dataset.framesReceived || '0'"))
         wait(agent, lambda d: int(d.execute_script("return document.body.dataset.framesReceived || '0'")) > before + 2, what="frames after the automatic resume")
         check("after a lost connection the page reconnects by itself and keeps sharing", True)
@@ -510,7 +536,8 @@ def main():
         check("freeze-frame reaches the customer at the agent's frame", frozen == agent.execute_script("return document.getElementById('customer-view').dataset.frozen"), frozen)
         customer.find_element(By.CSS_SELECTOR, "#chat input").send_keys("The green light is on")
         customer.find_element(By.CSS_SELECTOR, "#chat button").click()
-        wait(agent, lambda d: "The green light is on" in d.find_element(By.CSS_SELECTOR, "#chat .chat-log").text, what="chat at the agent")
+        wait(agent, lambda d: "The green light is on" in d.find_element(By.CSS_SELECTOR, "#chat .chat-log").text, what="chat at the agent",
+             also=[("customer", customer)])
         agent.find_element(By.CSS_SELECTOR, "#chat input").send_keys("Great, you're online")
         agent.find_element(By.CSS_SELECTOR, "#chat button").click()
         wait(customer, lambda d: "Great, you're online" in d.find_element(By.CSS_SELECTOR, "#chat .chat-log").text, what="chat at the customer")

@@ -20,6 +20,7 @@ class Proxy:
         self.port = self.server.getsockname()[1]
         self.flowing = threading.Event()
         self.flowing.set()
+        self.refusing = threading.Event()
         self.connections = []
         self.lock = threading.Lock()
         threading.Thread(target=self.accept, daemon=True).start()
@@ -30,6 +31,11 @@ class Proxy:
                 client, _ = self.server.accept()
             except OSError:
                 return
+            if self.refusing.is_set():
+                # The network is down: the connection is reset at once.
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                client.close()
+                continue
             upstream = socket.socket()
             if self.buffer:
                 upstream.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.buffer)
@@ -66,6 +72,13 @@ class Proxy:
 
     def resume(self):
         self.flowing.set()
+
+    def refuse(self, refusing=True):
+        """While refusing, every new connection is reset as soon as it is accepted."""
+        if refusing:
+            self.refusing.set()
+        else:
+            self.refusing.clear()
 
     def cut(self):
         """Resets every open connection (RST, no close handshake)."""

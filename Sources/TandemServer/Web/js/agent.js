@@ -67,10 +67,18 @@ function setState(state, text) {
   if (text) $("status").textContent = text;
 }
 
-const chat = new ChatPanel($("chat"), (text) => {
-  socket?.send({ type: "chat", text });
-  return socket?.isOpen ?? false;
-});
+// In the session on the current connection: chat goes out (a line typed while the console
+// reconnects waits for the session to be back).
+let attached = false;
+const chat = new ChatPanel(
+  $("chat"),
+  (text) => {
+    if (!attached || !socket?.isOpen) return false;
+    socket.send({ type: "chat", text });
+    return true;
+  },
+  () => !WATCH && created !== null && !ended && resumer.token !== null,
+);
 const newVoice = () => attachVoice("agent", { socket: () => socket, container: $("voice"), onNote: (text) => chat.note(text) });
 // Not for a supervisor: voice is between the agent and the customer.
 let voice = WATCH ? null : newVoice();
@@ -83,6 +91,7 @@ function start(ticket, mode) {
 
 function connect(hello) {
   $("start").hidden = true;
+  attached = false;
   const mine = new TandemSocket(
     hello,
     {
@@ -100,6 +109,7 @@ function connect(hello) {
       onClose({ code, message, final }) {
         // A connection of an earlier session of this console (a new offer was taken since).
         if (mine !== socket || ended) return;
+        attached = false;
         if (code === 4302) return finishHandover();
         if (code === 4204 && !created) {
           // The offer went to someone else or timed out before the take (§20.2): back to waiting.
@@ -118,6 +128,7 @@ function connect(hello) {
         voice?.stop();
         resumer.forget();
         ended = true;
+        chat.drop();
         if (WATCH) setState(created ? "ended" : "refused", created ? (leaving ? "You left the session." : `${message} You no longer watch this session.`) : message);
         else setState(created ? "disconnected" : "refused", created ? `${message} The session has ended.` : message);
         for (const id of ["workspace", "end", "handover", "watch-bar"]) $(id).hidden = true;
@@ -135,6 +146,7 @@ function finishHandover() {
   resumer.forget();
   ended = true;
   const to = handedOver ?? "another agent";
+  chat.drop();
   setState("transferred", `Handed over to ${to}. The session goes on without you.`);
   chat.note(`Handed over to ${to}.`);
   $("customer-state").textContent = `Handed over to ${to}.`;
@@ -200,6 +212,7 @@ function handle(message) {
       // Taken from the queue (§16) or handed over to us (§17): the customer is there already.
       resumer.remember(message.resumeToken);
       created = { sessionId: message.sessionId, ticket: message.ticket, mode: message.mode };
+      attached = true;
       document.body.dataset.sessionId = message.sessionId;
       setPeerCodecs(codecsOf(message));
       $("end").hidden = false;
@@ -219,6 +232,7 @@ function handle(message) {
     }
     case "session.watching":
       created = { sessionId: message.sessionId, ticket: message.ticket, mode: message.mode };
+      attached = true;
       watching = message;
       document.body.dataset.sessionId = message.sessionId;
       document.body.dataset.watching = message.participate ? "participant" : "observer";
@@ -245,6 +259,7 @@ function handle(message) {
     case "session.created":
       resumer.remember(message.resumeToken);
       created = message;
+      attached = true;
       $("join-code").textContent = message.joinCode;
       $("join-link").textContent = message.joinUrl;
       $("join-link").href = message.joinUrl;
@@ -262,6 +277,8 @@ function handle(message) {
       resumer.remember(message.resumeToken);
       resumer.done();
       created = created ?? { sessionId: message.sessionId, ticket: message.ticket, mode: message.mode };
+      attached = true;
+      chat.flush();
       document.body.dataset.sessionId = message.sessionId;
       // The customer's codecs come only while it is connected; while it is away, keep what we knew.
       if (message.codecs || message.peerPresent) setPeerCodecs(codecsOf(message));
@@ -361,6 +378,7 @@ function handle(message) {
       publisher?.stopTracks();
       setState("ended", WATCH && leaving ? "You left the session." : `Session ended (${message.reason}${message.outcome ? `, ${message.outcome}` : ""}).`);
       for (const id of ["workspace", "end", "handover", "watch-bar"]) $(id).hidden = true;
+      chat.drop();
       chat.note("The session has ended.");
       break;
     case "error":

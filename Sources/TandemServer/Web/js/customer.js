@@ -44,6 +44,8 @@ const agentView = new FrameView($("agent-view"), $("agent-overlay"), {
 });
 let joined = null;
 let ended = false;
+// Joined or resumed on the current connection: chat goes out (until then it is held).
+let attached = false;
 let publisher = null;
 let agentStream = null;
 // What the agent's client decodes (§5.1); null: an old client, or not known yet (JPEG).
@@ -72,6 +74,7 @@ const socket = new TandemSocket(
       if (agentStream !== null && frame.streamId === agentStream) agentView.showFrame(frame.sequence, frame);
     },
     onClose({ code, message, final }) {
+      attached = false;
       if (ended) return;
       if (code === 4430 && retryAfter) {
         message = queued
@@ -100,6 +103,7 @@ const socket = new TandemSocket(
       voice.stop();
       resumer.forget();
       ended = true;
+      chat.drop();
       if (joined && code === 4411) {
         // The session ended while this page was away (§5.13): that is an end, not a failure.
         setState("ended", "The session has ended while you were disconnected. Thank you! If you still need help, ask your agent for a new code.");
@@ -112,10 +116,16 @@ const socket = new TandemSocket(
   },
 );
 
-const chat = new ChatPanel($("chat"), (text) => {
-  socket.send({ type: "chat", text });
-  return socket.isOpen;
-});
+// A line typed while the page reconnects waits for the session to be back.
+const chat = new ChatPanel(
+  $("chat"),
+  (text) => {
+    if (!attached || !socket.isOpen) return false;
+    socket.send({ type: "chat", text });
+    return true;
+  },
+  () => joined !== null && !ended && resumer.token !== null,
+);
 const voice = attachVoice("customer", { socket, container: $("voice"), onNote: (text) => chat.note(text) });
 // The post-session survey (§5.16); one left open by an earlier visit of this page comes back.
 const survey = new SurveyPanel($("survey"), {
@@ -138,6 +148,7 @@ function handle(message) {
     case "session.joined":
       resumer.remember(message.resumeToken);
       joined = message;
+      attached = true;
       $("callback").hidden = true;
       setPeerCodecs(codecsOf(message));
       $("leave").textContent = "Leave the session";
@@ -155,6 +166,8 @@ function handle(message) {
       resumer.remember(message.resumeToken);
       resumer.done();
       joined = message;
+      attached = true;
+      chat.flush();
       // The agent's codecs come only while it is connected; while it is away, keep what we knew.
       if (message.codecs || message.peerPresent) setPeerCodecs(codecsOf(message));
       $("chat").hidden = false;
@@ -279,6 +292,7 @@ function handle(message) {
       publisher?.stopTracks();
       setState("ended", message.survey ? "The session has ended. Thank you! Please tell us how we did." : "The session has ended. Thank you!");
       for (const id of ["consent", "stage", "leave"]) $(id).hidden = true;
+      chat.drop();
       chat.note("The session has ended.");
       if (message.survey) survey.show(message.sessionId, message.survey);
       break;
@@ -300,6 +314,8 @@ function handle(message) {
         setState("redirecting", CLOSE_MESSAGES[4421]);
         location.replace(new URL(`/j/${encodeURIComponent(code)}${linkKey ? `#k=${encodeURIComponent(linkKey)}` : ""}`, message.redirect).href);
       }
+      // A chat line that found no agent (§9 no-peer): say so rather than let it look delivered.
+      if (message.code === "no-peer" && joined) chat.note(`${joined.agent ?? "Your agent"} is not connected right now: your last message was not delivered.`);
       console.warn("Tandem broker:", message.code, message.message);
       break;
   }
