@@ -56,7 +56,13 @@ swift build
 
 log "PostgreSQL for the store suite and the walkthrough"
 pgdir=$(mktemp -u -d /tmp/tandem-pg-XXXXXX)
-trap 'bash scripts/test-postgres.sh stop "$pgdir"' EXIT
+device_build=""
+# One handler for everything to clean up (a second `trap … EXIT` would replace the first).
+cleanup() {
+  bash scripts/test-postgres.sh stop "$pgdir" || true
+  if [ -n "$device_build" ]; then rm -rf "$device_build"; fi
+}
+trap cleanup EXIT
 TANDEM_TEST_POSTGRES_URL=$(bash scripts/test-postgres.sh start "$pgdir")
 export TANDEM_TEST_POSTGRES_URL
 echo "PostgreSQL at ${TANDEM_TEST_POSTGRES_URL%%\?*}"
@@ -83,7 +89,6 @@ log "tandem-device (C on libwebsockets): frame vectors, unit tests, a live sessi
 # `swift build` above built it as a SwiftPM target; build.sh compiles the same sources with cc
 # -Werror for the C tests, and for valgrind (3.19 cannot read the DWARF 5 of Swift's clang).
 device_build=$(mktemp -d /tmp/tandem-device-build.XXXXXX)
-trap 'rm -rf "$device_build"' EXIT
 sh Tests/device/build.sh "$device_build"
 "$device_build/vectors_test" protocol/vectors/frames.json
 "$device_build/unit_test"
@@ -104,10 +109,11 @@ log "libFuzzer: frame and control-message decoders"
 bash scripts/fuzz.sh 20
 
 # The attack suites (floods from many loopback addresses, hundreds of connections, a child
-# broker's memory) and the two live tests that time a wait (a throttled join's retryAfter, a
-# half-open connection found within two ping intervals) run after the rest, one test at a
-# time, so that neither they nor the other live tests are starved of the machine's two cores.
-attacks='AdmissionTests|ClosingPeerTests|CustomerLogBudgetTests|RequestContextReleaseTests|QueueAbuseTests|JoinLockoutTests|OverlayMemoryTests|ResumeTests/halfOpen|RefusalTests/networkBackoff'
+# broker's memory) and the live tests that time a wait (a throttled join's retryAfter, a
+# half-open connection found within two ping intervals, a hello answered after its deadline)
+# run after the rest, one test at a time, so that neither they nor the other live tests are
+# starved of the machine's two cores.
+attacks='AdmissionTests|ClosingPeerTests|CustomerLogBudgetTests|RequestContextReleaseTests|QueueAbuseTests|JoinLockoutTests|OverlayMemoryTests|ResumeTests/halfOpen|RefusalTests/networkBackoff|RefusalTests/slowHandling'
 # Suites that start dozens of programs (the CLI, the Python verifier) would starve the parallel
 # run on two cores: they run one at a time too.
 attacks="$attacks|EvidenceBundleTests|AuditAnchorTests"

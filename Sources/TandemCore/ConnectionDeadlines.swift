@@ -42,8 +42,10 @@ public struct ConnectionDeadlines: Sendable {
         }
     }
 
-    /// The hello was handled (accepted or refused): its deadline no longer applies.
-    public mutating func helloHandled() {
+    /// The hello arrived: its deadline no longer applies. Handling it (the store's work) may
+    /// take longer on a loaded broker; that is not the client's delay, and a client that sent
+    /// its hello in time is never told it did not.
+    public mutating func helloReceived() {
         switch state {
         case .awaitingHello: state = .open
         case .open, .cutting, .done: break

@@ -29,30 +29,30 @@ struct ConnectionDeadlinesTests {
     }
 
     @Test("after the hello the hello deadline no longer applies")
-    func helloHandled() {
+    func helloReceived() {
         var machine = deadlines()
-        machine.helloHandled()
+        machine.helloReceived()
         #expect(machine.nextDeadline(lastActivity: t0 + .seconds(5)) == t0 + .seconds(65))
     }
 
     @Test("activity since the timer was armed moves the idle deadline")
     func activityMovesIdle() {
         var machine = deadlines()
-        machine.helloHandled()
+        machine.helloReceived()
         #expect(machine.timerFired(now: t0 + .seconds(60), lastActivity: t0 + .seconds(30)) == .rearm(at: t0 + .seconds(90)))
     }
 
     @Test("nothing moved for the idle timeout: close")
     func idle() {
         var machine = deadlines()
-        machine.helloHandled()
+        machine.helloReceived()
         #expect(machine.timerFired(now: t0 + .seconds(60), lastActivity: t0) == .closeIdle)
     }
 
     @Test("a connection closed as idle is cut if it does not take its close in the grace period")
     func idleThenCut() {
         var machine = deadlines()
-        machine.helloHandled()
+        machine.helloReceived()
         _ = machine.timerFired(now: t0 + .seconds(60), lastActivity: t0)
         #expect(machine.nextDeadline(lastActivity: t0) == t0 + .seconds(62))
     }
@@ -60,7 +60,7 @@ struct ConnectionDeadlinesTests {
     @Test("the idle close's grace over: cut")
     func idleCut() {
         var machine = deadlines()
-        machine.helloHandled()
+        machine.helloReceived()
         _ = machine.timerFired(now: t0 + .seconds(60), lastActivity: t0)
         #expect(machine.timerFired(now: t0 + .seconds(62), lastActivity: t0) == .cutConnection)
     }
@@ -68,7 +68,7 @@ struct ConnectionDeadlinesTests {
     @Test("reading ended: the connection is cut unless it ends within the close grace")
     func readEnded() {
         var machine = deadlines()
-        machine.helloHandled()
+        machine.helloReceived()
         #expect(machine.readEnded(now: t0 + .seconds(5)) == .armCut(at: t0 + .seconds(15)))
     }
 
@@ -89,7 +89,7 @@ struct ConnectionDeadlinesTests {
     @Test("an overflowed recipient gets the grace period to take its close")
     func overflowArmsCut() {
         var machine = deadlines()
-        machine.helloHandled()
+        machine.helloReceived()
         #expect(machine.overflowed(now: t0 + .seconds(5)) == .armCut(at: t0 + .seconds(7)))
     }
 

@@ -203,6 +203,43 @@ struct RefusalTests {
         }
     }
 
+    @Test("a hello sent in time is answered, not refused as late, when the broker takes longer than the hello timeout to handle it")
+    func slowHandling() async throws {
+        try await LiveBroker.run(configure: { $0.limits.helloTimeout = .seconds(1) }) { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            // Another process holds the database's write lock for 3 s (under the store's 5 s
+            // busy timeout): the agent's hello (session.created is logged first) waits for it,
+            // well past the 1 s.
+            let marker = broker.directory + "/locked"
+            let holder = SpawnedProcess()
+            holder.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            holder.arguments = [
+                "python3", "-c",
+                """
+                import sqlite3, sys, time
+                db = sqlite3.connect(sys.argv[1], isolation_level=None)
+                db.execute("BEGIN EXCLUSIVE")
+                open(sys.argv[2], "w").close()
+                time.sleep(3)
+                db.execute("COMMIT")
+                """,
+                broker.directory + "/tandem.sqlite", marker,
+            ]
+            try holder.run()
+            defer { holder.terminate() }
+            for _ in 0..<1500 where !FileManager.default.fileExists(atPath: marker) { try await Task.sleep(for: .milliseconds(20)) }
+            try #require(FileManager.default.fileExists(atPath: marker), "the lock holder did not start")
+            let agent = LiveParticipant.connect(broker, hello: .agent(token: alice, start: .init(ticket: "HD-SLOW", mode: .screen)))
+            let created = try await agent.waitFor("session.created, however late") { message -> SessionCreated? in
+                if case .sessionCreated(let created) = message { created } else { nil }
+            }
+            #expect(created.ticket == "HD-SLOW")
+            #expect(!agent.messages.contains { if case .error(let e) = $0 { e.code == .helloTimeout } else { false } })
+            holder.waitUntilExit()
+            #expect(holder.terminationStatus == 0)
+        }
+    }
+
     @Test("after the welcome, a message over the size limit is closed with 1009 and ends the session as a protocol violation")
     func tooBig() async throws {
         try await LiveBroker.run(configure: { $0.limits.maxMessageSize = 128 << 10 }) { broker in

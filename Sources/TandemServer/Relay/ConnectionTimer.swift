@@ -29,8 +29,8 @@ final class ConnectionTimer: @unchecked Sendable {
         eventLoop.execute { self.arm(at: self.deadlines.nextDeadline(lastActivity: self.activity.lastActive)) }
     }
 
-    func helloHandled() {
-        eventLoop.execute { self.deadlines.helloHandled() }
+    func helloReceived() {
+        eventLoop.execute { self.deadlines.helloReceived() }
     }
 
     func overflowed() {

@@ -209,6 +209,7 @@ struct RelayConnection {
                         }
                         continue
                     }
+                    connection.timer.helloReceived()
                     switch await hello(message, connection) {
                     case .bound(let bound): connection.bind(bound)
                     case .queued(let queued): connection.waiter = queued
@@ -216,7 +217,6 @@ struct RelayConnection {
                     case .floor: connection.isFloor = true
                     case .refused: break
                     }
-                    connection.timer.helloHandled()
                     if connection.binding == nil, connection.waiter == nil, connection.presenceAgent == nil, !connection.isFloor { break }
                     continue
                 }
