@@ -30,6 +30,33 @@ struct SupportFloorTests {
         #expect(floor.offer(forEntry: "q1")?.agent == "bob")
     }
 
+    @Test("offers go out by tier, then waiting time, as the queue orders them: premium first though it came last, then standard, then basic")
+    func tierOrder() throws {
+        var queue = SupportQueue()
+        #expect(queue.add(entry("basic", tier: .basic)) == true)
+        #expect(queue.add(entry("standard", tier: .standard, at: 1)) == true)
+        #expect(queue.add(entry("premium", tier: .premium, at: 2)) == true)
+        var floor = SupportFloor(offerTimeout: 15)
+        _ = floor.online("alice", Presence(state: .available), now: t0 + 3)
+        // One agent, one open offer: the premium entry.
+        let first = floor.route(entries: queue.byPrecedence, sessions: { _ in 0 }, now: t0 + 3)
+        #expect(first.map(\.entry.id) == ["premium"])
+        #expect(first.map(\.offer.agent) == ["alice"])
+        #expect(floor.route(entries: queue.byPrecedence, sessions: { _ in 0 }, now: t0 + 4).isEmpty)
+        // Alice takes it and is then busy at her one session: nothing more goes out.
+        let offer = try #require(first.first?.offer)
+        #expect(floor.accept(offerID: offer.id, by: "alice", now: t0 + 5) == .take(offer))
+        queue.remove(id: "premium")
+        let busy = ["alice": 1]
+        #expect(floor.route(entries: queue.byPrecedence, sessions: { busy[$0] ?? 0 }, now: t0 + 6).isEmpty)
+        // A second agent gets the standard entry, though the basic one waited longer; a third the basic one.
+        _ = floor.online("bob", Presence(state: .available), now: t0 + 7)
+        #expect(floor.route(entries: queue.byPrecedence, sessions: { busy[$0] ?? 0 }, now: t0 + 7).map(\.entry.id) == ["standard"])
+        _ = floor.online("carol", Presence(state: .available), now: t0 + 8)
+        #expect(floor.route(entries: queue.byPrecedence, sessions: { busy[$0] ?? 0 }, now: t0 + 8).map(\.entry.id) == ["basic"])
+        #expect(floor.offer(forEntry: "basic")?.agent == "carol")
+    }
+
     @Test("skills and lines decide who is eligible; a transfer to a named agent goes to it alone")
     func eligibility() {
         var floor = SupportFloor()

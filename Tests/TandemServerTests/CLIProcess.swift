@@ -6,15 +6,25 @@ import Synchronization
 /// test can wait for a line while the command runs, then for its exit.
 final class CLIProcess: @unchecked Sendable {
     private let process: SpawnedProcess
+    /// The writing end of its standard input (`input: true`); otherwise it reads `/dev/null`.
+    private let input: FileHandle?
     private let collected = Mutex(Data())
     private let exited = Mutex(false)
 
-    private init(process: SpawnedProcess) {
+    private init(process: SpawnedProcess, input: FileHandle?) {
         self.process = process
+        self.input = input
     }
 
-    /// Starts `tandem ARGUMENTS` with `TANDEM_TOKEN` set to `token` (and `environment`), in `directory`.
-    static func start(_ arguments: [String], token: String, in directory: String, environment extra: [String: String] = [:]) throws -> CLIProcess {
+    /// Starts `tandem ARGUMENTS` with `TANDEM_TOKEN` set to `token` (and `environment`), in
+    /// `directory`; with `input`, its standard input is a pipe that ``typeLine(_:)`` writes to.
+    static func start(
+        _ arguments: [String],
+        token: String,
+        in directory: String,
+        environment extra: [String: String] = [:],
+        input: Bool = false
+    ) throws -> CLIProcess {
         let process = SpawnedProcess()
         process.executableURL = URL(fileURLWithPath: try BrokerProcess.binary)
         process.arguments = arguments
@@ -22,13 +32,18 @@ final class CLIProcess: @unchecked Sendable {
         environment["TANDEM_TOKEN"] = token
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardInput = FileHandle.nullDevice
+        let inputPipe = input ? Pipe() : nil
+        if let inputPipe {
+            process.standardInput = inputPipe
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
         // Both streams in one pipe: what the terminal would show.
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        let running = CLIProcess(process: process)
+        let running = CLIProcess(process: process, input: inputPipe?.fileHandleForWriting)
         let handle = output.fileHandleForReading
         Thread.detachNewThread {
             while true {
@@ -82,6 +97,15 @@ final class CLIProcess: @unchecked Sendable {
         }
         stop()
         throw TestFailure("still running after \(Int(seconds)) s; printed: \(text.debugDescription)")
+    }
+
+    /// Writes `line` and a line feed to its standard input, as typed at a terminal.
+    func typeLine(_ line: String) throws {
+        guard let input else { throw TestFailure("started without input: true") }
+        guard !exited.withLock({ $0 }), process.isRunning else {
+            throw TestFailure("exited before \(line.debugDescription) was typed; printed: \(text.debugDescription)")
+        }
+        try input.write(contentsOf: Data((line + "\n").utf8))
     }
 
     /// SIGTERM if it still runs.

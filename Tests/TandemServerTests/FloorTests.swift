@@ -78,6 +78,17 @@ struct FloorTests {
             #expect(today.today?.answeredWithinTarget == (waited <= 20 ? 1 : 0))
             #expect(today.today?.serviceLevel == (waited <= 20 ? 1 : 0))
             #expect(today.today?.byHour.map(\.answered).reduce(0, +) == 1)
+            #expect(today.today?.surveys == 0 && today.today?.csat == nil && today.today?.fcr == nil)
+
+            // The customer answers the survey (solved, 5): today's CSAT and FCR follow.
+            let ended = try await customer.waitFor("the customer's session.ended") { if case .sessionEnded(let e) = $0 { e } else { nil } }
+            let survey = try #require(ended.survey)
+            let surveys = SurveyTests()
+            #expect(try await surveys.post(broker, surveys.answer(survey.token, solved: true, score: 5)).status == 201)
+            let surveyed = try await floor.waitFor("today's survey", seconds: 30) { Self.floor { $0.today?.surveys == 1 }($0) }
+            #expect(surveyed.today?.csat == 1)
+            #expect(surveyed.today?.fcr == 1)
+            #expect(surveyed.today?.answered == 1)
 
             // The floor only listens.
             try await floor.send(.chat(Chat(text: "hi")))

@@ -328,4 +328,105 @@ struct RoutingTests {
             #expect(withdrawn.reason == .customerLeft)
         }
     }
+
+    @Test("offers go out by tier: of two customers waiting while nobody is online, the premium one who came later is offered first")
+    func tierOrder() async throws {
+        try await LiveBroker.run { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            let basic = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-P1", tier: .basic)))
+            try await basic.waitFor("position 1", QueueTests.isStatus(1))
+            // Only a signed help link gives a tier above basic (§16.1).
+            let link = try await broker.api(alice) { try await $0.helpLink(HelpLinkRequest(ticket: "HD-P2", tier: .premium)) }
+            let request = try QueueAbuseTests.hello(link: link.url)
+            let premium = LiveParticipant.connect(broker, hello: request)
+            let status = try await premium.waitFor("position 1", QueueTests.isStatus(1))
+            #expect(status.tier == .premium)
+            try await basic.waitFor("position 2", QueueTests.isStatus(2))
+
+            // Alice comes online with room for two: her first offer is the premium customer.
+            let desk = LiveParticipant.connect(broker, hello: .presence(token: alice, Presence(state: .available, maxSessions: 2)))
+            let first = try await desk.waitFor("alice's first offer", Self.offer)
+            #expect(first.ticket == "HD-P2")
+            #expect(first.tier == .premium)
+            let session = LiveParticipant.connect(broker, hello: .take(token: alice, .init(offer: first.offerID)))
+            let assigned = try await session.waitFor("session.assigned") { if case .sessionAssigned(let a) = $0 { a } else { nil } }
+            #expect(assigned.ticket == "HD-P2")
+            try await premium.waitFor("session.joined") { if case .sessionJoined(let j) = $0 { j } else { nil } }
+            // Then the basic one, who waited longer.
+            let second = try await desk.waitFor("alice's second offer") { message in
+                Self.offer(message).flatMap { $0.offerID != first.offerID ? $0 : nil }
+            }
+            #expect(second.ticket == "HD-P1")
+            #expect(second.tier == .basic)
+            let offered = try await Self.events(broker, .queueOffered, count: 2)
+            #expect(offered.map { $0.detail["tier"] } == ["premium", "basic"])
+            #expect(offered.map { $0.detail["offerId"] } == [first.offerID, second.offerID])
+            basic.leave()
+        }
+    }
+
+    /// `tandem_queue_waiting_by_line` for line1, line2 and `other`, by tier ("line2/premium"); absent series are left out.
+    static func countsByLine(_ metrics: MetricsText) -> [String: Double] {
+        var counts: [String: Double] = [:]
+        for line in ["line1", "line2", "other"] {
+            for tier in SupportTier.allCases {
+                counts["\(line)/\(tier.rawValue)"] = metrics.value(#"tandem_queue_waiting_by_line{line="\#(line)",tier="\#(tier.rawValue)"}"#)
+            }
+        }
+        return counts
+    }
+
+    /// Every line and tier of ``countsByLine(_:)`` at 0 but those in `waiting`.
+    static func expectedByLine(_ waiting: [String: Double]) -> [String: Double] {
+        var counts: [String: Double] = [:]
+        for line in ["line1", "line2", "other"] {
+            for tier in SupportTier.allCases { counts["\(line)/\(tier.rawValue)"] = waiting["\(line)/\(tier.rawValue)"] ?? 0 }
+        }
+        return counts
+    }
+
+    @Test("tandem_queue_waiting_by_line counts the waiting customers per line and tier (a line no agent answers as other), and drops to 0 as they go")
+    func waitingByLine() async throws {
+        try await LiveBroker.run(configure: { $0.maxQueueEntriesPerNetwork = 8 }) { broker in
+            let bob = try await broker.addUser("bob", role: .agent)
+            // Away: offered nothing, but the lines he answers are labels.
+            let desk = LiveParticipant.connect(broker, hello: .presence(token: bob, Presence(state: .away, lines: ["line1", "line2"])))
+            try await desk.waitFor("bob away", Self.status(.away))
+            let plain = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-M1", tier: .basic)))
+            let elsewhere = LiveParticipant.connect(broker, hello: .queue(.init(ticket: "HD-M2", tier: .basic, line: "line7")))
+            let premiumLink = try await broker.api(bob) { try await $0.helpLink(HelpLinkRequest(ticket: "HD-M3", tier: .premium, line: "line2")) }
+            let standardLink = try await broker.api(bob) { try await $0.helpLink(HelpLinkRequest(ticket: "HD-M4", tier: .standard, line: "line2")) }
+            let premiumHello = try QueueAbuseTests.hello(link: premiumLink.url)
+            let standardHello = try QueueAbuseTests.hello(link: standardLink.url)
+            let premium = LiveParticipant.connect(broker, hello: premiumHello)
+            let standard = LiveParticipant.connect(broker, hello: standardHello)
+            for customer in [plain, elsewhere, premium, standard] {
+                try await customer.waitFor("queue.status") { if case .queueStatus(let s) = $0 { s } else { nil } }
+            }
+
+            let four = try await MetricsText.poll(broker) { $0.value("tandem_queue_waiting") == 4 }
+            #expect(four.value("tandem_queue_waiting") == 4)
+            let waiting = Self.expectedByLine(["line1/basic": 1, "line2/premium": 1, "line2/standard": 1, "other/basic": 1])
+            #expect(Self.countsByLine(four) == waiting)
+            // Customers name lines: one nobody answers is no label.
+            #expect(!four.text.contains(#"line="line7""#))
+
+            // Bob takes the next from line2: the premium customer.
+            let session = LiveParticipant.connect(broker, hello: .take(token: bob, .init(line: "line2")))
+            let assigned = try await session.waitFor("session.assigned") { if case .sessionAssigned(let a) = $0 { a } else { nil } }
+            #expect(assigned.ticket == "HD-M3")
+            try await premium.waitFor("session.joined") { if case .sessionJoined(let j) = $0 { j } else { nil } }
+            let three = try await MetricsText.poll(broker) { $0.value("tandem_queue_waiting") == 3 }
+            #expect(Self.countsByLine(three) == Self.expectedByLine(["line1/basic": 1, "line2/standard": 1, "other/basic": 1]))
+
+            // The others leave.
+            plain.leave()
+            elsewhere.leave()
+            standard.leave()
+            let none = try await MetricsText.poll(broker) { $0.value("tandem_queue_waiting") == 0 }
+            #expect(none.value("tandem_queue_waiting") == 0)
+            #expect(Self.countsByLine(none) == Self.expectedByLine([:]))
+            #expect(!desk.messages.contains { Self.offer($0) != nil })
+        }
+    }
 }

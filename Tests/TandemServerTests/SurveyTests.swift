@@ -46,6 +46,51 @@ struct SurveyTests {
         return (customerEnded.survey, agentEnded, created.sessionID)
     }
 
+    /// A session of the agent with `token` that a customer joined with its code, ended by the
+    /// agent with `outcome`: the customer's survey offer and the session.
+    func codeSession(
+        _ broker: LiveBroker,
+        agent token: String,
+        ticket: String,
+        outcome: SessionOutcome
+    ) async throws -> (offer: SurveyOffer, sessionID: String) {
+        let agent = LiveParticipant.connect(broker, hello: .agent(token: token, start: .init(ticket: ticket, mode: .camera)))
+        let created = try await agent.waitFor("session.created") { if case .sessionCreated(let created) = $0 { created } else { nil } }
+        let customer = LiveParticipant.connect(broker, hello: .customer(code: created.joinCode))
+        try await customer.waitFor("session.joined") { if case .sessionJoined(let joined) = $0 { joined } else { nil } }
+        try await agent.send(.sessionEnd(SessionEnd(outcome: outcome)))
+        let ended = try await customer.waitFor("session.ended") { if case .sessionEnded(let ended) = $0 { ended } else { nil } }
+        let offer = try #require(ended.survey)
+        return (offer, created.sessionID)
+    }
+
+    /// The survey figures of one group, every member compared.
+    struct Shown: Equatable {
+        var sessions: Int
+        var responses: Int
+        var responseRate: Double?
+        var solvedRate: Double?
+        var agentResolvedRate: Double?
+        var csat: Double?
+        var averageScore: Double?
+        var nps: Double?
+        var npsResponses: Int
+    }
+
+    static func shown(_ figures: SurveyStats.Figures) -> Shown {
+        Shown(
+            sessions: figures.sessions,
+            responses: figures.responses,
+            responseRate: figures.responseRate,
+            solvedRate: figures.solvedRate,
+            agentResolvedRate: figures.agentResolvedRate,
+            csat: figures.csat,
+            averageScore: figures.averageScore,
+            nps: figures.nps,
+            npsResponses: figures.npsResponses
+        )
+    }
+
     func surveyEvents(_ broker: LiveBroker, _ sessionID: String) async throws -> [AuditEvent] {
         try await broker.store.events(sessionID: sessionID).filter { $0.kind == .surveyAnswered }
     }
@@ -117,6 +162,141 @@ struct SurveyTests {
             let metrics = try await MetricsText.fetch(broker)
             #expect(metrics.value(#"tandem_survey_responses_total{solved="yes"}"#) == 1)
             #expect(metrics.value(#"tandem_survey_scores_total{score="4"}"#) == 1)
+        }
+    }
+
+    @Test("statistics per agent, tier and line: from GET /v1/audit/stats and in the lines tandem audit stats prints")
+    func statsByAgentTierAndLine() async throws {
+        try await LiveBroker.run { broker in
+            let alice = try await broker.addUser("alice", role: .agent)
+            let bob = try await broker.addUser("bob", role: .agent)
+            let carol = try await broker.addUser("carol", role: .agent)
+            let audrey = try await broker.addUser("audrey", role: .auditor)
+            // alice: two sessions joined with a code, resolved (solved, 5) and escalated (not solved, 2).
+            let resolved = try await codeSession(broker, agent: alice, ticket: "HD-SVS-A1", outcome: .resolved)
+            #expect(try await post(broker, answer(resolved.offer.token, solved: true, score: 5)).status == 201)
+            let escalated = try await codeSession(broker, agent: alice, ticket: "HD-SVS-A2", outcome: .escalated)
+            #expect(try await post(broker, answer(escalated.offer.token, solved: false, score: 2)).status == 201)
+            // bob: resolved, and the customer does not answer.
+            _ = try await codeSession(broker, agent: bob, ticket: "HD-SVS-B1", outcome: .resolved)
+            // carol: a premium customer of line2's queue (a signed help link), resolved (solved, 4).
+            let link = try await broker.api(carol) { try await $0.helpLink(HelpLinkRequest(ticket: "HD-SVS-Q1", tier: .premium, line: "line2")) }
+            let queueHello = try QueueAbuseTests.hello(link: link.url)
+            let waiting = LiveParticipant.connect(broker, hello: queueHello)
+            try await waiting.waitFor("position 1", QueueTests.isStatus(1))
+            let taking = LiveParticipant.connect(broker, hello: .take(token: carol, .init(line: "line2")))
+            try await taking.waitFor("session.assigned") { if case .sessionAssigned(let assigned) = $0 { assigned } else { nil } }
+            try await waiting.waitFor("session.joined") { if case .sessionJoined(let joined) = $0 { joined } else { nil } }
+            try await taking.send(.sessionEnd(SessionEnd(outcome: .resolved)))
+            let queuedEnded = try await waiting.waitFor("session.ended") { if case .sessionEnded(let ended) = $0 { ended } else { nil } }
+            let queuedOffer = try #require(queuedEnded.survey)
+            #expect(try await post(broker, answer(queuedOffer.token, solved: true, score: 4)).status == 201)
+
+            // From the API: overall and per agent, tier and line (a session joined with a code has tier and line "none").
+            let stats = try await broker.api(audrey) { try await $0.stats(AuditQuery()) }
+            let survey = try #require(stats.survey)
+            let codeJoined = Shown(
+                sessions: 3,
+                responses: 2,
+                responseRate: 2.0 / 3,
+                solvedRate: 0.5,
+                agentResolvedRate: 0.5,
+                csat: 0.5,
+                averageScore: 3.5,
+                nps: nil,
+                npsResponses: 0
+            )
+            let queued = Shown(
+                sessions: 1,
+                responses: 1,
+                responseRate: 1,
+                solvedRate: 1,
+                agentResolvedRate: 1,
+                csat: 1,
+                averageScore: 4,
+                nps: nil,
+                npsResponses: 0
+            )
+            #expect(
+                Self.shown(survey.overall)
+                    == Shown(
+                        sessions: 4,
+                        responses: 3,
+                        responseRate: 0.75,
+                        solvedRate: 2.0 / 3,
+                        agentResolvedRate: 2.0 / 3,
+                        csat: 2.0 / 3,
+                        averageScore: 11.0 / 3,
+                        nps: nil,
+                        npsResponses: 0
+                    )
+            )
+            #expect(
+                survey.byAgent.mapValues(Self.shown) == [
+                    "alice": Shown(
+                        sessions: 2,
+                        responses: 2,
+                        responseRate: 1,
+                        solvedRate: 0.5,
+                        agentResolvedRate: 0.5,
+                        csat: 0.5,
+                        averageScore: 3.5,
+                        nps: nil,
+                        npsResponses: 0
+                    ),
+                    "bob": Shown(
+                        sessions: 1,
+                        responses: 0,
+                        responseRate: 0,
+                        solvedRate: nil,
+                        agentResolvedRate: nil,
+                        csat: nil,
+                        averageScore: nil,
+                        nps: nil,
+                        npsResponses: 0
+                    ),
+                    "carol": queued,
+                ]
+            )
+            #expect(survey.byTier.mapValues(Self.shown) == ["none": codeJoined, "premium": queued])
+            #expect(survey.byLine.mapValues(Self.shown) == ["none": codeJoined, "line2": queued])
+
+            // The same figures in the lines `tandem audit stats` prints, the groups sorted by name.
+            let server = ["--server", "https://127.0.0.1:\(broker.port)", "--ca", broker.caFile]
+            let binary = try BrokerProcess.binary
+            let cli = try await ChildProcess.run(["TANDEM_TOKEN=\(audrey)", binary, "audit", "stats"] + server)
+            let printed = String(decoding: cli.stdout, as: UTF8.self)
+            #expect(cli.status == 0, "\(String(decoding: cli.stderr, as: UTF8.self))")
+            let codeJoinedText =
+                "2 of 3 answered (66.7 %); CSAT 50.0 %, average 3.50/5, NPS - (0); "
+                + "solved says the customer 50.0 %, resolved says the agent 50.0 %"
+            let queuedText =
+                "1 of 1 answered (100.0 %); CSAT 100.0 %, average 4.00/5, NPS - (0); "
+                + "solved says the customer 100.0 %, resolved says the agent 100.0 %"
+            let expected: [(label: String, figures: String)] = [
+                (
+                    "customer surveys:",
+                    "3 of 4 answered (75.0 %); CSAT 66.7 %, average 3.67/5, NPS - (0); "
+                        + "solved says the customer 66.7 %, resolved says the agent 66.7 %"
+                ),
+                (
+                    "  agent alice",
+                    "2 of 2 answered (100.0 %); CSAT 50.0 %, average 3.50/5, NPS - (0); "
+                        + "solved says the customer 50.0 %, resolved says the agent 50.0 %"
+                ),
+                ("  agent bob", "0 of 1 answered (0.0 %); CSAT -, average -/5, NPS - (0); solved says the customer -, resolved says the agent -"),
+                ("  agent carol", queuedText),
+                ("  tier none", codeJoinedText),
+                ("  tier premium", queuedText),
+                ("  line line2", queuedText),
+                ("  line none", codeJoinedText),
+            ]
+            let lines = Array(printed.split(separator: "\n").map(String.init).drop(while: { !$0.hasPrefix("customer surveys:") }))
+            #expect(lines.count == expected.count, "\(printed)")
+            for (line, want) in zip(lines, expected) {
+                #expect(line.hasPrefix(want.label + " "), "\(line)")
+                #expect(line.dropFirst(want.label.count).trimmingCharacters(in: .whitespaces) == want.figures, "\(line)")
+            }
         }
     }
 
