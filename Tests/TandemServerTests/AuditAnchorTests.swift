@@ -117,8 +117,8 @@ struct AuditAnchorTests {
                 // And syslog, when this machine let the test listen there.
                 if let (process, output) = listener {
                     process.terminate()
-                    process.waitUntilExit()
-                    let logged = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                    await process.waitForExit()
+                    let logged = String(decoding: await SpawnedProcess.readAll(output), as: UTF8.self)
                     #expect(logged.contains("tandem-audit"), "\(logged.prefix(300))")
                     #expect(heads.contains { logged.contains($0.rootHash) }, "\(logged.prefix(300))")
                 }

@@ -99,15 +99,20 @@ final class BrokerProcess: @unchecked Sendable {
         return BrokerProcess(process: process, port: port, directory: directory)
     }
 
-    /// SIGKILL: no shutdown code runs.
-    func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    /// SIGKILL: no shutdown code runs. Returns once it is gone.
+    func kill9() async {
+        process.send(SIGKILL)
+        await process.waitForExit()
     }
 
-    /// SIGTERM: graceful shutdown.
-    func terminate() {
+    /// SIGTERM: graceful shutdown. Returns once it has exited.
+    func terminate() async {
         process.terminate()
-        process.waitUntilExit()
+        await process.waitForExit()
+    }
+
+    /// `signal` without waiting for the exit (for `defer`, which cannot wait).
+    func signal(_ signal: Int32) {
+        process.send(signal)
     }
 }

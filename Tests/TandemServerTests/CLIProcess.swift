@@ -108,6 +108,13 @@ final class CLIProcess: @unchecked Sendable {
         try input.write(contentsOf: Data((line + "\n").utf8))
     }
 
+    /// Writes `text` to its standard input and closes it: typed ahead, then the end of input.
+    func typeAhead(_ text: String) throws {
+        guard let input else { throw TestFailure("started without input: true") }
+        try input.write(contentsOf: Data(text.utf8))
+        try input.close()
+    }
+
     /// SIGTERM if it still runs.
     func stop() {
         guard !exited.withLock({ $0 }), process.isRunning else { return }

@@ -47,13 +47,13 @@ struct CrashLoopTests {
                 }
             }
             try await Task.sleep(for: .milliseconds(Int.random(in: 20...450, using: &generator)))
-            broker.kill9()
+            await broker.kill9()
             workload.cancel()
             _ = await workload.value
         }
         // One more start closes the sessions the last kill left open; then stop it gracefully.
         let last = try await BrokerProcess.start(directory: directory)
-        last.terminate()
+        await last.terminate()
 
         let sessions = try await store.sessions(matching: SessionFilter(limit: Int.max))
         let acks = acknowledged.withLockedValue { $0 }

@@ -78,10 +78,10 @@ struct DataDirectoryTests {
             for _ in 0..<250 where !FileManager.default.fileExists(atPath: recording) { try await Task.sleep(for: .milliseconds(20)) }
             #expect(FileManager.default.fileExists(atPath: recording))
         } catch {
-            broker.terminate()
+            await broker.terminate()
             throw error
         }
-        broker.terminate()
+        await broker.terminate()
         Self.checkModes(try Self.entries(under: directory), when: "after a recorded session")
     }
 

@@ -24,15 +24,15 @@ struct InstalledLayoutTests {
         return binary
     }
 
-    func fetch(_ url: String) throws -> (status: String, body: String) {
+    func fetch(_ url: String) async throws -> (status: String, body: String) {
         let curl = SpawnedProcess()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         curl.arguments = ["-sk", "-o", "-", "-w", "\n%{http_code}", url]
         let output = Pipe()
         curl.standardOutput = output
         try curl.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        curl.waitUntilExit()
+        let data = await SpawnedProcess.readAll(output)
+        await curl.waitForExit()
         let text = String(decoding: data, as: UTF8.self)
         let status = String(text.split(separator: "\n").last ?? "")
         return (status, text)
@@ -42,10 +42,10 @@ struct InstalledLayoutTests {
     func serves() async throws {
         let binary = try install(prefix: root + "/prefix", pages: true)
         let broker = try await BrokerProcess.start(directory: root + "/data", binary: binary)
-        defer { broker.terminate() }
-        let agent = try fetch("https://127.0.0.1:\(broker.port)/agent")
+        defer { broker.signal(SIGTERM) }
+        let agent = try await fetch("https://127.0.0.1:\(broker.port)/agent")
         #expect(agent.status == "200" && agent.body.contains("Tandem agent console"), "\(agent.body.prefix(200))")
-        let script = try fetch("https://127.0.0.1:\(broker.port)/web/js/agent.js")
+        let script = try await fetch("https://127.0.0.1:\(broker.port)/web/js/agent.js")
         #expect(script.status == "200" && script.body.contains("attachVoice"))
     }
 
@@ -59,8 +59,8 @@ struct InstalledLayoutTests {
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = await SpawnedProcess.readAll(output)
+        await process.waitForExit()
         let text = String(decoding: data, as: UTF8.self)
         #expect(process.terminationStatus != 0)
         #expect(text.contains("share/tandem/Web"), "\(text)")

@@ -27,8 +27,10 @@ struct JoinSurveyCLITests {
             ["join", created.joinCode, "--consent", "no"] + options + server,
             token: "",
             in: broker.directory,
-            input: input
+            input: true
         )
+        // Small enough for the pipe's buffer: written at once, read when the command asks.
+        try customer.typeAhead(input)
         defer { customer.stop() }
         try await agent.waitFor("peer.joined") { if case .peerJoined(let joined) = $0 { joined } else { nil } }
         try await agent.send(.sessionEnd(SessionEnd(outcome: .resolved)))

@@ -178,7 +178,7 @@ struct TwoBrokers {
                 ]
             )
         } catch {
-            a.terminate()
+            await a.terminate()
             throw error
         }
         let ca = dirA + "/certs/ca.pem"
@@ -194,9 +194,10 @@ struct TwoBrokers {
         )
     }
 
+    /// SIGTERM to both, without waiting (called from `defer`; each schema is the test's own).
     func stop() {
-        b.terminate()
-        a.terminate()
+        b.signal(SIGTERM)
+        a.signal(SIGTERM)
         pool.cancel()
     }
 }

@@ -37,7 +37,7 @@ struct MultiBrokerTests {
                 "--cert", dirA + "/certs/server.pem", "--key", dirA + "/certs/server.key.pem",
             ]
         )
-        defer { b.terminate() }
+        defer { b.signal(SIGTERM) }
         let ca = dirA + "/certs/ca.pem"
         let clientA = TandemClientConfiguration(serverURL: "https://127.0.0.1:\(a.port)", caFile: ca)
         let clientB = TandemClientConfiguration(serverURL: "https://127.0.0.1:\(b.port)", caFile: ca)
@@ -115,15 +115,15 @@ struct MultiBrokerTests {
         let output = Pipe()
         curl.standardOutput = output
         try curl.run()
-        let answer = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        curl.waitUntilExit()
+        let answer = String(decoding: await SpawnedProcess.readAll(output), as: UTF8.self)
+        await curl.waitForExit()
         #expect(answer.hasSuffix("\n409"), "\(answer)")
         #expect(answer.contains("live on another broker of this deployment (https://127.0.0.1:\(a.port))"), "\(answer)")
 
         // A dies without a word; B closes its session after A's silence (3 s + a beat here; how
         // long it takes depends on the machine's load: a loaded CI runner took 18 s, so only
         // that it is closed, and how, is checked).
-        a.kill9()
+        await a.kill9()
         let killedAt = ContinuousClock.now
         var record: SessionRecord?
         while ContinuousClock.now - killedAt < .seconds(60) {

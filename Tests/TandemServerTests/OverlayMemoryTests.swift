@@ -182,7 +182,7 @@ struct OverlayMemoryTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let store = try SQLiteStore(path: directory + "/tandem.sqlite", logger: Logger(label: "tandem.test.store"))
         let child = try await BrokerProcess.start(directory: directory)
-        defer { child.terminate() }
+        defer { child.signal(SIGTERM) }
         // The participants' side, pointed at the child broker.
         let broker = LiveBroker(port: child.port, directory: directory, store: store, statistics: BrokerStatistics())
         let (agent, customer, _) = try await Self.pair(broker, ticket: "HD-OVL-RSS")

@@ -70,7 +70,7 @@ struct RecordingCrashTests {
         let store = try SQLiteStore(path: directory + "/tandem.sqlite", logger: Logger(label: "tandem.test.store"))
 
         let first = try await BrokerProcess.start(directory: directory)
-        defer { if first.process.isRunning { first.kill9() } }
+        defer { if first.process.isRunning { first.signal(SIGKILL) } }
         let firstBroker = LiveBroker(port: first.port, directory: directory, store: store, statistics: BrokerStatistics())
         let (_, _, sessionID) = try await recordedSession(firstBroker, agentToken: tokens.agent, ticket: "HD-CRASHREC", frames: 3)
         let path = directory + "/recordings/\(sessionID).tdrec"
@@ -80,7 +80,7 @@ struct RecordingCrashTests {
             try await Task.sleep(for: .milliseconds(20))
         }
         try await Task.sleep(for: .milliseconds(300))
-        first.kill9()
+        await first.kill9()
         let whole = try #require(FileManager.default.contents(atPath: path))
         #expect(whole.count >= 8 + 3 * (14 + MediaFrameHeader.size + 2000))
         // What a kill in the middle of a write leaves: a frame entry's header and part of its payload.
@@ -95,7 +95,7 @@ struct RecordingCrashTests {
 
         // The restart closes the session (broker-crash) and its recording.
         let second = try await BrokerProcess.start(directory: directory)
-        defer { if second.process.isRunning { second.terminate() } }
+        defer { if second.process.isRunning { second.signal(SIGTERM) } }
         let broker = LiveBroker(port: second.port, directory: directory, store: store, statistics: BrokerStatistics())
         let recovered = try #require(FileManager.default.contents(atPath: path))
         #expect(recovered == whole, "the torn entry is cut off, nothing else")

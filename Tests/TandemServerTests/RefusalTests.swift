@@ -235,7 +235,7 @@ struct RefusalTests {
             }
             #expect(created.ticket == "HD-SLOW")
             #expect(!agent.messages.contains { if case .error(let e) = $0 { e.code == .helloTimeout } else { false } })
-            holder.waitUntilExit()
+            await holder.waitForExit()
             #expect(holder.terminationStatus == 0)
         }
     }

@@ -82,13 +82,13 @@ struct RollbackTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let tokens = try await Self.addUsers(directory)
         let broker = try await BrokerProcess.start(directory: directory, arguments: ["--checkpoint-interval", "1"])
-        defer { if broker.process.isRunning { broker.kill9() } }
+        defer { if broker.process.isRunning { broker.signal(SIGKILL) } }
         let sessionID = try await oneSession(broker.clientConfiguration, token: tokens.agent)
         let kept = try await Self.waitForKeptHead(broker.clientConfiguration, auditor: tokens.auditor, directory: directory)
         // One more tick without readers: the WAL is copied into the database whatever a
         // reader held back.
         try await Task.sleep(for: .milliseconds(2500))
-        broker.kill9()
+        await broker.kill9()
 
         // The operator "cleans up" after the crash.
         let wal = directory + "/tandem.sqlite-wal"
@@ -97,7 +97,7 @@ struct RollbackTests {
         try? FileManager.default.removeItem(atPath: directory + "/tandem.sqlite-shm")
 
         let restarted = try await BrokerProcess.start(directory: directory)
-        defer { restarted.terminate() }
+        defer { restarted.signal(SIGTERM) }
         let report = try await Self.verify(restarted.clientConfiguration, auditor: tokens.auditor)
         #expect(report.status == .intact, "\(report.message ?? "")")
         // Everything that was signed is there (today's code loses the WAL's events and still says intact).
@@ -121,9 +121,9 @@ struct RollbackTests {
 
         // First life: a session, a graceful stop (shutdown checkpoint). The operator's backup.
         let first = try await BrokerProcess.start(directory: directory)
-        defer { if first.process.isRunning { first.terminate() } }
+        defer { if first.process.isRunning { first.signal(SIGTERM) } }
         _ = try await oneSession(first.clientConfiguration, token: tokens.agent)
-        first.terminate()
+        await first.terminate()
         for suffix in ["", "-wal"] where FileManager.default.fileExists(atPath: database + suffix) {
             try FileManager.default.copyItem(atPath: database + suffix, toPath: directory + "/backup.sqlite" + suffix)
         }
@@ -132,9 +132,9 @@ struct RollbackTests {
 
         // Second life: more sessions, signed at shutdown.
         let second = try await BrokerProcess.start(directory: directory)
-        defer { if second.process.isRunning { second.terminate() } }
+        defer { if second.process.isRunning { second.signal(SIGTERM) } }
         _ = try await oneSession(second.clientConfiguration, token: tokens.agent)
-        second.terminate()
+        await second.terminate()
         let signed = try #require(try AuditHeadFile(directory: directory).load())
         #expect(signed.seq > backupHead)
 
@@ -156,10 +156,10 @@ struct RollbackTests {
 
         // The operator means it: the broker starts, records the loss and signs a new head.
         let accepted = try await BrokerProcess.start(directory: directory, arguments: ["--accept-rolled-back-log"])
-        defer { if accepted.process.isRunning { accepted.terminate() } }
+        defer { if accepted.process.isRunning { accepted.signal(SIGTERM) } }
         let report = try await Self.verify(accepted.clientConfiguration, auditor: tokens.auditor)
         #expect(report.status == .intact, "\(report.message ?? "")")
-        accepted.terminate()
+        await accepted.terminate()
         let store = try SQLiteStore(path: database, logger: logger)
         let events = try await store.auditEvents(afterSeq: 0, limit: Int.max)
         let loss = try #require(events.first { $0.kind == "audit.rollback-accepted" })
@@ -174,7 +174,7 @@ struct RollbackTests {
 
         // From now on it starts without the flag.
         let again = try await BrokerProcess.start(directory: directory)
-        again.terminate()
+        await again.terminate()
     }
 
     @Test("events and checkpoints removed behind a running broker: audit verify says rolled-back with both numbers; tandem audit verify exits 1")

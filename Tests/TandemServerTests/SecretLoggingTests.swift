@@ -155,10 +155,10 @@ struct SecretLoggingTests {
             #expect(try await agent.value?.outcome == .resolved)
             #expect(try await customer.value != nil)
         } catch {
-            broker.terminate()
+            await broker.terminate()
             throw error
         }
-        broker.terminate()
+        await broker.terminate()
 
         let log = String(decoding: try Data(contentsOf: URL(fileURLWithPath: logFile)), as: UTF8.self)
         // The log is a verbose log of that session (else the test proves nothing): the

@@ -126,6 +126,27 @@ final class SpawnedProcess: @unchecked Sendable {
         exited.signal()
     }
 
+    /// Waits for the child's exit on a thread of its own. Blocking a thread of Swift's
+    /// cooperative pool instead (two on a two-core machine) would stall every other test's
+    /// tasks meanwhile: their clients miss hello deadlines, their waits time out.
+    func waitForExit() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                self.waitUntilExit()
+                continuation.resume()
+            }
+        }
+    }
+
+    /// Everything `pipe` gives until its writers close it, read on a thread of its own (see
+    /// ``waitForExit()``).
+    static func readAll(_ pipe: Pipe) async -> Data {
+        let handle = pipe.fileHandleForReading
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Data, Never>) in
+            Thread.detachNewThread { continuation.resume(returning: handle.readDataToEndOfFile()) }
+        }
+    }
+
     /// SIGTERM, if it still runs.
     func terminate() { send(SIGTERM) }
 

@@ -163,15 +163,21 @@ struct TracingTests {
                 $0.resumeTokens += [session.resumeToken].compactMap { $0 }
             }
             #expect(try await get(session.joinURL) == "200")
-            _ = try await TandemConnection.run(configuration: configuration, hello: .customer(code: session.joinCode), logger: logger) {
+            let customer = try await TandemConnection.run(configuration: configuration, hello: .customer(code: session.joinCode), logger: logger) {
                 inbound,
-                _ in
+                _ -> Bool in
                 var events = inbound.makeAsyncIterator()
-                guard case .sessionJoined(let joined) = try await events.nextControl() else { return }
+                guard case .sessionJoined(let joined) = try await events.nextControl() else { return false }
                 secrets.withLock { $0.resumeTokens += [joined.resumeToken].compactMap { $0 } }
                 while let event = try await events.next() {
-                    if case .control(.sessionEnded) = event { return }
+                    if case .control(.sessionEnded) = event { return true }
                 }
+                return true
+            }
+            // A customer that never joined would leave the agent waiting for it until the suite's time limit.
+            guard customer.result == true else {
+                group.cancelAll()
+                throw TestFailure("the customer did not join: closed with \(customer.closure)")
             }
             try await group.waitForAll()
         }
@@ -202,7 +208,7 @@ struct TracingTests {
             )
             #expect(try await get(base + "/v1/sessions/live") == "401")
             // Graceful shutdown: the exporter stops after the broker and sends what is left.
-            broker.terminate()
+            await broker.terminate()
             return secrets
         }
         let spans = try collector.spans()
@@ -266,7 +272,7 @@ struct TracingTests {
                     headers: ["Authorization: Bearer \(token)", "traceparent: 00-\(traceID)-00f067aa0ba902b7-01"]
                 ) == "200"
             )
-            broker.terminate()
+            await broker.terminate()
         }
         let spans = try collector.spans().map(\.span)
         let queue = try #require(spans.first { $0.attributes["http.route"] == "/v1/queue" })
@@ -289,7 +295,7 @@ struct TracingTests {
             let secrets = try await oneSession(broker, token: token)
             let lookup = "https://127.0.0.1:\(broker.port)/v1/sessions/\(secrets.sessionID)"
             #expect(try await get(lookup, headers: ["Authorization: Bearer \(token)"]) == "200")
-            broker.terminate()
+            await broker.terminate()
         }
         #expect(collector.bodies.withLock { $0.count } == 0)
     }
@@ -310,8 +316,8 @@ struct TracingTests {
             process.standardError = errors
             process.standardOutput = FileHandle.nullDevice
             try process.run()
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let text = String(decoding: await SpawnedProcess.readAll(errors), as: UTF8.self)
+            await process.waitForExit()
             #expect(process.terminationStatus != 0)
             #expect(text.contains(message), "\(arguments): \(text)")
         }
