@@ -20,6 +20,11 @@ struct Join: AsyncParsableCommand {
     @Option(help: "With --queue: what you offer to share, screen or camera.") var mode: SessionMode = .screen
     @Option(
         help:
+            "With --queue: once the broker offers a callback (after its callback wait), leave this message as a callback request instead of waiting longer (at most 500 characters)."
+    ) var callback: String?
+    @Option(help: "With --callback: how to reach you, e.g. a phone number or a time (at most 100 characters).") var contact: String?
+    @Option(
+        help:
             "What to stream: 'pattern' (or pattern:WxH), a folder of .jpg/.png/.webp images, or a VP8/VP9/AV1 .ivf file (at its own frame rate), sent in a loop."
     ) var source: String = "pattern"
     @Option(help: "Frames per second.") var fps: Double = 5
@@ -50,6 +55,19 @@ struct Join: AsyncParsableCommand {
         if let ticket, !TicketID.isValid(ticket) { throw ValidationError("'\(ticket)' is not a ticket: 1-64 printable characters without spaces.") }
         if let line, !SupportLine.isValid(line) {
             throw ValidationError("'\(line)' is not a line name: lower-case letters, digits and -, like line1.")
+        }
+        if callback != nil, !queued { throw ValidationError("--callback is for waiting in the queue: give --queue or --link.") }
+        if contact != nil, callback == nil { throw ValidationError("--contact goes with --callback.") }
+        if let callback {
+            let request = QueueCallback(message: callback, contact: contact)
+            if callback.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("--callback needs a message.") }
+            if let field = request.invalidField {
+                throw ValidationError(
+                    field == "message"
+                        ? "--callback is limited to \(QueueCallback.maxMessageLength) characters."
+                        : "--contact is limited to \(QueueCallback.maxContactLength) characters."
+                )
+            }
         }
     }
 
@@ -96,6 +114,9 @@ struct Join: AsyncParsableCommand {
         let script = annotations.map(ControlScript.init(source:))
         let (fps, maxFrames) = (self.fps, self.maxFrames)
         let redirect = Mutex<String?>(nil)
+        // §20.4: the callback request to leave when offered, and the broker's receipt.
+        let callbackRequest = callback.map { QueueCallback(message: $0, contact: contact) }
+        let callbackRecorded = Mutex<QueueCallbackRecorded?>(nil)
         let throttledFor = Mutex<Int?>(nil)
         let joinCodeValue = joinCode
         let linkKeyValue = linkKey
@@ -110,15 +131,30 @@ struct Join: AsyncParsableCommand {
                     var iterator = inbound.makeAsyncIterator()
                     var welcome: SessionJoined?
                     var lastPosition = 0
+                    var lastEstimate: Int?
+                    var callbackHandled = false
                     // Before the welcome the broker may only refuse: read on until it closes.
                     while welcome == nil, let event = try await iterator.next() {
                         if case .control(.sessionJoined(let joined)) = event { welcome = joined }
-                        if case .control(.queueStatus(let status)) = event, status.position != lastPosition {
-                            lastPosition = status.position
-                            say(
-                                "Waiting for an agent (\(status.line), \(status.tier.rawValue)): you are number \(status.position) in line, waited \(status.waitedSeconds) s."
-                            )
+                        if case .control(.queueStatus(let status)) = event {
+                            if status.position != lastPosition || status.estimatedWaitSeconds != lastEstimate {
+                                lastPosition = status.position
+                                lastEstimate = status.estimatedWaitSeconds
+                                say(Self.queueLine(status))
+                            }
+                            if status.callbackOffered == true, !callbackHandled {
+                                callbackHandled = true
+                                if let callbackRequest {
+                                    say("Leaving your callback request instead of waiting longer…")
+                                    try await outbound.send(.queueCallback(callbackRequest))
+                                } else {
+                                    say(
+                                        "You may leave a callback request instead of waiting: join again with --callback MESSAGE (and --contact), or keep waiting here."
+                                    )
+                                }
+                            }
                         }
+                        if case .control(.queueCallbackRecorded(let recorded)) = event { callbackRecorded.withLock { $0 = recorded } }
                         // Another broker of the deployment holds the session (§14).
                         if case .control(.error(let error)) = event, let url = error.redirect { redirect.withLock { $0 = url } }
                         if case .control(.error(let error)) = event, let wait = error.retryAfter { throttledFor.withLock { $0 = wait } }
@@ -233,6 +269,10 @@ struct Join: AsyncParsableCommand {
             say("This code belongs to another broker of the service; joining there (\(url)).")
             configuration.serverURL = url
             run = try await connect(configuration)
+        }
+        if let recorded = callbackRecorded.withLock({ $0 }) {
+            say("Your callback request for ticket \(recorded.ticket) is recorded: you will be called back. You can close this window.")
+            return
         }
         guard let ended = run.result ?? nil else { throw CLIFailure(explain(run.closure)) }
         say("Session ended (\(ended.reason.rawValue)). Thank you.")

@@ -63,6 +63,9 @@ final class CLIProcess: @unchecked Sendable {
     /// Everything printed so far, as text.
     var text: String { String(decoding: output, as: UTF8.self) }
 
+    /// Whether the command still runs.
+    var isRunning: Bool { !exited.withLock { $0 } && process.isRunning }
+
     /// Waits (up to `seconds`) until the output contains `marker`.
     func waitFor(_ marker: String, seconds: Double = 20) async throws {
         let deadline = Date().addingTimeInterval(seconds)
