@@ -149,7 +149,7 @@ struct Join: AsyncParsableCommand {
                                     try await outbound.send(.queueCallback(callbackRequest))
                                 } else {
                                     say(
-                                        "You may leave a callback request instead of waiting: join again with --callback MESSAGE (and --contact), or keep waiting here."
+                                        "A callback request can be left instead of waiting (--callback MESSAGE, and --contact, when you join the queue; a new request waits for the offer again). You keep your place here."
                                     )
                                 }
                             }

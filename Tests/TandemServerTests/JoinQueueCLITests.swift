@@ -42,7 +42,7 @@ struct JoinQueueCLITests {
                 in: broker.directory
             )
             defer { customer.stop() }
-            try await customer.waitFor("join again with --callback MESSAGE")
+            try await customer.waitFor("A callback request can be left instead of waiting")
             #expect(try await broker.store.auditEvents(since: nil, until: nil, limit: 100).filter { $0.kind == .queueCallback }.isEmpty)
             #expect(customer.isRunning)
         }
