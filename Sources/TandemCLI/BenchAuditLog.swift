@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import TandemCore
 import TandemProtocol
 
@@ -87,7 +88,7 @@ struct BenchAuditLog: AsyncParsableCommand {
         try await data.withStore(logger: logger) { store in
             let clock = ContinuousClock()
             let started = clock.now
-            let counter = Counter()
+            let counter = NIOLockedValueBox(0)
             let base = Int(Date().timeIntervalSince1970 * 1000) % 1_000_000_000 * 1000
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for writer in 0..<writers {
@@ -95,10 +96,12 @@ struct BenchAuditLog: AsyncParsableCommand {
                         var number = writer
                         while number < sessions {
                             try await Self.writeSession(store, number: base + number)
-                            let written = counter.add(10)
+                            let written = counter.withLockedValue { count in
+                                count += 10
+                                return count
+                            }
                             if written % every < 10 {
-                                let seconds =
-                                    Double((clock.now - started).components.seconds) + Double((clock.now - started).components.attoseconds) / 1e18
+                                let seconds = (clock.now - started).seconds
                                 say("\(written) events, \(Int(Double(written) / seconds)) events/s")
                             }
                             number += writers
@@ -107,22 +110,10 @@ struct BenchAuditLog: AsyncParsableCommand {
                 }
                 try await group.waitForAll()
             }
-            let elapsed = clock.now - started
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = (clock.now - started).seconds
             say(
                 "appended \(sessions * 10) events in \(String(format: "%.1f", seconds)) s: \(Int(Double(sessions * 10) / seconds)) events/s (\(writers) writers)"
             )
-        }
-    }
-
-    final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = 0
-        func add(_ count: Int) -> Int {
-            lock.lock()
-            defer { lock.unlock() }
-            value += count
-            return value
         }
     }
 }

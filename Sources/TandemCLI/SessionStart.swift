@@ -182,7 +182,7 @@ final class AgentStatus: Sendable {
     func tick() -> String? {
         state.withLockedValue { state in
             let now = ContinuousClock.now
-            let elapsed = Double((now - state.lastTick).components.seconds) + Double((now - state.lastTick).components.attoseconds) / 1e18
+            let elapsed = (now - state.lastTick).seconds
             defer {
                 state.lastTick = now
                 state.lastFramesIn = state.framesIn

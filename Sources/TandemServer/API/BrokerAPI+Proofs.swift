@@ -104,7 +104,7 @@ extension BrokerAPI {
             return to
         }
         let fromText = query.get("from")
-        let proof = try await withTree { view -> Result<ConsistencyProof, APIError> in
+        var proof = try await withTree { view -> Result<ConsistencyProof, APIError> in
             let to = to ?? view.size
             guard to >= 1, to <= view.size else { return .failure(APIError.badRequest("to must be 1-\(view.size)")) }
             guard let from = fromText.flatMap({ Int($0) }), from >= 1, from <= to else {
@@ -118,13 +118,8 @@ extension BrokerAPI {
                     treeHead: Self.head(view, size: to)
                 )
             )
-        }
-        switch proof {
-        case .success(var proof):
-            proof.treeHead = try signingKey.signer.sign(proof.treeHead)
-            return try json(proof)
-        case .failure(let error):
-            throw error
-        }
+        }.get()
+        proof.treeHead = try signingKey.signer.sign(proof.treeHead)
+        return try json(proof)
     }
 }
