@@ -33,6 +33,21 @@ struct AuditAnchorTests {
         return (check.status, String(decoding: check.stdout + check.stderr, as: UTF8.self))
     }
 
+    /// A broker that checkpoints every second into an anchor file, an auditor's token, and the
+    /// file once it holds two heads: what the tampering tests start from.
+    static func withRecordedHeads(_ body: @Sendable (LiveBroker, _ auditor: String, _ anchorFile: String) async throws -> Void) async throws {
+        let anchorFile = NSTemporaryDirectory() + "tandem-anchors-\(UUID().uuidString).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: anchorFile) }
+        try await LiveBroker.run(configure: {
+            $0.checkpointInterval = .seconds(1)
+            $0.auditAnchorFile = anchorFile
+        }) { broker in
+            let audrey = try await broker.addUser("audrey", role: .auditor)
+            try await waitForHeads(anchorFile, count: 2, broker: broker)
+            try await body(broker, audrey, anchorFile)
+        }
+    }
+
     /// A listener on /dev/log for the broker's syslog lines, when no syslog daemon owns it.
     static func syslogListener(seconds: Int) throws -> (SpawnedProcess, Pipe)? {
         guard !FileManager.default.fileExists(atPath: "/dev/log") else { return nil }
@@ -136,14 +151,7 @@ struct AuditAnchorTests {
 
     @Test("a log rewritten behind the broker (chain recomputed, as someone with the database and the key could) fails verify --against")
     func rewritten() async throws {
-        let anchorFile = NSTemporaryDirectory() + "tandem-anchors-\(UUID().uuidString).jsonl"
-        defer { try? FileManager.default.removeItem(atPath: anchorFile) }
-        try await LiveBroker.run(configure: {
-            $0.checkpointInterval = .seconds(1)
-            $0.auditAnchorFile = anchorFile
-        }) { broker in
-            let audrey = try await broker.addUser("audrey", role: .auditor)
-            try await Self.waitForHeads(anchorFile, count: 2, broker: broker)
+        try await Self.withRecordedHeads { broker, audrey, anchorFile in
             // An event early in the log gets another hash, and every later hash is recomputed
             // so the chain holds again; checkpoints and the kept head are re-signed as an
             // attacker with the key file would. The Merkle tree is what they cannot redo:
@@ -170,7 +178,7 @@ struct AuditAnchorTests {
                 """
             let tampered = try await ChildProcess.run(["python3", "-c", script, broker.directory + "/tandem.sqlite"])
             #expect(tampered.status == 0, "\(String(decoding: tampered.stderr, as: UTF8.self))")
-            let signer = try AuditSigningKey.loadOrCreate(directory: broker.directory, logger: Logger(label: "test")).signer
+            let signer = try broker.signer()
             if let resigned = try await broker.store.writeCheckpoint(kind: .periodic, actor: "broker", at: Date(), signer: signer, onlyIfNew: false) {
                 try AuditHeadFile(directory: broker.directory).record(resigned, replacing: true)
             }
@@ -187,14 +195,7 @@ struct AuditAnchorTests {
 
     @Test("a log rolled back behind recorded heads (its newest events and checkpoints removed) fails verify --against")
     func rolledBack() async throws {
-        let anchorFile = NSTemporaryDirectory() + "tandem-anchors-\(UUID().uuidString).jsonl"
-        defer { try? FileManager.default.removeItem(atPath: anchorFile) }
-        try await LiveBroker.run(configure: {
-            $0.checkpointInterval = .seconds(1)
-            $0.auditAnchorFile = anchorFile
-        }) { broker in
-            let audrey = try await broker.addUser("audrey", role: .auditor)
-            try await Self.waitForHeads(anchorFile, count: 2, broker: broker)
+        try await Self.withRecordedHeads { broker, audrey, anchorFile in
             let heads = try Self.lines(anchorFile).map { try TandemJSON.makeDecoder().decode(TreeHead.self, from: Data($0.utf8)) }
             let keep = Int64(heads[0].size)
             // Everything after the first recorded head goes, checkpoints included, as an older

@@ -196,7 +196,7 @@ struct EvidenceBundleTests {
 
             // Even re-signed with the broker's own key, the events, their numbers and the
             // recording's logged hash give every change away.
-            let signer = try AuditSigningKey.loadOrCreate(directory: broker.directory, logger: Logger(label: "test")).signer
+            let signer = try broker.signer()
             let altered = try Self.resign(try Self.withEvents(good) { $0[1].event.actor = "mallory" }, signer: signer)
             Self.expectRejected(try await Self.verdicts(altered, path: path, key: key, keyFile: keyFile), at: "events", "an altered event")
             let removed = try Self.resign(try Self.withEvents(good) { $0.remove(at: 2) }, signer: signer) { $0.eventCount -= 1 }

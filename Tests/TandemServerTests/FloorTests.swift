@@ -75,8 +75,8 @@ struct FloorTests {
             let waited = try #require(today.today?.medianWaitSeconds)
             let bucket = FloorDay.waitBuckets.firstIndex { waited <= Double($0) } ?? FloorDay.waitBuckets.count
             #expect(today.today?.waits == (0...FloorDay.waitBuckets.count).map { $0 == bucket ? 1 : 0 })
-            #expect(today.today?.answeredWithinTarget == (waited <= 20 ? 1 : 0))
-            #expect(today.today?.serviceLevel == (waited <= 20 ? 1 : 0))
+            #expect(today.today?.answeredWithinTarget == (waited <= Double(today.targetSeconds) ? 1 : 0))
+            #expect(today.today?.serviceLevel == (waited <= Double(today.targetSeconds) ? 1 : 0))
             #expect(today.today?.byHour.map(\.answered).reduce(0, +) == 1)
             #expect(today.today?.surveys == 0 && today.today?.csat == nil && today.today?.fcr == nil)
 

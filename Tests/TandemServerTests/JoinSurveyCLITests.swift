@@ -44,8 +44,7 @@ struct JoinSurveyCLITests {
 
     /// A valid survey token of `sessionID` (the broker's key), as the customer's offer carried one.
     func token(_ broker: LiveBroker, _ sessionID: String) throws -> String {
-        let key = try AuditSigningKey.loadOrCreate(directory: broker.directory, logger: Logger(label: "test"))
-        return SurveyTokenSigner(deriving: key.signer).token(sessionID: sessionID, expires: Date().addingTimeInterval(600))
+        SurveyTokenSigner(deriving: try broker.signer()).token(sessionID: sessionID, expires: Date().addingTimeInterval(600))
     }
 
     /// How many times `part` occurs in `text`.

@@ -18,6 +18,12 @@ struct LiveBroker: Sendable {
 
     var caFile: String { directory + "/certs/ca.pem" }
 
+    /// The broker's audit signing key (`DATA/audit-signing-key.pem`), for tokens, links and
+    /// checkpoints a test signs as the broker would.
+    func signer() throws -> AuditSigner {
+        try AuditSigningKey.loadOrCreate(directory: directory, logger: Logger(label: "tandem.test")).signer
+    }
+
     var clientConfiguration: TandemClientConfiguration {
         TandemClientConfiguration(serverURL: "https://127.0.0.1:\(port)", caFile: caFile)
     }

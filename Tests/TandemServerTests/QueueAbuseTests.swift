@@ -134,9 +134,8 @@ struct QueueAbuseTests {
             #expect(forged.messages.contains { if case .error(let error) = $0 { error.code == "help-link-invalid" } else { false } })
 
             // Signed with this broker's key, but an hour old.
-            let key = try AuditSigningKey.loadOrCreate(directory: broker.directory, logger: Logger(label: "tandem.test"))
             let old = HelpLink(ticket: "HD-B2", tier: .premium, expires: Int(Date().timeIntervalSince1970) - 3600)
-            let signature = HelpLinkSigner(deriving: key.signer).signature(for: old)
+            let signature = HelpLinkSigner(deriving: try broker.signer()).signature(for: old)
             let late = LiveParticipant.connect(
                 broker,
                 hello: .queue(.init(ticket: old.ticket, tier: old.tier, line: old.line, expires: old.expires, signature: signature))

@@ -33,35 +33,24 @@ struct SurveyTests {
         return String(decoding: try JSONEncoder().encode(body), as: UTF8.self)
     }
 
-    /// A session with a customer, ended by the agent: the customer's offer and the agent's `session.ended`.
-    func endedSession(_ broker: LiveBroker, ticket: String) async throws -> (offer: SurveyOffer?, agentEnded: SessionEnded, sessionID: String) {
-        let alice = try await broker.addUser("alice-\(ticket)", role: .agent)
-        let agent = LiveParticipant.connect(broker, hello: .agent(token: alice, start: .init(ticket: ticket, mode: .camera)))
-        let created = try await agent.waitFor("session.created") { if case .sessionCreated(let created) = $0 { created } else { nil } }
-        let customer = LiveParticipant.connect(broker, hello: .customer(code: created.joinCode))
-        try await customer.waitFor("session.joined") { if case .sessionJoined(let joined) = $0 { joined } else { nil } }
-        try await agent.send(.sessionEnd(SessionEnd(outcome: .resolved)))
-        let agentEnded = try await agent.waitFor("session.ended") { if case .sessionEnded(let ended) = $0 { ended } else { nil } }
-        let customerEnded = try await customer.waitFor("session.ended") { if case .sessionEnded(let ended) = $0 { ended } else { nil } }
-        return (customerEnded.survey, agentEnded, created.sessionID)
-    }
-
-    /// A session of the agent with `token` that a customer joined with its code, ended by the
-    /// agent with `outcome`: the customer's survey offer and the session.
-    func codeSession(
+    /// A session with a customer who joined with its code, ended by the agent with `outcome`:
+    /// the customer's offer, the agent's `session.ended` and the session. The agent is the
+    /// user with `agent`'s token, or a new one.
+    func endedSession(
         _ broker: LiveBroker,
-        agent token: String,
         ticket: String,
-        outcome: SessionOutcome
-    ) async throws -> (offer: SurveyOffer, sessionID: String) {
+        agent token: String? = nil,
+        outcome: SessionOutcome = .resolved
+    ) async throws -> (offer: SurveyOffer?, agentEnded: SessionEnded, sessionID: String) {
+        let token = if let token { token } else { try await broker.addUser("alice-\(ticket)", role: .agent) }
         let agent = LiveParticipant.connect(broker, hello: .agent(token: token, start: .init(ticket: ticket, mode: .camera)))
         let created = try await agent.waitFor("session.created") { if case .sessionCreated(let created) = $0 { created } else { nil } }
         let customer = LiveParticipant.connect(broker, hello: .customer(code: created.joinCode))
         try await customer.waitFor("session.joined") { if case .sessionJoined(let joined) = $0 { joined } else { nil } }
         try await agent.send(.sessionEnd(SessionEnd(outcome: outcome)))
-        let ended = try await customer.waitFor("session.ended") { if case .sessionEnded(let ended) = $0 { ended } else { nil } }
-        let offer = try #require(ended.survey)
-        return (offer, created.sessionID)
+        let agentEnded = try await agent.waitFor("session.ended") { if case .sessionEnded(let ended) = $0 { ended } else { nil } }
+        let customerEnded = try await customer.waitFor("session.ended") { if case .sessionEnded(let ended) = $0 { ended } else { nil } }
+        return (customerEnded.survey, agentEnded, created.sessionID)
     }
 
     /// The survey figures of one group, every member compared.
@@ -119,8 +108,7 @@ struct SurveyTests {
             #expect(forged.status == 403 && forged.body.contains("survey-invalid"))
             let foreign = SurveyTokenSigner(deriving: AuditSigner()).token(sessionID: sessionID, expires: Date().addingTimeInterval(600))
             #expect(try await post(broker, answer(foreign)).status == 403)
-            let key = try AuditSigningKey.loadOrCreate(directory: broker.directory, logger: .init(label: "test"))
-            let expired = SurveyTokenSigner(deriving: key.signer).token(sessionID: sessionID, expires: Date().addingTimeInterval(-1))
+            let expired = SurveyTokenSigner(deriving: try broker.signer()).token(sessionID: sessionID, expires: Date().addingTimeInterval(-1))
             let late = try await post(broker, answer(expired))
             #expect(late.status == 410 && late.body.contains("survey-expired"))
             #expect(try await surveyEvents(broker, sessionID).isEmpty)
@@ -173,12 +161,12 @@ struct SurveyTests {
             let carol = try await broker.addUser("carol", role: .agent)
             let audrey = try await broker.addUser("audrey", role: .auditor)
             // alice: two sessions joined with a code, resolved (solved, 5) and escalated (not solved, 2).
-            let resolved = try await codeSession(broker, agent: alice, ticket: "HD-SVS-A1", outcome: .resolved)
-            #expect(try await post(broker, answer(resolved.offer.token, solved: true, score: 5)).status == 201)
-            let escalated = try await codeSession(broker, agent: alice, ticket: "HD-SVS-A2", outcome: .escalated)
-            #expect(try await post(broker, answer(escalated.offer.token, solved: false, score: 2)).status == 201)
+            let resolved = try #require(try await endedSession(broker, ticket: "HD-SVS-A1", agent: alice, outcome: .resolved).offer)
+            #expect(try await post(broker, answer(resolved.token, solved: true, score: 5)).status == 201)
+            let escalated = try #require(try await endedSession(broker, ticket: "HD-SVS-A2", agent: alice, outcome: .escalated).offer)
+            #expect(try await post(broker, answer(escalated.token, solved: false, score: 2)).status == 201)
             // bob: resolved, and the customer does not answer.
-            _ = try await codeSession(broker, agent: bob, ticket: "HD-SVS-B1", outcome: .resolved)
+            _ = try #require(try await endedSession(broker, ticket: "HD-SVS-B1", agent: bob, outcome: .resolved).offer)
             // carol: a premium customer of line2's queue (a signed help link), resolved (solved, 4).
             let link = try await broker.api(carol) { try await $0.helpLink(HelpLinkRequest(ticket: "HD-SVS-Q1", tier: .premium, line: "line2")) }
             let queueHello = try QueueAbuseTests.hello(link: link.url)
